@@ -1,0 +1,31 @@
+# The two set-up commands are `make demo` and `make test`; both install what is missing first.
+CARGO ?= cargo
+
+.PHONY: setup build release test lint demo bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build
+
+release: setup
+	$(CARGO) build --release
+
+test: setup
+	$(CARGO) test --all-targets -- --test-threads=2
+	$(CARGO) test --doc
+
+lint: setup
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+demo: setup
+	$(CARGO) build --release
+	scripts/demo.sh
+
+bench: setup
+	$(CARGO) bench
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Installs everything estatewatch needs to build, test and run on Debian 12:
+#   - the Debian packages (GStreamer 1.22 + plugins, RTSP server library, mosquitto, ...);
+#   - the ONNX Runtime shared library, taken from the pinned PyPI `onnxruntime`
+#     wheel (sha256 checked) into .ort/ in this checkout, where the binary looks
+#     for it without any environment variable.
+# Safe to run again: each step checks first and does nothing when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  pkg-config build-essential ca-certificates unzip python3 python3-pip
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
+  mosquitto mosquitto-clients openssl darknet
+)
+
+ORT_VERSION=1.32.0
+ORT_DIR=.ort
+ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  # python3-pip may be absent where a non-Debian python provides pip; accept that.
+  if [ "${#missing[@]}" -eq 1 ] && [ "${missing[0]}" = python3-pip ] && python3 -m pip --version >/dev/null 2>&1; then
+    missing=()
+  fi
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # The tests start their own mosquitto; the packaged service is not needed.
+}
+
+check_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    say "cargo not found: install Rust 1.85 or newer (rustup), then run this again."
+    say "Debian 12's own rustc (1.63) is too old for this project."
+    exit 1
+  fi
+}
+
+install_ort() {
+  local arch wheel_sha platform
+  arch=$(uname -m)
+  case "$arch" in
+    x86_64)
+      platform=manylinux_2_28_x86_64
+      wheel_sha=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d ;;
+    aarch64)
+      platform=manylinux_2_28_aarch64
+      wheel_sha=2303372a85299b6757b0e11e1cbf13e410ddf7e10c37f4b37e99d1c90e7daf7c ;;
+    *) say "no pinned onnxruntime wheel for $arch"; exit 1 ;;
+  esac
+  local wheel="onnxruntime-$ORT_VERSION-cp311-cp311-$platform.whl"
+  if [ -f "$ORT_LIB" ] && [ -f "$ORT_DIR/wheel.sha256" ] && [ "$(cat "$ORT_DIR/wheel.sha256")" = "$wheel_sha" ]; then
+    return 0
+  fi
+  say "fetching ONNX Runtime $ORT_VERSION from PyPI ($wheel)"
+  local tmp; tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    --platform "$platform" --python-version 3.11 --implementation cp \
+    "onnxruntime==$ORT_VERSION" -d "$tmp"
+  local got; got=$(sha256sum "$tmp/$wheel" | cut -d' ' -f1)
+  if [ "$got" != "$wheel_sha" ]; then
+    say "checksum mismatch for $wheel: expected $wheel_sha, got $got"; exit 1
+  fi
+  mkdir -p "$ORT_DIR"
+  unzip -q -o -j "$tmp/$wheel" "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" \
+    "onnxruntime/capi/libonnxruntime_providers_shared.so" -d "$ORT_DIR"
+  sed -n '/^License/p' <(unzip -p "$tmp/$wheel" "onnxruntime-$ORT_VERSION.dist-info/METADATA") > "$ORT_DIR/LICENSE-NOTE" || true
+  echo "$wheel_sha" > "$ORT_DIR/wheel.sha256"
+  say "ONNX Runtime installed at $ORT_LIB"
+}
+
+install_apt
+check_rust
+install_ort

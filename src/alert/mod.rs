@@ -1,0 +1,1 @@
+//! Alerts: the schema v1 model published to staff, and snapshots.

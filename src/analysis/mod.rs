@@ -1,0 +1,1 @@
+//! Analysis: per-camera workers that turn frames into detections.

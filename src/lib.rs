@@ -1,0 +1,25 @@
+//! estatewatch: an edge video alerting daemon for residential estates.
+//!
+//! Frames and alerts flow one way through the modules:
+//!
+//! ```text
+//!  cameras ──► ingest ──────────► analysis ──────────► alert ─────────► delivery
+//!  (RTSP/file)  GStreamer pipeline  one worker per        Alert schema v1    SQLite outbox ──► MQTT
+//!               per camera, with a  camera: motion,       events, snapshots  (commit first)    (delete on PUBACK)
+//!               supervisor; latest- throwing, fire,
+//!               frame-wins slot     garbage analyzers
+//! ```
+//!
+//! - [`config`]: the TOML file and its validation.
+//! - [`ingest`]: camera pipelines, frames, reconnects, online/offline events.
+//! - [`analysis`]: per-camera analyzers that turn frames into detections.
+//! - [`alert`]: the alert model published to staff, and snapshot rendering.
+//! - [`delivery`]: the durable outbox and the MQTT publisher.
+//! - [`daemon`]: `estatewatch run`, which wires the above together.
+
+pub mod alert;
+pub mod analysis;
+pub mod config;
+pub mod daemon;
+pub mod delivery;
+pub mod ingest;
