@@ -495,7 +495,10 @@ impl Config {
                 push(
                     &mut p,
                     format!("{path}.name"),
-                    format!("duplicate camera name {:?} (also cameras[{first}])", cam.name),
+                    format!(
+                        "duplicate camera name {:?} (also cameras[{first}])",
+                        cam.name
+                    ),
                 );
             }
             cam.check(&path, &mut p);
@@ -557,16 +560,12 @@ impl MqttConfig {
                     check_file(c, "mqtt.tls.client_cert", p);
                     check_file(k, "mqtt.tls.client_key", p);
                 }
-                (Some(_), None) => push(
-                    p,
-                    "mqtt.tls.client_key",
-                    "required when client_cert is set",
-                ),
-                (None, Some(_)) => push(
-                    p,
-                    "mqtt.tls.client_cert",
-                    "required when client_key is set",
-                ),
+                (Some(_), None) => {
+                    push(p, "mqtt.tls.client_key", "required when client_cert is set")
+                }
+                (None, Some(_)) => {
+                    push(p, "mqtt.tls.client_cert", "required when client_key is set")
+                }
                 (None, None) => {}
             }
         }
@@ -581,7 +580,10 @@ impl OutboxConfig {
             push(
                 p,
                 "outbox.path",
-                format!("{} is a directory; expected a file path", self.path.display()),
+                format!(
+                    "{} is a directory; expected a file path",
+                    self.path.display()
+                ),
             );
         }
         if self.max_rows == 0 {
@@ -709,7 +711,11 @@ impl CameraConfig {
                 );
             }
             if m.pixel_threshold == 0 {
-                push(p, format!("{base}.pixel_threshold"), "must be 1..=255, got 0");
+                push(
+                    p,
+                    format!("{base}.pixel_threshold"),
+                    "must be 1..=255, got 0",
+                );
             }
             check_zones(&m.zones, &format!("{base}.zones"), p);
         }

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "estatewatch", version, about = "Edge video alerting for residential estates")]
+#[command(
+    name = "estatewatch",
+    version,
+    about = "Edge video alerting for residential estates"
+)]
 struct Cli {
     /// Log format: `text` for terminals, `json` for log collectors.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -78,8 +82,8 @@ fn check_config(file: &std::path::Path) -> ExitCode {
 
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ESTATEWATCH_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("ESTATEWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -89,4 +93,3 @@ fn init_logging(format: &str) {
         builder.init();
     }
 }
-

@@ -1,1 +1,259 @@
-//! Alerts: the schema v1 model published to staff, and snapshots.
+//! Alerts: the message property staff receive (schema `estatewatch.alert.v1`).
+//!
+//! Owns the [`Alert`] type and its JSON form (documented in `docs/mqtt.md`,
+//! schema in `docs/alert-v1.schema.json`), and the vocabulary around it:
+//! [`AlertKind`], [`Severity`], [`AlertState`], [`BBox`]. Analysis produces
+//! alerts; delivery stores and publishes them byte-for-byte as serialised here.
+//!
+//! An incident is one `event` id shared by its messages: `new`, then any
+//! `update`s, then `end`. Each message has its own `id` (UUIDv7), which stays
+//! the same on every redelivery so consumers can drop duplicates.
+
+pub mod snapshot;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The `schema` value of every alert this version emits.
+pub const SCHEMA_V1: &str = "estatewatch.alert.v1";
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// An object thrown or falling from height.
+    Throwing,
+    /// Flame seen.
+    Fire,
+    /// Smoke seen.
+    Smoke,
+    /// A bag or other object left on the ground.
+    Garbage,
+    /// Generic motion in a zone (the simplest analyzer).
+    Motion,
+    /// A camera has been unreachable for longer than its grace period.
+    CameraOffline,
+    /// A camera is back.
+    CameraOnline,
+    /// Sent by `estatewatch send-test-alert` to check the wiring.
+    Test,
+}
+
+impl AlertKind {
+    /// The name used in topics and JSON, e.g. `camera_offline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Throwing => "throwing",
+            AlertKind::Fire => "fire",
+            AlertKind::Smoke => "smoke",
+            AlertKind::Garbage => "garbage",
+            AlertKind::Motion => "motion",
+            AlertKind::CameraOffline => "camera_offline",
+            AlertKind::CameraOnline => "camera_online",
+            AlertKind::Test => "test",
+        }
+    }
+}
+
+/// How urgent; ordered from least to most urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    /// Numeric rank stored in the outbox (0 = info … 3 = critical).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Where a message sits in its incident's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    New,
+    Update,
+    End,
+}
+
+/// A box in normalised frame coordinates: x, y of the top-left corner, width, height, all 0..=1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// An annotated JPEG attached to a video alert.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Always `image/jpeg`.
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    /// The JPEG bytes, base64 (standard alphabet, padded) in JSON.
+    #[serde(with = "b64")]
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Snapshot({}x{}, {} bytes)",
+            self.width,
+            self.height,
+            self.data.len()
+        )
+    }
+}
+
+/// One alert message, schema v1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Always [`SCHEMA_V1`].
+    pub schema: String,
+    /// This message's id (UUIDv7); the same on every redelivery.
+    pub id: Uuid,
+    /// The incident's id, shared by its `new`, `update`s and `end`.
+    pub event: Uuid,
+    pub state: AlertState,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    pub site: String,
+    pub gateway: String,
+    /// The camera, or null for gateway-level alerts such as `test`.
+    pub camera: Option<String>,
+    pub zone: Option<String>,
+    /// When it was detected, RFC 3339 UTC with milliseconds.
+    #[serde(with = "rfc3339_ms")]
+    pub detected_at: DateTime<Utc>,
+    /// Position in the stream or file, in milliseconds, when known.
+    pub media_time_ms: Option<u64>,
+    /// Confidence, 0..=1.
+    pub score: f32,
+    #[serde(rename = "box")]
+    pub bbox: Option<BBox>,
+    /// Kind-specific details (an object).
+    pub details: serde_json::Value,
+    /// The annotated picture, for video alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
+}
+
+impl Alert {
+    /// A new single message with fresh `id` and `event` ids, `state = new`,
+    /// `detected_at = now`, no zone, box, snapshot or details.
+    pub fn new(kind: AlertKind, severity: Severity, site: &str, gateway: &str) -> Alert {
+        let id = Uuid::now_v7();
+        Alert {
+            schema: SCHEMA_V1.to_string(),
+            id,
+            event: id,
+            state: AlertState::New,
+            kind,
+            severity,
+            site: site.to_string(),
+            gateway: gateway.to_string(),
+            camera: None,
+            zone: None,
+            detected_at: Utc::now(),
+            media_time_ms: None,
+            score: 1.0,
+            bbox: None,
+            details: serde_json::json!({}),
+            snapshot: None,
+        }
+    }
+
+    /// The JSON published on MQTT and stored in the outbox.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+mod rfc3339_ms {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_fields_and_formats() {
+        let mut a = Alert::new(AlertKind::CameraOffline, Severity::Major, "s", "g");
+        a.bbox = Some(BBox {
+            x: 0.1,
+            y: 0.2,
+            w: 0.3,
+            h: 0.4,
+        });
+        a.snapshot = Some(Snapshot {
+            content_type: "image/jpeg".into(),
+            width: 2,
+            height: 1,
+            data: vec![0xff, 0xd8, 0x00],
+        });
+        let json = a.to_json().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["schema"], "estatewatch.alert.v1");
+        assert_eq!(v["kind"], "camera_offline");
+        assert_eq!(v["severity"], "major");
+        assert_eq!(v["state"], "new");
+        assert_eq!(v["box"]["w"].as_f64().unwrap() as f32, 0.3);
+        assert_eq!(v["snapshot"]["data"], "/9gA");
+        let ts = v["detected_at"].as_str().unwrap();
+        assert!(ts.ends_with('Z') && ts.len() == 24, "{ts}");
+        let back: Alert = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.id, a.id);
+        assert_eq!(back.snapshot, a.snapshot);
+        assert_eq!(
+            back.detected_at.timestamp_millis(),
+            a.detected_at.timestamp_millis()
+        );
+        assert_eq!(a.id.get_version_num(), 7);
+    }
+
+    #[test]
+    fn severity_orders_by_urgency() {
+        assert!(Severity::Critical > Severity::Major);
+        assert!(Severity::Info < Severity::Warning);
+        assert_eq!(Severity::Critical.rank(), 3);
+    }
+}

@@ -1,1 +1,171 @@
-//! Analysis: per-camera workers that turn frames into detections.
+//! Analysis: per-camera analyzers that turn frames into findings, and the
+//! worker that turns findings into [`Alert`]s.
+//!
+//! An [`Analyzer`] sees every frame its camera's worker takes from the
+//! camera's [`FrameSlot`](crate::ingest::FrameSlot) and returns [`Finding`]s.
+//! It keeps its own state (background models, tracks) and names each
+//! incident with an `incident` key of its choosing; the [`worker`] maps keys
+//! to alert `event` ids, fills in site, gateway and camera, and renders the
+//! snapshot. Analyzers never touch MQTT or the outbox.
+
+pub mod motion;
+pub mod worker;
+
+use crate::alert::{AlertKind, AlertState, BBox, Severity};
+use crate::config::CameraConfig;
+use crate::ingest::Frame;
+
+/// Something an analyzer wants to tell staff about.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// `New` opens an incident, `Update` adds to it, `End` closes it.
+    pub state: AlertState,
+    /// The analyzer's key for the incident; messages with the same key share
+    /// one alert `event` id until an `End`.
+    pub incident: u64,
+    /// Confidence, 0..=1.
+    pub score: f32,
+    pub zone: Option<String>,
+    /// Normalised box of what was found.
+    pub bbox: Option<BBox>,
+    /// Kind-specific details, an object.
+    pub details: serde_json::Value,
+    /// An already-annotated picture to attach (for composites such as a
+    /// trajectory drawn over an earlier frame). `None`: the worker draws
+    /// `bbox` over the current frame.
+    pub picture: Option<image::RgbImage>,
+}
+
+/// A per-camera detector of one kind of incident.
+pub trait Analyzer: Send {
+    /// Short name for logs and metrics, e.g. `motion`.
+    fn name(&self) -> &'static str;
+    /// Looks at one frame; returns what it found (usually nothing).
+    fn process(&mut self, frame: &Frame) -> Vec<Finding>;
+}
+
+/// Errors building a camera's analyzers.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("camera {camera}: analyzer {analyzer}: {message}")]
+    Setup {
+        camera: String,
+        analyzer: &'static str,
+        message: String,
+    },
+}
+
+/// Builds the analyzers a camera's config asks for.
+pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, AnalysisError> {
+    let mut out: Vec<Box<dyn Analyzer>> = Vec::new();
+    if let Some(m) = &cam.analyzers.motion {
+        out.push(Box::new(motion::MotionAnalyzer::new(
+            m,
+            cam.detect.width,
+            cam.detect.height,
+        )));
+    }
+    Ok(out)
+}
+
+/// A zone polygon rasterised to a per-pixel mask at a given frame size.
+#[derive(Debug, Clone)]
+pub struct ZoneMask {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// `width * height` booleans, row-major.
+    pub inside: Vec<bool>,
+    /// Number of pixels inside.
+    pub area: usize,
+}
+
+impl ZoneMask {
+    /// Rasterises a normalised polygon (even-odd rule, pixel centres).
+    pub fn from_polygon(name: &str, polygon: &[[f32; 2]], width: u32, height: u32) -> ZoneMask {
+        let (w, h) = (width as usize, height as usize);
+        let pts: Vec<(f32, f32)> = polygon
+            .iter()
+            .map(|p| (p[0] * width as f32, p[1] * height as f32))
+            .collect();
+        let mut inside = vec![false; w * h];
+        let mut area = 0;
+        for y in 0..h {
+            let py = y as f32 + 0.5;
+            for x in 0..w {
+                let px = x as f32 + 0.5;
+                if point_in_polygon(px, py, &pts) {
+                    inside[y * w + x] = true;
+                    area += 1;
+                }
+            }
+        }
+        ZoneMask {
+            name: name.to_string(),
+            width,
+            height,
+            inside,
+            area,
+        }
+    }
+
+    /// A mask covering the whole frame.
+    pub fn full(name: &str, width: u32, height: u32) -> ZoneMask {
+        let n = width as usize * height as usize;
+        ZoneMask {
+            name: name.to_string(),
+            width,
+            height,
+            inside: vec![true; n],
+            area: n,
+        }
+    }
+}
+
+/// Even-odd point-in-polygon test.
+pub fn point_in_polygon(x: f32, y: f32, pts: &[(f32, f32)]) -> bool {
+    let mut inside = false;
+    let n = pts.len();
+    let mut j = n.wrapping_sub(1);
+    for i in 0..n {
+        let (xi, yi) = pts[i];
+        let (xj, yj) = pts[j];
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// Luma (BT.601, integer) of a packed RGB buffer.
+pub fn luma(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32) >> 8) as u8)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polygon_mask_covers_its_area() {
+        let m = ZoneMask::from_polygon(
+            "z",
+            &[[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]],
+            10,
+            4,
+        );
+        assert_eq!(m.area, 20);
+        assert!(m.inside[0] && m.inside[4] && !m.inside[5]);
+    }
+
+    #[test]
+    fn luma_weights_green_most() {
+        let l = luma(&[255, 0, 0, 0, 255, 0, 0, 0, 255]);
+        assert!(l[1] > l[0] && l[0] > l[2]);
+    }
+}

@@ -1,0 +1,119 @@
+//! The per-camera analysis worker: takes frames from the camera's slot, runs
+//! its analyzers, and turns their findings into alerts with snapshots.
+
+use super::{Analyzer, Finding};
+use crate::alert::snapshot::{self, ALERT_RED};
+use crate::alert::{Alert, AlertKind, AlertState};
+use crate::ingest::{Frame, FrameSlot, Take};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Who the alerts are from.
+#[derive(Debug, Clone)]
+pub struct AlertOrigin {
+    pub site: String,
+    pub gateway: String,
+    pub camera: String,
+}
+
+/// Turns findings into alerts: keeps the `event` id of each open incident.
+pub struct AlertBuilder {
+    origin: AlertOrigin,
+    open: HashMap<(AlertKind, u64), Uuid>,
+    /// Attach snapshots to alerts (off in tests that only count alerts).
+    pub snapshots: bool,
+}
+
+impl AlertBuilder {
+    pub fn new(origin: AlertOrigin) -> AlertBuilder {
+        AlertBuilder {
+            origin,
+            open: HashMap::new(),
+            snapshots: true,
+        }
+    }
+
+    /// Builds the alert for `finding`, seen on `frame`.
+    pub fn build(&mut self, frame: &Frame, finding: Finding) -> Alert {
+        let mut alert = Alert::new(
+            finding.kind,
+            finding.severity,
+            &self.origin.site,
+            &self.origin.gateway,
+        );
+        let key = (finding.kind, finding.incident);
+        alert.event = match finding.state {
+            AlertState::New => {
+                self.open.insert(key, alert.id);
+                alert.id
+            }
+            AlertState::Update => *self.open.entry(key).or_insert(alert.id),
+            AlertState::End => self.open.remove(&key).unwrap_or(alert.id),
+        };
+        alert.state = finding.state;
+        alert.camera = Some(self.origin.camera.clone());
+        alert.zone = finding.zone;
+        alert.detected_at = DateTime::<Utc>::from(frame.captured_at);
+        alert.media_time_ms = frame.pts.map(|d| d.as_millis() as u64);
+        alert.score = finding.score.clamp(0.0, 1.0);
+        alert.bbox = finding.bbox;
+        alert.details = finding.details;
+        if self.snapshots {
+            let picture = match finding.picture {
+                Some(p) => Ok(p),
+                None => snapshot::to_image(&frame.rgb, frame.width, frame.height).map(|mut img| {
+                    if let Some(b) = finding.bbox {
+                        snapshot::draw_box(&mut img, b, ALERT_RED, 2);
+                    }
+                    img
+                }),
+            };
+            match picture.and_then(|p| snapshot::encode(&p)) {
+                Ok(s) => alert.snapshot = Some(s),
+                Err(e) => tracing::warn!(error = %e, "alert sent without snapshot"),
+            }
+        }
+        alert
+    }
+}
+
+/// Runs `analyzers` over one frame and returns the alerts.
+pub fn analyse(
+    frame: &Frame,
+    analyzers: &mut [Box<dyn Analyzer>],
+    builder: &mut AlertBuilder,
+) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    for a in analyzers.iter_mut() {
+        for finding in a.process(frame) {
+            alerts.push(builder.build(frame, finding));
+        }
+    }
+    alerts
+}
+
+/// The worker loop: runs until `stop` is set or the slot is closed. Each alert
+/// goes to `sink` as soon as it is built.
+pub fn run(
+    slot: Arc<FrameSlot>,
+    mut analyzers: Vec<Box<dyn Analyzer>>,
+    mut builder: AlertBuilder,
+    stop: Arc<AtomicBool>,
+    mut sink: impl FnMut(Alert),
+) {
+    while !stop.load(Ordering::Relaxed) {
+        match slot.take(Duration::from_millis(200)) {
+            Take::Frame(frame) => {
+                for alert in analyse(&frame, &mut analyzers, &mut builder) {
+                    sink(alert);
+                }
+            }
+            Take::Timeout => {}
+            Take::Closed => break,
+        }
+    }
+}
