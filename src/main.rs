@@ -34,6 +34,21 @@ enum Command {
         /// Config file.
         file: PathBuf,
     },
+    /// Subscribe to this gateway's topics and print alerts as staff receive them.
+    Watch {
+        /// Config file (its [mqtt] and gateway id are used).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Save each alert's snapshot in this folder.
+        #[arg(long)]
+        snapshots: Option<PathBuf>,
+        /// Stop after this many alerts.
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,6 +57,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Run { config } => exit_on(estatewatch::daemon::run_from_file(&config)),
+        Command::Watch {
+            config,
+            snapshots,
+            count,
+            seconds,
+        } => exit_on(watch(&config, snapshots, count, seconds)),
     }
 }
 
@@ -53,6 +74,22 @@ fn exit_on(result: anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn watch(
+    config: &std::path::Path,
+    snapshots: Option<PathBuf>,
+    count: u64,
+    seconds: Option<u64>,
+) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    let options = estatewatch::watch::WatchOptions {
+        snapshots,
+        count,
+        duration: seconds.map(std::time::Duration::from_secs),
+    };
+    estatewatch::watch::watch(&config, &options)?;
+    Ok(())
 }
 
 fn check_config(file: &std::path::Path) -> ExitCode {
