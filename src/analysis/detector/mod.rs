@@ -546,6 +546,17 @@ impl Models {
         self.dir.as_deref()
     }
 
+    /// Whether a loaded model is a detector or a classifier.
+    pub fn task(&self, name: &str) -> Option<Task> {
+        if self.detectors.contains_key(name) {
+            Some(Task::Detector)
+        } else if self.classifiers.contains_key(name) {
+            Some(Task::Classifier)
+        } else {
+            None
+        }
+    }
+
     /// Names of the loaded models.
     pub fn names(&self) -> Vec<&str> {
         self.detectors
@@ -556,14 +567,7 @@ impl Models {
     }
 
     fn missing(&self, name: &str, wanted: Task) -> DetectorError {
-        let actual = if self.detectors.contains_key(name) {
-            Some(Task::Detector)
-        } else if self.classifiers.contains_key(name) {
-            Some(Task::Classifier)
-        } else {
-            None
-        };
-        match actual {
+        match self.task(name) {
             Some(actual) => DetectorError::WrongTask {
                 name: name.to_string(),
                 wanted,
