@@ -171,8 +171,16 @@ impl Broker {
 
     fn with_listener(port: u16, extra: String) -> Broker {
         let dir = tempfile::tempdir().expect("broker dir");
+        // As root, mosquitto would switch to user `mosquitto`, which cannot
+        // read the test's private temporary files.
+        // SAFETY: geteuid has no preconditions.
+        let user = if unsafe { libc::geteuid() } == 0 {
+            "user root\n"
+        } else {
+            ""
+        };
         let conf = format!(
-            "listener {port} 127.0.0.1\n{extra}allow_anonymous true\npersistence false\n\
+            "listener {port} 127.0.0.1\n{extra}{user}allow_anonymous true\npersistence false\n\
              max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 100\n\
              log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
         );
