@@ -193,6 +193,18 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, MqttSetupE
 /// check. Never contains the password.
 pub fn describe_connection_error(e: &ConnectionError, m: &MqttConfig) -> String {
     let addr = format!("{}:{}", m.host, m.port);
+    // TLS alerts sent by the broker surface as I/O errors at various levels.
+    let inner = innermost(e);
+    if inner.contains("CertificateRequired") {
+        return format!("broker {addr} requires a TLS client certificate ({inner}); set mqtt.tls.client_cert and mqtt.tls.client_key");
+    }
+    if m.tls.is_some()
+        && (inner.contains("alert: BadCertificate")
+            || inner.contains("alert: UnknownCA")
+            || inner.contains("alert: CertificateUnknown"))
+    {
+        return format!("broker {addr} rejected this gateway's TLS client certificate ({inner}); check mqtt.tls.client_cert and the broker's CA");
+    }
     match e {
         ConnectionError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("broker {addr} refused the connection (is it running and listening on that port? see mqtt.host, mqtt.port)")

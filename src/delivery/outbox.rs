@@ -707,18 +707,19 @@ impl Outbox {
         let by_kind = group("SELECT kind, COUNT(*) FROM outbox GROUP BY kind")?
             .into_iter()
             .collect();
-        let by_severity = group("SELECT severity, COUNT(*) FROM outbox GROUP BY severity")?
-            .into_iter()
-            .map(|(rank, n)| {
-                let name = rank
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(severity_from_rank)
-                    .map(severity_name)
-                    .unwrap_or("unknown");
-                (name.to_string(), n)
-            })
-            .collect();
+        let by_severity =
+            group("SELECT CAST(severity AS TEXT), COUNT(*) FROM outbox GROUP BY severity")?
+                .into_iter()
+                .map(|(rank, n)| {
+                    let name = rank
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(severity_from_rank)
+                        .map(severity_name)
+                        .unwrap_or("unknown");
+                    (name.to_string(), n)
+                })
+                .collect();
         let oldest: Option<i64> = self
             .conn
             .query_row("SELECT MIN(enqueued_ms) FROM outbox", [], |r| r.get(0))
