@@ -154,13 +154,26 @@ fn load_error(path: &Path, e: ort::LoadDynamicError) -> DetectorError {
         },
         E::Dlopen { error, .. } => DetectorError::RuntimeLoad {
             path: path.to_path_buf(),
-            message: error.to_string(),
+            message: with_sources(&error),
         },
         other => DetectorError::RuntimeLoad {
             path: path.to_path_buf(),
             message: other.to_string(),
         },
     }
+}
+
+/// An error and its chain of causes, `a: b: c` (libloading puts the
+/// dlerror text in the source).
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Runs `f`, turning a panic inside the `ort` crate into an error message.
