@@ -2,6 +2,7 @@
 //! installers and integrators use. Errors are reported here with `anyhow`;
 //! library modules return their own `thiserror` enums.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use estatewatch::config::{Config, ConfigError};
 use std::path::PathBuf;
@@ -54,6 +55,31 @@ enum Command {
     /// detection (pixels), or `{"image", "top": [...], "groups": {...}}` for a
     /// classifier. Integrators use it to check a model and its manifest.
     Detect(DetectArgs),
+    /// Run one camera's analysis over a recorded clip as fast as possible and
+    /// print each alert as a JSON line (MQTT schema). Publishes nothing.
+    Replay {
+        /// Config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The camera whose analyzers and detect size to use.
+        #[arg(long)]
+        camera: String,
+        /// Save each alert's annotated JPEG here as <alert id>.jpg.
+        #[arg(long)]
+        snapshots: Option<PathBuf>,
+        /// The clip (anything GStreamer's decodebin reads).
+        clip: PathBuf,
+    },
+    /// Serve video files as looping RTSP cameras on 127.0.0.1 (for demos and
+    /// trials): `serve-rtsp --port 8554 tower=tower.mp4 shed=shed.mp4`.
+    ServeRtsp {
+        /// Port to listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8554)]
+        port: u16,
+        /// MOUNT=FILE pairs; each file is served at rtsp://127.0.0.1:PORT/MOUNT.
+        #[arg(required = true)]
+        streams: Vec<String>,
+    },
     /// Inspect or empty the outbox of undelivered alerts.
     Outbox {
         /// The outbox database (outbox.path in the config).
@@ -142,6 +168,13 @@ fn main() -> ExitCode {
             seconds,
         } => exit_on(watch(&config, snapshots, count, seconds)),
         Command::Detect(args) => exit_on(detect(&args)),
+        Command::Replay {
+            config,
+            camera,
+            snapshots,
+            clip,
+        } => exit_on(replay(&config, &camera, snapshots, &clip)),
+        Command::ServeRtsp { port, streams } => exit_on(serve_rtsp(port, &streams)),
         Command::Outbox { db, json, action } => exit_on(outbox_command(&db, json, action)),
         Command::SendTestAlert {
             config,
@@ -149,6 +182,65 @@ fn main() -> ExitCode {
             timeout_s,
         } => send_test_alert(&config, count as usize, timeout_s),
     }
+}
+
+fn replay(
+    config: &std::path::Path,
+    camera: &str,
+    snapshots: Option<PathBuf>,
+    clip: &std::path::Path,
+) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    let options = estatewatch::replay::ReplayOptions {
+        snapshots,
+        progress: true,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let summary = estatewatch::replay::replay(&config, camera, clip, &options, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    tracing::info!(
+        frames = summary.frames,
+        alerts = summary.alerts,
+        "replay finished"
+    );
+    Ok(())
+}
+
+fn serve_rtsp(port: u16, streams: &[String]) -> anyhow::Result<()> {
+    use estatewatch::ingest::rtsp_server::RtspServer;
+    let mut mounts = Vec::new();
+    for s in streams {
+        let (mount, file) = s
+            .split_once('=')
+            .with_context(|| format!("expected MOUNT=FILE, got {s:?}"))?;
+        let file = PathBuf::from(file);
+        anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+        mounts.push((mount.trim_start_matches('/').to_string(), file));
+    }
+    let server = RtspServer::start(port, None)?;
+    for (mount, file) in &mounts {
+        server.add_file_loop(&format!("/{mount}"), file);
+        println!(
+            "serving {} at {}",
+            file.display(),
+            server.url(&format!("/{mount}"))
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+        Ok::<(), std::io::Error>(())
+    })?;
+    server.stop();
+    Ok(())
 }
 
 fn outbox_command(db: &std::path::Path, json: bool, action: OutboxAction) -> anyhow::Result<()> {
