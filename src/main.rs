@@ -81,9 +81,13 @@ struct ScenegenArgs {
     /// Clips rendered at once (default: the number of CPUs).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Output folder.
+    /// Print the generator's cache key (e.g. `scenegen-1`, changes whenever
+    /// clips would render differently) and exit; scripts key cache folders by it.
     #[arg(long)]
-    out: PathBuf,
+    cache_key: bool,
+    /// Output folder.
+    #[arg(long, required_unless_present = "cache_key")]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -171,12 +175,17 @@ fn init_logging(format: &str) {
 fn scenegen(a: ScenegenArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     use estatewatch::scenes::{self, suite, ClipSpec, Kind, Params};
+    if a.cache_key {
+        println!("{}", scenes::cache_key());
+        return Ok(());
+    }
+    let out_dir = a.out.clone().context("give --out DIR")?;
     let write_configs = |truths: &[scenes::Truth]| -> anyhow::Result<()> {
         if !a.configs {
             return Ok(());
         }
-        let out = std::fs::canonicalize(&a.out)
-            .with_context(|| format!("{}: cannot resolve", a.out.display()))?;
+        let out = std::fs::canonicalize(&out_dir)
+            .with_context(|| format!("{}: cannot resolve", out_dir.display()))?;
         for t in truths {
             let text = scenes::camera_config::replay_config(t, &out.join(&t.clip));
             let path = out.join(format!("{}.toml", t.stem()));
@@ -187,7 +196,7 @@ fn scenegen(a: ScenegenArgs) -> anyhow::Result<()> {
     if !a.real.is_empty() {
         let mut truths = Vec::new();
         for v in &a.real {
-            let t = suite::add_real_clip(v, &a.out)?;
+            let t = suite::add_real_clip(v, &out_dir)?;
             println!(
                 "{}: {} frames {}x{} at {} fps",
                 t.clip, t.frames, t.width, t.height, t.fps
@@ -206,7 +215,7 @@ fn scenegen(a: ScenegenArgs) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         let total = specs.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let report = suite::render_all(&specs, &a.out, jobs, a.force, &|spec, cached| {
+        let report = suite::render_all(&specs, &out_dir, jobs, a.force, &|spec, cached| {
             let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             tracing::debug!(clip = %spec.name, cached, "{n}/{total}");
         })?;
@@ -217,11 +226,11 @@ fn scenegen(a: ScenegenArgs) -> anyhow::Result<()> {
             report.cached,
             report.frames_rendered,
             started.elapsed().as_secs_f64(),
-            a.out.display()
+            out_dir.display()
         );
         let truths: Vec<scenes::Truth> = specs
             .iter()
-            .map(|s| scenes::Truth::load(&a.out.join(format!("{}.json", s.name))))
+            .map(|s| scenes::Truth::load(&out_dir.join(format!("{}.json", s.name))))
             .collect::<Result<_, _>>()?;
         return write_configs(&truths);
     }
@@ -260,10 +269,10 @@ fn scenegen(a: ScenegenArgs) -> anyhow::Result<()> {
         spec.name = n.clone();
     }
     let started = std::time::Instant::now();
-    let t = scenes::render_clip(&spec, &a.out, 2)?;
+    let t = scenes::render_clip(&spec, &out_dir, 2)?;
     println!(
         "{}: {} frames {}x{} at {} fps, {} incident(s), rendered in {:.2} s",
-        a.out.join(&t.clip).display(),
+        out_dir.join(&t.clip).display(),
         t.frames,
         t.width,
         t.height,

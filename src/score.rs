@@ -536,7 +536,9 @@ pub fn render_text(card: &Scorecard, max_events: usize) -> String {
         "floor ±1"
     );
     for r in &card.rows {
-        if r.tp + r.fp + r.fn_ + r.duplicates == 0 && r.negative_clips == 0 {
+        let alerts = r.tp + r.fp + r.duplicates;
+        // Motion borrows every incident; without motion alerts it says nothing.
+        if (alerts + r.fn_ == 0 && r.negative_clips == 0) || (r.name == "motion" && alerts == 0) {
             continue;
         }
         let _ = writeln!(

@@ -38,6 +38,13 @@ use std::path::{Path, PathBuf};
 /// suite cache is keyed by it.
 pub const GENERATOR_VERSION: &str = "estatewatch-scenegen/1";
 
+/// [`GENERATOR_VERSION`] as a file-name-safe key, e.g. `scenegen-1`.
+pub fn cache_key() -> String {
+    GENERATOR_VERSION
+        .trim_start_matches("estatewatch-")
+        .replace('/', "-")
+}
+
 /// Errors from generating or reading scenes.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {

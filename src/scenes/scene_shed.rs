@@ -591,7 +591,7 @@ impl Smoke {
     fn new(s: &Shed, base: (f32, f32), t0: f32, duration: f32, r: &mut Rng) -> Smoke {
         let scale = s.h / 360.0;
         let wind = r.range(-8.0, 8.0) * scale;
-        let rate = r.range(4.0, 8.0);
+        let rate = r.range(6.0, 10.0);
         let mut puffs = Vec::new();
         let mut t = t0;
         while t < duration {
@@ -606,13 +606,13 @@ impl Smoke {
                 r0: r.range(2.0, 4.0) * scale,
                 grow: r.range(3.0, 6.0) * scale * (1.0 + age * 0.1),
                 life: r.range(6.0, 10.0),
-                a: r.range(0.16, 0.28) * (0.4 + 0.6 * (age / 4.0).min(1.0)),
+                a: r.range(0.2, 0.32) * (0.4 + 0.6 * (age / 4.0).min(1.0)),
             });
             t += 1.0 / rate;
         }
         let colour = match s.variant {
             Variant::Day => [172.0, 172.0, 175.0],
-            Variant::Night => [88.0, 88.0, 92.0],
+            Variant::Night => [105.0, 105.0, 110.0],
             Variant::Ir => [150.0, 150.0, 150.0],
         };
         Smoke {
@@ -699,7 +699,7 @@ impl Actor for Smoke {
                 if a < 0.01 {
                     continue;
                 }
-                if a > 0.12 {
+                if a > 0.2 {
                     sx0 = sx0.min(x);
                     sx1 = sx1.max(x + 1);
                     sy0 = sy0.min(y);
