@@ -16,6 +16,8 @@
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
 //! - [`daemon`]: `estatewatch run`, which wires the above together.
+//! - [`scenes`]: the test-footage generator (clips with ground truth).
+//! - [`score`]: the detection scorecard that judges analyzers on those clips.
 
 pub mod alert;
 pub mod analysis;
@@ -24,4 +26,6 @@ pub mod daemon;
 pub mod delivery;
 pub mod ingest;
 pub mod replay;
+pub mod scenes;
+pub mod score;
 pub mod watch;
