@@ -631,8 +631,8 @@ impl RuntimeConfig {
 impl CameraConfig {
     fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
         check_id(&self.name, &format!("{path}.name"), p);
-        match self.source() {
-            Ok(CameraSource::File(file)) => {
+        match parse_camera_url(&self.url) {
+            Ok(ParsedUrl::File(file)) => {
                 if !self.password.is_empty() {
                     push(
                         p,
@@ -644,10 +644,24 @@ impl CameraConfig {
                     check_file(&file, &format!("{path}.url"), p);
                 }
             }
-            Ok(CameraSource::Rtsp { .. }) => {}
+            Ok(ParsedUrl::Rtsp { user, .. }) => {
+                if !self.password.is_empty() && user.is_none() {
+                    push(
+                        p,
+                        format!("{path}.url"),
+                        format!(
+                            "a password is configured but the URL names no user (expected rtsp://user@host/...): {}",
+                            redact_url(&self.url)
+                        ),
+                    );
+                }
+            }
             Err(e) => push(p, format!("{path}.url"), e),
         }
-        self.password.check(path, p);
+        // A disabled camera's secret may legitimately be absent on this box.
+        if self.enabled {
+            self.password.check(path, p);
+        }
         let d = &self.detect;
         if !(32..=3840).contains(&d.width) || d.width % 2 != 0 {
             push(
@@ -725,46 +739,21 @@ impl CameraConfig {
     /// `password_env` applied. The returned URL contains the secret: never log
     /// it; log [`CameraConfig::redacted_url`] instead.
     pub fn source(&self) -> Result<CameraSource, String> {
-        if let Some(rest) = self.url.strip_prefix("file://") {
-            if rest.is_empty() {
-                return Err("file:// URL has no path".into());
-            }
-            return Ok(CameraSource::File(PathBuf::from(rest)));
+        match parse_camera_url(&self.url)? {
+            ParsedUrl::File(path) => Ok(CameraSource::File(path)),
+            ParsedUrl::Rtsp { scheme, user, rest } => match (self.password.resolve()?, user) {
+                (None, _) => Ok(CameraSource::Rtsp {
+                    url: self.url.clone(),
+                }),
+                (Some(pw), Some(user)) => Ok(CameraSource::Rtsp {
+                    url: format!("{scheme}{user}:{}@{rest}", percent_encode(&pw)),
+                }),
+                (Some(_), None) => Err(format!(
+                    "a password is configured but the URL names no user: {}",
+                    redact_url(&self.url)
+                )),
+            },
         }
-        if !(self.url.starts_with("rtsp://") || self.url.starts_with("rtsps://")) {
-            return Err(format!(
-                "expected rtsp://, rtsps:// or file:// URL, got {}",
-                redact_url(&self.url)
-            ));
-        }
-        let scheme_end = self.url.find("://").map(|i| i + 3).unwrap_or(0);
-        let rest = &self.url[scheme_end..];
-        let host_part = rest.split('/').next().unwrap_or("");
-        let host = host_part.rsplit('@').next().unwrap_or("");
-        if host.is_empty() {
-            return Err(format!("URL has no host: {}", redact_url(&self.url)));
-        }
-        let password = self.password.resolve()?;
-        let url = match password {
-            None => self.url.clone(),
-            Some(pw) => {
-                let Some(at) = host_part.rfind('@') else {
-                    return Err(format!(
-                        "a password is configured but the URL names no user (expected rtsp://user@host/...): {}",
-                        redact_url(&self.url)
-                    ));
-                };
-                let user = host_part[..at].split(':').next().unwrap_or("");
-                format!(
-                    "{}{}:{}@{}",
-                    &self.url[..scheme_end],
-                    user,
-                    percent_encode(&pw),
-                    &rest[at + 1..]
-                )
-            }
-        };
-        Ok(CameraSource::Rtsp { url })
     }
 
     /// The URL with any user and password replaced by `***`, safe to log.
@@ -789,6 +778,55 @@ impl fmt::Debug for CameraSource {
             CameraSource::File(p) => write!(f, "File({})", p.display()),
         }
     }
+}
+
+/// A camera URL split into the parts [`CameraConfig::source`] needs.
+enum ParsedUrl {
+    File(PathBuf),
+    /// `scheme` includes `://`; `user` is the user name without any inline
+    /// password; `rest` is everything after the `@` (or after `://`).
+    Rtsp {
+        scheme: String,
+        user: Option<String>,
+        rest: String,
+    },
+}
+
+fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
+    if let Some(rest) = url.strip_prefix("file://") {
+        if rest.is_empty() {
+            return Err("file:// URL has no path".into());
+        }
+        return Ok(ParsedUrl::File(PathBuf::from(rest)));
+    }
+    let scheme = if url.starts_with("rtsp://") {
+        "rtsp://"
+    } else if url.starts_with("rtsps://") {
+        "rtsps://"
+    } else {
+        return Err(format!(
+            "expected rtsp://, rtsps:// or file:// URL, got {}",
+            redact_url(url)
+        ));
+    };
+    let rest = &url[scheme.len()..];
+    let authority = rest.split('/').next().unwrap_or("");
+    let (user, host_and_path) = match authority.rfind('@') {
+        Some(at) => (
+            Some(authority[..at].split(':').next().unwrap_or("").to_string()),
+            &rest[at + 1..],
+        ),
+        None => (None, rest),
+    };
+    let host = host_and_path.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("URL has no host: {}", redact_url(url)));
+    }
+    Ok(ParsedUrl::Rtsp {
+        scheme: scheme.to_string(),
+        user,
+        rest: host_and_path.to_string(),
+    })
 }
 
 /// Replaces the user-info part of a URL (`user:pass@`) with `***@`.
