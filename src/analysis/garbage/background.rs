@@ -31,8 +31,8 @@ pub type Rgb = [f32; 3];
 /// Tuning of the model; see [`CellModel`].
 #[derive(Debug, Clone, Copy)]
 pub struct ModelParams {
-    /// Colour difference (max over channels of the cell means) that counts as
-    /// change where the background is flat.
+    /// Colour difference ([`dist`] of the cell means) that counts as change
+    /// where the background is flat.
     pub threshold: f32,
     /// Extra threshold per unit of local gradient (camera-shake tolerance).
     pub edge_k: f32,
@@ -124,12 +124,12 @@ fn lum(c: &Rgb) -> f32 {
     0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 }
 
-/// Colour distance between two cells: the largest channel difference.
+/// Colour distance between two cells: Euclidean in RGB, so a change of hue
+/// at equal brightness (a green bag on grey ground at night) counts as
+/// much as a change of brightness.
 pub fn dist(a: &Rgb, b: &Rgb) -> f32 {
-    (a[0] - b[0])
-        .abs()
-        .max((a[1] - b[1]).abs())
-        .max((a[2] - b[2]).abs())
+    let (dr, dg, db) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    (dr * dr + dg * dg + db * db).sqrt()
 }
 
 fn scaled(c: &Rgb, k: f32) -> Rgb {

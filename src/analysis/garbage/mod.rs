@@ -145,6 +145,9 @@ struct Track {
 struct Ghost {
     left_at: f64,
     bbox: CellBox,
+    /// Mean colour the place had before (what was taken away), at the gain
+    /// of the moment it was seen.
+    colour: [f32; 3],
 }
 
 /// Settings derived from [`GarbageConfig`] plus fixed tuning.
@@ -183,6 +186,9 @@ pub struct GarbageAnalyzer {
     /// Boxes of moving blobs in recent frames, for linking a person.
     motion: VecDeque<(f64, Vec<CellBox>)>,
     ghosts: VecDeque<Ghost>,
+    /// Id, box and state of every track, as of the start of this frame's
+    /// judging (tracks are moved out of `tracks` while they are judged).
+    peers: Vec<(u64, CellBox, TrackState)>,
     cues: Option<Box<dyn Cues>>,
     first_wall: Option<SystemTime>,
 }
@@ -225,6 +231,7 @@ impl GarbageAnalyzer {
             ring: VecDeque::new(),
             motion: VecDeque::new(),
             ghosts: VecDeque::new(),
+            peers: Vec::new(),
             cues: None,
             first_wall: None,
         }
@@ -529,6 +536,38 @@ impl GarbageAnalyzer {
         }
     }
 
+    /// Mean colour of cells, read from the model with `get`.
+    fn mean_colour(
+        &self,
+        cells: &[usize],
+        get: impl Fn(&CellModel, usize) -> [f32; 3],
+    ) -> [f32; 3] {
+        let mut sum = [0.0f32; 3];
+        for &c in cells {
+            let v = get(&self.model, c);
+            for k in 0..3 {
+                sum[k] += v[k];
+            }
+        }
+        let n = cells.len().max(1) as f32;
+        [sum[0] / n, sum[1] / n, sum[2] / n]
+    }
+
+    /// True when a tall still shape (a standing person whose legs blend into
+    /// the ground) is right above this one: it is their feet, not a bag.
+    fn under_a_standing_person(&self, tr: &Track) -> bool {
+        let grid = self.grid();
+        let b = tr.bbox;
+        self.peers.iter().any(|&(id, ob, state)| {
+            let tall = ob.height() as f32 > self.s.max_aspect * ob.width() as f32
+                && ob.height() >= 2 * b.height();
+            // Legs are about as long as torso and head together.
+            let above = ob.y1 < b.y0 && b.y0 - ob.y1 <= ob.height() + 1;
+            let overlaps = ob.grow(1, &grid).x1 >= b.x0 && ob.grow(1, &grid).x0 <= b.x1;
+            id != tr.id && state == TrackState::Watching && tall && above && overlaps
+        })
+    }
+
     /// Latest frame-difference motion anywhere in (or next to) a box.
     fn last_motion_near(&self, b: &CellBox) -> f64 {
         let grid = self.grid();
@@ -544,6 +583,7 @@ impl GarbageAnalyzer {
         let mut absorb: Vec<usize> = Vec::new();
         let mut keep: Vec<Track> = Vec::new();
         let tracks = std::mem::take(&mut self.tracks);
+        self.peers = tracks.iter().map(|t| (t.id, t.bbox, t.state)).collect();
         self.ghosts.retain(|g| t - g.left_at < 60.0);
         for mut tr in tracks {
             tracing::trace!(
@@ -616,9 +656,11 @@ impl GarbageAnalyzer {
         let (ghost_share, contrast) = self.border_evidence(&tr.cells);
         tr.contrast = contrast;
         if ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
+            let colour = self.mean_colour(&tr.cells, |m, c| m.long_term(c));
             self.ghosts.push_back(Ghost {
                 left_at: tr.left_at,
                 bbox: tr.bbox,
+                colour,
             });
             return Verdict::Absorb("ghost: something was taken away here");
         }
@@ -630,10 +672,15 @@ impl GarbageAnalyzer {
         if rect.area() > self.s.max_area_px {
             return Verdict::Absorb("too large for a bag");
         }
+        // The other half of a moved object: something of the same colour was
+        // taken away nearby at about the same time.
         let size = tr.bbox.width().max(tr.bbox.height());
+        let colour = self.mean_colour(&tr.cells, |m, c| m.current(c));
+        let similar = 2.0 * self.model.threshold;
         if self.ghosts.iter().any(|g| {
             (g.left_at - tr.left_at).abs() <= self.s.moved_window_s
-                && g.bbox.gap(&tr.bbox) <= size.max(g.bbox.width().max(g.bbox.height()))
+                && g.bbox.gap(&tr.bbox) <= 3 * size.max(g.bbox.width().max(g.bbox.height()))
+                && dist(&g.colour, &colour) <= similar
         }) {
             return Verdict::Absorb("moved object");
         }
@@ -643,6 +690,9 @@ impl GarbageAnalyzer {
         }
         if h > self.s.max_aspect * w {
             return Verdict::Wait("tall like a standing person");
+        }
+        if self.under_a_standing_person(tr) {
+            return Verdict::Wait("under a standing person (feet)");
         }
         if self.cues.is_some() {
             if t < tr.next_cue {
