@@ -23,3 +23,5 @@ pub mod config;
 pub mod daemon;
 pub mod delivery;
 pub mod ingest;
+pub mod replay;
+pub mod watch;
