@@ -9,6 +9,7 @@
 //! snapshot. Analyzers never touch MQTT or the outbox.
 
 pub mod detector;
+pub mod garbage;
 pub mod motion;
 pub mod worker;
 
@@ -64,6 +65,13 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
     if let Some(m) = &cam.analyzers.motion {
         out.push(Box::new(motion::MotionAnalyzer::new(
             m,
+            cam.detect.width,
+            cam.detect.height,
+        )));
+    }
+    if let Some(g) = &cam.analyzers.garbage {
+        out.push(Box::new(garbage::GarbageAnalyzer::new(
+            g,
             cam.detect.width,
             cam.detect.height,
         )));
