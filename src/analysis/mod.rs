@@ -11,6 +11,7 @@
 pub mod detector;
 pub mod garbage;
 pub mod motion;
+pub mod throwing;
 pub mod worker;
 
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
@@ -75,6 +76,16 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
             cam.detect.width,
             cam.detect.height,
         )));
+    }
+    if let Some(t) = &cam.analyzers.throwing {
+        let a =
+            throwing::ThrowingAnalyzer::new(t, cam.detect.width, cam.detect.height, cam.detect.fps)
+                .map_err(|message| AnalysisError::Setup {
+                    camera: cam.name.clone(),
+                    analyzer: "throwing",
+                    message,
+                })?;
+        out.push(Box::new(a));
     }
     Ok(out)
 }
