@@ -406,7 +406,7 @@ fn paint_background(t: &mut Tower, spec: &ClipSpec, rng: &mut Rng) -> (Canvas, L
     let rain = spec.kind == Kind::Rain || spec.with.contains(&Kind::Rain);
     let look = Look {
         shake_px: rng.range(0.4, 1.2),
-        blur: true,
+        blur: v != Variant::Day,
         noise_sigma: match v {
             Variant::Day => 2.5,
             Variant::Night => 6.0,
