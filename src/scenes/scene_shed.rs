@@ -63,6 +63,10 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
             x += size * geo.range(0.55, 0.8);
         }
     }
+    if shed.bikes.is_empty() {
+        shed.bikes
+            .push((w / 2.0, shed.wall_bottom + 0.2 * h, 0.29 * h, true));
+    }
     for i in 0..geo.int(1, 2) {
         let fx = (i as f32 + 0.5) / 2.0;
         shed.lamps.push((
