@@ -408,7 +408,9 @@ pub fn score(truths: &[Truth], alerts: &Alerts, opts: Options) -> Scorecard {
                     x.matched = true;
                     rs.tp += 1;
                     delays.push(d.t_ms as i64 - x.start as i64);
-                    if let Some(f) = x.floor {
+                    // Floors are judged only for throw alerts (which carry an origin).
+                    let judges_floor = row.alert_kinds.contains(&"throwing");
+                    if let Some(f) = x.floor.filter(|_| judges_floor) {
                         with_origin += 1;
                         if d.floor == Some(i64::from(f)) {
                             exact += 1;
@@ -575,10 +577,15 @@ pub fn render_text(card: &Scorecard, max_events: usize) -> String {
             let _ = writeln!(s, "    false positives by negative: {}", parts.join(", "));
         }
         for e in r.misses.iter().take(max_events) {
+            let note = if e.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", e.note)
+            };
             let _ = writeln!(
                 s,
-                "    missed {} in {} starting {} ms {}",
-                e.kind, e.clip, e.t_ms, e.note
+                "    missed {} in {} starting {} ms{note}",
+                e.kind, e.clip, e.t_ms
             );
         }
         for e in r.false_alarms.iter().take(max_events) {

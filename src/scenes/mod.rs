@@ -650,10 +650,18 @@ pub fn render_clip(spec: &ClipSpec, out_dir: &Path, threads: u32) -> Result<Trut
     }
     let written = writer.finish()?;
     let duration_ms = written * 1000 / u64::from(spec.fps);
+    // An incident never seen in the clip (e.g. cut off by a short `duration_s`)
+    // is not truth: drop it.
     let incidents = built
         .incidents
         .iter()
         .zip(tracks)
+        .filter(|(p, track)| {
+            if track.is_empty() {
+                tracing::warn!(clip = %spec.name, kind = p.kind, "incident not visible in the clip; left out of the truth");
+            }
+            !track.is_empty()
+        })
         .map(|(p, track)| Incident {
             kind: p.kind.to_string(),
             start_ms: ((p.start_s * 1000.0).round() as u64).min(duration_ms),

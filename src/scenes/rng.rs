@@ -59,7 +59,8 @@ impl Rng {
         (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
     }
 
-    /// One element of a non-empty slice.
+    /// One element of a slice. Callers guarantee it is not empty (every
+    /// scene builds its lists with at least one element).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.int(0, items.len().saturating_sub(1) as i64) as usize]
     }

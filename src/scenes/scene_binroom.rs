@@ -132,11 +132,11 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     let mut incidents = Vec::new();
     let mut negatives = Vec::new();
     // The lead-in lets a background model settle; the tail leaves room for the dwell.
-    let mut end_needed: f32 = 8.0 + dwell + 12.0;
+    let mut end_needed: f32 = 8.0 + dwell + 9.0;
 
     if spec.kind == Kind::Garbage {
         let plan = plan_drop(&room, &mut act, spec.params.removed_after_s);
-        end_needed = end_needed.max(plan.t_drop + dwell + 12.0);
+        end_needed = end_needed.max(plan.t_drop + dwell + 9.0);
         let end = plan.t_removed.unwrap_or(f32::MAX);
         incidents.push(Planned {
             kind: "garbage",
@@ -300,7 +300,7 @@ fn paint_room(r: &Room, skip_bin: Option<usize>, rng: &mut Rng) -> (Canvas, Look
     }
     let look = Look {
         shake_px: rng.range(0.2, 0.8),
-        blur: true,
+        blur: v != Variant::Day,
         noise_sigma: match v {
             Variant::Day => 2.5,
             Variant::Night => 6.0,

@@ -63,6 +63,10 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
             x += size * geo.range(0.55, 0.8);
         }
     }
+    if shed.bikes.is_empty() {
+        shed.bikes
+            .push((w / 2.0, shed.wall_bottom + 0.2 * h, 0.29 * h, true));
+    }
     for i in 0..geo.int(1, 2) {
         let fx = (i as f32 + 0.5) / 2.0;
         shed.lamps.push((
@@ -72,7 +76,7 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     }
     let mut paint = rng.fork(2);
     let (background, look) = paint_shed(&shed, &mut paint);
-    let duration = spec.params.duration_s.unwrap_or(14.0);
+    let duration = spec.params.duration_s.unwrap_or(12.0);
     let mut act = rng.fork(3);
     let mut actors: Vec<Box<dyn Actor>> = Vec::new();
     let mut incidents = Vec::new();
@@ -302,7 +306,7 @@ fn paint_shed(s: &Shed, r: &mut Rng) -> (Canvas, Look) {
     }
     let look = Look {
         shake_px: r.range(0.3, 1.0),
-        blur: true,
+        blur: v != Variant::Day,
         noise_sigma: match v {
             Variant::Day => 2.5,
             Variant::Night => 7.0,
@@ -881,7 +885,7 @@ impl Actor for Sunlight {
                     (cx - rr * stretch, cy - rr, cx + rr * stretch, cy + rr),
                     1,
                     [255.0, 225.0, 160.0],
-                    0.45 * cloud,
+                    0.6 * cloud,
                     |px, py| ((px - cx) / (rr * stretch)).powi(2) + ((py - cy) / rr).powi(2) <= 1.0,
                 );
             }

@@ -406,7 +406,7 @@ fn paint_background(t: &mut Tower, spec: &ClipSpec, rng: &mut Rng) -> (Canvas, L
     let rain = spec.kind == Kind::Rain || spec.with.contains(&Kind::Rain);
     let look = Look {
         shake_px: rng.range(0.4, 1.2),
-        blur: true,
+        blur: v != Variant::Day,
         noise_sigma: match v {
             Variant::Day => 2.5,
             Variant::Night => 6.0,
@@ -948,11 +948,15 @@ struct Cloth {
 
 impl Laundry {
     fn new(t: &Tower, r: &mut Rng) -> Laundry {
-        let cands: Vec<&Window> = t
+        let mut cands: Vec<&Window> = t
             .windows
             .iter()
             .filter(|w| Some(w.column) != t.lift_column && w.floor < t.top_usable_floor())
             .collect();
+        if cands.is_empty() {
+            // A camera that sees only the lowest floors: any window will do.
+            cands = t.windows.iter().collect();
+        }
         let win = **r.pick(&cands);
         let (x0, y0) = t.cam.on_facade(win.x0 - 0.3, win.z0 - 0.1);
         let (x1, _) = t.cam.on_facade(win.x1 + 0.6, win.z0 - 0.1);
