@@ -71,6 +71,10 @@ enum Command {
         /// Save each alert's annotated JPEG here as <alert id>.jpg.
         #[arg(long)]
         snapshots: Option<PathBuf>,
+        /// Write the frames with motion, tracks, zones and alert boxes drawn
+        /// to this MP4 (H.264).
+        #[arg(long, value_name = "OUT.mp4")]
+        debug_video: Option<PathBuf>,
         /// The clip (anything GStreamer's decodebin reads).
         clip: PathBuf,
     },
@@ -250,8 +254,9 @@ fn main() -> ExitCode {
             config,
             camera,
             snapshots,
+            debug_video,
             clip,
-        } => exit_on(replay(&config, &camera, snapshots, &clip)),
+        } => exit_on(replay(&config, &camera, snapshots, debug_video, &clip)),
         Command::ServeRtsp { port, streams } => exit_on(serve_rtsp(port, &streams)),
         Command::Outbox { db, json, action } => exit_on(outbox_command(&db, json, action)),
         Command::SendTestAlert {
@@ -266,11 +271,13 @@ fn replay(
     config: &std::path::Path,
     camera: &str,
     snapshots: Option<PathBuf>,
+    debug_video: Option<PathBuf>,
     clip: &std::path::Path,
 ) -> anyhow::Result<()> {
     let config = Config::load(config)?;
     let options = estatewatch::replay::ReplayOptions {
         snapshots,
+        debug_video,
         progress: true,
     };
     let stdout = std::io::stdout();

@@ -25,6 +25,8 @@ pub enum ReplayError {
     },
     #[error("cannot write alerts to stdout: {0}")]
     Stdout(std::io::Error),
+    #[error("debug video: {0}")]
+    DebugVideo(String),
 }
 
 /// Options for [`replay`].
@@ -32,6 +34,9 @@ pub enum ReplayError {
 pub struct ReplayOptions {
     /// Save each alert's annotated JPEG here as `<alert id>.jpg`.
     pub snapshots: Option<PathBuf>,
+    /// Write the frames, with each analyzer's view and the alerts drawn, to
+    /// this H.264 MP4 file.
+    pub debug_video: Option<PathBuf>,
     /// Show a progress line on stderr (only when stderr is a terminal).
     pub progress: bool,
 }
@@ -88,11 +93,24 @@ pub fn replay(
         cam.detect.fps,
     )?;
     let show_progress = options.progress && std::io::stderr().is_terminal();
+    let mut debug = match &options.debug_video {
+        Some(path) => Some(DebugVideo::create(
+            path,
+            cam.detect.width,
+            cam.detect.height,
+            cam.detect.fps,
+        )?),
+        None => None,
+    };
     let mut summary = ReplaySummary::default();
     for frame in reader {
         let frame = frame?;
         summary.frames += 1;
-        for alert in analysis::worker::analyse(&frame, &mut analyzers, &mut builder) {
+        let alerts = analysis::worker::analyse(&frame, &mut analyzers, &mut builder);
+        if let Some(d) = debug.as_mut() {
+            d.push(&frame, &analyzers, &alerts)?;
+        }
+        for alert in alerts {
             summary.alerts += 1;
             emit(alert, options, out)?;
         }
@@ -110,7 +128,74 @@ pub fn replay(
     if show_progress {
         eprintln!();
     }
+    if let Some(d) = debug {
+        d.finish()?;
+    }
     Ok(summary)
+}
+
+/// The `--debug-video` writer: every analysed frame with each analyzer's
+/// [`draw_debug`](analysis::Analyzer::draw_debug) overlay (zones, motion,
+/// tracks, candidates) and the boxes of alerts raised in the last second.
+struct DebugVideo {
+    path: PathBuf,
+    writer: crate::scenes::encode::Mp4Writer,
+    fps: u32,
+    /// Alert boxes still on screen, with the frames left to show them.
+    recent: Vec<(crate::alert::BBox, u32)>,
+}
+
+impl DebugVideo {
+    fn create(path: &Path, width: u32, height: u32, fps: u32) -> Result<DebugVideo, ReplayError> {
+        let settings = crate::scenes::encode::EncodeSettings {
+            width,
+            height,
+            fps: fps.max(1),
+            bitrate_kbps: 2000,
+            threads: 2,
+        };
+        let writer = crate::scenes::encode::Mp4Writer::create(path, settings)
+            .map_err(|e| ReplayError::DebugVideo(e.to_string()))?;
+        Ok(DebugVideo {
+            path: path.to_path_buf(),
+            writer,
+            fps: fps.max(1),
+            recent: Vec::new(),
+        })
+    }
+
+    fn push(
+        &mut self,
+        frame: &crate::ingest::Frame,
+        analyzers: &[Box<dyn analysis::Analyzer>],
+        alerts: &[Alert],
+    ) -> Result<(), ReplayError> {
+        use crate::alert::snapshot;
+        let mut img = snapshot::to_image(&frame.rgb, frame.width, frame.height)
+            .map_err(|e| ReplayError::DebugVideo(format!("{}: {e}", self.path.display())))?;
+        for a in analyzers {
+            a.draw_debug(&mut img);
+        }
+        self.recent.retain_mut(|(_, left)| {
+            *left = left.saturating_sub(1);
+            *left > 0
+        });
+        self.recent
+            .extend(alerts.iter().filter_map(|a| a.bbox).map(|b| (b, self.fps)));
+        for (b, _) in &self.recent {
+            snapshot::draw_box(&mut img, *b, snapshot::ALERT_RED, 3);
+        }
+        self.writer
+            .push(img.into_raw())
+            .map_err(|e| ReplayError::DebugVideo(e.to_string()))
+    }
+
+    fn finish(self) -> Result<(), ReplayError> {
+        self.writer
+            .finish()
+            .map(|_| ())
+            .map_err(|e| ReplayError::DebugVideo(e.to_string()))
+    }
 }
 
 fn emit(mut alert: Alert, options: &ReplayOptions, out: &mut dyn Write) -> Result<(), ReplayError> {

@@ -47,6 +47,9 @@ pub trait Analyzer: Send {
     fn name(&self) -> &'static str;
     /// Looks at one frame; returns what it found (usually nothing).
     fn process(&mut self, frame: &Frame) -> Vec<Finding>;
+    /// Draws the analyzer's view of the last frame it processed (foreground,
+    /// tracks, calibration) over `img`, for debug videos. Default: nothing.
+    fn draw_debug(&self, _img: &mut image::RgbImage) {}
 }
 
 /// Errors building a camera's analyzers.
@@ -128,6 +131,34 @@ impl ZoneMask {
             height,
             inside,
             area,
+        }
+    }
+
+    /// Colours the mask's edge pixels (inside, with a 4-neighbour outside) on
+    /// `img`, for debug drawing. Does nothing when the sizes differ.
+    pub fn draw_outline(&self, img: &mut image::RgbImage, colour: image::Rgb<u8>) {
+        if img.width() != self.width || img.height() != self.height {
+            return;
+        }
+        let (w, h) = (self.width as usize, self.height as usize);
+        let at = |x: usize, y: usize| self.inside[y * w + x];
+        for y in 0..h {
+            for x in 0..w {
+                if !at(x, y) {
+                    continue;
+                }
+                let edge = x == 0
+                    || y == 0
+                    || x + 1 == w
+                    || y + 1 == h
+                    || !at(x - 1, y)
+                    || !at(x + 1, y)
+                    || !at(x, y - 1)
+                    || !at(x, y + 1);
+                if edge {
+                    img.put_pixel(x as u32, y as u32, colour);
+                }
+            }
         }
     }
 

@@ -15,6 +15,8 @@ pub struct MotionAnalyzer {
     min_fraction: f32,
     cooldown: Duration,
     previous: Option<Vec<u8>>,
+    /// Pixels that changed on the last frame (for debug drawing).
+    last_changed: Vec<bool>,
     /// Stream time of the last alert per zone.
     last_alert: Vec<Option<Duration>>,
     incidents: u64,
@@ -37,6 +39,7 @@ impl MotionAnalyzer {
             min_fraction: cfg.min_changed_fraction,
             cooldown: Duration::from_secs(cfg.cooldown_s),
             previous: None,
+            last_changed: Vec::new(),
             incidents: 0,
         }
     }
@@ -45,6 +48,20 @@ impl MotionAnalyzer {
 impl Analyzer for MotionAnalyzer {
     fn name(&self) -> &'static str {
         "motion"
+    }
+
+    fn draw_debug(&self, img: &mut image::RgbImage) {
+        const CHANGED: image::Rgb<u8> = image::Rgb([255, 0, 255]);
+        const ZONE: image::Rgb<u8> = image::Rgb([255, 220, 0]);
+        let w = img.width() as usize;
+        if self.last_changed.len() == w * img.height() as usize {
+            for (i, _) in self.last_changed.iter().enumerate().filter(|(_, c)| **c) {
+                img.put_pixel((i % w) as u32, (i / w) as u32, CHANGED);
+            }
+        }
+        for zone in &self.zones {
+            zone.draw_outline(img, ZONE);
+        }
     }
 
     fn process(&mut self, frame: &Frame) -> Vec<Finding> {
@@ -58,6 +75,12 @@ impl Analyzer for MotionAnalyzer {
             return Vec::new();
         }
         let w = frame.width as usize;
+        self.last_changed.clear();
+        self.last_changed.extend(
+            prev.iter()
+                .zip(cur)
+                .map(|(a, b)| a.abs_diff(*b) >= self.threshold),
+        );
         let mut out = Vec::new();
         for (zi, zone) in self.zones.iter().enumerate() {
             if zone.area == 0 || zone.inside.len() != cur.len() {
