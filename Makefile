@@ -15,6 +15,7 @@ release: setup
 test: setup
 	$(CARGO) test --lib --bins --tests -- --test-threads=2
 	$(CARGO) test --doc
+	scripts/scorecard.sh
 
 lint: setup
 	$(CARGO) fmt --check
@@ -27,7 +28,8 @@ demo: setup
 bench: setup
 	$(CARGO) bench
 
-# Scene suite -> replay -> scorecard, gated by tests/scorecard-thresholds.toml (docs/scenes.md).
+# Scene suite -> replay -> scorecard, gated by tests/scorecard-thresholds.toml (docs/scenes.md);
+# also the last step of `make test`.
 scorecard: setup
 	scripts/scorecard.sh
 
