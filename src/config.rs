@@ -64,6 +64,18 @@ pub struct Config {
     /// The cameras. Default: none (the daemon then only delivers queued alerts).
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
+    /// Sensors read from MQTT topics, with their rules (`docs/sensors.md`).
+    /// Default: none.
+    #[serde(default)]
+    pub sensors: Vec<crate::sensors::config::SensorConfig>,
+    /// A separate local broker for sensors with `broker = "local"`, same keys
+    /// as `[mqtt]`. Default: absent (sensors use the `[mqtt]` broker).
+    #[serde(default)]
+    pub sensor_broker: Option<MqttConfig>,
+    /// Fusion of camera fire/smoke alerts with sensor alerts. Default:
+    /// enabled, 60 s window.
+    #[serde(default)]
+    pub fusion: crate::sensors::config::FusionConfig,
 }
 
 /// `[site]`: the estate.
@@ -825,6 +837,22 @@ impl Config {
                 );
             }
             cam.check(&path, &mut p);
+        }
+        let names: Vec<&str> = self.cameras.iter().map(|c| c.name.as_str()).collect();
+        crate::sensors::config::check(
+            &self.sensors,
+            &self.fusion,
+            &names,
+            self.sensor_broker.is_some(),
+            &mut p,
+        );
+        if let Some(b) = &self.sensor_broker {
+            let mut q = Vec::new();
+            b.check(&mut q);
+            p.extend(q.into_iter().map(|c| ConfigProblem {
+                path: c.path.replacen("mqtt.", "sensor_broker.", 1),
+                message: c.message,
+            }));
         }
         p
     }

@@ -3,6 +3,8 @@
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
 //! does not need the broker to be up), then the producers ([`start_pipeline`]).
+//! Sensor inputs ([`crate::sensors`]) start after the cameras and feed the
+//! same alert sink.
 //! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
 //! appear, then let delivery commit what is queued and give the publisher
 //! [`SHUTDOWN_GRACE`] to deliver before it announces `offline` and
@@ -49,6 +51,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    let sensors = match crate::sensors::start(&config, delivery.sink()) {
+        Ok(s) => s,
+        Err(e) => {
+            pipeline.stop();
+            delivery.shutdown(Duration::ZERO).await;
+            return Err(e.into());
+        }
+    };
     notifier.notify("READY=1");
     let feeder = health::watchdog_timeout_from_env().map(|timeout| {
         let mut watchdog = Watchdog::new(health::max_age_for(timeout));
@@ -70,6 +80,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         feeder.abort();
     }
     pipeline.stop();
+    if let Some(sensors) = sensors {
+        sensors.shutdown().await;
+    }
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
 //! - [`daemon`]: `estatewatch run`, which wires the above together.
+//! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.
 //! - [`health`]: systemd notify (READY, STOPPING, watchdog) and heartbeats.
 //! - [`scenes`]: the test-footage generator (clips with ground truth).
 //! - [`score`]: the detection scorecard that judges analyzers on those clips.
@@ -30,4 +31,5 @@ pub mod ingest;
 pub mod replay;
 pub mod scenes;
 pub mod score;
+pub mod sensors;
 pub mod watch;

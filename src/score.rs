@@ -107,7 +107,13 @@ pub const ROWS: &[RowDef] = &[
 ];
 
 /// Alert kinds the scorecard ignores (not video detections).
-const NOT_DETECTIONS: &[&str] = &["camera_offline", "camera_online", "test"];
+const NOT_DETECTIONS: &[&str] = &[
+    "camera_offline",
+    "camera_online",
+    "test",
+    "sensor",
+    "sensor_offline",
+];
 
 /// One `new` alert, reduced to what scoring needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]

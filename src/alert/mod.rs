@@ -38,6 +38,10 @@ pub enum AlertKind {
     CameraOnline,
     /// Sent by `estatewatch send-test-alert` to check the wiring.
     Test,
+    /// A sensor rule fired (threshold, rate of rise); see `docs/sensors.md`.
+    Sensor,
+    /// A sensor has sent nothing for longer than its `stale_after_min`.
+    SensorOffline,
 }
 
 impl AlertKind {
@@ -52,11 +56,13 @@ impl AlertKind {
             AlertKind::CameraOffline => "camera_offline",
             AlertKind::CameraOnline => "camera_online",
             AlertKind::Test => "test",
+            AlertKind::Sensor => "sensor",
+            AlertKind::SensorOffline => "sensor_offline",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 10] = [
         AlertKind::Throwing,
         AlertKind::Fire,
         AlertKind::Smoke,
@@ -65,6 +71,8 @@ impl AlertKind {
         AlertKind::CameraOffline,
         AlertKind::CameraOnline,
         AlertKind::Test,
+        AlertKind::Sensor,
+        AlertKind::SensorOffline,
     ];
 }
 
@@ -76,7 +84,7 @@ impl std::fmt::Display for AlertKind {
 
 /// An unknown alert kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test")]
+#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test, sensor, sensor_offline")]
 pub struct UnknownKind(pub String);
 
 impl std::str::FromStr for AlertKind {

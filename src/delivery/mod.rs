@@ -173,6 +173,8 @@ pub struct AlertSink {
     intake: Arc<Intake>,
     embed_snapshots: bool,
     max_bytes: usize,
+    /// Pairs camera fire/smoke alerts with sensor alerts (`[fusion]`).
+    fusion: Option<Arc<std::sync::Mutex<crate::sensors::fusion::Fusion>>>,
 }
 
 impl AlertSink {
@@ -181,6 +183,9 @@ impl AlertSink {
     /// too large for the limit loses its snapshot (noted in
     /// `details.snapshot_omitted`).
     pub fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
+        if let Some(f) = &self.fusion {
+            publisher::lock(f).apply(&mut alert);
+        }
         if !self.embed_snapshots {
             alert.snapshot = None;
         }
@@ -331,6 +336,11 @@ impl Delivery {
             intake,
             embed_snapshots: config.mqtt.embed_snapshots,
             max_bytes: mqtt::MAX_ALERT_BYTES.min((config.outbox.max_bytes / 8) as usize),
+            fusion: config.fusion.enabled.then(|| {
+                Arc::new(std::sync::Mutex::new(crate::sensors::fusion::Fusion::new(
+                    &config.fusion,
+                )))
+            }),
         };
         let (camera_tx, camera_rx) = tokio::sync::mpsc::unbounded_channel();
         let (stop_cameras, stop_rx) = tokio::sync::watch::channel(false);

@@ -88,7 +88,22 @@ pub fn client_options(
     client_id: &str,
     last_will: bool,
 ) -> Result<MqttOptions, MqttSetupError> {
-    let m = &config.mqtt;
+    let mut o = broker_options(&config.mqtt, client_id)?;
+    if last_will {
+        let topics = Topics::from_config(config);
+        o.set_last_will(LastWill::new(
+            topics.status(),
+            STATUS_OFFLINE,
+            QoS::AtLeastOnce,
+            true,
+        ));
+    }
+    Ok(o)
+}
+
+/// Connection options for any broker section (`[mqtt]`, `[sensor_broker]`):
+/// address, keep-alive, clean session, credentials and TLS.
+pub fn broker_options(m: &MqttConfig, client_id: &str) -> Result<MqttOptions, MqttSetupError> {
     let mut o = MqttOptions::new(client_id, m.host.clone(), m.port);
     o.set_keep_alive(Duration::from_secs(m.keep_alive_s));
     // The outbox, not the broker session, owns undelivered alerts (ADR 0001).
@@ -102,15 +117,6 @@ pub fn client_options(
             .map_err(MqttSetupError::Password)?
             .unwrap_or_default();
         o.set_credentials(user.clone(), password);
-    }
-    if last_will {
-        let topics = Topics::from_config(config);
-        o.set_last_will(LastWill::new(
-            topics.status(),
-            STATUS_OFFLINE,
-            QoS::AtLeastOnce,
-            true,
-        ));
     }
     if let Some(tls) = &m.tls {
         o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(

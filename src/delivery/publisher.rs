@@ -324,7 +324,7 @@ async fn connection_task(
 }
 
 /// `d` ± 20 %, so many gateways do not reconnect in lockstep.
-fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     let f: f64 = rand::random_range(0.8..1.2);
     d.mul_f64(f)
 }

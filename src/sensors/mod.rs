@@ -1,0 +1,445 @@
+//! Sensors beside the cameras: readings from MQTT topics (Zigbee2MQTT and the
+//! like), the rules that turn them into `sensor` and `sensor_offline` alerts,
+//! and the fusion of those alerts with camera `fire`/`smoke` alerts in the
+//! same place (`docs/sensors.md`).
+//!
+//! Data flow: [`start`] opens one MQTT subscription per broker in use
+//! (`[mqtt]` and/or `[sensor_broker]`), with the same reconnect discipline as
+//! delivery (capped, jittered backoff; errors logged once per change). Each
+//! message goes to the [`SensorMonitor`] of every sensor whose topic filter
+//! matches; its alerts go to the same [`AlertSink`] as the cameras', where
+//! [`fusion`] pairs them with camera alerts. A bad payload is counted and
+//! logged at most once a minute per sensor; it is never fatal. All of this
+//! runs on the async runtime, never on the cameras' analysis threads.
+
+pub mod config;
+pub mod fusion;
+pub mod payload;
+pub mod rules;
+
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::config::Config;
+use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
+use crate::delivery::AlertSink;
+use config::{SensorBroker, SensorConfig};
+use rules::{Rules, Staleness, Transition};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How often bad payloads of one sensor may be logged.
+const BAD_PAYLOAD_LOG_EVERY: Duration = Duration::from_secs(60);
+/// How often staleness is checked.
+const TICK: Duration = Duration::from_secs(1);
+
+/// What can stop the sensor inputs from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    #[error("sensor broker: {0}")]
+    Setup(#[from] MqttSetupError),
+}
+
+/// Counters of one sensor, readable while the inputs run.
+#[derive(Debug, Default)]
+pub struct SensorCounters {
+    /// Payloads that gave a reading.
+    pub readings: AtomicU64,
+    /// Payloads that did not (not JSON, missing path, wrong type).
+    pub bad_payloads: AtomicU64,
+}
+
+/// One sensor's rules, staleness and open alerts.
+pub struct SensorMonitor {
+    cfg: SensorConfig,
+    site: String,
+    gateway: String,
+    rules: Rules,
+    stale: Option<Staleness>,
+    /// The `event` of each rule's open alert while it fires.
+    open: Vec<Option<Uuid>>,
+    offline_event: Option<Uuid>,
+    last_reading_at: Option<chrono::DateTime<chrono::Utc>>,
+    counters: Arc<SensorCounters>,
+    bad_since_log: u64,
+    last_bad_log: Option<Instant>,
+}
+
+impl SensorMonitor {
+    pub fn new(cfg: &SensorConfig, site: &str, gateway: &str, started: Instant) -> SensorMonitor {
+        SensorMonitor {
+            rules: Rules::new(&cfg.rules),
+            stale: cfg
+                .stale_after_min
+                .map(|m| Staleness::new(Duration::from_secs(m * 60), started)),
+            open: vec![None; cfg.rules.len()],
+            offline_event: None,
+            last_reading_at: None,
+            counters: Arc::new(SensorCounters::default()),
+            bad_since_log: 0,
+            last_bad_log: None,
+            cfg: cfg.clone(),
+            site: site.to_string(),
+            gateway: gateway.to_string(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    pub fn counters(&self) -> Arc<SensorCounters> {
+        self.counters.clone()
+    }
+
+    /// Whether a message on `topic` is for this sensor.
+    pub fn wants(&self, topic: &str) -> bool {
+        rumqttc::matches(topic, &self.cfg.topic)
+    }
+
+    /// Handles one message; returns the alerts it raises or ends.
+    pub fn on_payload(&mut self, payload: &[u8], now: Instant) -> Vec<Alert> {
+        let value = match payload::read_value(payload, self.cfg.value.as_deref()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.bad_payload(&e, now);
+                return Vec::new();
+            }
+        };
+        self.counters.readings.fetch_add(1, Ordering::Relaxed);
+        let mut out = Vec::new();
+        if self.stale.as_mut().is_some_and(|s| s.reading(now)) {
+            if let Some(event) = self.offline_event.take() {
+                let mut a = self.alert(AlertKind::SensorOffline, Severity::Info);
+                a.state = AlertState::End;
+                a.event = event;
+                a.details = serde_json::json!({
+                    "sensor": self.cfg.name,
+                    "area": self.cfg.area,
+                    "reading": { "value": value, "unit": self.cfg.unit },
+                });
+                tracing::info!(sensor = %self.cfg.name, "sensor reporting again");
+                out.push(a);
+            }
+        }
+        self.last_reading_at = Some(chrono::Utc::now());
+        for t in self.rules.reading(value, now) {
+            match t {
+                Transition::Fired {
+                    rule,
+                    severity,
+                    detail,
+                } => {
+                    let mut a = self.alert(AlertKind::Sensor, severity);
+                    a.details = self.details(value, detail);
+                    if let Some(slot) = self.open.get_mut(rule) {
+                        *slot = Some(a.event);
+                    }
+                    tracing::info!(sensor = %self.cfg.name, value, rule, "sensor rule fired");
+                    out.push(a);
+                }
+                Transition::Cleared { rule } => {
+                    let Some(event) = self.open.get_mut(rule).and_then(Option::take) else {
+                        continue;
+                    };
+                    let mut a = self.alert(AlertKind::Sensor, Severity::Info);
+                    a.state = AlertState::End;
+                    a.event = event;
+                    a.details = self.details(value, serde_json::json!({ "cleared": rule }));
+                    tracing::info!(sensor = %self.cfg.name, value, rule, "sensor rule cleared");
+                    out.push(a);
+                }
+            }
+        }
+        out
+    }
+
+    /// The clock moved on: raises `sensor_offline` when the sensor went quiet.
+    pub fn tick(&mut self, now: Instant) -> Option<Alert> {
+        let stale_after = self.cfg.stale_after_min?;
+        if !self.stale.as_mut()?.tick(now) {
+            return None;
+        }
+        let mut a = self.alert(AlertKind::SensorOffline, Severity::Warning);
+        a.details = serde_json::json!({
+            "sensor": self.cfg.name,
+            "area": self.cfg.area,
+            "last_reading_at": self.last_reading_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            "stale_after_min": stale_after,
+        });
+        self.offline_event = Some(a.event);
+        tracing::warn!(sensor = %self.cfg.name, stale_after_min = stale_after, "sensor has gone quiet");
+        Some(a)
+    }
+
+    fn alert(&self, kind: AlertKind, severity: Severity) -> Alert {
+        let mut a = Alert::new(kind, severity, &self.site, &self.gateway);
+        a.camera = self.cfg.camera.clone();
+        a.zone = self.cfg.zone.clone();
+        a
+    }
+
+    fn details(&self, value: f64, rule: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "sensor": self.cfg.name,
+            "area": self.cfg.area,
+            "reading": { "value": value, "unit": self.cfg.unit },
+            "rule": rule,
+        })
+    }
+
+    fn bad_payload(&mut self, e: &payload::PayloadError, now: Instant) {
+        let total = self.counters.bad_payloads.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bad_since_log += 1;
+        let due = self
+            .last_bad_log
+            .is_none_or(|t| now.saturating_duration_since(t) >= BAD_PAYLOAD_LOG_EVERY);
+        if due {
+            tracing::warn!(sensor = %self.cfg.name, error = %e, since_last_log = self.bad_since_log, total, "bad sensor payload ignored");
+            self.last_bad_log = Some(now);
+            self.bad_since_log = 0;
+        }
+    }
+}
+
+/// The running sensor inputs.
+pub struct Sensors {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    counters: Vec<(String, Arc<SensorCounters>)>,
+}
+
+impl Sensors {
+    /// Each sensor's name and counters.
+    pub fn counters(&self) -> &[(String, Arc<SensorCounters>)] {
+        &self.counters
+    }
+
+    /// Stops the inputs and waits for them.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Starts one input per broker in use; `None` when no sensors are configured.
+/// Must be called inside a tokio runtime. Connection failures are not errors
+/// here: the inputs keep retrying, as delivery does.
+pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, SensorError> {
+    if config.sensors.is_empty() {
+        return Ok(None);
+    }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let mut counters = Vec::new();
+    for broker in [SensorBroker::Delivery, SensorBroker::Local] {
+        let monitors: Vec<SensorMonitor> = config
+            .sensors
+            .iter()
+            .filter(|s| s.broker == broker)
+            .map(|s| SensorMonitor::new(s, &config.site.id, &config.gateway.id, started))
+            .collect();
+        if monitors.is_empty() {
+            continue;
+        }
+        counters.extend(
+            monitors
+                .iter()
+                .map(|m| (m.name().to_string(), m.counters())),
+        );
+        let mqtt = config::broker_for(broker, &config.mqtt, config.sensor_broker.as_ref()).clone();
+        let client_id = format!(
+            "{}-sensors-{}",
+            config.mqtt.client_id_for(&config.gateway.id),
+            match broker {
+                SensorBroker::Delivery => "main",
+                SensorBroker::Local => "local",
+            }
+        );
+        let options = broker_options(&mqtt, &client_id)?;
+        let topics: Vec<String> = {
+            let mut t: Vec<String> = config
+                .sensors
+                .iter()
+                .filter(|s| s.broker == broker)
+                .map(|s| s.topic.clone())
+                .collect();
+            t.sort();
+            t.dedup();
+            t
+        };
+        let span = tracing::info_span!("sensors", broker = %format!("{}:{}", mqtt.host, mqtt.port));
+        let task = input_task(
+            options,
+            mqtt,
+            topics,
+            monitors,
+            sink.clone(),
+            stop_rx.clone(),
+        );
+        tasks.push(tokio::spawn(tracing::Instrument::instrument(task, span)));
+    }
+    Ok(Some(Sensors {
+        stop,
+        tasks,
+        counters,
+    }))
+}
+
+/// Subscribes, reads, evaluates; reconnects with capped, jittered backoff.
+async fn input_task(
+    options: rumqttc::MqttOptions,
+    mqtt: crate::config::MqttConfig,
+    topics: Vec<String>,
+    mut monitors: Vec<SensorMonitor>,
+    sink: AlertSink,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use crate::delivery::publisher::{BACKOFF_MAX, BACKOFF_MIN};
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut backoff = BACKOFF_MIN;
+    let mut last_error = String::new();
+    let submit = |alerts: Vec<Alert>| {
+        for a in alerts {
+            let (id, kind) = (a.id, a.kind);
+            if let Err(e) = sink.submit(a) {
+                tracing::error!(%id, kind = kind.as_str(), error = %e, "sensor alert not accepted by delivery");
+            }
+        }
+    };
+    loop {
+        let polled = tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                submit(monitors.iter_mut().filter_map(|m| m.tick(now)).collect());
+                continue;
+            }
+            r = eventloop.poll() => r,
+        };
+        match polled {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = BACKOFF_MIN;
+                last_error.clear();
+                tracing::info!(topics = topics.len(), "sensor input connected; subscribing");
+                for t in &topics {
+                    if let Err(e) = client.try_subscribe(t.clone(), QoS::AtMostOnce) {
+                        tracing::error!(topic = %t, error = %e, "cannot subscribe to a sensor topic");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let now = Instant::now();
+                let mut alerts = Vec::new();
+                for m in monitors.iter_mut().filter(|m| m.wants(&p.topic)) {
+                    alerts.extend(m.on_payload(&p.payload, now));
+                }
+                submit(alerts);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let error = describe_connection_error(&e, &mqtt);
+                if error != last_error {
+                    tracing::warn!(error = %error, "sensor input cannot reach its broker; retrying with backoff");
+                    last_error = error;
+                }
+                let wait = crate::delivery::publisher::jitter(backoff);
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config::SensorRule;
+    use super::*;
+
+    fn monitor(rules: Vec<SensorRule>, stale: Option<u64>) -> SensorMonitor {
+        let cfg = SensorConfig {
+            name: "shed-temp".into(),
+            topic: "z2m/+/shed".into(),
+            broker: SensorBroker::Delivery,
+            value: Some("temperature".into()),
+            unit: Some("°C".into()),
+            area: Some("Shed A".into()),
+            camera: Some("shed".into()),
+            zone: None,
+            stale_after_min: stale,
+            rules,
+        };
+        SensorMonitor::new(&cfg, "site", "gw", Instant::now())
+    }
+
+    #[test]
+    fn a_threshold_opens_and_ends_one_event_with_the_reading() {
+        let mut m = monitor(
+            vec![SensorRule::Threshold {
+                above: Some(60.0),
+                below: None,
+                hysteresis: 5.0,
+                severity: Severity::Major,
+            }],
+            None,
+        );
+        assert!(m.wants("z2m/a/shed") && !m.wants("z2m/a/b/shed"));
+        let now = Instant::now();
+        let fired = m.on_payload(br#"{"temperature": 65}"#, now);
+        assert_eq!(fired.len(), 1);
+        let a = &fired[0];
+        assert_eq!(
+            (a.kind, a.severity, a.state),
+            (AlertKind::Sensor, Severity::Major, AlertState::New)
+        );
+        assert_eq!(a.camera.as_deref(), Some("shed"));
+        assert_eq!(a.details["sensor"], "shed-temp");
+        assert_eq!(a.details["reading"]["value"], 65.0);
+        assert_eq!(a.details["rule"]["type"], "threshold");
+        assert!(m.on_payload(br#"{"temperature": 58}"#, now).is_empty());
+        let ended = m.on_payload(br#"{"temperature": 50}"#, now);
+        assert_eq!(ended[0].state, AlertState::End);
+        assert_eq!(ended[0].event, a.event);
+    }
+
+    #[test]
+    fn bad_payloads_are_counted_not_fatal() {
+        let mut m = monitor(vec![], None);
+        let now = Instant::now();
+        for p in [&b"nope"[..], br#"{"t": 1}"#, br#"{"temperature": "hot"}"#] {
+            assert!(m.on_payload(p, now).is_empty());
+        }
+        assert!(m.on_payload(br#"{"temperature": 20}"#, now).is_empty());
+        let c = m.counters();
+        assert_eq!(c.bad_payloads.load(Ordering::Relaxed), 3);
+        assert_eq!(c.readings.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_quiet_sensor_goes_offline_once_and_comes_back() {
+        let mut m = monitor(vec![], Some(2));
+        let t0 = Instant::now();
+        assert!(m.tick(t0 + Duration::from_secs(60)).is_none());
+        let off = m.tick(t0 + Duration::from_secs(121)).unwrap();
+        assert_eq!(off.kind, AlertKind::SensorOffline);
+        assert_eq!(off.details["stale_after_min"], 2);
+        assert!(m.tick(t0 + Duration::from_secs(200)).is_none());
+        let back = m.on_payload(br#"{"temperature": 20}"#, t0 + Duration::from_secs(201));
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            (back[0].kind, back[0].state, back[0].event),
+            (AlertKind::SensorOffline, AlertState::End, off.event)
+        );
+    }
+}
