@@ -45,6 +45,9 @@ pub trait Analyzer: Send {
     fn name(&self) -> &'static str;
     /// Looks at one frame; returns what it found (usually nothing).
     fn process(&mut self, frame: &Frame) -> Vec<Finding>;
+    /// Draws the analyzer's view of the last frame it processed (foreground,
+    /// tracks, calibration) over `img`, for debug videos. Default: nothing.
+    fn draw_debug(&self, _img: &mut image::RgbImage) {}
 }
 
 /// Errors building a camera's analyzers.

@@ -20,12 +20,21 @@ const NOISE_K: f32 = 4.0;
 /// Frames at the start (and after a scene change) used only to learn.
 const WARM_UP_FRAMES: u32 = 3;
 
+/// Mask value of a pixel beyond its threshold.
+pub const STRONG: u8 = 2;
+/// Mask value of a pixel beyond half its threshold: it joins a blob only
+/// when connected to a strong pixel (hysteresis), so a faint object's blob
+/// keeps its shape without noise making blobs of its own.
+pub const WEAK: u8 = 1;
+/// The weak threshold as a fraction of the strong one.
+const WEAK_FRACTION: f32 = 0.5;
+
 /// Foreground found in one frame.
 #[derive(Debug, Clone)]
 pub struct Foreground {
-    /// One byte per pixel, row-major: 1 where foreground, else 0.
+    /// One byte per pixel, row-major: [`STRONG`], [`WEAK`] or 0.
     pub mask: Vec<u8>,
-    /// Number of foreground pixels.
+    /// Number of strong foreground pixels.
     pub count: usize,
     /// The global brightness change removed (frame minus background, luma).
     pub offset: i32,
@@ -133,8 +142,10 @@ impl BackgroundModel {
             let excess = (c - self.hi[i] as i32).max(self.lo[i] as i32 - c).max(0) as f32;
             let thr = self.threshold.max(NOISE_K * self.dev[i]);
             if excess > thr {
-                fg.mask[i] = 1;
+                fg.mask[i] = STRONG;
                 count += 1;
+            } else if excess > WEAK_FRACTION * thr {
+                fg.mask[i] = WEAK;
             }
         }
         fg.count = count;
@@ -170,7 +181,7 @@ impl BackgroundModel {
     fn learn(&mut self, luma: &[u8], mask: Option<&[u8]>, offset: i32, alpha: f32) {
         let slow = alpha * 0.25;
         for i in 0..luma.len() {
-            let is_fg = mask.is_some_and(|m| m[i] != 0);
+            let is_fg = mask.is_some_and(|m| m[i] == STRONG);
             let a = if is_fg { slow } else { alpha };
             let l = luma[i] as f32;
             self.bg[i] += (l - self.bg[i]) * a;
@@ -285,7 +296,8 @@ mod tests {
         }
         let fg = m.apply(&f, 0.1);
         assert_eq!(fg.count, 4, "exactly the spot");
-        assert_eq!(fg.mask[10 * w + 20], 1);
+        assert_eq!(fg.mask[10 * w + 20], STRONG);
+        assert_eq!(fg.mask.iter().filter(|m| **m == STRONG).count(), 4);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Small-blob extraction: groups foreground pixels into blobs (pixels at
 //! most two apart join, so an object split by a thin background line stays
-//! whole) and measures each blob's centroid, area and box. Thin vertical
+//! whole; a blob grows from strong pixels into weak ones and needs at least
+//! one strong pixel) and measures each blob's centroid, area and box. Thin vertical
 //! streaks (rain) are dropped here.
+
+use super::background::{STRONG, WEAK};
 
 /// One blob of foreground pixels, in pixel coordinates.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +34,9 @@ impl Blob {
     }
 }
 
+/// Mask value of a pixel already put in a blob.
+const SEEN: u8 = 3;
+
 /// Pixels at most this far apart (in x and in y) belong to one blob.
 const LINK: usize = 2;
 /// Blobs at most this wide and at least `STREAK_MIN_ASPECT` times as tall
@@ -38,8 +44,8 @@ const LINK: usize = 2;
 const STREAK_MAX_WIDTH: u32 = 2;
 const STREAK_MIN_ASPECT: u32 = 4;
 
-/// Finds the blobs in `mask` (1 = foreground; the mask is consumed as
-/// scratch) with at least `min_area` pixels and no side longer than
+/// Finds the blobs in `mask` ([`STRONG`], [`WEAK`] or 0; the mask is
+/// consumed as scratch) with at least `min_area` pixels and no side longer than
 /// `max_side`. Stops after `max_blobs` accepted blobs.
 pub fn extract(
     mask: &mut [u8],
@@ -56,10 +62,10 @@ pub fn extract(
     }
     let mut stack: Vec<usize> = Vec::new();
     for start in 0..mask.len() {
-        if mask[start] != 1 {
+        if mask[start] != STRONG {
             continue;
         }
-        mask[start] = 2;
+        mask[start] = SEEN;
         stack.push(start);
         let (mut area, mut sx, mut sy) = (0u64, 0u64, 0u64);
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
@@ -75,8 +81,8 @@ pub fn extract(
             for ny in y.saturating_sub(LINK)..=(y + LINK).min(h - 1) {
                 for nx in x.saturating_sub(LINK)..=(x + LINK).min(w - 1) {
                     let j = ny * w + nx;
-                    if mask[j] == 1 {
-                        mask[j] = 2;
+                    if mask[j] == STRONG || mask[j] == WEAK {
+                        mask[j] = SEEN;
                         stack.push(j);
                     }
                 }
@@ -111,7 +117,7 @@ mod tests {
     fn mask(w: usize, h: usize, on: &[(usize, usize)]) -> Vec<u8> {
         let mut m = vec![0; w * h];
         for &(x, y) in on {
-            m[y * w + x] = 1;
+            m[y * w + x] = STRONG;
         }
         m
     }
@@ -141,6 +147,17 @@ mod tests {
         let b = extract(&mut m, 30, 12, 1, 20, 100);
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].x0, 20);
+    }
+
+    #[test]
+    fn weak_pixels_join_a_strong_blob_but_make_none_alone() {
+        let mut m = mask(20, 10, &[(5, 5)]);
+        for (x, y) in [(6, 5), (7, 5), (5, 6), (15, 5), (16, 5), (15, 6)] {
+            m[y * 20 + x] = WEAK;
+        }
+        let b = extract(&mut m, 20, 10, 2, 10, 100);
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!((b[0].area, b[0].x0, b[0].x1), (4, 5, 7));
     }
 
     #[test]

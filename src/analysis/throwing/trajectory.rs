@@ -155,32 +155,108 @@ pub enum Verdict {
     Fall(Fall),
 }
 
-/// Distance from the first observation beyond which an object counts as
-/// having started to move.
+/// Distance within which an object counts as not moving, pixels (at
+/// least; a quarter of its size if larger).
 const SETTLE_PX: f32 = 2.0;
 /// Centroid noise assumed for tiny blobs, pixels.
 const NOISE_FLOOR_PX: f64 = 0.4;
 /// The fitted acceleration must be this many standard errors above zero.
-const SIGNIFICANCE: f32 = 4.0;
+const SIGNIFICANCE: f32 = 5.0;
 /// Fraction of the frames in a track's span that must have an observation:
 /// gaps are tolerated, a chain of chance matches (rain, noise) is not.
 const MIN_COVERAGE: f32 = 0.6;
 
+/// An object counts as still at an observation when it stayed within
+/// `SETTLE_PX` (or a quarter of its size) over this many seconds before it.
+const STILL_WINDOW_S: f64 = 0.25;
+/// Most start points tried per judgement.
+const MAX_STARTS: usize = 6;
+
 /// Judges a track's observations. `gravity_px(y)` is free fall at row y.
+///
+/// The fall may not start at the track's first point: an object is often
+/// held in a window, or a hand moves it about, before it drops. So after
+/// the track's first point, the end of each still stretch (an object held
+/// still, then let go) is tried as a start, latest first, and the first
+/// run that passes the test is taken; a leaf or bird followed while moving
+/// all along is only ever judged over its whole path. The fitted path
+/// is then extended back over earlier points that lie on it.
 pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdict {
     let Some(first) = obs.first() else {
         return Verdict::Wait;
     };
-    // Drop a still prefix (an object held in a window, a light): the fall
-    // starts at the last still observation before it moved.
-    let Some(moved) = obs
+    let settle = |o: &Obs| SETTLE_PX.max(0.25 * o.side as f32);
+    if obs
         .iter()
-        .position(|o| (o.x - first.x).hypot(o.y - first.y) > SETTLE_PX)
-    else {
+        .all(|o| (o.x - first.x).hypot(o.y - first.y) <= settle(first))
+    {
+        return Verdict::Wait; // nothing moved: a light, a sign, laundry at rest
+    }
+    let min_points = p.min_points.max(4) as usize;
+    if obs.len() < min_points {
         return Verdict::Wait;
+    }
+    // Where a fall may start: where the track began, or where the object
+    // was last still (held in a window) before it moved.
+    let still = |i: usize| -> bool {
+        let o = &obs[i];
+        let r = settle(o);
+        let mut earlier = 0;
+        for q in obs[..i].iter().rev() {
+            if o.t - q.t > STILL_WINDOW_S {
+                break;
+            }
+            if (q.x - o.x).hypot(q.y - o.y) > r {
+                return false;
+            }
+            earlier += 1;
+        }
+        earlier >= 1
     };
-    let start = moved.saturating_sub(1);
-    let pts = &obs[start..];
+    let last_start = obs.len() - min_points;
+    let mut starts = vec![0];
+    let mut prev_still = false;
+    for i in 1..=last_start + 1 {
+        let now = i < obs.len() && still(i);
+        if prev_still && !now && i - 1 <= last_start {
+            starts.push(i - 1);
+        }
+        prev_still = now;
+    }
+    if starts.len() > MAX_STARTS {
+        starts.drain(1..starts.len() - MAX_STARTS + 1);
+    }
+    let mut verdict = Verdict::Wait;
+    // Latest start first: the fall begins when the object was last still.
+    for &s in starts.iter().rev() {
+        match test_suffix(&obs[s..], &gravity_px, p) {
+            Verdict::Fall(mut fall) => {
+                // Take in earlier points that lie on the fitted path.
+                let tol = p.max_residual_px + 0.1 * fall.size_px + 1.0;
+                let mut start = s;
+                while start > 0 {
+                    let o = &obs[start - 1];
+                    let ex = (fall.fit_x.at(o.t) as f32 - o.x).abs();
+                    let ey = (fall.fit_y.at(o.t) as f32 - o.y).abs();
+                    if ex > tol || ey > tol {
+                        break;
+                    }
+                    start -= 1;
+                }
+                fall.start = start;
+                trace_origin(&mut fall, obs[start].t, obs[obs.len() - 1].t, p);
+                return Verdict::Fall(fall);
+            }
+            // Report the reason for the longest run.
+            Verdict::Reject(why) => verdict = Verdict::Reject(why),
+            _ => {}
+        }
+    }
+    verdict
+}
+
+/// The free-fall test on one run of observations.
+fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Verdict {
     let n = pts.len();
     let (t_first, t_last) = (pts[0].t, pts[n - 1].t);
     if n < p.min_points as usize || ((t_last - t_first) as f32) < p.min_track_s {
@@ -207,7 +283,9 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
     if drop < p.min_drop_px {
         return Verdict::Wait;
     }
-    if dx.abs() > drop {
+    // Mostly downwards: by now it is heading down more than sideways.
+    let (vx_end, vy_end) = (fx.rate(t_last) as f32, fy.rate(t_last) as f32);
+    if vy_end < 0.75 * vx_end.abs() || drop < 0.5 * dx.abs() {
         return Verdict::Reject("more sideways than down");
     }
     let size = pts.iter().map(|o| o.side as f32).sum::<f32>() / n as f32;
@@ -233,34 +311,41 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
     if lateral - 2.0 * 2.0 * fx.sigma_c2 as f32 > p.max_lateral_g * g {
         return Verdict::Reject("sideways acceleration");
     }
-    // Trace back to the start.
-    let t_rest = fy.t0 - fy.c1 / (2.0 * fy.c2);
-    let origin_t = if t_rest < t_first {
-        t_rest.max(t_first - p.max_backtrack_s as f64)
-    } else {
-        t_first
-    };
-    let origin_y = fy.at(origin_t) as f32;
-    let origin_x = (fx.at(t_first) + fx.rate(t_first) * (origin_t - t_first)) as f32;
-    // Confidence.
     let q_fit = 1.0 - (fy.rms.max(fx.rms) as f32 / allowance).min(1.0);
     let q_g = (-accel_g.ln().abs()).exp();
     let q_sig = ((accel / sigma.max(1e-3) - SIGNIFICANCE) / 4.0).clamp(0.0, 1.0);
     let q_n = (n as f32 / 10.0).min(1.0);
     let confidence = 0.4 + 0.6 * (0.25 * q_fit + 0.35 * q_g + 0.25 * q_sig + 0.15 * q_n);
     Verdict::Fall(Fall {
-        start,
+        start: 0,
         fit_x: fx,
         fit_y: fy,
         accel_px: accel,
         accel_g,
-        origin_t,
-        origin_x,
-        origin_y,
-        duration_s: (t_last - origin_t) as f32,
+        origin_t: t_first,
+        origin_x: fx.at(t_first) as f32,
+        origin_y: fy.at(t_first) as f32,
+        duration_s: (t_last - t_first) as f32,
         confidence,
         size_px: size,
     })
+}
+
+/// Traces the fitted path back from its first point (`t_first`) to where
+/// the fall started: there, or up to `max_backtrack_s` earlier where the
+/// fitted vertical speed was zero.
+fn trace_origin(fall: &mut Fall, t_first: f64, t_last: f64, p: &Params) {
+    let (fx, fy) = (&fall.fit_x, &fall.fit_y);
+    let t_rest = fy.t0 - fy.c1 / (2.0 * fy.c2);
+    let origin_t = if t_rest < t_first {
+        t_rest.max(t_first - p.max_backtrack_s as f64)
+    } else {
+        t_first
+    };
+    fall.origin_t = origin_t;
+    fall.origin_y = fy.at(origin_t) as f32;
+    fall.origin_x = (fx.at(t_first) + fx.rate(t_first) * (origin_t - t_first)) as f32;
+    fall.duration_s = (t_last - origin_t) as f32;
 }
 
 #[cfg(test)]
