@@ -54,6 +54,40 @@ impl AlertKind {
             AlertKind::Test => "test",
         }
     }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [AlertKind; 8] = [
+        AlertKind::Throwing,
+        AlertKind::Fire,
+        AlertKind::Smoke,
+        AlertKind::Garbage,
+        AlertKind::Motion,
+        AlertKind::CameraOffline,
+        AlertKind::CameraOnline,
+        AlertKind::Test,
+    ];
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown alert kind name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test")]
+pub struct UnknownKind(pub String);
+
+impl std::str::FromStr for AlertKind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<AlertKind, UnknownKind> {
+        AlertKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_string()))
+    }
 }
 
 /// How urgent; ordered from least to most urgent.
@@ -248,6 +282,50 @@ mod tests {
             a.detected_at.timestamp_millis()
         );
         assert_eq!(a.id.get_version_num(), 7);
+    }
+
+    #[test]
+    fn json_schema_file_matches_the_serialised_alert() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/alert-v1.schema.json")).unwrap();
+        let mut a = Alert::new(AlertKind::Fire, Severity::Critical, "s", "g");
+        a.snapshot = Some(Snapshot {
+            content_type: "image/jpeg".into(),
+            width: 1,
+            height: 1,
+            data: vec![1],
+        });
+        let v = serde_json::to_value(&a).unwrap();
+        let keys: std::collections::BTreeSet<&str> =
+            v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let props: std::collections::BTreeSet<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys, props, "schema properties vs serialised fields");
+        for r in schema["required"].as_array().unwrap() {
+            assert!(keys.contains(r.as_str().unwrap()), "{r}");
+        }
+        let kinds: Vec<&str> = schema["properties"]["kind"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, AlertKind::ALL.map(|k| k.as_str()).to_vec());
+        assert_eq!(schema["properties"]["schema"]["const"], SCHEMA_V1);
+    }
+
+    #[test]
+    fn kind_names_round_trip() {
+        for k in AlertKind::ALL {
+            assert_eq!(k.as_str().parse::<AlertKind>().unwrap(), k);
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert!("fires".parse::<AlertKind>().is_err());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! to alert `event` ids, fills in site, gateway and camera, and renders the
 //! snapshot. Analyzers never touch MQTT or the outbox.
 
+pub mod detector;
+pub mod garbage;
 pub mod motion;
 pub mod throwing;
 pub mod worker;
@@ -67,6 +69,13 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
     if let Some(m) = &cam.analyzers.motion {
         out.push(Box::new(motion::MotionAnalyzer::new(
             m,
+            cam.detect.width,
+            cam.detect.height,
+        )));
+    }
+    if let Some(g) = &cam.analyzers.garbage {
+        out.push(Box::new(garbage::GarbageAnalyzer::new(
+            g,
             cam.detect.width,
             cam.detect.height,
         )));
