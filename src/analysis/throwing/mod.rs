@@ -67,6 +67,7 @@ pub struct SecondOpinion {
 struct RecentFall {
     fit_x: Quad,
     fit_y: Quad,
+    alerted_at: f64,
     until: f64,
     tolerance: f32,
 }
@@ -196,13 +197,16 @@ impl ThrowingAnalyzer {
         }
     }
 
-    /// True when a new track starting at its first observation lies on the
-    /// path of an object already alerted.
+    /// True when an observation lies on the (extrapolated) path of an object
+    /// already alerted: the same object, picked up again by a new track.
     fn is_known_object(&self, obs: &tracker::Obs) -> bool {
         self.recent.iter().any(|r| {
+            let dt = (obs.t - r.alerted_at).max(0.0) as f32;
+            // The fitted path drifts from the truth as it is extrapolated.
+            let tol = r.tolerance + 0.15 * r.fit_y.accel().abs() as f32 * dt * dt;
             obs.t <= r.until
-                && (r.fit_x.at(obs.t) as f32 - obs.x).abs() <= r.tolerance
-                && (r.fit_y.at(obs.t) as f32 - obs.y).abs() <= r.tolerance
+                && (r.fit_x.at(obs.t) as f32 - obs.x).abs() <= tol
+                && (r.fit_y.at(obs.t) as f32 - obs.y).abs() <= tol
         })
     }
 
@@ -522,7 +526,7 @@ impl Analyzer for ThrowingAnalyzer {
             };
             track.done = true;
             tracing::debug!(track = id, ?fall, obs = ?&obs[fall.start..], "throwing: fall accepted");
-            if self.is_known_object(&obs[fall.start]) {
+            if self.is_known_object(&obs[fall.start]) || self.is_known_object(&obs[obs.len() - 1]) {
                 tracing::debug!(track = id, "throwing: same object as an earlier alert");
                 continue;
             }
@@ -530,6 +534,7 @@ impl Analyzer for ThrowingAnalyzer {
             self.recent.push(RecentFall {
                 fit_x: fall.fit_x,
                 fit_y: fall.fit_y,
+                alerted_at: t,
                 until: t + SAME_OBJECT_S,
                 tolerance,
             });

@@ -160,6 +160,10 @@ pub enum Verdict {
 const SETTLE_PX: f32 = 2.0;
 /// Centroid noise assumed for tiny blobs, pixels.
 const NOISE_FLOOR_PX: f64 = 0.4;
+/// Observations that must lie clearly away from where the fall started.
+const MIN_MOVING_POINTS: usize = 3;
+/// Steps the fit expects to be at least this long (pixels) are checked for stalls.
+const STALL_MIN_STEP_PX: f32 = 3.0;
 /// The fitted acceleration must be this many standard errors above zero.
 const SIGNIFICANCE: f32 = 5.0;
 /// Fraction of the frames in a track's span that must have an observation:
@@ -289,6 +293,34 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
         return Verdict::Reject("more sideways than down");
     }
     let size = pts.iter().map(|o| o.side as f32).sum::<f32>() / n as f32;
+    // The drop must be seen over several points, not made by one: a still
+    // blob that takes a passing bird as its last point fits a parabola too.
+    let (x0, y0) = (pts[0].x, pts[0].y);
+    let away = SETTLE_PX.max(0.25 * size).max(0.2 * drop);
+    let moving = pts
+        .iter()
+        .filter(|o| (o.x - x0).hypot(o.y - y0) > away)
+        .count();
+    if moving < MIN_MOVING_POINTS {
+        return Verdict::Wait;
+    }
+    // A falling object never stops: where the fit expects a clear step down
+    // between two observations, the object must have made most of it (a lift
+    // car seen through slit windows moves in steps).
+    let mut stalls = 0;
+    let mut steps = 0;
+    for pair in pts.windows(2) {
+        let expected = (fy.at(pair[1].t) - fy.at(pair[0].t)) as f32;
+        if expected >= STALL_MIN_STEP_PX {
+            steps += 1;
+            if pair[1].y - pair[0].y < 0.3 * expected {
+                stalls += 1;
+            }
+        }
+    }
+    if stalls >= 2 || (steps > 0 && stalls * 4 > steps) {
+        return Verdict::Reject("stops and starts");
+    }
     let allowance = p.max_residual_px + 0.1 * size;
     if fy.rms as f32 > allowance {
         return Verdict::Reject("erratic vertical path");
