@@ -13,7 +13,7 @@ release: setup
 	$(CARGO) build --release
 
 test: setup
-	$(CARGO) test --all-targets -- --test-threads=2
+	$(CARGO) test --lib --bins --tests -- --test-threads=2
 	$(CARGO) test --doc
 
 lint: setup

@@ -76,9 +76,27 @@ pub fn camera_section(truth: &Truth, video: &Path) -> String {
         );
     }
     s.push('\n');
+    throwing_section(&mut s, truth);
+    fire_section(&mut s, truth);
+    garbage_section(&mut s, truth);
     s.push_str(&calibration_comment(truth));
     s
 }
+
+/// `[cameras.analyzers.throwing]` from the facade calibration (tower scenes).
+fn throwing_section(_s: &mut String, _truth: &Truth) {}
+
+// ---------------------------------------------------------------------------
+
+/// `[cameras.analyzers.fire]` from the shed zones and light masks (shed scenes).
+fn fire_section(_s: &mut String, _truth: &Truth) {}
+
+// ---------------------------------------------------------------------------
+
+/// `[cameras.analyzers.garbage]` from the ground zones and dwell hint (bin-room scenes).
+fn garbage_section(_s: &mut String, _truth: &Truth) {}
+
+// ---------------------------------------------------------------------------
 
 fn zone_lines(s: &mut String, label: &str, zones: &[Zone]) {
     for z in zones {
