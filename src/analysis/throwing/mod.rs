@@ -526,7 +526,10 @@ impl Analyzer for ThrowingAnalyzer {
             };
             track.done = true;
             tracing::debug!(track = id, ?fall, obs = ?&obs[fall.start..], "throwing: fall accepted");
-            if self.is_known_object(&obs[fall.start]) || self.is_known_object(&obs[obs.len() - 1]) {
+            // A track that lost the object and another that picked it up again
+            // (passing a lit window, say) would each raise an alert: any
+            // point of the new fall on an alerted path makes it the same object.
+            if obs[fall.start..].iter().any(|o| self.is_known_object(o)) {
                 tracing::debug!(track = id, "throwing: same object as an earlier alert");
                 continue;
             }

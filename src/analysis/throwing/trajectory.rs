@@ -294,13 +294,11 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
     }
     let size = pts.iter().map(|o| o.side as f32).sum::<f32>() / n as f32;
     // The drop must be seen over several points, not made by one: a still
-    // blob that takes a passing bird as its last point fits a parabola too.
-    let (x0, y0) = (pts[0].x, pts[0].y);
+    // (or slowly drifting) blob that takes a passing bird as its last point
+    // fits a parabola too. Count the points clearly below the start.
+    let y0 = pts[0].y;
     let away = SETTLE_PX.max(0.25 * size).max(0.2 * drop);
-    let moving = pts
-        .iter()
-        .filter(|o| (o.x - x0).hypot(o.y - y0) > away)
-        .count();
+    let moving = pts.iter().filter(|o| o.y - y0 > away).count();
     if moving < MIN_MOVING_POINTS {
         return Verdict::Wait;
     }
@@ -502,5 +500,35 @@ mod tests {
     fn short_tracks_wait() {
         let obs = track(3, 0.0, |t| (100.0, 50.0 + 0.5 * G as f64 * t * t));
         assert!(matches!(judge(&obs, |_| G, &params()), Verdict::Wait));
+    }
+
+    #[test]
+    fn a_drifting_blob_joined_by_one_low_point_is_not_a_fall() {
+        // From a bird clip: a blob drifting left for a quarter second, then,
+        // after a gap, one point 8 px lower (the bird flapping past): a
+        // single point makes no drop.
+        let pts = [
+            (0.0, 138.3, 59.5),
+            (0.067, 137.0, 58.0),
+            (0.133, 136.4, 58.1),
+            (0.2, 135.8, 58.2),
+            (0.267, 135.7, 58.0),
+            (0.533, 129.9, 66.2),
+        ];
+        let obs: Vec<Obs> = pts
+            .iter()
+            .map(|&(t, x, y)| Obs {
+                t,
+                x,
+                y,
+                area: 12,
+                side: 4,
+            })
+            .collect();
+        let p = Params {
+            frame_s: 1.0 / 15.0,
+            ..params()
+        };
+        assert!(!matches!(judge(&obs, |_| 60.0, &p), Verdict::Fall(_)));
     }
 }
