@@ -302,6 +302,17 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
     if moving < MIN_MOVING_POINTS {
         return Verdict::Wait;
     }
+    // Once it moves, a falling object is seen in most frames: a blob seen
+    // still for a while and then only now and then (clouds, noise at the
+    // facade's edge) passes the coverage test over its whole span only
+    // thanks to its still part.
+    if let Some(first_away) = pts.iter().position(|o| o.y - y0 > away) {
+        let m = first_away.saturating_sub(1);
+        let spanned = ((t_last - pts[m].t) as f32 / p.frame_s.max(1e-3)).round() + 1.0;
+        if ((n - m) as f32) < MIN_COVERAGE * spanned {
+            return Verdict::Reject("too many gaps while falling");
+        }
+    }
     // A falling object never stops: where the fit expects a clear step down
     // between two observations, the object must have made most of it (a lift
     // car seen through slit windows moves in steps).
@@ -530,5 +541,42 @@ mod tests {
             ..params()
         };
         assert!(!matches!(judge(&obs, |_| 60.0, &p), Verdict::Fall(_)));
+    }
+
+    #[test]
+    fn a_still_blob_then_seen_only_now_and_then_is_not_a_fall() {
+        // From a day clip, at the facade's top edge: still for two thirds
+        // of a second, then seen in only 4 of 10 frames while it "falls".
+        let pts = [
+            (2.800, 137.0, 25.0),
+            (2.867, 137.0, 25.0),
+            (2.933, 137.0, 25.0),
+            (3.000, 137.0, 25.0),
+            (3.067, 137.0, 25.0),
+            (3.133, 141.5, 26.0),
+            (3.200, 141.4, 25.9),
+            (3.267, 142.0, 26.4),
+            (3.333, 141.5, 27.3),
+            (3.400, 141.5, 27.3),
+            (3.667, 147.3, 31.8),
+            (3.933, 153.7, 40.6),
+            (4.000, 157.5, 41.5),
+        ];
+        let obs: Vec<Obs> = pts
+            .iter()
+            .map(|&(t, x, y)| Obs {
+                t,
+                x,
+                y,
+                area: 20,
+                side: 7,
+            })
+            .collect();
+        let p = Params {
+            frame_s: 1.0 / 15.0,
+            ..params()
+        };
+        let v = judge(&obs, |_| 60.0, &p);
+        assert!(!matches!(v, Verdict::Fall(_)), "{v:?}");
     }
 }
