@@ -378,6 +378,11 @@ pub struct ThrowingConfig {
     /// motion inside it is tracked. Default: the whole frame.
     #[serde(default)]
     pub facade: Vec<[f32; 2]>,
+    /// How far beside the facade polygon objects are still followed, as a
+    /// fraction of the frame width, 0..=0.5 (something tossed from an end
+    /// column flies out past the facade's edge). Default: 0.06.
+    #[serde(default = "default_facade_margin")]
+    pub facade_margin: f32,
     /// Areas inside the facade to ignore: sky, trees, a road, a lift-shaft
     /// window. Default: none.
     #[serde(default)]
@@ -682,6 +687,9 @@ fn default_garbage_background() -> f32 {
 
 fn default_unit_label() -> String {
     "{floor}{column}".into()
+}
+fn default_facade_margin() -> f32 {
+    0.06
 }
 fn default_min_g() -> f32 {
     0.5
@@ -1011,6 +1019,8 @@ impl ThrowingConfig {
         let (lo, hi) = (self.min_g, self.max_g);
         range("min_g", lo, lo > 0.0 && lo < hi, "> 0 and < max_g");
         range("max_g", hi, hi <= 10.0 && hi > 0.0, "> 0 and <= 10");
+        let m = self.facade_margin;
+        range("facade_margin", m, (0.0..=0.5).contains(&m), "0..=0.5");
         let l = self.max_lateral_g;
         range("max_lateral_g", l, (0.0..=2.0).contains(&l), "0..=2");
         let b = self.background_s;

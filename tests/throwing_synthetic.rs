@@ -57,11 +57,13 @@ fn fall(t: f64, t0: f64, x0: f32, y0: f32, vx: f32, vy: f32) -> Option<(f32, f32
     (y < H as f32 + 10.0).then_some((x0 + vx * d, y))
 }
 
-fn origin(a: &Alert) -> (i64, String, String) {
+/// (floor, column index, column label, unit label).
+fn origin(a: &Alert) -> (i64, i64, String, String) {
     let o = &a.details["origin"];
     (
         o["floor"].as_i64().unwrap_or(-99),
-        o["column"].as_str().unwrap_or("").to_string(),
+        o["column"].as_i64().unwrap_or(-99),
+        o["column_label"].as_str().unwrap_or("").to_string(),
         o["unit_label"].as_str().unwrap_or("").to_string(),
     )
 }
@@ -86,7 +88,7 @@ fn a_dropped_6px_object_raises_one_alert_with_its_floor_and_column() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     let a = &alerts[0];
     assert_eq!((a.kind, a.state), (AlertKind::Throwing, AlertState::New));
-    assert_eq!(origin(a), (7, "03".into(), "703".into()));
+    assert_eq!(origin(a), (7, 2, "03".into(), "703".into()));
     let d = &a.details;
     let accel = d["acceleration_px_s2"].as_f64().unwrap();
     assert!((accel - G_PX as f64).abs() < 0.35 * G_PX as f64, "{accel}");
@@ -116,10 +118,12 @@ fn a_4px_dark_object_thrown_sideways_with_shake_is_traced_to_its_floor() {
     let release = 6.5;
     let (x0, y0) = (col_mid(1) + 10.0, floor_mid(9));
     let alerts = run(10, 6.0, "", |t| {
-        let k = (t * 10.0).round() as i32;
+        // The mast sways: a pixel either way, changing every few frames.
+        let k = (t * 10.0).round() as usize;
+        let sway = [0, 1, 1, 1, 0, -1, -1, 0, 0, 1, 0, -1, -1, -1, 0];
         let fx = Effects {
             noise: 3,
-            shake: ((k * 7 % 3) - 1, (k * 5 % 3) - 1),
+            shake: (sway[(k / 2) % sway.len()], sway[(k / 3 + 4) % sway.len()]),
             gain: 0,
         };
         let sprites = fall(t, release, x0, y0, 25.0, -8.0)
@@ -136,7 +140,7 @@ fn a_4px_dark_object_thrown_sideways_with_shake_is_traced_to_its_floor() {
     });
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(origin(&alerts[0]).0, 9);
-    assert_eq!(origin(&alerts[0]).1, "01");
+    assert_eq!(origin(&alerts[0]).1, 0);
 }
 
 #[test]

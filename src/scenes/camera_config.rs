@@ -84,7 +84,66 @@ pub fn camera_section(truth: &Truth, video: &Path) -> String {
 }
 
 /// `[cameras.analyzers.throwing]` from the facade calibration (tower scenes).
-fn throwing_section(_s: &mut String, _truth: &Truth) {}
+///
+/// Floors are numbered as in the truth (floor 0 just above `floor_rows[0]`)
+/// and columns from 0 at the left, which is what the analyzer reports. The
+/// pixel scale is left to the analyzer, which derives it at each height from
+/// the floor lines and `floor_height_m` (the truth's `px_per_m` is the same
+/// figure, in clip pixels). The `sky` exclude zone is the complement of the
+/// facade: the facade polygon already bounds tracking, and excluding the sky
+/// would cancel the analyzer's margin for objects flying out past an end
+/// column.
+fn throwing_section(s: &mut String, truth: &Truth) {
+    let Some(f) = &truth.calibration.facade else {
+        return;
+    };
+    let (Some(&bottom), Some(&top)) = (f.floor_rows.first(), f.floor_rows.last()) else {
+        return;
+    };
+    // Column edges where each column line crosses the lowest and the top floor line.
+    let edge_at = |y: f32| -> Vec<f32> {
+        f.column_lines
+            .iter()
+            .map(|[[x0, y0], [x1, y1]]| {
+                let dy = y1 - y0;
+                let x = if dy.abs() < 1e-6 {
+                    *x0
+                } else {
+                    x0 + (x1 - x0) * (y - y0) / dy
+                };
+                x.clamp(0.0, 1.0)
+            })
+            .collect()
+    };
+    let _ = writeln!(
+        s,
+        "[cameras.analyzers.throwing]\nfacade = {}",
+        poly(&f.polygon)
+    );
+    for z in truth.calibration.exclude.iter().filter(|z| z.name != "sky") {
+        let _ = writeln!(
+            s,
+            "\n[[cameras.analyzers.throwing.exclude]]\nname = {}\npolygon = {}",
+            toml_str(&z.name),
+            poly(&z.polygon)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n[cameras.analyzers.throwing.floors]\nrows = {}\nfirst = 0\nheight_m = {:?}",
+        list(&f.floor_rows),
+        f.floor_height_m.clamp(2.0, 6.0)
+    );
+    if f.column_lines.len() >= 2 {
+        let _ = writeln!(
+            s,
+            "\n[cameras.analyzers.throwing.columns]\nedges = {}\nedges_top = {}",
+            list(&edge_at(bottom)),
+            list(&edge_at(top))
+        );
+    }
+    s.push('\n');
+}
 
 // ---------------------------------------------------------------------------
 
@@ -197,5 +256,51 @@ mod tests {
                 .len(),
             1
         );
+        assert!(cfg.cameras[0].analyzers.throwing.is_none());
+    }
+
+    #[test]
+    fn tower_clip_gets_a_throwing_section_from_its_facade() {
+        let mut t = truth();
+        t.calibration.facade = Some(Facade {
+            polygon: vec![[0.2, 0.9], [0.8, 0.9], [0.7, 0.0], [0.3, 0.0]],
+            floor_rows: vec![0.9, 0.6, 0.3, 0.0],
+            column_fractions: vec![0.0, 0.5, 1.0],
+            column_lines: vec![
+                [[0.2, 0.9], [0.3, 0.0]],
+                [[0.5, 0.9], [0.5, 0.0]],
+                [[0.8, 0.9], [0.7, 0.0]],
+            ],
+            px_per_m: vec![36.0, 36.0, 36.0, 36.0],
+            floor_height_m: 3.0,
+            focal_px: 1000.0,
+            distance_m: 30.0,
+            tilt_deg: 20.0,
+        });
+        t.calibration.exclude = vec![
+            Zone {
+                name: "sky".into(),
+                polygon: vec![[0.0, 0.0], [0.3, 0.0], [0.2, 0.9], [0.0, 0.9]],
+            },
+            Zone {
+                name: "hedge".into(),
+                polygon: vec![[0.0, 0.9], [1.0, 0.9], [1.0, 1.0], [0.0, 1.0]],
+            },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("throwing-1.mp4");
+        std::fs::write(&video, b"x").unwrap();
+        let cfg = crate::config::Config::parse(&replay_config(&t, &video)).unwrap();
+        assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
+        let th = cfg.cameras[0].analyzers.throwing.as_ref().unwrap();
+        assert_eq!(th.facade.len(), 4);
+        let names: Vec<&str> = th.exclude.iter().map(|z| z.name.as_str()).collect();
+        assert_eq!(names, ["hedge"]);
+        let floors = th.floors.as_ref().unwrap();
+        assert_eq!(floors.rows.as_deref(), Some(&[0.9, 0.6, 0.3, 0.0][..]));
+        assert_eq!((floors.first, floors.height_m), (0, 3.0));
+        let cols = th.columns.as_ref().unwrap();
+        assert_eq!(cols.edges, [0.2, 0.5, 0.8]);
+        assert_eq!(cols.edges_top.as_deref(), Some(&[0.3, 0.5, 0.7][..]));
     }
 }

@@ -1,12 +1,15 @@
 //! The background model that finds small moving things on a facade.
 //!
-//! Per pixel it keeps a running-average background (`bg`) and a running mean
-//! of how far the pixel strays from it (`dev`, the noise level). A pixel is
-//! foreground when, after removing the frame's global brightness change, it
-//! lies further than its threshold outside the *envelope* of the background
-//! in its `(2r+1)²` neighbourhood (the min and max of `bg` around it). The
-//! envelope makes a shake of up to `r` pixels invisible: a shifted edge still
-//! falls inside the range its neighbours span. The global brightness change is
+//! Per pixel it keeps a background *range* `[lo_bg, hi_bg]` — running
+//! averages that widen quickly towards values outside them and narrow slowly,
+//! so a pixel on an edge that the camera's sway moves back and forth keeps
+//! both sides — and a running mean of how far the pixel strays beyond its
+//! envelope (`dev`, the noise level). A pixel is foreground when, after
+//! removing the frame's global brightness change, it lies further than its
+//! threshold outside the *envelope*: the min of `lo_bg` and the max of
+//! `hi_bg` over its `(2r+1)²` neighbourhood. The envelope makes a shake of up
+//! to `r` pixels invisible: a shifted edge still falls inside the range its
+//! neighbours span. The global brightness change is
 //! the median difference between frame and background over a sparse sample,
 //! so a cloud or an exposure step does not light up the whole facade.
 //! A frame where more than a fifth of the region still changes is treated as
@@ -16,16 +19,23 @@
 /// Fraction of the region that, when foreground, counts as a scene change.
 const SCENE_CHANGE_FRACTION: f32 = 0.2;
 /// Multiplier of the per-pixel noise level added to the threshold.
-const NOISE_K: f32 = 4.0;
+const NOISE_K: i32 = 4;
 /// Frames at the start (and after a scene change) used only to learn.
 const WARM_UP_FRAMES: u32 = 3;
+
+/// Mask value of a pixel beyond its threshold.
+pub const STRONG: u8 = 2;
+/// Mask value of a pixel beyond half its threshold: it joins a blob only
+/// when connected to a strong pixel (hysteresis), so a faint object's blob
+/// keeps its shape without noise making blobs of its own.
+pub const WEAK: u8 = 1;
 
 /// Foreground found in one frame.
 #[derive(Debug, Clone)]
 pub struct Foreground {
-    /// One byte per pixel, row-major: 1 where foreground, else 0.
+    /// One byte per pixel, row-major: [`STRONG`], [`WEAK`] or 0.
     pub mask: Vec<u8>,
-    /// Number of foreground pixels.
+    /// Number of strong foreground pixels.
     pub count: usize,
     /// The global brightness change removed (frame minus background, luma).
     pub offset: i32,
@@ -34,22 +44,35 @@ pub struct Foreground {
 }
 
 /// See the module doc.
+///
+/// Storage is fixed point so the per-pixel loops vectorise: the background
+/// and the noise level are kept ×256 in `u16`.
 #[derive(Debug, Clone)]
 pub struct BackgroundModel {
     width: usize,
     height: usize,
-    /// Region to analyse (facade minus excluded zones), one bool per pixel.
-    roi: Vec<bool>,
+    /// Region to analyse (facade minus excluded zones): 1 inside, 0 outside.
+    roi: Vec<u8>,
     roi_area: usize,
-    bg: Vec<f32>,
-    dev: Vec<f32>,
-    /// Background rounded to bytes, and its neighbourhood min and max.
+    /// Background range, luma ×256.
+    lo_bg: Vec<u16>,
+    hi_bg: Vec<u16>,
+    /// Mean excess beyond the envelope (the noise level) ×256.
+    dev: Vec<u16>,
+    /// Per-pixel strong threshold: max(`threshold`, NOISE_K × noise).
+    thr: Vec<u8>,
+    /// This frame's excess beyond the envelope, per pixel (scratch).
+    excess: Vec<u8>,
+    /// Middle of the background range, and the range ends, as bytes.
     bg8: Vec<u8>,
+    lo8: Vec<u8>,
+    hi8: Vec<u8>,
+    /// The envelope: neighbourhood min of `lo8` and max of `hi8`.
     lo: Vec<u8>,
     hi: Vec<u8>,
     tmp_lo: Vec<u8>,
     tmp_hi: Vec<u8>,
-    threshold: f32,
+    threshold: u8,
     radius: usize,
     learn_s: f32,
     frames: u32,
@@ -68,21 +91,40 @@ impl BackgroundModel {
         learn_s: f32,
     ) -> BackgroundModel {
         let n = width as usize * height as usize;
-        let roi = if roi.len() == n { roi } else { vec![true; n] };
-        let roi_area = roi.iter().filter(|b| **b).count();
+        let (w, h, r) = (width as usize, height as usize, radius as usize);
+        let mut roi: Vec<u8> = if roi.len() == n {
+            roi.iter().map(|b| *b as u8).collect()
+        } else {
+            vec![1; n]
+        };
+        // Within `radius` of the frame's edge a shake brings in picture the
+        // background has never seen: leave that border out.
+        for y in 0..h {
+            for x in 0..w {
+                if x < r || y < r || x + r >= w || y + r >= h {
+                    roi[y * w + x] = 0;
+                }
+            }
+        }
+        let roi_area = roi.iter().filter(|b| **b != 0).count();
         BackgroundModel {
             width: width as usize,
             height: height as usize,
             roi,
             roi_area,
-            bg: vec![0.0; n],
-            dev: vec![0.0; n],
+            lo_bg: vec![0; n],
+            hi_bg: vec![0; n],
+            dev: vec![0; n],
+            thr: vec![threshold.max(1); n],
+            excess: vec![0; n],
             bg8: vec![0; n],
+            lo8: vec![0; n],
+            hi8: vec![0; n],
             lo: vec![0; n],
             hi: vec![0; n],
             tmp_lo: vec![0; n],
             tmp_hi: vec![0; n],
-            threshold: threshold as f32,
+            threshold: threshold.max(1),
             radius: radius as usize,
             learn_s,
             frames: 0,
@@ -96,8 +138,6 @@ impl BackgroundModel {
 
     /// Takes one luma frame, `dt_s` seconds after the previous one, and
     /// returns its foreground; learns from it afterwards.
-    // The per-pixel loops walk several parallel arrays by index on purpose.
-    #[allow(clippy::needless_range_loop)]
     pub fn apply(&mut self, luma: &[u8], dt_s: f32) -> Foreground {
         let n = self.width * self.height;
         let mut fg = Foreground {
@@ -118,25 +158,15 @@ impl BackgroundModel {
         // Learn fast right after start: a cumulative mean of the first frames.
         let alpha = alpha.max(1.0 / self.frames as f32);
         if self.frames <= WARM_UP_FRAMES {
-            self.learn(luma, None, 0, alpha);
+            self.excess.iter_mut().for_each(|e| *e = 0);
+            self.learn(luma, &fg.mask, alpha);
             return fg;
         }
         self.envelope();
         let offset = self.global_offset(luma);
         fg.offset = offset;
-        let mut count = 0usize;
-        for i in 0..n {
-            if !self.roi[i] {
-                continue;
-            }
-            let c = luma[i] as i32 - offset;
-            let excess = (c - self.hi[i] as i32).max(self.lo[i] as i32 - c).max(0) as f32;
-            let thr = self.threshold.max(NOISE_K * self.dev[i]);
-            if excess > thr {
-                fg.mask[i] = 1;
-                count += 1;
-            }
-        }
+        self.classify(luma, offset, &mut fg.mask);
+        let count = fg.mask.iter().filter(|m| **m == STRONG).count();
         fg.count = count;
         if count as f32 > SCENE_CHANGE_FRACTION * self.roi_area as f32 {
             tracing::debug!(
@@ -150,36 +180,91 @@ impl BackgroundModel {
             fg.scene_change = true;
             return fg;
         }
-        self.learn(luma, Some(&fg.mask), offset, alpha);
+        self.learn(luma, &fg.mask, alpha);
         fg
+    }
+
+    /// Marks each pixel strong, weak or background and records its excess
+    /// beyond the envelope.
+    fn classify(&mut self, luma: &[u8], offset: i32, mask: &mut [u8]) {
+        let n = luma.len();
+        let off = offset.clamp(-255, 255) as i16;
+        let (lo, hi, thr, roi) = (&self.lo[..n], &self.hi[..n], &self.thr[..n], &self.roi[..n]);
+        let (excess, mask) = (&mut self.excess[..n], &mut mask[..n]);
+        for i in 0..n {
+            let c = luma[i] as i16 - off;
+            let e = (c - hi[i] as i16).max(lo[i] as i16 - c).clamp(0, 255);
+            let t = thr[i] as i16;
+            let strong = (e > t) as u8;
+            let weak = (2 * e > t) as u8;
+            mask[i] = (strong + weak) * roi[i];
+            excess[i] = e as u8;
+        }
     }
 
     fn reset(&mut self, luma: &[u8]) {
         for (i, &l) in luma.iter().enumerate() {
-            self.bg[i] = l as f32;
+            self.lo_bg[i] = (l as u16) << 8;
+            self.hi_bg[i] = (l as u16) << 8;
             self.bg8[i] = l;
-            self.dev[i] = 1.0;
+            self.lo8[i] = l;
+            self.hi8[i] = l;
+            self.dev[i] = 256;
+            self.thr[i] = self.threshold;
         }
         self.frames = 1;
     }
 
     /// Moves the background towards the frame. Foreground pixels learn at a
     /// quarter of the rate, so a passing object leaves no trace but a light
-    /// that stays on is absorbed in a few `learn_s`.
-    #[allow(clippy::needless_range_loop)]
-    fn learn(&mut self, luma: &[u8], mask: Option<&[u8]>, offset: i32, alpha: f32) {
-        let slow = alpha * 0.25;
-        for i in 0..luma.len() {
-            let is_fg = mask.is_some_and(|m| m[i] != 0);
-            let a = if is_fg { slow } else { alpha };
-            let l = luma[i] as f32;
-            self.bg[i] += (l - self.bg[i]) * a;
-            self.bg8[i] = self.bg[i].round().clamp(0.0, 255.0) as u8;
-            if !is_fg {
-                let c = luma[i] as i32 - offset;
-                let excess = (c - self.hi[i] as i32).max(self.lo[i] as i32 - c).max(0) as f32;
-                self.dev[i] += (excess - self.dev[i]) * alpha;
-            }
+    /// that stays on is absorbed in a few `learn_s`. The noise level learns
+    /// the same way, so an edge that a shake keeps moving raises its own
+    /// threshold.
+    fn learn(&mut self, luma: &[u8], mask: &[u8], alpha: f32) {
+        let n = luma.len();
+        let a = (alpha * 256.0).round().clamp(1.0, 128.0) as i32;
+        let a_fg = (a / 4).max(1);
+        let threshold = self.threshold as i32;
+        // Widening towards an outside value is this many times faster.
+        let a_out = (4 * a).min(128);
+        let (lo_bg, hi_bg, dev, thr) = (
+            &mut self.lo_bg[..n],
+            &mut self.hi_bg[..n],
+            &mut self.dev[..n],
+            &mut self.thr[..n],
+        );
+        let (bg8, lo8, hi8) = (&mut self.bg8[..n], &mut self.lo8[..n], &mut self.hi8[..n]);
+        let (excess, mask) = (&self.excess[..n], &mask[..n]);
+        for i in 0..n {
+            let is_fg = mask[i] == STRONG;
+            let l = (luma[i] as i32) << 8;
+            let (lo, hi) = (lo_bg[i] as i32, hi_bg[i] as i32);
+            let a_lo = if is_fg {
+                a_fg
+            } else if l < lo {
+                a_out
+            } else {
+                a
+            };
+            let a_hi = if is_fg {
+                a_fg
+            } else if l > hi {
+                a_out
+            } else {
+                a
+            };
+            let nlo = (lo + (((l - lo) * a_lo) >> 8)).clamp(0, 65280);
+            let nhi = (hi + (((l - hi) * a_hi) >> 8)).clamp(nlo, 65280);
+            lo_bg[i] = nlo as u16;
+            hi_bg[i] = nhi as u16;
+            lo8[i] = ((nlo + 128) >> 8) as u8;
+            hi8[i] = ((nhi + 128) >> 8) as u8;
+            bg8[i] = ((nlo + nhi + 256) >> 9) as u8;
+            let ai = if is_fg { a_fg } else { a };
+            let d = dev[i] as i32;
+            let nd = d + (((((excess[i] as i32) << 8) - d) * ai) >> 8);
+            dev[i] = nd.clamp(0, 65280) as u16;
+            thr[i] = threshold.max((NOISE_K * nd) >> 8).min(255) as u8;
         }
     }
 
@@ -191,7 +276,7 @@ impl BackgroundModel {
             let row = y * self.width;
             for x in ((y / 4) % 4..self.width).step_by(4) {
                 let i = row + x;
-                if self.roi[i] {
+                if self.roi[i] != 0 {
                     hist[(luma[i] as i32 - self.bg8[i] as i32 + 255) as usize] += 1;
                     total += 1;
                 }
@@ -212,38 +297,52 @@ impl BackgroundModel {
     }
 
     /// Recomputes `lo`/`hi`: min and max of the background over the
-    /// neighbourhood, separably (rows, then columns).
+    /// `(2r+1)²` neighbourhood, as `r` passes of a 3×3 min/max, each
+    /// separable (rows, then columns).
     fn envelope(&mut self) {
-        let (w, h, r) = (self.width, self.height, self.radius);
-        if r == 0 {
-            self.lo.copy_from_slice(&self.bg8);
-            self.hi.copy_from_slice(&self.bg8);
-            return;
+        self.lo.copy_from_slice(&self.lo8);
+        self.hi.copy_from_slice(&self.hi8);
+        for _ in 0..self.radius {
+            rows_3(&self.lo, &mut self.tmp_lo, self.width, u8::min);
+            rows_3(&self.hi, &mut self.tmp_hi, self.width, u8::max);
+            cols_3(&self.tmp_lo, &mut self.lo, self.width, u8::min);
+            cols_3(&self.tmp_hi, &mut self.hi, self.width, u8::max);
         }
-        for y in 0..h {
-            let row = &self.bg8[y * w..(y + 1) * w];
-            for x in 0..w {
-                let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
-                let (mut mn, mut mx) = (255u8, 0u8);
-                for &v in &row[a..=b] {
-                    mn = mn.min(v);
-                    mx = mx.max(v);
-                }
-                self.tmp_lo[y * w + x] = mn;
-                self.tmp_hi[y * w + x] = mx;
-            }
+    }
+}
+
+/// `dst[x] = f(src[x-1], src[x], src[x+1])` along each row (edges clamp).
+fn rows_3(src: &[u8], dst: &mut [u8], w: usize, f: fn(u8, u8) -> u8) {
+    if w < 2 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    for (s, d) in src.chunks_exact(w).zip(dst.chunks_exact_mut(w)) {
+        d[0] = f(s[0], s[1]);
+        d[w - 1] = f(s[w - 2], s[w - 1]);
+        for (((o, a), b), c) in d[1..w - 1]
+            .iter_mut()
+            .zip(&s[..w - 2])
+            .zip(&s[1..w - 1])
+            .zip(&s[2..])
+        {
+            *o = f(f(*a, *b), *c);
         }
-        for y in 0..h {
-            let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
-            for x in 0..w {
-                let (mut mn, mut mx) = (255u8, 0u8);
-                for yy in a..=b {
-                    mn = mn.min(self.tmp_lo[yy * w + x]);
-                    mx = mx.max(self.tmp_hi[yy * w + x]);
-                }
-                self.lo[y * w + x] = mn;
-                self.hi[y * w + x] = mx;
-            }
+    }
+}
+
+/// `dst[y] = f(src[y-1], src[y], src[y+1])` down each column (edges clamp).
+fn cols_3(src: &[u8], dst: &mut [u8], w: usize, f: fn(u8, u8) -> u8) {
+    let h = src.len() / w.max(1);
+    for y in 0..h {
+        let (a, b, c) = (y.saturating_sub(1), y, (y + 1).min(h - 1));
+        let (ra, rb, rc) = (
+            &src[a * w..(a + 1) * w],
+            &src[b * w..(b + 1) * w],
+            &src[c * w..(c + 1) * w],
+        );
+        for (((o, x), y2), z) in dst[y * w..(y + 1) * w].iter_mut().zip(ra).zip(rb).zip(rc) {
+            *o = f(f(*x, *y2), *z);
         }
     }
 }
@@ -285,19 +384,29 @@ mod tests {
         }
         let fg = m.apply(&f, 0.1);
         assert_eq!(fg.count, 4, "exactly the spot");
-        assert_eq!(fg.mask[10 * w + 20], 1);
+        assert_eq!(fg.mask[10 * w + 20], STRONG);
+        assert_eq!(fg.mask.iter().filter(|m| **m == STRONG).count(), 4);
     }
 
     #[test]
     fn one_pixel_shake_and_brightness_step_are_not_foreground() {
         let (w, h) = (48, 32);
         let mut m = model(w, h);
-        for k in 0..10 {
+        for k in 0..40 {
             m.apply(&card(w, h, 0, 0, k), 0.1);
         }
-        assert_eq!(m.apply(&card(w, h, 1, 0, 50), 0.1).count, 0, "shake right");
-        assert_eq!(m.apply(&card(w, h, -1, 0, 51), 0.1).count, 0, "shake left");
-        let fg = m.apply(&card(w, h, 0, 30, 52), 0.1);
+        // A jolt either way after standing still, then a slow sway.
+        assert_eq!(m.apply(&card(w, h, 1, 0, 50), 0.1).count, 0, "jolt right");
+        assert_eq!(m.apply(&card(w, h, 0, 0, 51), 0.1).count, 0, "back");
+        assert_eq!(m.apply(&card(w, h, -1, 0, 52), 0.1).count, 0, "jolt left");
+        for (k, dx) in [0, 0, 1, 1, 1, 0, 0, -1, -1, -1, 0, 0, 1, 1]
+            .iter()
+            .enumerate()
+        {
+            let fg = m.apply(&card(w, h, *dx, 0, 60 + k as u32), 0.1);
+            assert_eq!(fg.count, 0, "sway {dx} px at frame {k}");
+        }
+        let fg = m.apply(&card(w, h, 0, 30, 80), 0.1);
         assert_eq!(fg.count, 0, "brightness step");
         assert!((fg.offset - 30).abs() <= 2, "offset {}", fg.offset);
     }
@@ -313,5 +422,18 @@ mod tests {
         let fg = m.apply(&inverted, 0.1);
         assert!(fg.scene_change && fg.count == 0);
         assert_eq!(m.apply(&inverted, 0.1).count, 0);
+    }
+}
+#[cfg(test)]
+mod envelope_tests {
+    use super::*;
+    #[test]
+    fn rows_and_cols() {
+        let src = vec![1u8, 5, 2, 9, 0, 3, 4, 4, 4, 7, 1, 1];
+        let mut d = vec![0; 12];
+        rows_3(&src, &mut d, 4, u8::max);
+        assert_eq!(d, vec![5, 5, 9, 9, 3, 4, 4, 4, 7, 7, 7, 1]);
+        cols_3(&src, &mut d, 4, u8::min);
+        assert_eq!(d, vec![0, 3, 2, 4, 0, 3, 1, 1, 0, 3, 1, 1]);
     }
 }

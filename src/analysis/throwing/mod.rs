@@ -1,8 +1,8 @@
 //! The throwing analyzer (`kind = "throwing"`): objects thrown or falling
 //! from a facade, traced back to the floor and column they came from.
 //!
-//! Per frame: luma → [`background`] model (foreground robust to lighting
-//! steps and small shake) → [`blobs`] inside the facade minus excluded zones
+//! Per frame: luma and a red–blue chroma channel → [`background`] models
+//! (foreground robust to lighting steps and small shake) → [`blobs`] inside the facade minus excluded zones
 //! → [`tracker`] (tracks across frames, tolerating gaps) → for each track
 //! that moved, the free-fall test in [`trajectory`]. A track that passes
 //! raises one `new` alert at once (no waiting for the object to land), with
@@ -11,8 +11,8 @@
 //! short ring of recent frames). An optional [`CropScorer`] (an ONNX bird
 //! classifier) may veto a candidate that is confidently a bird.
 //!
-//! Alert `details`: `origin {floor, column, column_index, unit_label, x, y,
-//! within_calibration}`, `acceleration_px_s2`, `acceleration_g`,
+//! Alert `details`: `origin {floor, column (0 = leftmost), column_label,
+//! unit_label, x, y (normalised), within_calibration}`, `acceleration_px_s2`, `acceleration_g`,
 //! `fall_duration_s`, `trajectory` (`[[t_ms, x, y], …]`, stream ms and
 //! normalised coordinates, the origin first), `confidence`, `object_size_px`,
 //! `object_size_m`, `track`, and `second_opinion` when a scorer ran.
@@ -25,7 +25,7 @@ pub mod calibration;
 pub mod tracker;
 pub mod trajectory;
 
-use super::{luma, Analyzer, Finding, ZoneMask};
+use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot;
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
 use crate::config::ThrowingConfig;
@@ -67,6 +67,7 @@ pub struct SecondOpinion {
 struct RecentFall {
     fit_x: Quad,
     fit_y: Quad,
+    alerted_at: f64,
     until: f64,
     tolerance: f32,
 }
@@ -77,7 +78,10 @@ pub struct ThrowingAnalyzer {
     height: u32,
     fps: u32,
     calibration: Calibration,
+    /// Background of the luma, and of a red–blue chroma channel (a red
+    /// object over blue-grey glass can have the same luma as the glass).
     background: BackgroundModel,
+    chroma_background: BackgroundModel,
     tracker: Tracker,
     params: Params,
     min_blob_px: u32,
@@ -91,6 +95,8 @@ pub struct ThrowingAnalyzer {
     incidents: u64,
     second_opinion: Option<SecondOpinion>,
     warned_size: bool,
+    /// The last frame's foreground mask (non-zero = foreground), for debug drawing.
+    last_foreground: Vec<u8>,
 }
 
 impl ThrowingAnalyzer {
@@ -103,11 +109,15 @@ impl ThrowingAnalyzer {
     ) -> Result<ThrowingAnalyzer, String> {
         let calibration = Calibration::new(cfg, width, height)?;
         let mut roi = if cfg.facade.is_empty() {
-            ZoneMask::full("facade", width, height)
+            ZoneMask::full("facade", width, height).inside
         } else {
-            ZoneMask::from_polygon("facade", &cfg.facade, width, height)
-        }
-        .inside;
+            let facade = ZoneMask::from_polygon("facade", &cfg.facade, width, height);
+            widen(
+                &facade.inside,
+                width,
+                (cfg.facade_margin * width as f32) as usize,
+            )
+        };
         for z in &cfg.exclude {
             let ex = ZoneMask::from_polygon(&z.name, &z.polygon, width, height);
             for (r, e) in roi.iter_mut().zip(&ex.inside) {
@@ -123,6 +133,14 @@ impl ThrowingAnalyzer {
             fps: fps.max(1),
             calibration,
             background: BackgroundModel::new(
+                width,
+                height,
+                roi.clone(),
+                cfg.pixel_threshold,
+                cfg.shake_px,
+                cfg.background_s,
+            ),
+            chroma_background: BackgroundModel::new(
                 width,
                 height,
                 roi,
@@ -152,6 +170,7 @@ impl ThrowingAnalyzer {
             incidents: 0,
             second_opinion: None,
             warned_size: false,
+            last_foreground: Vec::new(),
         })
     }
 
@@ -178,13 +197,16 @@ impl ThrowingAnalyzer {
         }
     }
 
-    /// True when a new track starting at its first observation lies on the
-    /// path of an object already alerted.
+    /// True when an observation lies on the (extrapolated) path of an object
+    /// already alerted: the same object, picked up again by a new track.
     fn is_known_object(&self, obs: &tracker::Obs) -> bool {
         self.recent.iter().any(|r| {
+            let dt = (obs.t - r.alerted_at).max(0.0) as f32;
+            // The fitted path drifts from the truth as it is extrapolated.
+            let tol = r.tolerance + 0.15 * r.fit_y.accel().abs() as f32 * dt * dt;
             obs.t <= r.until
-                && (r.fit_x.at(obs.t) as f32 - obs.x).abs() <= r.tolerance
-                && (r.fit_y.at(obs.t) as f32 - obs.y).abs() <= r.tolerance
+                && (r.fit_x.at(obs.t) as f32 - obs.x).abs() <= tol
+                && (r.fit_y.at(obs.t) as f32 - obs.y).abs() <= tol
         })
     }
 
@@ -209,8 +231,8 @@ impl ThrowingAnalyzer {
         let mut details = serde_json::json!({
             "origin": {
                 "floor": cell.floor,
-                "column": cell.column_label,
-                "column_index": cell.column,
+                "column": cell.column,
+                "column_label": cell.column_label,
                 "unit_label": cell.unit_label,
                 "x": fall.origin_x / w,
                 "y": fall.origin_y / h,
@@ -371,6 +393,44 @@ impl Analyzer for ThrowingAnalyzer {
         "throwing"
     }
 
+    fn draw_debug(&self, img: &mut RgbImage) {
+        if img.width() != self.width || img.height() != self.height {
+            return;
+        }
+        const GRID: Rgb<u8> = Rgb([90, 160, 255]);
+        const FOREGROUND: Rgb<u8> = Rgb([255, 0, 255]);
+        const TRACK: Rgb<u8> = Rgb([0, 255, 0]);
+        const DONE: Rgb<u8> = Rgb([255, 40, 40]);
+        let w = self.width as f32;
+        let (bottom, top) = self.calibration.edges_px();
+        let lines = self.calibration.lines_px();
+        let (y0, y1) = (lines[0], lines[lines.len() - 1]);
+        for &y in lines {
+            snapshot::draw_line(img, (0.0, y), (w - 1.0, y), GRID, 1);
+        }
+        for (b, t) in bottom.iter().zip(top) {
+            snapshot::draw_line(img, (*b, y0), (*t, y1), GRID, 1);
+        }
+        for (i, m) in self.last_foreground.iter().enumerate() {
+            if *m != 0 {
+                let (x, y) = (i as u32 % self.width, i as u32 / self.width);
+                img.put_pixel(x, y, FOREGROUND);
+            }
+        }
+        for track in &self.tracker.tracks {
+            let colour = if track.done { DONE } else { TRACK };
+            for pair in track.obs.windows(2) {
+                snapshot::draw_line(
+                    img,
+                    (pair[0].x, pair[0].y),
+                    (pair[1].x, pair[1].y),
+                    colour,
+                    1,
+                );
+            }
+        }
+    }
+
     fn process(&mut self, frame: &Frame) -> Vec<Finding> {
         if frame.width != self.width
             || frame.height != self.height
@@ -411,8 +471,15 @@ impl Analyzer for ThrowingAnalyzer {
         }
         self.recent.retain(|r| r.until >= t);
 
-        let y = luma(&frame.rgb);
+        let (y, c) = luma_chroma(&frame.rgb);
         let mut fg = self.background.apply(&y, dt);
+        let fg_c = self.chroma_background.apply(&c, dt);
+        if !fg.scene_change && !fg_c.scene_change {
+            for (m, mc) in fg.mask.iter_mut().zip(&fg_c.mask) {
+                *m = (*m).max(*mc);
+            }
+        }
+        let fg_pixels = fg.count;
         let blobs = blobs::extract(
             &mut fg.mask,
             self.width,
@@ -420,6 +487,14 @@ impl Analyzer for ThrowingAnalyzer {
             self.min_blob_px,
             self.max_blob_side_px,
             MAX_BLOBS,
+        );
+        self.last_foreground = fg.mask;
+        tracing::trace!(
+            t,
+            fg_pixels,
+            blobs = blobs.len(),
+            tracks = self.tracker.tracks.len(),
+            "throwing: frame"
         );
         let cal = &self.calibration;
         let updated = self.tracker.update(
@@ -440,12 +515,21 @@ impl Analyzer for ThrowingAnalyzer {
             let obs = track.obs.clone();
             let cal = &self.calibration;
             let verdict = trajectory::judge(&obs, |y| cal.gravity_px(y), &self.params);
-            let Verdict::Fall(fall) = verdict else {
-                continue;
+            let fall = match verdict {
+                Verdict::Fall(fall) => fall,
+                Verdict::Reject(why) => {
+                    let last = obs[obs.len() - 1];
+                    tracing::trace!(track = id, points = obs.len(), x = last.x, y = last.y, why, obs = ?obs.iter().map(|o| (o.t, o.x as i32, o.y as i32, o.area)).collect::<Vec<_>>(), "throwing: not a fall (yet)");
+                    continue;
+                }
+                Verdict::Wait => continue,
             };
             track.done = true;
             tracing::debug!(track = id, ?fall, obs = ?&obs[fall.start..], "throwing: fall accepted");
-            if self.is_known_object(&obs[fall.start]) {
+            // A track that lost the object and another that picked it up again
+            // (passing a lit window, say) would each raise an alert: any
+            // point of the new fall on an alerted path makes it the same object.
+            if obs[fall.start..].iter().any(|o| self.is_known_object(o)) {
                 tracing::debug!(track = id, "throwing: same object as an earlier alert");
                 continue;
             }
@@ -453,6 +537,7 @@ impl Analyzer for ThrowingAnalyzer {
             self.recent.push(RecentFall {
                 fit_x: fall.fit_x,
                 fit_y: fall.fit_y,
+                alerted_at: t,
                 until: t + SAME_OBJECT_S,
                 tolerance,
             });
@@ -462,6 +547,37 @@ impl Analyzer for ThrowingAnalyzer {
         }
         out
     }
+}
+
+/// Luma (BT.601) and a red–blue opponent channel, `128 + (R − B) / 2`, of
+/// a packed RGB buffer.
+pub fn luma_chroma(rgb: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let n = rgb.len() / 3;
+    let (mut y, mut c) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for p in rgb.chunks_exact(3) {
+        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+        y.push(((77 * r + 150 * g + 29 * b) >> 8) as u8);
+        c.push((128 + ((r - b) >> 1)) as u8);
+    }
+    (y, c)
+}
+
+/// `mask` grown sideways by `by` pixels on each side, row by row.
+fn widen(mask: &[bool], width: u32, by: usize) -> Vec<bool> {
+    let w = width as usize;
+    let mut out = mask.to_vec();
+    if by == 0 || w == 0 {
+        return out;
+    }
+    for (row_in, row_out) in mask.chunks(w).zip(out.chunks_mut(w)) {
+        for (x, inside) in row_in.iter().enumerate() {
+            if *inside {
+                let (a, b) = (x.saturating_sub(by), (x + by).min(w - 1));
+                row_out[a..=b].iter_mut().for_each(|v| *v = true);
+            }
+        }
+    }
+    out
 }
 
 fn round4(v: f64) -> f64 {

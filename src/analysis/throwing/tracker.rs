@@ -36,6 +36,9 @@ pub struct Track {
 
 /// Most observations kept per track (older ones are dropped).
 const MAX_OBS: usize = 120;
+/// Largest change of blob area between a track's last observation and a
+/// blob it takes (objects turn, blur and cross windows of their own shade).
+const MAX_AREA_RATIO: f32 = 12.0;
 /// Most live tracks; new blobs beyond this are not followed.
 const MAX_TRACKS: usize = 256;
 
@@ -103,7 +106,7 @@ impl Tracker {
                 let d = ((b.x - px).powi(2) + (b.y - py).powi(2)).sqrt();
                 let (a0, a1) = (track.last().area.max(1), b.area.max(1));
                 let ratio = a0.max(a1) as f32 / a0.min(a1) as f32;
-                if d <= r && ratio <= 6.0 {
+                if d <= r && ratio <= MAX_AREA_RATIO {
                     pairs.push((d / r, ti, bi));
                 }
             }

@@ -155,32 +155,112 @@ pub enum Verdict {
     Fall(Fall),
 }
 
-/// Distance from the first observation beyond which an object counts as
-/// having started to move.
+/// Distance within which an object counts as not moving, pixels (at
+/// least; a quarter of its size if larger).
 const SETTLE_PX: f32 = 2.0;
 /// Centroid noise assumed for tiny blobs, pixels.
 const NOISE_FLOOR_PX: f64 = 0.4;
+/// Observations that must lie clearly away from where the fall started.
+const MIN_MOVING_POINTS: usize = 3;
+/// Steps the fit expects to be at least this long (pixels) are checked for stalls.
+const STALL_MIN_STEP_PX: f32 = 3.0;
 /// The fitted acceleration must be this many standard errors above zero.
-const SIGNIFICANCE: f32 = 4.0;
+const SIGNIFICANCE: f32 = 5.0;
 /// Fraction of the frames in a track's span that must have an observation:
 /// gaps are tolerated, a chain of chance matches (rain, noise) is not.
 const MIN_COVERAGE: f32 = 0.6;
 
+/// An object counts as still at an observation when it stayed within
+/// `SETTLE_PX` (or a quarter of its size) over this many seconds before it.
+const STILL_WINDOW_S: f64 = 0.25;
+/// Most start points tried per judgement.
+const MAX_STARTS: usize = 6;
+
 /// Judges a track's observations. `gravity_px(y)` is free fall at row y.
+///
+/// The fall may not start at the track's first point: an object is often
+/// held in a window, or a hand moves it about, before it drops. So after
+/// the track's first point, the end of each still stretch (an object held
+/// still, then let go) is tried as a start, latest first, and the first
+/// run that passes the test is taken; a leaf or bird followed while moving
+/// all along is only ever judged over its whole path. The fitted path
+/// is then extended back over earlier points that lie on it.
 pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdict {
     let Some(first) = obs.first() else {
         return Verdict::Wait;
     };
-    // Drop a still prefix (an object held in a window, a light): the fall
-    // starts at the last still observation before it moved.
-    let Some(moved) = obs
+    let settle = |o: &Obs| SETTLE_PX.max(0.25 * o.side as f32);
+    if obs
         .iter()
-        .position(|o| (o.x - first.x).hypot(o.y - first.y) > SETTLE_PX)
-    else {
+        .all(|o| (o.x - first.x).hypot(o.y - first.y) <= settle(first))
+    {
+        return Verdict::Wait; // nothing moved: a light, a sign, laundry at rest
+    }
+    let min_points = p.min_points.max(4) as usize;
+    if obs.len() < min_points {
         return Verdict::Wait;
+    }
+    // Where a fall may start: where the track began, or where the object
+    // was last still (held in a window) before it moved.
+    let still = |i: usize| -> bool {
+        let o = &obs[i];
+        let r = settle(o);
+        let mut earlier = 0;
+        for q in obs[..i].iter().rev() {
+            if o.t - q.t > STILL_WINDOW_S {
+                break;
+            }
+            if (q.x - o.x).hypot(q.y - o.y) > r {
+                return false;
+            }
+            earlier += 1;
+        }
+        earlier >= 1
     };
-    let start = moved.saturating_sub(1);
-    let pts = &obs[start..];
+    let last_start = obs.len() - min_points;
+    let mut starts = vec![0];
+    let mut prev_still = false;
+    for i in 1..=last_start + 1 {
+        let now = i < obs.len() && still(i);
+        if prev_still && !now && i - 1 <= last_start {
+            starts.push(i - 1);
+        }
+        prev_still = now;
+    }
+    if starts.len() > MAX_STARTS {
+        starts.drain(1..starts.len() - MAX_STARTS + 1);
+    }
+    let mut verdict = Verdict::Wait;
+    // Latest start first: the fall begins when the object was last still.
+    for &s in starts.iter().rev() {
+        match test_suffix(&obs[s..], &gravity_px, p) {
+            Verdict::Fall(mut fall) => {
+                // Take in earlier points that lie on the fitted path.
+                let tol = p.max_residual_px + 0.1 * fall.size_px + 1.0;
+                let mut start = s;
+                while start > 0 {
+                    let o = &obs[start - 1];
+                    let ex = (fall.fit_x.at(o.t) as f32 - o.x).abs();
+                    let ey = (fall.fit_y.at(o.t) as f32 - o.y).abs();
+                    if ex > tol || ey > tol {
+                        break;
+                    }
+                    start -= 1;
+                }
+                fall.start = start;
+                trace_origin(&mut fall, obs[start].t, obs[obs.len() - 1].t, p);
+                return Verdict::Fall(fall);
+            }
+            // Report the reason for the longest run.
+            Verdict::Reject(why) => verdict = Verdict::Reject(why),
+            _ => {}
+        }
+    }
+    verdict
+}
+
+/// The free-fall test on one run of observations.
+fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Verdict {
     let n = pts.len();
     let (t_first, t_last) = (pts[0].t, pts[n - 1].t);
     if n < p.min_points as usize || ((t_last - t_first) as f32) < p.min_track_s {
@@ -207,10 +287,49 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
     if drop < p.min_drop_px {
         return Verdict::Wait;
     }
-    if dx.abs() > drop {
+    // Mostly downwards: by now it is heading down more than sideways.
+    let (vx_end, vy_end) = (fx.rate(t_last) as f32, fy.rate(t_last) as f32);
+    if vy_end < 0.75 * vx_end.abs() || drop < 0.5 * dx.abs() {
         return Verdict::Reject("more sideways than down");
     }
     let size = pts.iter().map(|o| o.side as f32).sum::<f32>() / n as f32;
+    // The drop must be seen over several points, not made by one: a still
+    // (or slowly drifting) blob that takes a passing bird as its last point
+    // fits a parabola too. Count the points clearly below the start.
+    let y0 = pts[0].y;
+    let away = SETTLE_PX.max(0.25 * size).max(0.2 * drop);
+    let moving = pts.iter().filter(|o| o.y - y0 > away).count();
+    if moving < MIN_MOVING_POINTS {
+        return Verdict::Wait;
+    }
+    // Once it moves, a falling object is seen in most frames: a blob seen
+    // still for a while and then only now and then (clouds, noise at the
+    // facade's edge) passes the coverage test over its whole span only
+    // thanks to its still part.
+    if let Some(first_away) = pts.iter().position(|o| o.y - y0 > away) {
+        let m = first_away.saturating_sub(1);
+        let spanned = ((t_last - pts[m].t) as f32 / p.frame_s.max(1e-3)).round() + 1.0;
+        if ((n - m) as f32) < MIN_COVERAGE * spanned {
+            return Verdict::Reject("too many gaps while falling");
+        }
+    }
+    // A falling object never stops: where the fit expects a clear step down
+    // between two observations, the object must have made most of it (a lift
+    // car seen through slit windows moves in steps).
+    let mut stalls = 0;
+    let mut steps = 0;
+    for pair in pts.windows(2) {
+        let expected = (fy.at(pair[1].t) - fy.at(pair[0].t)) as f32;
+        if expected >= STALL_MIN_STEP_PX {
+            steps += 1;
+            if pair[1].y - pair[0].y < 0.3 * expected {
+                stalls += 1;
+            }
+        }
+    }
+    if stalls >= 2 || (steps > 0 && stalls * 4 > steps) {
+        return Verdict::Reject("stops and starts");
+    }
     let allowance = p.max_residual_px + 0.1 * size;
     if fy.rms as f32 > allowance {
         return Verdict::Reject("erratic vertical path");
@@ -233,34 +352,41 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
     if lateral - 2.0 * 2.0 * fx.sigma_c2 as f32 > p.max_lateral_g * g {
         return Verdict::Reject("sideways acceleration");
     }
-    // Trace back to the start.
-    let t_rest = fy.t0 - fy.c1 / (2.0 * fy.c2);
-    let origin_t = if t_rest < t_first {
-        t_rest.max(t_first - p.max_backtrack_s as f64)
-    } else {
-        t_first
-    };
-    let origin_y = fy.at(origin_t) as f32;
-    let origin_x = (fx.at(t_first) + fx.rate(t_first) * (origin_t - t_first)) as f32;
-    // Confidence.
     let q_fit = 1.0 - (fy.rms.max(fx.rms) as f32 / allowance).min(1.0);
     let q_g = (-accel_g.ln().abs()).exp();
     let q_sig = ((accel / sigma.max(1e-3) - SIGNIFICANCE) / 4.0).clamp(0.0, 1.0);
     let q_n = (n as f32 / 10.0).min(1.0);
     let confidence = 0.4 + 0.6 * (0.25 * q_fit + 0.35 * q_g + 0.25 * q_sig + 0.15 * q_n);
     Verdict::Fall(Fall {
-        start,
+        start: 0,
         fit_x: fx,
         fit_y: fy,
         accel_px: accel,
         accel_g,
-        origin_t,
-        origin_x,
-        origin_y,
-        duration_s: (t_last - origin_t) as f32,
+        origin_t: t_first,
+        origin_x: fx.at(t_first) as f32,
+        origin_y: fy.at(t_first) as f32,
+        duration_s: (t_last - t_first) as f32,
         confidence,
         size_px: size,
     })
+}
+
+/// Traces the fitted path back from its first point (`t_first`) to where
+/// the fall started: there, or up to `max_backtrack_s` earlier where the
+/// fitted vertical speed was zero.
+fn trace_origin(fall: &mut Fall, t_first: f64, t_last: f64, p: &Params) {
+    let (fx, fy) = (&fall.fit_x, &fall.fit_y);
+    let t_rest = fy.t0 - fy.c1 / (2.0 * fy.c2);
+    let origin_t = if t_rest < t_first {
+        t_rest.max(t_first - p.max_backtrack_s as f64)
+    } else {
+        t_first
+    };
+    fall.origin_t = origin_t;
+    fall.origin_y = fy.at(origin_t) as f32;
+    fall.origin_x = (fx.at(t_first) + fx.rate(t_first) * (origin_t - t_first)) as f32;
+    fall.duration_s = (t_last - origin_t) as f32;
 }
 
 #[cfg(test)]
@@ -385,5 +511,72 @@ mod tests {
     fn short_tracks_wait() {
         let obs = track(3, 0.0, |t| (100.0, 50.0 + 0.5 * G as f64 * t * t));
         assert!(matches!(judge(&obs, |_| G, &params()), Verdict::Wait));
+    }
+
+    #[test]
+    fn a_drifting_blob_joined_by_one_low_point_is_not_a_fall() {
+        // From a bird clip: a blob drifting left for a quarter second, then,
+        // after a gap, one point 8 px lower (the bird flapping past): a
+        // single point makes no drop.
+        let pts = [
+            (0.0, 138.3, 59.5),
+            (0.067, 137.0, 58.0),
+            (0.133, 136.4, 58.1),
+            (0.2, 135.8, 58.2),
+            (0.267, 135.7, 58.0),
+            (0.533, 129.9, 66.2),
+        ];
+        let obs: Vec<Obs> = pts
+            .iter()
+            .map(|&(t, x, y)| Obs {
+                t,
+                x,
+                y,
+                area: 12,
+                side: 4,
+            })
+            .collect();
+        let p = Params {
+            frame_s: 1.0 / 15.0,
+            ..params()
+        };
+        assert!(!matches!(judge(&obs, |_| 60.0, &p), Verdict::Fall(_)));
+    }
+
+    #[test]
+    fn a_still_blob_then_seen_only_now_and_then_is_not_a_fall() {
+        // From a day clip, at the facade's top edge: still for two thirds
+        // of a second, then seen in only 4 of 10 frames while it "falls".
+        let pts = [
+            (2.800, 137.0, 25.0),
+            (2.867, 137.0, 25.0),
+            (2.933, 137.0, 25.0),
+            (3.000, 137.0, 25.0),
+            (3.067, 137.0, 25.0),
+            (3.133, 141.5, 26.0),
+            (3.200, 141.4, 25.9),
+            (3.267, 142.0, 26.4),
+            (3.333, 141.5, 27.3),
+            (3.400, 141.5, 27.3),
+            (3.667, 147.3, 31.8),
+            (3.933, 153.7, 40.6),
+            (4.000, 157.5, 41.5),
+        ];
+        let obs: Vec<Obs> = pts
+            .iter()
+            .map(|&(t, x, y)| Obs {
+                t,
+                x,
+                y,
+                area: 20,
+                side: 7,
+            })
+            .collect();
+        let p = Params {
+            frame_s: 1.0 / 15.0,
+            ..params()
+        };
+        let v = judge(&obs, |_| 60.0, &p);
+        assert!(!matches!(v, Verdict::Fall(_)), "{v:?}");
     }
 }
