@@ -8,6 +8,7 @@
 //! to alert `event` ids, fills in site, gateway and camera, and renders the
 //! snapshot. Analyzers never touch MQTT or the outbox.
 
+pub mod fire;
 pub mod motion;
 pub mod worker;
 
@@ -66,6 +67,9 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
             cam.detect.width,
             cam.detect.height,
         )));
+    }
+    if let Some(f) = &cam.analyzers.fire {
+        out.push(Box::new(fire::FireAnalyzer::new(f, cam.detect.fps)));
     }
     Ok(out)
 }
