@@ -23,3 +23,4 @@ pub mod config;
 pub mod daemon;
 pub mod delivery;
 pub mod ingest;
+pub mod watch;

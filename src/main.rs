@@ -34,6 +34,99 @@ enum Command {
         /// Config file.
         file: PathBuf,
     },
+    /// Subscribe to this gateway's topics and print alerts as staff receive them.
+    Watch {
+        /// Config file (its [mqtt] and gateway id are used).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Save each alert's snapshot in this folder.
+        #[arg(long)]
+        snapshots: Option<PathBuf>,
+        /// Stop after this many alerts.
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
+    /// Run one model on image files and print what it finds as JSON lines:
+    /// `{"image", "class", "class_id", "score", "box": [x1, y1, x2, y2]}` per
+    /// detection (pixels), or `{"image", "top": [...], "groups": {...}}` for a
+    /// classifier. Integrators use it to check a model and its manifest.
+    Detect(DetectArgs),
+    /// Inspect or empty the outbox of undelivered alerts.
+    Outbox {
+        /// The outbox database (outbox.path in the config).
+        #[arg(long)]
+        db: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+    /// Queue a `test` alert through the outbox and wait for the broker to acknowledge it.
+    SendTestAlert {
+        /// Config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// How many test alerts to queue.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        count: u32,
+        /// Seconds to wait for the broker's acknowledgement.
+        #[arg(long, default_value_t = 10)]
+        timeout_s: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct DetectArgs {
+    /// Model name: a folder under the models directory.
+    #[arg(long)]
+    model: String,
+    /// Folder of model folders. Default: the config's runtime.models_dir, else
+    /// `models/` beside the project, else /usr/share/estatewatch/models.
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+    /// Take `[runtime]` settings (library, threads, models_dir) from this config file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// ONNX Runtime library. Default: as for the daemon.
+    #[arg(long)]
+    onnxruntime: Option<PathBuf>,
+    /// Intra-op threads for the session. Default: the config's, else 1.
+    #[arg(long)]
+    threads: Option<u16>,
+    /// Minimum score for detectors. Default: the manifest's (0.35 unless it says).
+    #[arg(long)]
+    score: Option<f32>,
+    /// How many classes a classifier reports.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    /// Also write each image with its detection boxes drawn to DIR/<name>.jpg (detectors only).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// JPEG or PNG files.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// Counts by delivery state, kind and severity; oldest age; size; counters.
+    Stats,
+    /// The oldest undelivered alerts (without payloads).
+    List {
+        /// How many rows to show.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Delete every undelivered alert (counted as `purged`).
+    Purge {
+        /// Really delete; without it, only say how many would go.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,6 +135,135 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Run { config } => exit_on(estatewatch::daemon::run_from_file(&config)),
+        Command::Watch {
+            config,
+            snapshots,
+            count,
+            seconds,
+        } => exit_on(watch(&config, snapshots, count, seconds)),
+        Command::Detect(args) => exit_on(detect(&args)),
+        Command::Outbox { db, json, action } => exit_on(outbox_command(&db, json, action)),
+        Command::SendTestAlert {
+            config,
+            count,
+            timeout_s,
+        } => send_test_alert(&config, count as usize, timeout_s),
+    }
+}
+
+fn outbox_command(db: &std::path::Path, json: bool, action: OutboxAction) -> anyhow::Result<()> {
+    use estatewatch::delivery::outbox::{Caps, Outbox};
+    // The caps only matter when inserting; these tools never insert.
+    let caps = Caps {
+        max_rows: u64::MAX,
+        max_bytes: u64::MAX,
+        ttl: None,
+    };
+    let mut outbox = Outbox::open(db, caps, false)?;
+    match action {
+        OutboxAction::Stats => {
+            let s = outbox.stats()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!("outbox {} (schema v{})", s.path, s.schema_version);
+                println!(
+                    "  undelivered: {} ({} payload bytes; files {} bytes)",
+                    s.rows, s.payload_bytes, s.file_bytes
+                );
+                let join = |m: &std::collections::BTreeMap<String, u64>| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!("  by state:    {}", join(&s.by_state));
+                println!("  by kind:     {}", join(&s.by_kind));
+                println!("  by severity: {}", join(&s.by_severity));
+                match (&s.oldest_enqueued_at, s.oldest_age_s) {
+                    (Some(at), Some(age)) => println!("  oldest:      {at} ({age:.0} s ago)"),
+                    _ => println!("  oldest:      -"),
+                }
+                println!("  counters:    {}", join(&s.counters));
+            }
+        }
+        OutboxAction::List { limit } => {
+            let rows = outbox.list(limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!("seq\tid\tkind\tseverity\tenqueued_at\tattempts\tbytes");
+                for r in rows {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        r.seq, r.id, r.kind, r.severity, r.enqueued_at, r.attempts, r.bytes
+                    );
+                }
+            }
+        }
+        OutboxAction::Purge { yes } => {
+            let (rows, _) = outbox.totals()?;
+            let purged = if yes { outbox.purge()? } else { 0 };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "undelivered": rows, "purged": purged, "dry_run": !yes })
+                );
+            } else if yes {
+                println!("purged {purged} undelivered alert(s)");
+            } else {
+                println!("{rows} undelivered alert(s) would be purged; add --yes to delete them");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn send_test_alert(config: &std::path::Path, count: usize, timeout_s: u64) -> ExitCode {
+    let run = || -> anyhow::Result<bool> {
+        let config = Config::load(config)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let report = runtime.block_on(estatewatch::delivery::send_test_alerts(
+            &config,
+            count,
+            std::time::Duration::from_secs(timeout_s),
+        ))?;
+        let topic = estatewatch::delivery::mqtt::Topics::from_config(&config)
+            .alert(estatewatch::alert::AlertKind::Test);
+        let via = match report.daemon {
+            Some(Some(pid)) => format!("the running daemon (pid {pid})"),
+            Some(None) => "the running daemon".to_string(),
+            None => "this command directly (no daemon is running)".to_string(),
+        };
+        for id in &report.ids {
+            println!("queued test alert {id} in {}", config.outbox.path.display());
+        }
+        if report.delivered {
+            println!(
+                "delivered by {via}: the broker {}:{} acknowledged {} alert(s) on {topic}",
+                config.mqtt.host,
+                config.mqtt.port,
+                report.ids.len()
+            );
+        } else {
+            println!(
+                "NOT delivered within {timeout_s} s by {via}; the alert(s) stay in the outbox and will be sent when the broker is reachable"
+            );
+            if let Some(e) = report.broker_error {
+                println!("broker: {e}");
+            }
+        }
+        Ok(report.delivered)
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(3),
+        Err(e) => {
+            eprintln!("estatewatch: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -53,6 +275,22 @@ fn exit_on(result: anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn watch(
+    config: &std::path::Path,
+    snapshots: Option<PathBuf>,
+    count: u64,
+    seconds: Option<u64>,
+) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    let options = estatewatch::watch::WatchOptions {
+        snapshots,
+        count,
+        duration: seconds.map(std::time::Duration::from_secs),
+    };
+    estatewatch::watch::watch(&config, &options)?;
+    Ok(())
 }
 
 fn check_config(file: &std::path::Path) -> ExitCode {
@@ -78,6 +316,130 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `estatewatch detect`: see [`Command::Detect`].
+fn detect(args: &DetectArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use estatewatch::analysis::detector::{Models, Task};
+    use serde_json::json;
+
+    let mut runtime = match &args.config {
+        Some(path) => Config::load(path)?.runtime,
+        None => Default::default(),
+    };
+    if args.models_dir.is_some() {
+        runtime.models_dir = args.models_dir.clone();
+    }
+    if args.onnxruntime.is_some() {
+        runtime.onnxruntime = args.onnxruntime.clone();
+    }
+    if args.threads.is_some() {
+        runtime.intra_op_threads = args.threads;
+    }
+    let models = Models::load(&runtime, &[args.model.as_str()])?;
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --out folder {}", dir.display()))?;
+    }
+    let round = |v: f32, places: i32| {
+        let k = 10f64.powi(places);
+        (v as f64 * k).round() / k
+    };
+    let mut failed = 0;
+    for path in &args.images {
+        let shown = path.display().to_string();
+        let img = match image::open(path) {
+            Ok(i) => i.to_rgb8(),
+            Err(e) => {
+                eprintln!("estatewatch: {shown}: cannot decode image: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let (w, h) = img.dimensions();
+        match models.task(&args.model) {
+            Some(Task::Detector) => {
+                let d = models.get_detector(&args.model)?;
+                let mut params = d.default_params().clone();
+                if let Some(s) = args.score {
+                    params.score_threshold = s;
+                }
+                let dets = d.detect_with(img.as_raw(), w, h, None, &params)?;
+                for det in &dets {
+                    let line = json!({
+                        "image": shown,
+                        "class": det.class,
+                        "class_id": det.class_id,
+                        "score": round(det.score, 4),
+                        "box": [round(det.x1, 1), round(det.y1, 1), round(det.x2, 1), round(det.y2, 1)],
+                    });
+                    println!("{line}");
+                }
+                tracing::info!(image = %shown, width = w, height = h, detections = dets.len(), "detected");
+                if let Some(dir) = &args.out {
+                    let file = dir.join(annotated_name(path));
+                    write_annotated(img, &dets, &file)
+                        .with_context(|| format!("cannot write {}", file.display()))?;
+                }
+            }
+            Some(Task::Classifier) => {
+                let c = models.get_classifier(&args.model)?;
+                let r = c.classify(img.as_raw(), w, h, None)?;
+                let top: Vec<_> = r
+                    .top(args.top)
+                    .into_iter()
+                    .map(|s| json!({"class_id": s.class_id, "class": s.class, "score": round(s.score, 4)}))
+                    .collect();
+                let groups: serde_json::Map<String, serde_json::Value> = r
+                    .groups()
+                    .into_iter()
+                    .map(|(g, s)| (g, json!(round(s, 4))))
+                    .collect();
+                println!("{}", json!({"image": shown, "top": top, "groups": groups}));
+            }
+            None => anyhow::bail!("model {} was not loaded", args.model),
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} image(s) could not be read",
+            args.images.len()
+        );
+    }
+    Ok(())
+}
+
+/// `dir/dog.jpg` -> `dog.jpg` (always a .jpg).
+fn annotated_name(path: &std::path::Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    PathBuf::from(format!("{stem}.jpg"))
+}
+
+fn write_annotated(
+    mut img: image::RgbImage,
+    dets: &[estatewatch::analysis::detector::Detection],
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use estatewatch::alert::snapshot::{draw_box, encode};
+    const PALETTE: [[u8; 3]; 6] = [
+        [255, 40, 40],
+        [40, 200, 40],
+        [40, 120, 255],
+        [255, 200, 0],
+        [200, 40, 255],
+        [0, 220, 220],
+    ];
+    let (w, h) = img.dimensions();
+    for d in dets {
+        let colour = image::Rgb(PALETTE[d.class_id % PALETTE.len()]);
+        draw_box(&mut img, d.bbox(w, h), colour, 2);
+    }
+    std::fs::write(file, encode(&img)?.data)?;
+    Ok(())
 }
 
 fn init_logging(format: &str) {

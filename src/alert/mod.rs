@@ -54,6 +54,40 @@ impl AlertKind {
             AlertKind::Test => "test",
         }
     }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [AlertKind; 8] = [
+        AlertKind::Throwing,
+        AlertKind::Fire,
+        AlertKind::Smoke,
+        AlertKind::Garbage,
+        AlertKind::Motion,
+        AlertKind::CameraOffline,
+        AlertKind::CameraOnline,
+        AlertKind::Test,
+    ];
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown alert kind name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test")]
+pub struct UnknownKind(pub String);
+
+impl std::str::FromStr for AlertKind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<AlertKind, UnknownKind> {
+        AlertKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_string()))
+    }
 }
 
 /// How urgent; ordered from least to most urgent.
@@ -248,6 +282,16 @@ mod tests {
             a.detected_at.timestamp_millis()
         );
         assert_eq!(a.id.get_version_num(), 7);
+    }
+
+    #[test]
+    fn kind_names_round_trip() {
+        for k in AlertKind::ALL {
+            assert_eq!(k.as_str().parse::<AlertKind>().unwrap(), k);
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert!("fires".parse::<AlertKind>().is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! to alert `event` ids, fills in site, gateway and camera, and renders the
 //! snapshot. Analyzers never touch MQTT or the outbox.
 
+pub mod detector;
 pub mod fire;
 pub mod motion;
 pub mod worker;

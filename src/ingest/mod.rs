@@ -6,6 +6,26 @@
 //!
 //! The pipeline never waits for analysis: [`FrameSlot::put`] replaces an
 //! unread frame (counting it as skipped) instead of queueing it.
+//!
+//! Submodules:
+//! - [`supervisor`]: one thread per camera that builds its GStreamer pipeline,
+//!   watches it, and rebuilds it with backoff ([`spawn_camera`]).
+//! - [`file`]: [`FileReader`], every frame of a clip for `estatewatch replay`.
+//! - [`rtsp_server`]: an in-process RTSP server for tests and the demo.
+//! - [`synth`]: synthetic clips and live test streams.
+//! - `pipeline`: the GStreamer element chains both of the first two use.
+
+mod error;
+pub mod file;
+mod pipeline;
+pub mod rtsp_server;
+pub mod supervisor;
+pub mod synth;
+
+pub use error::IngestError;
+pub use file::FileReader;
+pub use rtsp_server::RtspServer;
+pub use supervisor::{spawn_camera, CameraHandle, CameraStats, CameraStatsSnapshot};
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};

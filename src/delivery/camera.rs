@@ -1,0 +1,383 @@
+//! Camera health: turns [`CameraEvent`]s from ingest into `camera_offline` /
+//! `camera_online` alerts (after each camera's grace period) and into the
+//! retained per-camera state published on `<prefix>/<gateway>/cameras/<camera>/state`.
+//!
+//! [`CameraWatch`] is a plain state machine: every method takes the current
+//! time as an argument, so tests drive it with a fake clock.
+//!
+//! Per camera:
+//!
+//! ```text
+//!   (unknown) --Online--> Online --Offline--> Offline(pending) --grace over--> Offline(alerted)
+//!                            ^                     |                                  |
+//!                            +------Online---------+  (no alert: a short blip)       |
+//!                            +------Online------ camera_online (state=end) ----------+
+//! ```
+//!
+//! A `camera_offline` alert (severity major, `state = new`) carries the reason
+//! and when the camera went away; the matching `camera_online` (severity info)
+//! shares its `event` id with `state = end`, so consumers can close the
+//! incident. The retained state changes immediately on every event, grace or
+//! not; it also records whether an alert was raised.
+
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::config::Config;
+use crate::ingest::{CameraEvent, CameraStatus};
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime};
+use uuid::Uuid;
+
+/// `schema` of the retained camera state JSON.
+pub const CAMERA_STATE_SCHEMA: &str = "estatewatch.camera_state.v1";
+
+/// Something the watch wants done.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Queue this alert.
+    Alert(Box<Alert>),
+    /// Publish this retained state for the camera.
+    State { camera: String, payload: Vec<u8> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    Online {
+        since: SystemTime,
+    },
+    Offline {
+        since: SystemTime,
+        reason: String,
+        /// The `event` id of the `camera_offline` alert, once raised.
+        alerted: Option<Uuid>,
+    },
+}
+
+/// The camera state machine; see the module doc.
+#[derive(Debug)]
+pub struct CameraWatch {
+    site: String,
+    gateway: String,
+    default_grace: Duration,
+    grace: HashMap<String, Duration>,
+    cameras: BTreeMap<String, Status>,
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl CameraWatch {
+    /// Grace periods from each camera's `offline_grace_s`; cameras not in the
+    /// config get the default (30 s).
+    pub fn from_config(c: &Config) -> CameraWatch {
+        let grace = c
+            .cameras
+            .iter()
+            .map(|cam| (cam.name.clone(), Duration::from_secs(cam.offline_grace_s)))
+            .collect();
+        CameraWatch::new(&c.site.id, &c.gateway.id, Duration::from_secs(30), grace)
+    }
+
+    pub fn new(
+        site: &str,
+        gateway: &str,
+        default_grace: Duration,
+        grace: HashMap<String, Duration>,
+    ) -> CameraWatch {
+        CameraWatch {
+            site: site.to_string(),
+            gateway: gateway.to_string(),
+            default_grace,
+            grace,
+            cameras: BTreeMap::new(),
+        }
+    }
+
+    fn grace_of(&self, camera: &str) -> Duration {
+        self.grace
+            .get(camera)
+            .copied()
+            .unwrap_or(self.default_grace)
+    }
+
+    /// Applies one event seen at `now`.
+    pub fn on_event(&mut self, ev: &CameraEvent, now: SystemTime) -> Vec<Output> {
+        let mut out = Vec::new();
+        let current = self.cameras.get(&ev.camera).cloned();
+        match (&ev.status, current) {
+            (CameraStatus::Online, Some(Status::Online { .. })) => {}
+            (CameraStatus::Online, None) => {
+                self.set(&ev.camera, Status::Online { since: ev.at }, now, &mut out);
+            }
+            (CameraStatus::Online, Some(Status::Offline { since, alerted, .. })) => {
+                if let Some(event) = alerted {
+                    let alert = self.online_alert(&ev.camera, event, since, ev.at);
+                    out.push(Output::Alert(Box::new(alert)));
+                } else {
+                    tracing::info!(camera = %ev.camera, "camera back within its grace period; no alert");
+                }
+                self.set(&ev.camera, Status::Online { since: ev.at }, now, &mut out);
+            }
+            (
+                CameraStatus::Offline { reason },
+                Some(Status::Offline {
+                    since,
+                    reason: old,
+                    alerted,
+                }),
+            ) => {
+                if *reason != old {
+                    let s = Status::Offline {
+                        since,
+                        reason: reason.clone(),
+                        alerted,
+                    };
+                    self.set(&ev.camera, s, now, &mut out);
+                }
+            }
+            (CameraStatus::Offline { reason }, Some(Status::Online { .. }) | None) => {
+                let s = Status::Offline {
+                    since: ev.at,
+                    reason: reason.clone(),
+                    alerted: None,
+                };
+                self.set(&ev.camera, s, now, &mut out);
+            }
+        }
+        out.extend(self.tick(now));
+        out
+    }
+
+    /// Raises `camera_offline` for every camera whose grace period is over.
+    pub fn tick(&mut self, now: SystemTime) -> Vec<Output> {
+        let due: Vec<String> = self
+            .cameras
+            .iter()
+            .filter_map(|(name, st)| match st {
+                Status::Offline {
+                    since,
+                    alerted: None,
+                    ..
+                } if now >= *since + self.grace_of(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for name in due {
+            if let Some(Status::Offline { since, reason, .. }) = self.cameras.get(&name).cloned() {
+                let alert = self.offline_alert(&name, since, &reason, now);
+                let s = Status::Offline {
+                    since,
+                    reason,
+                    alerted: Some(alert.event),
+                };
+                out.push(Output::Alert(Box::new(alert)));
+                self.set(&name, s, now, &mut out);
+            }
+        }
+        out
+    }
+
+    /// When [`tick`](Self::tick) next has something to do.
+    pub fn next_deadline(&self) -> Option<SystemTime> {
+        self.cameras
+            .iter()
+            .filter_map(|(name, st)| match st {
+                Status::Offline {
+                    since,
+                    alerted: None,
+                    ..
+                } => Some(*since + self.grace_of(name)),
+                _ => None,
+            })
+            .min()
+    }
+
+    fn set(&mut self, camera: &str, status: Status, now: SystemTime, out: &mut Vec<Output>) {
+        let json = match &status {
+            Status::Online { since } => serde_json::json!({
+                "schema": CAMERA_STATE_SCHEMA,
+                "camera": camera,
+                "status": "online",
+                "since": rfc3339(*since),
+                "reason": null,
+                "alerted": false,
+                "updated_at": rfc3339(now),
+            }),
+            Status::Offline {
+                since,
+                reason,
+                alerted,
+            } => serde_json::json!({
+                "schema": CAMERA_STATE_SCHEMA,
+                "camera": camera,
+                "status": "offline",
+                "since": rfc3339(*since),
+                "reason": reason,
+                "alerted": alerted.is_some(),
+                "updated_at": rfc3339(now),
+            }),
+        };
+        self.cameras.insert(camera.to_string(), status);
+        out.push(Output::State {
+            camera: camera.to_string(),
+            payload: json.to_string().into_bytes(),
+        });
+    }
+
+    fn offline_alert(
+        &self,
+        camera: &str,
+        since: SystemTime,
+        reason: &str,
+        now: SystemTime,
+    ) -> Alert {
+        let mut a = Alert::new(
+            AlertKind::CameraOffline,
+            Severity::Major,
+            &self.site,
+            &self.gateway,
+        );
+        a.camera = Some(camera.to_string());
+        a.detected_at = DateTime::<Utc>::from(now);
+        a.details = serde_json::json!({
+            "reason": reason,
+            "offline_since": rfc3339(since),
+            "grace_s": self.grace_of(camera).as_secs(),
+        });
+        a
+    }
+
+    fn online_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
+        let mut a = Alert::new(
+            AlertKind::CameraOnline,
+            Severity::Info,
+            &self.site,
+            &self.gateway,
+        );
+        a.event = event;
+        a.state = AlertState::End;
+        a.camera = Some(camera.to_string());
+        a.detected_at = DateTime::<Utc>::from(at);
+        let downtime = at.duration_since(since).unwrap_or_default();
+        a.details = serde_json::json!({
+            "offline_since": rfc3339(since),
+            "downtime_s": downtime.as_secs_f64(),
+        });
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
+    }
+
+    fn ev(cam: &str, at: u64, offline: Option<&str>) -> CameraEvent {
+        CameraEvent {
+            camera: cam.into(),
+            at: t(at),
+            status: match offline {
+                Some(r) => CameraStatus::Offline { reason: r.into() },
+                None => CameraStatus::Online,
+            },
+        }
+    }
+
+    fn watch() -> CameraWatch {
+        let grace = [("gate".to_string(), Duration::from_secs(10))].into();
+        CameraWatch::new("s", "g", Duration::from_secs(30), grace)
+    }
+
+    fn alerts(o: &[Output]) -> Vec<&Alert> {
+        o.iter()
+            .filter_map(|o| match o {
+                Output::Alert(a) => Some(&**a),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn states(o: &[Output]) -> Vec<serde_json::Value> {
+        o.iter()
+            .filter_map(|o| match o {
+                Output::State { payload, .. } => serde_json::from_slice(payload).ok(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn offline_alert_only_after_grace_and_online_closes_it() {
+        let mut w = watch();
+        let o = w.on_event(&ev("gate", 0, None), t(0));
+        assert!(alerts(&o).is_empty());
+        assert_eq!(states(&o)[0]["status"], "online");
+
+        let o = w.on_event(&ev("gate", 5, Some("connection refused")), t(5));
+        assert!(alerts(&o).is_empty(), "no alert inside the grace period");
+        assert_eq!(states(&o)[0]["status"], "offline");
+        assert_eq!(states(&o)[0]["alerted"], false);
+        assert_eq!(w.next_deadline(), Some(t(15)));
+
+        assert!(alerts(&w.tick(t(14))).is_empty());
+        let o = w.tick(t(15));
+        let a = alerts(&o);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].kind, AlertKind::CameraOffline);
+        assert_eq!(a[0].details["reason"], "connection refused");
+        assert_eq!(a[0].camera.as_deref(), Some("gate"));
+        assert_eq!(states(&o)[0]["alerted"], true);
+        assert!(alerts(&w.tick(t(100))).is_empty(), "raised once");
+        let offline_event = a[0].event;
+
+        let o = w.on_event(&ev("gate", 40, None), t(40));
+        let a = alerts(&o);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].kind, AlertKind::CameraOnline);
+        assert_eq!(a[0].state, AlertState::End);
+        assert_eq!(a[0].event, offline_event);
+        assert_eq!(a[0].details["downtime_s"], 35.0);
+        assert_eq!(states(&o)[0]["status"], "online");
+    }
+
+    #[test]
+    fn a_blip_within_grace_raises_nothing_but_updates_state() {
+        let mut w = watch();
+        w.on_event(&ev("gate", 0, None), t(0));
+        let o = w.on_event(&ev("gate", 1, Some("stalled")), t(1));
+        assert_eq!(states(&o).len(), 1);
+        let o = w.on_event(&ev("gate", 3, None), t(3));
+        assert!(alerts(&o).is_empty());
+        assert_eq!(states(&o)[0]["status"], "online");
+        assert!(alerts(&w.tick(t(1000))).is_empty());
+        assert_eq!(w.next_deadline(), None);
+    }
+
+    #[test]
+    fn unknown_camera_uses_default_grace_and_repeated_events_are_quiet() {
+        let mut w = watch();
+        let o = w.on_event(&ev("shed", 0, Some("no route")), t(0));
+        assert_eq!(states(&o).len(), 1);
+        assert!(w
+            .on_event(&ev("shed", 1, Some("no route")), t(1))
+            .is_empty());
+        let o = w.on_event(&ev("shed", 2, Some("timeout")), t(2));
+        assert_eq!(states(&o)[0]["reason"], "timeout");
+        assert!(alerts(&w.tick(t(29))).is_empty());
+        let o = w.tick(t(30));
+        assert_eq!(alerts(&o)[0].details["reason"], "timeout");
+        assert_eq!(alerts(&o)[0].details["grace_s"], 30);
+    }
+
+    #[test]
+    fn zero_grace_alerts_immediately() {
+        let mut w = CameraWatch::new("s", "g", Duration::ZERO, HashMap::new());
+        let o = w.on_event(&ev("c", 0, Some("eos")), t(0));
+        assert_eq!(alerts(&o).len(), 1);
+    }
+}

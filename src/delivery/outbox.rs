@@ -1,0 +1,991 @@
+//! The outbox file: a SQLite database (WAL) where every alert waits until the
+//! broker has acknowledged it.
+//!
+//! This module owns the on-disk format, its schema upgrades, the caps and drop
+//! policy, and the counters. It knows nothing about MQTT; [`super::store`]
+//! wraps it with an in-memory fallback for when the file cannot be written.
+//!
+//! # Invariants
+//!
+//! 1. An alert is committed here (`synchronous = FULL`, so it survives a crash
+//!    or power cut) before anything tries to publish it.
+//! 2. Alert ids (`id`, the alert's UUIDv7) are unique: inserting an id that is
+//!    already queued is a no-op.
+//! 3. A row leaves the table only when (a) the broker's PUBACK for the very
+//!    packet that carried it arrived ([`Outbox::remove_delivered`]), (b) the cap
+//!    policy drops it, (c) it outlived the optional TTL, or (d) an installer
+//!    purged it. Every (b)–(d) removal is counted in `counters`.
+//! 4. Delivery order is `seq` order. `seq` is `INTEGER PRIMARY KEY
+//!    AUTOINCREMENT`: it only grows and is never reused, even by rows inserted
+//!    by another process (`estatewatch send-test-alert`).
+//! 5. `totals` always equals `COUNT(*)` and `SUM(bytes)` of `outbox` (kept by
+//!    triggers, in the same transaction as the change).
+//!
+//! # Drop policy (caps)
+//!
+//! After each insert, while the table holds more than `max_rows` rows or more
+//! than `max_bytes` payload bytes, the row with the lowest severity is dropped,
+//! the oldest (lowest `seq`) first among equals. A `critical` alert is therefore
+//! dropped only when every remaining row is critical. The alert just inserted
+//! is a candidate like any other, so an `info` alert arriving at a full outbox
+//! of `major` alerts is itself the one dropped.
+//!
+//! # Schema versions
+//!
+//! `PRAGMA user_version` holds the schema version and `PRAGMA application_id`
+//! marks the file as an estatewatch outbox. [`MIGRATIONS`] lists the explicit,
+//! numbered upgrade steps; each runs in its own transaction together with the
+//! `user_version` bump. A file with a newer version than this build knows is
+//! refused, never modified.
+
+use crate::alert::{AlertKind, Severity};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `PRAGMA application_id` of an outbox file ("EWOB").
+pub const APPLICATION_ID: i64 = 0x4557_4f42;
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Upgrade steps: `(version reached, SQL)`, applied in order to files whose
+/// `user_version` is lower than the step's version.
+pub const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+    CREATE TABLE outbox (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT, -- delivery order
+        id          TEXT    NOT NULL UNIQUE,           -- the alert's UUIDv7
+        kind        TEXT    NOT NULL,                  -- AlertKind::as_str
+        severity    INTEGER NOT NULL,                  -- Severity::rank, 0..=3
+        created_ms  INTEGER NOT NULL,                  -- alert detected_at, Unix ms
+        enqueued_ms INTEGER NOT NULL,                  -- committed here, Unix ms
+        attempts    INTEGER NOT NULL DEFAULT 0,        -- times handed to the broker
+        bytes       INTEGER NOT NULL,                  -- length(payload)
+        payload     BLOB    NOT NULL                   -- the alert JSON, as published
+    );
+    CREATE INDEX outbox_drop_order ON outbox (severity, seq);
+    CREATE TABLE totals (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        rows      INTEGER NOT NULL,
+        bytes     INTEGER NOT NULL
+    );
+    INSERT INTO totals (singleton, rows, bytes) VALUES (1, 0, 0);
+    CREATE TRIGGER outbox_totals_insert AFTER INSERT ON outbox BEGIN
+        UPDATE totals SET rows = rows + 1, bytes = bytes + NEW.bytes;
+    END;
+    CREATE TRIGGER outbox_totals_delete AFTER DELETE ON outbox BEGIN
+        UPDATE totals SET rows = rows - 1, bytes = bytes - OLD.bytes;
+    END;
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    "#,
+)];
+
+/// Errors from the outbox file. Each names the file and says what is wrong in
+/// words an installer can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("outbox {path}: the disk is full ({detail}); free space on that filesystem or lower outbox.max_bytes")]
+    DiskFull { path: PathBuf, detail: String },
+    #[error("outbox {path} is locked by another process ({detail})")]
+    Locked { path: PathBuf, detail: String },
+    #[error("outbox {path} is corrupt ({detail})")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("outbox {path} cannot be written ({detail}); check that its directory exists and that the daemon's user may write there")]
+    Unwritable { path: PathBuf, detail: String },
+    #[error("outbox {path} does not exist")]
+    Missing { path: PathBuf },
+    #[error("outbox {path} is a SQLite database but not an estatewatch outbox (application_id {application_id:#x}); point outbox.path at another file")]
+    Foreign { path: PathBuf, application_id: i64 },
+    #[error("outbox {path} has schema version {found}, newer than this estatewatch understands ({supported}); upgrade estatewatch or move the file aside")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("outbox {path}: {detail}")]
+    Other { path: PathBuf, detail: String },
+}
+
+impl OutboxError {
+    /// Classifies a SQLite error on `path`.
+    pub fn from_sqlite(path: &Path, e: rusqlite::Error) -> OutboxError {
+        let path = path.to_path_buf();
+        let detail = e.to_string();
+        let code = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
+            _ => None,
+        };
+        match code {
+            Some(ErrorCode::DiskFull) => OutboxError::DiskFull { path, detail },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                OutboxError::Locked { path, detail }
+            }
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                OutboxError::Corrupt { path, detail }
+            }
+            Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+                OutboxError::Unwritable { path, detail }
+            }
+            // SQLite reports ENOSPC on some writes (WAL, shm) as a generic I/O error.
+            Some(ErrorCode::SystemIoFailure) if low_on_space(&path) => {
+                OutboxError::DiskFull { path, detail }
+            }
+            _ => OutboxError::Other { path, detail },
+        }
+    }
+
+    /// True for a damaged file that should be moved aside.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, OutboxError::Corrupt { .. })
+    }
+
+    /// A short name of the problem, for status output and tests.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutboxError::DiskFull { .. } => "disk_full",
+            OutboxError::Locked { .. } => "locked",
+            OutboxError::Corrupt { .. } => "corrupt",
+            OutboxError::Unwritable { .. } => "unwritable",
+            OutboxError::Missing { .. } => "missing",
+            OutboxError::Foreign { .. } => "foreign",
+            OutboxError::TooNew { .. } => "too_new",
+            OutboxError::Other { .. } => "other",
+        }
+    }
+}
+
+/// True when the filesystem holding `path` has less than 1 MiB free.
+fn low_on_space(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` is a plain C struct
+    // that statvfs fills in; it is only read when the call succeeded.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return false;
+        }
+        (st.f_bavail as u128) * (st.f_frsize as u128) < 1024 * 1024
+    }
+}
+
+/// The limits the drop policy enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub max_rows: u64,
+    pub max_bytes: u64,
+    /// Rows older than this (since they were enqueued) are dropped.
+    pub ttl: Option<Duration>,
+}
+
+impl Caps {
+    pub fn from_config(c: &crate::config::OutboxConfig) -> Caps {
+        Caps {
+            max_rows: c.max_rows,
+            max_bytes: c.max_bytes,
+            ttl: c.ttl_hours.map(|h| Duration::from_secs(h * 3600)),
+        }
+    }
+}
+
+/// An alert ready to be stored: its JSON and the fields the outbox indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedAlert {
+    pub id: Uuid,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// The alert's `detected_at`, Unix milliseconds.
+    pub created_ms: i64,
+    /// The alert JSON exactly as it will be published.
+    pub payload: Vec<u8>,
+}
+
+/// A queued row, as the publisher reads it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub seq: i64,
+    pub id: Uuid,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    pub enqueued_ms: i64,
+    pub attempts: u32,
+    pub payload: Vec<u8>,
+}
+
+/// A queued row without its payload, for `estatewatch outbox list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowInfo {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub created_at: String,
+    pub enqueued_at: String,
+    pub attempts: u32,
+    pub bytes: u64,
+}
+
+/// A row removed by the drop policy or the TTL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub seq: i64,
+    pub id: Uuid,
+    pub severity: Severity,
+}
+
+/// What [`Outbox::append`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Alerts ignored because their id was already queued.
+    pub duplicates: usize,
+    /// Rows the cap policy removed (possibly some just inserted).
+    pub dropped: Vec<Dropped>,
+}
+
+/// Counts for `estatewatch outbox stats`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxStats {
+    pub path: String,
+    pub schema_version: i64,
+    /// Undelivered rows.
+    pub rows: u64,
+    /// Sum of their payload sizes.
+    pub payload_bytes: u64,
+    /// Database file plus its WAL and shared-memory files.
+    pub file_bytes: u64,
+    /// `queued` (never handed to the broker) and `sent` (handed over, PUBACK
+    /// not yet received).
+    pub by_state: BTreeMap<String, u64>,
+    pub by_kind: BTreeMap<String, u64>,
+    pub by_severity: BTreeMap<String, u64>,
+    /// Age of the oldest undelivered row, seconds.
+    pub oldest_age_s: Option<f64>,
+    pub oldest_enqueued_at: Option<String>,
+    /// Persistent counters: `delivered`, `dropped_cap_<severity>`,
+    /// `dropped_ttl_<severity>`, `dropped_memory_<severity>`,
+    /// `dropped_intake_<severity>`, `purged`.
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// An open outbox file.
+pub struct Outbox {
+    conn: Connection,
+    path: PathBuf,
+    caps: Caps,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbox({})", self.path.display())
+    }
+}
+
+/// The name of a counter for a severity, e.g. `dropped_cap_info`.
+pub fn counter_name(prefix: &str, severity: Severity) -> String {
+    format!("{prefix}_{}", severity_name(severity))
+}
+
+pub fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Major => "major",
+        Severity::Critical => "critical",
+    }
+}
+
+pub fn severity_from_rank(rank: i64) -> Option<Severity> {
+    match rank {
+        0 => Some(Severity::Info),
+        1 => Some(Severity::Warning),
+        2 => Some(Severity::Major),
+        3 => Some(Severity::Critical),
+        _ => None,
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn ms_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+impl Outbox {
+    /// Opens (and, with `create`, creates) the outbox at `path`, upgrading its
+    /// schema and checking it is intact.
+    pub fn open(path: &Path, caps: Caps, create: bool) -> Result<Outbox, OutboxError> {
+        if !create && !path.exists() {
+            return Err(OutboxError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let err = |e| OutboxError::from_sqlite(path, e);
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(err)? {
+            return Err(OutboxError::Unwritable {
+                path: path.to_path_buf(),
+                detail: "the file is read-only".into(),
+            });
+        }
+        // Reading the journal mode is the first access to the file: a file that
+        // is not a database fails here.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), %mode, "outbox could not switch to WAL mode");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        let mut outbox = Outbox {
+            conn,
+            path: path.to_path_buf(),
+            caps,
+        };
+        outbox.upgrade()?;
+        outbox.quick_check()?;
+        Ok(outbox)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn caps(&self) -> Caps {
+        self.caps
+    }
+
+    fn err(&self, e: rusqlite::Error) -> OutboxError {
+        OutboxError::from_sqlite(&self.path, e)
+    }
+
+    /// The schema version stored in the file.
+    pub fn schema_version(&self) -> Result<i64, OutboxError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Applies every upgrade step the file has not had yet.
+    fn upgrade(&mut self) -> Result<(), OutboxError> {
+        let version = self.schema_version()?;
+        let app_id: i64 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version == 0 && app_id == 0 {
+            let tables: i64 = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
+            if tables > 0 {
+                return Err(OutboxError::Foreign {
+                    path: self.path.clone(),
+                    application_id: app_id,
+                });
+            }
+        } else if app_id != APPLICATION_ID {
+            return Err(OutboxError::Foreign {
+                path: self.path.clone(),
+                application_id: app_id,
+            });
+        }
+        let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        if version > latest {
+            return Err(OutboxError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                supported: latest,
+            });
+        }
+        for (step, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
+            let path = self.path.clone();
+            let err = |e| OutboxError::from_sqlite(&path, e);
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(err)?;
+            tx.pragma_update(None, "user_version", step).map_err(err)?;
+            tx.commit().map_err(err)?;
+            tracing::info!(path = %self.path.display(), version = step, "outbox schema upgraded");
+        }
+        Ok(())
+    }
+
+    /// `PRAGMA quick_check`: finds most damage without reading every byte twice.
+    fn quick_check(&self) -> Result<(), OutboxError> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(OutboxError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("integrity check: {result}"),
+            })
+        }
+    }
+
+    /// Commits `alerts` in one transaction, then applies the cap policy.
+    pub fn append(&mut self, alerts: &[EncodedAlert]) -> Result<AppendOutcome, OutboxError> {
+        let path = self.path.clone();
+        let caps = self.caps;
+        let err = |e| OutboxError::from_sqlite(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut outcome = AppendOutcome::default();
+        {
+            let now = now_ms();
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(err)?;
+            for a in alerts {
+                let n = insert
+                    .execute(params![
+                        a.id.to_string(),
+                        a.kind.as_str(),
+                        a.severity.rank(),
+                        a.created_ms,
+                        now,
+                        a.payload.len() as i64,
+                        a.payload,
+                    ])
+                    .map_err(err)?;
+                if n == 1 {
+                    outcome.inserted += 1;
+                } else {
+                    outcome.duplicates += 1;
+                }
+            }
+        }
+        outcome.dropped = enforce_caps(&tx, caps).map_err(err)?;
+        count_drops(&tx, "dropped_cap", &outcome.dropped).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(outcome)
+    }
+
+    /// Undelivered rows with `seq > after`, oldest first, at most `limit`.
+    pub fn rows_after(&self, after: i64, limit: usize) -> Result<Vec<Row>, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, id, kind, severity, enqueued_ms, attempts, payload
+                 FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], read_row)
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            match r.map_err(err)? {
+                Some(row) => out.push(row),
+                None => {
+                    tracing::error!(path = %self.path.display(), "outbox row with an unknown kind or severity skipped")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts a publish attempt for each row (best effort, relaxed durability).
+    pub fn mark_sent(&mut self, seqs: &[i64]) -> Result<(), OutboxError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let err = |e| OutboxError::from_sqlite(&path, e);
+        self.relaxed(|tx| {
+            let mut stmt =
+                tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1")?;
+            for s in seqs {
+                stmt.execute([s])?;
+            }
+            Ok(())
+        })
+        .map_err(err)
+    }
+
+    /// Removes rows whose PUBACK arrived. Returns how many were still there.
+    ///
+    /// Runs with `synchronous = NORMAL`: losing this commit in a power cut only
+    /// means those alerts are sent again (consumers drop duplicates by `id`).
+    pub fn remove_delivered(&mut self, seqs: &[i64]) -> Result<u64, OutboxError> {
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let path = self.path.clone();
+        let err = |e| OutboxError::from_sqlite(&path, e);
+        self.relaxed(|tx| {
+            let mut removed = 0u64;
+            {
+                let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+                for s in seqs {
+                    removed += stmt.execute([s])? as u64;
+                }
+            }
+            add_counter(tx, "delivered", removed)?;
+            Ok(removed)
+        })
+        .map_err(err)
+    }
+
+    /// Runs `f` in a write transaction committed with `synchronous = NORMAL`.
+    fn relaxed<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result: rusqlite::Result<T> = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let v = f(&tx)?;
+            tx.commit()?;
+            Ok(v)
+        })();
+        let restore = self.conn.pragma_update(None, "synchronous", "FULL");
+        let v = result?;
+        restore?;
+        Ok(v)
+    }
+
+    /// Drops rows enqueued longer ago than the TTL (if one is set).
+    pub fn expire(&mut self, now_ms: i64) -> Result<Vec<Dropped>, OutboxError> {
+        let Some(ttl) = self.caps.ttl else {
+            return Ok(Vec::new());
+        };
+        let cutoff = now_ms - ttl.as_millis() as i64;
+        let path = self.path.clone();
+        let err = |e| OutboxError::from_sqlite(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let victims = {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT seq, id, severity FROM outbox WHERE enqueued_ms < ?1 ORDER BY seq",
+                )
+                .map_err(err)?;
+            let rows = stmt.query_map([cutoff], read_dropped).map_err(err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+        };
+        delete_seqs(&tx, victims.iter().map(|d| d.seq)).map_err(err)?;
+        count_drops(&tx, "dropped_ttl", &victims).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(victims)
+    }
+
+    /// Adds `n` to a persistent counter.
+    pub fn add_counters(&mut self, counts: &BTreeMap<String, u64>) -> Result<(), OutboxError> {
+        let path = self.path.clone();
+        let err = |e| OutboxError::from_sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        for (name, n) in counts {
+            add_counter(&tx, name, *n).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Deletes every undelivered row; counted as `purged`. Returns how many.
+    pub fn purge(&mut self) -> Result<u64, OutboxError> {
+        let path = self.path.clone();
+        let err = |e| OutboxError::from_sqlite(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let n = tx.execute("DELETE FROM outbox", []).map_err(err)? as u64;
+        add_counter(&tx, "purged", n).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n)
+    }
+
+    /// Number of undelivered rows and their payload bytes (from `totals`).
+    pub fn totals(&self) -> Result<(u64, u64), OutboxError> {
+        self.conn
+            .query_row("SELECT rows, bytes FROM totals", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// True when `id` is still waiting for delivery.
+    pub fn contains(&self, id: Uuid) -> Result<bool, OutboxError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM outbox WHERE id = ?1",
+                [id.to_string()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The persistent counters.
+    pub fn counters(&self) -> Result<BTreeMap<String, u64>, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, value FROM counters ORDER BY name")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()
+            .map_err(err)
+    }
+
+    /// Everything `estatewatch outbox stats` shows.
+    pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let (rows, payload_bytes) = self.totals()?;
+        let group = |sql: &str| -> Result<Vec<(String, u64)>, OutboxError> {
+            let mut stmt = self.conn.prepare(sql).map_err(err)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                })
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        };
+        let mut by_state: BTreeMap<String, u64> =
+            [("queued".to_string(), 0), ("sent".to_string(), 0)].into();
+        for (k, v) in group(
+            "SELECT CASE WHEN attempts = 0 THEN 'queued' ELSE 'sent' END, COUNT(*) FROM outbox GROUP BY 1",
+        )? {
+            by_state.insert(k, v);
+        }
+        let by_kind = group("SELECT kind, COUNT(*) FROM outbox GROUP BY kind")?
+            .into_iter()
+            .collect();
+        let by_severity =
+            group("SELECT CAST(severity AS TEXT), COUNT(*) FROM outbox GROUP BY severity")?
+                .into_iter()
+                .map(|(rank, n)| {
+                    let name = rank
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(severity_from_rank)
+                        .map(severity_name)
+                        .unwrap_or("unknown");
+                    (name.to_string(), n)
+                })
+                .collect();
+        let oldest: Option<i64> = self
+            .conn
+            .query_row("SELECT MIN(enqueued_ms) FROM outbox", [], |r| r.get(0))
+            .map_err(err)?;
+        let file_bytes = ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let mut p = self.path.as_os_str().to_owned();
+                p.push(suffix);
+                std::fs::metadata(PathBuf::from(p)).ok().map(|m| m.len())
+            })
+            .sum();
+        Ok(OutboxStats {
+            path: self.path.display().to_string(),
+            schema_version: self.schema_version()?,
+            rows,
+            payload_bytes,
+            file_bytes,
+            by_state,
+            by_kind,
+            by_severity,
+            oldest_age_s: oldest.map(|t| ((now_ms() - t).max(0) as f64) / 1000.0),
+            oldest_enqueued_at: oldest.map(ms_to_rfc3339),
+            counters: self.counters()?,
+        })
+    }
+
+    /// Undelivered rows without payloads, oldest first.
+    pub fn list(&self, limit: usize) -> Result<Vec<RowInfo>, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, id, kind, severity, created_ms, enqueued_ms, attempts, bytes
+                 FROM outbox ORDER BY seq LIMIT ?1",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                let sev: i64 = r.get(3)?;
+                Ok(RowInfo {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    kind: r.get(2)?,
+                    severity: severity_from_rank(sev)
+                        .map(severity_name)
+                        .unwrap_or("unknown")
+                        .to_string(),
+                    created_at: ms_to_rfc3339(r.get(4)?),
+                    enqueued_at: ms_to_rfc3339(r.get(5)?),
+                    attempts: r.get::<_, i64>(6)? as u32,
+                    bytes: r.get::<_, i64>(7)? as u64,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
+    let id: String = r.get(1)?;
+    let kind: String = r.get(2)?;
+    let sev: i64 = r.get(3)?;
+    let (Ok(id), Ok(kind), Some(severity)) = (
+        Uuid::parse_str(&id),
+        kind.parse::<AlertKind>(),
+        severity_from_rank(sev),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(Row {
+        seq: r.get(0)?,
+        id,
+        kind,
+        severity,
+        enqueued_ms: r.get(4)?,
+        attempts: r.get::<_, i64>(5)? as u32,
+        payload: r.get(6)?,
+    }))
+}
+
+fn read_dropped(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dropped> {
+    let id: String = r.get(1)?;
+    let sev: i64 = r.get(2)?;
+    Ok(Dropped {
+        seq: r.get(0)?,
+        id: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
+        severity: severity_from_rank(sev).unwrap_or(Severity::Info),
+    })
+}
+
+/// The drop policy: see the module doc.
+fn enforce_caps(tx: &rusqlite::Transaction<'_>, caps: Caps) -> rusqlite::Result<Vec<Dropped>> {
+    let (rows, bytes): (i64, i64) = tx.query_row("SELECT rows, bytes FROM totals", [], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    let (mut rows, mut bytes) = (rows as u64, bytes as u64);
+    if rows <= caps.max_rows && bytes <= caps.max_bytes {
+        return Ok(Vec::new());
+    }
+    let mut victims = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, id, severity, bytes FROM outbox ORDER BY severity ASC, seq ASC",
+        )?;
+        let mut cursor = stmt.query([])?;
+        while rows > caps.max_rows || bytes > caps.max_bytes {
+            let Some(r) = cursor.next()? else { break };
+            let size: i64 = r.get(3)?;
+            victims.push(read_dropped(r)?);
+            rows -= 1;
+            bytes = bytes.saturating_sub(size as u64);
+        }
+    }
+    delete_seqs(tx, victims.iter().map(|d| d.seq))?;
+    Ok(victims)
+}
+
+fn delete_seqs(
+    tx: &rusqlite::Transaction<'_>,
+    seqs: impl Iterator<Item = i64>,
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+    for s in seqs {
+        stmt.execute([s])?;
+    }
+    Ok(())
+}
+
+fn count_drops(
+    tx: &rusqlite::Transaction<'_>,
+    prefix: &str,
+    dropped: &[Dropped],
+) -> rusqlite::Result<()> {
+    let mut by: BTreeMap<String, u64> = BTreeMap::new();
+    for d in dropped {
+        *by.entry(counter_name(prefix, d.severity)).or_default() += 1;
+    }
+    for (name, n) in by {
+        add_counter(tx, &name, n)?;
+    }
+    Ok(())
+}
+
+fn add_counter(tx: &rusqlite::Transaction<'_>, name: &str, n: u64) -> rusqlite::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES (?1, ?2)
+         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+        params![name, n as i64],
+    )?;
+    Ok(())
+}
+
+/// Moves a damaged outbox (and its WAL and shared-memory files) aside to
+/// `<path>.corrupt-<UTC time>` and returns the new name. Nothing is deleted.
+pub fn quarantine(path: &Path) -> std::io::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let mut target = path.as_os_str().to_owned();
+    target.push(format!(".corrupt-{stamp}"));
+    let target = PathBuf::from(target);
+    for suffix in ["-wal", "-shm"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = target.as_os_str().to_owned();
+        to.push(suffix);
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    std::fs::rename(path, &target)?;
+    Ok(target)
+}
+
+/// Reads what can still be read from a damaged outbox, in `seq` order,
+/// stopping at the first unreadable row. Never fails: returns what it got.
+pub fn salvage(path: &Path) -> Vec<EncodedAlert> {
+    let mut out = Vec::new();
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return out;
+    };
+    let Ok(mut stmt) =
+        conn.prepare("SELECT id, kind, severity, created_ms, payload FROM outbox ORDER BY seq")
+    else {
+        return out;
+    };
+    let Ok(mut rows) = stmt.query([]) else {
+        return out;
+    };
+    while let Ok(Some(r)) = rows.next() {
+        let parsed = (|| -> Option<EncodedAlert> {
+            let id: String = r.get(0).ok()?;
+            let kind: String = r.get(1).ok()?;
+            let sev: i64 = r.get(2).ok()?;
+            let payload: Vec<u8> = r.get(4).ok()?;
+            serde_json::from_slice::<serde_json::Value>(&payload).ok()?;
+            Some(EncodedAlert {
+                id: Uuid::parse_str(&id).ok()?,
+                kind: kind.parse().ok()?,
+                severity: severity_from_rank(sev)?,
+                created_ms: r.get(3).ok()?,
+                payload,
+            })
+        })();
+        if let Some(a) = parsed {
+            out.push(a);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(sev: Severity, n: usize) -> EncodedAlert {
+        EncodedAlert {
+            id: Uuid::now_v7(),
+            kind: AlertKind::Test,
+            severity: sev,
+            created_ms: 0,
+            payload: vec![b'x'; n],
+        }
+    }
+
+    fn caps(rows: u64, bytes: u64) -> Caps {
+        Caps {
+            max_rows: rows,
+            max_bytes: bytes,
+            ttl: None,
+        }
+    }
+
+    #[test]
+    fn upgrade_sets_version_and_duplicate_ids_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.db");
+        let mut o = Outbox::open(&path, caps(10, 1 << 20), true).unwrap();
+        assert_eq!(o.schema_version().unwrap(), SCHEMA_VERSION);
+        let a = alert(Severity::Info, 10);
+        assert_eq!(o.append(std::slice::from_ref(&a)).unwrap().inserted, 1);
+        assert_eq!(o.append(&[a]).unwrap().duplicates, 1);
+        assert_eq!(o.totals().unwrap(), (1, 10));
+    }
+
+    #[test]
+    fn byte_cap_drops_lowest_severity_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(100, 300), true).unwrap();
+        let crit = alert(Severity::Critical, 100);
+        let info_old = alert(Severity::Info, 100);
+        let info_new = alert(Severity::Info, 100);
+        o.append(&[crit.clone(), info_old.clone(), info_new.clone()])
+            .unwrap();
+        let out = o.append(&[alert(Severity::Warning, 100)]).unwrap();
+        assert_eq!(out.dropped.len(), 1);
+        assert_eq!(out.dropped[0].id, info_old.id);
+        assert!(o.contains(crit.id).unwrap());
+        assert!(o.contains(info_new.id).unwrap());
+        assert_eq!(o.counters().unwrap()["dropped_cap_info"], 1);
+    }
+}

@@ -1,0 +1,666 @@
+//! The store the daemon queues alerts in: the [`Outbox`] file, plus an
+//! in-memory fallback used only while the file cannot be written.
+//!
+//! Normally every alert goes into the file and nothing else happens here. When
+//! the file cannot be opened or written (disk full, locked by another process,
+//! directory not writable, corrupt), the store:
+//!
+//! - logs the problem loudly and reports it in [`StoreHealth`];
+//! - keeps new alerts in memory (bounded by [`MEMORY_MAX_ROWS`] /
+//!   [`MEMORY_MAX_BYTES`] and the outbox caps, with the same drop policy), and
+//!   the publisher keeps delivering them: staff still get alerts, only the
+//!   crash-safety is lost until the file works again;
+//! - remembers deliveries it could not record in the file and retries them;
+//! - every [`RETRY_INTERVAL`] tries the file again and, once it works, moves
+//!   the in-memory alerts into it (in order) and bumps [`Store::epoch`].
+//!
+//! A corrupt file is moved aside (`<path>.corrupt-<time>`, never deleted), the
+//! rows that can still be read are copied into a fresh outbox, and delivery
+//! carries on.
+//!
+//! Order: file rows are delivered before memory rows. Memory rows only exist
+//! while the file is failing and are newer than every file row this process
+//! wrote, so creation order holds. When the epoch changes (memory rows moved
+//! into the file, or the file replaced), the publisher starts again from the
+//! oldest row; alerts in flight at that moment may be delivered twice, which
+//! consumers handle with the alert `id` like any other redelivery.
+
+use super::outbox::{self, counter_name, Caps, EncodedAlert, Outbox, OutboxError};
+use crate::alert::{AlertKind, Severity};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often a failing outbox file is tried again.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// Most alerts kept in memory while the file is failing.
+pub const MEMORY_MAX_ROWS: u64 = 20_000;
+/// Most payload bytes kept in memory while the file is failing.
+pub const MEMORY_MAX_BYTES: u64 = 128 * 1024 * 1024;
+/// How often the TTL is applied.
+const TTL_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Where a queued alert lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowRef {
+    /// A row of the outbox file, by `seq`.
+    File(i64),
+    /// An alert held in memory, by its position number.
+    Mem(u64),
+}
+
+/// How far the publisher has read: the last file `seq` and memory number handed out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub file: i64,
+    pub mem: u64,
+}
+
+impl Cursor {
+    /// Moves the cursor past `r`.
+    pub fn advance(&mut self, r: RowRef) {
+        match r {
+            RowRef::File(s) => self.file = self.file.max(s),
+            RowRef::Mem(n) => self.mem = self.mem.max(n),
+        }
+    }
+}
+
+/// An alert waiting to be published.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub at: RowRef,
+    pub id: uuid::Uuid,
+    pub kind: AlertKind,
+    /// True when it was handed to a broker before (so this is a resend).
+    pub resend: bool,
+    pub payload: Vec<u8>,
+}
+
+/// The store's condition, for status output and tests.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct StoreHealth {
+    /// True when new alerts are committed to the outbox file.
+    pub durable: bool,
+    /// The current problem with the file, if any (a full sentence).
+    pub problem: Option<String>,
+    /// Short name of the problem: `disk_full`, `locked`, `corrupt`, `unwritable`, ...
+    pub problem_kind: Option<String>,
+    /// Alerts held only in memory.
+    pub memory_rows: usize,
+    /// Damaged outbox files moved aside by this process.
+    pub quarantined: Vec<PathBuf>,
+    /// Rows recovered from damaged files.
+    pub salvaged: usize,
+}
+
+struct MemRow {
+    n: u64,
+    alert: EncodedAlert,
+    enqueued: Instant,
+    attempts: u32,
+}
+
+/// The outbox file plus its in-memory fallback. Shared by the writer thread and
+/// the publisher behind a mutex; every method is short and never panics.
+pub struct Store {
+    path: PathBuf,
+    caps: Caps,
+    file: Option<Outbox>,
+    /// The file's current problem; `None` when it works.
+    problem: Option<OutboxError>,
+    /// No writes to the file before this instant (set after a failure).
+    retry_at: Option<Instant>,
+    mem: VecDeque<MemRow>,
+    mem_next: u64,
+    mem_bytes: u64,
+    /// File rows whose PUBACK arrived but whose deletion is not yet committed.
+    pending_deletes: BTreeSet<i64>,
+    /// Counter increments not yet written to the file.
+    pending_counters: BTreeMap<String, u64>,
+    epoch: u64,
+    quarantined: Vec<PathBuf>,
+    salvaged: usize,
+    last_ttl: Option<Instant>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.path.display())
+    }
+}
+
+impl Store {
+    /// Opens the outbox at `path`, creating it if needed. Never fails: if the
+    /// file cannot be used, the store starts in memory and keeps retrying.
+    pub fn open(path: &Path, caps: Caps) -> Store {
+        let mut store = Store {
+            path: path.to_path_buf(),
+            caps,
+            file: None,
+            problem: None,
+            retry_at: None,
+            mem: VecDeque::new(),
+            mem_next: 1,
+            mem_bytes: 0,
+            pending_deletes: BTreeSet::new(),
+            pending_counters: BTreeMap::new(),
+            epoch: 0,
+            quarantined: Vec::new(),
+            salvaged: 0,
+            last_ttl: None,
+        };
+        store.open_file();
+        store
+    }
+
+    /// Changes when the set of rows is renumbered; see the module doc.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_file(&mut self) {
+        match Outbox::open(&self.path, self.caps, true) {
+            Ok(f) => self.file_ok(f),
+            Err(e) if e.is_corrupt() => self.recover_corrupt(e),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn file_ok(&mut self, f: Outbox) {
+        if let Some(p) = self.problem.take() {
+            tracing::info!(path = %self.path.display(), previous = %p, "outbox file is usable again");
+        }
+        self.file = Some(f);
+        self.retry_at = None;
+        self.epoch += 1;
+    }
+
+    /// Moves a damaged file aside, salvages what it can, starts a fresh file.
+    fn recover_corrupt(&mut self, e: OutboxError) {
+        tracing::error!(error = %e, "outbox is damaged; moving it aside and starting a new one");
+        let moved = match outbox::quarantine(&self.path) {
+            Ok(m) => m,
+            Err(io) => {
+                let detail = format!("{e}; moving it aside failed: {io}");
+                return self.fail(OutboxError::Corrupt {
+                    path: self.path.clone(),
+                    detail,
+                });
+            }
+        };
+        let rescued = outbox::salvage(&moved);
+        tracing::error!(
+            quarantined = %moved.display(),
+            salvaged = rescued.len(),
+            "damaged outbox kept for inspection; readable alerts copied to the new outbox"
+        );
+        self.quarantined.push(moved);
+        self.salvaged += rescued.len();
+        match Outbox::open(&self.path, self.caps, true) {
+            Ok(mut f) => {
+                // Row numbers of the old file mean nothing in the new one.
+                self.pending_deletes.clear();
+                if let Err(e) = f.append(&rescued) {
+                    tracing::error!(error = %e, "could not copy salvaged alerts; keeping them in memory");
+                    self.push_mem(rescued);
+                }
+                self.file_ok(f);
+            }
+            Err(e2) => {
+                self.pending_deletes.clear();
+                self.push_mem(rescued);
+                self.fail(e2);
+            }
+        }
+    }
+
+    /// Records a file failure: log it, stop writing to the file for a while.
+    fn fail(&mut self, e: OutboxError) {
+        let same = self.problem.as_ref().map(|p| p.kind()) == Some(e.kind());
+        if same {
+            tracing::warn!(error = %e, memory_rows = self.mem.len(), "outbox file still failing; alerts are kept in memory");
+        } else {
+            tracing::error!(
+                error = %e,
+                memory_rows = self.mem.len(),
+                "OUTBOX FILE FAILED: new alerts are kept IN MEMORY ONLY (lost if the daemon stops) and still delivered; retrying every {}s",
+                RETRY_INTERVAL.as_secs()
+            );
+        }
+        if e.is_corrupt() {
+            // Stop using a damaged file; the next retry moves it aside.
+            self.file = None;
+        }
+        self.problem = Some(e);
+        self.retry_at = Some(Instant::now() + RETRY_INTERVAL);
+    }
+
+    fn writes_suspended(&self) -> bool {
+        self.file.is_none() || self.retry_at.is_some()
+    }
+
+    /// Queues alerts: committed to the file when it works, else kept in memory.
+    /// Returns true when they were committed durably.
+    pub fn append(&mut self, batch: Vec<EncodedAlert>) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        if self.mem.is_empty() && !self.writes_suspended() {
+            if let Some(f) = self.file.as_mut() {
+                match f.append(&batch) {
+                    Ok(out) => {
+                        log_drops("outbox cap reached", &out.dropped);
+                        return true;
+                    }
+                    Err(e) => self.fail(e),
+                }
+            }
+        }
+        self.push_mem(batch);
+        false
+    }
+
+    fn push_mem(&mut self, batch: Vec<EncodedAlert>) {
+        let now = Instant::now();
+        for alert in batch {
+            if self.mem.iter().any(|m| m.alert.id == alert.id) {
+                continue;
+            }
+            self.mem_bytes += alert.payload.len() as u64;
+            self.mem.push_back(MemRow {
+                n: self.mem_next,
+                alert,
+                enqueued: now,
+                attempts: 0,
+            });
+            self.mem_next += 1;
+        }
+        let max_rows = self.caps.max_rows.min(MEMORY_MAX_ROWS);
+        let max_bytes = self.caps.max_bytes.min(MEMORY_MAX_BYTES);
+        let mut dropped = Vec::new();
+        while self.mem.len() as u64 > max_rows || self.mem_bytes > max_bytes {
+            // Lowest severity, oldest first: the same policy as the file.
+            let Some(victim) = self
+                .mem
+                .iter()
+                .enumerate()
+                .min_by_key(|(i, m)| (m.alert.severity, *i))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            if let Some(m) = self.mem.remove(victim) {
+                self.mem_bytes -= m.alert.payload.len() as u64;
+                *self
+                    .pending_counters
+                    .entry(counter_name("dropped_memory", m.alert.severity))
+                    .or_default() += 1;
+                dropped.push(outbox::Dropped {
+                    seq: -(m.n as i64),
+                    id: m.alert.id,
+                    severity: m.alert.severity,
+                });
+            }
+        }
+        log_drops("in-memory queue full", &dropped);
+    }
+
+    /// Adds to persistent counters (written to the file when it works).
+    pub fn count(&mut self, counts: BTreeMap<String, u64>) {
+        for (k, v) in counts {
+            *self.pending_counters.entry(k).or_default() += v;
+        }
+    }
+
+    /// The next alerts after `cursor`, oldest first, at most `limit`.
+    pub fn next_rows(&mut self, cursor: &Cursor, limit: usize) -> Vec<Pending> {
+        let mut out = Vec::with_capacity(limit);
+        if limit == 0 {
+            return out;
+        }
+        if let Some(f) = &self.file {
+            match f.rows_after(cursor.file, limit + self.pending_deletes.len()) {
+                Ok(rows) => {
+                    for r in rows {
+                        if self.pending_deletes.contains(&r.seq) {
+                            continue;
+                        }
+                        if out.len() == limit {
+                            break;
+                        }
+                        out.push(Pending {
+                            at: RowRef::File(r.seq),
+                            id: r.id,
+                            kind: r.kind,
+                            resend: r.attempts > 0,
+                            payload: r.payload,
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the outbox file; delivering in-memory alerts only");
+                    if e.is_corrupt() {
+                        self.fail(e);
+                    }
+                }
+            }
+        }
+        if out.len() < limit {
+            let start = self.mem.partition_point(|m| m.n <= cursor.mem);
+            for m in self.mem.iter().skip(start).take(limit - out.len()) {
+                out.push(Pending {
+                    at: RowRef::Mem(m.n),
+                    id: m.alert.id,
+                    kind: m.alert.kind,
+                    resend: m.attempts > 0,
+                    payload: m.alert.payload.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Counts a publish attempt for each row (best effort).
+    pub fn mark_sent(&mut self, epoch: u64, refs: &[RowRef]) {
+        if epoch != self.epoch {
+            return;
+        }
+        let mut seqs = Vec::new();
+        for r in refs {
+            match *r {
+                RowRef::File(s) => seqs.push(s),
+                RowRef::Mem(n) => {
+                    if let Some(m) = self.mem_row_mut(n) {
+                        m.attempts += 1;
+                    }
+                }
+            }
+        }
+        if self.writes_suspended() {
+            return;
+        }
+        if let Some(f) = self.file.as_mut() {
+            if let Err(e) = f.mark_sent(&seqs) {
+                tracing::debug!(error = %e, "could not record publish attempts");
+            }
+        }
+    }
+
+    fn mem_row_mut(&mut self, n: u64) -> Option<&mut MemRow> {
+        let i = self.mem.partition_point(|m| m.n < n);
+        self.mem.get_mut(i).filter(|m| m.n == n)
+    }
+
+    /// Removes alerts whose PUBACK arrived. `epoch` is the epoch the refs were
+    /// read in; refs from an older epoch are ignored (those alerts are sent
+    /// again). Returns how many were removed or scheduled for removal.
+    pub fn delivered(&mut self, epoch: u64, refs: &[RowRef]) -> usize {
+        if epoch != self.epoch {
+            return 0;
+        }
+        let mut n = 0;
+        for r in refs {
+            match *r {
+                RowRef::File(s) => {
+                    if self.pending_deletes.insert(s) {
+                        n += 1;
+                    }
+                }
+                RowRef::Mem(k) => {
+                    let i = self.mem.partition_point(|m| m.n < k);
+                    if self.mem.get(i).is_some_and(|m| m.n == k) {
+                        if let Some(m) = self.mem.remove(i) {
+                            self.mem_bytes -= m.alert.payload.len() as u64;
+                            *self
+                                .pending_counters
+                                .entry("delivered".to_string())
+                                .or_default() += 1;
+                            n += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if !self.writes_suspended() {
+            self.flush_deletes();
+        }
+        n
+    }
+
+    fn flush_deletes(&mut self) {
+        let Some(f) = self.file.as_mut() else { return };
+        if !self.pending_deletes.is_empty() {
+            let seqs: Vec<i64> = self.pending_deletes.iter().copied().collect();
+            match f.remove_delivered(&seqs) {
+                Ok(_) => self.pending_deletes.clear(),
+                Err(e) => {
+                    tracing::warn!(error = %e, pending = seqs.len(), "could not remove delivered alerts from the outbox; will retry (they may be sent again after a restart)");
+                    return self.fail(e);
+                }
+            }
+        }
+        if !self.pending_counters.is_empty() {
+            match f.add_counters(&self.pending_counters) {
+                Ok(()) => self.pending_counters.clear(),
+                Err(e) => tracing::debug!(error = %e, "could not update outbox counters"),
+            }
+        }
+    }
+
+    /// Periodic work: retry a failing file, move memory rows into it, finish
+    /// deletions, apply the TTL. Returns true when rows changed (the publisher
+    /// should look again).
+    pub fn maintain(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        if self.retry_at.is_some_and(|t| now >= t) {
+            self.retry_at = None;
+            if self.file.is_none() {
+                self.open_file();
+                changed = true;
+            }
+        }
+        if !self.mem.is_empty() && !self.writes_suspended() {
+            changed |= self.migrate();
+        }
+        if !self.writes_suspended() {
+            self.flush_deletes();
+        }
+        if self.caps.ttl.is_some() && self.last_ttl.is_none_or(|t| now >= t + TTL_INTERVAL) {
+            self.last_ttl = Some(now);
+            changed |= self.expire(now);
+        }
+        changed
+    }
+
+    /// Copies the in-memory alerts into the file, in order, in one transaction.
+    fn migrate(&mut self) -> bool {
+        let Some(f) = self.file.as_mut() else {
+            return false;
+        };
+        let batch: Vec<EncodedAlert> = self.mem.iter().map(|m| m.alert.clone()).collect();
+        match f.append(&batch) {
+            Ok(out) => {
+                tracing::info!(path = %self.path.display(), moved = batch.len(), "in-memory alerts committed to the outbox file; durable again");
+                log_drops("outbox cap reached", &out.dropped);
+                self.mem.clear();
+                self.mem_bytes = 0;
+                self.problem = None;
+                self.epoch += 1;
+                true
+            }
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
+    fn expire(&mut self, now: Instant) -> bool {
+        let Some(ttl) = self.caps.ttl else {
+            return false;
+        };
+        let mut changed = false;
+        while self
+            .mem
+            .front()
+            .is_some_and(|m| now.duration_since(m.enqueued) > ttl)
+        {
+            if let Some(m) = self.mem.pop_front() {
+                self.mem_bytes -= m.alert.payload.len() as u64;
+                *self
+                    .pending_counters
+                    .entry(counter_name("dropped_ttl", m.alert.severity))
+                    .or_default() += 1;
+                changed = true;
+            }
+        }
+        if self.writes_suspended() {
+            return changed;
+        }
+        if let Some(f) = self.file.as_mut() {
+            match f.expire(outbox::now_ms()) {
+                Ok(d) if !d.is_empty() => {
+                    tracing::warn!(
+                        dropped = d.len(),
+                        "alerts older than outbox.ttl_hours dropped"
+                    );
+                    changed = true;
+                }
+                Ok(_) => {}
+                Err(e) => self.fail(e),
+            }
+        }
+        changed
+    }
+
+    /// True when nothing is waiting for delivery.
+    pub fn is_drained(&self) -> bool {
+        if !self.mem.is_empty() {
+            return false;
+        }
+        match &self.file {
+            Some(f) => match f.totals() {
+                Ok((rows, _)) => rows <= self.pending_deletes.len() as u64,
+                Err(_) => false,
+            },
+            None => true,
+        }
+    }
+
+    /// True when `id` is still waiting for delivery.
+    pub fn contains(&self, id: uuid::Uuid) -> bool {
+        if self.mem.iter().any(|m| m.alert.id == id) {
+            return true;
+        }
+        self.file
+            .as_ref()
+            .is_some_and(|f| f.contains(id).unwrap_or(false))
+    }
+
+    pub fn health(&self) -> StoreHealth {
+        StoreHealth {
+            durable: self.mem.is_empty() && !self.writes_suspended(),
+            problem: self.problem.as_ref().map(|p| p.to_string()),
+            problem_kind: self.problem.as_ref().map(|p| p.kind().to_string()),
+            memory_rows: self.mem.len(),
+            quarantined: self.quarantined.clone(),
+            salvaged: self.salvaged,
+        }
+    }
+
+    /// Final attempt to record deliveries and counters before exit.
+    pub fn close(&mut self) {
+        self.retry_at = None;
+        if self.file.is_some() {
+            if !self.mem.is_empty() {
+                self.migrate();
+            }
+            self.flush_deletes();
+        }
+        if !self.mem.is_empty() {
+            tracing::error!(
+                lost = self.mem.len(),
+                "stopping with alerts that exist only in memory; they are lost"
+            );
+        }
+    }
+}
+
+fn log_drops(why: &str, dropped: &[outbox::Dropped]) {
+    if dropped.is_empty() {
+        return;
+    }
+    let mut by: BTreeMap<Severity, usize> = BTreeMap::new();
+    for d in dropped {
+        *by.entry(d.severity).or_default() += 1;
+    }
+    tracing::warn!(reason = why, dropped = dropped.len(), by_severity = ?by, "alerts dropped by the outbox policy (lowest severity, oldest first)");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(sev: Severity) -> EncodedAlert {
+        EncodedAlert {
+            id: uuid::Uuid::now_v7(),
+            kind: AlertKind::Test,
+            severity: sev,
+            created_ms: 0,
+            payload: b"{}".to_vec(),
+        }
+    }
+
+    fn caps() -> Caps {
+        Caps {
+            max_rows: 1000,
+            max_bytes: 1 << 20,
+            ttl: None,
+        }
+    }
+
+    #[test]
+    fn file_rows_come_before_memory_rows_and_acks_remove_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("o.db"), caps());
+        let a = alert(Severity::Info);
+        assert!(s.append(vec![a.clone()]));
+        // Simulate a failure: writes suspended, new alerts go to memory.
+        s.retry_at = Some(Instant::now() + Duration::from_secs(60));
+        let b = alert(Severity::Info);
+        assert!(!s.append(vec![b.clone()]));
+        let rows = s.next_rows(&Cursor::default(), 10);
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![a.id, b.id]);
+        assert_eq!(s.delivered(s.epoch(), &[rows[0].at, rows[1].at]), 2);
+        assert!(!s.health().durable || s.mem.is_empty());
+        // Recovery: the pending delete reaches the file.
+        s.retry_at = Some(Instant::now());
+        s.maintain(Instant::now());
+        assert!(s.is_drained());
+        assert!(s.health().durable);
+    }
+
+    #[test]
+    fn memory_rows_move_to_the_file_in_order_and_bump_the_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("o.db"), caps());
+        s.retry_at = Some(Instant::now());
+        let batch: Vec<_> = (0..5).map(|_| alert(Severity::Major)).collect();
+        assert!(!s.append(batch.clone()));
+        let epoch = s.epoch();
+        assert!(s.maintain(Instant::now()));
+        assert_eq!(s.epoch(), epoch + 1);
+        assert_eq!(s.health().memory_rows, 0);
+        let rows = s.next_rows(&Cursor::default(), 10);
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, batch.iter().map(|a| a.id).collect::<Vec<_>>());
+        assert!(rows.iter().all(|r| matches!(r.at, RowRef::File(_))));
+    }
+}

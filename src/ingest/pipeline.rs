@@ -1,0 +1,576 @@
+//! GStreamer pipeline construction shared by live cameras ([`super::supervisor`])
+//! and file reading ([`super::file`]).
+//!
+//! Every pipeline ends in the same tail, in the order that is cheapest
+//! (decode first, then scale the small frame, then convert colour):
+//!
+//! ```text
+//! … decoder ! videorate drop-only=true max-rate=F ! videoscale ! videoconvert
+//!           ! capsfilter video/x-raw,format=RGB,width=W,height=H ! appsink
+//! ```
+//!
+//! `videorate max-rate` only ever drops frames: a camera sending fewer than F
+//! frames per second is passed through as is instead of failing negotiation.
+//!
+//! The heads differ:
+//! - RTSP: `rtspsrc` (credentials passed as properties, never in `location`);
+//!   when its video pad appears the RTP caps' `encoding-name` picks
+//!   `rtph264depay ! h264parse ! avdec_h264` or the H.265 equivalent. Any other
+//!   codec posts an [`MSG_UNSUPPORTED_CODEC`] application message.
+//! - File: `filesrc ! decodebin` (anything decodebin can read).
+//!
+//! Pipelines report to their owner through the bus only: GStreamer errors, EOS
+//! and the application messages named `MSG_*` below.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+use super::{Frame, IngestError};
+use crate::config::{redact_url, Transport};
+
+/// Posted by the appsink callback on the first frame of a session.
+pub(crate) const MSG_FIRST_FRAME: &str = "estatewatch-first-frame";
+/// Posted when the camera's video codec is not H.264/H.265 (field `codec`).
+pub(crate) const MSG_UNSUPPORTED_CODEC: &str = "estatewatch-unsupported-codec";
+/// Posted when an element needed for the stream is not installed (field `element`).
+pub(crate) const MSG_MISSING_ELEMENT: &str = "estatewatch-missing-element";
+/// Posted when a source turned out to have no video stream.
+pub(crate) const MSG_NO_VIDEO: &str = "estatewatch-no-video";
+
+/// How the appsink hands frames over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SinkMode {
+    /// Live camera: newest frame only, never wait for the clock.
+    Live,
+    /// A file played as a camera: newest frame only, paced to real time.
+    Paced,
+    /// Replay: every frame, as fast as possible, with backpressure.
+    Every,
+}
+
+/// The Debian package that ships a GStreamer element, for error messages.
+fn package_of(element: &str) -> &'static str {
+    match element {
+        "rtspsrc" | "rtph264depay" | "rtph265depay" | "qtdemux" | "mp4mux" | "rtpjpegpay" => {
+            "gstreamer1.0-plugins-good"
+        }
+        "h264parse" | "h265parse" | "x265enc" => "gstreamer1.0-plugins-bad",
+        "avdec_h264" | "avdec_h265" => "gstreamer1.0-libav",
+        "x264enc" => "gstreamer1.0-plugins-ugly",
+        "filesrc" | "fakesink" | "capsfilter" | "valve" => "libgstreamer1.0-0",
+        _ => "gstreamer1.0-plugins-base",
+    }
+}
+
+/// Creates an element, or says which package provides it.
+pub(crate) fn make(element: &'static str) -> Result<gst::Element, IngestError> {
+    gst::ElementFactory::make(element)
+        .build()
+        .map_err(|_| IngestError::MissingElement {
+            element,
+            package: package_of(element),
+        })
+}
+
+/// Checks up front that elements exist, so a broken install fails at start-up
+/// rather than on every reconnect.
+pub(crate) fn require(elements: &[&'static str]) -> Result<(), IngestError> {
+    for e in elements {
+        if gst::ElementFactory::find(e).is_none() {
+            return Err(IngestError::MissingElement {
+                element: e,
+                package: package_of(e),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Elements of the common tail.
+pub(crate) const TAIL_ELEMENTS: [&str; 5] = [
+    "videorate",
+    "videoscale",
+    "videoconvert",
+    "capsfilter",
+    "appsink",
+];
+
+/// The tail of every pipeline: its first element (link decoded video here)
+/// and the appsink at the end.
+pub(crate) struct Tail {
+    pub first: gst::Element,
+    pub sink: gst_app::AppSink,
+}
+
+/// Adds `videorate ! videoscale ! videoconvert ! capsfilter ! appsink` to `pipeline`.
+pub(crate) fn add_tail(
+    pipeline: &gst::Pipeline,
+    width: u32,
+    height: u32,
+    fps: u32,
+    mode: SinkMode,
+) -> Result<Tail, IngestError> {
+    let rate = make("videorate")?;
+    rate.set_property("drop-only", true);
+    rate.set_property("max-rate", i32::try_from(fps).unwrap_or(i32::MAX));
+    let scale = make("videoscale")?;
+    let convert = make("videoconvert")?;
+    let filter = make("capsfilter")?;
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Rgb)
+        .width(i32::try_from(width).unwrap_or(i32::MAX))
+        .height(i32::try_from(height).unwrap_or(i32::MAX))
+        .build();
+    filter.set_property("caps", &caps);
+    let (max_buffers, drop, sync) = match mode {
+        SinkMode::Live => (1, true, false),
+        SinkMode::Paced => (1, true, true),
+        SinkMode::Every => (2, false, false),
+    };
+    let sink = gst_app::AppSink::builder()
+        .max_buffers(max_buffers)
+        .drop(drop)
+        .sync(sync)
+        .enable_last_sample(false)
+        .build();
+    let sink_el: &gst::Element = sink.upcast_ref();
+    pipeline
+        .add_many([&rate, &scale, &convert, &filter, sink_el])
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    gst::Element::link_many([&rate, &scale, &convert, &filter, sink_el])
+        .map_err(|e| IngestError::Pipeline(format!("cannot link the scaling tail: {e}")))?;
+    Ok(Tail { first: rate, sink })
+}
+
+/// Copies a decoded RGB sample into a [`Frame`], dropping any row padding.
+pub(crate) fn sample_to_frame(
+    sample: &gst::Sample,
+    camera: &Arc<str>,
+    seq: u64,
+) -> Result<Frame, IngestError> {
+    let bad = |what: &str| IngestError::Pipeline(format!("appsink gave a sample {what}"));
+    let caps = sample.caps().ok_or_else(|| bad("without caps"))?;
+    let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| bad("with non-video caps"))?;
+    let buffer = sample.buffer().ok_or_else(|| bad("without a buffer"))?;
+    let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
+        .map_err(|_| bad("that cannot be mapped"))?;
+    let (width, height) = (info.width(), info.height());
+    let row = width as usize * 3;
+    let stride =
+        usize::try_from(vframe.plane_stride()[0]).map_err(|_| bad("with a negative stride"))?;
+    let data = vframe
+        .plane_data(0)
+        .map_err(|_| bad("without pixel data"))?;
+    let mut rgb = Vec::with_capacity(row * height as usize);
+    if stride == row {
+        rgb.extend_from_slice(
+            data.get(..row * height as usize)
+                .ok_or_else(|| bad("too short"))?,
+        );
+    } else {
+        for y in 0..height as usize {
+            let start = y * stride;
+            rgb.extend_from_slice(
+                data.get(start..start + row)
+                    .ok_or_else(|| bad("too short"))?,
+            );
+        }
+    }
+    Ok(Frame {
+        camera: camera.clone(),
+        seq,
+        pts: buffer.pts().map(|t| Duration::from_nanos(t.nseconds())),
+        captured_at: SystemTime::now(),
+        width,
+        height,
+        rgb: Arc::new(rgb),
+    })
+}
+
+/// Posts an application message named `name` (with optional string field) from `element`.
+pub(crate) fn post(element: &gst::Element, name: &str, field: Option<(&str, &str)>) {
+    let mut s = gst::Structure::new_empty(name);
+    if let Some((k, v)) = field {
+        s.set(k, v);
+    }
+    // Posting fails only when the element has no bus (pipeline already gone).
+    let _ = element.post_message(gst::message::Application::builder(s).src(element).build());
+}
+
+/// An RTSP URL split into what `rtspsrc` needs; credentials kept apart.
+#[derive(Clone)]
+pub(crate) struct RtspTarget {
+    /// URL without user info, safe to hand to GStreamer (its debug logs print it).
+    pub location: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// For messages: `rtsp://***@host/…` when credentials were present.
+    pub redacted: String,
+}
+
+impl RtspTarget {
+    /// Splits `rtsp://user:pass@host:port/path` (user and password percent-encoded).
+    pub fn parse(url: &str) -> RtspTarget {
+        let redacted = redact_url(url);
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return RtspTarget {
+                location: url.to_string(),
+                user: None,
+                password: None,
+                redacted,
+            };
+        };
+        let rest = &url[scheme_end..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            None => RtspTarget {
+                location: url.to_string(),
+                user: None,
+                password: None,
+                redacted,
+            },
+            Some(at) => {
+                let userinfo = &rest[..at];
+                let (user, password) = match userinfo.split_once(':') {
+                    Some((u, p)) => (percent_decode(u), Some(percent_decode(p))),
+                    None => (percent_decode(userinfo), None),
+                };
+                RtspTarget {
+                    location: format!("{}{}", &url[..scheme_end], &rest[at + 1..]),
+                    user: Some(user),
+                    password,
+                    redacted,
+                }
+            }
+        }
+    }
+
+    /// Removes the password from a text GStreamer produced, should it appear.
+    pub fn scrub(&self, text: &str) -> String {
+        match &self.password {
+            Some(p) if !p.is_empty() => text.replace(p.as_str(), "***"),
+            _ => text.to_string(),
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Builds `rtspsrc → (depay ! parse ! decoder, on pad-added) → tail`.
+pub(crate) fn build_rtsp(
+    target: &RtspTarget,
+    transport: Transport,
+    timeout: Duration,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Result<(gst::Pipeline, gst_app::AppSink), IngestError> {
+    let pipeline = gst::Pipeline::new();
+    let src = make("rtspsrc")?;
+    src.set_property("location", &target.location);
+    if let Some(user) = &target.user {
+        src.set_property("user-id", user);
+    }
+    if let Some(pw) = &target.password {
+        src.set_property("user-pw", pw);
+    }
+    src.set_property_from_str(
+        "protocols",
+        match transport {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        },
+    );
+    src.set_property("latency", 200u32);
+    let timeout_us = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
+    src.set_property("tcp-timeout", timeout_us);
+    src.set_property("timeout", timeout_us);
+    // Only set up video streams; audio would cost bandwidth for nothing.
+    src.connect("select-stream", false, |args| {
+        let is_video = args
+            .get(2)
+            .and_then(|v| v.get::<gst::Caps>().ok())
+            .and_then(|caps| {
+                caps.structure(0)
+                    .and_then(|s| s.get::<&str>("media").ok().map(|m| m == "video"))
+            })
+            .unwrap_or(true);
+        Some(is_video.to_value())
+    });
+    pipeline
+        .add(&src)
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    let tail = add_tail(&pipeline, width, height, fps, SinkMode::Live)?;
+
+    let linked = AtomicBool::new(false);
+    let tail_first = tail.first.clone();
+    let pipeline_weak = pipeline.downgrade();
+    src.connect_pad_added(move |src, pad| {
+        let Some(pipeline) = pipeline_weak.upgrade() else {
+            return;
+        };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let Some(s) = caps.structure(0) else { return };
+        if s.get::<&str>("media")
+            .map(|m| m != "video")
+            .unwrap_or(false)
+        {
+            let _ = link_to_fakesink(&pipeline, pad);
+            return;
+        }
+        if linked.swap(true, Ordering::SeqCst) {
+            // A second video stream: the first one is the one we analyse.
+            let _ = link_to_fakesink(&pipeline, pad);
+            return;
+        }
+        let encoding = s
+            .get::<&str>("encoding-name")
+            .unwrap_or("unknown")
+            .to_ascii_uppercase();
+        let names: [&'static str; 3] = match encoding.as_str() {
+            "H264" => ["rtph264depay", "h264parse", "avdec_h264"],
+            "H265" => ["rtph265depay", "h265parse", "avdec_h265"],
+            _ => {
+                post(src, MSG_UNSUPPORTED_CODEC, Some(("codec", &encoding)));
+                return;
+            }
+        };
+        let mut chain = Vec::with_capacity(3);
+        for name in names {
+            match make(name) {
+                Ok(e) => chain.push(e),
+                Err(_) => {
+                    post(src, MSG_MISSING_ELEMENT, Some(("element", name)));
+                    return;
+                }
+            }
+        }
+        let ok = pipeline.add_many(&chain).is_ok()
+            && gst::Element::link_many(&chain).is_ok()
+            && chain[2].link(&tail_first).is_ok()
+            && chain.iter().all(|e| e.sync_state_with_parent().is_ok())
+            && chain[0]
+                .static_pad("sink")
+                .map(|sink| pad.link(&sink).is_ok())
+                .unwrap_or(false);
+        if !ok {
+            post(
+                src,
+                MSG_MISSING_ELEMENT,
+                Some(("element", "linking the depayloader/decoder")),
+            );
+        }
+    });
+    Ok((pipeline, tail.sink))
+}
+
+fn link_to_fakesink(pipeline: &gst::Pipeline, pad: &gst::Pad) -> Result<(), IngestError> {
+    let sink = make("fakesink")?;
+    sink.set_property("sync", false);
+    sink.set_property("async", false);
+    pipeline
+        .add(&sink)
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    sink.sync_state_with_parent()
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    let sinkpad = sink
+        .static_pad("sink")
+        .ok_or_else(|| IngestError::Pipeline("fakesink without a sink pad".into()))?;
+    pad.link(&sinkpad)
+        .map_err(|e| IngestError::Pipeline(format!("{e:?}")))?;
+    Ok(())
+}
+
+/// Builds `filesrc ! decodebin → tail`.
+pub(crate) fn build_file(
+    path: &Path,
+    width: u32,
+    height: u32,
+    fps: u32,
+    mode: SinkMode,
+) -> Result<(gst::Pipeline, gst_app::AppSink), IngestError> {
+    let pipeline = gst::Pipeline::new();
+    let src = make("filesrc")?;
+    src.set_property("location", path);
+    let decode = make("decodebin")?;
+    pipeline
+        .add_many([&src, &decode])
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    src.link(&decode)
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    let tail = add_tail(&pipeline, width, height, fps, mode)?;
+
+    let linked = Arc::new(AtomicBool::new(false));
+    let tail_first = tail.first.clone();
+    let pipeline_weak = pipeline.downgrade();
+    let linked_pads = linked.clone();
+    decode.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = pipeline_weak.upgrade() else {
+            return;
+        };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let is_video = caps
+            .structure(0)
+            .map(|s| s.name().starts_with("video/"))
+            .unwrap_or(false);
+        if is_video && !linked_pads.swap(true, Ordering::SeqCst) {
+            if let Some(sink) = tail_first.static_pad("sink") {
+                if pad.link(&sink).is_ok() {
+                    return;
+                }
+            }
+        }
+        let _ = link_to_fakesink(&pipeline, pad);
+    });
+    decode.connect_no_more_pads(move |decode| {
+        if !linked.load(Ordering::SeqCst) {
+            post(decode, MSG_NO_VIDEO, None);
+        }
+    });
+    Ok((pipeline, tail.sink))
+}
+
+/// Turns a GStreamer error message from an RTSP pipeline into an [`IngestError`].
+pub(crate) fn classify_rtsp_error(err: &gst::message::Error, target: &RtspTarget) -> IngestError {
+    let e = err.error();
+    let url = target.redacted.clone();
+    let detail = || {
+        let mut d = e.message().to_string();
+        if let Some(debug) = err.debug() {
+            // Keep only the human part after the source location line.
+            let last = debug.lines().last().unwrap_or("").trim();
+            if !last.is_empty() {
+                d = format!("{d} ({last})");
+            }
+        }
+        target.scrub(&d)
+    };
+    match e.kind::<gst::ResourceError>() {
+        Some(gst::ResourceError::NotAuthorized) => IngestError::Unauthorized { url },
+        Some(gst::ResourceError::NotFound) => IngestError::NotFound { url },
+        Some(gst::ResourceError::OpenRead)
+        | Some(gst::ResourceError::OpenReadWrite)
+        | Some(gst::ResourceError::OpenWrite) => {
+            let probe = probe_tcp(&target.location);
+            IngestError::Connect {
+                url,
+                detail: match probe {
+                    Some(p) => p,
+                    None => detail(),
+                },
+            }
+        }
+        Some(gst::ResourceError::Read) | Some(gst::ResourceError::Write) => IngestError::Stream {
+            url,
+            detail: format!("connection lost: {}", detail()),
+        },
+        _ => {
+            let d = detail();
+            // rtspsrc reports 401/404 as generic errors in some versions.
+            if d.contains("Unauthorized") || d.contains("401") {
+                IngestError::Unauthorized { url }
+            } else if d.contains("Not Found") || d.contains("404") {
+                IngestError::NotFound { url }
+            } else {
+                IngestError::Stream { url, detail: d }
+            }
+        }
+    }
+}
+
+/// rtspsrc says only "Failed to connect (Generic error)": find out why with a
+/// plain TCP connection. `None` when the TCP connection itself works.
+fn probe_tcp(location: &str) -> Option<String> {
+    let scheme_end = location.find("://")? + 3;
+    let default_port = if location.starts_with("rtsps") {
+        322
+    } else {
+        554
+    };
+    let rest = &location[scheme_end..];
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let hostport = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:{default_port}")
+    };
+    let addrs = match hostport.to_socket_addrs() {
+        Ok(a) => a.collect::<Vec<_>>(),
+        Err(e) => return Some(format!("cannot resolve {hostport}: {e}")),
+    };
+    let addr = addrs.first()?;
+    match TcpStream::connect_timeout(addr, Duration::from_secs(1)) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Some(format!("connection refused: nothing listens on {hostport}"))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Some(format!("no answer from {hostport} (timed out)"))
+        }
+        Err(e) => Some(format!("cannot reach {hostport}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_split_out_and_decoded() {
+        let t = RtspTarget::parse("rtsp://admin:p%40ss%3Aw@cam.local:8554/s1");
+        assert_eq!(t.location, "rtsp://cam.local:8554/s1");
+        assert_eq!(t.user.as_deref(), Some("admin"));
+        assert_eq!(t.password.as_deref(), Some("p@ss:w"));
+        assert_eq!(t.redacted, "rtsp://***@cam.local:8554/s1");
+        assert_eq!(t.scrub("bad p@ss:w here"), "bad *** here");
+
+        let t = RtspTarget::parse("rtsp://cam.local/s1");
+        assert_eq!(t.location, "rtsp://cam.local/s1");
+        assert!(t.user.is_none() && t.password.is_none());
+    }
+
+    #[test]
+    fn percent_decode_leaves_malformed_escapes() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("a%zz"), "a%zz");
+        assert_eq!(percent_decode("%41b"), "Ab");
+    }
+
+    #[test]
+    fn refused_connection_is_named() {
+        // Port 1 on loopback is essentially never served.
+        let msg = probe_tcp("rtsp://127.0.0.1:1/x").unwrap_or_default();
+        assert!(msg.contains("connection refused"), "{msg}");
+    }
+}

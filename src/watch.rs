@@ -1,0 +1,152 @@
+//! `estatewatch watch`: subscribes to this gateway's topics and prints each
+//! alert as staff would receive it, one line per message, saving snapshots.
+//! A tool for installers and for `make demo`; the daemon does not use it.
+
+use crate::alert::Alert;
+use crate::config::Config;
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What went wrong while watching.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("mqtt: {0}")]
+    Mqtt(String),
+    #[error("cannot write snapshot {path}: {source}")]
+    Snapshot {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("mqtt password: {0}")]
+    Secret(String),
+}
+
+/// Options for [`watch`].
+#[derive(Debug, Clone, Default)]
+pub struct WatchOptions {
+    /// Save each alert's snapshot as `<dir>/<kind>-<alert id>.jpg`.
+    pub snapshots: Option<PathBuf>,
+    /// Stop after this many alerts (0 = never).
+    pub count: u64,
+    /// Stop after this long (None = never).
+    pub duration: Option<Duration>,
+}
+
+/// Prints messages on `<prefix>/<gateway>/#` until the options say stop.
+/// Reconnects on its own while the broker is away.
+pub fn watch(config: &Config, options: &WatchOptions) -> Result<u64, WatchError> {
+    let m = &config.mqtt;
+    let mut opts = MqttOptions::new(
+        format!("estatewatch-watch-{}", std::process::id()),
+        m.host.clone(),
+        m.port,
+    );
+    opts.set_keep_alive(Duration::from_secs(m.keep_alive_s));
+    opts.set_max_packet_size(64 * 1024 * 1024, 64 * 1024 * 1024);
+    if let Some(user) = &m.username {
+        let pw = m.password.resolve().map_err(WatchError::Secret)?;
+        opts.set_credentials(user.clone(), pw.unwrap_or_default());
+    }
+    let base = format!("{}/{}", m.topic_prefix, config.gateway.id);
+    let (client, mut connection) = Client::new(opts, 64);
+    if let Some(dir) = &options.snapshots {
+        std::fs::create_dir_all(dir).map_err(|source| WatchError::Snapshot {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let deadline = options.duration.map(|d| std::time::Instant::now() + d);
+    let mut alerts = 0u64;
+    let mut warned = false;
+    loop {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(alerts);
+        }
+        let event = match connection.recv_timeout(Duration::from_millis(500)) {
+            Ok(Ok(ev)) => ev,
+            Ok(Err(e)) => {
+                if !warned {
+                    eprintln!(
+                        "watch: broker {}:{} unavailable ({e}); retrying",
+                        m.host, m.port
+                    );
+                    warned = true;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            Err(_) => continue,
+        };
+        match event {
+            Event::Incoming(Packet::ConnAck(_)) => {
+                warned = false;
+                client
+                    .subscribe(format!("{base}/#"), QoS::AtLeastOnce)
+                    .map_err(|e| WatchError::Mqtt(e.to_string()))?;
+                eprintln!("watch: subscribed to {base}/#");
+            }
+            Event::Incoming(Packet::Publish(p)) => {
+                let rest = p.topic.strip_prefix(&base).unwrap_or(&p.topic);
+                if rest.starts_with("/alerts/") {
+                    match serde_json::from_slice::<Alert>(&p.payload) {
+                        Ok(alert) => {
+                            alerts += 1;
+                            let saved = save_snapshot(&alert, options)?;
+                            println!("{}", describe(&alert, saved.as_deref()));
+                        }
+                        Err(e) => println!("{}: unreadable alert ({e})", p.topic),
+                    }
+                    if options.count > 0 && alerts >= options.count {
+                        return Ok(alerts);
+                    }
+                } else {
+                    println!("{}{} = {}", base, rest, String::from_utf8_lossy(&p.payload));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn save_snapshot(alert: &Alert, options: &WatchOptions) -> Result<Option<PathBuf>, WatchError> {
+    let (Some(dir), Some(snap)) = (&options.snapshots, &alert.snapshot) else {
+        return Ok(None);
+    };
+    let path = dir.join(format!("{}-{}.jpg", alert.kind.as_str(), alert.id));
+    std::fs::write(&path, &snap.data).map_err(|source| WatchError::Snapshot {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Some(path))
+}
+
+/// One human-readable line for an alert.
+pub fn describe(alert: &Alert, snapshot: Option<&std::path::Path>) -> String {
+    let mut s = format!(
+        "{} {:<14} {:<6} {:<8} camera={} score={:.2}",
+        alert.detected_at.format("%H:%M:%S%.3f"),
+        alert.kind.as_str(),
+        format!("{:?}", alert.state).to_lowercase(),
+        format!("{:?}", alert.severity).to_lowercase(),
+        alert.camera.as_deref().unwrap_or("-"),
+        alert.score
+    );
+    if let Some(z) = &alert.zone {
+        s.push_str(&format!(" zone={z}"));
+    }
+    if let Some(o) = alert.details.get("origin") {
+        s.push_str(&format!(
+            " origin=floor {} column {}",
+            o.get("floor").unwrap_or(&serde_json::Value::Null),
+            o.get("column").unwrap_or(&serde_json::Value::Null)
+        ));
+    }
+    if let Some(r) = alert.details.get("reason").and_then(|r| r.as_str()) {
+        s.push_str(&format!(" reason={r:?}"));
+    }
+    if let Some(p) = snapshot {
+        s.push_str(&format!(" snapshot={}", p.display()));
+    }
+    s
+}

@@ -1,0 +1,122 @@
+//! Helpers shared by the ingest tests: camera configs from TOML snippets,
+//! event collection with timeouts, polling.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use estatewatch::config::{CameraConfig, Config};
+use estatewatch::ingest::{CameraEvent, CameraStatus};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// Parses one `[[cameras]]` table (its body, without the header) into a
+/// validated [`CameraConfig`].
+pub fn camera(body: &str) -> CameraConfig {
+    let text = format!("[site]\nid = \"t\"\n[gateway]\nid = \"g\"\n[[cameras]]\n{body}\n");
+    let cfg = Config::parse(&text).expect("camera TOML parses");
+    let problems = cfg.validate();
+    assert!(problems.is_empty(), "test config invalid: {problems:?}");
+    cfg.cameras.into_iter().next().expect("one camera")
+}
+
+/// Collects camera events with timeouts.
+pub struct Events {
+    rx: UnboundedReceiver<CameraEvent>,
+    pub seen: Vec<CameraEvent>,
+}
+
+pub fn events() -> (UnboundedSender<CameraEvent>, Events) {
+    let (tx, rx) = unbounded_channel();
+    (
+        tx,
+        Events {
+            rx,
+            seen: Vec::new(),
+        },
+    )
+}
+
+impl Events {
+    /// Waits for the next event matching `pred`; every event seen is kept in `seen`.
+    pub fn wait_for(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&CameraEvent) -> bool,
+    ) -> Option<CameraEvent> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            match self.rx.try_recv() {
+                Ok(ev) => {
+                    self.seen.push(ev.clone());
+                    if pred(&ev) {
+                        return Some(ev);
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        None
+    }
+
+    pub fn wait_online(&mut self, timeout: Duration) -> Option<CameraEvent> {
+        self.wait_for(timeout, |e| e.status == CameraStatus::Online)
+    }
+
+    /// Waits for an Offline event and returns its reason.
+    pub fn wait_offline(&mut self, timeout: Duration) -> Option<String> {
+        self.wait_for(timeout, |e| {
+            matches!(e.status, CameraStatus::Offline { .. })
+        })
+        .map(|e| match e.status {
+            CameraStatus::Offline { reason } => reason,
+            CameraStatus::Online => unreachable!(),
+        })
+    }
+
+    /// Takes whatever arrived without waiting.
+    pub fn drain(&mut self) {
+        while let Ok(ev) = self.rx.try_recv() {
+            self.seen.push(ev);
+        }
+    }
+
+    /// The sequence of statuses seen, as "on"/"off".
+    pub fn statuses(&self) -> Vec<&'static str> {
+        self.seen
+            .iter()
+            .map(|e| match e.status {
+                CameraStatus::Online => "on",
+                CameraStatus::Offline { .. } => "off",
+            })
+            .collect()
+    }
+}
+
+/// Polls `f` every 20 ms until it is true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+/// Counts this process's threads (Linux), to prove nothing is left running.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Names of this process's threads (Linux `comm`, at most 15 characters).
+pub fn thread_names() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+        .map(|s| s.trim().to_string())
+        .collect()
+}

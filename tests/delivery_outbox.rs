@@ -1,0 +1,634 @@
+//! The outbox under pressure: the cap policy (checked against a model), schema
+//! versions, and a corrupt, locked, unwritable or full database. Each failure
+//! must give a clear error, never a panic, and keep (and deliver) what it can.
+
+#[path = "common/mosquitto.rs"]
+mod mosquitto;
+
+use estatewatch::alert::{Alert, AlertKind, Severity};
+use estatewatch::config::Config;
+use estatewatch::delivery::outbox::{Caps, EncodedAlert, Outbox, OutboxError};
+use estatewatch::delivery::{Delivery, DeliveryStatus};
+use mosquitto::{check_order_and_count_duplicates, config_text, Broker, Gate, Subscriber};
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const SEVERITIES: [Severity; 4] = [
+    Severity::Info,
+    Severity::Warning,
+    Severity::Major,
+    Severity::Critical,
+];
+
+fn config(port: u16, outbox: &Path, outbox_extra: &str) -> Config {
+    let c = Config::parse(&config_text(port, outbox, "", outbox_extra)).unwrap();
+    assert!(c.validate().is_empty(), "{:?}", c.validate());
+    c
+}
+
+fn alert(sev: Severity, n: usize, pad: usize) -> Alert {
+    let mut a = Alert::new(AlertKind::Smoke, sev, "test-estate", "gw1");
+    a.details = serde_json::json!({ "n": n, "pad": "x".repeat(pad) });
+    a
+}
+
+async fn wait_status(
+    d: &Delivery,
+    timeout: Duration,
+    what: &str,
+    f: impl Fn(&DeliveryStatus) -> bool,
+) -> DeliveryStatus {
+    let end = Instant::now() + timeout;
+    loop {
+        let st = d.status();
+        if f(&st) {
+            return st;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out waiting for {what}: {st:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn received_ids(sub: &Subscriber) -> Vec<String> {
+    sub.alerts()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------- cap policy
+
+/// The documented policy, written as simply as possible.
+#[derive(Default)]
+struct Model {
+    rows: Vec<(i64, Uuid, Severity, usize)>, // seq, id, severity, bytes
+    next_seq: i64,
+    dropped: BTreeMap<String, u64>,
+}
+
+impl Model {
+    fn append(&mut self, batch: &[EncodedAlert], caps: Caps) {
+        for a in batch {
+            self.next_seq += 1;
+            self.rows
+                .push((self.next_seq, a.id, a.severity, a.payload.len()));
+        }
+        loop {
+            let bytes: usize = self.rows.iter().map(|r| r.3).sum();
+            if self.rows.len() as u64 <= caps.max_rows && bytes as u64 <= caps.max_bytes {
+                break;
+            }
+            // Lowest severity, then oldest.
+            let i = (0..self.rows.len())
+                .min_by_key(|&i| (self.rows[i].2, self.rows[i].0))
+                .unwrap();
+            let r = self.rows.remove(i);
+            let name = format!("dropped_cap_{}", format!("{:?}", r.2).to_lowercase());
+            *self.dropped.entry(name).or_default() += 1;
+        }
+    }
+}
+
+fn encoded(rng: &mut rand::rngs::StdRng) -> EncodedAlert {
+    EncodedAlert {
+        id: Uuid::now_v7(),
+        kind: AlertKind::Test,
+        severity: SEVERITIES[rng.random_range(0..4)],
+        created_ms: 0,
+        payload: vec![b'a'; rng.random_range(10..400)],
+    }
+}
+
+#[test]
+fn cap_policy_matches_the_documented_model_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in 0..6u64 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let caps = Caps {
+            max_rows: rng.random_range(3..40),
+            max_bytes: rng.random_range(500..8000),
+            ttl: None,
+        };
+        let path = dir.path().join(format!("model-{seed}.db"));
+        let mut outbox = Outbox::open(&path, caps, true).unwrap();
+        let mut model = Model::default();
+        for _ in 0..150 {
+            if rng.random_bool(0.75) {
+                let batch: Vec<_> = (0..rng.random_range(1..8))
+                    .map(|_| encoded(&mut rng))
+                    .collect();
+                let out = outbox.append(&batch).unwrap();
+                let before = model.dropped.values().sum::<u64>();
+                model.append(&batch, caps);
+                assert_eq!(
+                    out.dropped.len() as u64,
+                    model.dropped.values().sum::<u64>() - before
+                );
+                // A critical goes only when no lower-severity row is left.
+                if out.dropped.iter().any(|d| d.severity == Severity::Critical) {
+                    assert!(model.rows.iter().all(|r| r.2 == Severity::Critical));
+                }
+            } else if !model.rows.is_empty() {
+                // A PUBACK for a random queued row.
+                let i = rng.random_range(0..model.rows.len());
+                let (seq, ..) = model.rows.remove(i);
+                assert_eq!(outbox.remove_delivered(&[seq]).unwrap(), 1);
+            }
+            let actual: Vec<Uuid> = outbox
+                .rows_after(0, 10_000)
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            let expected: Vec<Uuid> = model.rows.iter().map(|r| r.1).collect();
+            assert_eq!(actual, expected, "seed {seed}: rows differ from the model");
+        }
+        let counters = outbox.counters().unwrap();
+        for (k, v) in &model.dropped {
+            assert_eq!(counters.get(k), Some(v), "seed {seed}: counter {k}");
+        }
+        let (rows, bytes) = outbox.totals().unwrap();
+        assert_eq!(rows as usize, model.rows.len());
+        assert_eq!(
+            bytes as usize,
+            model.rows.iter().map(|r| r.3).sum::<usize>()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_outbox_drops_by_policy_counts_it_and_criticals_are_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gate = Gate::new(mosquitto::free_port());
+    let path = dir.path().join("outbox.db");
+    let cfg = config(gate.port(), &path, "max_rows = 50\n");
+    let delivery = Delivery::start(&cfg).await.unwrap();
+    // 200 alerts: 20 critical, the rest info/warning/major in a pattern.
+    let mut all = Vec::new();
+    for n in 0..200 {
+        let sev = if n % 10 == 3 {
+            Severity::Critical
+        } else {
+            SEVERITIES[n % 3]
+        };
+        let a = alert(sev, n, 10);
+        all.push((a.id.to_string(), sev));
+        delivery.sink().submit(a).unwrap();
+    }
+    // Survivors by the policy: the 50 best by (severity, recency).
+    let mut ranked: Vec<usize> = (0..200).collect();
+    ranked.sort_by_key(|&i| std::cmp::Reverse((all[i].1, i)));
+    let mut keep: Vec<usize> = ranked[..50].to_vec();
+    keep.sort();
+    let expected: Vec<String> = keep.iter().map(|&i| all[i].0.clone()).collect();
+    let mut expected_drops: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, (_, sev)) in all.iter().enumerate() {
+        if !keep.contains(&i) {
+            *expected_drops
+                .entry(format!("dropped_cap_{}", format!("{sev:?}").to_lowercase()))
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(expected_drops.get("dropped_cap_critical"), None);
+
+    // Wait for the writer, then check the file with its own connection.
+    let end = Instant::now() + Duration::from_secs(10);
+    let stats = loop {
+        let o = Outbox::open(
+            &path,
+            Caps {
+                max_rows: 50,
+                max_bytes: u64::MAX,
+                ttl: None,
+            },
+            false,
+        )
+        .unwrap();
+        let s = o.stats().unwrap();
+        if s.counters.values().sum::<u64>() == 150 || Instant::now() > end {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(stats.rows, 50);
+    assert_eq!(stats.by_severity.get("critical"), Some(&20));
+    for (k, v) in &expected_drops {
+        assert_eq!(stats.counters.get(k), Some(v), "{k}: {:?}", stats.counters);
+    }
+    println!(
+        "cap 50 rows, 200 raised: kept {:?}, dropped {:?}",
+        stats.by_severity, stats.counters
+    );
+
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    gate.open();
+    assert!(sub.wait_alert_ids(50, Duration::from_secs(20)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = received_ids(&sub);
+    assert_eq!(
+        got, expected,
+        "exactly the policy's survivors, in creation order"
+    );
+    delivery.shutdown(Duration::from_secs(1)).await;
+}
+
+// ------------------------------------------------------------ schema versions
+
+#[test]
+fn schema_upgrades_from_empty_refuses_newer_and_foreign_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let caps = Caps {
+        max_rows: 10,
+        max_bytes: 1 << 20,
+        ttl: None,
+    };
+    // An empty SQLite file (version 0) is upgraded step by step.
+    let empty = dir.path().join("empty.db");
+    rusqlite::Connection::open(&empty)
+        .unwrap()
+        .execute_batch("VACUUM")
+        .unwrap();
+    let o = Outbox::open(&empty, caps, false).unwrap();
+    assert_eq!(
+        o.schema_version().unwrap(),
+        estatewatch::delivery::outbox::SCHEMA_VERSION
+    );
+    drop(o);
+    // A newer version is refused and left untouched.
+    let conn = rusqlite::Connection::open(&empty).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let e = Outbox::open(&empty, caps, false).unwrap_err();
+    assert!(matches!(e, OutboxError::TooNew { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("newer than this estatewatch"), "{e}");
+    let v: i64 = rusqlite::Connection::open(&empty)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99);
+    // Another application's database is refused, not converted.
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep me');")
+        .unwrap();
+    let e = Outbox::open(&foreign, caps, true).unwrap_err();
+    assert!(matches!(e, OutboxError::Foreign { .. }), "{e}");
+    let kept: String = rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .query_row("SELECT x FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "keep me");
+    // Missing file without create.
+    let e = Outbox::open(&dir.path().join("nope.db"), caps, false).unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+}
+
+// ------------------------------------------------------------------ failures
+
+/// Submits `n` alerts numbered from `start` and returns their ids.
+fn submit(d: &Delivery, start: usize, n: usize, pad: usize) -> Vec<String> {
+    (start..start + n)
+        .map(|i| {
+            let a = alert(Severity::Major, i, pad);
+            let id = a.id.to_string();
+            d.sink().submit(a).unwrap();
+            id
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+
+    // 1. A file that is not a database at all.
+    let garbage = dir.path().join("garbage.db");
+    let noise: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&garbage, &noise).unwrap();
+    let delivery = Delivery::start(&config(broker.port(), &garbage, ""))
+        .await
+        .unwrap();
+    let st = delivery.status();
+    println!("garbage file: {:?}", st.outbox);
+    assert_eq!(st.outbox.quarantined.len(), 1);
+    assert!(st.outbox.durable);
+    assert_eq!(
+        std::fs::read(&st.outbox.quarantined[0]).unwrap(),
+        noise,
+        "kept as it was"
+    );
+    let ids = submit(&delivery, 0, 10, 0);
+    assert!(sub.wait_alert_ids(10, Duration::from_secs(10)));
+    check_order_and_count_duplicates(&ids, &received_ids(&sub));
+    delivery.shutdown(Duration::from_secs(1)).await;
+
+    // 2. A real outbox with a damaged page in the middle.
+    let damaged = dir.path().join("damaged.db");
+    let caps = Caps {
+        max_rows: 100_000,
+        max_bytes: 1 << 30,
+        ttl: None,
+    };
+    let mut old_ids = Vec::new();
+    {
+        let mut o = Outbox::open(&damaged, caps, true).unwrap();
+        let batch: Vec<EncodedAlert> = (0..300)
+            .map(|i| {
+                let a = alert(Severity::Warning, 1000 + i, 400);
+                old_ids.push(a.id.to_string());
+                EncodedAlert {
+                    id: a.id,
+                    kind: a.kind,
+                    severity: a.severity,
+                    created_ms: 0,
+                    payload: a.to_json().unwrap(),
+                }
+            })
+            .collect();
+        o.append(&batch).unwrap();
+    }
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 30 * page, "{} bytes", bytes.len());
+    for b in &mut bytes[20 * page..21 * page] {
+        *b = 0xEE;
+    }
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    let before = sub.alerts().len();
+    let delivery = Delivery::start(&config(broker.port(), &damaged, ""))
+        .await
+        .unwrap();
+    let st = delivery.status();
+    println!(
+        "damaged page: salvaged {} of 300, {:?}",
+        st.outbox.salvaged, st.outbox.quarantined
+    );
+    assert_eq!(st.outbox.quarantined.len(), 1);
+    assert!(st.outbox.quarantined[0].exists());
+    assert!(st.outbox.salvaged > 0 && st.outbox.salvaged < 300, "{st:?}");
+    let new_ids = submit(&delivery, 2000, 10, 0);
+    let want = before + st.outbox.salvaged + 10;
+    assert!(sub.wait_until(Duration::from_secs(15), |m| m
+        .iter()
+        .filter(|m| m.topic.contains("/alerts/"))
+        .count()
+        >= want));
+    let got: Vec<String> = received_ids(&sub)[before..].to_vec();
+    // Salvaged rows are a prefix of the old ones, in order, then the new alerts.
+    let salvaged: Vec<String> = old_ids[..st.outbox.salvaged].to_vec();
+    let mut expected = salvaged;
+    expected.extend(new_ids);
+    assert_eq!(got, expected);
+    delivery.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_database_keeps_alerts_in_memory_delivers_them_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    let path = dir.path().join("outbox.db");
+    let delivery = Delivery::start(&config(broker.port(), &path, ""))
+        .await
+        .unwrap();
+    let mut expected = submit(&delivery, 0, 5, 0);
+    assert!(sub.wait_alert_ids(5, Duration::from_secs(10)));
+
+    // Another process takes the write lock and keeps it.
+    let locker = rusqlite::Connection::open(&path).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    expected.extend(submit(&delivery, 5, 20, 0));
+    let st = wait_status(&delivery, Duration::from_secs(10), "locked", |s| {
+        s.outbox.problem_kind.as_deref() == Some("locked")
+    })
+    .await;
+    let problem = st.outbox.problem.clone().unwrap();
+    println!("locked: {problem}");
+    assert!(
+        problem.contains("locked by another process") && problem.contains("outbox.db"),
+        "{problem}"
+    );
+    assert!(!st.outbox.durable);
+    // Still delivered (from memory) while the file is locked.
+    assert!(
+        sub.wait_alert_ids(25, Duration::from_secs(15)),
+        "{:?}",
+        delivery.status()
+    );
+    expected.extend(submit(&delivery, 25, 5, 0));
+    assert!(sub.wait_alert_ids(30, Duration::from_secs(10)));
+
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+    wait_status(&delivery, Duration::from_secs(15), "durable again", |s| {
+        s.outbox.durable
+    })
+    .await;
+    expected.extend(submit(&delivery, 30, 5, 0));
+    assert!(sub.wait_alert_ids(35, Duration::from_secs(10)));
+    let dups = check_order_and_count_duplicates(&expected, &received_ids(&sub));
+    assert_eq!(dups, 0);
+    delivery.shutdown(Duration::from_secs(1)).await;
+    let o = Outbox::open(
+        &path,
+        Caps {
+            max_rows: 10,
+            max_bytes: 1 << 20,
+            ttl: None,
+        },
+        false,
+    )
+    .unwrap();
+    assert_eq!(o.totals().unwrap().0, 0, "everything delivered and removed");
+}
+
+/// A tmpfs mounted for one test; unmounted on drop.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(path: &Path, options: &str) -> Result<Mount, String> {
+        std::fs::create_dir_all(path).map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(path)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(Mount(path.to_path_buf()))
+    }
+
+    fn remount(&self, options: &str) {
+        let out = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_directory_gives_a_clear_error_and_alerts_still_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    let mount = match Mount::tmpfs(&ro, "ro,size=4m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a read-only tmpfs here ({e})");
+            return;
+        }
+    };
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    let path = ro.join("outbox.db");
+    let delivery = Delivery::start(&config(broker.port(), &path, ""))
+        .await
+        .unwrap();
+    let st = delivery.status();
+    let problem = st.outbox.problem.clone().unwrap_or_default();
+    println!("unwritable: {problem}");
+    assert_eq!(
+        st.outbox.problem_kind.as_deref(),
+        Some("unwritable"),
+        "{st:?}"
+    );
+    assert!(problem.contains("cannot be written") && problem.contains(&path.display().to_string()));
+    let mut expected = submit(&delivery, 0, 10, 0);
+    assert!(sub.wait_alert_ids(10, Duration::from_secs(10)));
+
+    mount.remount("rw");
+    wait_status(&delivery, Duration::from_secs(15), "durable", |s| {
+        s.outbox.durable
+    })
+    .await;
+    assert!(path.exists());
+    expected.extend(submit(&delivery, 10, 5, 0));
+    assert!(sub.wait_alert_ids(15, Duration::from_secs(10)));
+    assert_eq!(
+        check_order_and_count_duplicates(&expected, &received_ids(&sub)),
+        0
+    );
+    delivery.shutdown(Duration::from_secs(1)).await;
+    drop(mount);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_disk_gives_a_clear_error_keeps_alerts_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let _mount = match Mount::tmpfs(&small, "size=2m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
+            return;
+        }
+    };
+    let mut gate = Gate::new(mosquitto::free_port());
+    let path = small.join("outbox.db");
+    let delivery = Delivery::start(&config(gate.port(), &path, ""))
+        .await
+        .unwrap();
+    let mut expected = submit(&delivery, 0, 10, 100);
+    let caps = Caps {
+        max_rows: 1000,
+        max_bytes: 1 << 30,
+        ttl: None,
+    };
+    let end = Instant::now() + Duration::from_secs(5);
+    while Outbox::open(&path, caps, false)
+        .unwrap()
+        .totals()
+        .unwrap()
+        .0
+        < 10
+    {
+        assert!(Instant::now() < end, "first alerts not committed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Fill the filesystem.
+    let filler = small.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    expected.extend(submit(&delivery, 10, 300, 3000));
+    let st = wait_status(&delivery, Duration::from_secs(10), "disk full", |s| {
+        s.outbox.problem_kind.as_deref() == Some("disk_full")
+    })
+    .await;
+    let problem = st.outbox.problem.clone().unwrap();
+    println!(
+        "full disk: {problem}; {} alerts in memory",
+        st.outbox.memory_rows
+    );
+    assert!(
+        problem.contains("disk is full") && problem.contains("outbox.db"),
+        "{problem}"
+    );
+    assert!(!st.outbox.durable);
+
+    // The broker comes back while the disk is still full: everything arrives.
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    gate.open();
+    assert!(
+        sub.wait_alert_ids(310, Duration::from_secs(20)),
+        "{} arrived; {:?}",
+        sub.alerts().len(),
+        delivery.status()
+    );
+
+    // Space returns: the outbox is durable again and new alerts use it.
+    std::fs::remove_file(&filler).unwrap();
+    wait_status(&delivery, Duration::from_secs(15), "durable", |s| {
+        s.outbox.durable
+    })
+    .await;
+    expected.extend(submit(&delivery, 310, 5, 0));
+    assert!(sub.wait_alert_ids(315, Duration::from_secs(10)));
+    assert_eq!(
+        check_order_and_count_duplicates(&expected, &received_ids(&sub)),
+        0
+    );
+    let end = Instant::now() + Duration::from_secs(10);
+    while !delivery.is_idle() && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(delivery.is_idle(), "{:?}", delivery.status());
+    delivery.shutdown(Duration::from_secs(1)).await;
+}
