@@ -32,7 +32,10 @@ fn clip(busy: bool) -> Vec<Frame> {
 
 fn bench(c: &mut Criterion) {
     let cfg: FireConfig = toml::from_str("").expect("default config");
-    for (name, busy) in [("fire_quiet_640x360", false), ("fire_burning_640x360", true)] {
+    for (name, busy) in [
+        ("fire_quiet_640x360", false),
+        ("fire_burning_640x360", true),
+    ] {
         let frames = clip(busy);
         let mut a = FireAnalyzer::new(&cfg, FPS as u32);
         let mut i = 0u64;

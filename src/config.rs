@@ -280,11 +280,12 @@ pub struct FireConfig {
     #[serde(default = "default_fire_confirm_window")]
     pub confirm_window: u32,
     /// Smallest flame that counts, as a fraction of the frame's area, at
-    /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.0004 (about 92 pixels at 640×360).
+    /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.00012 (about 28 pixels, a
+    /// 5×5 flame, at 640×360).
     #[serde(default = "default_fire_min_flame_area")]
     pub min_flame_area: f32,
     /// Smallest smoke region that counts, as a fraction of the frame's area, at
-    /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.004 (about 920 pixels at 640×360).
+    /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.0018 (about 415 pixels at 640×360).
     #[serde(default = "default_fire_min_smoke_area")]
     pub min_smoke_area: f32,
     /// An `update` is sent when the burning (or smoking) area has grown by this
@@ -525,10 +526,10 @@ fn default_fire_confirm_window() -> u32 {
     12
 }
 fn default_fire_min_flame_area() -> f32 {
-    0.0004
+    0.00012
 }
 fn default_fire_min_smoke_area() -> f32 {
-    0.004
+    0.0018
 }
 fn default_fire_update_growth() -> f32 {
     1.5

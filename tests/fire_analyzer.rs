@@ -6,7 +6,9 @@
 mod fire_support;
 
 use estatewatch::alert::{AlertKind, AlertState, Severity};
-use estatewatch::analysis::fire::{DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier};
+use estatewatch::analysis::fire::{
+    DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier,
+};
 use estatewatch::analysis::{Analyzer, Finding};
 use estatewatch::config::{FireConfig, FireFusion};
 use estatewatch::ingest::Frame;
@@ -63,32 +65,59 @@ fn growing_flame(c: &mut Canvas, _i: u64, t: f64) {
 fn growing_flickering_flame_gives_one_new_then_updates_then_end() {
     let mut a = FireAnalyzer::new(&config(""), FPS as u32);
     let found = run(&mut a, 220, growing_flame);
-    let fire: Vec<_> = found.iter().filter(|(_, f)| f.kind == AlertKind::Fire).collect();
+    let fire: Vec<_> = found
+        .iter()
+        .filter(|(_, f)| f.kind == AlertKind::Fire)
+        .collect();
     let s = states(&found, AlertKind::Fire);
     assert_eq!(s.first(), Some(&AlertState::New), "{}", describe(&found));
-    assert_eq!(s.iter().filter(|s| **s == AlertState::New).count(), 1, "{}", describe(&found));
+    assert_eq!(
+        s.iter().filter(|s| **s == AlertState::New).count(),
+        1,
+        "{}",
+        describe(&found)
+    );
     assert!(s.contains(&AlertState::Update), "{}", describe(&found));
     assert_eq!(s.last(), Some(&AlertState::End), "{}", describe(&found));
     assert!(fire.iter().all(|(_, f)| f.incident == fire[0].1.incident));
     let (t_new, new) = fire[0];
-    assert!(*t_new <= 2.0 + 5.0, "alerted {t_new:.1} s, flame began at 2.0 s");
+    assert!(
+        *t_new <= 2.0 + 5.0,
+        "alerted {t_new:.1} s, flame began at 2.0 s"
+    );
     assert_eq!(new.severity, Severity::Critical);
     assert_eq!(new.zone.as_deref(), Some("frame"));
     // The box is round the flame (x ≈ 0.5, lower part of the frame).
     let b = new.bbox.unwrap();
     assert!(b.x < 0.5 && b.x + b.w > 0.5 && b.y + b.h > 0.75, "{b:?}");
     let d = &new.details;
-    let cues: Vec<&str> = d["cues"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let cues: Vec<&str> = d["cues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(cues.contains(&"colour") && cues.contains(&"flicker"), "{d}");
     assert!(d["flicker_hz"].as_f64().unwrap() > 0.0, "{d}");
     assert!(d["area_growth"].as_f64().is_some(), "{d}");
     assert_eq!(d["mode"], "colour");
     // Updates report growth; the end comes after the flame is gone.
-    let upd = fire.iter().find(|(_, f)| f.state == AlertState::Update).unwrap();
-    assert!(upd.1.details["area_growth"].as_f64().unwrap() >= 1.5, "{}", upd.1.details);
+    let upd = fire
+        .iter()
+        .find(|(_, f)| f.state == AlertState::Update)
+        .unwrap();
+    assert!(
+        upd.1.details["area_growth"].as_f64().unwrap() >= 1.5,
+        "{}",
+        upd.1.details
+    );
     let (t_end, _) = fire.last().unwrap();
     assert!(*t_end >= 14.0 + 5.0 - 0.2, "ended at {t_end}");
-    assert!(states(&found, AlertKind::Smoke).is_empty(), "{}", describe(&found));
+    assert!(
+        states(&found, AlertKind::Smoke).is_empty(),
+        "{}",
+        describe(&found)
+    );
 }
 
 #[test]
@@ -156,14 +185,30 @@ fn grey_plume_softening_the_bikes_is_smoke() {
     let found = run(&mut a, 220, growing_plume);
     let s = states(&found, AlertKind::Smoke);
     assert_eq!(s.first(), Some(&AlertState::New), "{}", describe(&found));
-    assert_eq!(s.iter().filter(|s| **s == AlertState::New).count(), 1, "{}", describe(&found));
-    let (t, f) = found.iter().find(|(_, f)| f.kind == AlertKind::Smoke).unwrap();
+    assert_eq!(
+        s.iter().filter(|s| **s == AlertState::New).count(),
+        1,
+        "{}",
+        describe(&found)
+    );
+    let (t, f) = found
+        .iter()
+        .find(|(_, f)| f.kind == AlertKind::Smoke)
+        .unwrap();
     assert!(*t <= 12.0, "smoke alert at {t}");
     assert_eq!(f.severity, Severity::Major);
     let cues = f.details["cues"].to_string();
     assert!(cues.contains("edge_loss"), "{cues}");
-    assert!(f.details["edge_ratio"].as_f64().unwrap() < 0.8, "{}", f.details);
-    assert!(states(&found, AlertKind::Fire).is_empty(), "{}", describe(&found));
+    assert!(
+        f.details["edge_ratio"].as_f64().unwrap() < 0.8,
+        "{}",
+        f.details
+    );
+    assert!(
+        states(&found, AlertKind::Fire).is_empty(),
+        "{}",
+        describe(&found)
+    );
 }
 
 #[test]
@@ -174,14 +219,22 @@ fn masked_light_source_and_outside_zone_are_ignored() {
     );
     let mut a = FireAnalyzer::new(&masked, FPS as u32);
     let found = run(&mut a, 120, growing_flame);
-    assert!(states(&found, AlertKind::Fire).is_empty(), "{}", describe(&found));
+    assert!(
+        states(&found, AlertKind::Fire).is_empty(),
+        "{}",
+        describe(&found)
+    );
     // A zone on the left half only: nothing either.
     let left = config(
         r#"zones = [ { name = "left", polygon = [[0.0, 0.0], [0.4, 0.0], [0.4, 1.0], [0.0, 1.0]] } ]"#,
     );
     let mut a = FireAnalyzer::new(&left, FPS as u32);
     let found = run(&mut a, 120, growing_flame);
-    assert!(states(&found, AlertKind::Fire).is_empty(), "{}", describe(&found));
+    assert!(
+        states(&found, AlertKind::Fire).is_empty(),
+        "{}",
+        describe(&found)
+    );
     // A zone round it: an alert naming the zone.
     let shed = config(
         r#"zones = [ { name = "left", polygon = [[0.0, 0.0], [0.4, 0.0], [0.4, 1.0], [0.0, 1.0]] },
@@ -189,17 +242,32 @@ fn masked_light_source_and_outside_zone_are_ignored() {
     );
     let mut a = FireAnalyzer::new(&shed, FPS as u32);
     let found = run(&mut a, 120, growing_flame);
-    let f = found.iter().find(|(_, f)| f.kind == AlertKind::Fire).unwrap();
+    let f = found
+        .iter()
+        .find(|(_, f)| f.kind == AlertKind::Fire)
+        .unwrap();
     assert_eq!(f.1.zone.as_deref(), Some("bay-2"));
 }
 
 #[test]
 fn confirmation_window_is_honoured() {
     // Needing 40 of 40 frames delays the alert by at least 3 s over 8 of 12.
-    let quick = run(&mut FireAnalyzer::new(&config(""), FPS as u32), 140, growing_flame);
+    let quick = run(
+        &mut FireAnalyzer::new(&config(""), FPS as u32),
+        140,
+        growing_flame,
+    );
     let slow_cfg = config("confirm_frames = 40\nconfirm_window = 40");
-    let slow = run(&mut FireAnalyzer::new(&slow_cfg, FPS as u32), 140, growing_flame);
-    let t = |v: &[(f64, Finding)]| v.iter().find(|(_, f)| f.kind == AlertKind::Fire).map(|x| x.0);
+    let slow = run(
+        &mut FireAnalyzer::new(&slow_cfg, FPS as u32),
+        140,
+        growing_flame,
+    );
+    let t = |v: &[(f64, Finding)]| {
+        v.iter()
+            .find(|(_, f)| f.kind == AlertKind::Fire)
+            .map(|x| x.0)
+    };
     let (tq, ts) = (t(&quick).unwrap(), t(&slow).unwrap_or(f64::INFINITY));
     assert!(ts >= tq + 3.0, "quick {tq}, slow {ts}");
 }
@@ -214,7 +282,12 @@ impl FireDetector for Scripted {
 fn flame_box(x: f32) -> DetectedBox {
     DetectedBox {
         kind: AlertKind::Fire,
-        bbox: estatewatch::alert::BBox { x, y: 0.6, w: 0.1, h: 0.25 },
+        bbox: estatewatch::alert::BBox {
+            x,
+            y: 0.6,
+            w: 0.1,
+            h: 0.25,
+        },
         score: 0.8,
     }
 }
@@ -229,8 +302,15 @@ fn confirm_fusion_needs_an_overlapping_detector_box() {
         5,
     );
     let found = run(&mut agree, 120, growing_flame);
-    let f = found.iter().find(|(_, f)| f.kind == AlertKind::Fire).unwrap();
-    assert!(f.1.details["cues"].to_string().contains("detector"), "{}", f.1.details);
+    let f = found
+        .iter()
+        .find(|(_, f)| f.kind == AlertKind::Fire)
+        .unwrap();
+    assert!(
+        f.1.details["cues"].to_string().contains("detector"),
+        "{}",
+        f.1.details
+    );
     // The detector sees its box elsewhere: vetoed.
     let mut elsewhere = FireAnalyzer::new(&cfg, FPS as u32).with_detector(
         Box::new(Scripted(vec![flame_box(0.05)])),
@@ -284,22 +364,35 @@ fn second_opinion_gates_only_the_opening() {
     let mut yes = FireAnalyzer::new(&config(""), FPS as u32)
         .with_verifier(Box::new(FixedVerifier(0.6, calls.clone())), 0.05);
     let found = run(&mut yes, 220, growing_flame);
-    assert_eq!(states(&found, AlertKind::Fire).first(), Some(&AlertState::New));
+    assert_eq!(
+        states(&found, AlertKind::Fire).first(),
+        Some(&AlertState::New)
+    );
     assert_eq!(found[0].1.details["classifier_flame_like"], 0.6);
-    assert_eq!(calls.load(Ordering::Relaxed), 1, "asked once, before the new");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "asked once, before the new"
+    );
     let calls = std::sync::Arc::new(AtomicUsize::new(0));
     let mut no = FireAnalyzer::new(&config(""), FPS as u32)
         .with_verifier(Box::new(FixedVerifier(0.01, calls.clone())), 0.05);
     assert!(states(&run(&mut no, 120, growing_flame), AlertKind::Fire).is_empty());
     let n = calls.load(Ordering::Relaxed);
-    assert!((2..=12).contains(&n), "refusals are retried about once a second, got {n}");
+    assert!(
+        (2..=12).contains(&n),
+        "refusals are retried about once a second, got {n}"
+    );
 }
 
 #[test]
 fn stream_restart_ends_open_incidents() {
     let mut a = FireAnalyzer::new(&config(""), FPS as u32);
     let found = run(&mut a, 100, growing_flame);
-    assert_eq!(states(&found, AlertKind::Fire).first(), Some(&AlertState::New));
+    assert_eq!(
+        states(&found, AlertKind::Fire).first(),
+        Some(&AlertState::New)
+    );
     // The stream starts again from 0.
     let mut c = Canvas::shed(3);
     c.noise(4);

@@ -84,8 +84,11 @@ fn empty_fire_table_takes_documented_defaults() {
     let f = c.cameras[0].analyzers.fire.as_ref().unwrap();
     assert!(f.flame && f.smoke && !f.classifier && f.detector.is_none());
     assert_eq!((f.confirm_frames, f.confirm_window), (8, 12));
-    assert_eq!((f.min_flame_area, f.min_smoke_area), (0.0004, 0.004));
-    assert_eq!((f.update_growth, f.update_interval_s, f.end_after_s), (1.5, 5.0, 20.0));
+    assert_eq!((f.min_flame_area, f.min_smoke_area), (0.00012, 0.0018));
+    assert_eq!(
+        (f.update_growth, f.update_interval_s, f.end_after_s),
+        (1.5, 5.0, 20.0)
+    );
 }
 
 #[test]
@@ -129,7 +132,10 @@ fn bad_fire_values_are_reported_with_their_paths() {
         "{BASE}[cameras.analyzers.fire.detector]\nmodel = \"\"\nmin_score = 1.5\nevery_n_frames = 0\nfire_classes = []\nsmoke_classes = []\n"
     ));
     for field in ["model", "min_score", "every_n_frames", "fire_classes"] {
-        assert!(out.contains(&format!("{fire}.detector.{field}")), "{field}: {out}");
+        assert!(
+            out.contains(&format!("{fire}.detector.{field}")),
+            "{field}: {out}"
+        );
     }
 }
 
@@ -137,7 +143,10 @@ fn bad_fire_values_are_reported_with_their_paths() {
 fn unknown_fire_keys_and_bad_fusion_are_syntax_errors() {
     let (code, out) = check(&format!("{BASE}[cameras.analyzers.fire]\nflicker = 3\n"));
     assert_eq!(code, 2);
-    assert!(out.contains("unknown field") && out.contains("flicker"), "{out}");
+    assert!(
+        out.contains("unknown field") && out.contains("flicker"),
+        "{out}"
+    );
     let (code, out) = check(&format!(
         "{BASE}[cameras.analyzers.fire.detector]\nmodel = \"m\"\nfusion = \"vote\"\n"
     ));

@@ -25,6 +25,9 @@ pub const NO_ZONE: u8 = u8::MAX;
 /// of its analysis pixels (and fewer than 8) differ from the frame's average
 /// tint by more than this chroma (|ΔCb| + |ΔCr|).
 pub const GREY_CHROMA: i32 = 24;
+/// Luma of a hot (near-saturated) flame pixel; flames are the brightest thing
+/// in a shed, and their core saturates the sensor.
+pub const HOT_Y: u8 = 220;
 
 /// Geometry of the analysis grid for one frame size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,10 +148,18 @@ pub struct CellStats {
     pub flame_changed: Vec<u16>,
     /// Sum of luma over the flame-coloured pixels.
     pub flame_energy: Vec<u32>,
+    /// Flame-coloured (now or before) pixels whose luma changed by at least
+    /// the change threshold in this frame and in the opposite direction in
+    /// the frame before: flicker, as opposed to an edge sliding past.
+    pub flame_flip: Vec<u16>,
+    /// Flame-coloured pixels that are also hot: luma >= [`HOT_Y`].
+    pub hot_n: Vec<u16>,
     /// Sum of luma, gradient magnitude and chroma over active pixels.
     pub y_sum: Vec<u32>,
     pub grad_sum: Vec<u32>,
     pub chroma_sum: Vec<u32>,
+    /// Sum of warmth (Cr − Cb) over active pixels: firelight raises it.
+    pub warm_sum: Vec<i32>,
     /// Whether the frame was treated as grey (IR night mode).
     pub grey: bool,
     /// Mean luma of the whole frame.
@@ -163,9 +174,12 @@ impl CellStats {
             flame_n: vec![0; cells],
             flame_changed: vec![0; cells],
             flame_energy: vec![0; cells],
+            flame_flip: vec![0; cells],
+            hot_n: vec![0; cells],
             y_sum: vec![0; cells],
             grad_sum: vec![0; cells],
             chroma_sum: vec![0; cells],
+            warm_sum: vec![0; cells],
             grey: false,
             mean_y: 0.0,
             change_threshold: 0,
@@ -179,6 +193,8 @@ pub struct Extractor {
     rgb: Vec<[u8; 3]>,
     y: Vec<u8>,
     prev_y: Vec<u8>,
+    /// Luma change of each pixel in the previous frame.
+    prev_dy: Vec<i16>,
     prev_flame: Vec<bool>,
     flame: Vec<bool>,
     have_prev: bool,
@@ -231,6 +247,7 @@ impl Extractor {
             rgb: vec![[0; 3]; n],
             y: vec![0; n],
             prev_y: vec![0; n],
+            prev_dy: vec![0; n],
             prev_flame: vec![false; n],
             flame: vec![false; n],
             have_prev: false,
@@ -305,19 +322,29 @@ impl Extractor {
                 if flame {
                     st.flame_n[c] += 1;
                     st.flame_energy[c] += luma as u32;
+                    if luma >= HOT_Y {
+                        st.hot_n[c] += 1;
+                    }
                 }
-                if self.have_prev
-                    && (flame || self.prev_flame[i])
-                    && luma.abs_diff(self.prev_y[i]) >= change_threshold
-                {
-                    st.flame_changed[c] += 1;
+                let dy = luma as i16 - self.prev_y[i] as i16;
+                if self.have_prev && (flame || self.prev_flame[i]) {
+                    let thr = change_threshold as i16;
+                    if dy.abs() >= thr {
+                        st.flame_changed[c] += 1;
+                        let before = self.prev_dy[i];
+                        if before.abs() >= thr && (before > 0) != (dy > 0) {
+                            st.flame_flip[c] += 1;
+                        }
+                    }
                 }
+                self.prev_dy[i] = if self.have_prev { dy } else { 0 };
                 let right = if x + 1 < g.w { self.y[i + 1] } else { luma };
                 let down = if y + 1 < g.h { self.y[i + g.w] } else { luma };
                 st.y_sum[c] += luma as u32;
                 st.grad_sum[c] += luma.abs_diff(right) as u32 + luma.abs_diff(down) as u32;
                 let (_, cb, cr) = ycbcr(p[0] as i32, p[1] as i32, p[2] as i32);
                 st.chroma_sum[c] += ((cb - 128).abs() + (cr - 128).abs()) as u32;
+                st.warm_sum[c] += cr - cb;
             }
         }
         std::mem::swap(&mut self.y, &mut self.prev_y);
@@ -371,6 +398,8 @@ pub struct History {
     flame_n: Vec<u16>,
     flame_changed: Vec<u16>,
     flame_energy: Vec<u32>,
+    flame_flip: Vec<u16>,
+    hot_n: Vec<u16>,
     /// Per cell, bit `k` set when the cell was flame-coloured `k` frames ago.
     pub flame_on: Vec<u32>,
     /// Per cell, bit `k` set when the cell looked smoky `k` frames ago.
@@ -387,6 +416,8 @@ impl History {
             flame_n: vec![0; cells * HISTORY],
             flame_changed: vec![0; cells * HISTORY],
             flame_energy: vec![0; cells * HISTORY],
+            flame_flip: vec![0; cells * HISTORY],
+            hot_n: vec![0; cells * HISTORY],
             flame_on: vec![0; cells],
             smoky: vec![0; cells],
         }
@@ -410,6 +441,8 @@ impl History {
         self.flame_n[base..base + self.cells].copy_from_slice(&st.flame_n);
         self.flame_changed[base..base + self.cells].copy_from_slice(&st.flame_changed);
         self.flame_energy[base..base + self.cells].copy_from_slice(&st.flame_energy);
+        self.flame_flip[base..base + self.cells].copy_from_slice(&st.flame_flip);
+        self.hot_n[base..base + self.cells].copy_from_slice(&st.hot_n);
         for c in 0..self.cells {
             // A cell is "on" when a quarter of its pixels (at least two) are flame-coloured.
             let on = st.flame_n[c] >= (active[c] / 4).max(2);
@@ -446,6 +479,14 @@ impl History {
 
     pub fn flame_energy(&self, age: usize, cell: usize) -> u32 {
         self.flame_energy[self.slot(age) * self.cells + cell]
+    }
+
+    pub fn flame_flip(&self, age: usize, cell: usize) -> u16 {
+        self.flame_flip[self.slot(age) * self.cells + cell]
+    }
+
+    pub fn hot_n(&self, age: usize, cell: usize) -> u16 {
+        self.hot_n[self.slot(age) * self.cells + cell]
     }
 }
 

@@ -13,7 +13,7 @@
 //! | --- | --- | --- |
 //! | colour | flame-coloured area now | ≥ the zone's minimum area |
 //! | flicker | mean share of flame pixels whose luma changes frame to frame | ≥ the zone's minimum (0.10 at sensitivity 0.5) |
-//! | steady | least area in the window ÷ median area | ≥ 0.2 (a blinking light drops to ~0) |
+//! | steady | least ratio of a frame's area to the largest of the 3 frames before it | ≥ 0.2 (a blinking light drops to ~0) |
 //! | in place | horizontal drift of the flame's centre ÷ region width | ≤ 0.35 (moving things drift) |
 //! | growth | area now ÷ area at the start of the window (at least 1 pixel) | reported, not required |
 //!
@@ -36,6 +36,8 @@ pub const MIN_STEADY: f32 = 0.2;
 pub const MAX_DRIFT: f32 = 0.35;
 /// Flicker minimum at sensitivity 0.5.
 pub const BASE_FLICKER: f32 = 0.10;
+/// Least share of flame pixels reversing brightness per frame.
+pub const MIN_FLIP: f32 = 0.03;
 
 /// Per-zone thresholds.
 #[derive(Debug, Clone)]
@@ -53,6 +55,10 @@ pub struct FlameRegion {
     /// Flame-coloured analysis pixels, mean of the last three frames.
     pub area: f32,
     pub flicker: f32,
+    /// Mean share of flame pixels whose luma reversed direction.
+    pub flip: f32,
+    /// Hot flame pixels, mean of the last three frames.
+    pub hot: f32,
     /// Strongest flicker frequency (Hz) and its share of the power.
     pub flicker_hz: Option<f32>,
     pub periodicity: f32,
@@ -119,10 +125,21 @@ pub fn find(
     } else {
         (1u32 << persist) - 1
     };
+    // A cell must also have changed (two pixels or more) in 30 % of those
+    // frames: statically bright or orange things never become candidates.
+    let need_active = (persist as f32 * 0.3).ceil() as usize;
     let candidate: Vec<bool> = hist
         .flame_on
         .iter()
-        .map(|bits| bits & 0b11 != 0 && (bits & persist_mask).count_ones() >= need)
+        .enumerate()
+        .map(|(c, bits)| {
+            bits & 0b11 != 0
+                && (bits & persist_mask).count_ones() >= need
+                && (0..persist)
+                    .filter(|&age| hist.flame_changed(age, c) >= 2)
+                    .count()
+                    >= need_active
+        })
         .collect();
     let mut out = Vec::new();
     for region in group(grid, &candidate, &zones.cell, 2) {
@@ -139,6 +156,8 @@ pub fn find(
         let mut area = vec![0f32; window];
         let mut changed = vec![0f32; window];
         let mut energy = vec![0f32; window];
+        let mut flips = vec![0f32; window];
+        let mut hot = 0.0f32;
         let mut cx = vec![f32::NAN; window];
         for (age, ((a, ch), e)) in area
             .iter_mut()
@@ -152,6 +171,10 @@ pub fn find(
                 *a += n;
                 *ch += hist.flame_changed(age, c) as f32;
                 *e += hist.flame_energy(age, c) as f32;
+                flips[age] += hist.flame_flip(age, c) as f32;
+                if age < 3 {
+                    hot += hist.hot_n(age, c) as f32 / 3.0;
+                }
                 sx += n * (c % grid.gw) as f32;
             }
             if *a > 0.0 {
@@ -167,14 +190,25 @@ pub fn find(
             flicker += changed[age] / area[age].max(area[age + 1]).max(1.0);
         }
         flicker /= (window - 1) as f32;
-        let mut sorted = area.clone();
-        sorted.sort_by(f32::total_cmp);
-        let median = sorted[window / 2];
-        let steady = if median > 0.0 {
-            sorted[0] / median
-        } else {
-            0.0
-        };
+        let mut flip = 0.0;
+        for age in 0..window - 2 {
+            flip += flips[age] / area[age].max(area[age + 1]).max(1.0);
+        }
+        flip /= (window - 2) as f32;
+        // Steadiness: the least ratio of a frame's area to the largest of the
+        // three frames before it, over frames that follow a sizeable area. A
+        // growing flame stays near 1; a light blinking off drops to ~0.
+        let floor = min_area * relax * 0.5;
+        let mut steady = 1.0f32;
+        for age in 0..window.saturating_sub(1) {
+            let before = area[age + 1..(age + 4).min(window)]
+                .iter()
+                .copied()
+                .fold(0.0, f32::max);
+            if before >= floor {
+                steady = steady.min(area[age] / before);
+            }
+        }
         let first_cx = cx.iter().rev().find(|v| !v.is_nan());
         let drift = match (cx[0], first_cx) {
             (c0, Some(c1)) if !c0.is_nan() => (c0 - c1).abs() / region.size().0 as f32,
@@ -187,19 +221,53 @@ pub fn find(
             None => (None, 0.0),
         };
         out.push(FlameRegion {
-            colour_ok: now >= min_area * relax,
-            flicker_ok: flicker >= min_flicker * relax,
+            colour_ok: now >= min_area * relax && hot >= (0.03 * now).max(2.0),
+            flicker_ok: flicker >= min_flicker * relax && flip >= MIN_FLIP * relax,
             steady_ok: steady >= MIN_STEADY,
             in_place_ok: drift <= MAX_DRIFT,
             region,
             area: now,
             flicker,
+            flip,
+            hot,
             flicker_hz,
             periodicity,
             steady,
             drift,
             growth: now / then.max(1.0),
         });
+    }
+    out
+}
+
+/// Flame *seeds*: single cells holding hot flame pixels in half of the
+/// frames of the last [`PERSIST_S`] seconds that also changed in 30 % of them
+/// — a flame too small yet to be a candidate. The smoke test uses them to
+/// tell a young flame's glow from smoke.
+pub fn seeds(hist: &History, grid: &Grid, zones: &ZoneMap) -> Vec<CellRegion> {
+    let persist = hist.frames_within(PERSIST_S).max(1);
+    if persist < 5 {
+        return Vec::new();
+    }
+    let need_hot = (persist as f32 * 0.5).ceil() as usize;
+    let need_active = (persist as f32 * 0.3).ceil() as usize;
+    let mut out = Vec::new();
+    for c in 0..grid.cells() {
+        if zones.cell[c] == super::features::NO_ZONE || hist.hot_n(0, c) == 0 {
+            continue;
+        }
+        let hot = (0..persist).filter(|&a| hist.hot_n(a, c) > 0).count();
+        let active = (0..persist)
+            .filter(|&a| hist.flame_changed(a, c) > 0)
+            .count();
+        if hot >= need_hot && active >= need_active {
+            let (x, y) = (c % grid.gw, c / grid.gw);
+            out.push(CellRegion {
+                zone: zones.cell[c],
+                cells: vec![c],
+                bbox: (x, y, x, y),
+            });
+        }
     }
     out
 }

@@ -98,6 +98,10 @@ struct State {
     smoke: SmokeModel,
     flame_params: FlameParams,
     smoke_params: SmokeParams,
+    /// Cells lit by the last frame's flame candidates (their glow is not smoke).
+    near_flame: Vec<bool>,
+    /// The last frame's flame candidate regions and seeds.
+    flame_boxes: Vec<CellRegion>,
 }
 
 /// See the module doc.
@@ -231,6 +235,8 @@ impl FireAnalyzer {
             extractor: Extractor::new(grid),
             history: History::new(grid.cells()),
             smoke: SmokeModel::new(grid.cells()),
+            near_flame: vec![false; grid.cells()],
+            flame_boxes: Vec::new(),
             zones: map,
             grid,
         }
@@ -367,7 +373,8 @@ impl Analyzer for FireAnalyzer {
         // 1. Pixel pass, smoke background, history.
         let stats = st.extractor.process(&frame.rgb, &st.zones);
         let smoky = if self.cfg.smoke {
-            st.smoke.update(t, &stats, &st.zones, &st.smoke_params)
+            st.smoke
+                .update(t, &stats, &st.zones, &st.smoke_params, &st.near_flame)
         } else {
             Vec::new()
         };
@@ -397,6 +404,27 @@ impl Analyzer for FireAnalyzer {
         if self.cfg.flame {
             let open: Vec<bool> = self.flame_trackers.iter().map(|t| t.is_open()).collect();
             let regions = flame::find(&st.history, &st.grid, &st.zones, &st.flame_params, &open);
+            for r in &regions {
+                tracing::trace!(
+                    t,
+                    zone = r.region.zone,
+                    bbox = ?r.region.bbox,
+                    area = r.area,
+                    hot = r.hot,
+                    flicker = r.flicker,
+                    flip = r.flip,
+                    steady = r.steady,
+                    drift = r.drift,
+                    growth = r.growth,
+                    hz = ?r.flicker_hz,
+                    hit = r.hit(),
+                    "flame candidate"
+                );
+            }
+            mark_glow(&st.grid, &regions, &mut st.near_flame);
+            st.flame_boxes = regions.iter().map(|r| r.region.clone()).collect();
+            st.flame_boxes
+                .extend(flame::seeds(&st.history, &st.grid, &st.zones));
             let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
             let replace = self
                 .detector
@@ -478,7 +506,23 @@ impl Analyzer for FireAnalyzer {
                 &st.smoke,
                 &st.smoke_params,
                 &open,
+                &st.flame_boxes,
             );
+            for r in &regions {
+                tracing::trace!(
+                    t,
+                    zone = r.region.zone,
+                    bbox = ?r.region.bbox,
+                    cells = r.cells,
+                    growth = r.growth,
+                    rise = r.rise,
+                    edge_ratio = r.edge_ratio,
+                    in_place = r.in_place_ok,
+                    below_flame = r.below_flame,
+                    hit = r.hit(),
+                    "smoke candidate"
+                );
+            }
             let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
             let replace = self
                 .detector
@@ -514,6 +558,20 @@ impl Analyzer for FireAnalyzer {
             }
         }
         out
+    }
+}
+
+/// Marks the cells next to a flame candidate (two cells round it), whose
+/// brightening is the flame's own halo rather than smoke.
+fn mark_glow(grid: &Grid, regions: &[FlameRegion], near: &mut [bool]) {
+    near.iter_mut().for_each(|n| *n = false);
+    for r in regions {
+        let (x0, y0, x1, y1) = r.region.bbox;
+        for y in y0.saturating_sub(2)..=(y1 + 2).min(grid.gh - 1) {
+            for x in x0.saturating_sub(2)..=(x1 + 2).min(grid.gw - 1) {
+                near[y * grid.gw + x] = true;
+            }
+        }
     }
 }
 
