@@ -7,6 +7,10 @@
 //! x264 settings) is generated once into `target/bench-clips/`. Each side runs
 //! `ROUNDS` times, alternating, and the best round is reported (the machine is
 //! shared, so the best round is the least disturbed one).
+//!
+//! Two figures per side: wall-clock fps, and fps per CPU-second (user + system
+//! time of all threads, via `getrusage`). On a busy machine the CPU figure is
+//! the steadier one: it measures the work, not the waiting for a core.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,7 +55,35 @@ fn ensure_clip(path: &Path) {
     eprintln!("  done in {:.1} s", t.elapsed().as_secs_f64());
 }
 
-fn run_project(path: &Path) -> (u64, Duration) {
+/// User + system CPU time of this process (`RUSAGE_SELF`) or of its waited-for
+/// children (`RUSAGE_CHILDREN`).
+fn cpu_time(who: i32) -> Duration {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(who, &mut u) };
+    assert_eq!(rc, 0, "getrusage failed");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// One measured run: frames, wall time, CPU time.
+struct Run {
+    frames: u64,
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Run {
+    fn fps(&self) -> f64 {
+        self.frames as f64 / self.wall.as_secs_f64()
+    }
+    fn fps_per_cpu(&self) -> f64 {
+        self.frames as f64 / self.cpu.as_secs_f64()
+    }
+}
+
+fn run_project(path: &Path) -> Run {
+    let cpu0 = cpu_time(libc::RUSAGE_SELF);
     let t = Instant::now();
     let mut n = 0u64;
     for frame in FileReader::open(path, "bench", WIDTH, HEIGHT, FPS).expect("open clip") {
@@ -59,12 +91,17 @@ fn run_project(path: &Path) -> (u64, Duration) {
         assert_eq!(frame.rgb.len(), (WIDTH * HEIGHT * 3) as usize);
         n += 1;
     }
-    (n, t.elapsed())
+    Run {
+        frames: n,
+        wall: t.elapsed(),
+        cpu: cpu_time(libc::RUSAGE_SELF) - cpu0,
+    }
 }
 
-fn run_gst_launch(path: &Path) -> Duration {
+fn run_gst_launch(path: &Path) -> Run {
     let caps = format!("video/x-raw,format=RGB,width={WIDTH},height={HEIGHT}");
     let location = format!("location={}", path.display());
+    let cpu0 = cpu_time(libc::RUSAGE_CHILDREN);
     let t = Instant::now();
     let status = Command::new("gst-launch-1.0")
         .args([
@@ -89,9 +126,13 @@ fn run_gst_launch(path: &Path) -> Duration {
         .args(["!", "fakesink", "sync=false"])
         .status()
         .expect("run gst-launch-1.0 (gstreamer1.0-tools)");
-    let elapsed = t.elapsed();
+    let wall = t.elapsed();
     assert!(status.success(), "gst-launch-1.0 failed: {status}");
-    elapsed
+    Run {
+        frames: FRAMES as u64,
+        wall,
+        cpu: cpu_time(libc::RUSAGE_CHILDREN) - cpu0,
+    }
 }
 
 fn main() {
@@ -104,33 +145,51 @@ fn main() {
     let path = clip_path();
     ensure_clip(&path);
 
-    let mut best_project = Duration::MAX;
-    let mut best_bare = Duration::MAX;
+    let mut project: Option<Run> = None;
+    let mut bare: Option<Run> = None;
+    let better = |best: Option<Run>, r: Run| match best {
+        Some(b) if b.wall <= r.wall => Some(b),
+        _ => Some(r),
+    };
+    let better_cpu = |best: Option<Duration>, r: Duration| Some(best.map_or(r, |b| b.min(r)));
+    let (mut project_cpu, mut bare_cpu) = (None, None);
     for round in 1..=ROUNDS {
-        let (n, d) = run_project(&path);
+        let p = run_project(&path);
         assert_eq!(
-            n, FRAMES as u64,
+            p.frames, FRAMES as u64,
             "project pipeline must deliver every frame"
         );
         let b = run_gst_launch(&path);
         eprintln!(
-            "round {round}: project {:.1} fps, gst-launch {:.1} fps",
-            n as f64 / d.as_secs_f64(),
-            FRAMES as f64 / b.as_secs_f64()
+            "round {round}: project {:.1} fps ({:.1} per CPU-s), gst-launch {:.1} fps ({:.1} per CPU-s)",
+            p.fps(),
+            p.fps_per_cpu(),
+            b.fps(),
+            b.fps_per_cpu()
         );
-        best_project = best_project.min(d);
-        best_bare = best_bare.min(b);
+        project_cpu = better_cpu(project_cpu, p.cpu);
+        bare_cpu = better_cpu(bare_cpu, b.cpu);
+        project = better(project, p);
+        bare = better(bare, b);
     }
-    let project_fps = FRAMES as f64 / best_project.as_secs_f64();
-    let bare_fps = FRAMES as f64 / best_bare.as_secs_f64();
+    let (Some(p), Some(b), Some(pc), Some(bc)) = (project, bare, project_cpu, bare_cpu) else {
+        return;
+    };
+    let per_cpu = |cpu: Duration| FRAMES as f64 / cpu.as_secs_f64();
     println!("ingest 1080p H.264 -> {WIDTH}x{HEIGHT} RGB, {FRAMES} frames, best of {ROUNDS}:");
     println!(
-        "  estatewatch FileReader : {project_fps:7.1} fps ({:.2} s)",
-        best_project.as_secs_f64()
+        "  estatewatch FileReader : {:7.1} fps wall, {:7.1} fps per CPU-second",
+        p.fps(),
+        per_cpu(pc)
     );
     println!(
-        "  bare gst-launch-1.0    : {bare_fps:7.1} fps ({:.2} s, includes process start-up)",
-        best_bare.as_secs_f64()
+        "  bare gst-launch-1.0    : {:7.1} fps wall, {:7.1} fps per CPU-second (includes process start-up)",
+        b.fps(),
+        per_cpu(bc)
     );
-    println!("  ratio project/bare     : {:.2}", project_fps / bare_fps);
+    println!(
+        "  ratio project/bare     : {:.2} wall, {:.2} CPU",
+        p.fps() / b.fps(),
+        per_cpu(pc) / per_cpu(bc)
+    );
 }

@@ -9,9 +9,15 @@
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
 
+use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::health::{self, Heartbeat, Notifier, Watchdog};
+use crate::ingest::supervisor::spawn_camera;
+use crate::ingest::FrameSlot;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the publisher may keep delivering after a stop signal.
@@ -29,7 +35,12 @@ pub fn run_from_file(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the daemon with an already loaded config until SIGINT or SIGTERM.
+///
+/// Under systemd (`$NOTIFY_SOCKET`), it sends `READY=1` once the cameras are
+/// started, feeds the watchdog while every analysis worker ticks (see
+/// [`crate::health`]), and sends `STOPPING=1` when a stop signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let notifier = Arc::new(Notifier::from_env()?);
     let delivery = Delivery::start(&config).await?;
     let pipeline = match start_pipeline(&config, &delivery) {
         Ok(p) => p,
@@ -38,6 +49,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    notifier.notify("READY=1");
+    let feeder = health::watchdog_timeout_from_env().map(|timeout| {
+        let mut watchdog = Watchdog::new(health::max_age_for(timeout));
+        for (camera, beat) in &pipeline.heartbeats {
+            watchdog.add(camera, beat.clone());
+        }
+        tokio::spawn(health::feed_watchdog(notifier.clone(), watchdog, timeout))
+    });
     tracing::info!(
         site = %config.site.id,
         gateway = %config.gateway.id,
@@ -46,6 +65,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let signal = wait_for_stop_signal().await;
     tracing::info!(signal, "stopping");
+    notifier.notify("STOPPING=1");
+    if let Some(feeder) = feeder {
+        feeder.abort();
+    }
     pipeline.stop();
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
@@ -57,6 +80,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 pub struct Pipeline {
     /// Called in order by [`Pipeline::stop`]: ingest first, then analysis.
     stoppers: Vec<Box<dyn FnOnce() + Send>>,
+    /// Each camera's analysis worker heartbeat, for the watchdog.
+    pub heartbeats: Vec<(String, Heartbeat)>,
 }
 
 impl Pipeline {
@@ -73,20 +98,61 @@ impl Pipeline {
     }
 }
 
-/// INTEGRATION POINT (lead): start the camera pipelines and analysis workers.
+/// Starts, for each enabled camera, its pipeline supervisor and its analysis
+/// worker thread, joined by a one-frame [`FrameSlot`].
 ///
 /// Cameras report online/offline on `delivery.camera_events()`; analysis
-/// threads submit alerts to `delivery.sink()` (`AlertSink::submit` is
-/// callable from std threads and never blocks for long). Register each
-/// component's stop function with [`Pipeline::on_stop`], ingest before
-/// analysis. With zero cameras this returns an empty pipeline.
+/// threads submit alerts to `delivery.sink()`. A camera whose analyzers
+/// cannot be built (a missing model, say) stops the start with an error that
+/// names it; a camera that cannot be reached does not: its supervisor keeps
+/// retrying and reports it offline.
 pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pipeline> {
-    let _sink = delivery.sink();
-    let _camera_events = delivery.camera_events();
-    let pipeline = Pipeline::default();
-    if config.enabled_cameras().next().is_some() {
-        tracing::warn!("cameras are configured but ingest is not wired in this build yet");
+    let mut pipeline = Pipeline::default();
+    let mut workers = Vec::new();
+    for cam in config.enabled_cameras() {
+        let analyzers = crate::analysis::build_analyzers(cam)?;
+        let slot = FrameSlot::new();
+        let camera = spawn_camera(cam.clone(), slot.clone(), delivery.camera_events())
+            .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let builder = AlertBuilder::new(AlertOrigin {
+            site: config.site.id.clone(),
+            gateway: config.gateway.id.clone(),
+            camera: cam.name.clone(),
+        });
+        let sink = delivery.sink();
+        let span = tracing::info_span!("camera", name = %cam.name);
+        let worker_slot = slot.clone();
+        let worker_stop = stop.clone();
+        let heartbeat = Heartbeat::new();
+        pipeline
+            .heartbeats
+            .push((cam.name.clone(), heartbeat.clone()));
+        let worker = std::thread::Builder::new()
+            .name(format!("ew-analyse-{}", cam.name))
+            .spawn(move || {
+                let _enter = span.enter();
+                worker::run(worker_slot, analyzers, builder, worker_stop, heartbeat, |alert| {
+                    let (kind, id) = (alert.kind, alert.id);
+                    if let Err(e) = sink.submit(alert) {
+                        tracing::error!(%id, kind = kind.as_str(), error = %e, "alert not accepted by delivery");
+                    }
+                })
+            })?;
+        pipeline.on_stop(move || {
+            camera.stop();
+            slot.close();
+        });
+        workers.push((stop, worker));
     }
+    pipeline.on_stop(move || {
+        for (stop, worker) in workers {
+            stop.store(true, Ordering::Relaxed);
+            if worker.join().is_err() {
+                tracing::error!("an analysis thread panicked");
+            }
+        }
+    });
     Ok(pipeline)
 }
 

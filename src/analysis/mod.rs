@@ -10,7 +10,9 @@
 
 pub mod detector;
 pub mod fire;
+pub mod garbage;
 pub mod motion;
+pub mod throwing;
 pub mod worker;
 
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
@@ -71,6 +73,23 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
     }
     if let Some(f) = &cam.analyzers.fire {
         out.push(Box::new(fire::FireAnalyzer::new(f, cam.detect.fps)));
+    }
+    if let Some(g) = &cam.analyzers.garbage {
+        out.push(Box::new(garbage::GarbageAnalyzer::new(
+            g,
+            cam.detect.width,
+            cam.detect.height,
+        )));
+    }
+    if let Some(t) = &cam.analyzers.throwing {
+        let a =
+            throwing::ThrowingAnalyzer::new(t, cam.detect.width, cam.detect.height, cam.detect.fps)
+                .map_err(|message| AnalysisError::Setup {
+                    camera: cam.name.clone(),
+                    analyzer: "throwing",
+                    message,
+                })?;
+        out.push(Box::new(a));
     }
     Ok(out)
 }

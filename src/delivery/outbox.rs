@@ -397,6 +397,38 @@ impl Outbox {
 
     /// Applies every upgrade step the file has not had yet.
     fn upgrade(&mut self) -> Result<(), OutboxError> {
+        let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        // Fast path without a write lock: already current.
+        if self.identify(latest)? == latest {
+            return Ok(());
+        }
+        // Each step runs in a write transaction that re-reads the version, so
+        // two processes opening a new file at once upgrade it exactly once.
+        for (step, sql) in MIGRATIONS {
+            let path = self.path.clone();
+            let err = |e| OutboxError::from_sqlite(&path, e);
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(err)?;
+            if version >= *step {
+                continue;
+            }
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(err)?;
+            tx.pragma_update(None, "user_version", step).map_err(err)?;
+            tx.commit().map_err(err)?;
+            tracing::info!(path = %self.path.display(), version = step, "outbox schema upgraded");
+        }
+        Ok(())
+    }
+
+    /// Checks the file is an outbox (or empty) this build can use; returns its version.
+    fn identify(&self, latest: i64) -> Result<i64, OutboxError> {
         let version = self.schema_version()?;
         let app_id: i64 = self
             .conn
@@ -423,7 +455,6 @@ impl Outbox {
                 application_id: app_id,
             });
         }
-        let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
         if version > latest {
             return Err(OutboxError::TooNew {
                 path: self.path.clone(),
@@ -431,21 +462,7 @@ impl Outbox {
                 supported: latest,
             });
         }
-        for (step, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > version) {
-            let path = self.path.clone();
-            let err = |e| OutboxError::from_sqlite(&path, e);
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "application_id", APPLICATION_ID)
-                .map_err(err)?;
-            tx.pragma_update(None, "user_version", step).map_err(err)?;
-            tx.commit().map_err(err)?;
-            tracing::info!(path = %self.path.display(), version = step, "outbox schema upgraded");
-        }
-        Ok(())
+        Ok(version)
     }
 
     /// `PRAGMA quick_check`: finds most damage without reading every byte twice.
@@ -970,6 +987,25 @@ mod tests {
         assert_eq!(o.append(std::slice::from_ref(&a)).unwrap().inserted, 1);
         assert_eq!(o.append(&[a]).unwrap().duplicates, 1);
         assert_eq!(o.totals().unwrap(), (1, 10));
+    }
+
+    #[test]
+    fn ttl_drops_old_rows_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let caps = Caps {
+            max_rows: 100,
+            max_bytes: 1 << 20,
+            ttl: Some(Duration::from_secs(3600)),
+        };
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps, true).unwrap();
+        o.append(&[alert(Severity::Critical, 5), alert(Severity::Info, 5)])
+            .unwrap();
+        assert!(o.expire(now_ms() + 1000).unwrap().is_empty());
+        let gone = o.expire(now_ms() + 3_601_000).unwrap();
+        assert_eq!(gone.len(), 2);
+        assert_eq!(o.totals().unwrap(), (0, 0));
+        let c = o.counters().unwrap();
+        assert_eq!((c["dropped_ttl_critical"], c["dropped_ttl_info"]), (1, 1));
     }
 
     #[test]

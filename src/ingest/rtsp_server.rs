@@ -148,6 +148,10 @@ impl RtspServer {
     /// onto the media's running time, so clients see one endless stream.
     pub fn add_file_loop(&self, mount: &str, path: &Path) {
         let factory = self.factory(mount);
+        // Each client gets its own feeder from the start of the file: a shared
+        // media being torn down after one client left would swallow the next
+        // client's first connection.
+        factory.set_shared(false);
         factory.set_launch(
             "( appsrc name=feed is-live=true format=time do-timestamp=false \
              ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
