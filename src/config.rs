@@ -416,6 +416,10 @@ pub struct FireConfig {
     /// An integrator's fire/smoke ONNX detector. Default: none.
     #[serde(default)]
     pub detector: Option<FireDetectorConfig>,
+    /// Not a key: the file's `[runtime]` table, copied here by
+    /// [`Config::parse`] so the models above load from `runtime.models_dir`.
+    #[serde(skip)]
+    pub runtime: RuntimeConfig,
 }
 
 /// A fire zone: a polygon and how eager to be inside it.
@@ -952,7 +956,15 @@ impl Config {
 
     /// Parses TOML text into structs without semantic checks.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        // The fire analyzer's optional models load with the file's runtime settings.
+        for cam in &mut config.cameras {
+            if let Some(f) = &mut cam.analyzers.fire {
+                f.runtime = config.runtime.clone();
+            }
+        }
+        Ok(config)
     }
 
     /// Checks everything serde cannot: ranges, uniqueness, files that must

@@ -72,7 +72,12 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
         )));
     }
     if let Some(f) = &cam.analyzers.fire {
-        out.push(Box::new(fire::FireAnalyzer::new(f, cam.detect.fps)));
+        let a = fire::models::build(f, cam.detect.fps).map_err(|e| AnalysisError::Setup {
+            camera: cam.name.clone(),
+            analyzer: "fire",
+            message: e.to_string(),
+        })?;
+        out.push(Box::new(a));
     }
     if let Some(g) = &cam.analyzers.garbage {
         out.push(Box::new(garbage::GarbageAnalyzer::new(

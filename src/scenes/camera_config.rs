@@ -88,8 +88,34 @@ fn throwing_section(_s: &mut String, _truth: &Truth) {}
 
 // ---------------------------------------------------------------------------
 
-/// `[cameras.analyzers.fire]` from the shed zones and light masks (shed scenes).
-fn fire_section(_s: &mut String, _truth: &Truth) {}
+/// `[cameras.analyzers.fire]` from the shed zones and light masks (shed
+/// scenes only): each calibration zone becomes a fire zone at the default
+/// sensitivity, each known light a mask (numbered, as mask names must be
+/// unique). Everything else keeps the analyzer's defaults.
+fn fire_section(s: &mut String, truth: &Truth) {
+    if truth.scene != Scene::Shed {
+        return;
+    }
+    let c = &truth.calibration;
+    let _ = writeln!(s, "[cameras.analyzers.fire]");
+    for z in &c.zones {
+        let _ = writeln!(
+            s,
+            "\n[[cameras.analyzers.fire.zones]]\nname = {}\npolygon = {}",
+            toml_str(&z.name),
+            poly(&z.polygon)
+        );
+    }
+    for (i, l) in c.lights.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "\n[[cameras.analyzers.fire.masks]]\nname = {}\npolygon = {}",
+            toml_str(&format!("{}-{}", l.name, i + 1)),
+            poly(&l.polygon)
+        );
+    }
+    s.push('\n');
+}
 
 // ---------------------------------------------------------------------------
 

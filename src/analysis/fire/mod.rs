@@ -12,7 +12,8 @@
 //!    when they flicker, do not blink off, and stay in place.
 //! 3. [`smoke`]: cells whose texture fades to grey against a slow background
 //!    form regions, kept when they persist and grow or rise.
-//! 4. Optional second opinions ([`FlameVerifier`], [`FireDetector`]), fused by
+//! 4. Optional second opinions ([`FlameVerifier`], [`FireDetector`]; the ONNX
+//!    ones and building an analyzer with them are in [`models`]), fused by
 //!    the rule in `docs/fire.md`.
 //! 5. [`lifecycle`]: N-of-M confirmation per zone, then `new`, `update`s as the
 //!    area grows, and `end` once nothing has been seen for a while.
@@ -23,6 +24,7 @@
 pub mod features;
 pub mod flame;
 pub mod lifecycle;
+pub mod models;
 pub mod regions;
 pub mod smoke;
 
