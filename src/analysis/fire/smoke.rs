@@ -10,7 +10,9 @@
 //! - its background had texture to lose (mean gradient ≥ 6 grey levels and
 //!   contrast ≥ 0.1),
 //! - its contrast fell to at most the zone's ratio of the background's (0.6 at
-//!   sensitivity 0.5),
+//!   sensitivity 0.5), or it turned at least 4 grey levels lighter (the
+//!   *veil*) without warming and without gaining more texture than a quarter
+//!   of that lift (a bright plume's own wisps over a dark, flat wall),
 //! - it is low in chroma (≤ 24) and no more colourful than its background + 8,
 //! - it is neither glare (mean luma ≤ 235) nor a deep shadow (mean luma ≥ 0.7 ×
 //!   background).
@@ -57,6 +59,10 @@ pub const MIN_TEXTURE_CONTRAST: f32 = 0.1;
 pub const BASE_RATIO: f32 = 0.6;
 /// Brightening (grey levels over the background) of a veiled cell at sensitivity 0.5.
 pub const VEIL_LIFT: f32 = 4.0;
+/// Gradient a veil may add per grey level of brightening: a thick plume over
+/// a dark, flat wall brings its own wisps, so a bright veil may gain some
+/// texture (a quarter of its lift) and still count.
+pub const VEIL_TEXTURE: f32 = 0.25;
 /// A change of a cell's mean luma between two frames this large is a jump.
 pub const JUMP_Y: f32 = 6.0;
 
@@ -186,7 +192,7 @@ impl SmokeModel {
                     && !near_flame.get(c).copied().unwrap_or(false)
                     && dy >= lift
                     && warm - self.bg_warm[c] <= (0.5 * dy).max(1.5)
-                    && grad <= 1.1 * self.bg_grad[c] + 1.0
+                    && grad <= 1.1 * self.bg_grad[c] + 1.0 + VEIL_TEXTURE * dy
                     && chroma <= self.bg_chroma[c] + 4.0
                 {
                     cue = Cue::Veil;
