@@ -441,7 +441,8 @@ pub struct FireZoneConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FireDetectorConfig {
-    /// Model folder name under `runtime.models_dir` (holding a `model.toml`), or a path to one. Required.
+    /// Model folder name under `runtime.models_dir` (holding a `model.toml`
+    /// whose `name` is the folder's). Required.
     pub model: String,
     /// How the detector's boxes combine with the classic candidates:
     /// `confirm` (a classic candidate alerts only when a detector box of its

@@ -1,5 +1,6 @@
-//! `[cameras.analyzers.fire]` in the config: a full table is accepted and
-//! builds the analyzer; every kind of bad value is reported by
+//! `[cameras.analyzers.fire]` in the config: a full table is accepted (and
+//! building it loads its models, so a missing one is a clear setup error);
+//! every kind of bad value is reported by
 //! `estatewatch check-config` with its field path.
 
 use estatewatch::analysis::build_analyzers;
@@ -71,8 +72,16 @@ fn full_fire_table_is_valid_and_parsed() {
     assert_eq!(f.zones[1].sensitivity, 0.8);
     let d = f.detector.as_ref().unwrap();
     assert_eq!(d.fusion, FireFusion::Replace);
-    let analyzers = build_analyzers(&c.cameras[0]).unwrap();
-    assert_eq!(analyzers.iter().filter(|a| a.name() == "fire").count(), 1);
+    // The models are loaded when the analyzer is built: a detector that is
+    // not installed is a setup error naming the camera, analyzer and model.
+    let err = match build_analyzers(&c.cameras[0]) {
+        Ok(_) => panic!("built with a model that does not exist"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("camera") && err.contains("fire") && err.contains("shed-fire"),
+        "{err}"
+    );
 }
 
 #[test]
