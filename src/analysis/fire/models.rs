@@ -136,7 +136,11 @@ pub fn build(cfg: &FireConfig, fps: u32) -> Result<FireAnalyzer, FireError> {
             .get_detector(&d.model)
             .map_err(|e| FireError::Model(e.to_string()))?;
         analyzer = analyzer.with_detector(
-            Box::new(OnnxFireDetector::new(det, &d.fire_classes, &d.smoke_classes)?),
+            Box::new(OnnxFireDetector::new(
+                det,
+                &d.fire_classes,
+                &d.smoke_classes,
+            )?),
             d.fusion,
             d.min_score,
             d.every_n_frames,
