@@ -125,7 +125,7 @@ fn flame_on_an_ir_grey_camera_is_found() {
     let mut a = FireAnalyzer::new(&config(""), FPS as u32);
     let found = run(&mut a, 140, |c, i, t| {
         growing_flame(c, i, t);
-        c.to_grey();
+        c.make_grey();
     });
     let fire = found.iter().find(|(_, f)| f.kind == AlertKind::Fire);
     let (t, f) = fire.unwrap_or_else(|| panic!("no fire alert: {}", describe(&found)));

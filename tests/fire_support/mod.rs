@@ -146,7 +146,7 @@ impl Canvas {
     }
 
     /// Turns the picture grey (an IR night camera).
-    pub fn to_grey(&mut self) {
+    pub fn make_grey(&mut self) {
         for p in self.rgb.chunks_exact_mut(3) {
             let y = ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32) >> 8) as u8;
             p.copy_from_slice(&[y, y, y]);

@@ -443,6 +443,8 @@ impl History {
         self.flame_energy[base..base + self.cells].copy_from_slice(&st.flame_energy);
         self.flame_flip[base..base + self.cells].copy_from_slice(&st.flame_flip);
         self.hot_n[base..base + self.cells].copy_from_slice(&st.hot_n);
+        // `c` indexes several parallel per-cell arrays.
+        #[allow(clippy::needless_range_loop)]
         for c in 0..self.cells {
             // A cell is "on" when a quarter of its pixels (at least two) are flame-coloured.
             let on = st.flame_n[c] >= (active[c] / 4).max(2);

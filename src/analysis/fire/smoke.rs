@@ -154,6 +154,8 @@ impl SmokeModel {
             );
         }
         let mut smoky = vec![false; cells];
+        // `c` indexes several parallel per-cell arrays.
+        #[allow(clippy::needless_range_loop)]
         for c in 0..cells {
             let n = zones.active[c] as f32;
             let z = zones.cell[c];
