@@ -223,5 +223,31 @@ mod tests {
                 .len(),
             1
         );
+        assert!(cfg.cameras[0].analyzers.fire.is_none(), "tower clip");
+    }
+
+    #[test]
+    fn shed_clip_gets_fire_zones_and_a_mask_per_light() {
+        let mut t = truth();
+        t.scene = Scene::Shed;
+        t.clip = "fire-1.mp4".into();
+        t.calibration.zones[0].name = "shed".into();
+        let lamp = Zone {
+            name: "lamp".into(),
+            polygon: vec![[0.1, 0.1], [0.2, 0.1], [0.2, 0.2], [0.1, 0.2]],
+        };
+        t.calibration.lights = vec![lamp.clone(), lamp];
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("fire-1.mp4");
+        std::fs::write(&video, b"x").unwrap();
+        let text = replay_config(&t, &video);
+        let cfg = crate::config::Config::parse(&text).unwrap();
+        assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
+        let f = cfg.cameras[0].analyzers.fire.as_ref().unwrap();
+        assert_eq!(f.zones.len(), 1);
+        assert_eq!(f.zones[0].name, "shed");
+        assert_eq!(f.zones[0].polygon, t.calibration.zones[0].polygon);
+        let masks: Vec<&str> = f.masks.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(masks, ["lamp-1", "lamp-2"]);
     }
 }
