@@ -242,6 +242,9 @@ pub struct AnalyzersConfig {
     /// Generic motion analyzer (proves the chain end to end). Default: off.
     #[serde(default)]
     pub motion: Option<MotionConfig>,
+    /// Flame and smoke analyzer for e-bike sheds and bin rooms (see `docs/fire.md`). Default: off.
+    #[serde(default)]
+    pub fire: Option<FireConfig>,
     /// Garbage-bag analyzer (objects left on the ground). Default: off.
     #[serde(default)]
     pub garbage: Option<GarbageConfig>,
@@ -367,6 +370,121 @@ pub struct MotionConfig {
     /// Zones (polygons in normalised 0..1 coordinates) the analyzer looks at. Default: the whole frame.
     #[serde(default)]
     pub zones: Vec<ZoneConfig>,
+}
+
+/// `[cameras.analyzers.fire]`: flame and smoke detection without a model
+/// (colour, flicker, growth, persistence; smoke by softened edges), with an
+/// optional ONNX second opinion. Tuning guide: `docs/fire.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FireConfig {
+    /// Raise `fire` alerts (flames). Default: true.
+    #[serde(default = "default_true")]
+    pub flame: bool,
+    /// Raise `smoke` alerts. Default: true.
+    #[serde(default = "default_true")]
+    pub smoke: bool,
+    /// Where to look, each with its own sensitivity. Default: the whole frame at sensitivity 0.5.
+    #[serde(default)]
+    pub zones: Vec<FireZoneConfig>,
+    /// Polygons never looked at: known light sources such as a flashing
+    /// beacon, a lamp or a charger LED. Default: none.
+    #[serde(default)]
+    pub masks: Vec<ZoneConfig>,
+    /// N: frames out of the last `confirm_window` in which every cue must hold
+    /// before an alert is raised, 1..=confirm_window. Default: 8.
+    #[serde(default = "default_fire_confirm_frames")]
+    pub confirm_frames: u32,
+    /// M: the confirmation window in frames, 1..=64. Default: 12 (1.2 s at 10 fps).
+    #[serde(default = "default_fire_confirm_window")]
+    pub confirm_window: u32,
+    /// Smallest flame that counts, as a fraction of the frame's area, at
+    /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.00012 (about 28 pixels, a
+    /// 5×5 flame, at 640×360).
+    #[serde(default = "default_fire_min_flame_area")]
+    pub min_flame_area: f32,
+    /// Smallest smoke region that counts, as a fraction of the frame's area, at
+    /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.0018 (about 415 pixels at 640×360).
+    #[serde(default = "default_fire_min_smoke_area")]
+    pub min_smoke_area: f32,
+    /// An `update` is sent when the burning (or smoking) area has grown by this
+    /// factor since the last message, >= 1.1. Default: 1.5.
+    #[serde(default = "default_fire_update_growth")]
+    pub update_growth: f32,
+    /// Fewest seconds between two `update`s of one incident, 0..=3600. Default: 5.
+    #[serde(default = "default_fire_update_interval")]
+    pub update_interval_s: f32,
+    /// Seconds with no confirmed sighting after which the incident ends, 1..=3600. Default: 20.
+    #[serde(default = "default_fire_end_after")]
+    pub end_after_s: f32,
+    /// Ask the shipped crop classifier (EfficientNet-Lite0, `flame_like` group)
+    /// for a second opinion on flame candidates before alerting. Default: false
+    /// (it did not improve the scene scorecard; see `docs/fire.md`).
+    #[serde(default)]
+    pub classifier: bool,
+    /// Least `flame_like` score the classifier must give, 0..=1. Default: 0.05.
+    #[serde(default = "default_fire_classifier_min")]
+    pub classifier_min_score: f32,
+    /// An integrator's fire/smoke ONNX detector. Default: none.
+    #[serde(default)]
+    pub detector: Option<FireDetectorConfig>,
+    /// Not a key: the file's `[runtime]` table, copied here by
+    /// [`Config::parse`] so the models above load from `runtime.models_dir`.
+    #[serde(skip)]
+    pub runtime: RuntimeConfig,
+}
+
+/// A fire zone: a polygon and how eager to be inside it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FireZoneConfig {
+    /// Zone name reported in alerts. Required.
+    pub name: String,
+    /// At least three `[x, y]` points, each in 0..=1. Required.
+    pub polygon: Vec<[f32; 2]>,
+    /// 0..=1: higher finds smaller, calmer flames and thinner smoke sooner, at
+    /// more risk of false alerts. Each 0.25 step scales the area, flicker and
+    /// smoke thresholds by about 1.4×. Default: 0.5.
+    #[serde(default = "default_fire_sensitivity")]
+    pub sensitivity: f32,
+}
+
+/// `[cameras.analyzers.fire.detector]`: an integrator's ONNX fire/smoke detector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FireDetectorConfig {
+    /// Model folder name under `runtime.models_dir` (holding a `model.toml`
+    /// whose `name` is the folder's). Required.
+    pub model: String,
+    /// How the detector's boxes combine with the classic candidates:
+    /// `confirm` (a classic candidate alerts only when a detector box of its
+    /// kind overlaps it) or `replace` (detector boxes are the candidates;
+    /// colour and flicker are not required). Default: `confirm`.
+    #[serde(default)]
+    pub fusion: FireFusion,
+    /// Least detector score that counts, 0..=1. Default: 0.4.
+    #[serde(default = "default_fire_detector_min")]
+    pub min_score: f32,
+    /// Run the detector on every n-th frame (its boxes hold until the next run), 1..=100. Default: 5.
+    #[serde(default = "default_fire_detector_every")]
+    pub every_n_frames: u32,
+    /// Model class names that mean flame. Default: `["fire", "flame"]`.
+    #[serde(default = "default_fire_classes")]
+    pub fire_classes: Vec<String>,
+    /// Model class names that mean smoke. Default: `["smoke"]`.
+    #[serde(default = "default_smoke_classes")]
+    pub smoke_classes: Vec<String>,
+}
+
+/// How an integrator's detector and the classic candidates are fused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FireFusion {
+    /// Both must agree: classic cues confirmed and a detector box overlapping.
+    #[default]
+    Confirm,
+    /// The detector alone proposes candidates; N-of-M confirmation still applies.
+    Replace,
 }
 
 /// `[cameras.analyzers.throwing]`: objects thrown or falling from a facade,
@@ -749,6 +867,46 @@ fn default_floor_height_m() -> f32 {
     3.0
 }
 
+fn default_fire_confirm_frames() -> u32 {
+    8
+}
+fn default_fire_confirm_window() -> u32 {
+    12
+}
+fn default_fire_min_flame_area() -> f32 {
+    0.00012
+}
+fn default_fire_min_smoke_area() -> f32 {
+    0.0018
+}
+fn default_fire_update_growth() -> f32 {
+    1.5
+}
+fn default_fire_update_interval() -> f32 {
+    5.0
+}
+fn default_fire_end_after() -> f32 {
+    20.0
+}
+fn default_fire_classifier_min() -> f32 {
+    0.05
+}
+fn default_fire_sensitivity() -> f32 {
+    0.5
+}
+fn default_fire_detector_min() -> f32 {
+    0.4
+}
+fn default_fire_detector_every() -> u32 {
+    5
+}
+fn default_fire_classes() -> Vec<String> {
+    vec!["fire".into(), "flame".into()]
+}
+fn default_smoke_classes() -> Vec<String> {
+    vec!["smoke".into()]
+}
+
 impl Default for MqttConfig {
     fn default() -> Self {
         MqttConfig {
@@ -819,7 +977,15 @@ impl Config {
 
     /// Parses TOML text into structs without semantic checks.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        // The fire analyzer's optional models load with the file's runtime settings.
+        for cam in &mut config.cameras {
+            if let Some(f) = &mut cam.analyzers.fire {
+                f.runtime = config.runtime.clone();
+            }
+        }
+        Ok(config)
     }
 
     /// Checks everything serde cannot: ranges, uniqueness, files that must
@@ -1358,6 +1524,9 @@ impl CameraConfig {
             }
             check_zones(&m.zones, &format!("{base}.zones"), p);
         }
+        if let Some(f) = &self.analyzers.fire {
+            f.check(&format!("{path}.analyzers.fire"), p);
+        }
         if let Some(g) = &self.analyzers.garbage {
             g.check(&format!("{path}.analyzers.garbage"), p);
         }
@@ -1390,6 +1559,121 @@ impl CameraConfig {
     /// The URL with any user and password replaced by `***`, safe to log.
     pub fn redacted_url(&self) -> String {
         redact_url(&self.url)
+    }
+}
+
+impl FireConfig {
+    fn check(&self, base: &str, p: &mut Vec<ConfigProblem>) {
+        if !self.flame && !self.smoke {
+            push(
+                p,
+                format!("{base}.flame"),
+                "flame and smoke are both false: remove the table to turn the analyzer off",
+            );
+        }
+        let zones: Vec<ZoneConfig> = self
+            .zones
+            .iter()
+            .map(|z| ZoneConfig {
+                name: z.name.clone(),
+                polygon: z.polygon.clone(),
+            })
+            .collect();
+        check_zones(&zones, &format!("{base}.zones"), p);
+        for (i, z) in self.zones.iter().enumerate() {
+            if !(0.0..=1.0).contains(&z.sensitivity) {
+                push(
+                    p,
+                    format!("{base}.zones[{i}].sensitivity"),
+                    format!("must be 0..=1, got {}", z.sensitivity),
+                );
+            }
+        }
+        check_zones(&self.masks, &format!("{base}.masks"), p);
+        if !(1..=64).contains(&self.confirm_window) {
+            push(
+                p,
+                format!("{base}.confirm_window"),
+                format!("must be 1..=64, got {}", self.confirm_window),
+            );
+        }
+        if self.confirm_frames == 0 || self.confirm_frames > self.confirm_window {
+            push(
+                p,
+                format!("{base}.confirm_frames"),
+                format!(
+                    "must be 1..=confirm_window ({}), got {}",
+                    self.confirm_window, self.confirm_frames
+                ),
+            );
+        }
+        for (name, v) in [
+            ("min_flame_area", self.min_flame_area),
+            ("min_smoke_area", self.min_smoke_area),
+        ] {
+            if !(v > 0.0 && v <= 0.5) {
+                push(
+                    p,
+                    format!("{base}.{name}"),
+                    format!("must be > 0 and <= 0.5, got {v}"),
+                );
+            }
+        }
+        if self.update_growth.is_nan() || self.update_growth < 1.1 {
+            push(
+                p,
+                format!("{base}.update_growth"),
+                format!("must be >= 1.1, got {}", self.update_growth),
+            );
+        }
+        if !(0.0..=3600.0).contains(&self.update_interval_s) {
+            push(
+                p,
+                format!("{base}.update_interval_s"),
+                format!("must be 0..=3600, got {}", self.update_interval_s),
+            );
+        }
+        if !(1.0..=3600.0).contains(&self.end_after_s) {
+            push(
+                p,
+                format!("{base}.end_after_s"),
+                format!("must be 1..=3600, got {}", self.end_after_s),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.classifier_min_score) {
+            push(
+                p,
+                format!("{base}.classifier_min_score"),
+                format!("must be 0..=1, got {}", self.classifier_min_score),
+            );
+        }
+        if let Some(d) = &self.detector {
+            let dp = format!("{base}.detector");
+            if d.model.trim().is_empty() {
+                push(p, format!("{dp}.model"), "must name a model folder or path");
+            }
+            if !(0.0..=1.0).contains(&d.min_score) {
+                push(
+                    p,
+                    format!("{dp}.min_score"),
+                    format!("must be 0..=1, got {}", d.min_score),
+                );
+            }
+            if !(1..=100).contains(&d.every_n_frames) {
+                push(
+                    p,
+                    format!("{dp}.every_n_frames"),
+                    format!("must be 1..=100, got {}", d.every_n_frames),
+                );
+            }
+            if d.fire_classes.is_empty() && d.smoke_classes.is_empty() {
+                push(
+                    p,
+                    format!("{dp}.fire_classes"),
+                    "fire_classes and smoke_classes are both empty: the detector could find nothing",
+                );
+            }
+        }
     }
 }
 

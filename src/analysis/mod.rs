@@ -9,6 +9,7 @@
 //! snapshot. Analyzers never touch MQTT or the outbox.
 
 pub mod detector;
+pub mod fire;
 pub mod garbage;
 pub mod motion;
 pub mod throwing;
@@ -72,6 +73,14 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
             cam.detect.width,
             cam.detect.height,
         )));
+    }
+    if let Some(f) = &cam.analyzers.fire {
+        let a = fire::models::build(f, cam.detect.fps).map_err(|e| AnalysisError::Setup {
+            camera: cam.name.clone(),
+            analyzer: "fire",
+            message: e.to_string(),
+        })?;
+        out.push(Box::new(a));
     }
     if let Some(g) = &cam.analyzers.garbage {
         out.push(Box::new(garbage::GarbageAnalyzer::new(

@@ -147,8 +147,34 @@ fn throwing_section(s: &mut String, truth: &Truth) {
 
 // ---------------------------------------------------------------------------
 
-/// `[cameras.analyzers.fire]` from the shed zones and light masks (shed scenes).
-fn fire_section(_s: &mut String, _truth: &Truth) {}
+/// `[cameras.analyzers.fire]` from the shed zones and light masks (shed
+/// scenes only): each calibration zone becomes a fire zone at the default
+/// sensitivity, each known light a mask (numbered, as mask names must be
+/// unique). Everything else keeps the analyzer's defaults.
+fn fire_section(s: &mut String, truth: &Truth) {
+    if truth.scene != Scene::Shed {
+        return;
+    }
+    let c = &truth.calibration;
+    let _ = writeln!(s, "[cameras.analyzers.fire]");
+    for z in &c.zones {
+        let _ = writeln!(
+            s,
+            "\n[[cameras.analyzers.fire.zones]]\nname = {}\npolygon = {}",
+            toml_str(&z.name),
+            poly(&z.polygon)
+        );
+    }
+    for (i, l) in c.lights.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "\n[[cameras.analyzers.fire.masks]]\nname = {}\npolygon = {}",
+            toml_str(&format!("{}-{}", l.name, i + 1)),
+            poly(&l.polygon)
+        );
+    }
+    s.push('\n');
+}
 
 // ---------------------------------------------------------------------------
 
@@ -257,6 +283,7 @@ mod tests {
             1
         );
         assert!(cfg.cameras[0].analyzers.throwing.is_none());
+        assert!(cfg.cameras[0].analyzers.fire.is_none(), "tower clip");
     }
 
     #[test]
@@ -302,5 +329,30 @@ mod tests {
         let cols = th.columns.as_ref().unwrap();
         assert_eq!(cols.edges, [0.2, 0.5, 0.8]);
         assert_eq!(cols.edges_top.as_deref(), Some(&[0.3, 0.5, 0.7][..]));
+    }
+
+    #[test]
+    fn shed_clip_gets_fire_zones_and_a_mask_per_light() {
+        let mut t = truth();
+        t.scene = Scene::Shed;
+        t.clip = "fire-1.mp4".into();
+        t.calibration.zones[0].name = "shed".into();
+        let lamp = Zone {
+            name: "lamp".into(),
+            polygon: vec![[0.1, 0.1], [0.2, 0.1], [0.2, 0.2], [0.1, 0.2]],
+        };
+        t.calibration.lights = vec![lamp.clone(), lamp];
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("fire-1.mp4");
+        std::fs::write(&video, b"x").unwrap();
+        let text = replay_config(&t, &video);
+        let cfg = crate::config::Config::parse(&text).unwrap();
+        assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
+        let f = cfg.cameras[0].analyzers.fire.as_ref().unwrap();
+        assert_eq!(f.zones.len(), 1);
+        assert_eq!(f.zones[0].name, "shed");
+        assert_eq!(f.zones[0].polygon, t.calibration.zones[0].polygon);
+        let masks: Vec<&str> = f.masks.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(masks, ["lamp-1", "lamp-2"]);
     }
 }

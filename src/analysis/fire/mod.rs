@@ -1,0 +1,743 @@
+//! The fire analyzer: `fire` (flames, severity critical) and `smoke` (severity
+//! major) alerts for e-bike sheds, with no model needed.
+//!
+//! Per frame, in order (each step is its own module):
+//!
+//! 1. [`features`]: the frame is averaged down to ~320 px wide and summarised
+//!    per 4×4 cell: flame-coloured pixels (a YCbCr rule relative to the
+//!    frame's own mean colour, with a brightness-only rule for grey IR
+//!    frames), how many of them flickered, and the luma, gradient and chroma
+//!    the smoke test needs. Pixels outside the zones or inside masks are skipped.
+//! 2. [`flame`]: cells that stay flame-coloured form candidate regions, kept
+//!    when they flicker, do not blink off, and stay in place.
+//! 3. [`smoke`]: cells whose texture fades to grey against a slow background
+//!    form regions, kept when they persist and grow or rise.
+//! 4. Optional second opinions ([`FlameVerifier`], [`FireDetector`]; the ONNX
+//!    ones and building an analyzer with them are in [`models`]), fused by
+//!    the rule in `docs/fire.md`.
+//! 5. [`lifecycle`]: N-of-M confirmation per zone, then `new`, `update`s as the
+//!    area grows, and `end` once nothing has been seen for a while.
+//!
+//! All timing uses the frames' stream time (`pts`), so replay at any speed
+//! gives the same alerts as live.
+
+pub mod features;
+pub mod flame;
+pub mod lifecycle;
+pub mod models;
+pub mod regions;
+pub mod smoke;
+
+use super::{Analyzer, Finding, ZoneMask};
+use crate::alert::{AlertKind, BBox, Severity};
+use crate::config::{FireConfig, FireFusion};
+use crate::ingest::Frame;
+use features::{Extractor, Grid, History, ZoneMap, CELL};
+use flame::{FlameParams, FlameRegion};
+use lifecycle::{round2, LifecycleConfig, Observation, Tracker};
+use regions::CellRegion;
+use serde_json::{json, Map, Value};
+use smoke::{SmokeModel, SmokeParams, SmokeRegion};
+
+/// Errors from a fire analyzer's optional models.
+#[derive(Debug, thiserror::Error)]
+pub enum FireError {
+    #[error("second-opinion model failed: {0}")]
+    Model(String),
+}
+
+/// A second opinion on a flame candidate: the shipped crop classifier's
+/// `flame_like` group, or anything else that scores crops.
+pub trait FlameVerifier: Send {
+    /// How flame-like the crop looks, 0..=1.
+    fn flame_like(&mut self, crop: &image::RgbImage) -> Result<f32, FireError>;
+}
+
+/// A box from an integrator's fire/smoke detector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectedBox {
+    /// [`AlertKind::Fire`] or [`AlertKind::Smoke`].
+    pub kind: AlertKind,
+    pub bbox: BBox,
+    pub score: f32,
+}
+
+/// An integrator's whole-frame fire/smoke detector.
+pub trait FireDetector: Send {
+    /// Boxes of flame and smoke in the frame, any score (the analyzer filters).
+    fn detect(&mut self, frame: &Frame) -> Result<Vec<DetectedBox>, FireError>;
+}
+
+/// Scales a base threshold by a zone's sensitivity: 0.5 → ×1, each 0.25 step
+/// up or down → ÷ or × √2 (0 → ×2, 1 → ×0.5).
+pub fn sensitivity_factor(sensitivity: f32) -> f32 {
+    2f32.powf((0.5 - sensitivity.clamp(0.0, 1.0)) * 2.0)
+}
+
+struct DetectorHook {
+    detector: Box<dyn FireDetector>,
+    fusion: FireFusion,
+    min_score: f32,
+    every: u64,
+    /// Boxes from the last run, held until the next.
+    boxes: Vec<DetectedBox>,
+}
+
+struct VerifierHook {
+    verifier: Box<dyn FlameVerifier>,
+    min_score: f32,
+    /// Per zone: stream time of the last refusal (asked again after 1 s).
+    refused_at: Vec<Option<f64>>,
+    last_score: Vec<Option<f32>>,
+}
+
+/// Size-dependent state, rebuilt when the frame size changes.
+struct State {
+    grid: Grid,
+    zones: ZoneMap,
+    extractor: Extractor,
+    history: History,
+    smoke: SmokeModel,
+    flame_params: FlameParams,
+    smoke_params: SmokeParams,
+    /// Cells lit by the last frame's flame candidates (their glow is not smoke).
+    near_flame: Vec<bool>,
+    /// The last frame's flame candidate regions and seeds.
+    flame_boxes: Vec<CellRegion>,
+}
+
+/// See the module doc.
+pub struct FireAnalyzer {
+    cfg: FireConfig,
+    fps: u32,
+    zone_names: Vec<String>,
+    sensitivity: Vec<f32>,
+    state: Option<State>,
+    flame_trackers: Vec<Tracker>,
+    smoke_trackers: Vec<Tracker>,
+    next_incident: u64,
+    frames: u64,
+    last_t: Option<f64>,
+    verifier: Option<VerifierHook>,
+    detector: Option<DetectorHook>,
+    warned_size: bool,
+}
+
+impl FireAnalyzer {
+    /// An analyzer for frames delivered at about `fps` frames per second (used
+    /// only when frames carry no stream time).
+    pub fn new(cfg: &FireConfig, fps: u32) -> FireAnalyzer {
+        let (zone_names, sensitivity): (Vec<String>, Vec<f32>) = if cfg.zones.is_empty() {
+            (vec!["frame".to_string()], vec![0.5])
+        } else {
+            cfg.zones
+                .iter()
+                .map(|z| (z.name.clone(), z.sensitivity))
+                .unzip()
+        };
+        let lc = LifecycleConfig {
+            confirm_frames: cfg.confirm_frames.max(1) as usize,
+            confirm_window: cfg.confirm_window.max(cfg.confirm_frames).max(1) as usize,
+            update_growth: cfg.update_growth,
+            update_interval_s: cfg.update_interval_s as f64,
+            end_after_s: cfg.end_after_s as f64,
+        };
+        let n = zone_names.len();
+        FireAnalyzer {
+            cfg: cfg.clone(),
+            fps: fps.max(1),
+            zone_names,
+            sensitivity,
+            state: None,
+            flame_trackers: vec![Tracker::new(lc); n],
+            smoke_trackers: vec![Tracker::new(lc); n],
+            next_incident: 0,
+            frames: 0,
+            last_t: None,
+            verifier: None,
+            detector: None,
+            warned_size: false,
+        }
+    }
+
+    /// Adds a second opinion asked before a flame incident opens: it must
+    /// score the candidate's crop at least `min_score`.
+    pub fn with_verifier(mut self, verifier: Box<dyn FlameVerifier>, min_score: f32) -> Self {
+        let n = self.zone_names.len();
+        self.verifier = Some(VerifierHook {
+            verifier,
+            min_score,
+            refused_at: vec![None; n],
+            last_score: vec![None; n],
+        });
+        self
+    }
+
+    /// Adds an integrator's detector, fused as `fusion` says, run every
+    /// `every_n_frames` frames; boxes below `min_score` are ignored.
+    pub fn with_detector(
+        mut self,
+        detector: Box<dyn FireDetector>,
+        fusion: FireFusion,
+        min_score: f32,
+        every_n_frames: u32,
+    ) -> Self {
+        self.detector = Some(DetectorHook {
+            detector,
+            fusion,
+            min_score,
+            every: every_n_frames.max(1) as u64,
+            boxes: Vec::new(),
+        });
+        self
+    }
+
+    fn build_state(&self, width: u32, height: u32) -> State {
+        let grid = Grid::new(width, height);
+        let zones: Vec<ZoneMask> = if self.cfg.zones.is_empty() {
+            vec![ZoneMask::full("frame", grid.w as u32, grid.h as u32)]
+        } else {
+            self.cfg
+                .zones
+                .iter()
+                .map(|z| ZoneMask::from_polygon(&z.name, &z.polygon, grid.w as u32, grid.h as u32))
+                .collect()
+        };
+        let masks: Vec<ZoneMask> = self
+            .cfg
+            .masks
+            .iter()
+            .map(|m| ZoneMask::from_polygon(&m.name, &m.polygon, grid.w as u32, grid.h as u32))
+            .collect();
+        let map = ZoneMap::new(&grid, &zones, &masks);
+        let k: Vec<f32> = self
+            .sensitivity
+            .iter()
+            .map(|s| sensitivity_factor(*s))
+            .collect();
+        let analysis_px = (grid.w * grid.h) as f32;
+        State {
+            flame_params: FlameParams {
+                min_area: k
+                    .iter()
+                    .map(|k| (self.cfg.min_flame_area * analysis_px * k).max(4.0))
+                    .collect(),
+                min_flicker: k.iter().map(|k| flame::BASE_FLICKER * k).collect(),
+            },
+            smoke_params: SmokeParams {
+                max_ratio: k
+                    .iter()
+                    .map(|k| (1.0 - (1.0 - smoke::BASE_RATIO) * k).clamp(0.1, 0.9))
+                    .collect(),
+                min_cells: k
+                    .iter()
+                    .map(|k| (self.cfg.min_smoke_area * grid.cells() as f32 * k).max(2.0))
+                    .collect(),
+            },
+            extractor: Extractor::new(grid),
+            history: History::new(grid.cells()),
+            smoke: SmokeModel::new(grid.cells()),
+            near_flame: vec![false; grid.cells()],
+            flame_boxes: Vec::new(),
+            zones: map,
+            grid,
+        }
+    }
+
+    /// Ends every open incident (used when the stream jumps back in time).
+    fn end_all(&mut self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (zi, tr) in self.flame_trackers.iter_mut().enumerate() {
+            if let Some(m) = tr.force_end() {
+                out.push(finding(AlertKind::Fire, &self.zone_names[zi], m));
+            }
+        }
+        for (zi, tr) in self.smoke_trackers.iter_mut().enumerate() {
+            if let Some(m) = tr.force_end() {
+                out.push(finding(AlertKind::Smoke, &self.zone_names[zi], m));
+            }
+        }
+        out
+    }
+}
+
+fn finding(kind: AlertKind, zone: &str, m: lifecycle::Message) -> Finding {
+    Finding {
+        kind,
+        severity: if kind == AlertKind::Fire {
+            Severity::Critical
+        } else {
+            Severity::Major
+        },
+        state: m.state,
+        incident: m.incident,
+        score: m.obs.score,
+        zone: Some(zone.to_string()),
+        bbox: Some(m.obs.bbox),
+        details: Value::Object(m.obs.details),
+        picture: None,
+    }
+}
+
+/// A cell region's box in normalised frame coordinates.
+fn cell_bbox(grid: &Grid, r: &CellRegion) -> BBox {
+    let s = (CELL * grid.ds) as f32;
+    let (fw, fh) = (grid.frame_w as f32, grid.frame_h as f32);
+    let x0 = (r.bbox.0 as f32 * s).min(fw);
+    let y0 = (r.bbox.1 as f32 * s).min(fh);
+    let x1 = ((r.bbox.2 + 1) as f32 * s).min(fw);
+    let y1 = ((r.bbox.3 + 1) as f32 * s).min(fh);
+    BBox {
+        x: x0 / fw,
+        y: y0 / fh,
+        w: (x1 - x0) / fw,
+        h: (y1 - y0) / fh,
+    }
+}
+
+fn union(a: BBox, b: BBox) -> BBox {
+    let x0 = a.x.min(b.x);
+    let y0 = a.y.min(b.y);
+    let x1 = (a.x + a.w).max(b.x + b.w);
+    let y1 = (a.y + a.h).max(b.y + b.h);
+    BBox {
+        x: x0,
+        y: y0,
+        w: x1 - x0,
+        h: y1 - y0,
+    }
+}
+
+/// Whether two boxes overlap (touching counts), after growing `a` by `margin` of its size.
+fn overlaps(a: BBox, b: BBox, margin: f32) -> bool {
+    let (mx, my) = (a.w * margin, a.h * margin);
+    a.x - mx <= b.x + b.w && b.x <= a.x + a.w + mx && a.y - my <= b.y + b.h && b.y <= a.y + a.h + my
+}
+
+/// A crop of the frame around `b` (grown by 25 %, made square), for the verifier.
+fn crop(frame: &Frame, b: BBox) -> Option<image::RgbImage> {
+    let (fw, fh) = (frame.width as f32, frame.height as f32);
+    let (cx, cy) = ((b.x + b.w / 2.0) * fw, (b.y + b.h / 2.0) * fh);
+    let side = (b.w * fw).max(b.h * fh) * 1.25;
+    let side = side.max(16.0).min(fw.min(fh));
+    let x0 = (cx - side / 2.0).clamp(0.0, fw - side) as u32;
+    let y0 = (cy - side / 2.0).clamp(0.0, fh - side) as u32;
+    let s = side as u32;
+    let img = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb.to_vec())?;
+    Some(image::imageops::crop_imm(&img, x0, y0, s, s).to_image())
+}
+
+impl Analyzer for FireAnalyzer {
+    fn name(&self) -> &'static str {
+        "fire"
+    }
+
+    fn process(&mut self, frame: &Frame) -> Vec<Finding> {
+        let expected = frame.width as usize * frame.height as usize * 3;
+        if frame.rgb.len() != expected || frame.width < 8 || frame.height < 8 {
+            if !self.warned_size {
+                tracing::warn!(
+                    width = frame.width,
+                    height = frame.height,
+                    bytes = frame.rgb.len(),
+                    "fire analyzer: frame buffer does not match its size; skipping such frames"
+                );
+                self.warned_size = true;
+            }
+            return Vec::new();
+        }
+        self.frames += 1;
+        let t = match frame.pts {
+            Some(p) => p.as_secs_f64(),
+            None => self.frames as f64 / self.fps as f64,
+        };
+        let mut out = Vec::new();
+        // A jump back in time (stream restarted, file looped) invalidates the
+        // history and the open incidents.
+        if self.last_t.is_some_and(|last| t + 0.5 < last) {
+            out.extend(self.end_all());
+            self.state = None;
+        }
+        self.last_t = Some(t);
+        let rebuild = match &self.state {
+            Some(s) => {
+                s.grid.frame_w != frame.width as usize || s.grid.frame_h != frame.height as usize
+            }
+            None => true,
+        };
+        if rebuild {
+            self.state = Some(self.build_state(frame.width, frame.height));
+        }
+        let Some(st) = self.state.as_mut() else {
+            return out;
+        };
+
+        // 1. Pixel pass, smoke background, history.
+        let stats = st.extractor.process(&frame.rgb, &st.zones);
+        let smoky = if self.cfg.smoke {
+            st.smoke
+                .update(t, &stats, &st.zones, &st.smoke_params, &st.near_flame)
+        } else {
+            Vec::new()
+        };
+        st.history.push(t, &stats, &st.zones.active, &smoky);
+        let mode = if stats.grey { "grey" } else { "colour" };
+
+        // 2. Optional detector run.
+        if let Some(d) = self.detector.as_mut() {
+            if (self.frames - 1) % d.every == 0 {
+                match d.detector.detect(frame) {
+                    Ok(b) => {
+                        d.boxes = b.into_iter().filter(|b| b.score >= d.min_score).collect();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "fire detector failed; using the classic cues alone");
+                        d.boxes.clear();
+                    }
+                }
+            }
+        }
+
+        let nz = self.zone_names.len();
+        let frame_px = (frame.width * frame.height) as f32;
+        let px_area = st.grid.px_area() as f32;
+
+        // 3. Flames.
+        if self.cfg.flame {
+            let open: Vec<bool> = self.flame_trackers.iter().map(|t| t.is_open()).collect();
+            let regions = flame::find(&st.history, &st.grid, &st.zones, &st.flame_params, &open);
+            for r in &regions {
+                tracing::trace!(
+                    t,
+                    zone = r.region.zone,
+                    bbox = ?r.region.bbox,
+                    area = r.area,
+                    hot = r.hot,
+                    flicker = r.flicker,
+                    flip = r.flip,
+                    steady = r.steady,
+                    drift = r.drift,
+                    growth = r.growth,
+                    hz = ?r.flicker_hz,
+                    hit = r.hit(),
+                    "flame candidate"
+                );
+            }
+            mark_glow(&st.grid, &regions, &mut st.near_flame);
+            st.flame_boxes = regions.iter().map(|r| r.region.clone()).collect();
+            st.flame_boxes
+                .extend(flame::seeds(&st.history, &st.grid, &st.zones));
+            let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
+            let replace = self
+                .detector
+                .as_ref()
+                .is_some_and(|d| d.fusion == FireFusion::Replace);
+            if replace {
+                if let Some(d) = &self.detector {
+                    detector_observations(&d.boxes, AlertKind::Fire, st, frame_px, &mut per_zone);
+                }
+            } else {
+                for r in regions.iter().filter(|r| r.hit()) {
+                    let z = r.region.zone as usize;
+                    let bbox = cell_bbox(&st.grid, &r.region);
+                    if let Some(d) = &self.detector {
+                        // Confirm fusion: a detector box must overlap the candidate.
+                        let agree = d
+                            .boxes
+                            .iter()
+                            .filter(|b| b.kind == AlertKind::Fire && overlaps(bbox, b.bbox, 0.25))
+                            .map(|b| b.score)
+                            .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))));
+                        match agree {
+                            Some(s) => add_flame(
+                                &mut per_zone[z],
+                                r,
+                                bbox,
+                                st,
+                                px_area,
+                                frame_px,
+                                mode,
+                                Some(s),
+                            ),
+                            None => continue,
+                        }
+                    } else {
+                        add_flame(&mut per_zone[z], r, bbox, st, px_area, frame_px, mode, None);
+                    }
+                }
+            }
+            for (zi, obs) in per_zone.into_iter().enumerate() {
+                let mut obs = obs;
+                // Second opinion, asked only when this hit would open an incident.
+                if let (Some(v), Some(o)) = (self.verifier.as_mut(), obs.as_mut()) {
+                    if self.flame_trackers[zi].would_open() {
+                        let recently_refused = v.refused_at[zi].is_some_and(|r| t - r < 1.0);
+                        if recently_refused {
+                            obs = None;
+                        } else if let Some(c) = crop(frame, o.bbox) {
+                            match v.verifier.flame_like(&c) {
+                                Ok(s) => {
+                                    v.last_score[zi] = Some(s);
+                                    o.details
+                                        .insert("classifier_flame_like".into(), round2(s as f64));
+                                    if s < v.min_score {
+                                        v.refused_at[zi] = Some(t);
+                                        obs = None;
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "flame classifier failed; alerting on the classic cues");
+                                }
+                            }
+                        }
+                    }
+                }
+                if let Some(m) = self.flame_trackers[zi].step(t, obs, &mut self.next_incident) {
+                    out.push(finding(AlertKind::Fire, &self.zone_names[zi], m));
+                }
+            }
+        }
+
+        // 4. Smoke.
+        if self.cfg.smoke {
+            let open: Vec<bool> = self.smoke_trackers.iter().map(|t| t.is_open()).collect();
+            let regions = smoke::find(
+                &st.history,
+                &st.grid,
+                &st.zones,
+                &st.smoke,
+                &st.smoke_params,
+                &open,
+                &st.flame_boxes,
+            );
+            for r in &regions {
+                tracing::trace!(
+                    t,
+                    zone = r.region.zone,
+                    bbox = ?r.region.bbox,
+                    cells = r.cells,
+                    growth = r.growth,
+                    rise = r.rise,
+                    edge_ratio = r.edge_ratio,
+                    in_place = r.in_place_ok,
+                    below_flame = r.below_flame,
+                    hit = r.hit(),
+                    "smoke candidate"
+                );
+            }
+            let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
+            let replace = self
+                .detector
+                .as_ref()
+                .is_some_and(|d| d.fusion == FireFusion::Replace);
+            if replace {
+                if let Some(d) = &self.detector {
+                    detector_observations(&d.boxes, AlertKind::Smoke, st, frame_px, &mut per_zone);
+                }
+            } else {
+                for r in regions.iter().filter(|r| r.hit()) {
+                    let z = r.region.zone as usize;
+                    let bbox = cell_bbox(&st.grid, &r.region);
+                    let mut det_score = None;
+                    if let Some(d) = &self.detector {
+                        det_score = d
+                            .boxes
+                            .iter()
+                            .filter(|b| b.kind == AlertKind::Smoke && overlaps(bbox, b.bbox, 0.25))
+                            .map(|b| b.score)
+                            .reduce(f32::max);
+                        if det_score.is_none() {
+                            continue;
+                        }
+                    }
+                    add_smoke(&mut per_zone[z], r, bbox, st, frame_px, mode, det_score);
+                }
+            }
+            for (zi, obs) in per_zone.into_iter().enumerate() {
+                if let Some(m) = self.smoke_trackers[zi].step(t, obs, &mut self.next_incident) {
+                    out.push(finding(AlertKind::Smoke, &self.zone_names[zi], m));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Marks the cells next to a flame candidate (two cells round it), whose
+/// brightening is the flame's own halo rather than smoke.
+fn mark_glow(grid: &Grid, regions: &[FlameRegion], near: &mut [bool]) {
+    near.iter_mut().for_each(|n| *n = false);
+    for r in regions {
+        let (x0, y0, x1, y1) = r.region.bbox;
+        for y in y0.saturating_sub(2)..=(y1 + 2).min(grid.gh - 1) {
+            for x in x0.saturating_sub(2)..=(x1 + 2).min(grid.gw - 1) {
+                near[y * grid.gw + x] = true;
+            }
+        }
+    }
+}
+
+/// Merges a flame region into its zone's observation for this frame.
+#[allow(clippy::too_many_arguments)]
+fn add_flame(
+    slot: &mut Option<Observation>,
+    r: &FlameRegion,
+    bbox: BBox,
+    st: &State,
+    px_area: f32,
+    frame_px: f32,
+    mode: &str,
+    detector: Option<f32>,
+) {
+    let z = r.region.zone as usize;
+    let min_area = st.flame_params.min_area.get(z).copied().unwrap_or(1.0);
+    let min_flicker = st.flame_params.min_flicker.get(z).copied().unwrap_or(0.1);
+    let area = r.area * px_area;
+    let mut score = r.score(min_area, min_flicker);
+    if let Some(s) = detector {
+        score = score.max(s);
+    }
+    match slot {
+        Some(o) => {
+            o.area += area;
+            o.bbox = union(o.bbox, bbox);
+            o.score = o.score.max(score);
+            o.details.insert("area_px".into(), json!(o.area.round()));
+            o.details
+                .insert("area_fraction".into(), round2_4(o.area / frame_px));
+        }
+        None => {
+            let mut d = Map::new();
+            let mut cues = r.cues();
+            if detector.is_some() {
+                cues.push("detector");
+            }
+            d.insert("cues".into(), json!(cues));
+            d.insert("area_px".into(), json!(area.round()));
+            d.insert("area_fraction".into(), round2_4(area / frame_px));
+            d.insert("window_growth".into(), round2(r.growth as f64));
+            d.insert(
+                "flicker_hz".into(),
+                r.flicker_hz.map_or(Value::Null, |f| round2(f as f64)),
+            );
+            d.insert("flicker".into(), round2(r.flicker as f64));
+            d.insert("periodicity".into(), round2(r.periodicity as f64));
+            d.insert("mode".into(), json!(mode));
+            if let Some(s) = detector {
+                d.insert("detector_score".into(), round2(s as f64));
+            }
+            *slot = Some(Observation {
+                area,
+                bbox,
+                score,
+                details: d,
+            });
+        }
+    }
+}
+
+/// Merges a smoke region into its zone's observation for this frame.
+fn add_smoke(
+    slot: &mut Option<Observation>,
+    r: &SmokeRegion,
+    bbox: BBox,
+    st: &State,
+    frame_px: f32,
+    mode: &str,
+    detector: Option<f32>,
+) {
+    let z = r.region.zone as usize;
+    let min_cells = st.smoke_params.min_cells.get(z).copied().unwrap_or(1.0);
+    let cell_px = (CELL * CELL * st.grid.px_area()) as f32;
+    let area = r.cells * cell_px;
+    let mut score = r.score(min_cells);
+    if let Some(s) = detector {
+        score = score.max(s);
+    }
+    match slot {
+        Some(o) => {
+            o.area += area;
+            o.bbox = union(o.bbox, bbox);
+            o.score = o.score.max(score);
+            o.details.insert("area_px".into(), json!(o.area.round()));
+            o.details
+                .insert("area_fraction".into(), round2_4(o.area / frame_px));
+        }
+        None => {
+            let mut d = Map::new();
+            let mut cues = r.cues();
+            if detector.is_some() {
+                cues.push("detector");
+            }
+            d.insert("cues".into(), json!(cues));
+            d.insert("area_px".into(), json!(area.round()));
+            d.insert("area_fraction".into(), round2_4(area / frame_px));
+            d.insert("window_growth".into(), round2(r.growth as f64));
+            d.insert("edge_ratio".into(), round2(r.edge_ratio as f64));
+            d.insert("rise_cells".into(), json!(r.rise));
+            d.insert("mode".into(), json!(mode));
+            if let Some(s) = detector {
+                d.insert("detector_score".into(), round2(s as f64));
+            }
+            *slot = Some(Observation {
+                area,
+                bbox,
+                score,
+                details: d,
+            });
+        }
+    }
+}
+
+/// Replace fusion: the detector's boxes of `kind` are the zone's observations.
+fn detector_observations(
+    boxes: &[DetectedBox],
+    kind: AlertKind,
+    st: &State,
+    frame_px: f32,
+    per_zone: &mut [Option<Observation>],
+) {
+    for b in boxes.iter().filter(|b| b.kind == kind) {
+        // The zone (and mask) of the box's centre decides.
+        let ax = ((b.bbox.x + b.bbox.w / 2.0) * st.grid.w as f32) as usize;
+        let ay = ((b.bbox.y + b.bbox.h / 2.0) * st.grid.h as f32) as usize;
+        let Some(&z) = st
+            .zones
+            .pixel
+            .get(ay.min(st.grid.h - 1) * st.grid.w + ax.min(st.grid.w - 1))
+        else {
+            continue;
+        };
+        let Some(slot) = per_zone.get_mut(z as usize) else {
+            continue; // outside every zone, or masked
+        };
+        let area = b.bbox.w * b.bbox.h * frame_px;
+        match slot {
+            Some(o) => {
+                o.area += area;
+                o.bbox = union(o.bbox, b.bbox);
+                o.score = o.score.max(b.score);
+            }
+            None => {
+                let mut d = Map::new();
+                d.insert("cues".into(), json!(["detector"]));
+                d.insert("detector_score".into(), round2(b.score as f64));
+                *slot = Some(Observation {
+                    area,
+                    bbox: b.bbox,
+                    score: b.score,
+                    details: d,
+                });
+            }
+        }
+        if let Some(o) = slot {
+            o.details.insert("area_px".into(), json!(o.area.round()));
+            o.details
+                .insert("area_fraction".into(), round2_4(o.area / frame_px));
+        }
+    }
+}
+
+fn round2_4(v: f32) -> Value {
+    json!(((v as f64) * 10_000.0).round() / 10_000.0)
+}

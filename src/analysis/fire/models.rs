@@ -1,0 +1,150 @@
+//! The fire analyzer's optional ONNX helpers, and building an analyzer with
+//! the models its config asks for:
+//!
+//! - [`ClassifierVerifier`]: the shipped crop classifier's `flame_like` group
+//!   (EfficientNet-Lite0) as the [`FlameVerifier`] second opinion;
+//! - [`OnnxFireDetector`]: an integrator's YOLO-layout fire/smoke detector as
+//!   the [`FireDetector`], its classes mapped to `fire` / `smoke` by name.
+
+use super::{DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier};
+use crate::alert::AlertKind;
+use crate::analysis::detector::{Classifier, Detector, Models};
+use crate::config::FireConfig;
+use crate::ingest::Frame;
+
+/// The shipped crop classifier asked when `classifier = true`.
+pub const CLASSIFIER_MODEL: &str = "efficientnet-lite0";
+/// The classifier's class group that scores flames.
+pub const FLAME_GROUP: &str = "flame_like";
+
+/// The crop classifier's `flame_like` group as a second opinion.
+pub struct ClassifierVerifier {
+    classifier: Classifier,
+}
+
+impl ClassifierVerifier {
+    /// Fails when the classifier has no `flame_like` group.
+    pub fn new(classifier: Classifier) -> Result<ClassifierVerifier, FireError> {
+        if !classifier.group_names().any(|g| g == FLAME_GROUP) {
+            return Err(FireError::Model(format!(
+                "classifier {} has no `{FLAME_GROUP}` group in its model.toml",
+                classifier.name()
+            )));
+        }
+        Ok(ClassifierVerifier { classifier })
+    }
+}
+
+impl FlameVerifier for ClassifierVerifier {
+    fn flame_like(&mut self, crop: &image::RgbImage) -> Result<f32, FireError> {
+        let c = self
+            .classifier
+            .classify(crop.as_raw(), crop.width(), crop.height(), None)
+            .map_err(|e| FireError::Model(e.to_string()))?;
+        Ok(c.group(FLAME_GROUP).unwrap_or(0.0))
+    }
+}
+
+/// An integrator's whole-frame detector; boxes of other classes are dropped.
+pub struct OnnxFireDetector {
+    detector: Detector,
+    fire_classes: Vec<String>,
+    smoke_classes: Vec<String>,
+}
+
+impl OnnxFireDetector {
+    /// Fails when none of the configured class names is one of the model's.
+    pub fn new(
+        detector: Detector,
+        fire_classes: &[String],
+        smoke_classes: &[String],
+    ) -> Result<OnnxFireDetector, FireError> {
+        let known = detector.classes();
+        if !fire_classes
+            .iter()
+            .chain(smoke_classes)
+            .any(|c| known.contains(c))
+        {
+            return Err(FireError::Model(format!(
+                "detector {} has none of the classes {:?} / {:?} (its classes: {:?})",
+                detector.name(),
+                fire_classes,
+                smoke_classes,
+                known
+            )));
+        }
+        Ok(OnnxFireDetector {
+            detector,
+            fire_classes: fire_classes.to_vec(),
+            smoke_classes: smoke_classes.to_vec(),
+        })
+    }
+}
+
+impl FireDetector for OnnxFireDetector {
+    fn detect(&mut self, frame: &Frame) -> Result<Vec<DetectedBox>, FireError> {
+        let found = self
+            .detector
+            .detect(&frame.rgb, frame.width, frame.height, None)
+            .map_err(|e| FireError::Model(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .filter_map(|d| {
+                let kind = if self.fire_classes.contains(&d.class) {
+                    AlertKind::Fire
+                } else if self.smoke_classes.contains(&d.class) {
+                    AlertKind::Smoke
+                } else {
+                    return None;
+                };
+                Some(DetectedBox {
+                    kind,
+                    bbox: d.bbox(frame.width, frame.height),
+                    score: d.score,
+                })
+            })
+            .collect())
+    }
+}
+
+/// A fire analyzer with the classifier and detector its config asks for
+/// (loaded from `runtime.models_dir`); with neither, ONNX Runtime is not loaded.
+pub fn build(cfg: &FireConfig, fps: u32) -> Result<FireAnalyzer, FireError> {
+    let mut analyzer = FireAnalyzer::new(cfg, fps);
+    let mut names = Vec::new();
+    if cfg.classifier {
+        names.push(CLASSIFIER_MODEL);
+    }
+    if let Some(d) = &cfg.detector {
+        names.push(d.model.as_str());
+    }
+    if names.is_empty() {
+        return Ok(analyzer);
+    }
+    let models = Models::load(&cfg.runtime, &names).map_err(|e| FireError::Model(e.to_string()))?;
+    if cfg.classifier {
+        let c = models
+            .get_classifier(CLASSIFIER_MODEL)
+            .map_err(|e| FireError::Model(e.to_string()))?;
+        analyzer = analyzer.with_verifier(
+            Box::new(ClassifierVerifier::new(c)?),
+            cfg.classifier_min_score,
+        );
+    }
+    if let Some(d) = &cfg.detector {
+        let det = models
+            .get_detector(&d.model)
+            .map_err(|e| FireError::Model(e.to_string()))?;
+        analyzer = analyzer.with_detector(
+            Box::new(OnnxFireDetector::new(
+                det,
+                &d.fire_classes,
+                &d.smoke_classes,
+            )?),
+            d.fusion,
+            d.min_score,
+            d.every_n_frames,
+        );
+    }
+    Ok(analyzer)
+}

@@ -1,0 +1,458 @@
+//! Smoke: regions that turn grey and soft, growing where they stand.
+//!
+//! Smoke is a veil: each pixel becomes `(1 − a)·background + a·grey`. That
+//! shrinks the background's edges and pulls its colour towards grey, while a
+//! change of lighting scales edges and brightness together. So each cell keeps
+//! a slow background of its *contrast* (mean gradient ÷ (mean luma + 16),
+//! which lighting changes leave roughly alone), luma and chroma, and a cell is
+//! *smoky* in a frame when
+//!
+//! - its background had texture to lose (mean gradient ≥ 6 grey levels and
+//!   contrast ≥ 0.1),
+//! - its contrast fell to at most the zone's ratio of the background's (0.6 at
+//!   sensitivity 0.5), or it turned at least 4 grey levels lighter (the
+//!   *veil*) without warming and without gaining more texture than a quarter
+//!   of that lift (a bright plume's own wisps over a dark, flat wall),
+//! - it is low in chroma (≤ 24) and no more colourful than its background + 8,
+//! - it is neither glare (mean luma ≤ 235) nor a deep shadow (mean luma ≥ 0.7 ×
+//!   background).
+//!
+//! Candidate cells are smoky in half the frames of the last [`PERSIST_S`]
+//! seconds and in one of the last three; nearby candidates of one zone form a
+//! region. Over the last [`WINDOW_S`] seconds a region *hits* when it is large
+//! enough, was partly there a second ago (at least 15 % of its area now:
+//! things that arrive whole, such as a person stepping in or a headlight
+//! beam, are not smoke), has grown by 10 % over the window or risen by at
+//! least one cell, and is not a flame's glow (a region round a flame
+//! candidate with a fifth or more of it below the flame's base: glow spreads
+//! all round a flame, smoke rises from it). While the zone has an open smoke incident a
+//! region of half the minimum area keeps it alive.
+//!
+//! The background starts as each cell's median over the first two seconds (so
+//! people passing by leave no ghost), then follows the scene with a time
+//! constant of [`BACKGROUND_TAU_S`] seconds, twenty times slower where a cell
+//! looks smoky, so smoke is not learnt as background.
+
+use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
+use super::regions::{group, CellRegion};
+
+/// Seconds a cell must stay smoky (half of its frames) to be a candidate.
+pub const PERSIST_S: f64 = 1.0;
+/// Seconds of history the region cues look at.
+pub const WINDOW_S: f64 = 2.0;
+/// Largest share of a smoke region that may lie below a flame it surrounds.
+pub const MAX_BELOW_FLAME: f32 = 0.2;
+/// Seconds back at which part of a smoke region must already have been
+/// there, and over which it must have grown or risen.
+pub const LAG_S: f64 = 1.0;
+/// Time constant of the background, seconds.
+pub const BACKGROUND_TAU_S: f64 = 60.0;
+/// Seconds of frames whose per-cell median is the first background.
+pub const WARMUP_S: f64 = 2.0;
+/// Most warm-up frames kept for the median.
+pub const WARMUP_MAX_FRAMES: usize = 64;
+/// Texture a background cell needs before losing it counts (mean gradient,
+/// grey levels; and contrast): below this, "edges" are sensor noise.
+pub const MIN_TEXTURE_GRAD: f32 = 6.0;
+pub const MIN_TEXTURE_CONTRAST: f32 = 0.1;
+/// Contrast ratio at sensitivity 0.5.
+pub const BASE_RATIO: f32 = 0.6;
+/// Brightening (grey levels over the background) of a veiled cell at sensitivity 0.5.
+pub const VEIL_LIFT: f32 = 4.0;
+/// Gradient a veil may add per grey level of brightening: a thick plume over
+/// a dark, flat wall brings its own wisps, so a bright veil may gain some
+/// texture (a quarter of its lift) and still count.
+pub const VEIL_TEXTURE: f32 = 0.25;
+/// A change of a cell's mean luma between two frames this large is a jump.
+pub const JUMP_Y: f32 = 6.0;
+
+/// Per-zone thresholds.
+#[derive(Debug, Clone)]
+pub struct SmokeParams {
+    /// Most contrast (÷ background contrast) a smoky cell keeps, per zone.
+    pub max_ratio: Vec<f32>,
+    /// Least region size in cells, per zone.
+    pub min_cells: Vec<f32>,
+}
+
+/// The per-cell slow background and the smoky verdict.
+pub struct SmokeModel {
+    bg_contrast: Vec<f32>,
+    bg_grad: Vec<f32>,
+    bg_y: Vec<f32>,
+    bg_chroma: Vec<f32>,
+    bg_warm: Vec<f32>,
+    /// Last frame's contrast ratio per cell (1 where not measured).
+    pub ratio: Vec<f32>,
+    cue: Vec<Cue>,
+    prev_y: Vec<f32>,
+    /// Per cell, bit `k` set when its mean luma jumped `k` frames ago.
+    jumps: Vec<u32>,
+    started: Option<f64>,
+    /// Per-cell [luma, gradient, chroma, warmth, contrast] of the warm-up frames.
+    warmup: Vec<Vec<[f32; 5]>>,
+    last_t: f64,
+    frames: u32,
+}
+
+impl SmokeModel {
+    pub fn new(cells: usize) -> SmokeModel {
+        SmokeModel {
+            bg_contrast: vec![0.0; cells],
+            bg_grad: vec![0.0; cells],
+            bg_y: vec![0.0; cells],
+            bg_chroma: vec![0.0; cells],
+            bg_warm: vec![0.0; cells],
+            ratio: vec![1.0; cells],
+            cue: vec![Cue::None; cells],
+            prev_y: vec![0.0; cells],
+            jumps: vec![0; cells],
+            started: None,
+            warmup: Vec::new(),
+            last_t: 0.0,
+            frames: 0,
+        }
+    }
+
+    /// Judges each cell of the frame at time `t`, then updates the
+    /// background. `near_flame` marks cells lit by a flame candidate, where
+    /// brightening is the flame's glow, not smoke.
+    pub fn update(
+        &mut self,
+        t: f64,
+        st: &CellStats,
+        zones: &ZoneMap,
+        p: &SmokeParams,
+        near_flame: &[bool],
+    ) -> Vec<bool> {
+        let started = *self.started.get_or_insert(t);
+        let learnt = t - started >= WARMUP_S;
+        let dt = (t - self.last_t).clamp(0.0, 5.0);
+        self.last_t = t;
+        self.frames += 1;
+        if learnt && !self.warmup.is_empty() {
+            self.learn_warmup();
+        }
+        let alpha = (dt / BACKGROUND_TAU_S) as f32;
+        let cells = zones.cell.len();
+        if !learnt && self.warmup.len() < WARMUP_MAX_FRAMES {
+            self.warmup.push(
+                (0..cells)
+                    .map(|c| {
+                        let n = zones.active[c].max(1) as f32;
+                        let y = st.y_sum[c] as f32 / n;
+                        let grad = st.grad_sum[c] as f32 / n;
+                        [
+                            y,
+                            grad,
+                            st.chroma_sum[c] as f32 / n,
+                            st.warm_sum[c] as f32 / n,
+                            grad / (y + 16.0),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        let mut smoky = vec![false; cells];
+        // `c` indexes several parallel per-cell arrays.
+        #[allow(clippy::needless_range_loop)]
+        for c in 0..cells {
+            let n = zones.active[c] as f32;
+            let z = zones.cell[c];
+            if n < 4.0 || z == NO_ZONE {
+                continue;
+            }
+            let y = st.y_sum[c] as f32 / n;
+            let grad = st.grad_sum[c] as f32 / n;
+            let chroma = st.chroma_sum[c] as f32 / n;
+            let warm = st.warm_sum[c] as f32 / n;
+            let contrast = grad / (y + 16.0);
+            // Brightness jumps between frames: blinking lights, flame glow.
+            let jump = self.frames > 1 && (y - self.prev_y[c]).abs() >= JUMP_Y;
+            self.jumps[c] = (self.jumps[c] << 1) | jump as u32;
+            self.prev_y[c] = y;
+            let jumpy = (self.jumps[c] & 0x7fff).count_ones() >= 3;
+            let mut cue = Cue::None;
+            self.ratio[c] = 1.0;
+            let grey = chroma <= 24.0 && chroma <= self.bg_chroma[c] + 8.0 && y <= 235.0;
+            if learnt && grey && !jumpy {
+                let max_ratio = p.max_ratio.get(z as usize).copied().unwrap_or(BASE_RATIO);
+                if self.bg_grad[c] >= MIN_TEXTURE_GRAD
+                    && self.bg_contrast[c] >= MIN_TEXTURE_CONTRAST
+                {
+                    let ratio = contrast / self.bg_contrast[c];
+                    self.ratio[c] = ratio;
+                    if ratio <= max_ratio && y >= 0.7 * self.bg_y[c] {
+                        cue = Cue::EdgeLoss;
+                    }
+                }
+                // The veil: brighter and greyer, with no edges gained. The
+                // brightening needed grows as the sensitivity falls.
+                let lift = VEIL_LIFT * (1.0 - max_ratio) / (1.0 - BASE_RATIO);
+                let dy = y - self.bg_y[c];
+                if cue == Cue::None
+                    && !near_flame.get(c).copied().unwrap_or(false)
+                    && dy >= lift
+                    && warm - self.bg_warm[c] <= (0.5 * dy).max(1.5)
+                    && grad <= 1.1 * self.bg_grad[c] + 1.0 + VEIL_TEXTURE * dy
+                    && chroma <= self.bg_chroma[c] + 4.0
+                {
+                    cue = Cue::Veil;
+                }
+            }
+            smoky[c] = cue != Cue::None;
+            self.cue[c] = cue;
+            if !learnt {
+                continue;
+            }
+            let a = if smoky[c] { alpha / 20.0 } else { alpha };
+            self.bg_contrast[c] += a * (contrast - self.bg_contrast[c]);
+            self.bg_grad[c] += a * (grad - self.bg_grad[c]);
+            self.bg_y[c] += a * (y - self.bg_y[c]);
+            self.bg_chroma[c] += a * (chroma - self.bg_chroma[c]);
+            self.bg_warm[c] += a * (warm - self.bg_warm[c]);
+        }
+        // Half a zone or more turning smoky at once is a change of lighting
+        // (exposure step, lights switched), not smoke.
+        let zones_n = zones
+            .cell
+            .iter()
+            .filter(|z| **z != NO_ZONE)
+            .map(|z| *z as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut total = vec![0usize; zones_n];
+        let mut hit = vec![0usize; zones_n];
+        for (c, z) in zones.cell.iter().enumerate() {
+            if *z != NO_ZONE {
+                total[*z as usize] += 1;
+                hit[*z as usize] += smoky[c] as usize;
+            }
+        }
+        for (c, z) in zones.cell.iter().enumerate() {
+            if *z != NO_ZONE && hit[*z as usize] * 2 > total[*z as usize] {
+                smoky[c] = false;
+                self.cue[c] = Cue::None;
+            }
+        }
+        smoky
+    }
+
+    /// Sets the background to each cell's median over the warm-up frames,
+    /// so people passing by while it is learnt leave no trace.
+    fn learn_warmup(&mut self) {
+        let frames = std::mem::take(&mut self.warmup);
+        let mut v: Vec<f32> = Vec::with_capacity(frames.len());
+        for c in 0..self.bg_y.len() {
+            let mut median = |k: usize| {
+                v.clear();
+                v.extend(frames.iter().map(|f| f[c][k]));
+                v.sort_by(f32::total_cmp);
+                v[v.len() / 2]
+            };
+            self.bg_y[c] = median(0);
+            self.bg_grad[c] = median(1);
+            self.bg_chroma[c] = median(2);
+            self.bg_warm[c] = median(3);
+            self.bg_contrast[c] = median(4);
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn inspect(&self, c: usize) -> [f32; 4] {
+        [
+            self.bg_y[c],
+            self.bg_grad[c],
+            self.bg_chroma[c],
+            self.jumps[c].count_ones() as f32,
+        ]
+    }
+
+    /// Which cue made the cell smoky in the last frame.
+    pub fn cue(&self, cell: usize) -> Cue {
+        self.cue.get(cell).copied().unwrap_or(Cue::None)
+    }
+}
+
+/// Why a cell looked smoky.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue {
+    None,
+    /// Its texture faded.
+    EdgeLoss,
+    /// It turned lighter and greyer without gaining edges.
+    Veil,
+}
+
+/// One smoke candidate region with its cues.
+#[derive(Debug, Clone)]
+pub struct SmokeRegion {
+    pub region: CellRegion,
+    /// Smoky cells, mean of the last three frames.
+    pub cells: f32,
+    /// Area now ÷ area [`LAG_S`] ago (at least one cell).
+    pub growth: f32,
+    /// Cells the top edge rose over [`LAG_S`].
+    pub rise: i32,
+    /// Mean contrast ratio over the region (lower is thicker smoke).
+    pub edge_ratio: f32,
+    /// Cells smoky by edge loss and by veil in the last frame.
+    pub edge_cells: usize,
+    pub veil_cells: usize,
+    /// Share of the region below the bottom of a flame candidate it surrounds
+    /// (0 when it surrounds none).
+    pub below_flame: f32,
+    pub size_ok: bool,
+    pub in_place_ok: bool,
+    pub growing_ok: bool,
+    /// The zone had an open incident (growth not required).
+    pub sustaining: bool,
+}
+
+impl SmokeRegion {
+    pub fn hit(&self) -> bool {
+        self.size_ok
+            && !self.is_glow()
+            && (self.sustaining || (self.in_place_ok && self.growing_ok))
+    }
+
+    /// The region is a flame's glow: it surrounds a flame candidate and
+    /// reaches well below the flame's base, where smoke, rising from the
+    /// fire, does not go.
+    pub fn is_glow(&self) -> bool {
+        self.below_flame >= MAX_BELOW_FLAME
+    }
+
+    pub fn cues(&self) -> Vec<&'static str> {
+        let mut c = vec!["low_saturation"];
+        if self.edge_cells > 0 {
+            c.push("edge_loss");
+        }
+        if self.veil_cells > 0 {
+            c.push("veil");
+        }
+        if self.in_place_ok {
+            c.push("persistence");
+        }
+        if self.growth >= 1.1 {
+            c.push("growth");
+        }
+        if self.rise >= 1 {
+            c.push("rising");
+        }
+        c
+    }
+
+    pub fn score(&self, min_cells: f32) -> f32 {
+        let a = (self.cells / (4.0 * min_cells.max(1.0))).min(1.0);
+        let e = (1.0 - self.edge_ratio).clamp(0.0, 1.0);
+        (0.4 + 0.3 * a + 0.3 * e).min(1.0)
+    }
+}
+
+/// Finds smoke regions from the smoky bits in `hist`.
+pub fn find(
+    hist: &History,
+    grid: &Grid,
+    zones: &ZoneMap,
+    model: &SmokeModel,
+    p: &SmokeParams,
+    open: &[bool],
+    flames: &[CellRegion],
+) -> Vec<SmokeRegion> {
+    let persist = hist.frames_within(PERSIST_S).max(1);
+    let window = hist.frames_within(WINDOW_S);
+    if persist < 5 || window < 6 {
+        return Vec::new();
+    }
+    let need = (persist as f32 * 0.7).ceil() as u32;
+    let mask = if persist >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << persist) - 1
+    };
+    let candidate: Vec<bool> = hist
+        .smoky
+        .iter()
+        .map(|bits| bits & 0b111 != 0 && (bits & mask).count_ones() >= need)
+        .collect();
+    let mut out = Vec::new();
+    for region in group(grid, &candidate, &zones.cell, 2) {
+        let z = region.zone as usize;
+        let Some(&min_cells) = p.min_cells.get(z) else {
+            continue;
+        };
+        let sustaining = open.get(z).copied().unwrap_or(false);
+        let count = |age: usize| {
+            region
+                .cells
+                .iter()
+                .filter(|&&c| hist.smoky[c] >> age & 1 == 1)
+                .count() as f32
+        };
+        let top = |age: usize| {
+            region
+                .cells
+                .iter()
+                .filter(|&&c| hist.smoky[c] >> age & 1 == 1)
+                .map(|&c| (c / grid.gw) as i32)
+                .min()
+        };
+        // Smoke builds up: part of it was there `LAG_S` ago and it has grown
+        // or risen since. Things that appear whole (a person stepping in or
+        // out of view, a headlight beam) are either absent then or the same
+        // size now, so they never pass both tests.
+        let lag = hist.frames_within(LAG_S).clamp(3, window) - 1;
+        let now = (count(0) + count(1) + count(2)) / 3.0;
+        let before = (count(lag) + count(lag - 1) + count(lag - 2)) / 3.0;
+        let rise = match (top(lag), top(0)) {
+            (Some(a), Some(b)) => a - b,
+            _ => 0,
+        };
+        let growth = now / before.max(1.0);
+        let edge_ratio = region.cells.iter().map(|&c| model.ratio[c]).sum::<f32>()
+            / region.cells.len().max(1) as f32;
+        let relax = if sustaining { 0.5 } else { 1.0 };
+        let (rx0, ry0, rx1, ry1) = region.bbox;
+        let below_flame = flames
+            .iter()
+            .filter(|f| {
+                let (fx, fy) = ((f.bbox.0 + f.bbox.2) / 2, (f.bbox.1 + f.bbox.3) / 2);
+                fx + 2 >= rx0 && fx <= rx1 + 2 && fy + 2 >= ry0 && fy <= ry1 + 2
+            })
+            .map(|f| {
+                region
+                    .cells
+                    .iter()
+                    .filter(|&&c| c / grid.gw > f.bbox.3)
+                    .count() as f32
+                    / region.cells.len().max(1) as f32
+            })
+            .fold(0.0, f32::max);
+        let edge_cells = region
+            .cells
+            .iter()
+            .filter(|&&c| model.cue(c) == Cue::EdgeLoss)
+            .count();
+        let veil_cells = region
+            .cells
+            .iter()
+            .filter(|&&c| model.cue(c) == Cue::Veil)
+            .count();
+        out.push(SmokeRegion {
+            size_ok: now >= min_cells * relax,
+            in_place_ok: before >= 1.0 && before >= 0.15 * now,
+            growing_ok: growth >= 1.1 || rise >= 1,
+            sustaining,
+            region,
+            cells: now,
+            growth,
+            rise,
+            edge_ratio,
+            edge_cells,
+            veil_cells,
+            below_flame,
+        });
+    }
+    out
+}
