@@ -27,6 +27,7 @@ pub mod daemon;
 pub mod delivery;
 pub mod health;
 pub mod ingest;
+pub mod monitor;
 pub mod replay;
 pub mod scenes;
 pub mod score;
