@@ -508,6 +508,7 @@ impl Monitor {
         lock(&self.rates).update(Instant::now(), &mut cameras);
         let (outbox, mqtt) = Snapshot::delivery_parts(&self.delivery.status());
         Snapshot {
+            schema: monitor::STATS_SCHEMA,
             site: self.site.clone(),
             gateway: self.gateway.clone(),
             at: chrono::Utc::now(),

@@ -278,6 +278,7 @@ fn metrics_move_healthz_is_ok_and_stats_are_published() {
         .unwrap();
     let stats = msg.json();
     assert_eq!(stats["gateway"], "gw1");
+    assert_eq!(stats["schema"], "estatewatch.stats.v1");
     let gate = stats["cameras"]
         .as_array()
         .unwrap()
@@ -477,4 +478,66 @@ fn sighup_changes_one_camera_and_loses_no_alert() {
         Some(0.0)
     );
     assert!(d.term(), "daemon did not stop cleanly");
+}
+
+#[test]
+fn reload_command_validates_first_then_signals_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = clip(dir.path());
+    let http = free_port();
+    let broker = free_port(); // no broker needed
+    let health = "stats_interval_s = 0";
+    let cfg = write_config(dir.path(), broker, http, &camera("gate", &clip, ""), health);
+    let d = Daemon::start(&cfg, &dir.path().join("daemon.log"), &[]);
+    let log = || d.log();
+    wait_for("the endpoint", Duration::from_secs(30), &log, || {
+        get(http, "/healthz")
+    });
+    let reload = || {
+        Command::new(BIN)
+            .args(["reload", "--config"])
+            .arg(&cfg)
+            .env("ESTATEWATCH_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+
+    // Invalid: refused before the daemon hears anything.
+    let bad = camera("gate", &clip, "") + "[[cameras]]\nname = \"shed\"\nurl = \"\"\n";
+    write_config(dir.path(), broker, http, &bad, health);
+    let o = reload();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cameras[1].url"),
+        "{o:?}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!log().contains("reloading the config"), "{}", log());
+
+    // Valid: a camera is added, gate is left alone.
+    let two = camera("gate", &clip, "") + &camera("shed", &clip, "");
+    write_config(dir.path(), broker, http, &two, health);
+    let o = reload();
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pid"), "{o:?}");
+    wait_for("shed frames", Duration::from_secs(30), &log, || {
+        let m = metrics(http);
+        metric(&m, "estatewatch_camera_frames_in_total{camera=\"shed\"}")
+            .filter(|v| *v > 0.0)
+            .map(|_| ())
+    });
+    let l = log();
+    assert!(
+        l.contains("added=[\"shed\"]") && l.contains("unchanged=1"),
+        "{l}"
+    );
+    assert!(d.term());
+
+    // No daemon: exit 1 with a sentence.
+    let o = reload();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no running daemon"),
+        "{o:?}"
+    );
 }

@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+/// The `schema` field of the stats JSON.
+pub const STATS_SCHEMA: &str = "estatewatch.stats.v1";
+
 /// How far apart the two samples that give a rate are.
 pub const RATE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -151,6 +154,8 @@ pub struct MqttSnapshot {
 /// Everything at one instant: the JSON of the stats topic.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Snapshot {
+    /// Always [`STATS_SCHEMA`].
+    pub schema: &'static str,
     pub site: String,
     pub gateway: String,
     pub at: chrono::DateTime<chrono::Utc>,
@@ -332,6 +337,7 @@ mod tests {
     #[test]
     fn verdict_names_the_hung_camera_and_the_outbox() {
         let mut s = Snapshot {
+            schema: STATS_SCHEMA,
             site: "s".into(),
             gateway: "g".into(),
             at: chrono::Utc::now(),
