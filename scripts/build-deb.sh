@@ -10,6 +10,7 @@
 #   ORT_DIR          folder holding libonnxruntime.so.* (default: .ort/ from
 #                    scripts/setup.sh); without it the package has no ONNX
 #                    Runtime and model analyzers need runtime.onnxruntime
+#   DEB_COMPRESS     dpkg-deb compressor: xz (default), gzip, zstd, none
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +30,10 @@ trap 'rm -rf "$stage"' EXIT
 pkg="$stage/estatewatch"
 
 install -D -m 0755 "$ESTATEWATCH_BIN" "$pkg/usr/bin/estatewatch"
+# Debian ships binaries without debug info (a debug build is ~200 MB with it).
+if command -v strip >/dev/null 2>&1; then
+  strip --strip-debug "$pkg/usr/bin/estatewatch"
+fi
 install -D -m 0644 "$here/systemd/estatewatch.service" "$pkg/lib/systemd/system/estatewatch.service"
 install -D -m 0644 "$here/config/estatewatch.toml" "$pkg/etc/estatewatch/estatewatch.toml"
 for model in "$here"/models/*/model.toml; do
@@ -62,5 +67,5 @@ for s in postinst prerm postrm; do
 done
 
 deb="$out/estatewatch_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Z"${DEB_COMPRESS:-xz}" --build "$pkg" "$deb" >/dev/null
 echo "$deb"
