@@ -1642,6 +1642,27 @@ mod tests {
     }
 
     #[test]
+    fn health_section_defaults_validation_and_off_switch() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.health, HealthConfig::default());
+        assert_eq!(
+            c.health.listen_addr(),
+            Some("127.0.0.1:9807".parse().unwrap())
+        );
+        assert_eq!(c.health.stats_interval_s, 60);
+        let off = Config::parse(&format!("{MINIMAL}\n[health]\nlisten = \"\"\n")).unwrap();
+        assert!(off.validate().is_empty() && off.health.listen_addr().is_none());
+        let bad = Config::parse(&format!(
+            "{MINIMAL}\n[health]\nlisten = \"localhost\"\nhung_after_s = 0\n"
+        ))
+        .unwrap();
+        let paths: Vec<String> = bad.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["health.listen", "health.hung_after_s"]);
+        let e = Config::parse(&format!("{MINIMAL}\n[health]\nport = 1\n")).unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
     fn redacts_user_and_password() {
         assert_eq!(redact_url("rtsp://u:p@h/x"), "rtsp://***@h/x");
         assert_eq!(redact_url("rtsp://u@h:554/x@y"), "rtsp://***@h:554/x@y");

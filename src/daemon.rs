@@ -657,3 +657,31 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cam(extra: &str) -> CameraConfig {
+        let text = format!(
+            "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n[[cameras]]\nname = \"gate\"\nurl = \"rtsp://h/x\"\n{extra}"
+        );
+        let mut c = Config::parse(&text).unwrap();
+        c.cameras.remove(0)
+    }
+
+    #[test]
+    fn any_camera_key_counts_as_a_change_inline_passwords_too() {
+        let base = cam("");
+        assert!(!camera_changed(&base, &cam("")));
+        assert!(camera_changed(&base, &cam("stall_timeout_s = 11")));
+        assert!(camera_changed(
+            &cam("[cameras.analyzers.motion]\n"),
+            &cam("[cameras.analyzers.motion]\nzones = [ { name = \"z\", polygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]] } ]")
+        ));
+        assert!(camera_changed(
+            &cam("password = \"a\""),
+            &cam("password = \"b\"")
+        ));
+    }
+}
