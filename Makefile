@@ -1,7 +1,7 @@
 # The two set-up commands are `make demo` and `make test`; both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: setup build release test lint demo bench clean scorecard
+.PHONY: setup build release test lint demo bench clean scorecard deb
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,10 @@ demo: setup
 
 bench: setup
 	$(CARGO) bench
+
+# Debian package in target/deb/ (release binary, models, unit, example config).
+deb: setup
+	scripts/build-deb.sh
 
 # Scene suite -> replay -> scorecard, gated by tests/scorecard-thresholds.toml (docs/scenes.md);
 # also the last step of `make test`.

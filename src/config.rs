@@ -61,6 +61,10 @@ pub struct Config {
     /// ONNX Runtime settings. Default: the library installed by `make setup`.
     #[serde(default)]
     pub runtime: RuntimeConfig,
+    /// The local health/metrics endpoint and the MQTT stats topic.
+    /// Default: `127.0.0.1:9807`, stats every 60 s.
+    #[serde(default)]
+    pub health: HealthConfig,
     /// The cameras. Default: none (the daemon then only delivers queued alerts).
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
@@ -177,6 +181,76 @@ pub struct RuntimeConfig {
     /// Folder that holds model folders. Default: `models/` beside the project, or `/usr/share/estatewatch/models`.
     #[serde(default)]
     pub models_dir: Option<PathBuf>,
+}
+
+/// `[health]`: the HTTP endpoint (`/healthz`, Prometheus `/metrics`) and the
+/// retained JSON stats on `<prefix>/<gateway>/stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Address the HTTP endpoint listens on; an empty string turns it off.
+    /// Default: `127.0.0.1:9807` (local only: it has no authentication).
+    #[serde(default = "default_health_listen")]
+    pub listen: String,
+    /// Seconds between retained stats messages; 0 turns them off. Default: 60.
+    #[serde(default = "default_stats_interval")]
+    pub stats_interval_s: u64,
+    /// An analysis worker that has not ticked for this many seconds makes
+    /// `/healthz` answer 503, 1..=3600. Default: 15.
+    #[serde(default = "default_hung_after")]
+    pub hung_after_s: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            listen: default_health_listen(),
+            stats_interval_s: default_stats_interval(),
+            hung_after_s: default_hung_after(),
+        }
+    }
+}
+
+fn default_health_listen() -> String {
+    "127.0.0.1:9807".into()
+}
+fn default_stats_interval() -> u64 {
+    60
+}
+fn default_hung_after() -> u64 {
+    15
+}
+
+impl HealthConfig {
+    /// The listen address, or `None` when the endpoint is off.
+    pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listen.trim().parse().ok()
+    }
+
+    fn check(&self, p: &mut Vec<ConfigProblem>) {
+        let listen = self.listen.trim();
+        if !listen.is_empty() && listen.parse::<std::net::SocketAddr>().is_err() {
+            push(
+                p,
+                "health.listen",
+                format!("must be IP:PORT such as 127.0.0.1:9807, or \"\" to turn it off; got {listen:?}"),
+            );
+        }
+        if !(1..=3600).contains(&self.hung_after_s) {
+            push(
+                p,
+                "health.hung_after_s",
+                format!("must be 1..=3600, got {}", self.hung_after_s),
+            );
+        }
+        if self.stats_interval_s > 86_400 {
+            push(
+                p,
+                "health.stats_interval_s",
+                format!("must be 0..=86400, got {}", self.stats_interval_s),
+            );
+        }
+    }
 }
 
 /// `[[cameras]]`: one camera.
@@ -997,6 +1071,7 @@ impl Config {
         self.mqtt.check(&mut p);
         self.outbox.check(&mut p);
         self.runtime.check(&mut p);
+        self.health.check(&mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");
@@ -1886,6 +1961,27 @@ mod tests {
         assert_eq!(c.mqtt.port, 1883);
         assert_eq!(c.mqtt.topic_prefix, "estatewatch");
         assert_eq!(c.mqtt.client_id_for("gw1"), "estatewatch-gw1");
+    }
+
+    #[test]
+    fn health_section_defaults_validation_and_off_switch() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.health, HealthConfig::default());
+        assert_eq!(
+            c.health.listen_addr(),
+            Some("127.0.0.1:9807".parse().unwrap())
+        );
+        assert_eq!(c.health.stats_interval_s, 60);
+        let off = Config::parse(&format!("{MINIMAL}\n[health]\nlisten = \"\"\n")).unwrap();
+        assert!(off.validate().is_empty() && off.health.listen_addr().is_none());
+        let bad = Config::parse(&format!(
+            "{MINIMAL}\n[health]\nlisten = \"localhost\"\nhung_after_s = 0\n"
+        ))
+        .unwrap();
+        let paths: Vec<String> = bad.validate().into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["health.listen", "health.hung_after_s"]);
+        let e = Config::parse(&format!("{MINIMAL}\n[health]\nport = 1\n")).unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! `estatewatch run`: wires ingest, analysis, alerts and delivery together and
-//! shuts them down in order.
+//! `estatewatch run`: wires ingest, analysis, alerts and delivery together,
+//! applies config reloads, and shuts them down in order.
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
-//! does not need the broker to be up), then the producers ([`start_pipeline`]).
+//! does not need the broker to be up), then the producers ([`start_pipeline`]),
+//! then the monitor (the `/healthz` + `/metrics` endpoint and the stats
+//! topic, see [`crate::monitor`]).
+//! Reload (SIGHUP, or `estatewatch reload`): the config file is read and
+//! validated again; if it is invalid the running config stays. Cameras that
+//! were added, removed or changed are started, stopped or restarted; the
+//! others and delivery are not touched (see [`Pipeline::apply`]).
 //! Sensor inputs ([`crate::sensors`]) start after the cameras and feed the
 //! same alert sink.
 //! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
@@ -12,20 +18,23 @@
 //! delivers alerts already in the outbox.
 
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
-use crate::config::Config;
-use crate::delivery::Delivery;
+use crate::config::{CameraConfig, Config, HealthConfig};
+use crate::delivery::{AlertSink, Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
-use crate::ingest::supervisor::spawn_camera;
-use crate::ingest::FrameSlot;
-use std::path::Path;
+use crate::ingest::supervisor::{spawn_camera, CameraHandle};
+use crate::ingest::{CameraEvent, FrameSlot};
+use crate::monitor::{self, AnalysisStats, CameraSnapshot, Rates, Snapshot};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// How long the publisher may keep delivering after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM.
+/// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM;
+/// SIGHUP reloads `path`.
 pub fn run_from_file(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -33,19 +42,28 @@ pub fn run_from_file(path: &Path) -> anyhow::Result<()> {
         .thread_name("ew-runtime")
         .enable_all()
         .build()?;
-    runtime.block_on(run(config))
+    runtime.block_on(run_with_reload(config, Some(path.to_path_buf())))
 }
 
-/// Runs the daemon with an already loaded config until SIGINT or SIGTERM.
+/// Runs the daemon with an already loaded config until SIGINT or SIGTERM
+/// (SIGHUP is logged and ignored: there is no file to reload).
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_with_reload(config, None).await
+}
+
+/// Runs the daemon until SIGINT or SIGTERM; SIGHUP reloads `config_path`.
 ///
 /// Under systemd (`$NOTIFY_SOCKET`), it sends `READY=1` once the cameras are
 /// started, feeds the watchdog while every analysis worker ticks (see
-/// [`crate::health`]), and sends `STOPPING=1` when a stop signal arrives.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// [`crate::health`]), `RELOADING=1` … `READY=1` around a reload, and
+/// `STOPPING=1` when a stop signal arrives.
+pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let notifier = Arc::new(Notifier::from_env()?);
+    let mut signals = Signals::install();
     let delivery = Delivery::start(&config).await?;
+    let started = Instant::now();
     let pipeline = match start_pipeline(&config, &delivery) {
-        Ok(p) => p,
+        Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
             delivery.shutdown(Duration::ZERO).await;
             return Err(e);
@@ -54,16 +72,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let sensors = match crate::sensors::start(&config, delivery.sink()) {
         Ok(s) => s,
         Err(e) => {
-            pipeline.stop();
+            let pipeline = std::mem::take(&mut *lock(&pipeline));
+            let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e.into());
         }
     };
+    let monitor = Monitor {
+        site: config.site.id.clone(),
+        gateway: config.gateway.id.clone(),
+        health: config.health.clone(),
+        pipeline: pipeline.clone(),
+        delivery: delivery.probe(),
+        started,
+        rates: Arc::default(),
+    };
+    let monitor_tasks = monitor.start().await;
     notifier.notify("READY=1");
     let feeder = health::watchdog_timeout_from_env().map(|timeout| {
-        let mut watchdog = Watchdog::new(health::max_age_for(timeout));
-        for (camera, beat) in &pipeline.heartbeats {
-            watchdog.add(camera, beat.clone());
+        let watchdog = Watchdog::new(health::max_age_for(timeout));
+        lock(&pipeline).watchdog = Some(watchdog.clone());
+        for (camera, unit) in &lock(&pipeline).cameras {
+            watchdog.add(camera, unit.heartbeat.clone());
         }
         tokio::spawn(health::feed_watchdog(notifier.clone(), watchdog, timeout))
     });
@@ -73,13 +103,42 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cameras = config.enabled_cameras().count(),
         "estatewatch running"
     );
-    let signal = wait_for_stop_signal().await;
+    let mut config = config;
+    let signal = loop {
+        match signals.next().await {
+            Signal::Hangup => {
+                notifier.notify(&format!(
+                    "RELOADING=1\nMONOTONIC_USEC={}",
+                    health::monotonic_usec()
+                ));
+                match &config_path {
+                    Some(path) => {
+                        let (p, d) = (pipeline.clone(), ReloadTarget::of(&delivery, &config));
+                        let (path, old) = (path.clone(), config.clone());
+                        match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
+                        {
+                            Ok(Some(new)) => config = new,
+                            Ok(None) => {}
+                            Err(e) => tracing::error!(error = %e, "reload failed"),
+                        }
+                    }
+                    None => tracing::warn!("SIGHUP: no config file to reload; ignored"),
+                }
+                notifier.notify("READY=1");
+            }
+            Signal::Stop(name) => break name,
+        }
+    };
     tracing::info!(signal, "stopping");
     notifier.notify("STOPPING=1");
     if let Some(feeder) = feeder {
         feeder.abort();
     }
-    pipeline.stop();
+    for t in monitor_tasks {
+        t.abort();
+    }
+    let pipeline = std::mem::take(&mut *lock(&pipeline));
+    let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
     if let Some(sensors) = sensors {
         sensors.shutdown().await;
     }
@@ -88,26 +147,242 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Everything that produces alerts: camera pipelines and analysis workers.
+/// `estatewatch reload`: sends SIGHUP to the daemon that holds the outbox
+/// lock of the (already validated) config at `path`; returns its pid.
+pub fn request_reload(path: &Path) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let outbox = &config.outbox.path;
+    let pid = match crate::delivery::DaemonLock::holder(outbox) {
+        Some(Some(pid)) => pid,
+        Some(None) => anyhow::bail!(
+            "a daemon holds {} but its pid is unknown; use `systemctl reload estatewatch` or `kill -HUP`",
+            outbox.display()
+        ),
+        None => anyhow::bail!(
+            "no running daemon uses the outbox {} (from {}); nothing to reload",
+            outbox.display(),
+            path.display()
+        ),
+    };
+    let pid = libc::pid_t::try_from(pid)?;
+    // SAFETY: kill(2) with a pid read from the daemon's lock file.
+    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+        anyhow::bail!(
+            "cannot signal daemon pid {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    println!("asked estatewatch (pid {pid}) to reload {}", path.display());
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One running camera: its supervisor (ingest), frame slot and analysis
+/// worker, started and stopped together.
+pub struct CameraUnit {
+    /// The config it runs with (to tell whether a reload changed it).
+    pub config: CameraConfig,
+    handle: CameraHandle,
+    slot: Arc<FrameSlot>,
+    stop: Arc<AtomicBool>,
+    worker: std::thread::JoinHandle<()>,
+    /// Ticked by the worker on every loop turn.
+    pub heartbeat: Heartbeat,
+    /// Frames analysed and time per analyzer.
+    pub analysis: Arc<AnalysisStats>,
+}
+
+/// What a camera needs from the rest of the daemon.
+#[derive(Clone)]
+pub struct UnitContext {
+    pub site: String,
+    pub gateway: String,
+    pub sink: AlertSink,
+    pub events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+}
+
+impl CameraUnit {
+    /// Builds the analyzers (the step that can fail for a bad camera
+    /// config), then starts ingest and the worker thread.
+    pub fn start(cam: &CameraConfig, ctx: &UnitContext) -> anyhow::Result<CameraUnit> {
+        let analyzers = crate::analysis::build_analyzers(cam)?;
+        let slot = FrameSlot::new();
+        let handle = spawn_camera(cam.clone(), slot.clone(), ctx.events.clone())
+            .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let builder = AlertBuilder::new(AlertOrigin {
+            site: ctx.site.clone(),
+            gateway: ctx.gateway.clone(),
+            camera: cam.name.clone(),
+        });
+        let sink = ctx.sink.clone();
+        let span = tracing::info_span!("camera", name = %cam.name);
+        let heartbeat = Heartbeat::new();
+        let analysis = Arc::new(AnalysisStats::default());
+        let (w_slot, w_stop, w_beat, w_stats) = (
+            slot.clone(),
+            stop.clone(),
+            heartbeat.clone(),
+            analysis.clone(),
+        );
+        let worker = std::thread::Builder::new()
+            .name(format!("ew-analyse-{}", cam.name))
+            .spawn(move || {
+                let _enter = span.enter();
+                worker::run(w_slot, analyzers, builder, w_stop, w_beat, w_stats, |alert| {
+                    let (kind, id) = (alert.kind, alert.id);
+                    if let Err(e) = sink.submit(alert) {
+                        tracing::error!(%id, kind = kind.as_str(), error = %e, "alert not accepted by delivery");
+                    }
+                })
+            })?;
+        Ok(CameraUnit {
+            config: cam.clone(),
+            handle,
+            slot,
+            stop,
+            worker,
+            heartbeat,
+            analysis,
+        })
+    }
+
+    /// Stops ingest (no new frames), then lets the worker finish the frame
+    /// it has: its alerts are submitted before this returns.
+    pub fn stop(self) {
+        self.handle.stop();
+        self.slot.close();
+        self.stop.store(true, Ordering::Relaxed);
+        if self.worker.join().is_err() {
+            tracing::error!(camera = %self.config.name, "an analysis thread panicked");
+        }
+    }
+
+    /// The camera's figures now (rates are filled in by [`Rates`]).
+    pub fn snapshot(&self) -> CameraSnapshot {
+        let s = self.handle.stats();
+        CameraSnapshot {
+            camera: s.camera,
+            online: s.online,
+            frames_in: s.frames_in,
+            frames_analysed: self.analysis.frames(),
+            frames_skipped: s.frames_skipped,
+            reconnects: s.reconnects,
+            fps_in: 0.0,
+            fps_analysed: 0.0,
+            fps_skipped: 0.0,
+            worker_tick_age_ms: health::now_ms().saturating_sub(self.heartbeat.last()),
+            analyzer_ms: self.analysis.analyzers.snapshot(),
+        }
+    }
+}
+
+/// Everything that produces alerts: one [`CameraUnit`] per enabled camera.
 #[derive(Default)]
 pub struct Pipeline {
-    /// Called in order by [`Pipeline::stop`]: ingest first, then analysis.
-    stoppers: Vec<Box<dyn FnOnce() + Send>>,
-    /// Each camera's analysis worker heartbeat, for the watchdog.
-    pub heartbeats: Vec<(String, Heartbeat)>,
+    pub cameras: BTreeMap<String, CameraUnit>,
+    /// The systemd watchdog's heartbeat set, kept in step on reload.
+    watchdog: Option<Watchdog>,
+}
+
+/// What [`Pipeline::apply`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReloadReport {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+    /// Cameras that could not be (re)started, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Whether two camera configs differ in any way that matters. `Debug`
+/// covers every field (a new analyzer's config too); inline passwords are
+/// compared separately because `Debug` hides them.
+pub fn camera_changed(a: &CameraConfig, b: &CameraConfig) -> bool {
+    format!("{a:?}") != format!("{b:?}") || a.password.password != b.password.password
 }
 
 impl Pipeline {
-    /// Registers something to stop at shutdown (in registration order).
-    pub fn on_stop(&mut self, f: impl FnOnce() + Send + 'static) {
-        self.stoppers.push(Box::new(f));
+    /// Stops every camera, each ingest first so its analysis can drain.
+    pub fn stop(self) {
+        for unit in self.cameras.into_values() {
+            unit.stop();
+        }
     }
 
-    /// Stops producers: ingest first so analysis can drain, then analysis.
-    pub fn stop(self) {
-        for stop in self.stoppers {
-            stop();
+    /// Makes the running cameras match `wanted` (the enabled cameras of a
+    /// new config): stops removed cameras, starts added ones, restarts
+    /// changed ones, leaves the rest alone. A changed camera whose new
+    /// analyzers cannot be built keeps running with its old config.
+    pub fn apply(&mut self, wanted: &[CameraConfig], ctx: &UnitContext) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        let wanted_names: Vec<&str> = wanted.iter().map(|c| c.name.as_str()).collect();
+        let gone: Vec<String> = self
+            .cameras
+            .keys()
+            .filter(|n| !wanted_names.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(unit) = self.cameras.remove(&name) {
+                if let Some(w) = &self.watchdog {
+                    w.remove(&name);
+                }
+                unit.stop();
+                tracing::info!(camera = %name, "camera removed");
+                report.removed.push(name);
+            }
         }
+        for cam in wanted {
+            let name = cam.name.clone();
+            match self.cameras.get(&name) {
+                Some(unit) if !camera_changed(&unit.config, cam) => {
+                    report.unchanged.push(name);
+                    continue;
+                }
+                _ => {}
+            }
+            // Check the new analyzers before stopping anything.
+            if let Err(e) = crate::analysis::build_analyzers(cam) {
+                tracing::error!(camera = %name, error = %e, "camera config not applied; keeping the running one");
+                report.failed.push((name, e.to_string()));
+                continue;
+            }
+            let existed = match self.cameras.remove(&name) {
+                Some(old) => {
+                    old.stop();
+                    true
+                }
+                None => false,
+            };
+            match CameraUnit::start(cam, ctx) {
+                Ok(unit) => {
+                    if let Some(w) = &self.watchdog {
+                        w.add(&name, unit.heartbeat.clone());
+                    }
+                    self.cameras.insert(name.clone(), unit);
+                    if existed {
+                        tracing::info!(camera = %name, "camera restarted with its new config");
+                        report.restarted.push(name);
+                    } else {
+                        tracing::info!(camera = %name, "camera added");
+                        report.added.push(name);
+                    }
+                }
+                Err(e) => {
+                    if let Some(w) = &self.watchdog {
+                        w.remove(&name);
+                    }
+                    tracing::error!(camera = %name, error = %e, "camera could not be started");
+                    report.failed.push((name, e.to_string()));
+                }
+            }
+        }
+        report
     }
 }
 
@@ -120,71 +395,307 @@ impl Pipeline {
 /// names it; a camera that cannot be reached does not: its supervisor keeps
 /// retrying and reports it offline.
 pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pipeline> {
+    let ctx = UnitContext {
+        site: config.site.id.clone(),
+        gateway: config.gateway.id.clone(),
+        sink: delivery.sink(),
+        events: delivery.camera_events(),
+    };
     let mut pipeline = Pipeline::default();
-    let mut workers = Vec::new();
     for cam in config.enabled_cameras() {
-        let analyzers = crate::analysis::build_analyzers(cam)?;
-        let slot = FrameSlot::new();
-        let camera = spawn_camera(cam.clone(), slot.clone(), delivery.camera_events())
-            .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let builder = AlertBuilder::new(AlertOrigin {
-            site: config.site.id.clone(),
-            gateway: config.gateway.id.clone(),
-            camera: cam.name.clone(),
-        });
-        let sink = delivery.sink();
-        let span = tracing::info_span!("camera", name = %cam.name);
-        let worker_slot = slot.clone();
-        let worker_stop = stop.clone();
-        let heartbeat = Heartbeat::new();
-        pipeline
-            .heartbeats
-            .push((cam.name.clone(), heartbeat.clone()));
-        let worker = std::thread::Builder::new()
-            .name(format!("ew-analyse-{}", cam.name))
-            .spawn(move || {
-                let _enter = span.enter();
-                worker::run(worker_slot, analyzers, builder, worker_stop, heartbeat, |alert| {
-                    let (kind, id) = (alert.kind, alert.id);
-                    if let Err(e) = sink.submit(alert) {
-                        tracing::error!(%id, kind = kind.as_str(), error = %e, "alert not accepted by delivery");
-                    }
-                })
-            })?;
-        pipeline.on_stop(move || {
-            camera.stop();
-            slot.close();
-        });
-        workers.push((stop, worker));
-    }
-    pipeline.on_stop(move || {
-        for (stop, worker) in workers {
-            stop.store(true, Ordering::Relaxed);
-            if worker.join().is_err() {
-                tracing::error!("an analysis thread panicked");
+        match CameraUnit::start(cam, &ctx) {
+            Ok(unit) => {
+                pipeline.cameras.insert(cam.name.clone(), unit);
+            }
+            Err(e) => {
+                pipeline.stop();
+                return Err(e);
             }
         }
-    });
+    }
     Ok(pipeline)
 }
 
-/// Waits for SIGINT or SIGTERM; returns the signal's name.
-async fn wait_for_stop_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (mut term, mut int) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "cannot install signal handlers; stop with SIGKILL");
-            std::future::pending::<()>().await;
-            return "none";
+/// What a reload needs from delivery.
+struct ReloadTarget {
+    ctx: UnitContext,
+}
+
+impl ReloadTarget {
+    fn of(delivery: &Delivery, config: &Config) -> ReloadTarget {
+        ReloadTarget {
+            ctx: UnitContext {
+                site: config.site.id.clone(),
+                gateway: config.gateway.id.clone(),
+                sink: delivery.sink(),
+                events: delivery.camera_events(),
+            },
+        }
+    }
+}
+
+/// Re-reads `path`; when valid, applies its cameras and returns the config
+/// now in force. Sections other than `[[cameras]]` need a restart: a change
+/// there is logged and not applied. Returns `None` (nothing changed) when the
+/// file is unreadable or invalid.
+fn reload(
+    path: &Path,
+    old: &Config,
+    pipeline: &Mutex<Pipeline>,
+    target: &ReloadTarget,
+) -> Option<Config> {
+    tracing::info!(config = %path.display(), "reloading the config");
+    let new = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "new config rejected; the running config stays");
+            return None;
         }
     };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    let sections = [
+        (
+            "site",
+            format!("{:?}", old.site) != format!("{:?}", new.site),
+        ),
+        (
+            "gateway",
+            format!("{:?}", old.gateway) != format!("{:?}", new.gateway),
+        ),
+        (
+            "mqtt",
+            format!("{:?}", old.mqtt) != format!("{:?}", new.mqtt)
+                || old.mqtt.password.password != new.mqtt.password.password,
+        ),
+        (
+            "outbox",
+            format!("{:?}", old.outbox) != format!("{:?}", new.outbox),
+        ),
+        (
+            "runtime",
+            format!("{:?}", old.runtime) != format!("{:?}", new.runtime),
+        ),
+        ("health", old.health != new.health),
+    ];
+    for (section, changed) in sections {
+        if changed {
+            tracing::warn!(
+                section,
+                "changes to [{section}] take effect only after a restart; not applied"
+            );
+        }
+    }
+    let wanted: Vec<CameraConfig> = new.enabled_cameras().cloned().collect();
+    let report = lock(pipeline).apply(&wanted, &target.ctx);
+    tracing::info!(
+        added = ?report.added,
+        removed = ?report.removed,
+        restarted = ?report.restarted,
+        unchanged = report.unchanged.len(),
+        failed = ?report.failed,
+        "config reloaded"
+    );
+    let mut in_force = old.clone();
+    in_force.cameras = new.cameras;
+    Some(in_force)
+}
+
+/// Reads the figures of the running daemon for `/healthz`, `/metrics` and
+/// the stats topic.
+#[derive(Clone)]
+struct Monitor {
+    site: String,
+    gateway: String,
+    health: HealthConfig,
+    pipeline: Arc<Mutex<Pipeline>>,
+    delivery: StatusProbe,
+    started: Instant,
+    rates: Arc<Mutex<Rates>>,
+}
+
+impl Monitor {
+    fn snapshot(&self) -> Snapshot {
+        let mut cameras: Vec<CameraSnapshot> = lock(&self.pipeline)
+            .cameras
+            .values()
+            .map(CameraUnit::snapshot)
+            .collect();
+        lock(&self.rates).update(Instant::now(), &mut cameras);
+        let (outbox, mqtt) = Snapshot::delivery_parts(&self.delivery.status());
+        Snapshot {
+            schema: monitor::STATS_SCHEMA,
+            site: self.site.clone(),
+            gateway: self.gateway.clone(),
+            at: chrono::Utc::now(),
+            uptime_s: self.started.elapsed().as_secs(),
+            cameras,
+            models: monitor::model_timings().snapshot(),
+            outbox,
+            mqtt,
+        }
+    }
+
+    fn answer(&self, path: &str) -> monitor::http::Response {
+        use monitor::http::Response;
+        let hung_after = Duration::from_secs(self.health.hung_after_s);
+        match path {
+            "/healthz" => {
+                let s = self.snapshot();
+                let v = monitor::verdict(&s, hung_after);
+                let body = serde_json::json!({
+                    "status": if v.healthy { "ok" } else { "unhealthy" },
+                    "problems": v.problems,
+                    "cameras": s.cameras.len(),
+                    "outbox_writable": s.outbox.writable,
+                    "mqtt_connected": s.mqtt.connected,
+                });
+                Response {
+                    status: if v.healthy { 200 } else { 503 },
+                    content_type: "application/json",
+                    body: format!("{body}\n"),
+                }
+            }
+            "/metrics" => {
+                let s = self.snapshot();
+                let healthy = monitor::verdict(&s, hung_after).healthy;
+                Response {
+                    status: 200,
+                    content_type: "text/plain; version=0.0.4; charset=utf-8",
+                    body: monitor::prometheus::render(&s, healthy),
+                }
+            }
+            "/" => Response::text(200, "estatewatch: /healthz, /metrics\n"),
+            _ => Response::text(404, "not found; try /healthz or /metrics\n"),
+        }
+    }
+
+    /// Starts the HTTP endpoint, the stats publisher and a rate sampler.
+    async fn start(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if let Some(addr) = self.health.listen_addr() {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let me = self.clone();
+                    let handler: monitor::http::Handler = Arc::new(move |p| me.answer(p));
+                    tracing::info!(listen = %addr, "health endpoint: /healthz and /metrics");
+                    tasks.push(tokio::spawn(monitor::http::serve(listener, handler)));
+                }
+                Err(e) => {
+                    tracing::error!(listen = %addr, error = %e, "health endpoint NOT started (health.listen); alerting continues");
+                }
+            }
+        }
+        // Keeps fps rates fresh even when nobody scrapes.
+        let me = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(monitor::RATE_WINDOW);
+            loop {
+                tick.tick().await;
+                let me = me.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut cams: Vec<CameraSnapshot> = lock(&me.pipeline)
+                        .cameras
+                        .values()
+                        .map(CameraUnit::snapshot)
+                        .collect();
+                    lock(&me.rates).update(Instant::now(), &mut cams);
+                })
+                .await;
+            }
+        }));
+        if self.health.stats_interval_s > 0 {
+            let me = self.clone();
+            let every = Duration::from_secs(self.health.stats_interval_s);
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    let me = me.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let s = me.snapshot();
+                        match serde_json::to_vec(&s) {
+                            Ok(payload) => me.delivery.publish_stats(payload),
+                            Err(e) => tracing::warn!(error = %e, "cannot encode stats"),
+                        }
+                    })
+                    .await;
+                }
+            }));
+        }
+        tasks
+    }
+}
+
+/// The signals the daemon acts on.
+enum Signal {
+    Hangup,
+    Stop(&'static str),
+}
+
+/// SIGTERM, SIGINT and SIGHUP streams, installed before anything starts so
+/// an early SIGHUP does not kill the process.
+struct Signals {
+    streams: Option<(
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+    )>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(t), Ok(i), Ok(h)) => Signals {
+                streams: Some((t, i, h)),
+            },
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                tracing::error!(error = %e, "cannot install signal handlers; stop with SIGKILL");
+                Signals { streams: None }
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Signal {
+        let Some((term, int, hup)) = &mut self.streams else {
+            std::future::pending::<()>().await;
+            return Signal::Stop("none");
+        };
+        tokio::select! {
+            _ = term.recv() => Signal::Stop("SIGTERM"),
+            _ = int.recv() => Signal::Stop("SIGINT"),
+            _ = hup.recv() => Signal::Hangup,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cam(extra: &str) -> CameraConfig {
+        let text = format!(
+            "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n[[cameras]]\nname = \"gate\"\nurl = \"rtsp://h/x\"\n{extra}"
+        );
+        let mut c = Config::parse(&text).unwrap();
+        c.cameras.remove(0)
+    }
+
+    #[test]
+    fn any_camera_key_counts_as_a_change_inline_passwords_too() {
+        let base = cam("");
+        assert!(!camera_changed(&base, &cam("")));
+        assert!(camera_changed(&base, &cam("stall_timeout_s = 11")));
+        assert!(camera_changed(
+            &cam("[cameras.analyzers.motion]\n"),
+            &cam("[cameras.analyzers.motion]\nzones = [ { name = \"z\", polygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]] } ]")
+        ));
+        assert!(camera_changed(
+            &cam("password = \"a\""),
+            &cam("password = \"b\"")
+        ));
     }
 }

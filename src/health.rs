@@ -15,7 +15,7 @@
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The shortest heartbeat max age, whatever `$WATCHDOG_USEC` says: a worker
@@ -90,6 +90,20 @@ pub fn watchdog_timeout_from_env() -> Option<Duration> {
     (usec > 0).then(|| Duration::from_micros(usec))
 }
 
+/// `CLOCK_MONOTONIC` in microseconds, as `MONOTONIC_USEC=` wants it.
+pub fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
 /// Milliseconds on a monotonic clock shared by all heartbeats.
 pub fn now_ms() -> u64 {
     static BASE: OnceLock<Instant> = OnceLock::new();
@@ -124,34 +138,46 @@ impl Default for Heartbeat {
 }
 
 /// The set of named heartbeats (one per camera's analysis worker) and the
-/// age beyond which one counts as hung.
+/// age beyond which one counts as hung. Clones share the set, so cameras
+/// added or removed by a reload are seen by the watchdog feeder.
 #[derive(Debug, Clone)]
 pub struct Watchdog {
-    beats: Vec<(String, Heartbeat)>,
+    beats: Arc<Mutex<Vec<(String, Heartbeat)>>>,
     max_age: Duration,
 }
 
 impl Watchdog {
     pub fn new(max_age: Duration) -> Watchdog {
         Watchdog {
-            beats: Vec::new(),
+            beats: Arc::default(),
             max_age,
         }
     }
 
-    /// Adds the heartbeat of `name` (a camera).
-    pub fn add(&mut self, name: &str, beat: Heartbeat) {
-        self.beats.push((name.to_string(), beat));
+    fn beats(&self) -> std::sync::MutexGuard<'_, Vec<(String, Heartbeat)>> {
+        self.beats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds the heartbeat of `name` (a camera), replacing any previous one.
+    pub fn add(&self, name: &str, beat: Heartbeat) {
+        let mut beats = self.beats();
+        beats.retain(|(n, _)| n != name);
+        beats.push((name.to_string(), beat));
+    }
+
+    /// Forgets the heartbeat of `name` (a camera removed by a reload).
+    pub fn remove(&self, name: &str) {
+        self.beats().retain(|(n, _)| n != name);
     }
 
     /// The first heartbeat older than the max age at `now` ([`now_ms`]
     /// time), or `None` when all are fresh (also when there are none).
-    pub fn stale(&self, now: u64) -> Option<&str> {
+    pub fn stale(&self, now: u64) -> Option<String> {
         let max = self.max_age.as_millis() as u64;
-        self.beats
+        self.beats()
             .iter()
             .find(|(_, b)| now.saturating_sub(b.last()) > max)
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| n.clone())
     }
 
     /// Whether every heartbeat is fresh at `now`.
@@ -201,7 +227,7 @@ mod tests {
 
     #[test]
     fn watchdog_healthy_only_while_all_beats_are_fresh() {
-        let mut w = Watchdog::new(Duration::from_millis(500));
+        let w = Watchdog::new(Duration::from_millis(500));
         assert!(w.healthy(now_ms() + 10_000), "no workers: healthy");
         let a = Heartbeat::new();
         let b = Heartbeat::new();
@@ -211,9 +237,14 @@ mod tests {
         assert!(w.healthy(t + 400));
         // `shed` hangs: only `gate` keeps beating.
         a.0.store(t + 1000, Ordering::Relaxed);
-        assert_eq!(w.stale(t + 1000), Some("shed"));
+        assert_eq!(w.stale(t + 1000).as_deref(), Some("shed"));
         assert!(!w.healthy(t + 1000));
         b.0.store(t + 1000, Ordering::Relaxed);
+        assert!(w.healthy(t + 1000));
+        // A removed camera no longer counts.
+        b.0.store(t, Ordering::Relaxed);
+        assert!(!w.healthy(t + 1000));
+        w.remove("shed");
         assert!(w.healthy(t + 1000));
     }
 

@@ -15,9 +15,11 @@
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
-//! - [`daemon`]: `estatewatch run`, which wires the above together.
+//! - [`daemon`]: `estatewatch run`, which wires the above together and
+//!   applies config reloads (SIGHUP).
 //! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.
 //! - [`health`]: systemd notify (READY, STOPPING, watchdog) and heartbeats.
+//! - [`monitor`]: `/healthz`, Prometheus `/metrics` and the stats topic.
 //! - [`scenes`]: the test-footage generator (clips with ground truth).
 //! - [`score`]: the detection scorecard that judges analyzers on those clips.
 
@@ -28,6 +30,7 @@ pub mod daemon;
 pub mod delivery;
 pub mod health;
 pub mod ingest;
+pub mod monitor;
 pub mod replay;
 pub mod scenes;
 pub mod score;

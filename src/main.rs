@@ -30,6 +30,14 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Validate a config file, then tell the daemon using it (found by its
+    /// outbox lock) to reload it (SIGHUP). Exits 2 when the file is invalid
+    /// (the daemon is not signalled), 1 when no daemon runs.
+    Reload {
+        /// Config file; must be the file the daemon was started with.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Validate a config file and print every problem; exits 2 when invalid.
     CheckConfig {
         /// Config file.
@@ -240,6 +248,10 @@ fn main() -> ExitCode {
     init_logging(&cli.log_format);
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
+        Command::Reload { config } => match check_config(&config) {
+            c if c != ExitCode::SUCCESS => c,
+            _ => exit_on(estatewatch::daemon::request_reload(&config)),
+        },
         Command::Run { config } => exit_on(estatewatch::daemon::run_from_file(&config)),
         Command::Scenegen(args) => exit_on(scenegen(args)),
         Command::Score(args) => score(args),

@@ -6,6 +6,7 @@ use crate::alert::snapshot::{self, ALERT_RED};
 use crate::alert::{Alert, AlertKind, AlertState};
 use crate::health::Heartbeat;
 use crate::ingest::{Frame, FrameSlot, Take};
+use crate::monitor::AnalysisStats;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,11 +89,29 @@ pub fn analyse(
     analyzers: &mut [Box<dyn Analyzer>],
     builder: &mut AlertBuilder,
 ) -> Vec<Alert> {
+    analyse_timed(frame, analyzers, builder, None)
+}
+
+/// [`analyse`], recording each analyzer's time in `stats` when given.
+pub fn analyse_timed(
+    frame: &Frame,
+    analyzers: &mut [Box<dyn Analyzer>],
+    builder: &mut AlertBuilder,
+    stats: Option<&AnalysisStats>,
+) -> Vec<Alert> {
     let mut alerts = Vec::new();
     for a in analyzers.iter_mut() {
-        for finding in a.process(frame) {
+        let started = Instant::now();
+        let findings = a.process(frame);
+        if let Some(s) = stats {
+            s.analyzers.record(a.name(), started.elapsed());
+        }
+        for finding in findings {
             alerts.push(builder.build(frame, finding));
         }
+    }
+    if let Some(s) = stats {
+        s.frame_done();
     }
     alerts
 }
@@ -100,13 +119,15 @@ pub fn analyse(
 /// The worker loop: runs until `stop` is set or the slot is closed. Each alert
 /// goes to `sink` as soon as it is built. `heartbeat` ticks on every turn
 /// (frame or 200 ms timeout), so a stale heartbeat means a hung analyzer
-/// (see [`crate::health::Watchdog`]).
+/// (see [`crate::health::Watchdog`]). Frames and analyzer times are
+/// counted in `stats`.
 pub fn run(
     slot: Arc<FrameSlot>,
     mut analyzers: Vec<Box<dyn Analyzer>>,
     mut builder: AlertBuilder,
     stop: Arc<AtomicBool>,
     heartbeat: Heartbeat,
+    stats: Arc<AnalysisStats>,
     mut sink: impl FnMut(Alert),
 ) {
     let hang_at = test_hang_deadline();
@@ -119,7 +140,7 @@ pub fn run(
         heartbeat.beat();
         match slot.take(Duration::from_millis(200)) {
             Take::Frame(frame) => {
-                for alert in analyse(&frame, &mut analyzers, &mut builder) {
+                for alert in analyse_timed(&frame, &mut analyzers, &mut builder, Some(&stats)) {
                     sink(alert);
                 }
             }

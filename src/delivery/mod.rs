@@ -232,6 +232,53 @@ pub struct DeliveryStatus {
     pub submitted: u64,
     /// Alerts dropped because the intake was full.
     pub dropped_intake: u64,
+    /// Alerts waiting in the outbox (file and memory).
+    pub depth: u64,
+    /// Age of the oldest waiting alert, seconds (0 when none waits).
+    pub oldest_age_s: f64,
+    /// Alerts dropped ever (outbox counters) plus intake drops not yet counted there.
+    pub dropped: u64,
+}
+
+/// Reads delivery's status; see [`Delivery::probe`].
+#[derive(Clone)]
+pub struct StatusProbe {
+    intake: Arc<Intake>,
+    store: Arc<Mutex<Store>>,
+    link: Arc<Mutex<LinkStatus>>,
+    core_tx: Sender<CoreMsg>,
+}
+
+impl StatusProbe {
+    /// Publishes `payload` retained on `<prefix>/<gateway>/stats` (the
+    /// newest one wins if several wait for the broker).
+    pub fn publish_stats(&self, payload: Vec<u8>) {
+        let _ = self.core_tx.send(CoreMsg::Stats { payload });
+    }
+
+    pub fn status(&self) -> DeliveryStatus {
+        let (submitted, dropped_intake, uncounted) = {
+            let st = lock(&self.intake.state);
+            (
+                st.submitted,
+                st.dropped_total,
+                st.dropped.values().sum::<u64>(),
+            )
+        };
+        let (outbox, q) = {
+            let store = lock(&self.store);
+            (store.health(), store.queue_figures())
+        };
+        DeliveryStatus {
+            link: lock(&self.link).clone(),
+            outbox,
+            submitted,
+            dropped_intake,
+            depth: q.depth,
+            oldest_age_s: q.oldest_age_s,
+            dropped: q.dropped + uncounted,
+        }
+    }
 }
 
 /// Options that differ between the daemon and one-off tools.
@@ -376,15 +423,17 @@ impl Delivery {
     }
 
     pub fn status(&self) -> DeliveryStatus {
-        let (submitted, dropped_intake) = {
-            let st = lock(&self.sink.intake.state);
-            (st.submitted, st.dropped_total)
-        };
-        DeliveryStatus {
-            link: self.publisher.status(),
-            outbox: lock(&self.store).health(),
-            submitted,
-            dropped_intake,
+        self.probe().status()
+    }
+
+    /// A cheap handle that reads [`Delivery::status`] from any thread, also
+    /// while the daemon owns the `Delivery`.
+    pub fn probe(&self) -> StatusProbe {
+        StatusProbe {
+            intake: self.sink.intake.clone(),
+            store: self.store.clone(),
+            link: self.publisher.status_handle(),
+            core_tx: self.core_tx.clone(),
         }
     }
 

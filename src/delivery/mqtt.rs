@@ -54,6 +54,11 @@ impl Topics {
         format!("{}/cameras/{camera}/state", self.base)
     }
 
+    /// `<prefix>/<gateway>/stats`: retained JSON with the gateway's figures.
+    pub fn stats(&self) -> String {
+        format!("{}/stats", self.base)
+    }
+
     /// `<prefix>/<gateway>/#`: everything this gateway publishes.
     pub fn everything(&self) -> String {
         format!("{}/#", self.base)
@@ -271,6 +276,7 @@ mod tests {
         assert_eq!(t.status(), "estatewatch/gw1/status");
         assert_eq!(t.camera_state("gate"), "estatewatch/gw1/cameras/gate/state");
         assert_eq!(t.everything(), "estatewatch/gw1/#");
+        assert_eq!(t.stats(), "estatewatch/gw1/stats");
     }
 
     #[test]

@@ -672,6 +672,13 @@ impl Outbox {
             .map_err(|e| self.err(e))
     }
 
+    /// When the oldest waiting row was enqueued (ms since the Unix epoch).
+    pub fn oldest_enqueued_ms(&self) -> Result<Option<i64>, OutboxError> {
+        self.conn
+            .query_row("SELECT MIN(enqueued_ms) FROM outbox", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// True when `id` is still waiting for delivery.
     pub fn contains(&self, id: Uuid) -> Result<bool, OutboxError> {
         self.conn

@@ -67,6 +67,8 @@ pub(crate) enum CoreMsg {
     RowsAdded,
     /// A camera's retained state changed.
     CameraState { camera: String, payload: Vec<u8> },
+    /// New gateway stats JSON for the retained stats topic.
+    Stats { payload: Vec<u8> },
     /// Deliver what can be delivered until `deadline`, then stop.
     Shutdown { deadline: Instant },
 }
@@ -92,6 +94,8 @@ pub struct LinkStatus {
     pub resent: u64,
     /// Alerts the broker acknowledged (PUBACK) and that left the outbox.
     pub delivered: u64,
+    /// Time from handing an alert to the MQTT client to its PUBACK.
+    pub publish_latency_ms: crate::monitor::Timing,
 }
 
 /// What publisher options differ between the daemon and `send-test-alert`.
@@ -156,6 +160,7 @@ impl Publisher {
             acked: Vec::new(),
             cameras: BTreeMap::new(),
             dirty_cameras: BTreeSet::new(),
+            stats: None,
             announce_pending: false,
             last_progress: Instant::now(),
             shutdown: None,
@@ -175,6 +180,11 @@ impl Publisher {
 
     pub fn status(&self) -> LinkStatus {
         lock(&self.status).clone()
+    }
+
+    /// The shared status the core keeps up to date.
+    pub(crate) fn status_handle(&self) -> Arc<Mutex<LinkStatus>> {
+        self.status.clone()
     }
 
     /// Lets the core deliver until `grace` has passed (or everything is
@@ -335,6 +345,7 @@ enum What {
     Alert(RowRef),
     Status(&'static str),
     Camera,
+    Stats,
 }
 
 #[derive(Debug, Clone)]
@@ -342,6 +353,8 @@ struct Entry {
     what: What,
     /// Store epoch the row reference belongs to.
     epoch: u64,
+    /// When it was handed to rumqttc (for the publish latency).
+    queued_at: Instant,
 }
 
 enum Phase {
@@ -376,6 +389,8 @@ struct Core {
     /// Latest retained state per camera, and which still need publishing.
     cameras: BTreeMap<String, Vec<u8>>,
     dirty_cameras: BTreeSet<String>,
+    /// Latest stats JSON not yet published.
+    stats: Option<Vec<u8>>,
     announce_pending: bool,
     last_progress: Instant,
     shutdown: Option<Phase>,
@@ -451,7 +466,13 @@ impl Core {
                     Some(Entry {
                         what: What::Alert(r),
                         epoch,
-                    }) => self.acked.push((epoch, r)),
+                        queued_at,
+                    }) => {
+                        self.acked.push((epoch, r));
+                        lock(&self.status)
+                            .publish_latency_ms
+                            .record(queued_at.elapsed());
+                    }
                     Some(Entry {
                         what: What::Status(STATUS_OFFLINE),
                         ..
@@ -469,6 +490,7 @@ impl Core {
                 self.dirty_cameras.insert(camera.clone());
                 self.cameras.insert(camera, payload);
             }
+            CoreMsg::Stats { payload } => self.stats = Some(payload),
             CoreMsg::Shutdown { deadline } => {
                 let sooner = match &self.shutdown {
                     Some(Phase::Draining { deadline: d }) => deadline < *d,
@@ -543,6 +565,7 @@ impl Core {
             let entry = Entry {
                 what: What::Status(STATUS_ONLINE),
                 epoch: self.epoch,
+                queued_at: Instant::now(),
             };
             if self.queue(self.topics.status(), true, STATUS_ONLINE.into(), entry) {
                 self.announce_pending = false;
@@ -556,11 +579,24 @@ impl Core {
             let entry = Entry {
                 what: What::Camera,
                 epoch: self.epoch,
+                queued_at: Instant::now(),
             };
             if !self.queue(self.topics.camera_state(&cam), true, payload, entry) {
                 return;
             }
             self.dirty_cameras.remove(&cam);
+        }
+        if self.outstanding() < window {
+            if let Some(payload) = self.stats.take() {
+                let entry = Entry {
+                    what: What::Stats,
+                    epoch: self.epoch,
+                    queued_at: Instant::now(),
+                };
+                if !self.queue(self.topics.stats(), true, payload.clone(), entry) {
+                    self.stats = Some(payload);
+                }
+            }
         }
         if matches!(self.shutdown, Some(Phase::Announcing { .. })) {
             return;
@@ -584,6 +620,7 @@ impl Core {
             let entry = Entry {
                 what: What::Alert(row.at),
                 epoch: self.epoch,
+                queued_at: Instant::now(),
             };
             if !self.queue(self.topics.alert(row.kind), false, row.payload, entry) {
                 break;
@@ -646,6 +683,7 @@ impl Core {
                     let entry = Entry {
                         what: What::Status(STATUS_OFFLINE),
                         epoch: self.epoch,
+                        queued_at: now,
                     };
                     if self.queue(self.topics.status(), true, STATUS_OFFLINE.into(), entry) {
                         self.shutdown = Some(Phase::Announcing {

@@ -95,6 +95,14 @@ pub struct StoreHealth {
     pub salvaged: usize,
 }
 
+/// See [`Store::queue_figures`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QueueFigures {
+    pub depth: u64,
+    pub oldest_age_s: f64,
+    pub dropped: u64,
+}
+
 struct MemRow {
     n: u64,
     alert: EncodedAlert,
@@ -565,6 +573,48 @@ impl Store {
         self.file
             .as_ref()
             .is_some_and(|f| f.contains(id).unwrap_or(false))
+    }
+
+    /// Alerts waiting (file and memory), the age of the oldest one, and the
+    /// number of alerts dropped ever (persistent `dropped_*` counters plus
+    /// those not yet written). File errors count as an empty file.
+    pub fn queue_figures(&self) -> QueueFigures {
+        let now = outbox::now_ms();
+        let mut depth = self.mem.len() as u64;
+        let mut oldest_ms: Option<i64> = self
+            .mem
+            .front()
+            .map(|m| now - m.enqueued.elapsed().as_millis() as i64);
+        let mut dropped: u64 = self
+            .pending_counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("dropped_"))
+            .map(|(_, v)| v)
+            .sum();
+        if let Some(f) = &self.file {
+            if let Ok((rows, _)) = f.totals() {
+                depth += rows.saturating_sub(self.pending_deletes.len() as u64);
+            }
+            if let Ok(Some(t)) = f.oldest_enqueued_ms() {
+                oldest_ms = Some(oldest_ms.map_or(t, |m| m.min(t)));
+            }
+            if let Ok(c) = f.counters() {
+                dropped += c
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("dropped_"))
+                    .map(|(_, v)| v)
+                    .sum::<u64>();
+            }
+        }
+        QueueFigures {
+            depth,
+            oldest_age_s: if depth == 0 {
+                0.0
+            } else {
+                oldest_ms.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0)
+            },
+            dropped,
+        }
     }
 
     pub fn health(&self) -> StoreHealth {

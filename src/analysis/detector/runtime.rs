@@ -507,9 +507,11 @@ impl Model {
                 }
             };
             let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+            let started = std::time::Instant::now();
             let outputs = session
                 .run(ort::inputs![self.input_info.name.as_str() => value])
                 .map_err(|e| e.to_string())?;
+            crate::monitor::model_timings().record(&self.name, started.elapsed());
             self.run_outputs
                 .iter()
                 .map(|name| {

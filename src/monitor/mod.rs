@@ -1,0 +1,374 @@
+//! How the daemon is doing, for people and machines: the counters that are
+//! not already kept elsewhere (analysis and model timings), one
+//! [`Snapshot`] that gathers every counter of the running daemon, the
+//! `/healthz` verdict, the Prometheus text ([`prometheus`]), the local HTTP
+//! endpoint ([`http`]) and the retained JSON on `<prefix>/<gateway>/stats`.
+//!
+//! Counters come from where they already live: frames in and reconnects from
+//! each camera's [`CameraHandle`](crate::ingest::supervisor::CameraHandle),
+//! skipped frames from its [`FrameSlot`](crate::ingest::FrameSlot), outbox
+//! and MQTT figures from [`Delivery::status`](crate::delivery::Delivery::status).
+//! Rates (fps) are computed by [`Rates`] between two samples
+//! [`RATE_WINDOW`] apart.
+
+pub mod http;
+pub mod prometheus;
+
+use crate::delivery::DeliveryStatus;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The `schema` field of the stats JSON.
+pub const STATS_SCHEMA: &str = "estatewatch.stats.v1";
+
+/// How far apart the two samples that give a rate are.
+pub const RATE_WINDOW: Duration = Duration::from_secs(5);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Count, total and last duration of something timed repeatedly.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Timing {
+    pub count: u64,
+    pub total_ms: f64,
+    pub last_ms: f64,
+}
+
+impl Timing {
+    pub fn record(&mut self, d: Duration) {
+        let ms = d.as_secs_f64() * 1000.0;
+        self.count += 1;
+        self.total_ms += ms;
+        self.last_ms = ms;
+    }
+
+    /// Mean milliseconds, 0 before the first record.
+    pub fn mean_ms(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.total_ms / self.count as f64
+        }
+    }
+}
+
+/// Named timings, shared between the thread that records and the reader.
+#[derive(Debug, Default)]
+pub struct TimingSet(Mutex<BTreeMap<String, Timing>>);
+
+impl TimingSet {
+    pub fn record(&self, name: &str, d: Duration) {
+        let mut m = lock(&self.0);
+        match m.get_mut(name) {
+            Some(t) => t.record(d),
+            None => {
+                let mut t = Timing::default();
+                t.record(d);
+                m.insert(name.to_string(), t);
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, Timing> {
+        lock(&self.0).clone()
+    }
+}
+
+/// Inference time per model name, recorded by every model run in the process.
+pub fn model_timings() -> &'static TimingSet {
+    static MODELS: OnceLock<TimingSet> = OnceLock::new();
+    MODELS.get_or_init(TimingSet::default)
+}
+
+/// What a camera's analysis worker counts.
+#[derive(Debug, Default)]
+pub struct AnalysisStats {
+    /// Frames analysed.
+    frames: std::sync::atomic::AtomicU64,
+    /// Time spent per analyzer (its `name()`).
+    pub analyzers: TimingSet,
+}
+
+impl AnalysisStats {
+    pub fn frame_done(&self) {
+        self.frames
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// One camera's figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CameraSnapshot {
+    pub camera: String,
+    pub online: bool,
+    pub frames_in: u64,
+    pub frames_analysed: u64,
+    pub frames_skipped: u64,
+    pub reconnects: u64,
+    /// Rates over the last [`RATE_WINDOW`] (0 until two samples exist).
+    pub fps_in: f64,
+    pub fps_analysed: f64,
+    pub fps_skipped: f64,
+    /// Milliseconds since the worker's last tick.
+    pub worker_tick_age_ms: u64,
+    /// Time per analyzer.
+    pub analyzer_ms: BTreeMap<String, Timing>,
+}
+
+/// The outbox figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutboxSnapshot {
+    /// Alerts accepted from analysis and camera events since start.
+    pub submitted: u64,
+    /// Alerts waiting for delivery (file and memory).
+    pub depth: u64,
+    /// Age of the oldest waiting alert, seconds (0 when empty).
+    pub oldest_age_s: f64,
+    /// Alerts dropped by the caps, the TTL or a full queue, ever (persistent
+    /// counters plus this run's uncommitted ones).
+    pub dropped: u64,
+    /// New alerts are committed to the file.
+    pub writable: bool,
+    pub problem: Option<String>,
+}
+
+/// The MQTT link figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MqttSnapshot {
+    pub connected: bool,
+    pub connects: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    /// Time from handing an alert to the client to its PUBACK.
+    pub publish_latency_ms: Timing,
+}
+
+/// Everything at one instant: the JSON of the stats topic.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Snapshot {
+    /// Always [`STATS_SCHEMA`].
+    pub schema: &'static str,
+    pub site: String,
+    pub gateway: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub uptime_s: u64,
+    pub cameras: Vec<CameraSnapshot>,
+    /// Inference time per model.
+    pub models: BTreeMap<String, Timing>,
+    pub outbox: OutboxSnapshot,
+    pub mqtt: MqttSnapshot,
+}
+
+impl Snapshot {
+    /// Fills the outbox and MQTT parts from delivery's status.
+    pub fn delivery_parts(d: &DeliveryStatus) -> (OutboxSnapshot, MqttSnapshot) {
+        (
+            OutboxSnapshot {
+                submitted: d.submitted,
+                depth: d.depth,
+                oldest_age_s: d.oldest_age_s,
+                dropped: d.dropped,
+                writable: d.outbox.durable,
+                problem: d.outbox.problem.clone(),
+            },
+            MqttSnapshot {
+                connected: d.link.connected,
+                connects: d.link.connects,
+                sent: d.link.sent,
+                delivered: d.link.delivered,
+                publish_latency_ms: d.link.publish_latency_ms,
+            },
+        )
+    }
+}
+
+/// The raw counters of one camera at one instant, for a rate.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    frames_in: u64,
+    analysed: u64,
+    skipped: u64,
+}
+
+/// Turns counters into per-second rates: keeps the last two samples at
+/// least [`RATE_WINDOW`] apart.
+#[derive(Debug, Default)]
+pub struct Rates {
+    /// The older and the newer sample.
+    samples: Vec<(Instant, BTreeMap<String, Counts>)>,
+    /// Rates between them.
+    rates: BTreeMap<String, (f64, f64, f64)>,
+}
+
+impl Rates {
+    /// Records `cameras`' counters at `now` (ignored when the newest sample is
+    /// less than [`RATE_WINDOW`] old) and fills their `fps_*` fields.
+    pub fn update(&mut self, now: Instant, cameras: &mut [CameraSnapshot]) {
+        let due = self
+            .samples
+            .last()
+            .is_none_or(|(t, _)| now.duration_since(*t) >= RATE_WINDOW);
+        if due {
+            let counts: BTreeMap<String, Counts> = cameras
+                .iter()
+                .map(|c| {
+                    (
+                        c.camera.clone(),
+                        Counts {
+                            frames_in: c.frames_in,
+                            analysed: c.frames_analysed,
+                            skipped: c.frames_skipped,
+                        },
+                    )
+                })
+                .collect();
+            if let Some((t0, old)) = self.samples.last() {
+                let secs = now.duration_since(*t0).as_secs_f64().max(1e-3);
+                let rate = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs;
+                self.rates = counts
+                    .iter()
+                    .filter_map(|(name, n)| {
+                        let o = old.get(name)?;
+                        Some((
+                            name.clone(),
+                            (
+                                rate(n.frames_in, o.frames_in),
+                                rate(n.analysed, o.analysed),
+                                rate(n.skipped, o.skipped),
+                            ),
+                        ))
+                    })
+                    .collect();
+            }
+            self.samples = vec![(now, counts)];
+        }
+        for c in cameras.iter_mut() {
+            if let Some(&(fin, fa, fs)) = self.rates.get(&c.camera) {
+                c.fps_in = fin;
+                c.fps_analysed = fa;
+                c.fps_skipped = fs;
+            }
+        }
+    }
+}
+
+/// The `/healthz` verdict.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    pub healthy: bool,
+    /// Why not, one sentence per problem (empty when healthy).
+    pub problems: Vec<String>,
+}
+
+/// Healthy when every camera's worker ticked within `hung_after` and the
+/// outbox file takes new alerts.
+pub fn verdict(s: &Snapshot, hung_after: Duration) -> Verdict {
+    let mut problems = Vec::new();
+    let max = hung_after.as_millis() as u64;
+    for c in &s.cameras {
+        if c.worker_tick_age_ms > max {
+            problems.push(format!(
+                "camera {}: analysis worker has not ticked for {} ms (limit {} ms)",
+                c.camera, c.worker_tick_age_ms, max
+            ));
+        }
+    }
+    if !s.outbox.writable {
+        problems.push(format!(
+            "outbox is not writable: {}",
+            s.outbox
+                .problem
+                .as_deref()
+                .unwrap_or("alerts are held in memory")
+        ));
+    }
+    Verdict {
+        healthy: problems.is_empty(),
+        problems,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cam(name: &str, frames: u64, age: u64) -> CameraSnapshot {
+        CameraSnapshot {
+            camera: name.into(),
+            online: true,
+            frames_in: frames,
+            frames_analysed: frames / 2,
+            frames_skipped: frames / 4,
+            reconnects: 0,
+            fps_in: 0.0,
+            fps_analysed: 0.0,
+            fps_skipped: 0.0,
+            worker_tick_age_ms: age,
+            analyzer_ms: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn rates_come_from_samples_a_window_apart() {
+        let mut r = Rates::default();
+        let t0 = Instant::now();
+        let mut cams = vec![cam("gate", 0, 0)];
+        r.update(t0, &mut cams);
+        assert_eq!(cams[0].fps_in, 0.0);
+        // Too soon: no new sample, still no rate.
+        let mut cams = vec![cam("gate", 10, 0)];
+        r.update(t0 + Duration::from_secs(1), &mut cams);
+        assert_eq!(cams[0].fps_in, 0.0);
+        let mut cams = vec![cam("gate", 100, 0)];
+        r.update(t0 + Duration::from_secs(10), &mut cams);
+        assert!((cams[0].fps_in - 10.0).abs() < 1e-9, "{}", cams[0].fps_in);
+        assert!((cams[0].fps_analysed - 5.0).abs() < 1e-9);
+        assert!((cams[0].fps_skipped - 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn verdict_names_the_hung_camera_and_the_outbox() {
+        let mut s = Snapshot {
+            schema: STATS_SCHEMA,
+            site: "s".into(),
+            gateway: "g".into(),
+            at: chrono::Utc::now(),
+            uptime_s: 1,
+            cameras: vec![cam("gate", 1, 100), cam("shed", 1, 20_000)],
+            models: BTreeMap::new(),
+            outbox: OutboxSnapshot {
+                submitted: 0,
+                depth: 0,
+                oldest_age_s: 0.0,
+                dropped: 0,
+                writable: true,
+                problem: None,
+            },
+            mqtt: MqttSnapshot {
+                connected: true,
+                connects: 1,
+                sent: 0,
+                delivered: 0,
+                publish_latency_ms: Timing::default(),
+            },
+        };
+        let v = verdict(&s, Duration::from_secs(15));
+        assert!(!v.healthy);
+        assert_eq!(v.problems.len(), 1);
+        assert!(v.problems[0].contains("shed"), "{:?}", v.problems);
+        s.cameras.pop();
+        assert!(verdict(&s, Duration::from_secs(15)).healthy);
+        s.outbox.writable = false;
+        s.outbox.problem = Some("disk full".into());
+        let v = verdict(&s, Duration::from_secs(15));
+        assert!(!v.healthy && v.problems[0].contains("disk full"));
+    }
+}

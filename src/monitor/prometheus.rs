@@ -1,0 +1,315 @@
+//! The Prometheus text exposition format (version 0.0.4) of a [`Snapshot`].
+//!
+//! Every metric is named `estatewatch_*`. Counters end in `_total`; time sums
+//! are `_ms_sum` / `_ms_count` pairs so `rate(sum) / rate(count)` gives the
+//! mean over any window; fps gauges are computed over the last
+//! [`RATE_WINDOW`](super::RATE_WINDOW).
+
+use super::{Snapshot, Timing};
+use std::fmt::Write;
+
+/// Writes `# HELP` and `# TYPE` lines, then one sample per `(labels, value)`.
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{k}=\"{}\"", escape(v));
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {}", number(value));
+    }
+
+    /// One metric family with one sample per item.
+    fn each<T>(
+        &mut self,
+        items: &[T],
+        name: &str,
+        kind: &str,
+        help: &str,
+        f: impl Fn(&T) -> (Vec<(&'static str, String)>, f64),
+    ) {
+        self.family(name, kind, help);
+        for it in items {
+            let (labels, v) = f(it);
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            self.sample(name, &labels, v);
+        }
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else if v.is_nan() {
+        "NaN".into()
+    } else if v > 0.0 {
+        "+Inf".into()
+    } else {
+        "-Inf".into()
+    }
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Renders `s` (and whether `/healthz` would say healthy).
+pub fn render(s: &Snapshot, healthy: bool) -> String {
+    let mut o = Out(String::with_capacity(4096));
+    o.family("estatewatch_up", "gauge", "1 when /healthz answers 200.");
+    o.sample("estatewatch_up", &[], flag(healthy));
+    o.family(
+        "estatewatch_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+    );
+    o.sample("estatewatch_uptime_seconds", &[], s.uptime_s as f64);
+
+    let cams = &s.cameras;
+    let cam = |c: &super::CameraSnapshot| vec![("camera", c.camera.clone())];
+    o.each(
+        cams,
+        "estatewatch_camera_online",
+        "gauge",
+        "1 while the camera delivers frames.",
+        |c| (cam(c), flag(c.online)),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_frames_in_total",
+        "counter",
+        "Frames received from the camera (after rate limiting).",
+        |c| (cam(c), c.frames_in as f64),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_frames_analysed_total",
+        "counter",
+        "Frames the analysis worker processed.",
+        |c| (cam(c), c.frames_analysed as f64),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_frames_skipped_total",
+        "counter",
+        "Frames replaced before analysis could take them.",
+        |c| (cam(c), c.frames_skipped as f64),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_fps_in",
+        "gauge",
+        "Frames received per second, last 5 s.",
+        |c| (cam(c), c.fps_in),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_fps_analysed",
+        "gauge",
+        "Frames analysed per second, last 5 s.",
+        |c| (cam(c), c.fps_analysed),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_fps_skipped",
+        "gauge",
+        "Frames skipped per second, last 5 s.",
+        |c| (cam(c), c.fps_skipped),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_reconnects_total",
+        "counter",
+        "Camera pipelines rebuilt after a failure.",
+        |c| (cam(c), c.reconnects as f64),
+    );
+    o.each(
+        cams,
+        "estatewatch_camera_worker_tick_age_seconds",
+        "gauge",
+        "Seconds since the camera's analysis worker last ticked.",
+        |c| (cam(c), c.worker_tick_age_ms as f64 / 1000.0),
+    );
+
+    let per_analyzer: Vec<(String, String, Timing)> = cams
+        .iter()
+        .flat_map(|c| {
+            c.analyzer_ms
+                .iter()
+                .map(|(a, t)| (c.camera.clone(), a.clone(), *t))
+        })
+        .collect();
+    let lab =
+        |x: &(String, String, Timing)| vec![("camera", x.0.clone()), ("analyzer", x.1.clone())];
+    o.each(
+        &per_analyzer,
+        "estatewatch_analyzer_ms_sum",
+        "counter",
+        "Milliseconds spent in each analyzer, per camera.",
+        |x| (lab(x), x.2.total_ms),
+    );
+    o.each(
+        &per_analyzer,
+        "estatewatch_analyzer_ms_count",
+        "counter",
+        "Frames each analyzer processed, per camera.",
+        |x| (lab(x), x.2.count as f64),
+    );
+    o.each(
+        &per_analyzer,
+        "estatewatch_analyzer_ms_last",
+        "gauge",
+        "Milliseconds the analyzer took on its latest frame.",
+        |x| (lab(x), x.2.last_ms),
+    );
+
+    let models: Vec<(String, Timing)> = s.models.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let m = |x: &(String, Timing)| vec![("model", x.0.clone())];
+    o.each(
+        &models,
+        "estatewatch_model_inference_ms_sum",
+        "counter",
+        "Milliseconds spent in ONNX Runtime, per model.",
+        |x| (m(x), x.1.total_ms),
+    );
+    o.each(
+        &models,
+        "estatewatch_model_inference_ms_count",
+        "counter",
+        "Inferences run, per model.",
+        |x| (m(x), x.1.count as f64),
+    );
+    o.each(
+        &models,
+        "estatewatch_model_inference_ms_last",
+        "gauge",
+        "Milliseconds of the latest inference, per model.",
+        |x| (m(x), x.1.last_ms),
+    );
+
+    let ob = &s.outbox;
+    o.family(
+        "estatewatch_alerts_submitted_total",
+        "counter",
+        "Alerts queued for delivery since start.",
+    );
+    o.sample(
+        "estatewatch_alerts_submitted_total",
+        &[],
+        ob.submitted as f64,
+    );
+    o.family(
+        "estatewatch_outbox_depth",
+        "gauge",
+        "Alerts waiting for delivery.",
+    );
+    o.sample("estatewatch_outbox_depth", &[], ob.depth as f64);
+    o.family(
+        "estatewatch_outbox_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest waiting alert (0 when none).",
+    );
+    o.sample(
+        "estatewatch_outbox_oldest_age_seconds",
+        &[],
+        ob.oldest_age_s,
+    );
+    o.family(
+        "estatewatch_outbox_dropped_total",
+        "counter",
+        "Alerts dropped by the outbox caps, TTL or a full queue.",
+    );
+    o.sample("estatewatch_outbox_dropped_total", &[], ob.dropped as f64);
+    o.family(
+        "estatewatch_outbox_writable",
+        "gauge",
+        "1 while new alerts are committed to the outbox file.",
+    );
+    o.sample("estatewatch_outbox_writable", &[], flag(ob.writable));
+
+    let mq = &s.mqtt;
+    o.family(
+        "estatewatch_mqtt_connected",
+        "gauge",
+        "1 while connected to the broker.",
+    );
+    o.sample("estatewatch_mqtt_connected", &[], flag(mq.connected));
+    o.family(
+        "estatewatch_mqtt_connects_total",
+        "counter",
+        "Successful broker connections.",
+    );
+    o.sample("estatewatch_mqtt_connects_total", &[], mq.connects as f64);
+    o.family(
+        "estatewatch_mqtt_sent_total",
+        "counter",
+        "Alerts handed to the broker (including resends).",
+    );
+    o.sample("estatewatch_mqtt_sent_total", &[], mq.sent as f64);
+    o.family(
+        "estatewatch_mqtt_delivered_total",
+        "counter",
+        "Alerts acknowledged by the broker.",
+    );
+    o.sample("estatewatch_mqtt_delivered_total", &[], mq.delivered as f64);
+    let lat = &mq.publish_latency_ms;
+    o.family(
+        "estatewatch_mqtt_publish_latency_ms_sum",
+        "counter",
+        "Milliseconds from publish to PUBACK, summed.",
+    );
+    o.sample("estatewatch_mqtt_publish_latency_ms_sum", &[], lat.total_ms);
+    o.family(
+        "estatewatch_mqtt_publish_latency_ms_count",
+        "counter",
+        "Alerts whose PUBACK arrived.",
+    );
+    o.sample(
+        "estatewatch_mqtt_publish_latency_ms_count",
+        &[],
+        lat.count as f64,
+    );
+    o.family(
+        "estatewatch_mqtt_publish_latency_ms_last",
+        "gauge",
+        "Milliseconds from publish to PUBACK of the latest alert.",
+    );
+    o.sample("estatewatch_mqtt_publish_latency_ms_last", &[], lat.last_ms);
+    o.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_escaped_and_numbers_are_prometheus_numbers() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(number(1.5), "1.5");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+    }
+}
