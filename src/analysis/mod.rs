@@ -59,8 +59,34 @@ pub enum AnalysisError {
     },
 }
 
-/// Builds the analyzers a camera's config asks for.
+/// Builds the analyzers a camera's config asks for, without model cues.
 pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, AnalysisError> {
+    build_analyzers_with(cam, None)
+}
+
+/// The models a camera's analyzers can use ([`detector::Models::load`] them
+/// once at start and pass them to [`build_analyzers_with`]).
+pub fn wanted_models(cam: &CameraConfig) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if cam
+        .analyzers
+        .garbage
+        .as_ref()
+        .is_some_and(|g| g.person_detector)
+    {
+        names.extend([garbage::cues::DETECTOR, garbage::cues::CLASSIFIER]);
+    }
+    names
+}
+
+/// Builds the analyzers a camera's config asks for, giving those that use
+/// models the ones loaded in `models`. A model that is not loaded is not an
+/// error for analyzers that only use it as a cue: they log it and run
+/// without.
+pub fn build_analyzers_with(
+    cam: &CameraConfig,
+    models: Option<&detector::Models>,
+) -> Result<Vec<Box<dyn Analyzer>>, AnalysisError> {
     let mut out: Vec<Box<dyn Analyzer>> = Vec::new();
     if let Some(m) = &cam.analyzers.motion {
         out.push(Box::new(motion::MotionAnalyzer::new(
@@ -70,11 +96,17 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
         )));
     }
     if let Some(g) = &cam.analyzers.garbage {
-        out.push(Box::new(garbage::GarbageAnalyzer::new(
-            g,
-            cam.detect.width,
-            cam.detect.height,
-        )));
+        let mut a = garbage::GarbageAnalyzer::new(g, cam.detect.width, cam.detect.height);
+        if g.person_detector {
+            match models.map(garbage::cues::ModelCues::from_models) {
+                Some(Ok(cues)) => a = a.with_cues(Box::new(cues)),
+                Some(Err(e)) => tracing::warn!(camera = %cam.name, error = %e,
+                    "garbage: person detector unavailable; using motion cues only"),
+                None => tracing::info!(camera = %cam.name,
+                    "garbage: no models loaded; using motion cues only"),
+            }
+        }
+        out.push(Box::new(a));
     }
     Ok(out)
 }
