@@ -1,7 +1,7 @@
 # The two set-up commands are `make demo` and `make test`; both install what is missing first.
 CARGO ?= cargo
 
-.PHONY: setup build release test lint demo bench clean
+.PHONY: setup build release test lint demo bench clean scorecard
 
 setup:
 	@scripts/setup.sh
@@ -13,7 +13,7 @@ release: setup
 	$(CARGO) build --release
 
 test: setup
-	$(CARGO) test --all-targets -- --test-threads=2
+	$(CARGO) test --lib --bins --tests -- --test-threads=2
 	$(CARGO) test --doc
 
 lint: setup
@@ -26,6 +26,10 @@ demo: setup
 
 bench: setup
 	$(CARGO) bench
+
+# Scene suite -> replay -> scorecard, gated by tests/scorecard-thresholds.toml (docs/scenes.md).
+scorecard: setup
+	scripts/scorecard.sh
 
 clean:
 	$(CARGO) clean

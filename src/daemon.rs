@@ -12,6 +12,7 @@
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::health::{self, Heartbeat, Notifier, Watchdog};
 use crate::ingest::supervisor::spawn_camera;
 use crate::ingest::FrameSlot;
 use std::path::Path;
@@ -34,7 +35,12 @@ pub fn run_from_file(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the daemon with an already loaded config until SIGINT or SIGTERM.
+///
+/// Under systemd (`$NOTIFY_SOCKET`), it sends `READY=1` once the cameras are
+/// started, feeds the watchdog while every analysis worker ticks (see
+/// [`crate::health`]), and sends `STOPPING=1` when a stop signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let notifier = Arc::new(Notifier::from_env()?);
     let delivery = Delivery::start(&config).await?;
     let pipeline = match start_pipeline(&config, &delivery) {
         Ok(p) => p,
@@ -43,6 +49,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    notifier.notify("READY=1");
+    let feeder = health::watchdog_timeout_from_env().map(|timeout| {
+        let mut watchdog = Watchdog::new(health::max_age_for(timeout));
+        for (camera, beat) in &pipeline.heartbeats {
+            watchdog.add(camera, beat.clone());
+        }
+        tokio::spawn(health::feed_watchdog(notifier.clone(), watchdog, timeout))
+    });
     tracing::info!(
         site = %config.site.id,
         gateway = %config.gateway.id,
@@ -51,6 +65,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let signal = wait_for_stop_signal().await;
     tracing::info!(signal, "stopping");
+    notifier.notify("STOPPING=1");
+    if let Some(feeder) = feeder {
+        feeder.abort();
+    }
     pipeline.stop();
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
@@ -62,6 +80,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 pub struct Pipeline {
     /// Called in order by [`Pipeline::stop`]: ingest first, then analysis.
     stoppers: Vec<Box<dyn FnOnce() + Send>>,
+    /// Each camera's analysis worker heartbeat, for the watchdog.
+    pub heartbeats: Vec<(String, Heartbeat)>,
 }
 
 impl Pipeline {
@@ -104,11 +124,15 @@ pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pi
         let span = tracing::info_span!("camera", name = %cam.name);
         let worker_slot = slot.clone();
         let worker_stop = stop.clone();
+        let heartbeat = Heartbeat::new();
+        pipeline
+            .heartbeats
+            .push((cam.name.clone(), heartbeat.clone()));
         let worker = std::thread::Builder::new()
             .name(format!("ew-analyse-{}", cam.name))
             .spawn(move || {
                 let _enter = span.enter();
-                worker::run(worker_slot, analyzers, builder, worker_stop, |alert| {
+                worker::run(worker_slot, analyzers, builder, worker_stop, heartbeat, |alert| {
                     let (kind, id) = (alert.kind, alert.id);
                     if let Err(e) = sink.submit(alert) {
                         tracing::error!(%id, kind = kind.as_str(), error = %e, "alert not accepted by delivery");

@@ -16,12 +16,18 @@
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
 //! - [`daemon`]: `estatewatch run`, which wires the above together.
+//! - [`health`]: systemd notify (READY, STOPPING, watchdog) and heartbeats.
+//! - [`scenes`]: the test-footage generator (clips with ground truth).
+//! - [`score`]: the detection scorecard that judges analyzers on those clips.
 
 pub mod alert;
 pub mod analysis;
 pub mod config;
 pub mod daemon;
 pub mod delivery;
+pub mod health;
 pub mod ingest;
 pub mod replay;
+pub mod scenes;
+pub mod score;
 pub mod watch;

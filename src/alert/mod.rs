@@ -285,6 +285,40 @@ mod tests {
     }
 
     #[test]
+    fn json_schema_file_matches_the_serialised_alert() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/alert-v1.schema.json")).unwrap();
+        let mut a = Alert::new(AlertKind::Fire, Severity::Critical, "s", "g");
+        a.snapshot = Some(Snapshot {
+            content_type: "image/jpeg".into(),
+            width: 1,
+            height: 1,
+            data: vec![1],
+        });
+        let v = serde_json::to_value(&a).unwrap();
+        let keys: std::collections::BTreeSet<&str> =
+            v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let props: std::collections::BTreeSet<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys, props, "schema properties vs serialised fields");
+        for r in schema["required"].as_array().unwrap() {
+            assert!(keys.contains(r.as_str().unwrap()), "{r}");
+        }
+        let kinds: Vec<&str> = schema["properties"]["kind"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, AlertKind::ALL.map(|k| k.as_str()).to_vec());
+        assert_eq!(schema["properties"]["schema"]["const"], SCHEMA_V1);
+    }
+
+    #[test]
     fn kind_names_round_trip() {
         for k in AlertKind::ALL {
             assert_eq!(k.as_str().parse::<AlertKind>().unwrap(), k);

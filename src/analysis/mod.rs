@@ -11,6 +11,7 @@
 pub mod detector;
 pub mod garbage;
 pub mod motion;
+pub mod throwing;
 pub mod worker;
 
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
@@ -106,6 +107,16 @@ pub fn build_analyzers_with(
                     "garbage: no models loaded; using motion cues only"),
             }
         }
+        out.push(Box::new(a));
+    }
+    if let Some(t) = &cam.analyzers.throwing {
+        let a =
+            throwing::ThrowingAnalyzer::new(t, cam.detect.width, cam.detect.height, cam.detect.fps)
+                .map_err(|message| AnalysisError::Setup {
+                    camera: cam.name.clone(),
+                    analyzer: "throwing",
+                    message,
+                })?;
         out.push(Box::new(a));
     }
     Ok(out)

@@ -4,12 +4,13 @@
 use super::{Analyzer, Finding};
 use crate::alert::snapshot::{self, ALERT_RED};
 use crate::alert::{Alert, AlertKind, AlertState};
+use crate::health::Heartbeat;
 use crate::ingest::{Frame, FrameSlot, Take};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Who the alerts are from.
@@ -97,15 +98,25 @@ pub fn analyse(
 }
 
 /// The worker loop: runs until `stop` is set or the slot is closed. Each alert
-/// goes to `sink` as soon as it is built.
+/// goes to `sink` as soon as it is built. `heartbeat` ticks on every turn
+/// (frame or 200 ms timeout), so a stale heartbeat means a hung analyzer
+/// (see [`crate::health::Watchdog`]).
 pub fn run(
     slot: Arc<FrameSlot>,
     mut analyzers: Vec<Box<dyn Analyzer>>,
     mut builder: AlertBuilder,
     stop: Arc<AtomicBool>,
+    heartbeat: Heartbeat,
     mut sink: impl FnMut(Alert),
 ) {
+    let hang_at = test_hang_deadline();
     while !stop.load(Ordering::Relaxed) {
+        if hang_at.is_some_and(|t| Instant::now() >= t) {
+            // Test hook only: pretend an analyzer hung (no more heartbeats).
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        heartbeat.beat();
         match slot.take(Duration::from_millis(200)) {
             Take::Frame(frame) => {
                 for alert in analyse(&frame, &mut analyzers, &mut builder) {
@@ -116,4 +127,17 @@ pub fn run(
             Take::Closed => break,
         }
     }
+}
+
+/// TEST HOOK, not a setting: when `ESTATEWATCH_TEST_HANG_ANALYSIS_AFTER_MS`
+/// is set, every worker stops ticking its heartbeat that many ms after it
+/// starts (as if an analyzer hung), so tests can prove the systemd watchdog
+/// stops being fed. Never set it in production.
+fn test_hang_deadline() -> Option<Instant> {
+    let ms: u64 = std::env::var("ESTATEWATCH_TEST_HANG_ANALYSIS_AFTER_MS")
+        .ok()?
+        .parse()
+        .ok()?;
+    tracing::warn!(ms, "test hook: analysis will simulate a hang");
+    Some(Instant::now() + Duration::from_millis(ms))
 }

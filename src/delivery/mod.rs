@@ -283,6 +283,9 @@ impl Delivery {
             .unwrap_or_else(|| config.mqtt.client_id_for(&config.gateway.id));
         let options = mqtt::client_options(config, &client_id, opts.announce_status)?;
         let path = config.outbox.path.clone();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let lock_file = if opts.exclusive {
             match DaemonLock::acquire(&path) {
                 Ok(l) => Some(l),

@@ -990,6 +990,25 @@ mod tests {
     }
 
     #[test]
+    fn ttl_drops_old_rows_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let caps = Caps {
+            max_rows: 100,
+            max_bytes: 1 << 20,
+            ttl: Some(Duration::from_secs(3600)),
+        };
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps, true).unwrap();
+        o.append(&[alert(Severity::Critical, 5), alert(Severity::Info, 5)])
+            .unwrap();
+        assert!(o.expire(now_ms() + 1000).unwrap().is_empty());
+        let gone = o.expire(now_ms() + 3_601_000).unwrap();
+        assert_eq!(gone.len(), 2);
+        assert_eq!(o.totals().unwrap(), (0, 0));
+        let c = o.counters().unwrap();
+        assert_eq!((c["dropped_ttl_critical"], c["dropped_ttl_info"]), (1, 1));
+    }
+
+    #[test]
     fn byte_cap_drops_lowest_severity_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
         let mut o = Outbox::open(&dir.path().join("o.db"), caps(100, 300), true).unwrap();

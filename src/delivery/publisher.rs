@@ -615,8 +615,18 @@ impl Core {
                 ACK_STALL.as_secs()
             );
             self.last_progress = Instant::now();
-            let _ = self.client.try_disconnect();
+            self.disconnect_if_connected();
         }
+    }
+
+    /// Queues a DISCONNECT, but only for the current connection (so a stale
+    /// one can never end the next connection). Returns true when queued.
+    fn disconnect_if_connected(&self) -> bool {
+        let Some(generation) = self.generation else {
+            return false;
+        };
+        let g = lock(&self.gate);
+        g.connected && g.generation == generation && self.client.try_disconnect().is_ok()
     }
 
     /// Advances the shutdown; returns true when the core may exit.
@@ -660,7 +670,7 @@ impl Core {
 
     fn finish(&mut self) {
         self.closing.store(true, Ordering::SeqCst);
-        if self.generation.is_some() && self.client.try_disconnect().is_ok() {
+        if self.disconnect_if_connected() {
             self.disconnecting.store(true, Ordering::SeqCst);
         }
     }

@@ -165,6 +165,10 @@ impl Store {
     }
 
     fn open_file(&mut self) {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Best effort; a failure shows up as an unwritable outbox below.
+            let _ = std::fs::create_dir_all(dir);
+        }
         match Outbox::open(&self.path, self.caps, true) {
             Ok(f) => self.file_ok(f),
             Err(e) if e.is_corrupt() => self.recover_corrupt(e),

@@ -400,6 +400,8 @@ pub struct Msg {
     pub topic: String,
     pub payload: Vec<u8>,
     pub retain: bool,
+    /// When the subscriber got it.
+    pub received_at: Instant,
 }
 
 impl Msg {
@@ -490,6 +492,7 @@ impl Subscriber {
                             topic: p.topic.clone(),
                             payload: p.payload.to_vec(),
                             retain: p.retain,
+                            received_at: Instant::now(),
                         });
                     }
                     Ok(Ok(_)) => {}

@@ -1,0 +1,481 @@
+//! The throwing analyzer (`kind = "throwing"`): objects thrown or falling
+//! from a facade, traced back to the floor and column they came from.
+//!
+//! Per frame: luma → [`background`] model (foreground robust to lighting
+//! steps and small shake) → [`blobs`] inside the facade minus excluded zones
+//! → [`tracker`] (tracks across frames, tolerating gaps) → for each track
+//! that moved, the free-fall test in [`trajectory`]. A track that passes
+//! raises one `new` alert at once (no waiting for the object to land), with
+//! the origin from [`calibration`] in `details.origin`, and a snapshot of the
+//! whole trajectory drawn over the frame where the fall started (kept in a
+//! short ring of recent frames). An optional [`CropScorer`] (an ONNX bird
+//! classifier) may veto a candidate that is confidently a bird.
+//!
+//! Alert `details`: `origin {floor, column, column_index, unit_label, x, y,
+//! within_calibration}`, `acceleration_px_s2`, `acceleration_g`,
+//! `fall_duration_s`, `trajectory` (`[[t_ms, x, y], …]`, stream ms and
+//! normalised coordinates, the origin first), `confidence`, `object_size_px`,
+//! `object_size_m`, `track`, and `second_opinion` when a scorer ran.
+//! Severity is `major`; `critical` when the object is estimated at
+//! `critical_size_m` or larger.
+
+pub mod background;
+pub mod blobs;
+pub mod calibration;
+pub mod tracker;
+pub mod trajectory;
+
+use super::{luma, Analyzer, Finding, ZoneMask};
+use crate::alert::snapshot;
+use crate::alert::{AlertKind, AlertState, BBox, Severity};
+use crate::config::ThrowingConfig;
+use crate::ingest::Frame;
+use background::BackgroundModel;
+use calibration::Calibration;
+use image::{Rgb, RgbImage};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tracker::Tracker;
+use trajectory::{Fall, Params, Quad, Verdict};
+
+/// Most blobs taken from one frame.
+const MAX_BLOBS: usize = 400;
+/// Seconds after an alert during which a new track lying on the alerted
+/// path is the same object, not a new one.
+const SAME_OBJECT_S: f64 = 4.0;
+
+/// A second opinion on a candidate: the probability that a crop around the
+/// object shows a bird. Implemented over the ONNX crop classifier or COCO
+/// detector; a trait so tests can script it.
+pub trait CropScorer: Send + Sync {
+    /// Model name reported in `details.second_opinion.model`.
+    fn name(&self) -> &str;
+    /// Probability (0..=1) that `crop` shows a bird.
+    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, String>;
+}
+
+/// A scorer and the probability at which it vetoes a track (`None`: only
+/// report the score in `details`).
+#[derive(Clone)]
+pub struct SecondOpinion {
+    pub scorer: Arc<dyn CropScorer>,
+    pub veto_at: Option<f32>,
+}
+
+/// An alerted fall: new tracks on its path are the same object.
+#[derive(Debug, Clone)]
+struct RecentFall {
+    fit_x: Quad,
+    fit_y: Quad,
+    until: f64,
+    tolerance: f32,
+}
+
+/// See the module doc.
+pub struct ThrowingAnalyzer {
+    width: u32,
+    height: u32,
+    fps: u32,
+    calibration: Calibration,
+    background: BackgroundModel,
+    tracker: Tracker,
+    params: Params,
+    min_blob_px: u32,
+    max_blob_side_px: u32,
+    critical_size_m: f32,
+    history_s: f64,
+    /// Recent frames (stream seconds, RGB), oldest first.
+    history: VecDeque<(f64, Arc<Vec<u8>>)>,
+    recent: Vec<RecentFall>,
+    last_t: Option<f64>,
+    incidents: u64,
+    second_opinion: Option<SecondOpinion>,
+    warned_size: bool,
+}
+
+impl ThrowingAnalyzer {
+    /// Builds the analyzer for frames of `width`×`height` at about `fps`.
+    pub fn new(
+        cfg: &ThrowingConfig,
+        width: u32,
+        height: u32,
+        fps: u32,
+    ) -> Result<ThrowingAnalyzer, String> {
+        let calibration = Calibration::new(cfg, width, height)?;
+        let mut roi = if cfg.facade.is_empty() {
+            ZoneMask::full("facade", width, height)
+        } else {
+            ZoneMask::from_polygon("facade", &cfg.facade, width, height)
+        }
+        .inside;
+        for z in &cfg.exclude {
+            let ex = ZoneMask::from_polygon(&z.name, &z.polygon, width, height);
+            for (r, e) in roi.iter_mut().zip(&ex.inside) {
+                *r = *r && !*e;
+            }
+        }
+        if !roi.iter().any(|r| *r) {
+            return Err("the facade minus the excluded zones is empty".into());
+        }
+        Ok(ThrowingAnalyzer {
+            width,
+            height,
+            fps: fps.max(1),
+            calibration,
+            background: BackgroundModel::new(
+                width,
+                height,
+                roi,
+                cfg.pixel_threshold,
+                cfg.shake_px,
+                cfg.background_s,
+            ),
+            tracker: Tracker::new(cfg.max_gap_frames),
+            params: Params {
+                min_g: cfg.min_g,
+                max_g: cfg.max_g,
+                max_lateral_g: cfg.max_lateral_g,
+                min_track_s: cfg.min_track_s,
+                min_points: cfg.min_points,
+                min_drop_px: cfg.min_drop_px,
+                max_residual_px: cfg.max_residual_px,
+                max_backtrack_s: cfg.max_backtrack_s,
+                frame_s: 1.0 / fps.max(1) as f32,
+            },
+            min_blob_px: cfg.min_blob_px,
+            max_blob_side_px: cfg.max_blob_side_px,
+            critical_size_m: cfg.critical_size_m,
+            history_s: cfg.history_s as f64,
+            history: VecDeque::new(),
+            recent: Vec::new(),
+            last_t: None,
+            incidents: 0,
+            second_opinion: None,
+            warned_size: false,
+        })
+    }
+
+    /// Adds a second opinion on candidates (see [`CropScorer`]).
+    pub fn with_second_opinion(mut self, second: SecondOpinion) -> ThrowingAnalyzer {
+        self.second_opinion = Some(second);
+        self
+    }
+
+    /// The live tracks (for debug drawing).
+    pub fn tracks(&self) -> &[tracker::Track] {
+        &self.tracker.tracks
+    }
+
+    /// The facade calibration (for drawing the grid).
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    fn time_of(&self, frame: &Frame) -> f64 {
+        match frame.pts {
+            Some(p) => p.as_secs_f64(),
+            None => frame.seq as f64 / self.fps as f64,
+        }
+    }
+
+    /// True when a new track starting at its first observation lies on the
+    /// path of an object already alerted.
+    fn is_known_object(&self, obs: &tracker::Obs) -> bool {
+        self.recent.iter().any(|r| {
+            obs.t <= r.until
+                && (r.fit_x.at(obs.t) as f32 - obs.x).abs() <= r.tolerance
+                && (r.fit_y.at(obs.t) as f32 - obs.y).abs() <= r.tolerance
+        })
+    }
+
+    fn finding(
+        &mut self,
+        frame: &Frame,
+        track_id: u64,
+        obs: &[tracker::Obs],
+        fall: &Fall,
+    ) -> Option<Finding> {
+        let cal = &self.calibration;
+        let cell = cal.cell_at(fall.origin_x, fall.origin_y);
+        let used = &obs[fall.start..];
+        let last = used[used.len() - 1];
+        let (w, h) = (self.width as f32, self.height as f32);
+        let mean_y = used.iter().map(|o| o.y).sum::<f32>() / used.len() as f32;
+        let size_m = fall.size_px / cal.px_per_metre(mean_y).max(1e-3);
+        let mut confidence = fall.confidence;
+        if !cell.within {
+            confidence *= 0.8;
+        }
+        let mut details = serde_json::json!({
+            "origin": {
+                "floor": cell.floor,
+                "column": cell.column_label,
+                "column_index": cell.column,
+                "unit_label": cell.unit_label,
+                "x": fall.origin_x / w,
+                "y": fall.origin_y / h,
+                "within_calibration": cell.within,
+            },
+            "acceleration_px_s2": fall.accel_px,
+            "acceleration_g": fall.accel_g,
+            "fall_duration_s": fall.duration_s,
+            "trajectory": std::iter::once([fall.origin_t * 1000.0, (fall.origin_x / w) as f64, (fall.origin_y / h) as f64])
+                .chain(used.iter().map(|o| [o.t * 1000.0, (o.x / w) as f64, (o.y / h) as f64]))
+                .map(|[t, x, y]| serde_json::json!([t.round() as i64, round4(x), round4(y)]))
+                .collect::<Vec<_>>(),
+            "confidence": confidence,
+            "object_size_px": fall.size_px,
+            "object_size_m": size_m,
+            "track": track_id,
+        });
+        if let Some(second) = &self.second_opinion {
+            let crop = crop_around(frame, last.x, last.y, (3.0 * last.side as f32).max(32.0));
+            match crop.map(|c| second.scorer.bird_probability(&c)) {
+                Some(Ok(p)) => {
+                    details["second_opinion"] =
+                        serde_json::json!({ "model": second.scorer.name(), "bird": p });
+                    if second.veto_at.is_some_and(|v| p >= v) {
+                        tracing::info!(
+                            track = track_id,
+                            bird = p,
+                            "throwing: candidate vetoed as a bird"
+                        );
+                        return None;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "throwing: second opinion failed; alerting without it")
+                }
+                None => {}
+            }
+        }
+        // Box around the whole path so far, from the origin.
+        let pad = fall.size_px / 2.0 + 1.0;
+        let xs = used.iter().map(|o| o.x).chain([fall.origin_x]);
+        let ys = used.iter().map(|o| o.y).chain([fall.origin_y]);
+        let (x0, x1) = xs.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        let (y0, y1) = ys.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        let bx0 = ((x0 - pad) / w).clamp(0.0, 1.0);
+        let by0 = ((y0 - pad) / h).clamp(0.0, 1.0);
+        let bbox = BBox {
+            x: bx0,
+            y: by0,
+            w: ((x1 + pad) / w).clamp(0.0, 1.0) - bx0,
+            h: ((y1 + pad) / h).clamp(0.0, 1.0) - by0,
+        };
+        let severity = if size_m >= self.critical_size_m {
+            Severity::Critical
+        } else {
+            Severity::Major
+        };
+        let picture = self.composite(frame, used, fall, &cell);
+        self.incidents += 1;
+        tracing::info!(
+            floor = cell.floor,
+            unit = %cell.unit_label,
+            accel_g = fall.accel_g,
+            confidence,
+            "throwing: falling object"
+        );
+        Some(Finding {
+            kind: AlertKind::Throwing,
+            severity,
+            state: AlertState::New,
+            incident: self.incidents,
+            score: confidence,
+            zone: Some("facade".into()),
+            bbox: Some(bbox),
+            details,
+            picture,
+        })
+    }
+
+    /// The trajectory drawn over the frame where the fall started, with the
+    /// origin window boxed.
+    fn composite(
+        &self,
+        frame: &Frame,
+        used: &[tracker::Obs],
+        fall: &Fall,
+        cell: &calibration::FacadeCell,
+    ) -> Option<RgbImage> {
+        let base = self
+            .history
+            .iter()
+            .min_by(|a, b| {
+                (a.0 - fall.origin_t)
+                    .abs()
+                    .total_cmp(&(b.0 - fall.origin_t).abs())
+            })
+            .map(|(_, rgb)| rgb.clone())
+            .unwrap_or_else(|| frame.rgb.clone());
+        let mut img = snapshot::to_image(&base, self.width, self.height).ok()?;
+        const WINDOW: Rgb<u8> = Rgb([255, 220, 0]);
+        const PATH: Rgb<u8> = Rgb([255, 140, 0]);
+        if let Some(b) = self.calibration.cell_box(cell.floor, cell.column) {
+            snapshot::draw_box(&mut img, b, WINDOW, 2);
+        }
+        // Fitted path from the origin to the last observation, thin.
+        let t_end = used[used.len() - 1].t;
+        let steps = (((t_end - fall.origin_t) * 60.0).ceil() as usize).max(1);
+        let at = |t: f64| -> (f32, f32) {
+            let x = if t < used[0].t {
+                fall.fit_x.at(used[0].t) + fall.fit_x.rate(used[0].t) * (t - used[0].t)
+            } else {
+                fall.fit_x.at(t)
+            };
+            (x as f32, fall.fit_y.at(t) as f32)
+        };
+        let mut prev = at(fall.origin_t);
+        for s in 1..=steps {
+            let p = at(fall.origin_t + (t_end - fall.origin_t) * s as f64 / steps as f64);
+            snapshot::draw_line(&mut img, prev, p, PATH, 2);
+            prev = p;
+        }
+        // Observed points, with a cross at each.
+        for o in used {
+            snapshot::draw_line(
+                &mut img,
+                (o.x - 2.0, o.y),
+                (o.x + 2.0, o.y),
+                snapshot::ALERT_RED,
+                1,
+            );
+            snapshot::draw_line(
+                &mut img,
+                (o.x, o.y - 2.0),
+                (o.x, o.y + 2.0),
+                snapshot::ALERT_RED,
+                1,
+            );
+        }
+        let last = used[used.len() - 1];
+        let r = last.side as f32 / 2.0 + 2.0;
+        snapshot::draw_box(
+            &mut img,
+            BBox {
+                x: (last.x - r) / self.width as f32,
+                y: (last.y - r) / self.height as f32,
+                w: 2.0 * r / self.width as f32,
+                h: 2.0 * r / self.height as f32,
+            },
+            snapshot::ALERT_RED,
+            1,
+        );
+        Some(img)
+    }
+}
+
+impl Analyzer for ThrowingAnalyzer {
+    fn name(&self) -> &'static str {
+        "throwing"
+    }
+
+    fn process(&mut self, frame: &Frame) -> Vec<Finding> {
+        if frame.width != self.width
+            || frame.height != self.height
+            || frame.rgb.len() != self.width as usize * self.height as usize * 3
+        {
+            if !self.warned_size {
+                tracing::warn!(
+                    got = %format!("{}x{}", frame.width, frame.height),
+                    want = %format!("{}x{}", self.width, self.height),
+                    "throwing: frame size differs from the detect size; frames skipped"
+                );
+                self.warned_size = true;
+            }
+            return Vec::new();
+        }
+        let t = self.time_of(frame);
+        let dt = match self.last_t {
+            Some(prev) if t > prev => (t - prev) as f32,
+            Some(_) => {
+                // Time went backwards (a file looped, a stream restarted): start over.
+                self.tracker.tracks.clear();
+                self.history.clear();
+                self.recent.clear();
+                1.0 / self.fps as f32
+            }
+            None => 1.0 / self.fps as f32,
+        };
+        self.last_t = Some(t);
+        // Follow the real frame interval (frames may be dropped upstream).
+        self.params.frame_s += (dt.clamp(0.01, 1.0) - self.params.frame_s) * 0.05;
+        self.history.push_back((t, frame.rgb.clone()));
+        while self
+            .history
+            .front()
+            .is_some_and(|(ht, _)| t - ht > self.history_s)
+        {
+            self.history.pop_front();
+        }
+        self.recent.retain(|r| r.until >= t);
+
+        let y = luma(&frame.rgb);
+        let mut fg = self.background.apply(&y, dt);
+        let blobs = blobs::extract(
+            &mut fg.mask,
+            self.width,
+            self.height,
+            self.min_blob_px,
+            self.max_blob_side_px,
+            MAX_BLOBS,
+        );
+        let cal = &self.calibration;
+        let updated = self.tracker.update(
+            t,
+            &blobs,
+            |y| cal.gravity_px(y),
+            |y| (cal.gravity_px(y) * 2.0).max(30.0),
+        );
+
+        let mut out = Vec::new();
+        for id in updated {
+            let Some(track) = self.tracker.get_mut(id) else {
+                continue;
+            };
+            if track.done {
+                continue;
+            }
+            let obs = track.obs.clone();
+            let cal = &self.calibration;
+            let verdict = trajectory::judge(&obs, |y| cal.gravity_px(y), &self.params);
+            let Verdict::Fall(fall) = verdict else {
+                continue;
+            };
+            track.done = true;
+            tracing::debug!(track = id, ?fall, obs = ?&obs[fall.start..], "throwing: fall accepted");
+            if self.is_known_object(&obs[fall.start]) {
+                tracing::debug!(track = id, "throwing: same object as an earlier alert");
+                continue;
+            }
+            let tolerance = 4.0 + 2.0 * fall.size_px;
+            self.recent.push(RecentFall {
+                fit_x: fall.fit_x,
+                fit_y: fall.fit_y,
+                until: t + SAME_OBJECT_S,
+                tolerance,
+            });
+            if let Some(f) = self.finding(frame, id, &obs, &fall) {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+/// A square crop of `side` pixels centred on (x, y), clamped to the frame.
+fn crop_around(frame: &Frame, x: f32, y: f32, side: f32) -> Option<RgbImage> {
+    let img = snapshot::to_image(&frame.rgb, frame.width, frame.height).ok()?;
+    let s = (side.round() as u32)
+        .min(frame.width)
+        .min(frame.height)
+        .max(1);
+    let x0 = ((x - s as f32 / 2.0).max(0.0) as u32).min(frame.width - s);
+    let y0 = ((y - s as f32 / 2.0).max(0.0) as u32).min(frame.height - s);
+    Some(image::imageops::crop_imm(&img, x0, y0, s, s).to_image())
+}

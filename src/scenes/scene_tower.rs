@@ -1,0 +1,1113 @@
+//! The tower facade: a camera at the foot of a residential tower looking up
+//! its face (pinhole camera, tilted up; floors are image rows, unit columns
+//! converge upwards). Incidents: objects dropped or tossed from a window,
+//! falling under gravity (with a little air drag). Negatives: birds (level,
+//! rising, flapping, gliding down at constant speed), drifting leaves, rain,
+//! laundry swaying, window lights switching, a lift car moving down at
+//! constant speed behind a glazed lift shaft.
+
+use super::camera::Look;
+use super::raster::{luma, mix, shade, Canvas, Rgb};
+use super::rng::{wobble, Rng};
+use super::{
+    npt, Actor, Built, Calibration, ClipSpec, Facade, Hints, Kind, Origin, Planned, SceneError,
+    Variant, Zone,
+};
+
+const G: f32 = 9.81;
+
+/// Pinhole camera on the ground at distance `d` from the facade, tilted up.
+#[derive(Debug, Clone, Copy)]
+struct Cam {
+    f: f32,
+    cx: f32,
+    cy: f32,
+    tilt: f32,
+    d: f32,
+}
+
+impl Cam {
+    /// Projects a world point: `x` along the facade, `yd` distance from the
+    /// camera (the facade is at `d`), `z` height. Returns (col, row, depth).
+    fn project(&self, x: f32, yd: f32, z: f32) -> (f32, f32, f32) {
+        let (s, c) = self.tilt.sin_cos();
+        let depth = (yd * c + z * s).max(0.1);
+        let v = -yd * s + z * c;
+        (
+            self.cx + self.f * x / depth,
+            self.cy - self.f * v / depth,
+            depth,
+        )
+    }
+    fn on_facade(&self, x: f32, z: f32) -> (f32, f32) {
+        let (u, v, _) = self.project(x, self.d, z);
+        (u, v)
+    }
+    fn row(&self, z: f32) -> f32 {
+        self.on_facade(0.0, z).1
+    }
+    /// Vertical pixels per metre on the facade at height `z`.
+    fn px_per_m(&self, z: f32) -> f32 {
+        (self.row(z) - self.row(z + 0.01)) / 0.01
+    }
+}
+
+/// A window (or lift-shaft slit) on the facade, in world units.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    floor: u32,
+    column: u32,
+    x0: f32,
+    x1: f32,
+    z0: f32,
+    z1: f32,
+}
+
+/// Everything the actors need to know about the building.
+#[derive(Debug, Clone)]
+struct Tower {
+    cam: Cam,
+    w: f32,
+    h: f32,
+    floor_h: f32,
+    floors: u32,
+    left: f32,
+    right: f32,
+    columns: u32,
+    lift_column: Option<u32>,
+    windows: Vec<Window>,
+    hedge_top: f32,
+    facade: Rgb,
+    variant: Variant,
+}
+
+impl Tower {
+    fn quad(&self, x0: f32, x1: f32, z0: f32, z1: f32) -> [(f32, f32); 4] {
+        [
+            self.cam.on_facade(x0, z0),
+            self.cam.on_facade(x1, z0),
+            self.cam.on_facade(x1, z1),
+            self.cam.on_facade(x0, z1),
+        ]
+    }
+    fn unit_x(&self, col: u32) -> (f32, f32) {
+        let uw = (self.right - self.left) / self.columns as f32;
+        (
+            self.left + uw * col as f32,
+            self.left + uw * (col + 1) as f32,
+        )
+    }
+    /// Highest floor whose window is comfortably inside the frame.
+    fn top_usable_floor(&self) -> u32 {
+        let mut best = 1;
+        for k in 1..self.floors {
+            let zc = k as f32 * self.floor_h + 1.6;
+            if self.cam.row(zc) > 0.07 * self.h && zc < self.floors as f32 * self.floor_h {
+                best = k;
+            }
+        }
+        best
+    }
+}
+
+pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError> {
+    let (w, h) = (spec.width as f32, spec.height as f32);
+    let mut geo = rng.fork(1);
+    let f = h * geo.range(1.0, 1.3);
+    let yg = geo.range(0.88, 0.93);
+    let tilt = ((yg - 0.5) * h / f).atan();
+    let ppm = spec
+        .params
+        .px_per_m
+        .map(|v| v * h / 360.0)
+        .unwrap_or_else(|| geo.range(9.0, 14.0) * h / 360.0);
+    let d = f / tilt.cos().powi(2) / ppm;
+    let cam = Cam {
+        f,
+        cx: w / 2.0,
+        cy: h / 2.0,
+        tilt,
+        d,
+    };
+    let floor_h = geo.range(2.8, 3.3);
+    let floors = geo.int(10, 30) as u32;
+    let frac = geo.range(0.62, 0.85);
+    let half = frac * (w / 2.0) * d * tilt.cos() / f;
+    let offset = geo.range(-0.08, 0.08) * half;
+    let columns = geo.int(4, 7) as u32;
+    let wants_lift = spec.kind == Kind::Lift || spec.with.contains(&Kind::Lift);
+    let lift_column = if wants_lift || geo.chance(0.3) {
+        Some(if geo.chance(0.5) { 0 } else { columns - 1 })
+    } else {
+        None
+    };
+    let mut tower = Tower {
+        cam,
+        w,
+        h,
+        floor_h,
+        floors,
+        left: offset - half,
+        right: offset + half,
+        columns,
+        lift_column,
+        windows: Vec::new(),
+        hedge_top: 1.3,
+        facade: [0.0; 3],
+        variant: spec.variant,
+    };
+    let two_windows = geo.chance(0.6);
+    for k in 1..floors {
+        for m in 0..columns {
+            let (ux0, ux1) = tower.unit_x(m);
+            let uw = ux1 - ux0;
+            let z = k as f32 * floor_h;
+            if Some(m) == lift_column {
+                tower.windows.push(Window {
+                    floor: k,
+                    column: m,
+                    x0: ux0 + 0.38 * uw,
+                    x1: ux0 + 0.62 * uw,
+                    z0: z + 0.4,
+                    z1: z + floor_h - 0.4,
+                });
+            } else if two_windows {
+                for (a, b) in [(0.1, 0.43), (0.57, 0.9)] {
+                    tower.windows.push(Window {
+                        floor: k,
+                        column: m,
+                        x0: ux0 + a * uw,
+                        x1: ux0 + b * uw,
+                        z0: z + 0.9,
+                        z1: z + 2.4,
+                    });
+                }
+            } else {
+                tower.windows.push(Window {
+                    floor: k,
+                    column: m,
+                    x0: ux0 + 0.2 * uw,
+                    x1: ux0 + 0.8 * uw,
+                    z0: z + 0.9,
+                    z1: z + 2.4,
+                });
+            }
+        }
+    }
+    let mut paint = rng.fork(2);
+    let (background, look) = paint_background(&mut tower, spec, &mut paint);
+
+    let mut actors: Vec<Box<dyn Actor>> = Vec::new();
+    let mut incidents = Vec::new();
+    let mut negatives = Vec::new();
+    let mut duration = spec.params.duration_s.unwrap_or(6.0);
+    let mut act = rng.fork(3);
+    let exposure = match spec.variant {
+        Variant::Day => 1.0 / 250.0,
+        _ => 1.0 / 30.0,
+    };
+
+    if spec.kind == Kind::Throwing {
+        let throw = plan_throw(&tower, spec, &mut act, exposure)?;
+        if spec.params.duration_s.is_none() {
+            duration = (throw.end_s + 1.0).clamp(4.0, 8.0);
+        }
+        incidents.push(Planned {
+            kind: "throwing",
+            start_s: throw.release_s,
+            end_s: throw.end_s.min(duration),
+            actor: 0,
+            origin: Some(throw.origin),
+            // Recorded at the 640x360 detect scale, whatever the clip's size.
+            size_px: Some((throw.size_px * 360.0 / h * 10.0).round() / 10.0),
+        });
+        actors.push(Box::new(throw));
+    }
+    let mut extra: Vec<Kind> = spec.with.clone();
+    if !spec.kind.is_incident() && spec.kind != Kind::TowerEmpty {
+        extra.insert(0, spec.kind);
+    }
+    for k in extra {
+        negatives.push(k.as_str().to_string());
+        let mut r = act.fork(k as u64);
+        match k {
+            Kind::BirdLevel | Kind::BirdRising | Kind::BirdFlapping | Kind::BirdGlidingDown => {
+                let n = if r.chance(0.3) { r.int(2, 4) } else { 1 };
+                for i in 0..n {
+                    actors.push(Box::new(Bird::new(
+                        &tower,
+                        k,
+                        &mut r.fork(i as u64),
+                        duration,
+                    )));
+                }
+            }
+            Kind::Leaves => actors.push(Box::new(Leaves::new(&tower, &mut r, duration))),
+            Kind::Rain => actors.push(Box::new(Rain::new(&tower, &mut r))),
+            Kind::Laundry => actors.push(Box::new(Laundry::new(&tower, &mut r))),
+            Kind::WindowLights => {
+                actors.push(Box::new(WindowLights::new(&tower, &mut r, duration)))
+            }
+            Kind::Lift => actors.push(Box::new(LiftCar::new(&tower, &mut r, duration))),
+            _ => {}
+        }
+    }
+    let calibration = calibrate(&tower);
+    Ok(Built {
+        background,
+        actors,
+        incidents,
+        negatives,
+        calibration,
+        hints: Hints::default(),
+        duration_s: duration,
+        look,
+    })
+}
+
+fn paint_background(t: &mut Tower, spec: &ClipSpec, rng: &mut Rng) -> (Canvas, Look) {
+    let (w, h) = (t.w, t.h);
+    let v = spec.variant;
+    let facades: [Rgb; 5] = [
+        [205.0, 200.0, 190.0],
+        [180.0, 168.0, 155.0],
+        [214.0, 208.0, 198.0],
+        [160.0, 152.0, 142.0],
+        [188.0, 194.0, 200.0],
+    ];
+    let base = *rng.pick(&facades);
+    let (sky_top, sky_bot, facade, glass, lit, hedge, ground) = match v {
+        Variant::Day => (
+            [115.0, 160.0, 215.0],
+            [195.0, 215.0, 238.0],
+            base,
+            [70.0, 84.0, 104.0],
+            [200.0, 190.0, 160.0],
+            [45.0, 85.0, 38.0],
+            [125.0, 123.0, 118.0],
+        ),
+        Variant::Night => (
+            [8.0, 11.0, 26.0],
+            [28.0, 32.0, 52.0],
+            shade(base, 0.3),
+            [12.0, 14.0, 20.0],
+            [225.0, 185.0, 115.0],
+            [12.0, 20.0, 12.0],
+            [35.0, 34.0, 32.0],
+        ),
+        Variant::Ir => (
+            [70.0, 70.0, 70.0],
+            [95.0, 95.0, 95.0],
+            shade(base, 0.8),
+            [35.0, 35.0, 35.0],
+            [215.0, 215.0, 215.0],
+            [185.0, 190.0, 185.0],
+            [110.0, 110.0, 110.0],
+        ),
+    };
+    t.facade = facade;
+    let mut c = Canvas::new(w as usize, h as usize, sky_top);
+    c.vgradient(0, h as usize, sky_top, sky_bot);
+    if v == Variant::Day {
+        for _ in 0..rng.int(1, 4) {
+            let (cx, cy) = (rng.range(0.0, w), rng.range(0.0, 0.25 * h));
+            for _ in 0..5 {
+                c.ellipse(
+                    cx + rng.range(-0.06, 0.06) * w,
+                    cy + rng.range(-0.02, 0.02) * h,
+                    rng.range(0.04, 0.09) * w,
+                    rng.range(0.015, 0.035) * h,
+                    0.0,
+                    [240.0, 242.0, 246.0],
+                    0.35,
+                );
+            }
+        }
+    }
+    // Facade body.
+    let top_z = t.floors as f32 * t.floor_h;
+    let body = t.quad(t.left, t.right, 0.0, top_z);
+    c.polygon(&body, facade, 1.0, 2);
+    let (bx0, by_top) = (body[3].0.min(body[0].0), body[3].1.max(0.0));
+    c.texture(bx0, by_top, body[1].0.max(body[2].0), body[0].1, 7.0, rng);
+    // Slabs between floors.
+    for k in 0..=t.floors {
+        let z = k as f32 * t.floor_h;
+        let q = t.quad(t.left, t.right, z - 0.12, z + 0.12);
+        c.polygon(&q, shade(facade, 0.88), 0.9, 1);
+    }
+    // Column boundaries (pilasters).
+    for m in 0..=t.columns {
+        let (x, _) = t.unit_x(m.min(t.columns - 1));
+        let x = if m == t.columns { t.right } else { x };
+        let q = t.quad(x - 0.1, x + 0.1, 0.0, top_z);
+        c.polygon(&q, shade(facade, 0.93), 0.8, 1);
+    }
+    // Windows; some lit at night; AC units below some.
+    let windows = t.windows.clone();
+    for wdw in &windows {
+        let q = t.quad(wdw.x0, wdw.x1, wdw.z0, wdw.z1);
+        let is_lift = Some(wdw.column) == t.lift_column;
+        let g = if is_lift {
+            shade(glass, 0.7)
+        } else if v != Variant::Day && rng.chance(0.3) {
+            shade(lit, rng.range(0.75, 1.0))
+        } else {
+            mix(glass, sky_bot, rng.range(0.0, 0.3))
+        };
+        c.polygon(&q, g, 1.0, 2);
+        let frame_col = shade(facade, 0.75);
+        let (a, b) = (q[0], q[3]);
+        c.line(a.0, a.1, b.0, b.1, 1.0, frame_col, 0.8);
+        let (a, b) = (q[3], q[2]);
+        c.line(a.0, a.1, b.0, b.1, 1.0, frame_col, 0.8);
+        if !is_lift && rng.chance(0.12) {
+            let q = t.quad(wdw.x0 + 0.1, wdw.x0 + 0.9, wdw.z0 - 0.6, wdw.z0 - 0.1);
+            c.polygon(&q, shade(facade, 1.08), 1.0, 1);
+        }
+    }
+    // Ground and hedge.
+    let yg = t.cam.row(0.0);
+    c.rect(0.0, yg, w, h, ground, 1.0);
+    c.texture(0.0, yg, w, h, 6.0, rng);
+    let yh = t.cam.row(t.hedge_top);
+    let mut x = -10.0;
+    while x < w + 10.0 {
+        let r = rng.range(0.02, 0.04) * h;
+        c.ellipse(
+            x,
+            yh + r * 0.8,
+            r * 1.3,
+            r,
+            0.0,
+            shade(hedge, rng.range(0.8, 1.2)),
+            1.0,
+        );
+        x += r * rng.range(1.0, 1.8);
+    }
+    c.rect(0.0, yh + 0.02 * h, w, yg + 0.01 * h, hedge, 1.0);
+    c.texture(0.0, yh - 0.02 * h, w, yg, 10.0, rng);
+    if v == Variant::Ir {
+        // The IR illuminator lights near things more than far ones.
+        for y in 0..h as usize {
+            let k = 0.55 + 0.45 * (y as f32 / h);
+            c.scale_box(0.0, y as f32, w, y as f32 + 1.0, [k; 3]);
+        }
+    }
+    if v == Variant::Night {
+        c.glow(
+            w * rng.range(0.1, 0.9),
+            yg,
+            0.25 * h,
+            [120.0, 100.0, 60.0],
+            0.5,
+        );
+    }
+    let rain = spec.kind == Kind::Rain || spec.with.contains(&Kind::Rain);
+    let look = Look {
+        shake_px: rng.range(0.4, 1.2),
+        blur: v != Variant::Day,
+        noise_sigma: match v {
+            Variant::Day => 2.5,
+            Variant::Night => 6.0,
+            Variant::Ir => 5.0,
+        },
+        gain: if rain && v == Variant::Day { 0.85 } else { 1.0 },
+        ir: v == Variant::Ir,
+    };
+    (c, look)
+}
+
+fn calibrate(t: &Tower) -> Calibration {
+    let (w, h) = (t.w, t.h);
+    let top_z = t.floors as f32 * t.floor_h;
+    let mut floor_rows = Vec::new();
+    let mut px_per_m = Vec::new();
+    for k in 0..=t.floors {
+        let z = k as f32 * t.floor_h;
+        let r = t.cam.row(z);
+        if r < 0.0 {
+            break;
+        }
+        floor_rows.push(((r / h) * 10_000.0).round() / 10_000.0);
+        px_per_m.push((t.cam.px_per_m(z) * 100.0).round() / 100.0);
+    }
+    // Height where the facade meets the top of the frame (or the roof).
+    let z_top = if t.cam.row(top_z) >= 0.0 {
+        top_z
+    } else {
+        let (mut lo, mut hi) = (0.0, top_z);
+        for _ in 0..40 {
+            let mid = (lo + hi) / 2.0;
+            if t.cam.row(mid) >= 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
+    let hz = t.hedge_top;
+    let p = |x: f32, z: f32| {
+        let (u, v) = t.cam.on_facade(x, z);
+        npt(u, v, w, h)
+    };
+    let polygon = vec![
+        p(t.left, hz),
+        p(t.right, hz),
+        p(t.right, z_top),
+        p(t.left, z_top),
+    ];
+    let mut fractions = Vec::new();
+    let mut lines = Vec::new();
+    for m in 0..=t.columns {
+        let f = m as f32 / t.columns as f32;
+        fractions.push((f * 10_000.0).round() / 10_000.0);
+        let x = t.left + (t.right - t.left) * f;
+        lines.push([p(x, hz), p(x, z_top)]);
+    }
+    let yh = t.cam.row(hz) / h;
+    let sky = Zone {
+        name: "sky".into(),
+        polygon: vec![
+            [0.0, 0.0],
+            [1.0, 0.0],
+            [1.0, yh],
+            polygon[1],
+            polygon[2],
+            polygon[3],
+            polygon[0],
+            [0.0, yh],
+        ],
+    };
+    let ground = Zone {
+        name: "hedge_and_ground".into(),
+        polygon: vec![[0.0, yh], [1.0, yh], [1.0, 1.0], [0.0, 1.0]],
+    };
+    Calibration {
+        facade: Some(Facade {
+            polygon: polygon.clone(),
+            floor_rows,
+            column_fractions: fractions,
+            column_lines: lines,
+            px_per_m,
+            floor_height_m: (t.floor_h * 1000.0).round() / 1000.0,
+            focal_px: (t.cam.f * 10.0).round() / 10.0,
+            distance_m: (t.cam.d * 100.0).round() / 100.0,
+            tilt_deg: (t.cam.tilt.to_degrees() * 100.0).round() / 100.0,
+        }),
+        zones: vec![Zone {
+            name: "facade".into(),
+            polygon,
+        }],
+        exclude: vec![sky, ground],
+        lights: Vec::new(),
+    }
+}
+
+/// Object shapes for throws.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Ball,
+    Box,
+    Bottle,
+    Bag,
+}
+
+/// A thrown or dropped object: trajectory precomputed at 1 ms steps.
+struct Throw {
+    tower: Tower,
+    /// (t, x, y-distance, z) world samples from the release.
+    path: Vec<[f32; 4]>,
+    release_s: f32,
+    end_s: f32,
+    hold_s: f32,
+    size_px: f32,
+    depth0: f32,
+    shape: Shape,
+    colour: Rgb,
+    spin: f32,
+    exposure: f32,
+    origin: Origin,
+}
+
+fn plan_throw(t: &Tower, spec: &ClipSpec, r: &mut Rng, exposure: f32) -> Result<Throw, SceneError> {
+    let top = t.top_usable_floor();
+    let floor = match spec.params.floor {
+        Some(f) if f >= 1 && f <= top => f,
+        Some(f) => {
+            return Err(SceneError::BadParam {
+                key: "floor".into(),
+                message: format!(
+                    "this camera (seed {}) sees floors 1..={top}, got {f}",
+                    spec.seed
+                ),
+            })
+        }
+        None => r.int(2.min(top as i64), top as i64) as u32,
+    };
+    let cols: Vec<u32> = (0..t.columns)
+        .filter(|c| Some(*c) != t.lift_column)
+        .collect();
+    let column = match spec.params.column {
+        Some(c) if cols.contains(&c) => c,
+        Some(c) => {
+            return Err(SceneError::BadParam {
+                key: "column".into(),
+                message: format!(
+                    "this camera (seed {}) has unit columns {cols:?}, got {c}",
+                    spec.seed
+                ),
+            })
+        }
+        None => *r.pick(&cols),
+    };
+    let wins: Vec<&Window> = t
+        .windows
+        .iter()
+        .filter(|w| w.floor == floor && w.column == column)
+        .collect();
+    let win = **r.pick(&wins);
+    let size_px = spec.params.size_px.unwrap_or_else(|| r.range(4.0, 40.0)) * t.h / 360.0;
+    let toss = match spec.params.style.as_deref() {
+        Some("toss") => true,
+        Some(_) => false,
+        None => r.chance(0.5),
+    };
+    let mut p = [
+        r.range(win.x0 + 0.2, win.x1 - 0.2),
+        t.cam.d - 0.3,
+        r.range(win.z0 + 0.3, win.z1 - 0.4),
+    ];
+    let mut v = if toss {
+        [
+            r.range(0.5, 2.5) * if r.chance(0.5) { 1.0 } else { -1.0 },
+            -r.range(1.0, 3.0),
+            r.range(0.0, 2.5),
+        ]
+    } else {
+        [r.normal() * 0.2, -r.range(0.2, 0.8), 0.0]
+    };
+    let vt = r.range(25.0, 60.0);
+    let release_s = r.range(2.0, 2.8);
+    let dt = 0.001;
+    let mut path = Vec::new();
+    let mut time = 0.0;
+    let end_s;
+    loop {
+        path.push([time, p[0], p[1], p[2]]);
+        let (u, row, depth) = t.cam.project(p[0], p[1], p[2]);
+        let s = size_px * (t.cam.d / depth);
+        let outside = u + s < 0.0 || u - s > t.w || row - s > t.h;
+        if p[2] < t.hedge_top || outside || time > 8.0 {
+            end_s = release_s + time;
+            break;
+        }
+        let speed = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        let k = G * speed / (vt * vt);
+        v = [
+            v[0] - k * v[0] * dt,
+            v[1] - k * v[1] * dt,
+            v[2] - (G + k * v[2]) * dt,
+        ];
+        p = [p[0] + v[0] * dt, p[1] + v[1] * dt, p[2] + v[2] * dt];
+        time += dt;
+    }
+    let depth0 = t.cam.project(path[0][1], path[0][2], path[0][3]).2;
+    let shape = *r.pick(&[Shape::Ball, Shape::Box, Shape::Bottle, Shape::Bag]);
+    let palette: [Rgb; 8] = [
+        [230.0, 225.0, 210.0],
+        [25.0, 25.0, 28.0],
+        [200.0, 40.0, 40.0],
+        [40.0, 90.0, 190.0],
+        [240.0, 200.0, 40.0],
+        [60.0, 140.0, 60.0],
+        [245.0, 245.0, 245.0],
+        [110.0, 70.0, 40.0],
+    ];
+    let mut colour = *r.pick(&palette);
+    if (luma(colour) - luma(t.facade)).abs() < 60.0 {
+        colour = if luma(t.facade) > 110.0 {
+            [30.0, 28.0, 30.0]
+        } else {
+            [235.0, 235.0, 230.0]
+        };
+    }
+    Ok(Throw {
+        tower: t.clone(),
+        path,
+        release_s,
+        end_s,
+        hold_s: 0.5,
+        size_px,
+        depth0,
+        shape,
+        colour,
+        spin: r.range(2.0, 9.0),
+        exposure,
+        origin: Origin { floor, column },
+    })
+}
+
+impl Throw {
+    /// Image centre and size at time `t`, if the object is in view.
+    fn at(&self, t: f32) -> Option<(f32, f32, f32)> {
+        if t < self.release_s - self.hold_s || t > self.end_s {
+            return None;
+        }
+        let dt = (t - self.release_s).max(0.0);
+        let i = ((dt / 0.001) as usize).min(self.path.len().saturating_sub(1));
+        let s = self.path.get(i)?;
+        let (u, v, depth) = self.tower.cam.project(s[1], s[2], s[3]);
+        Some((u, v, self.size_px * self.depth0 / depth))
+    }
+}
+
+impl Actor for Throw {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        // Motion blur: three sub-exposures, the latest opaque.
+        for (k, alpha) in [(2.0, 0.35), (1.0, 0.5), (0.0, 1.0)] {
+            let ts = t - self.exposure * k / 2.0;
+            let Some((u, v, s)) = self.at(ts) else {
+                continue;
+            };
+            let angle = self.spin * (ts - self.release_s).max(0.0);
+            let col = self.colour;
+            match self.shape {
+                Shape::Ball => c.ellipse(u, v, s / 2.0, s / 2.0, 0.0, col, alpha),
+                Shape::Box => c.ellipse(u, v, s / 2.0, s * 0.35, angle, col, alpha),
+                Shape::Bottle => c.ellipse(u, v, s / 2.0, s * 0.18, angle, col, alpha),
+                Shape::Bag => {
+                    c.ellipse(u, v + s * 0.1, s * 0.45, s * 0.4, angle * 0.3, col, alpha);
+                    c.ellipse(
+                        u,
+                        v - s * 0.3,
+                        s * 0.12,
+                        s * 0.18,
+                        angle * 0.3,
+                        shade(col, 0.8),
+                        alpha,
+                    );
+                }
+            }
+        }
+    }
+
+    fn truth_box(&self, t: f32) -> Option<[f32; 4]> {
+        let (u, v, s) = self.at(t)?;
+        let r = (s / 2.0).max(1.0);
+        Some([u - r, v - r, u + r, v + r])
+    }
+}
+
+/// A bird crossing the view.
+struct Bird {
+    kind: Kind,
+    x0: f32,
+    y0: f32,
+    vx: f32,
+    vy: f32,
+    t0: f32,
+    size: f32,
+    flap_hz: f32,
+    bob: f32,
+    seed: u64,
+    colour: Rgb,
+}
+
+impl Bird {
+    fn new(t: &Tower, kind: Kind, r: &mut Rng, duration: f32) -> Bird {
+        let scale = t.h / 360.0;
+        let dir = if r.chance(0.5) { 1.0 } else { -1.0 };
+        let vx = dir * r.range(50.0, 140.0) * scale;
+        let vy = match kind {
+            Kind::BirdRising => -r.range(20.0, 50.0) * scale,
+            Kind::BirdGlidingDown => r.range(25.0, 70.0) * scale,
+            _ => r.range(-5.0, 5.0) * scale,
+        };
+        let t0 = r.range(0.3, (duration * 0.4).max(0.4));
+        let y0 = match kind {
+            Kind::BirdRising => r.range(0.45, 0.8) * t.h,
+            Kind::BirdGlidingDown => r.range(0.05, 0.35) * t.h,
+            _ => r.range(0.1, 0.7) * t.h,
+        };
+        let x0 = if dir > 0.0 { -20.0 } else { t.w + 20.0 };
+        Bird {
+            kind,
+            x0,
+            y0,
+            vx,
+            vy,
+            t0,
+            size: r.range(6.0, 16.0) * scale,
+            flap_hz: r.range(3.0, 8.0),
+            bob: if kind == Kind::BirdFlapping {
+                r.range(6.0, 15.0) * scale
+            } else {
+                r.range(0.0, 2.0) * scale
+            },
+            seed: r.next_u64(),
+            colour: match t.variant {
+                Variant::Ir => [70.0, 70.0, 70.0],
+                _ => [
+                    r.range(20.0, 60.0),
+                    r.range(20.0, 55.0),
+                    r.range(20.0, 50.0),
+                ],
+            },
+        }
+    }
+}
+
+impl Actor for Bird {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        let dt = t - self.t0;
+        if dt < 0.0 {
+            return;
+        }
+        let bob_hz = if self.kind == Kind::BirdFlapping {
+            1.3
+        } else {
+            0.5
+        };
+        let x = self.x0 + self.vx * dt;
+        let y = self.y0 + self.vy * dt + self.bob * (std::f32::consts::TAU * bob_hz * dt).sin();
+        let s = self.size;
+        let dir = self.vx.signum();
+        c.ellipse(x, y, s * 0.35, s * 0.14, 0.0, self.colour, 1.0);
+        c.ellipse(
+            x + dir * s * 0.38,
+            y - s * 0.05,
+            s * 0.1,
+            s * 0.09,
+            0.0,
+            self.colour,
+            1.0,
+        );
+        let gliding = self.kind == Kind::BirdGlidingDown;
+        let wing = if gliding {
+            0.15
+        } else {
+            0.7 * (std::f32::consts::TAU * self.flap_hz * dt + wobble(self.seed, t, 0.5)).sin()
+        };
+        let span = s * 0.55;
+        let lw = (s * 0.12).max(1.0);
+        for side in [-1.0f32, 1.0] {
+            let tip_x = x + side * span * 0.9;
+            let tip_y = y - span * wing;
+            let mid_x = x + side * span * 0.45;
+            let mid_y = y - span * wing * 0.3 - s * 0.08;
+            c.line(x, y, mid_x, mid_y, lw, self.colour, 0.95);
+            c.line(mid_x, mid_y, tip_x, tip_y, lw * 0.8, self.colour, 0.95);
+        }
+    }
+}
+
+/// Leaves drifting down slowly, swaying.
+struct Leaves {
+    items: Vec<Leaf>,
+}
+
+/// One leaf: start point, fall speed, sway amplitude and rate, size, start time, colour.
+struct Leaf {
+    x0: f32,
+    y0: f32,
+    vy: f32,
+    amp: f32,
+    hz: f32,
+    size: f32,
+    t0: f32,
+    col: Rgb,
+}
+
+impl Leaves {
+    fn new(t: &Tower, r: &mut Rng, duration: f32) -> Leaves {
+        let scale = t.h / 360.0;
+        let n = r.int(3, 8);
+        let cols: [Rgb; 4] = [
+            [80.0, 120.0, 40.0],
+            [160.0, 130.0, 40.0],
+            [120.0, 70.0, 30.0],
+            [60.0, 90.0, 30.0],
+        ];
+        let items = (0..n)
+            .map(|_| Leaf {
+                x0: r.range(0.05, 0.95) * t.w,
+                y0: r.range(-0.05, 0.4) * t.h,
+                vy: r.range(15.0, 40.0) * scale,
+                amp: r.range(8.0, 30.0) * scale,
+                hz: r.range(0.3, 0.8),
+                size: r.range(3.0, 7.0) * scale,
+                t0: r.range(0.0, duration * 0.5),
+                col: match t.variant {
+                    Variant::Ir => [190.0; 3],
+                    Variant::Night => shade(*r.pick(&cols), 0.3),
+                    Variant::Day => *r.pick(&cols),
+                },
+            })
+            .collect();
+        Leaves { items }
+    }
+}
+
+impl Actor for Leaves {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        for l in &self.items {
+            let dt = t - l.t0;
+            if dt < 0.0 {
+                continue;
+            }
+            let ph = std::f32::consts::TAU * l.hz * dt;
+            let x = l.x0 + l.amp * ph.sin();
+            let y = l.y0 + l.vy * dt;
+            let flutter = 0.3 + 0.7 * (2.0 * ph).cos().abs();
+            c.ellipse(
+                x,
+                y,
+                l.size / 2.0,
+                l.size / 2.0 * flutter,
+                ph * 0.5,
+                l.col,
+                1.0,
+            );
+        }
+    }
+}
+
+/// Rain streaks over the whole frame, falling at constant speed.
+struct Rain {
+    drops: Vec<(f32, f32, f32, f32)>,
+    speed: f32,
+    len: f32,
+    slant: f32,
+    w: f32,
+    h: f32,
+    colour: Rgb,
+}
+
+impl Rain {
+    fn new(t: &Tower, r: &mut Rng) -> Rain {
+        let scale = t.h / 360.0;
+        let n = r.int(150, 350);
+        let drops = (0..n)
+            .map(|_| {
+                (
+                    r.range(0.0, t.w),
+                    r.range(0.0, t.h * 1.2),
+                    r.range(0.1, 0.3),
+                    r.range(0.8, 1.2),
+                )
+            })
+            .collect();
+        Rain {
+            drops,
+            speed: r.range(600.0, 1000.0) * scale,
+            len: r.range(10.0, 22.0) * scale,
+            slant: r.range(-0.15, 0.15),
+            w: t.w,
+            h: t.h,
+            colour: [205.0, 208.0, 215.0],
+        }
+    }
+}
+
+impl Actor for Rain {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        let span = self.h * 1.2 + self.len;
+        for &(x0, y0, alpha, k) in &self.drops {
+            let y = (y0 + self.speed * k * t) % span - self.len;
+            let x = (x0 + self.slant * self.speed * k * t).rem_euclid(self.w);
+            c.line(
+                x,
+                y,
+                x + self.slant * self.len,
+                y + self.len,
+                1.0,
+                self.colour,
+                alpha,
+            );
+        }
+    }
+}
+
+/// Laundry on a pole outside a window, swaying.
+struct Laundry {
+    cloths: Vec<Cloth>,
+    pole: (f32, f32, f32, f32),
+}
+
+/// A cloth hanging from the pole: top corners, length, sway rate, amplitude, phase, colour.
+struct Cloth {
+    top: [(f32, f32); 2],
+    len: f32,
+    hz: f32,
+    amp: f32,
+    ph: f32,
+    col: Rgb,
+}
+
+impl Laundry {
+    fn new(t: &Tower, r: &mut Rng) -> Laundry {
+        let mut cands: Vec<&Window> = t
+            .windows
+            .iter()
+            .filter(|w| Some(w.column) != t.lift_column && w.floor < t.top_usable_floor())
+            .collect();
+        if cands.is_empty() {
+            // A camera that sees only the lowest floors: any window will do.
+            cands = t.windows.iter().collect();
+        }
+        let win = **r.pick(&cands);
+        let (x0, y0) = t.cam.on_facade(win.x0 - 0.3, win.z0 - 0.1);
+        let (x1, _) = t.cam.on_facade(win.x1 + 0.6, win.z0 - 0.1);
+        let ppm = t.cam.px_per_m(win.z0);
+        let n = r.int(2, 4);
+        let cols: [Rgb; 6] = [
+            [230.0, 230.0, 235.0],
+            [200.0, 60.0, 60.0],
+            [60.0, 100.0, 200.0],
+            [230.0, 200.0, 90.0],
+            [90.0, 160.0, 110.0],
+            [180.0, 120.0, 160.0],
+        ];
+        let mut cloths = Vec::new();
+        for i in 0..n {
+            let a = x0 + (x1 - x0) * (i as f32 + 0.1) / n as f32;
+            let b = a + (x1 - x0) * 0.8 / n as f32;
+            let mut col = *r.pick(&cols);
+            if t.variant == Variant::Night {
+                col = shade(col, 0.35);
+            }
+            cloths.push(Cloth {
+                top: [(a, y0), (b, y0)],
+                len: r.range(0.5, 1.0) * ppm,
+                hz: r.range(0.3, 0.9),
+                amp: r.range(2.0, 6.0) * t.h / 360.0,
+                ph: r.range(0.0, 6.0),
+                col,
+            });
+        }
+        Laundry {
+            cloths,
+            pole: (x0, y0, x1, y0),
+        }
+    }
+}
+
+impl Actor for Laundry {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        let (a, b, cc, d) = self.pole;
+        c.line(a, b, cc, d, 1.2, [90.0, 90.0, 90.0], 1.0);
+        for &Cloth {
+            top,
+            len,
+            hz,
+            amp,
+            ph,
+            col,
+        } in &self.cloths
+        {
+            let sway = amp * (std::f32::consts::TAU * hz * t + ph).sin();
+            let flutter = 0.3 * amp * (std::f32::consts::TAU * hz * 2.7 * t + ph).sin();
+            let quad = [
+                top[0],
+                top[1],
+                (top[1].0 + sway + flutter, top[1].1 + len),
+                (top[0].0 + sway, top[0].1 + len * 0.95),
+            ];
+            c.polygon(&quad, col, 1.0, 2);
+        }
+    }
+}
+
+type LitWindow = ([(f32, f32); 4], Vec<f32>, bool);
+
+/// Windows switching their lights on and off.
+struct WindowLights {
+    /// Each window's outline, the times it switches, and whether it starts lit.
+    quads: Vec<LitWindow>,
+    colour: Rgb,
+    alpha: f32,
+}
+
+impl WindowLights {
+    fn new(t: &Tower, r: &mut Rng, duration: f32) -> WindowLights {
+        let n = r.int(4, 10);
+        let mut quads = Vec::new();
+        for _ in 0..n {
+            let w = *r.pick(&t.windows);
+            let q = t.quad(w.x0, w.x1, w.z0, w.z1);
+            let toggles = (0..r.int(1, 3))
+                .map(|_| r.range(0.5, duration - 0.3))
+                .collect();
+            quads.push((q, toggles, r.chance(0.5)));
+        }
+        WindowLights {
+            quads,
+            colour: match t.variant {
+                Variant::Ir => [220.0; 3],
+                _ => [235.0, 200.0, 130.0],
+            },
+            alpha: if t.variant == Variant::Day { 0.55 } else { 1.0 },
+        }
+    }
+}
+
+impl Actor for WindowLights {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        for (q, toggles, start_on) in &self.quads {
+            let flips = toggles.iter().filter(|&&x| x <= t).count();
+            let on = *start_on ^ (flips % 2 == 1);
+            if on {
+                c.polygon(q, self.colour, self.alpha, 1);
+            } else {
+                c.polygon(q, [15.0, 17.0, 22.0], self.alpha * 0.8, 1);
+            }
+        }
+    }
+}
+
+/// A lift car seen through the lift shaft's slit windows, moving down at constant speed.
+struct LiftCar {
+    tower: Tower,
+    z_start: f32,
+    speed: f32,
+    t0: f32,
+    colour: Rgb,
+}
+
+impl LiftCar {
+    fn new(t: &Tower, r: &mut Rng, duration: f32) -> LiftCar {
+        let top = t.top_usable_floor() as f32 * t.floor_h;
+        LiftCar {
+            tower: t.clone(),
+            z_start: top + r.range(0.0, 3.0),
+            speed: r.range(1.0, 2.5),
+            t0: r.range(0.3, (duration * 0.3).max(0.4)),
+            colour: match t.variant {
+                Variant::Ir => [200.0; 3],
+                Variant::Night => [210.0, 200.0, 170.0],
+                Variant::Day => [185.0, 180.0, 165.0],
+            },
+        }
+    }
+}
+
+impl Actor for LiftCar {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        let Some(col) = self.tower.lift_column else {
+            return;
+        };
+        let dt = (t - self.t0).max(0.0);
+        let z1 = self.z_start - self.speed * dt;
+        let z0 = z1 - 2.5;
+        for w in self.tower.windows.iter().filter(|w| w.column == col) {
+            let (a, b) = (z0.max(w.z0), z1.min(w.z1));
+            if b <= a {
+                continue;
+            }
+            let q = self.tower.quad(w.x0, w.x1, a, b);
+            c.polygon(&q, self.colour, 1.0, 2);
+        }
+    }
+}

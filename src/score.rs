@@ -1,0 +1,762 @@
+//! The detection scorecard: matches alerts from `estatewatch replay` against
+//! the ground truth of a folder of clips and reports, per kind, true and false
+//! positives, misses, precision, recall, detection delay and (for throws)
+//! floor accuracy; optionally gates on a thresholds file.
+//!
+//! Rules (also in `docs/scenes.md`):
+//! - Only `state = "new"` alerts count; `update` and `end` are ignored.
+//! - An alert belongs to the clip named by its `camera` (alerts file) or by
+//!   its file's stem (`<clip-stem>.jsonl` in an alerts folder).
+//! - An alert matches an incident of its row when its `media_time_ms` lies in
+//!   `[start_ms - before, end_ms + after]`. Alerts are taken in time order;
+//!   each goes to an unmatched incident whose window holds it (for throws,
+//!   preferring one whose floor equals `details.origin.floor`, then the
+//!   earliest); if every such incident is already matched the alert is a
+//!   *duplicate* (not a false positive); if no window holds it, it is a false
+//!   positive. Unmatched incidents are misses.
+//! - Delay = alert time − incident start, in ms (negative if early).
+//!   Percentiles are nearest-rank: the p-th is the `ceil(p·n)`-th smallest,
+//!   so the median of an even count is the lower middle value.
+//! - Floor accuracy is over true positives whose incident has an origin; an
+//!   alert without `details.origin.floor` counts as wrong.
+
+use crate::scenes::{suite::load_truths, Scene, SceneError, Truth};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Errors reading truth, alerts or thresholds.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("ground truth: {0}")]
+    Truth(#[from] SceneError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Alert {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Thresholds { path: PathBuf, message: String },
+    #[error("{0}: no truth files (*.json) found")]
+    NoTruth(PathBuf),
+}
+
+/// A scorecard row: which alert kinds are matched against which incident kinds.
+#[derive(Debug, Clone, Copy)]
+pub struct RowDef {
+    pub name: &'static str,
+    pub alert_kinds: &'static [&'static str],
+    pub incident_kinds: &'static [&'static str],
+    /// Default window slack before the start and after the end, ms.
+    pub before_ms: u64,
+    pub after_ms: u64,
+}
+
+/// The rows, in print order. `fire_smoke` accepts either kind for either
+/// incident (one fire event often shows both); `motion` matches the generic
+/// motion analyzer against any incident, to prove the harness end to end.
+pub const ROWS: &[RowDef] = &[
+    RowDef {
+        name: "throwing",
+        alert_kinds: &["throwing"],
+        incident_kinds: &["throwing"],
+        before_ms: 500,
+        after_ms: 3000,
+    },
+    RowDef {
+        name: "fire",
+        alert_kinds: &["fire"],
+        incident_kinds: &["fire"],
+        before_ms: 1000,
+        after_ms: 10_000,
+    },
+    RowDef {
+        name: "smoke",
+        alert_kinds: &["smoke"],
+        incident_kinds: &["smoke"],
+        before_ms: 1000,
+        after_ms: 10_000,
+    },
+    RowDef {
+        name: "fire_smoke",
+        alert_kinds: &["fire", "smoke"],
+        incident_kinds: &["fire", "smoke"],
+        before_ms: 1000,
+        after_ms: 10_000,
+    },
+    RowDef {
+        name: "garbage",
+        alert_kinds: &["garbage"],
+        incident_kinds: &["garbage"],
+        before_ms: 1000,
+        after_ms: 10_000,
+    },
+    RowDef {
+        name: "motion",
+        alert_kinds: &["motion"],
+        incident_kinds: &["throwing", "fire", "smoke", "garbage"],
+        before_ms: 1000,
+        after_ms: 3000,
+    },
+];
+
+/// Alert kinds the scorecard ignores (not video detections).
+const NOT_DETECTIONS: &[&str] = &["camera_offline", "camera_online", "test"];
+
+/// One `new` alert, reduced to what scoring needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detection {
+    pub clip: String,
+    pub kind: String,
+    pub t_ms: u64,
+    pub floor: Option<i64>,
+    pub column: Option<i64>,
+}
+
+/// The alert fields read; everything else in the schema is ignored.
+#[derive(Debug, Deserialize)]
+struct AlertLine {
+    kind: String,
+    state: String,
+    #[serde(default)]
+    camera: Option<String>,
+    #[serde(default)]
+    media_time_ms: Option<u64>,
+    #[serde(default)]
+    details: serde_json::Value,
+}
+
+/// Alerts read from a file or folder, with the count of lines skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Alerts {
+    pub detections: Vec<Detection>,
+    /// `update`/`end` messages and non-detection kinds.
+    pub ignored: usize,
+}
+
+/// Reads alerts: a JSON-lines file whose `camera` names the clip, or a folder
+/// of `<clip-stem>.jsonl` files. Blank lines and lines starting with `#` are
+/// skipped.
+pub fn load_alerts(path: &Path) -> Result<Alerts, ScoreError> {
+    let mut out = Alerts::default();
+    if path.is_dir() {
+        let rd = std::fs::read_dir(path).map_err(|source| ScoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("jsonl"))
+            .collect();
+        files.sort();
+        for f in files {
+            let stem = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            read_alert_file(&f, Some(&stem), &mut out)?;
+        }
+    } else {
+        read_alert_file(path, None, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn read_alert_file(path: &Path, clip: Option<&str>, out: &mut Alerts) -> Result<(), ScoreError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |message: String| ScoreError::Alert {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message,
+        };
+        let a: AlertLine = serde_json::from_str(line).map_err(|e| {
+            bad(format!(
+                "not an alert (JSON with kind, state, media_time_ms): {e}"
+            ))
+        })?;
+        if a.state != "new" || NOT_DETECTIONS.contains(&a.kind.as_str()) {
+            out.ignored += 1;
+            continue;
+        }
+        let clip = match (clip, &a.camera) {
+            (Some(c), _) => c.to_string(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => {
+                return Err(bad(
+                    "alert has no `camera`; it must name the clip (its file stem)".into(),
+                ))
+            }
+        };
+        let t_ms = a.media_time_ms.ok_or_else(|| {
+            bad("alert has no `media_time_ms`; replayed alerts must carry it".into())
+        })?;
+        let origin = &a.details["origin"];
+        out.detections.push(Detection {
+            clip,
+            kind: a.kind,
+            t_ms,
+            floor: origin["floor"].as_i64(),
+            column: origin["column"].as_i64(),
+        });
+    }
+    Ok(())
+}
+
+/// Window slack override for every row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub before_ms: Option<u64>,
+    pub after_ms: Option<u64>,
+}
+
+/// A missed incident or a false alarm, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub clip: String,
+    pub kind: String,
+    pub t_ms: u64,
+    /// The clip's negatives (for false alarms) or the incident's size (misses).
+    pub note: String,
+}
+
+/// Numbers for one row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RowScore {
+    pub name: String,
+    pub tp: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub duplicates: usize,
+    /// TP / (TP + FP); `None` with no alerts.
+    pub precision: Option<f64>,
+    /// TP / (TP + FN); `None` with no incidents.
+    pub recall: Option<f64>,
+    pub delay_p50_ms: Option<i64>,
+    pub delay_p95_ms: Option<i64>,
+    /// Fraction of throw TPs with the exact floor / within one floor.
+    pub floor_exact: Option<f64>,
+    pub floor_within_one: Option<f64>,
+    pub column_exact: Option<f64>,
+    /// Clips with at least one incident of this row, and clips of a scene
+    /// made for it with none.
+    pub positive_clips: usize,
+    pub negative_clips: usize,
+    /// Recall by object size bucket (`lt8px`, `ge8px`) for throws: (hits, total).
+    pub recall_by_size: BTreeMap<String, (usize, usize)>,
+    /// False positives per negative tag of the clip they happened in.
+    pub fp_by_negative: BTreeMap<String, usize>,
+    pub misses: Vec<Event>,
+    pub false_alarms: Vec<Event>,
+}
+
+/// The whole scorecard.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scorecard {
+    pub clips: usize,
+    pub clips_with_incidents: usize,
+    pub alerts_counted: usize,
+    pub alerts_ignored: usize,
+    /// Alerts of incident kinds (not `motion`) on real footage, which has none.
+    pub real_clips: usize,
+    pub real_alerts: usize,
+    pub rows: Vec<RowScore>,
+}
+
+/// An incident as a row sees it (fire and smoke of one event may be merged).
+#[derive(Debug, Clone)]
+struct Target {
+    start: u64,
+    end: u64,
+    floor: Option<u32>,
+    column: Option<u32>,
+    size_px: Option<f32>,
+    kind: String,
+    matched: bool,
+}
+
+fn targets(truth: &Truth, row: &RowDef) -> Vec<Target> {
+    let mut t: Vec<Target> = truth
+        .incidents
+        .iter()
+        .filter(|i| row.incident_kinds.contains(&i.kind.as_str()))
+        .map(|i| Target {
+            start: i.start_ms,
+            end: i.end_ms,
+            floor: i.origin.map(|o| o.floor),
+            column: i.origin.map(|o| o.column),
+            size_px: i.size_px,
+            kind: i.kind.clone(),
+            matched: false,
+        })
+        .collect();
+    t.sort_by_key(|x| x.start);
+    if row.incident_kinds.len() > 1 && row.alert_kinds.len() > 1 {
+        // One event seen as both fire and smoke counts once: merge overlaps.
+        let mut merged: Vec<Target> = Vec::new();
+        for x in t {
+            match merged.last_mut() {
+                Some(m) if x.start <= m.end => {
+                    m.end = m.end.max(x.end);
+                    if !m.kind.contains(&x.kind) {
+                        m.kind = format!("{}+{}", m.kind, x.kind);
+                    }
+                }
+                _ => merged.push(x),
+            }
+        }
+        t = merged;
+    }
+    t
+}
+
+/// Nearest-rank percentile of sorted values: the `ceil(p·n)`-th smallest.
+pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// Scores alerts against truth.
+pub fn score(truths: &[Truth], alerts: &Alerts, opts: Options) -> Scorecard {
+    let mut card = Scorecard {
+        clips: truths.len(),
+        clips_with_incidents: truths.iter().filter(|t| !t.incidents.is_empty()).count(),
+        alerts_counted: alerts.detections.len(),
+        alerts_ignored: alerts.ignored,
+        real_clips: truths.iter().filter(|t| t.scene == Scene::Real).count(),
+        ..Scorecard::default()
+    };
+    let mut by_clip: BTreeMap<&str, Vec<&Detection>> = BTreeMap::new();
+    for d in &alerts.detections {
+        by_clip.entry(d.clip.as_str()).or_default().push(d);
+    }
+    for v in by_clip.values_mut() {
+        v.sort_by_key(|d| d.t_ms);
+    }
+    card.real_alerts = truths
+        .iter()
+        .filter(|t| t.scene == Scene::Real)
+        .flat_map(|t| by_clip.get(t.stem()).into_iter().flatten())
+        .filter(|d| d.kind != "motion")
+        .count();
+    for row in ROWS {
+        let before = opts.before_ms.unwrap_or(row.before_ms);
+        let after = opts.after_ms.unwrap_or(row.after_ms);
+        let mut rs = RowScore {
+            name: row.name.to_string(),
+            ..RowScore::default()
+        };
+        let mut delays = Vec::new();
+        let (mut with_origin, mut exact, mut within, mut col_exact) = (0, 0, 0, 0);
+        for truth in truths {
+            let mut tg = targets(truth, row);
+            let relevant = truth
+                .scene
+                .kinds_under_test()
+                .iter()
+                .any(|k| row.incident_kinds.contains(k));
+            if !tg.is_empty() {
+                rs.positive_clips += 1;
+            } else if relevant {
+                rs.negative_clips += 1;
+            }
+            let dets: Vec<&&Detection> = by_clip
+                .get(truth.stem())
+                .map(|v| {
+                    v.iter()
+                        .filter(|d| row.alert_kinds.contains(&d.kind.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for d in dets {
+                let inside = |x: &Target| d.t_ms + before >= x.start && d.t_ms <= x.end + after;
+                let pick = tg
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, x)| !x.matched && inside(x))
+                    .min_by_key(|(_, x)| {
+                        let floor_miss = match (x.floor, d.floor) {
+                            (Some(f), Some(g)) => i64::from(f) != g,
+                            _ => true,
+                        };
+                        (floor_miss, x.start)
+                    })
+                    .map(|(i, _)| i);
+                if let Some(i) = pick {
+                    let x = &mut tg[i];
+                    x.matched = true;
+                    rs.tp += 1;
+                    delays.push(d.t_ms as i64 - x.start as i64);
+                    // Floors are judged only for throw alerts (which carry an origin).
+                    let judges_floor = row.alert_kinds.contains(&"throwing");
+                    if let Some(f) = x.floor.filter(|_| judges_floor) {
+                        with_origin += 1;
+                        if d.floor == Some(i64::from(f)) {
+                            exact += 1;
+                        }
+                        if d.floor.is_some_and(|g| (g - i64::from(f)).abs() <= 1) {
+                            within += 1;
+                        }
+                        if x.column.is_some() && d.column == x.column.map(i64::from) {
+                            col_exact += 1;
+                        }
+                    }
+                } else if tg.iter().any(inside) {
+                    rs.duplicates += 1;
+                } else {
+                    rs.fp += 1;
+                    let tags = if truth.negatives.is_empty() {
+                        vec!["(none)".to_string()]
+                    } else {
+                        truth.negatives.clone()
+                    };
+                    for t in &tags {
+                        *rs.fp_by_negative.entry(t.clone()).or_default() += 1;
+                    }
+                    rs.false_alarms.push(Event {
+                        clip: truth.stem().to_string(),
+                        kind: d.kind.clone(),
+                        t_ms: d.t_ms,
+                        note: tags.join(","),
+                    });
+                }
+            }
+            for x in &tg {
+                if let Some(s) = x.size_px {
+                    let bucket = if s < 8.0 { "lt8px" } else { "ge8px" };
+                    let e = rs.recall_by_size.entry(bucket.to_string()).or_default();
+                    e.1 += 1;
+                    if x.matched {
+                        e.0 += 1;
+                    }
+                }
+                if !x.matched {
+                    rs.fn_ += 1;
+                    rs.misses.push(Event {
+                        clip: truth.stem().to_string(),
+                        kind: x.kind.clone(),
+                        t_ms: x.start,
+                        note: x.size_px.map(|s| format!("{s} px")).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        delays.sort_unstable();
+        rs.precision = ratio(rs.tp, rs.tp + rs.fp);
+        rs.recall = ratio(rs.tp, rs.tp + rs.fn_);
+        rs.delay_p50_ms = percentile(&delays, 0.5);
+        rs.delay_p95_ms = percentile(&delays, 0.95);
+        rs.floor_exact = ratio(exact, with_origin);
+        rs.floor_within_one = ratio(within, with_origin);
+        rs.column_exact = ratio(col_exact, with_origin);
+        card.rows.push(rs);
+    }
+    card
+}
+
+/// Loads truth from a folder and alerts from a file or folder, and scores.
+pub fn score_paths(
+    truth_dir: &Path,
+    alerts: &Path,
+    opts: Options,
+) -> Result<Scorecard, ScoreError> {
+    let truths = load_truths(truth_dir)?;
+    if truths.is_empty() {
+        return Err(ScoreError::NoTruth(truth_dir.to_path_buf()));
+    }
+    let a = load_alerts(alerts)?;
+    let known: std::collections::BTreeSet<&str> = truths.iter().map(|t| t.stem()).collect();
+    if let Some(d) = a
+        .detections
+        .iter()
+        .find(|d| !known.contains(d.clip.as_str()))
+    {
+        return Err(ScoreError::Alert {
+            path: alerts.to_path_buf(),
+            line: 0,
+            message: format!(
+                "an alert names clip `{}`, which has no truth file in {}",
+                d.clip,
+                truth_dir.display()
+            ),
+        });
+    }
+    Ok(score(&truths, &a, opts))
+}
+
+fn fmt_ratio(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+}
+
+fn fmt_ms(v: Option<i64>) -> String {
+    v.map(|x| format!("{x} ms")).unwrap_or_else(|| "-".into())
+}
+
+/// The human-readable report.
+pub fn render_text(card: &Scorecard, max_events: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scorecard: {} clips ({} with incidents, {} real), {} alerts counted (state=new), {} ignored",
+        card.clips, card.clips_with_incidents, card.real_clips, card.alerts_counted, card.alerts_ignored
+    );
+    let _ = writeln!(
+        s,
+        "{:<11} {:>4} {:>4} {:>4} {:>4} {:>9} {:>7} {:>10} {:>10} {:>11} {:>9}  clips +/-",
+        "kind",
+        "TP",
+        "FP",
+        "FN",
+        "dup",
+        "precision",
+        "recall",
+        "delay p50",
+        "delay p95",
+        "floor exact",
+        "floor ±1"
+    );
+    for r in &card.rows {
+        let alerts = r.tp + r.fp + r.duplicates;
+        // Motion borrows every incident; without motion alerts it says nothing.
+        if (alerts + r.fn_ == 0 && r.negative_clips == 0) || (r.name == "motion" && alerts == 0) {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "{:<11} {:>4} {:>4} {:>4} {:>4} {:>9} {:>7} {:>10} {:>10} {:>11} {:>9}  {}/{}",
+            r.name,
+            r.tp,
+            r.fp,
+            r.fn_,
+            r.duplicates,
+            fmt_ratio(r.precision),
+            fmt_ratio(r.recall),
+            fmt_ms(r.delay_p50_ms),
+            fmt_ms(r.delay_p95_ms),
+            fmt_ratio(r.floor_exact),
+            fmt_ratio(r.floor_within_one),
+            r.positive_clips,
+            r.negative_clips
+        );
+        if !r.recall_by_size.is_empty() {
+            let parts: Vec<String> = r
+                .recall_by_size
+                .iter()
+                .map(|(k, (hit, n))| format!("{k} {} ({hit}/{n})", fmt_ratio(ratio(*hit, *n))))
+                .collect();
+            let _ = writeln!(s, "    recall by size: {}", parts.join(", "));
+        }
+        if !r.fp_by_negative.is_empty() {
+            let parts: Vec<String> = r
+                .fp_by_negative
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let _ = writeln!(s, "    false positives by negative: {}", parts.join(", "));
+        }
+        for e in r.misses.iter().take(max_events) {
+            let note = if e.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", e.note)
+            };
+            let _ = writeln!(
+                s,
+                "    missed {} in {} starting {} ms{note}",
+                e.kind, e.clip, e.t_ms
+            );
+        }
+        for e in r.false_alarms.iter().take(max_events) {
+            let _ = writeln!(
+                s,
+                "    false {} alert in {} at {} ms [{}]",
+                e.kind, e.clip, e.t_ms, e.note
+            );
+        }
+        let hidden = r.misses.len().saturating_sub(max_events)
+            + r.false_alarms.len().saturating_sub(max_events);
+        if hidden > 0 {
+            let _ = writeln!(s, "    ... {hidden} more (see --json)");
+        }
+    }
+    if card.real_clips > 0 {
+        let _ = writeln!(
+            s,
+            "real footage: {} incident-kind alert(s) on {} clip(s) (must be 0)",
+            card.real_alerts, card.real_clips
+        );
+    }
+    s
+}
+
+/// Per-row limits; every field optional. See `tests/scorecard-thresholds.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowThresholds {
+    pub min_precision: Option<f64>,
+    pub min_recall: Option<f64>,
+    pub max_false_positives: Option<usize>,
+    pub max_duplicates: Option<usize>,
+    pub max_p50_delay_ms: Option<i64>,
+    pub max_p95_delay_ms: Option<i64>,
+    pub min_floor_exact: Option<f64>,
+    pub min_floor_within_one: Option<f64>,
+    /// Minimum recall per size bucket (`lt8px`, `ge8px`).
+    #[serde(default)]
+    pub min_recall_by_size: BTreeMap<String, f64>,
+}
+
+/// Limits for real footage.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealThresholds {
+    pub max_alerts: Option<usize>,
+}
+
+/// The thresholds file: `[rows.<name>]` tables and an optional `[real]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    #[serde(default)]
+    pub rows: BTreeMap<String, RowThresholds>,
+    #[serde(default)]
+    pub real: RealThresholds,
+}
+
+impl Thresholds {
+    pub fn load(path: &Path) -> Result<Thresholds, ScoreError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let t: Thresholds = toml::from_str(&text).map_err(|e| ScoreError::Thresholds {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        for name in t.rows.keys() {
+            if !ROWS.iter().any(|r| r.name == name) {
+                let names: Vec<&str> = ROWS.iter().map(|r| r.name).collect();
+                return Err(ScoreError::Thresholds {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "rows.{name}: unknown row; expected one of {}",
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(t)
+    }
+
+    /// Every limit the scorecard breaks, as `row.field: value vs limit`.
+    /// A precision limit passes when there were no alerts; a recall limit
+    /// fails when the row had no incidents to find.
+    pub fn check(&self, card: &Scorecard) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, t) in &self.rows {
+            let Some(r) = card.rows.iter().find(|r| &r.name == name) else {
+                continue;
+            };
+            let mut min = |field: &str, have: Option<f64>, want: Option<f64>, none_ok: bool| {
+                if let Some(want) = want {
+                    match have {
+                        Some(h) if h + 1e-9 < want => out.push(format!(
+                            "{name}.{field}: {h:.3} is below the minimum {want:.3}"
+                        )),
+                        None if !none_ok => out.push(format!(
+                            "{name}.{field}: nothing to measure (minimum {want:.3})"
+                        )),
+                        _ => {}
+                    }
+                }
+            };
+            min("precision", r.precision, t.min_precision, true);
+            min("recall", r.recall, t.min_recall, false);
+            min("floor_exact", r.floor_exact, t.min_floor_exact, true);
+            min(
+                "floor_within_one",
+                r.floor_within_one,
+                t.min_floor_within_one,
+                true,
+            );
+            for (bucket, want) in &t.min_recall_by_size {
+                let have = r
+                    .recall_by_size
+                    .get(bucket)
+                    .and_then(|(h, n)| ratio(*h, *n));
+                min(
+                    &format!("recall_by_size.{bucket}"),
+                    have,
+                    Some(*want),
+                    false,
+                );
+            }
+            let mut max = |field: &str, have: Option<i64>, limit: Option<i64>| {
+                if let (Some(h), Some(l)) = (have, limit) {
+                    if h > l {
+                        out.push(format!("{name}.{field}: {h} is above the maximum {l}"));
+                    }
+                }
+            };
+            max(
+                "false_positives",
+                Some(r.fp as i64),
+                t.max_false_positives.map(|v| v as i64),
+            );
+            max(
+                "duplicates",
+                Some(r.duplicates as i64),
+                t.max_duplicates.map(|v| v as i64),
+            );
+            max("delay_p50_ms", r.delay_p50_ms, t.max_p50_delay_ms);
+            max("delay_p95_ms", r.delay_p95_ms, t.max_p95_delay_ms);
+        }
+        if let Some(l) = self.real.max_alerts {
+            if card.real_alerts > l {
+                out.push(format!(
+                    "real.alerts: {} is above the maximum {l}",
+                    card.real_alerts
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v = [10, 20, 30, 40];
+        assert_eq!(percentile(&v, 0.5), Some(20));
+        assert_eq!(percentile(&v, 0.95), Some(40));
+        assert_eq!(percentile(&[7], 0.5), Some(7));
+        assert_eq!(percentile(&[], 0.5), None);
+        let w: Vec<i64> = (1..=20).collect();
+        assert_eq!(percentile(&w, 0.95), Some(19));
+    }
+}
