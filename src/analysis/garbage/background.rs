@@ -286,6 +286,15 @@ impl CellModel {
         gradient(&self.grid, &self.long, &mut self.grad_long);
     }
 
+    /// True when cell `c` still differs from the long-term background by at
+    /// least `share` of the change threshold that made it foreground. With a
+    /// `share` below 1 this is a hysteresis: a faint object whose edge cells
+    /// dip under the threshold now and then (night noise) keeps them.
+    pub fn holds(&self, c: usize, share: f32) -> bool {
+        let th = self.threshold + self.params.edge_k * self.grad_long[c];
+        self.diff_long.get(c).is_some_and(|&d| d > share * th)
+    }
+
     /// Copies the current frame into the long-term background at `cells`:
     /// whatever is there is accepted as the scene from now on. Call between
     /// [`CellModel::observe`] and [`CellModel::learn`].

@@ -34,6 +34,10 @@ impl CellBox {
         self.width() * self.height()
     }
 
+    pub fn contains(&self, x: usize, y: usize) -> bool {
+        (self.x0..=self.x1).contains(&x) && (self.y0..=self.y1).contains(&y)
+    }
+
     pub fn include(&mut self, x: usize, y: usize) {
         self.x0 = self.x0.min(x);
         self.y0 = self.y0.min(y);

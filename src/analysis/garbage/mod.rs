@@ -195,6 +195,9 @@ struct Settings {
     /// Cells that became still within this many seconds of each other can be
     /// one object; further apart, they are different objects.
     same_time_s: f64,
+    /// A tracked cell stays in its track while it differs from the
+    /// background by this share of the change threshold (hysteresis).
+    hold_share: f32,
     /// Solid-core share below which a shape is thin lines (a bicycle frame).
     min_core: f32,
     /// Enclosed-hole share above which a shape is a frame around holes.
@@ -258,6 +261,7 @@ impl GarbageAnalyzer {
                 ghost_share: 0.5,
                 moved_window_s: 15.0,
                 same_time_s: 1.5,
+                hold_share: 0.6,
                 min_core: 0.1,
                 max_holes: 0.15,
                 light_spill: 0.5,
@@ -540,7 +544,16 @@ impl GarbageAnalyzer {
                     let shared = blob.cells.iter().filter(|&&c| own[c] == i).count();
                     let touching = tr.bbox.grow(1, &grid).intersection(&blob.bbox) > 0;
                     let same_time = (blob.time - tr.left_at).abs() <= self.s.same_time_s;
-                    let ok = 2 * shared >= blob.cells.len() || (touching && same_time);
+                    // Mostly inside the box of an object being watched: the
+                    // part a passer-by covered, settling again later.
+                    let inside = blob
+                        .cells
+                        .iter()
+                        .filter(|&&c| tr.bbox.contains(c % grid.w, c / grid.w))
+                        .count();
+                    let ok = 2 * shared >= blob.cells.len()
+                        || (touching && same_time)
+                        || (tr.state == TrackState::Watching && 3 * inside >= 2 * blob.cells.len());
                     (i, if ok { shared + 1 } else { 0 })
                 })
                 .filter(|(_, score)| *score > 0)
@@ -559,7 +572,7 @@ impl GarbageAnalyzer {
                 .cells
                 .iter()
                 .copied()
-                .filter(|&c| self.model.foreground[c])
+                .filter(|&c| self.model.holds(c, self.s.hold_share))
                 .collect();
             for b in blobs {
                 cells.extend(b.cells);
@@ -641,7 +654,8 @@ impl GarbageAnalyzer {
     }
 
     /// True when a tall still shape (a standing person whose legs blend into
-    /// the ground) is right above this one: it is their feet, not a bag.
+    /// the ground) is right above this one, or mostly around it: it is their
+    /// feet or another piece of them, not a bag.
     fn under_a_standing_person(&self, tr: &Track) -> bool {
         let grid = self.grid();
         let b = tr.bbox;
@@ -652,7 +666,9 @@ impl GarbageAnalyzer {
             // Legs are about as long as torso and head together.
             let above = ob.y1 < b.y0 && b.y0 - ob.y1 <= ob.height() + 1;
             let overlaps = ob.grow(1, &grid).x1 >= b.x0 && ob.grow(1, &grid).x0 <= b.x1;
-            id != tr.id && state == TrackState::Watching && tall && above && overlaps
+            // Or a piece of their body that settled on its own, inside their box.
+            let within = 2 * ob.grow(1, &grid).intersection(&b) >= b.area();
+            id != tr.id && state == TrackState::Watching && tall && ((above && overlaps) || within)
         })
     }
 
@@ -842,7 +858,7 @@ impl GarbageAnalyzer {
             return Verdict::Wait("tall like a standing person");
         }
         if self.under_a_standing_person(tr) {
-            return Verdict::Wait("under a standing person (feet)");
+            return Verdict::Wait("part of a standing person (feet)");
         }
         // A piece of an object already alerted (part of it settled later).
         if self
