@@ -109,8 +109,9 @@ impl Pipeline {
 pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pipeline> {
     let mut pipeline = Pipeline::default();
     let mut workers = Vec::new();
+    let models = crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras());
     for cam in config.enabled_cameras() {
-        let analyzers = crate::analysis::build_analyzers(cam)?;
+        let analyzers = crate::analysis::build_analyzers_with(cam, models.as_ref())?;
         let slot = FrameSlot::new();
         let camera = spawn_camera(cam.clone(), slot.clone(), delivery.camera_events())
             .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;

@@ -80,6 +80,28 @@ pub fn wanted_models(cam: &CameraConfig) -> Vec<&'static str> {
     names
 }
 
+/// Loads, once, the models the given cameras' analyzers can use (see
+/// [`wanted_models`]). `None` when none is wanted, or when they cannot be
+/// loaded (logged): the analyzers that use them only as cues then run without.
+pub fn load_wanted_models<'a>(
+    runtime: &crate::config::RuntimeConfig,
+    cams: impl IntoIterator<Item = &'a CameraConfig>,
+) -> Option<detector::Models> {
+    let mut names: Vec<&str> = cams.into_iter().flat_map(wanted_models).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return None;
+    }
+    match detector::Models::load(runtime, &names) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, models = ?names, "models for analysis cues not loaded; running without");
+            None
+        }
+    }
+}
+
 /// Builds the analyzers a camera's config asks for, giving those that use
 /// models the ones loaded in `models`. A model that is not loaded is not an
 /// error for analyzers that only use it as a cue: they log it and run
