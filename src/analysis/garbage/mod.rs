@@ -141,6 +141,9 @@ struct Track {
     /// object was left (whoever left it has gone).
     was_quiet: bool,
     contrast: f32,
+    /// Largest box area (px²) the track has had: a faint object whose edges
+    /// fade in and out is judged by its full size, not today's remnant.
+    peak_area: f32,
 }
 
 /// What a group's border says, from [`GarbageAnalyzer::border_evidence`].
@@ -583,6 +586,9 @@ impl GarbageAnalyzer {
             for &c in &cells {
                 bbox.include(c % grid.w, c / grid.w);
             }
+            let px = grid.scale as f32;
+            let area = bbox.width() as f32 * px * bbox.height() as f32 * px;
+            tr.peak_area = tr.peak_area.max(area);
             tr.cells = cells;
             tr.bbox = bbox;
         }
@@ -620,6 +626,7 @@ impl GarbageAnalyzer {
                 holding: "dwell",
                 was_quiet: false,
                 contrast: 0.0,
+                peak_area: area,
             });
         }
     }
@@ -811,7 +818,7 @@ impl GarbageAnalyzer {
         if rect.area() > self.s.max_area_px {
             return Verdict::Absorb("too large for a bag");
         }
-        if rect.area() < self.s.min_area_px {
+        if rect.area().max(tr.peak_area) < self.s.min_area_px {
             return Verdict::Wait("too small");
         }
         // The other half of a moved object: nearby, at about the same time,
