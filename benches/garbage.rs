@@ -6,7 +6,7 @@
 //! its usual busy state), generated once and replayed in a loop with
 //! increasing timestamps.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::Criterion;
 use estatewatch::analysis::garbage::GarbageAnalyzer;
 use estatewatch::analysis::Analyzer;
 use estatewatch::config::GarbageConfig;
@@ -51,7 +51,8 @@ fn scene(n: usize) -> Vec<Arc<Vec<u8>>> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
+/// A warmed-up analyzer and a function that feeds it the next frame.
+fn setup() -> (GarbageAnalyzer, impl FnMut(&mut GarbageAnalyzer) -> usize) {
     let frames = scene(60);
     let cfg = GarbageConfig::default();
     let mut analyzer = GarbageAnalyzer::new(&cfg, W as u32, H as u32);
@@ -73,10 +74,25 @@ fn bench(c: &mut Criterion) {
     for _ in 0..120 {
         next(&mut analyzer);
     }
+    (analyzer, next)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`. Run any other way (`cargo test
+    // --benches`, libtest flags such as `--test-threads`), it only checks
+    // that the analyzer runs on the bench's frames, and exits successfully.
+    if !std::env::args().any(|a| a == "--bench") {
+        let (mut analyzer, mut next) = setup();
+        for _ in 0..10 {
+            next(&mut analyzer);
+        }
+        eprintln!("garbage bench: run with `cargo bench --bench garbage`");
+        return;
+    }
+    let (mut analyzer, mut next) = setup();
+    let mut c = Criterion::default().configure_from_args();
     c.bench_function("garbage_process_640x360", |b| {
         b.iter(|| next(&mut analyzer))
     });
+    c.final_summary();
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

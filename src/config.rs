@@ -351,11 +351,11 @@ pub struct GarbageConfig {
     #[serde(default = "default_garbage_max_area")]
     pub max_area: f32,
     /// Tallest object box, height / width, 0.5..=10: taller static shapes are
-    /// treated as standing people and never alerted. Default: 1.6.
+    /// treated as standing people and never alerted. Default: 2.0.
     #[serde(default = "default_garbage_max_aspect")]
     pub max_aspect: f32,
     /// Colour difference (0..255, on cell means) that counts as change on flat
-    /// ground, 4..=128; the analyzer raises it further with measured noise. Default: 20.
+    /// ground, 4..=128; the analyzer raises it further with measured noise. Default: 14.
     #[serde(default = "default_garbage_threshold")]
     pub threshold: f32,
     /// Time constant of the long-term background, seconds, 30..=3600. Default: 300.
@@ -868,10 +868,10 @@ fn default_garbage_max_area() -> f32 {
     0.02
 }
 fn default_garbage_max_aspect() -> f32 {
-    1.6
+    2.0
 }
 fn default_garbage_threshold() -> f32 {
-    20.0
+    14.0
 }
 fn default_garbage_background() -> f32 {
     300.0

@@ -202,13 +202,15 @@ pub struct UnitContext {
     pub gateway: String,
     pub sink: AlertSink,
     pub events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+    /// Models for analyzers that use them as cues, loaded once at start.
+    pub models: Option<Arc<crate::analysis::detector::Models>>,
 }
 
 impl CameraUnit {
     /// Builds the analyzers (the step that can fail for a bad camera
     /// config), then starts ingest and the worker thread.
     pub fn start(cam: &CameraConfig, ctx: &UnitContext) -> anyhow::Result<CameraUnit> {
-        let analyzers = crate::analysis::build_analyzers(cam)?;
+        let analyzers = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref())?;
         let slot = FrameSlot::new();
         let handle = spawn_camera(cam.clone(), slot.clone(), ctx.events.clone())
             .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
@@ -347,7 +349,7 @@ impl Pipeline {
                 _ => {}
             }
             // Check the new analyzers before stopping anything.
-            if let Err(e) = crate::analysis::build_analyzers(cam) {
+            if let Err(e) = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref()) {
                 tracing::error!(camera = %name, error = %e, "camera config not applied; keeping the running one");
                 report.failed.push((name, e.to_string()));
                 continue;
@@ -400,6 +402,8 @@ pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pi
         gateway: config.gateway.id.clone(),
         sink: delivery.sink(),
         events: delivery.camera_events(),
+        models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
+            .map(Arc::new),
     };
     let mut pipeline = Pipeline::default();
     for cam in config.enabled_cameras() {
@@ -429,6 +433,11 @@ impl ReloadTarget {
                 gateway: config.gateway.id.clone(),
                 sink: delivery.sink(),
                 events: delivery.camera_events(),
+                models: crate::analysis::load_wanted_models(
+                    &config.runtime,
+                    config.enabled_cameras(),
+                )
+                .map(Arc::new),
             },
         }
     }

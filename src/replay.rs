@@ -72,7 +72,8 @@ pub fn replay(
                     .join(", "),
             )
         })?;
-    let mut analyzers = analysis::build_analyzers(cam)?;
+    let models = analysis::load_wanted_models(&config.runtime, [cam]);
+    let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
     let mut builder = AlertBuilder::new(AlertOrigin {
         site: config.site.id.clone(),
         gateway: config.gateway.id.clone(),

@@ -262,6 +262,36 @@ fn a_bag_that_stays_alerts_only_once() {
 }
 
 #[test]
+fn a_passer_by_covering_the_bag_during_the_dwell_does_not_restart_it() {
+    let cfg = GarbageConfig {
+        dwell_s: 10.0,
+        ..GarbageConfig::default()
+    };
+    let mut a = GarbageAnalyzer::new(&cfg, W as u32, H as u32);
+    let mut scene = drop_scene(f64::INFINITY);
+    let found = run(&mut a, 40.0, move |t| {
+        let (mut objs, g) = scene(t);
+        // Walks right to left in front of the bag (x=162) at about t=11.
+        if (7.0..16.0).contains(&t) {
+            objs.extend(person(330.0 - 40.0 * (t - 7.0), 145.0));
+        }
+        (objs, g)
+    });
+    let new = news(&found);
+    assert_eq!(new.len(), 1, "{:?}", summary(&found));
+    let (t_new, f) = new[0];
+    let left_at = f.details["left_at_ms"].as_i64().unwrap();
+    assert!(
+        (4500..=7500).contains(&left_at),
+        "left_at_ms {left_at}: the dwell restarted after the passer-by"
+    );
+    assert!(
+        *t_new <= 5.0 + 10.0 + 5.0,
+        "alert at {t_new}, expected within dwell + 5 s of the drop"
+    );
+}
+
+#[test]
 fn a_person_standing_still_with_small_movements_does_not_alert() {
     let mut a = GarbageAnalyzer::new(&config(), W as u32, H as u32);
     let found = run(&mut a, 40.0, |t| {

@@ -25,7 +25,7 @@ fn defaults_are_documented_values_and_build_a_garbage_analyzer() {
     let g = c.cameras[0].analyzers.garbage.as_ref().expect("section");
     assert_eq!(g.dwell_s, 60.0);
     assert_eq!(g.quiet_s, 3.0);
-    assert_eq!(g.max_aspect, 1.6);
+    assert_eq!(g.max_aspect, 2.0);
     assert!(g.person_detector);
     assert!(g.min_bag_like.is_none());
     let names: Vec<_> = build_analyzers(&c.cameras[0])

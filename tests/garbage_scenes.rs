@@ -12,10 +12,12 @@
 //!
 //! `GARBAGE_SNAPSHOTS=DIR` also saves each alert's picture as a JPEG;
 //! `GARBAGE_ONLY=name` runs only clips whose name contains it;
+//! `GARBAGE_THRESHOLD=x` overrides `threshold`;
+//! `GARBAGE_MODELS=1` gives the analyzer the shipped models as cues;
 //! `GARBAGE_DUMP=t1,t2,...` (seconds) also saves the frame and prints the
 //! analyzer's cell grid at those times.
 
-use estatewatch::analysis::garbage::GarbageAnalyzer;
+use estatewatch::analysis::garbage::{cues, GarbageAnalyzer};
 use estatewatch::analysis::worker::{AlertBuilder, AlertOrigin};
 use estatewatch::analysis::Analyzer;
 use estatewatch::config::{GarbageConfig, ZoneConfig};
@@ -89,6 +91,13 @@ fn replay_bin_room_clips() {
         .unwrap_or_else(|_| dir.join("garbage-alerts.jsonl"));
     let snapshots = std::env::var("GARBAGE_SNAPSHOTS").ok().map(PathBuf::from);
     let only = std::env::var("GARBAGE_ONLY").ok();
+    let models = std::env::var("GARBAGE_MODELS").ok().map(|_| {
+        estatewatch::analysis::detector::Models::load(
+            &estatewatch::config::RuntimeConfig::default(),
+            &[cues::DETECTOR, cues::CLASSIFIER],
+        )
+        .expect("models (run scripts/setup.sh)")
+    });
     let mut out = std::fs::File::create(&alerts_path).expect("alerts file");
     let mut truths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scene folder")
@@ -115,6 +124,12 @@ fn replay_bin_room_clips() {
         if let Some(d) = truth["hints"]["garbage_dwell_s"].as_f64() {
             cfg.dwell_s = d as f32;
         }
+        if let Some(th) = std::env::var("GARBAGE_THRESHOLD")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            cfg.threshold = th;
+        }
         for z in truth["calibration"]["zones"]
             .as_array()
             .into_iter()
@@ -135,6 +150,9 @@ fn replay_bin_room_clips() {
             truth["height"].as_u64().unwrap() as u32,
         );
         let mut analyzer = GarbageAnalyzer::new(&cfg, w, h);
+        if let Some(m) = &models {
+            analyzer = analyzer.with_cues(Box::new(cues::ModelCues::from_models(m).expect("cues")));
+        }
         let mut dump_after: Option<f64> = None;
         let mut builder = AlertBuilder::new(AlertOrigin {
             site: "scenes".into(),

@@ -64,8 +64,56 @@ pub enum AnalysisError {
     },
 }
 
-/// Builds the analyzers a camera's config asks for.
+/// Builds the analyzers a camera's config asks for, without model cues.
 pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, AnalysisError> {
+    build_analyzers_with(cam, None)
+}
+
+/// The models a camera's analyzers can use ([`detector::Models::load`] them
+/// once at start and pass them to [`build_analyzers_with`]).
+pub fn wanted_models(cam: &CameraConfig) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if cam
+        .analyzers
+        .garbage
+        .as_ref()
+        .is_some_and(|g| g.person_detector)
+    {
+        names.extend([garbage::cues::DETECTOR, garbage::cues::CLASSIFIER]);
+    }
+    names
+}
+
+/// Loads, once, the models the given cameras' analyzers can use (see
+/// [`wanted_models`]). `None` when none is wanted, or when they cannot be
+/// loaded (logged): the analyzers that use them only as cues then run without.
+pub fn load_wanted_models<'a>(
+    runtime: &crate::config::RuntimeConfig,
+    cams: impl IntoIterator<Item = &'a CameraConfig>,
+) -> Option<detector::Models> {
+    let mut names: Vec<&str> = cams.into_iter().flat_map(wanted_models).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return None;
+    }
+    match detector::Models::load(runtime, &names) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, models = ?names, "models for analysis cues not loaded; running without");
+            None
+        }
+    }
+}
+
+/// Builds the analyzers a camera's config asks for, giving those that use
+/// models the ones loaded in `models`. A model that is not loaded is not an
+/// error for analyzers that only use it as a cue: they log it and run
+/// without.
+pub fn build_analyzers_with(
+    cam: &CameraConfig,
+    models: Option<&detector::Models>,
+) -> Result<Vec<Box<dyn Analyzer>>, AnalysisError> {
     let mut out: Vec<Box<dyn Analyzer>> = Vec::new();
     if let Some(m) = &cam.analyzers.motion {
         out.push(Box::new(motion::MotionAnalyzer::new(
@@ -83,11 +131,17 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
         out.push(Box::new(a));
     }
     if let Some(g) = &cam.analyzers.garbage {
-        out.push(Box::new(garbage::GarbageAnalyzer::new(
-            g,
-            cam.detect.width,
-            cam.detect.height,
-        )));
+        let mut a = garbage::GarbageAnalyzer::new(g, cam.detect.width, cam.detect.height);
+        if g.person_detector {
+            match models.map(garbage::cues::ModelCues::from_models) {
+                Some(Ok(cues)) => a = a.with_cues(Box::new(cues)),
+                Some(Err(e)) => tracing::warn!(camera = %cam.name, error = %e,
+                    "garbage: person detector unavailable; using motion cues only"),
+                None => tracing::info!(camera = %cam.name,
+                    "garbage: no models loaded; using motion cues only"),
+            }
+        }
+        out.push(Box::new(a));
     }
     if let Some(t) = &cam.analyzers.throwing {
         let a =

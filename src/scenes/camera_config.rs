@@ -179,7 +179,30 @@ fn fire_section(s: &mut String, truth: &Truth) {
 // ---------------------------------------------------------------------------
 
 /// `[cameras.analyzers.garbage]` from the ground zones and dwell hint (bin-room scenes).
-fn garbage_section(_s: &mut String, _truth: &Truth) {}
+///
+/// The scene's ground zones become the analyzer's zones and its dwell hint
+/// its `dwell_s`. The garbage analyzer has no exclude list: an object counts
+/// where it meets the ground, so excluded areas are left out of the zones by
+/// the scene itself (the bin-room scenes have none; their door lamp is above
+/// the ground zone). Everything else keeps its default.
+fn garbage_section(s: &mut String, truth: &Truth) {
+    if truth.scene != Scene::Binroom {
+        return;
+    }
+    let _ = writeln!(s, "[cameras.analyzers.garbage]");
+    if let Some(d) = truth.hints.garbage_dwell_s {
+        let _ = writeln!(s, "dwell_s = {d:?}");
+    }
+    for z in &truth.calibration.zones {
+        let _ = writeln!(
+            s,
+            "\n[[cameras.analyzers.garbage.zones]]\nname = {}\npolygon = {}",
+            toml_str(&z.name),
+            poly(&z.polygon)
+        );
+    }
+    s.push('\n');
+}
 
 // ---------------------------------------------------------------------------
 
@@ -257,6 +280,25 @@ mod tests {
             hints: Hints::default(),
             spec: None,
         }
+    }
+
+    #[test]
+    fn bin_room_clips_get_a_garbage_section_with_zones_and_dwell() {
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("garbage-1.mp4");
+        std::fs::write(&video, b"x").unwrap();
+        let mut t = truth();
+        t.scene = Scene::Binroom;
+        t.hints.garbage_dwell_s = Some(20.0);
+        let cfg = crate::config::Config::parse(&replay_config(&t, &video)).unwrap();
+        assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
+        let g = cfg.cameras[0].analyzers.garbage.as_ref().expect("garbage");
+        assert_eq!(g.dwell_s, 20.0);
+        assert_eq!(g.zones.len(), 1);
+        assert_eq!(g.zones[0].polygon, t.calibration.zones[0].polygon);
+        // Other scenes do not get one.
+        let cfg = crate::config::Config::parse(&replay_config(&truth(), &video)).unwrap();
+        assert!(cfg.cameras[0].analyzers.garbage.is_none());
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct ModelParams {
 impl Default for ModelParams {
     fn default() -> Self {
         ModelParams {
-            threshold: 20.0,
+            threshold: 14.0,
             edge_k: 0.5,
             noise_k: 4.5,
             short_tau_s: 1.5,
@@ -106,7 +106,8 @@ pub struct CellModel {
     /// Frame-difference motion in the latest frame (a subset of `moving`).
     pub flicker: Vec<bool>,
     pub still_since: Vec<f64>,
-    /// Stream time of the last frame-difference motion in each cell.
+    /// Stream time of the last frame-difference motion in each cell (counted
+    /// only when at least two neighbours flicker too).
     pub last_motion: Vec<f64>,
     /// Colour difference to the long-term model, after gain normalisation.
     pub diff_long: Vec<f32>,
@@ -232,10 +233,26 @@ impl CellModel {
             self.foreground[c] = fg;
             self.flicker[c] = flicker;
             self.moving[c] = moving;
-            if flicker {
+        }
+        // Real motion moves a patch of cells; a lone flickering cell is noise
+        // or a compression artefact and does not restart a cell's stillness.
+        let Grid { w, h, .. } = self.grid;
+        for c in 0..self.cur.len() {
+            let (x, y) = (c % w, c / w);
+            let mut confirmed = false;
+            if self.flicker[c] {
+                let mut n = 0;
+                for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                    for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                        n += usize::from(self.flicker[ny * w + nx]);
+                    }
+                }
+                confirmed = n >= 3; // itself and two neighbours
+            }
+            if confirmed {
                 self.last_motion[c] = t;
             }
-            if !fg || flicker {
+            if !self.foreground[c] || confirmed {
                 self.still_since[c] = t;
             }
         }
@@ -267,6 +284,15 @@ impl CellModel {
         }
         std::mem::swap(&mut self.prev, &mut self.cur);
         gradient(&self.grid, &self.long, &mut self.grad_long);
+    }
+
+    /// True when cell `c` still differs from the long-term background by at
+    /// least `share` of the change threshold that made it foreground. With a
+    /// `share` below 1 this is a hysteresis: a faint object whose edge cells
+    /// dip under the threshold now and then (night noise) keeps them.
+    pub fn holds(&self, c: usize, share: f32) -> bool {
+        let th = self.threshold + self.params.edge_k * self.grad_long[c];
+        self.diff_long.get(c).is_some_and(|&d| d > share * th)
     }
 
     /// Copies the current frame into the long-term background at `cells`:

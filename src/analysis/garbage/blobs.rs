@@ -34,6 +34,10 @@ impl CellBox {
         self.width() * self.height()
     }
 
+    pub fn contains(&self, x: usize, y: usize) -> bool {
+        (self.x0..=self.x1).contains(&x) && (self.y0..=self.y1).contains(&y)
+    }
+
     pub fn include(&mut self, x: usize, y: usize) {
         self.x0 = self.x0.min(x);
         self.y0 = self.y0.min(y);
@@ -90,6 +94,8 @@ impl CellBox {
 pub struct Blob {
     pub cells: Vec<usize>,
     pub bbox: CellBox,
+    /// Median of the cells' times (see [`label_by_time`]); 0 from [`label`].
+    pub time: f64,
 }
 
 impl Blob {
@@ -103,6 +109,21 @@ impl Blob {
 /// `bridge` cells of each other are merged (an object split by a seam of
 /// unchanged cells is still one object). Groups smaller than `min_cells` are dropped.
 pub fn label(mask: &[bool], grid: &Grid, bridge: usize, min_cells: usize) -> Vec<Blob> {
+    label_by_time(mask, grid, bridge, min_cells, None, 0.0)
+}
+
+/// [`label`], where neighbouring cells (and nearby groups) join only when
+/// their `times` differ by at most `tolerance`: two objects left at different
+/// moments stay apart even when they touch.
+pub fn label_by_time(
+    mask: &[bool],
+    grid: &Grid,
+    bridge: usize,
+    min_cells: usize,
+    times: Option<&[f64]>,
+    tolerance: f64,
+) -> Vec<Blob> {
+    let same = |a: usize, b: usize| times.is_none_or(|t| (t[a] - t[b]).abs() <= tolerance);
     let (w, h) = (grid.w, grid.h);
     let mut seen = vec![false; mask.len()];
     let mut blobs: Vec<Blob> = Vec::new();
@@ -116,6 +137,7 @@ pub fn label(mask: &[bool], grid: &Grid, bridge: usize, min_cells: usize) -> Vec
         let mut blob = Blob {
             cells: Vec::new(),
             bbox: CellBox::at(start % w, start / w),
+            time: 0.0,
         };
         while let Some(c) = stack.pop() {
             let (x, y) = (c % w, c / w);
@@ -128,12 +150,15 @@ pub fn label(mask: &[bool], grid: &Grid, bridge: usize, min_cells: usize) -> Vec
                         continue;
                     }
                     let n = ny as usize * w + nx as usize;
-                    if mask[n] && !seen[n] {
+                    if mask[n] && !seen[n] && same(c, n) {
                         seen[n] = true;
                         stack.push(n);
                     }
                 }
             }
+        }
+        if let Some(t) = times {
+            blob.time = median_time(&blob.cells, t);
         }
         blobs.push(blob);
     }
@@ -143,10 +168,15 @@ pub fn label(mask: &[bool], grid: &Grid, bridge: usize, min_cells: usize) -> Vec
         merged = false;
         'outer: for i in 0..blobs.len() {
             for j in i + 1..blobs.len() {
-                if blobs[i].bbox.gap(&blobs[j].bbox) <= bridge {
+                if blobs[i].bbox.gap(&blobs[j].bbox) <= bridge
+                    && (blobs[i].time - blobs[j].time).abs() <= tolerance
+                {
                     let b = blobs.swap_remove(j);
                     blobs[i].bbox = blobs[i].bbox.union(&b.bbox);
                     blobs[i].cells.extend(b.cells);
+                    if let Some(t) = times {
+                        blobs[i].time = median_time(&blobs[i].cells, t);
+                    }
                     merged = true;
                     break 'outer;
                 }
@@ -155,6 +185,85 @@ pub fn label(mask: &[bool], grid: &Grid, bridge: usize, min_cells: usize) -> Vec
     }
     blobs.retain(|b| b.cells.len() >= min_cells);
     blobs
+}
+
+fn median_time(cells: &[usize], times: &[f64]) -> f64 {
+    let mut v: Vec<f64> = cells.iter().map(|&c| times[c]).collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// How solid a group of cells is, to tell a bag (a solid lump) from thin
+/// structures such as a bicycle (lines around big holes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// Cells / box cells.
+    pub fill: f32,
+    /// Share of cells whose 8 neighbours are all in the group (a solid core).
+    pub core: f32,
+    /// Empty cells enclosed by the group (not reachable from outside its
+    /// box), as a share of the box.
+    pub holes: f32,
+}
+
+/// Measures [`Shape`] for `cells` within their box `b`.
+pub fn shape(cells: &[usize], b: &CellBox, grid: &Grid) -> Shape {
+    // A local mask with a one-cell empty border.
+    let (w, h) = (b.width() + 2, b.height() + 2);
+    let mut m = vec![false; w * h];
+    for &c in cells {
+        let (x, y) = (c % grid.w, c / grid.w);
+        if (b.x0..=b.x1).contains(&x) && (b.y0..=b.y1).contains(&y) {
+            m[(y - b.y0 + 1) * w + (x - b.x0 + 1)] = true;
+        }
+    }
+    let n = m.iter().filter(|v| **v).count();
+    let mut core = 0;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let i = y * w + x;
+            if m[i]
+                && (-1i64..=1).all(|dy| {
+                    (-1i64..=1)
+                        .all(|dx| m[((y as i64 + dy) as usize) * w + (x as i64 + dx) as usize])
+                })
+            {
+                core += 1;
+            }
+        }
+    }
+    // Flood the empty cells from the border (4-connected); the rest are holes.
+    let mut outside = vec![false; w * h];
+    let mut stack = vec![0usize];
+    outside[0] = true;
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        let mut visit = |j: usize| {
+            if !m[j] && !outside[j] {
+                outside[j] = true;
+                stack.push(j);
+            }
+        };
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < w {
+            visit(i + 1);
+        }
+        if y > 0 {
+            visit(i - w);
+        }
+        if y + 1 < h {
+            visit(i + w);
+        }
+    }
+    let holes = (0..w * h).filter(|&i| !m[i] && !outside[i]).count();
+    let area = b.area().max(1) as f32;
+    Shape {
+        fill: n as f32 / area,
+        core: core as f32 / n.max(1) as f32,
+        holes: holes as f32 / area,
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +299,50 @@ mod tests {
         assert_eq!(label(&m, &grid, 1, 1).len(), 3);
         assert_eq!(label(&m, &grid, 2, 1).len(), 2);
         assert_eq!(label(&m, &grid, 0, 2).len(), 1);
+    }
+
+    #[test]
+    fn objects_left_at_different_times_stay_apart() {
+        let grid = Grid {
+            scale: 1,
+            w: 6,
+            h: 1,
+        };
+        let m = vec![true; 6];
+        let t = [1.0, 1.5, 2.0, 9.0, 9.2, 9.1];
+        let b = label_by_time(&m, &grid, 1, 1, Some(&t), 2.5);
+        assert_eq!(b.len(), 2);
+        assert_eq!(label_by_time(&m, &grid, 1, 1, None, 0.0).len(), 1);
+    }
+
+    #[test]
+    fn a_ring_has_a_hole_and_no_core_a_square_has_a_core() {
+        let grid = Grid {
+            scale: 1,
+            w: 7,
+            h: 7,
+        };
+        let ring: Vec<usize> = (0..49)
+            .filter(|c| {
+                let (x, y) = (c % 7, c / 7);
+                (1..=5).contains(&x)
+                    && (1..=5).contains(&y)
+                    && (x == 1 || x == 5 || y == 1 || y == 5)
+            })
+            .collect();
+        let b = CellBox {
+            x0: 1,
+            y0: 1,
+            x1: 5,
+            y1: 5,
+        };
+        let r = shape(&ring, &b, &grid);
+        assert_eq!(r.core, 0.0);
+        assert!((r.holes - 9.0 / 25.0).abs() < 1e-6, "{r:?}");
+        let square: Vec<usize> = b.cells(&grid).collect();
+        let s = shape(&square, &b, &grid);
+        assert_eq!((s.fill, s.holes), (1.0, 0.0));
+        assert!((s.core - 9.0 / 25.0).abs() < 1e-6, "{s:?}");
     }
 
     #[test]

@@ -25,9 +25,10 @@
 
 pub mod background;
 pub mod blobs;
+pub mod cues;
 
 use self::background::{dist, CellModel, Grid, ModelParams};
-use self::blobs::{label, Blob, CellBox};
+use self::blobs::{label, label_by_time, shape, Blob, CellBox};
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot::{self, ALERT_RED};
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
@@ -136,18 +137,43 @@ struct Track {
     bag_like: Option<f32>,
     /// Why the track has not alerted yet (for logs and debugging).
     holding: &'static str,
+    /// The spot has been free of motion for `quiet_s` at least once since the
+    /// object was left (whoever left it has gone).
+    was_quiet: bool,
     contrast: f32,
+    /// Largest box area (px²) the track has had: a faint object whose edges
+    /// fade in and out is judged by its full size, not today's remnant.
+    peak_area: f32,
 }
 
-/// A place where something was taken away (recently), remembered so the
-/// other half of a moved object is recognised.
+/// What a group's border says, from [`GarbageAnalyzer::border_evidence`].
 #[derive(Debug, Clone, Copy)]
-struct Ghost {
+struct Border {
+    /// Share of the border (pairs with a decisive edge change) where an edge
+    /// of the old background has gone: high for a place something was taken from.
+    ghost_share: f32,
+    /// Share of all border pairs with a new edge: high for an object put
+    /// down, low for a soft change such as a pool of light.
+    edge_share: f32,
+    /// Mean colour difference to the long-term background inside.
+    contrast: f32,
+    /// How much the brightness just outside changed, relative to inside
+    /// (same sign: the change spills over, as light does; about 0 for an object).
+    spill: f32,
+}
+
+/// A change in the scene as the moved-object rule sees it: a followed track
+/// (this frame) or one absorbed in the last minute.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    id: u64,
+    state: TrackState,
     left_at: f64,
     bbox: CellBox,
-    /// Mean colour the place had before (what was taken away), at the gain
-    /// of the moment it was seen.
-    colour: [f32; 3],
+    /// Mean colour of the place in the long-term background (what was there).
+    before: [f32; 3],
+    /// Mean colour of the place now.
+    now: [f32; 3],
 }
 
 /// Settings derived from [`GarbageConfig`] plus fixed tuning.
@@ -169,6 +195,21 @@ struct Settings {
     ghost_share: f32,
     /// A change this close in time (s) to a ghost nearby is a moved object.
     moved_window_s: f64,
+    /// Cells that became still within this many seconds of each other can be
+    /// one object; further apart, they are different objects.
+    same_time_s: f64,
+    /// A tracked cell stays in its track while it differs from the
+    /// background by this share of the change threshold (hysteresis).
+    hold_share: f32,
+    /// Solid-core share below which a shape is thin lines (a bicycle frame).
+    min_core: f32,
+    /// Enclosed-hole share above which a shape is a frame around holes.
+    max_holes: f32,
+    /// A change whose surroundings changed at least this much in the same
+    /// direction ([`Border::spill`]) ...
+    light_spill: f32,
+    /// ... and with fewer new edges than this ([`Border::edge_share`]) is light.
+    light_max_edges: f32,
 }
 
 /// See the module doc.
@@ -185,10 +226,11 @@ pub struct GarbageAnalyzer {
     ring: VecDeque<(f64, Arc<Vec<u8>>)>,
     /// Boxes of moving blobs in recent frames, for linking a person.
     motion: VecDeque<(f64, Vec<CellBox>)>,
-    ghosts: VecDeque<Ghost>,
-    /// Id, box and state of every track, as of the start of this frame's
-    /// judging (tracks are moved out of `tracks` while they are judged).
-    peers: Vec<(u64, CellBox, TrackState)>,
+    /// Changes absorbed in the last minute (ghosts, moved bins, ...).
+    vanished: VecDeque<Change>,
+    /// Every track as of the start of this frame's judging (tracks are
+    /// moved out of `tracks` while they are judged).
+    peers: Vec<Change>,
     cues: Option<Box<dyn Cues>>,
     first_wall: Option<SystemTime>,
 }
@@ -221,6 +263,12 @@ impl GarbageAnalyzer {
                 min_fill: 0.35,
                 ghost_share: 0.5,
                 moved_window_s: 15.0,
+                same_time_s: 1.5,
+                hold_share: 0.6,
+                min_core: 0.1,
+                max_holes: 0.15,
+                light_spill: 0.5,
+                light_max_edges: 0.5,
             },
             width,
             height,
@@ -230,7 +278,7 @@ impl GarbageAnalyzer {
             next_id: 0,
             ring: VecDeque::new(),
             motion: VecDeque::new(),
-            ghosts: VecDeque::new(),
+            vanished: VecDeque::new(),
             peers: Vec::new(),
             cues: None,
             first_wall: None,
@@ -310,20 +358,22 @@ impl GarbageAnalyzer {
         }
     }
 
-    /// The zone containing the middle of the box's bottom edge (where an
-    /// object meets the ground); `Some("frame")` when no zones are configured.
+    /// The first zone the box's bottom edge (where an object meets the
+    /// ground) touches; `Some("frame")` when no zones are configured.
     fn zone_of(&self, b: &CellBox) -> Option<String> {
         if self.zones.is_empty() {
             return Some("frame".to_string());
         }
-        let p = self.pixel_box(b);
-        let x = (((p.x0 + p.x1) / 2.0) as u32).min(self.width - 1);
-        let y = ((p.y1 - 1.0).max(0.0) as u32).min(self.height - 1);
-        let i = (y * self.width + x) as usize;
-        self.zones
-            .iter()
-            .find(|z| z.inside.get(i).copied().unwrap_or(false))
-            .map(|z| z.name.clone())
+        let s = self.grid().scale as u32;
+        let y = (b.y1 as u32 * s + s / 2).min(self.height - 1);
+        (b.x0..=b.x1).find_map(|x| {
+            let x = (x as u32 * s + s / 2).min(self.width - 1);
+            let i = (y * self.width + x) as usize;
+            self.zones
+                .iter()
+                .find(|z| z.inside.get(i).copied().unwrap_or(false))
+                .map(|z| z.name.clone())
+        })
     }
 
     fn remember_frame(&mut self, t: f64, frame: &Frame) {
@@ -387,20 +437,21 @@ impl GarbageAnalyzer {
         None
     }
 
-    /// Share of a track's border where the old background had an edge that is
-    /// gone now (high for the place something was taken from), and the mean
-    /// contrast of the object against the long-term background.
-    fn border_evidence(&self, cells: &[usize]) -> (f32, f32) {
+    /// What the border of a group of cells says about it; see [`Border`].
+    fn border_evidence(&self, cells: &[usize]) -> Border {
         let grid = self.grid();
         let mut inside = vec![false; grid.len()];
         for &c in cells {
             inside[c] = true;
         }
         let margin = self.model.threshold / 2.0;
-        let (mut object, mut ghost) = (0u32, 0u32);
+        let (mut object, mut ghost, mut pairs) = (0u32, 0u32, 0u32);
         let mut contrast = 0.0;
+        let (mut d_in, mut d_ring, mut n_ring) = (0.0f32, 0.0f32, 0u32);
+        let luma = |v: [f32; 3]| 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
         for &c in cells {
             contrast += self.model.diff_long[c];
+            d_in += luma(self.model.current(c)) - luma(self.model.long_term(c));
             let (x, y) = (c % grid.w, c / grid.w);
             let mut nbrs = [None; 4];
             if x > 0 {
@@ -419,6 +470,9 @@ impl GarbageAnalyzer {
                 if inside[n] || self.model.foreground[n] {
                     continue;
                 }
+                pairs += 1;
+                d_ring += luma(self.model.current(n)) - luma(self.model.long_term(n));
+                n_ring += 1;
                 let e_now = dist(&self.model.current(c), &self.model.current(n));
                 let e_before = dist(&self.model.long_term(c), &self.model.long_term(n));
                 if e_now > e_before + margin {
@@ -428,12 +482,23 @@ impl GarbageAnalyzer {
                 }
             }
         }
-        let share = if object + ghost >= 4 {
-            ghost as f32 / (object + ghost) as f32
-        } else {
-            0.0
-        };
-        (share, contrast / cells.len().max(1) as f32)
+        let n = cells.len().max(1) as f32;
+        let d_in = d_in / n;
+        let d_ring = d_ring / n_ring.max(1) as f32;
+        Border {
+            ghost_share: if object + ghost >= 4 {
+                ghost as f32 / (object + ghost) as f32
+            } else {
+                0.0
+            },
+            edge_share: object as f32 / pairs.max(1) as f32,
+            contrast: contrast / n,
+            spill: if d_in.abs() > 1.0 {
+                (d_ring / d_in).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            },
+        }
     }
 
     /// Groups this frame's static cells into blobs inside the zones.
@@ -443,28 +508,59 @@ impl GarbageAnalyzer {
             .map(|c| m.foreground[c] && !m.moving[c] && t - m.still_since[c] >= self.s.settle_s)
             .collect();
         let min_cells = 2;
-        label(&mask, &m.grid, 1, min_cells)
-            .into_iter()
-            .filter(|b| self.zone_of(&b.bbox).is_some())
-            .collect()
+        label_by_time(
+            &mask,
+            &m.grid,
+            1,
+            min_cells,
+            Some(&m.still_since),
+            self.s.same_time_s,
+        )
+        .into_iter()
+        .filter(|b| self.zone_of(&b.bbox).is_some())
+        .collect()
     }
 
     /// Matches blobs to tracks: a blob touching a track's box (grown by one
     /// cell) belongs to the track it shares most cells with. Unmatched blobs
-    /// big enough become new tracks. A track keeps the part of itself that
-    /// something is moving in front of, so a passer-by does not cut it in two.
+    /// big enough become new tracks. A track keeps every cell of itself that
+    /// still differs from the background (hidden by a passer-by, say), so it
+    /// is not cut in two; cells back to background leave it.
     fn match_tracks(&mut self, blobs: Vec<Blob>, t: f64) {
         let grid = self.grid();
         let mut fresh: Vec<Blob> = Vec::new();
         let mut claimed: Vec<Vec<Blob>> = vec![Vec::new(); self.tracks.len()];
+        let mut own = vec![usize::MAX; grid.len()];
+        for (i, tr) in self.tracks.iter().enumerate() {
+            for &c in &tr.cells {
+                own[c] = i;
+            }
+        }
         for blob in blobs {
+            // Mostly the track's own cells (it is back after being hidden),
+            // or touching it and left at the same moment (more of it settled).
             let best = self
                 .tracks
                 .iter()
                 .enumerate()
-                .map(|(i, tr)| (i, tr.bbox.grow(1, &grid).intersection(&blob.bbox)))
-                .filter(|(_, inter)| *inter > 0)
-                .max_by_key(|(_, inter)| *inter);
+                .map(|(i, tr)| {
+                    let shared = blob.cells.iter().filter(|&&c| own[c] == i).count();
+                    let touching = tr.bbox.grow(1, &grid).intersection(&blob.bbox) > 0;
+                    let same_time = (blob.time - tr.left_at).abs() <= self.s.same_time_s;
+                    // Mostly inside the box of an object being watched: the
+                    // part a passer-by covered, settling again later.
+                    let inside = blob
+                        .cells
+                        .iter()
+                        .filter(|&&c| tr.bbox.contains(c % grid.w, c / grid.w))
+                        .count();
+                    let ok = 2 * shared >= blob.cells.len()
+                        || (touching && same_time)
+                        || (tr.state == TrackState::Watching && 3 * inside >= 2 * blob.cells.len());
+                    (i, if ok { shared + 1 } else { 0 })
+                })
+                .filter(|(_, score)| *score > 0)
+                .max_by_key(|(_, score)| *score);
             match best {
                 Some((i, _)) => claimed[i].push(blob),
                 None => fresh.push(blob),
@@ -479,7 +575,7 @@ impl GarbageAnalyzer {
                 .cells
                 .iter()
                 .copied()
-                .filter(|&c| self.model.foreground[c] && self.model.moving[c])
+                .filter(|&c| self.model.holds(c, self.s.hold_share))
                 .collect();
             for b in blobs {
                 cells.extend(b.cells);
@@ -490,6 +586,9 @@ impl GarbageAnalyzer {
             for &c in &cells {
                 bbox.include(c % grid.w, c / grid.w);
             }
+            let px = grid.scale as f32;
+            let area = bbox.width() as f32 * px * bbox.height() as f32 * px;
+            tr.peak_area = tr.peak_area.max(area);
             tr.cells = cells;
             tr.bbox = bbox;
         }
@@ -498,13 +597,7 @@ impl GarbageAnalyzer {
             if area < self.s.min_area_px {
                 continue;
             }
-            let mut still: Vec<f64> = blob
-                .cells
-                .iter()
-                .map(|&c| self.model.still_since[c])
-                .collect();
-            still.sort_by(|a, b| a.total_cmp(b));
-            let left_at = still[still.len() / 2];
+            let left_at = blob.time;
             let keyframe = self.frame_before(left_at - 0.5);
             let person = self.person_from_motion(&blob.bbox, left_at);
             self.next_id += 1;
@@ -531,8 +624,22 @@ impl GarbageAnalyzer {
                 next_cue: t,
                 bag_like: None,
                 holding: "dwell",
+                was_quiet: false,
                 contrast: 0.0,
+                peak_area: area,
             });
+        }
+    }
+
+    /// A track as a [`Change`]: where, when, and its colour before and now.
+    fn change_of(&self, tr: &Track) -> Change {
+        Change {
+            id: tr.id,
+            state: tr.state,
+            left_at: tr.left_at,
+            bbox: tr.bbox,
+            before: self.mean_colour(&tr.cells, |m, c| m.long_term(c)),
+            now: self.mean_colour(&tr.cells, |m, c| m.current(c)),
         }
     }
 
@@ -554,17 +661,21 @@ impl GarbageAnalyzer {
     }
 
     /// True when a tall still shape (a standing person whose legs blend into
-    /// the ground) is right above this one: it is their feet, not a bag.
+    /// the ground) is right above this one, or mostly around it: it is their
+    /// feet or another piece of them, not a bag.
     fn under_a_standing_person(&self, tr: &Track) -> bool {
         let grid = self.grid();
         let b = tr.bbox;
-        self.peers.iter().any(|&(id, ob, state)| {
+        self.peers.iter().any(|p| {
+            let (id, ob, state) = (p.id, p.bbox, p.state);
             let tall = ob.height() as f32 > self.s.max_aspect * ob.width() as f32
                 && ob.height() >= 2 * b.height();
             // Legs are about as long as torso and head together.
             let above = ob.y1 < b.y0 && b.y0 - ob.y1 <= ob.height() + 1;
             let overlaps = ob.grow(1, &grid).x1 >= b.x0 && ob.grow(1, &grid).x0 <= b.x1;
-            id != tr.id && state == TrackState::Watching && tall && above && overlaps
+            // Or a piece of their body that settled on its own, inside their box.
+            let within = 2 * ob.grow(1, &grid).intersection(&b) >= b.area();
+            id != tr.id && state == TrackState::Watching && tall && ((above && overlaps) || within)
         })
     }
 
@@ -580,11 +691,11 @@ impl GarbageAnalyzer {
     /// Advances every track by one frame; returns findings.
     fn lifecycle(&mut self, t: f64, frame: &Frame) -> Vec<Finding> {
         let mut out = Vec::new();
-        let mut absorb: Vec<usize> = Vec::new();
+        let mut absorb: Vec<(Vec<usize>, f64)> = Vec::new();
         let mut keep: Vec<Track> = Vec::new();
         let tracks = std::mem::take(&mut self.tracks);
-        self.peers = tracks.iter().map(|t| (t.id, t.bbox, t.state)).collect();
-        self.ghosts.retain(|g| t - g.left_at < 60.0);
+        self.peers = tracks.iter().map(|tr| self.change_of(tr)).collect();
+        self.vanished.retain(|g| t - g.left_at < 60.0);
         for mut tr in tracks {
             tracing::trace!(
                 t,
@@ -631,7 +742,8 @@ impl GarbageAnalyzer {
                 }
                 Verdict::Absorb(why) => {
                     tracing::debug!(track = tr.id, why, "garbage: change accepted as background");
-                    absorb.extend(tr.bbox.grow(1, &self.grid()).cells(&self.grid()));
+                    self.vanished.push_back(self.change_of(&tr));
+                    absorb.push((tr.cells.clone(), tr.left_at));
                 }
                 Verdict::Alert => {
                     tr.state = TrackState::Alerted;
@@ -642,26 +754,55 @@ impl GarbageAnalyzer {
         }
         self.tracks = keep;
         if !absorb.is_empty() {
-            self.model.absorb(absorb);
+            self.absorb(absorb);
         }
         out
     }
 
+    /// Accepts rejected tracks' cells (and their immediate neighbours, where
+    /// blurred edges sit) into the long-term background. Only cells that
+    /// became still with the track (at `left_at`) are taken: something put
+    /// down later in the same place (a bag by a parked bicycle) stays new.
+    /// Cells of tracks still followed are left alone.
+    fn absorb(&mut self, groups: Vec<(Vec<usize>, f64)>) {
+        let grid = self.grid();
+        let mut taken = vec![false; grid.len()];
+        for tr in &self.tracks {
+            for &c in &tr.cells {
+                taken[c] = true;
+            }
+        }
+        let mut cells = Vec::new();
+        for (group, left_at) in groups {
+            let with_it = |c: usize| {
+                !self.model.foreground[c]
+                    || self.model.still_since[c] <= left_at + self.s.same_time_s
+            };
+            for c in group.into_iter().filter(|&c| with_it(c)) {
+                let b = CellBox::at(c % grid.w, c / grid.w).grow(1, &grid);
+                cells.extend(b.cells(&grid).filter(|&n| !taken[n] && with_it(n)));
+            }
+        }
+        cells.sort_unstable();
+        cells.dedup();
+        self.model.absorb(cells);
+    }
+
     /// Decides what to do with a watched, currently visible track.
     fn judge(&mut self, tr: &mut Track, t: f64, frame: &Frame) -> Verdict {
+        // Motion at the spot holds a track until whoever left it has gone;
+        // after that, people passing by do not hold it again. (Someone
+        // standing in front of a bin hides its edges and looks like a ghost:
+        // the ghost test waits for quiet too.)
         let quiet = t - self.last_motion_near(&tr.bbox) >= self.s.quiet_s;
-        if !quiet {
+        tr.was_quiet |= quiet;
+        let own_motion = tr.cells.iter().any(|&c| self.model.flicker[c]);
+        if !tr.was_quiet || (!quiet && (own_motion || t - tr.left_at < self.s.dwell_s)) {
             return Verdict::Wait("motion at the spot");
         }
-        let (ghost_share, contrast) = self.border_evidence(&tr.cells);
-        tr.contrast = contrast;
-        if ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
-            let colour = self.mean_colour(&tr.cells, |m, c| m.long_term(c));
-            self.ghosts.push_back(Ghost {
-                left_at: tr.left_at,
-                bbox: tr.bbox,
-                colour,
-            });
+        let border = self.border_evidence(&tr.cells);
+        tr.contrast = border.contrast;
+        if border.ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
             return Verdict::Absorb("ghost: something was taken away here");
         }
         if t - tr.left_at < self.s.dwell_s {
@@ -669,30 +810,70 @@ impl GarbageAnalyzer {
         }
         let rect = self.pixel_box(&tr.bbox);
         let (w, h) = (rect.x1 - rect.x0, rect.y1 - rect.y0);
+        // Light (a lamp pool, a sun patch) brightens the surroundings too and
+        // draws no new edge; an object puts an outline down on unchanged ground.
+        if border.spill >= self.s.light_spill && border.edge_share < self.s.light_max_edges {
+            return Verdict::Absorb("soft change spilling around: light or shadow");
+        }
         if rect.area() > self.s.max_area_px {
             return Verdict::Absorb("too large for a bag");
         }
-        // The other half of a moved object: something of the same colour was
-        // taken away nearby at about the same time.
+        if rect.area().max(tr.peak_area) < self.s.min_area_px {
+            return Verdict::Wait("too small");
+        }
+        // The other half of a moved object: nearby, at about the same time,
+        // a place that used to have this colour lost it. "This colour" means
+        // much closer to it than to what was here before, so two pieces of
+        // one faint object do not pair up.
         let size = tr.bbox.width().max(tr.bbox.height());
-        let colour = self.mean_colour(&tr.cells, |m, c| m.current(c));
-        let similar = 2.0 * self.model.threshold;
-        if self.ghosts.iter().any(|g| {
-            (g.left_at - tr.left_at).abs() <= self.s.moved_window_s
+        let me = self.change_of(tr);
+        let th = self.model.threshold;
+        let own_change = dist(&me.before, &me.now);
+        if self.peers.iter().chain(self.vanished.iter()).any(|g| {
+            g.id != tr.id
+                && (g.left_at - tr.left_at).abs() <= self.s.moved_window_s
                 && g.bbox.gap(&tr.bbox) <= 3 * size.max(g.bbox.width().max(g.bbox.height()))
-                && dist(&g.colour, &colour) <= similar
+                && dist(&g.before, &me.now) <= (2.0 * th).min(0.5 * own_change)
+                && dist(&g.before, &g.now) > th
         }) {
             return Verdict::Absorb("moved object");
         }
-        let fill = tr.cells.len() as f32 / tr.bbox.area() as f32;
-        if fill < self.s.min_fill {
+        let grid = self.grid();
+        let sh = shape(&tr.cells, &tr.bbox, &grid);
+        tracing::debug!(
+            track = tr.id,
+            fill = sh.fill,
+            core = sh.core,
+            holes = sh.holes,
+            w = tr.bbox.width(),
+            h = tr.bbox.height(),
+            edges = border.edge_share,
+            spill = border.spill,
+            contrast = border.contrast,
+            "garbage: shape"
+        );
+        // Core and holes mean something only for shapes several cells across.
+        let big = tr.bbox.width().min(tr.bbox.height()) >= 6;
+        if sh.fill < self.s.min_fill
+            || (big && (sh.core < self.s.min_core || sh.holes > self.s.max_holes))
+        {
             return Verdict::Absorb("sparse shape (bicycle, fence)");
         }
-        if h > self.s.max_aspect * w {
+        // A box cut by the frame's side is narrower than its object.
+        let cut = tr.bbox.x0 == 0 || tr.bbox.x1 + 1 >= grid.w;
+        if h > self.s.max_aspect * w && !cut {
             return Verdict::Wait("tall like a standing person");
         }
         if self.under_a_standing_person(tr) {
-            return Verdict::Wait("under a standing person (feet)");
+            return Verdict::Wait("part of a standing person (feet)");
+        }
+        // A piece of an object already alerted (part of it settled later).
+        if self
+            .peers
+            .iter()
+            .any(|p| p.id != tr.id && p.state == TrackState::Alerted && p.bbox.gap(&tr.bbox) <= 1)
+        {
+            return Verdict::Wait("part of an object already alerted");
         }
         if self.cues.is_some() {
             if t < tr.next_cue {
