@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 /// Bump when any change makes an existing spec render differently; the
 /// suite cache is keyed by it.
-pub const GENERATOR_VERSION: &str = "estatewatch-scenegen/1";
+pub const GENERATOR_VERSION: &str = "estatewatch-scenegen/2";
 
 /// [`GENERATOR_VERSION`] as a file-name-safe key, e.g. `scenegen-1`.
 pub fn cache_key() -> String {
