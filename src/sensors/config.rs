@@ -36,10 +36,10 @@ pub struct SensorConfig {
     /// Narrows `camera` to one of its zones. Default: none (any zone).
     #[serde(default)]
     pub zone: Option<String>,
-    /// Raise `sensor_offline` when nothing arrives for this many minutes, >= 1.
-    /// Default: none (never).
+    /// Raise `sensor_offline` when nothing arrives for this many minutes
+    /// (fractions allowed, > 0). Default: none (never).
     #[serde(default)]
-    pub stale_after_min: Option<u64>,
+    pub stale_after_min: Option<f64>,
     /// The rules evaluated on each reading. Default: none.
     #[serde(default)]
     pub rules: Vec<SensorRule>,
@@ -194,8 +194,14 @@ pub fn check(
         if s.zone.is_some() && s.camera.is_none() {
             problem(p, format!("{base}.zone"), "needs `camera` as well");
         }
-        if s.stale_after_min == Some(0) {
-            problem(p, format!("{base}.stale_after_min"), "must be >= 1");
+        if let Some(m) = s.stale_after_min {
+            if !(m.is_finite() && m > 0.0 && m <= 525_600.0) {
+                problem(
+                    p,
+                    format!("{base}.stale_after_min"),
+                    format!("must be > 0 minutes (at most a year), got {m}"),
+                );
+            }
         }
         for (j, r) in s.rules.iter().enumerate() {
             let rbase = format!("{base}.rules[{j}]");
@@ -349,7 +355,7 @@ mod tests {
             topic = "x/#/y"
             broker = "local"
             camera = "nope"
-            stale_after_min = 0
+            stale_after_min = 0.0
             value = "a..b"
             [[sensors.rules]]
             type = "threshold"

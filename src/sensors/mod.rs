@@ -72,7 +72,7 @@ impl SensorMonitor {
             rules: Rules::new(&cfg.rules),
             stale: cfg
                 .stale_after_min
-                .map(|m| Staleness::new(Duration::from_secs(m * 60), started)),
+                .map(|m| Staleness::new(Duration::from_secs_f64(m * 60.0), started)),
             open: vec![None; cfg.rules.len()],
             offline_event: None,
             last_reading_at: None,
@@ -367,7 +367,7 @@ mod tests {
     use super::config::SensorRule;
     use super::*;
 
-    fn monitor(rules: Vec<SensorRule>, stale: Option<u64>) -> SensorMonitor {
+    fn monitor(rules: Vec<SensorRule>, stale: Option<f64>) -> SensorMonitor {
         let cfg = SensorConfig {
             name: "shed-temp".into(),
             topic: "z2m/+/shed".into(),
@@ -428,12 +428,12 @@ mod tests {
 
     #[test]
     fn a_quiet_sensor_goes_offline_once_and_comes_back() {
-        let mut m = monitor(vec![], Some(2));
+        let mut m = monitor(vec![], Some(2.0));
         let t0 = Instant::now();
         assert!(m.tick(t0 + Duration::from_secs(60)).is_none());
         let off = m.tick(t0 + Duration::from_secs(121)).unwrap();
         assert_eq!(off.kind, AlertKind::SensorOffline);
-        assert_eq!(off.details["stale_after_min"], 2);
+        assert_eq!(off.details["stale_after_min"], 2.0);
         assert!(m.tick(t0 + Duration::from_secs(200)).is_none());
         let back = m.on_payload(br#"{"temperature": 20}"#, t0 + Duration::from_secs(201));
         assert_eq!(back.len(), 1);

@@ -1,0 +1,515 @@
+//! Sensors through the real `estatewatch run` binary and real mosquitto
+//! brokers: a test publisher plays readings on the sensors' topics and a
+//! subscriber receives the alerts staff would get.
+//!
+//! - threshold with hysteresis (no flapping), rate of rise, staleness
+//!   (`sensor_offline` then its end), on a separate local sensor broker;
+//! - fusion: a camera `fire` alert from a generated shed clip and a smoke
+//!   sensor on that camera within the window give a critical, linked alert;
+//!   a sensor elsewhere keeps its own severity;
+//! - 10,000 malformed messages: logged once, the input keeps working, and the
+//!   camera's analysed-frame counter keeps its pace.
+
+#[path = "common/mosquitto.rs"]
+mod mosquitto;
+
+use estatewatch::delivery::DaemonLock;
+use estatewatch::ingest::synth::{write_clip, ClipSpec as SynthClip};
+use estatewatch::scenes::camera_config::camera_section;
+use estatewatch::scenes::{render_clip, ClipSpec, Kind};
+use mosquitto::{config_text, free_port, Broker, Subscriber};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
+
+struct Daemon {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &Path, outbox: &Path, log: &Path) -> Daemon {
+        let err = std::fs::File::create(log).unwrap();
+        let child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(config)
+            .env("ESTATEWATCH_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            child,
+            log: log.to_path_buf(),
+        };
+        let end = Instant::now() + Duration::from_secs(30);
+        while DaemonLock::holder(outbox).is_none() {
+            assert!(Instant::now() < end, "daemon did not start:\n{}", d.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A test publisher: QoS 1 publishes, each acknowledged before returning.
+struct Publisher {
+    client: Client,
+    thread: Option<std::thread::JoinHandle<()>>,
+    acks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Publisher {
+    fn connect(port: u16) -> Publisher {
+        let mut o = MqttOptions::new(
+            format!("sensor-player-{}", uuid::Uuid::now_v7().simple()),
+            "127.0.0.1",
+            port,
+        );
+        o.set_keep_alive(Duration::from_secs(5));
+        o.set_inflight(200);
+        let (client, mut conn) = Client::new(o, 1000);
+        let acks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let a = acks.clone();
+        let thread = std::thread::spawn(move || {
+            for ev in conn.iter() {
+                match ev {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        Publisher {
+            client,
+            thread: Some(thread),
+            acks,
+        }
+    }
+
+    fn send(&self, topic: &str, payload: &str) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
+            .unwrap();
+    }
+
+    /// Waits until `n` publishes in all were acknowledged.
+    fn wait_acked(&self, n: u64) {
+        let end = Instant::now() + Duration::from_secs(60);
+        while self.acks.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(
+                Instant::now() < end,
+                "broker did not acknowledge {n} publishes"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn sensor_alerts(sub: &Subscriber) -> Vec<serde_json::Value> {
+    sub.alerts()
+        .into_iter()
+        .filter(|a| a["kind"] == "sensor" || a["kind"] == "sensor_offline")
+        .collect()
+}
+
+fn wait_for(
+    sub: &Subscriber,
+    what: &str,
+    log: &dyn Fn() -> String,
+    pred: impl Fn(&[serde_json::Value]) -> bool,
+) {
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        if pred(&sub.alerts()) {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out waiting for {what}; alerts: {:#?}\nlog:\n{}",
+            sub.alerts(),
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn threshold_rate_of_rise_and_staleness_over_a_local_sensor_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts_broker = Broker::start();
+    let sensor_broker = Broker::start();
+    let sub = Subscriber::connect(alerts_broker.port(), "estatewatch/gw1/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    let outbox = dir.path().join("outbox.db");
+    let mut cfg = config_text(alerts_broker.port(), &outbox, "", "");
+    cfg.push_str(&format!(
+        r#"
+[health]
+listen = ""
+
+[sensor_broker]
+port = {local}
+
+[[sensors]]
+name = "shed-temp"
+topic = "z2m/shed-a/temperature"
+broker = "local"
+value = "temperature"
+unit = "°C"
+area = "Block A bike shed"
+[[sensors.rules]]
+type = "threshold"
+above = 60.0
+hysteresis = 5.0
+severity = "major"
+[[sensors.rules]]
+type = "rate_of_rise"
+rise = 8.0
+within_s = 60
+
+[[sensors]]
+name = "shed-door"
+topic = "z2m/shed-a/door"
+broker = "local"
+value = "contact"
+stale_after_min = 0.05
+"#,
+        local = sensor_broker.port()
+    ));
+    let path = dir.path().join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let log = || d.log();
+
+    // The door sensor never reports: after 3 s it is offline.
+    wait_for(&sub, "sensor_offline", &log, |a| {
+        a.iter().any(|a| a["kind"] == "sensor_offline")
+    });
+
+    let p = Publisher::connect(sensor_broker.port());
+    // Give the daemon's sensor input time to subscribe: a reading it hears.
+    let end = Instant::now() + Duration::from_secs(20);
+    while !d.log().contains("sensor input connected") {
+        assert!(
+            Instant::now() < end,
+            "sensor input never connected:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let topic = "z2m/shed-a/temperature";
+    // 20 -> 30 within seconds: a rise of 10 (>= 8). Then over 60, hovering
+    // between 55 and 65 (no flapping), then down to 54 (clears).
+    for t in [20.0, 30.0, 61.0, 59.0, 60.5, 56.0, 62.0, 54.0, 56.0] {
+        p.send(topic, &format!(r#"{{"temperature": {t}, "battery": 90}}"#));
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    p.send("z2m/shed-a/door", r#"{"contact": true}"#);
+    p.wait_acked(10);
+    wait_for(&sub, "the door's sensor_offline end", &log, |a| {
+        a.iter()
+            .any(|a| a["kind"] == "sensor_offline" && a["state"] == "end")
+    });
+    wait_for(&sub, "three temperature alerts", &log, |a| {
+        a.iter()
+            .filter(|a| a["details"]["sensor"] == "shed-temp")
+            .count()
+            >= 3
+    });
+    std::thread::sleep(Duration::from_millis(500));
+
+    let temp: Vec<serde_json::Value> = sensor_alerts(&sub)
+        .into_iter()
+        .filter(|a| a["details"]["sensor"] == "shed-temp")
+        .collect();
+    let summary: Vec<(String, String, String)> = temp
+        .iter()
+        .map(|a| {
+            (
+                a["state"].as_str().unwrap().to_string(),
+                a["severity"].as_str().unwrap().to_string(),
+                a["details"]["rule"]["type"]
+                    .as_str()
+                    .unwrap_or("cleared")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("new".into(), "warning".into(), "rate_of_rise".into()),
+            ("new".into(), "major".into(), "threshold".into()),
+            ("end".into(), "info".into(), "cleared".into()),
+        ],
+        "{temp:#?}"
+    );
+    assert_eq!(temp[0]["details"]["reading"]["value"], 30.0);
+    assert_eq!(temp[0]["details"]["rule"]["observed_rise"], 10.0);
+    assert_eq!(temp[1]["details"]["reading"]["value"], 61.0);
+    assert_eq!(temp[1]["details"]["reading"]["unit"], "°C");
+    assert_eq!(temp[1]["details"]["area"], "Block A bike shed");
+    assert_eq!(
+        temp[2]["event"], temp[1]["event"],
+        "the end closes the threshold's event"
+    );
+    assert_eq!(temp[2]["details"]["reading"]["value"], 54.0);
+
+    let door: Vec<serde_json::Value> = sensor_alerts(&sub)
+        .into_iter()
+        .filter(|a| a["details"]["sensor"] == "shed-door")
+        .collect();
+    assert_eq!(door.len(), 2, "{door:#?}");
+    assert_eq!(
+        (door[0]["state"].as_str(), door[1]["state"].as_str()),
+        (Some("new"), Some("end"))
+    );
+    assert_eq!(door[0]["severity"], "warning");
+    assert_eq!(door[0]["event"], door[1]["event"]);
+}
+
+/// A shed clip with a fire, as a looping `file://` camera with the fire
+/// section `scenegen` writes for it.
+fn fire_camera(dir: &Path) -> String {
+    let truth = render_clip(&ClipSpec::new(Kind::Fire, 3003), dir, 1).unwrap();
+    let video = dir.join(&truth.clip);
+    let mut section = camera_section(&truth, &video);
+    section = section.replacen(
+        &format!("name = \"{}\"", truth.stem()),
+        "name = \"shed\"",
+        1,
+    );
+    section
+}
+
+/// A looping synthetic camera whose analysed frames can be counted.
+fn ball_camera(dir: &Path) -> String {
+    let clip = dir.join("ball.mp4");
+    write_clip(
+        &clip,
+        &SynthClip {
+            width: 160,
+            height: 120,
+            fps: 10,
+            frames: 20,
+            pattern: "ball",
+            ..SynthClip::default()
+        },
+    )
+    .unwrap();
+    format!(
+        "[[cameras]]\nname = \"gate\"\nurl = \"file://{}\"\n\
+         [cameras.detect]\nwidth = 160\nheight = 120\nfps = 10\n\
+         [cameras.analyzers.motion]\ncooldown_s = 3600\n",
+        clip.display()
+    )
+}
+
+#[test]
+fn a_camera_fire_and_a_smoke_sensor_within_the_window_are_fused() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    let outbox = dir.path().join("outbox.db");
+    let mut cfg = config_text(broker.port(), &outbox, "embed_snapshots = false", "");
+    cfg.push_str("[health]\nlisten = \"\"\n\n[fusion]\nwindow_s = 120\n\n");
+    cfg.push_str(
+        r#"[[sensors]]
+name = "shed-smoke"
+topic = "z2m/shed/smoke"
+value = "smoke"
+camera = "shed"
+[[sensors.rules]]
+type = "threshold"
+above = 0.5
+
+[[sensors]]
+name = "gate-smoke"
+topic = "z2m/gate/smoke"
+value = "smoke"
+camera = "gate"
+[[sensors.rules]]
+type = "threshold"
+above = 0.5
+
+"#,
+    );
+    cfg.push_str(&fire_camera(dir.path()));
+    cfg.push('\n');
+    cfg.push_str(&ball_camera(dir.path()));
+    let path = dir.path().join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let log = || d.log();
+    wait_for(&sub, "a camera fire alert", &log, |a| {
+        a.iter()
+            .any(|a| a["kind"] == "fire" && a["camera"] == "shed")
+    });
+    let fire = sub
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "fire")
+        .unwrap();
+
+    let p = Publisher::connect(broker.port());
+    std::thread::sleep(Duration::from_millis(300));
+    p.send("z2m/shed/smoke", r#"{"smoke": true, "battery": 100}"#);
+    p.send("z2m/gate/smoke", r#"{"smoke": true, "battery": 100}"#);
+    p.wait_acked(2);
+    wait_for(&sub, "two smoke sensor alerts", &log, |a| {
+        a.iter().filter(|a| a["kind"] == "sensor").count() >= 2
+    });
+    let sensors = sensor_alerts(&sub);
+    let shed = sensors
+        .iter()
+        .find(|a| a["details"]["sensor"] == "shed-smoke")
+        .unwrap();
+    assert_eq!(shed["severity"], "critical", "{shed:#}");
+    assert_eq!(shed["camera"], "shed");
+    assert_eq!(shed["details"]["fusion"]["linked"], fire["id"], "{shed:#}");
+    assert_eq!(shed["details"]["fusion"]["linked_kind"], "fire");
+    assert_eq!(shed["details"]["fusion"]["severity_before"], "warning");
+    // No camera confirmation at the gate: the sensor keeps its severity.
+    let gate = sensors
+        .iter()
+        .find(|a| a["details"]["sensor"] == "gate-smoke")
+        .unwrap();
+    assert_eq!(gate["severity"], "warning", "{gate:#}");
+    assert!(gate["details"].get("fusion").is_none(), "{gate:#}");
+}
+
+/// `GET /metrics` and the value of one sample.
+fn scrape(port: u16, sample: &str) -> Option<f64> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(sample) && l[sample.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn a_flood_of_malformed_messages_is_logged_once_and_does_not_slow_the_video_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    let outbox = dir.path().join("outbox.db");
+    let http = free_port();
+    let mut cfg = config_text(broker.port(), &outbox, "", "");
+    cfg.push_str(&format!("[health]\nlisten = \"127.0.0.1:{http}\"\n\n"));
+    cfg.push_str(
+        r#"[[sensors]]
+name = "meter"
+topic = "meters/charger-1"
+value = "current"
+unit = "A"
+[[sensors.rules]]
+type = "threshold"
+above = 16.0
+
+"#,
+    );
+    cfg.push_str(&ball_camera(dir.path()));
+    let path = dir.path().join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let sample = "estatewatch_camera_frames_analysed_total{camera=\"gate\"}";
+    let end = Instant::now() + Duration::from_secs(30);
+    while scrape(http, sample).unwrap_or(0.0) < 10.0 {
+        assert!(Instant::now() < end, "camera never ran:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let end = Instant::now() + Duration::from_secs(20);
+    while !d.log().contains("sensor input connected") {
+        assert!(
+            Instant::now() < end,
+            "sensor input never connected:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let window = Duration::from_secs(3);
+    let count = |w: Duration| {
+        let a = scrape(http, sample).unwrap();
+        std::thread::sleep(w);
+        scrape(http, sample).unwrap() - a
+    };
+    let quiet = count(window);
+
+    let p = Publisher::connect(broker.port());
+    let flood = std::thread::scope(|s| {
+        let counter = s.spawn(|| count(window));
+        let bad = [
+            "not json at all",
+            r#"{"voltage": 230}"#,
+            r#"{"current": "lots"}"#,
+            r#"{"current": {"value": 3}}"#,
+        ];
+        for i in 0..10_000 {
+            p.send("meters/charger-1", bad[i % bad.len()]);
+        }
+        counter.join().unwrap()
+    });
+    p.wait_acked(10_000);
+    // After the flood, a good reading over the limit still raises its alert.
+    p.send("meters/charger-1", r#"{"current": 18.5}"#);
+    p.wait_acked(10_001);
+    wait_for(
+        &sub,
+        "the meter's alert after the flood",
+        &|| d.log(),
+        |a| a.iter().any(|a| a["details"]["sensor"] == "meter"),
+    );
+    let alert = sub
+        .alerts()
+        .into_iter()
+        .find(|a| a["details"]["sensor"] == "meter")
+        .unwrap();
+    assert_eq!(alert["details"]["reading"]["value"], 18.5);
+
+    // Logged once (a minute has not passed), with the cause.
+    let log = d.log();
+    let warned = log.matches("bad sensor payload ignored").count();
+    assert_eq!(warned, 1, "{log}");
+    // The video path kept its pace: the camera is paced at 10 fps, so both
+    // windows should see about 30 frames; a blocked worker would see none.
+    assert!(quiet >= 15.0, "quiet window analysed only {quiet} frames");
+    assert!(
+        flood >= quiet * 0.6,
+        "analysed {flood} frames during the flood against {quiet} before"
+    );
+}
