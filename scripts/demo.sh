@@ -29,7 +29,7 @@ trap cleanup EXIT INT TERM
 
 echo "demo: rendering scenes (cached after the first run)"
 "$BIN" scenegen --kind throwing --seed 7 --params floor=6,column=2 --name tower-a --configs --out "$OUT/clips" >/dev/null
-"$BIN" scenegen --kind fire --seed 3 --name bike-shed --configs --out "$OUT/clips" >/dev/null
+"$BIN" scenegen --kind fire --seed 3003 --name bike-shed --configs --out "$OUT/clips" >/dev/null
 "$BIN" scenegen --kind garbage --seed 5 --params dwell_s=20 --name bin-room --configs --out "$OUT/clips" >/dev/null
 
 MQTT_PORT=$(free_port)
