@@ -589,6 +589,16 @@ pub struct ThrowingConfig {
     /// Default: `"{floor}{column}"` (floor 12, column `03` → `1203`).
     #[serde(default = "default_unit_label")]
     pub unit_label: String,
+    /// Score each accepted fall's crop with the shipped crop classifier
+    /// (`efficientnet-lite0`, its `bird` group) and report it in
+    /// `details.second_opinion`. Default: false (on the scene suite it
+    /// removed no false alarm, there being none; see docs/throwing.md).
+    #[serde(default)]
+    pub second_opinion: bool,
+    /// With `second_opinion`, drop a fall whose crop is a bird with at least
+    /// this probability, 0..=1. Default: none (report only, never veto).
+    #[serde(default)]
+    pub bird_veto: Option<f32>,
     /// Pixel scale near the facade in detect-size pixels per metre, > 0. Default:
     /// derived from the floor lines and `floors.height_m` at each height.
     #[serde(default)]
@@ -1230,6 +1240,21 @@ impl RuntimeConfig {
 
 impl ThrowingConfig {
     fn check(&self, base: &str, p: &mut Vec<ConfigProblem>) {
+        if let Some(v) = self.bird_veto {
+            if !(0.0..=1.0).contains(&v) {
+                push(
+                    p,
+                    format!("{base}.bird_veto"),
+                    format!("must be 0..=1, got {v}"),
+                );
+            } else if !self.second_opinion {
+                push(
+                    p,
+                    format!("{base}.bird_veto"),
+                    "needs `second_opinion = true`",
+                );
+            }
+        }
         if !self.facade.is_empty() {
             check_polygon(&self.facade, &format!("{base}.facade"), p);
         }

@@ -133,3 +133,62 @@ fn decode(path: &Path) -> Vec<estatewatch::scenes::encode::DecodedFrame> {
     decode_file(path, |f| frames.push(f)).unwrap();
     frames
 }
+
+#[test]
+fn throwing_second_opinion_reports_the_classifiers_bird_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["scenegen", "--kind", "throwing", "--seed", "4"])
+        .args(["--params", "size_px=16,floor=3", "--configs", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let cfg = dir.path().join("throwing-4.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("[cameras.analyzers.throwing]"), "{text}");
+    // bird_veto alone is refused, naming the field.
+    let bad = text.replacen(
+        "[cameras.analyzers.throwing]\n",
+        "[cameras.analyzers.throwing]\nbird_veto = 0.9\n",
+        1,
+    );
+    std::fs::write(&cfg, bad).unwrap();
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("throwing.bird_veto"), "{err}");
+    // Report-only second opinion: the alert carries the bird score.
+    let good = text.replacen(
+        "[cameras.analyzers.throwing]\n",
+        "[cameras.analyzers.throwing]\nsecond_opinion = true\n",
+        1,
+    );
+    std::fs::write(&cfg, good).unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--camera", "throwing-4", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("throwing-4.mp4"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let throws: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["kind"] == "throwing")
+        .collect();
+    assert_eq!(throws.len(), 1, "{throws:#?}");
+    let second = &throws[0]["details"]["second_opinion"];
+    assert_eq!(second["model"], "efficientnet-lite0", "{second}");
+    let bird = second["bird"].as_f64().expect("a bird probability");
+    assert!((0.0..=1.0).contains(&bird), "{bird}");
+}

@@ -81,6 +81,14 @@ pub fn wanted_models(cam: &CameraConfig) -> Vec<&'static str> {
     {
         names.extend([garbage::cues::DETECTOR, garbage::cues::CLASSIFIER]);
     }
+    if cam
+        .analyzers
+        .throwing
+        .as_ref()
+        .is_some_and(|t| t.second_opinion)
+    {
+        names.push(throwing::BIRD_CLASSIFIER);
+    }
     names
 }
 
@@ -151,6 +159,28 @@ pub fn build_analyzers_with(
                     analyzer: "throwing",
                     message,
                 })?;
+        let a = if t.second_opinion {
+            let scorer = models
+                .ok_or_else(|| "no models loaded".to_string())
+                .and_then(|m| {
+                    m.get_classifier(throwing::BIRD_CLASSIFIER)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(|e| AnalysisError::Setup {
+                    camera: cam.name.clone(),
+                    analyzer: "throwing",
+                    message: format!(
+                        "second_opinion needs the model {}: {e}",
+                        throwing::BIRD_CLASSIFIER
+                    ),
+                })?;
+            a.with_second_opinion(throwing::SecondOpinion {
+                scorer: std::sync::Arc::new(throwing::ClassifierBirds(scorer)),
+                veto_at: t.bird_veto,
+            })
+        } else {
+            a
+        };
         out.push(Box::new(a));
     }
     Ok(out)

@@ -54,6 +54,27 @@ pub trait CropScorer: Send + Sync {
     fn bird_probability(&self, crop: &RgbImage) -> Result<f32, String>;
 }
 
+/// The shipped crop classifier used for `second_opinion`.
+pub const BIRD_CLASSIFIER: &str = "efficientnet-lite0";
+
+/// [`CropScorer`] over a crop classifier with a `bird` class group.
+pub struct ClassifierBirds(pub crate::analysis::detector::Classifier);
+
+impl CropScorer for ClassifierBirds {
+    fn name(&self) -> &str {
+        BIRD_CLASSIFIER
+    }
+
+    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, String> {
+        let c = self
+            .0
+            .classify(crop.as_raw(), crop.width(), crop.height(), None)
+            .map_err(|e| e.to_string())?;
+        c.group("bird")
+            .ok_or_else(|| format!("{BIRD_CLASSIFIER} has no `bird` class group"))
+    }
+}
+
 /// A scorer and the probability at which it vetoes a track (`None`: only
 /// report the score in `details`).
 #[derive(Clone)]
