@@ -261,17 +261,9 @@ pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, Sensor
             }
         );
         let options = broker_options(&mqtt, &client_id)?;
-        let topics: Vec<String> = {
-            let mut t: Vec<String> = config
-                .sensors
-                .iter()
-                .filter(|s| s.broker == broker)
-                .map(|s| s.topic.clone())
-                .collect();
-            t.sort();
-            t.dedup();
-            t
-        };
+        let mut topics: Vec<String> = monitors.iter().map(|m| m.cfg.topic.clone()).collect();
+        topics.sort();
+        topics.dedup();
         let span = tracing::info_span!("sensors", broker = %format!("{}:{}", mqtt.host, mqtt.port));
         let task = input_task(
             options,
