@@ -542,12 +542,16 @@ pub struct FireDetectorConfig {
     /// Run the detector on every n-th frame (its boxes hold until the next run), 1..=100. Default: 5.
     #[serde(default = "default_fire_detector_every")]
     pub every_n_frames: u32,
-    /// Model class names that mean flame. Default: `["fire", "flame"]`.
-    #[serde(default = "default_fire_classes")]
-    pub fire_classes: Vec<String>,
-    /// Model class names that mean smoke. Default: `["smoke"]`.
-    #[serde(default = "default_smoke_classes")]
-    pub smoke_classes: Vec<String>,
+    /// Model class names that mean flame, overriding the model manifest's
+    /// `[incidents] fire` list. Each must be one of the model's classes.
+    /// Default: unset (the manifest's list).
+    #[serde(default)]
+    pub fire_classes: Option<Vec<String>>,
+    /// Model class names that mean smoke, overriding the model manifest's
+    /// `[incidents] smoke` list. Each must be one of the model's classes.
+    /// Default: unset (the manifest's list).
+    #[serde(default)]
+    pub smoke_classes: Option<Vec<String>>,
 }
 
 /// How an integrator's detector and the classic candidates are fused.
@@ -983,12 +987,6 @@ fn default_fire_detector_min() -> f32 {
 }
 fn default_fire_detector_every() -> u32 {
     5
-}
-fn default_fire_classes() -> Vec<String> {
-    vec!["fire".into(), "flame".into()]
-}
-fn default_smoke_classes() -> Vec<String> {
-    vec!["smoke".into()]
 }
 
 impl Default for MqttConfig {
@@ -1766,7 +1764,8 @@ impl FireConfig {
                     format!("must be 1..=100, got {}", d.every_n_frames),
                 );
             }
-            if d.fire_classes.is_empty() && d.smoke_classes.is_empty() {
+            let set_empty = |c: &Option<Vec<String>>| c.as_ref().is_some_and(|v| v.is_empty());
+            if set_empty(&d.fire_classes) && set_empty(&d.smoke_classes) {
                 push(
                     p,
                     format!("{dp}.fire_classes"),

@@ -38,7 +38,8 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Validate a config file and print every problem; exits 2 when invalid.
+    /// Validate a config file and print every problem, then build each enabled
+    /// camera's analyzers (loading the models they name); exits 2 when invalid.
     CheckConfig {
         /// Config file.
         file: PathBuf,
@@ -485,6 +486,18 @@ fn watch(
 fn check_config(file: &std::path::Path) -> ExitCode {
     match Config::load(file) {
         Ok(c) => {
+            // The file is valid; now build what it asks for, models included.
+            let setup = estatewatch::analysis::check_setup(&c);
+            for w in &setup.warnings {
+                eprintln!("  warning: {w}");
+            }
+            if !setup.problems.is_empty() {
+                eprintln!("{}: {} problem(s)", file.display(), setup.problems.len());
+                for p in &setup.problems {
+                    eprintln!("  {p}");
+                }
+                return ExitCode::from(2);
+            }
             println!(
                 "{}: ok ({} camera(s), {} enabled)",
                 file.display(),

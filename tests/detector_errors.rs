@@ -220,6 +220,15 @@ fn manifest_problems_name_the_field() {
         text.contains("output.class_thresholds.zebra: no class \"zebra\" in classes.txt"),
         "{text}"
     );
+
+    let (tmp, dir) = copy_of("tiny-yolov8");
+    edit_manifest(&dir, "fire = [\"dog\"]", "fire = [\"flame\"]");
+    let (_, text) = expect_err(load(tmp.path(), "tiny-yolov8"));
+    assert!(
+        text.contains("model.toml")
+            && text.contains("incidents.fire: no class \"flame\" in classes.txt"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `[cameras.analyzers.fire]` in the config: a full table is accepted (and
-//! building it loads its models, so a missing one is a clear setup error);
+//! building it loads its models, so a missing one is a clear setup error, in
+//! `check-config` too);
 //! every kind of bad value is reported by
 //! `estatewatch check-config` with its field path.
 
@@ -63,8 +64,15 @@ fn check(text: &str) -> (i32, String) {
 #[test]
 fn full_fire_table_is_valid_and_parsed() {
     let text = format!("{BASE}{FULL}");
+    // The file is valid, but check-config also loads the models it names:
+    // `shed-fire` is not installed, so it is reported with the camera's path.
     let (code, out) = check(&text);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("cameras[0].analyzers") && out.contains("shed-fire"),
+        "{out}"
+    );
+    assert!(!out.contains("confirm_frames"), "no field problem: {out}");
     let c = Config::parse(&text).unwrap();
     let f = c.cameras[0].analyzers.fire.as_ref().unwrap();
     assert_eq!((f.confirm_frames, f.confirm_window), (6, 10));
@@ -161,4 +169,27 @@ fn unknown_fire_keys_and_bad_fusion_are_syntax_errors() {
     ));
     assert_eq!(code, 2);
     assert!(out.contains("vote") && out.contains("confirm"), "{out}");
+}
+
+#[test]
+fn check_config_loads_the_detector_and_its_class_mapping() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
+    let with = |model: &str| {
+        format!(
+            "[site]\nid = \"estate\"\n[gateway]\nid = \"gw1\"\n[runtime]\nmodels_dir = \"{}\"\n\
+             [[cameras]]\nname = \"shed\"\nurl = \"rtsp://127.0.0.1:8554/shed\"\n\
+             [cameras.analyzers.fire.detector]\nmodel = \"{model}\"\n",
+            models.display()
+        )
+    };
+    // tiny-yolov8's manifest maps its classes to fire and smoke: valid.
+    let (code, out) = check(&with("tiny-yolov8"));
+    assert_eq!(code, 0, "{out}");
+    // tiny-yolov5's does not, and the camera sets no classes: refused, saying what to set.
+    let (code, out) = check(&with("tiny-yolov5"));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("cameras[0].analyzers") && out.contains("[incidents]"),
+        "{out}"
+    );
 }

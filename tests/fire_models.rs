@@ -4,7 +4,8 @@
 //! - an integrator's detector in the YOLOv8 layout: the tiny generated
 //!   `tiny-yolov8` fixture (tests/fixtures/models, constant outputs: `dog`
 //!   0.9 and `cat` 0.85 on one box in the middle of the frame), its classes
-//!   mapped to fire (`dog`) and smoke (`cat`) by the config;
+//!   mapped to fire (`dog`) and smoke (`cat`) by its manifest's `[incidents]`
+//!   table, or by the camera config's overrides;
 //! - the shipped crop classifier's `flame_like` group as the second opinion.
 
 mod fire_support;
@@ -55,12 +56,11 @@ fn quiet(a: &mut dyn Analyzer, n: u64) -> Vec<Finding> {
     quiet_frames(a, n).into_iter().map(|(_, f)| f).collect()
 }
 
+/// No class lists: the fixture's manifest maps `dog` to fire, `cat` to smoke.
 const DETECTOR: &str = r#"
 [cameras.analyzers.fire.detector]
 model = "tiny-yolov8"
 every_n_frames = 1
-fire_classes = ["dog"]
-smoke_classes = ["cat"]
 "#;
 
 #[test]
@@ -122,20 +122,53 @@ fn confirm_fusion_needs_a_classic_candidate_too() {
 }
 
 #[test]
-fn a_detector_without_the_configured_classes_is_a_setup_error() {
+fn camera_config_overrides_the_manifest_class_mapping() {
+    // `cat` (0.85) as the only fire class, no smoke class: one fire, scored as the cat.
+    let mut a = analyzers(&format!(
+        "{DETECTOR}fusion = \"replace\"\nfire_classes = [\"cat\"]\nsmoke_classes = []\n"
+    ));
+    let news: Vec<Finding> = quiet(a[0].as_mut(), 30)
+        .into_iter()
+        .filter(|f| f.state == AlertState::New)
+        .collect();
+    assert_eq!(news.len(), 1, "{news:?}");
+    assert_eq!(news[0].kind, AlertKind::Fire);
+    assert!((news[0].score - 0.85).abs() < 0.01, "{}", news[0].score);
+}
+
+/// The error building a camera whose fire section is `fire`, with the fixtures as models.
+fn build_error(fire: &str) -> String {
     let text = format!(
         "[site]\nid = \"estate\"\n[gateway]\nid = \"gw1\"\n\
          [runtime]\nmodels_dir = \"{}\"\n\
          [[cameras]]\nname = \"shed\"\nurl = \"rtsp://127.0.0.1:8554/shed\"\n\
-         [cameras.analyzers.fire.detector]\nmodel = \"tiny-yolov8\"\n",
+         [cameras.analyzers.fire.detector]\n{fire}\n",
         fixtures().display()
     );
     let c = Config::parse(&text).unwrap();
-    let err = match build_analyzers(&c.cameras[0]) {
-        Ok(_) => panic!("built although the model has neither `fire` nor `smoke`"),
+    match build_analyzers(&c.cameras[0]) {
+        Ok(_) => panic!("built with {fire:?}"),
         Err(e) => e.to_string(),
-    };
-    assert!(err.contains("fire") && err.contains("cat"), "{err}");
+    }
+}
+
+#[test]
+fn a_detector_with_no_incident_classes_is_a_setup_error() {
+    // tiny-yolov5's manifest has no `[incidents]` table and the config maps nothing.
+    let err = build_error("model = \"tiny-yolov5\"");
+    assert!(
+        err.contains("tiny-yolov5") && err.contains("[incidents]") && err.contains("fire_classes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_configured_class_the_model_lacks_is_named() {
+    let err = build_error("model = \"tiny-yolov8\"\nsmoke_classes = [\"smoke\"]");
+    assert!(
+        err.contains("detector.smoke_classes") && err.contains("\"smoke\"") && err.contains("cat"),
+        "{err}"
+    );
 }
 
 #[test]

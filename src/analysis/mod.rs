@@ -114,6 +114,52 @@ pub fn load_wanted_models<'a>(
     }
 }
 
+/// What `check-config` finds beyond the file itself: each enabled camera's
+/// analyzers are built as the daemon would build them (loading and checking
+/// every model they name), so a missing model, a manifest that does not match
+/// its file or a detector with no fire/smoke classes is found before a restart.
+#[derive(Debug, Default)]
+pub struct SetupCheck {
+    /// Problems that stop a camera from starting, each with its config path.
+    pub problems: Vec<String>,
+    /// Problems the daemon runs through (cue models that cannot be loaded).
+    pub warnings: Vec<String>,
+}
+
+/// Builds every enabled camera's analyzers once and reports what fails; see
+/// [`SetupCheck`].
+pub fn check_setup(cfg: &crate::config::Config) -> SetupCheck {
+    let mut out = SetupCheck::default();
+    let enabled: Vec<(usize, &CameraConfig)> = cfg
+        .cameras
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.enabled)
+        .collect();
+    let mut names: Vec<&str> = enabled.iter().flat_map(|(_, c)| wanted_models(c)).collect();
+    names.sort_unstable();
+    names.dedup();
+    let models = if names.is_empty() {
+        None
+    } else {
+        match detector::Models::load(&cfg.runtime, &names) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                out.warnings.push(format!(
+                    "models {names:?} for analysis cues cannot be loaded; the cameras would run without them: {e}"
+                ));
+                None
+            }
+        }
+    };
+    for (i, cam) in enabled {
+        if let Err(e) = build_analyzers_with(cam, models.as_ref()) {
+            out.problems.push(format!("cameras[{i}].analyzers: {e}"));
+        }
+    }
+    out
+}
+
 /// Builds the analyzers a camera's config asks for, giving those that use
 /// models the ones loaded in `models`. A model that is not loaded is not an
 /// error for analyzers that only use it as a cue: they log it and run

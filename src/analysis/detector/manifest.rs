@@ -43,6 +43,40 @@ pub struct Manifest {
     /// summed, e.g. `flame_like = [470, 556]`. Default: none.
     #[serde(default)]
     pub groups: BTreeMap<String, Vec<usize>>,
+    /// Detector only: which of the model's class names stand for which
+    /// incident, so an integrator's model says itself what it finds. The fire
+    /// analyzer reads `fire` and `smoke` from here unless the camera config
+    /// overrides them. Default: empty (no incident classes).
+    #[serde(default)]
+    pub incidents: IncidentClasses,
+}
+
+/// `[incidents]`: a detector's classes per incident. Every name must be a line
+/// of the model's `classes_file` (checked at load).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentClasses {
+    /// Class names that mean flame, e.g. `["fire", "flame"]`. Default: `[]`.
+    #[serde(default)]
+    pub fire: Vec<String>,
+    /// Class names that mean smoke, e.g. `["smoke"]`. Default: `[]`.
+    #[serde(default)]
+    pub smoke: Vec<String>,
+}
+
+impl IncidentClasses {
+    /// True when no incident is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.fire.is_empty() && self.smoke.is_empty()
+    }
+
+    /// Every mapped class name with its `incidents.<field>` path.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.fire
+            .iter()
+            .map(|c| ("incidents.fire", c.as_str()))
+            .chain(self.smoke.iter().map(|c| ("incidents.smoke", c.as_str())))
+    }
 }
 
 /// `task`: detector (boxes) or classifier (one label for the whole input).
@@ -366,6 +400,9 @@ impl Manifest {
         if !self.groups.is_empty() && !is_classifier {
             p.push("groups: only used by classifiers".into());
         }
+        if !self.incidents.is_empty() && is_classifier {
+            p.push("incidents: only used by detectors".into());
+        }
 
         let need = |field: &str, set: bool, p: &mut Vec<String>| {
             if !set {
@@ -503,6 +540,17 @@ mod tests {
         assert_eq!(m.mean(), [0.0; 3]);
         assert_eq!(m.input.dtype, InputType::Float32);
         assert!(m.output.score_threshold.is_none());
+    }
+
+    #[test]
+    fn incidents_table_maps_classes_and_rejects_unknown_incidents() {
+        let m = Manifest::parse(&format!("{YOLO}[incidents]\nfire = [\"flame\"]\n")).unwrap();
+        assert_eq!(m.incidents.fire, vec!["flame".to_string()]);
+        assert!(m.incidents.smoke.is_empty());
+        let err = Manifest::parse(&format!("{YOLO}[incidents]\nsteam = [\"s\"]\n"))
+            .unwrap_err()
+            .join("\n");
+        assert!(err.contains("steam"), "{err}");
     }
 
     #[test]

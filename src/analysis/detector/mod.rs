@@ -36,7 +36,7 @@ pub mod preprocess;
 pub mod runtime;
 
 pub use classifier::{ClassScore, Classification, Classifier};
-pub use manifest::{Manifest, Task};
+pub use manifest::{IncidentClasses, Manifest, Task};
 
 use crate::alert::BBox;
 use crate::config::RuntimeConfig;
@@ -241,6 +241,17 @@ impl Detector {
             nms_iou: o.nms_iou.unwrap_or(manifest::DEFAULT_NMS_IOU),
             max_detections: o.max_detections.unwrap_or(manifest::DEFAULT_MAX_DETECTIONS),
         };
+        for (field, class) in model.manifest.incidents.entries() {
+            if !model.classes.iter().any(|c| c == class) {
+                return Err(DetectorError::Manifest {
+                    path: model.manifest_path.clone(),
+                    message: format!(
+                        "{field}: no class {class:?} in {}",
+                        o.classes_file.display()
+                    ),
+                });
+            }
+        }
         for class in defaults.class_thresholds.keys() {
             if !model.classes.iter().any(|c| c == class) {
                 return Err(DetectorError::Manifest {
@@ -269,6 +280,11 @@ impl Detector {
     /// Class names; index = `class_id`.
     pub fn classes(&self) -> &[String] {
         &self.inner.model.classes
+    }
+
+    /// The manifest's `[incidents]` mapping (each name is one of [`Self::classes`]).
+    pub fn incident_classes(&self) -> &manifest::IncidentClasses {
+        &self.inner.model.manifest.incidents
     }
 
     /// The first class id with this name.

@@ -4,7 +4,8 @@
 //! - [`ClassifierVerifier`]: the shipped crop classifier's `flame_like` group
 //!   (EfficientNet-Lite0) as the [`FlameVerifier`] second opinion;
 //! - [`OnnxFireDetector`]: an integrator's YOLO-layout fire/smoke detector as
-//!   the [`FireDetector`], its classes mapped to `fire` / `smoke` by name.
+//!   the [`FireDetector`], its classes mapped to `fire` / `smoke` by its
+//!   manifest's `[incidents]` table (or the camera config's overrides).
 
 use super::{DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier};
 use crate::alert::AlertKind;
@@ -53,30 +54,40 @@ pub struct OnnxFireDetector {
 }
 
 impl OnnxFireDetector {
-    /// Fails when none of the configured class names is one of the model's.
+    /// The detector with its classes taken from its manifest's `[incidents]`
+    /// table, or from the camera config's overrides where those are set.
+    ///
+    /// Fails when a class name is not one of the model's, or when neither the
+    /// manifest nor the config maps any class to fire or smoke.
     pub fn new(
         detector: Detector,
-        fire_classes: &[String],
-        smoke_classes: &[String],
+        fire_classes: Option<&[String]>,
+        smoke_classes: Option<&[String]>,
     ) -> Result<OnnxFireDetector, FireError> {
+        let mapped = detector.incident_classes();
+        let fire = fire_classes.unwrap_or(&mapped.fire).to_vec();
+        let smoke = smoke_classes.unwrap_or(&mapped.smoke).to_vec();
         let known = detector.classes();
-        if !fire_classes
-            .iter()
-            .chain(smoke_classes)
-            .any(|c| known.contains(c))
-        {
+        for (field, names) in [("fire_classes", &fire), ("smoke_classes", &smoke)] {
+            if let Some(bad) = names.iter().find(|c| !known.contains(c)) {
+                return Err(FireError::Model(format!(
+                    "detector.{field}: detector {} has no class {bad:?} (its classes: {known:?})",
+                    detector.name(),
+                )));
+            }
+        }
+        if fire.is_empty() && smoke.is_empty() {
             return Err(FireError::Model(format!(
-                "detector {} has none of the classes {:?} / {:?} (its classes: {:?})",
-                detector.name(),
-                fire_classes,
-                smoke_classes,
-                known
+                "detector {}: no class means fire or smoke; map them in its model.toml \
+                 (`[incidents] fire = [..], smoke = [..]`) or set detector.fire_classes / \
+                 detector.smoke_classes in the camera's fire section",
+                detector.name()
             )));
         }
         Ok(OnnxFireDetector {
             detector,
-            fire_classes: fire_classes.to_vec(),
-            smoke_classes: smoke_classes.to_vec(),
+            fire_classes: fire,
+            smoke_classes: smoke,
         })
     }
 }
@@ -138,8 +149,8 @@ pub fn build(cfg: &FireConfig, fps: u32) -> Result<FireAnalyzer, FireError> {
         analyzer = analyzer.with_detector(
             Box::new(OnnxFireDetector::new(
                 det,
-                &d.fire_classes,
-                &d.smoke_classes,
+                d.fire_classes.as_deref(),
+                d.smoke_classes.as_deref(),
             )?),
             d.fusion,
             d.min_score,
