@@ -86,6 +86,10 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         delivery: delivery.probe(),
         started,
         rates: Arc::default(),
+        sensors: sensors
+            .as_ref()
+            .map(|s| s.counters().to_vec())
+            .unwrap_or_default(),
     };
     let monitor_tasks = monitor.start().await;
     notifier.notify("READY=1");
@@ -519,6 +523,8 @@ struct Monitor {
     delivery: StatusProbe,
     started: Instant,
     rates: Arc<Mutex<Rates>>,
+    /// Each sensor input's name and counters (empty without sensors).
+    sensors: Vec<(String, Arc<crate::sensors::SensorCounters>)>,
 }
 
 impl Monitor {
@@ -540,6 +546,11 @@ impl Monitor {
             models: monitor::model_timings().snapshot(),
             outbox,
             mqtt,
+            sensors: self
+                .sensors
+                .iter()
+                .map(|(name, c)| monitor::SensorSnapshot::of(name, c))
+                .collect(),
         }
     }
 

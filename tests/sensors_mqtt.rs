@@ -501,6 +501,18 @@ above = 16.0
         .unwrap();
     assert_eq!(alert["details"]["reading"]["value"], 18.5);
 
+    // /metrics counts every bad payload and shows the latest good reading.
+    let meter = |name: &str| {
+        scrape(
+            http,
+            &format!("estatewatch_sensor_{name}{{sensor=\"meter\"}}"),
+        )
+    };
+    assert_eq!(meter("bad_payloads_total"), Some(10_000.0));
+    assert_eq!(meter("readings_total"), Some(1.0));
+    assert_eq!(meter("value"), Some(18.5));
+    assert!(meter("last_reading_age_seconds").is_some_and(|age| age < 60.0));
+
     // Logged once (a minute has not passed), with the cause.
     let log = d.log();
     let warned = log.matches("bad sensor payload ignored").count();

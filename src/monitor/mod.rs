@@ -151,6 +151,35 @@ pub struct MqttSnapshot {
     pub publish_latency_ms: Timing,
 }
 
+/// One sensor input's figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SensorSnapshot {
+    pub sensor: String,
+    /// Payloads that gave a reading, since start.
+    pub readings: u64,
+    /// Payloads that did not (not JSON, missing path, wrong type), since start.
+    pub bad_payloads: u64,
+    /// The latest reading, `null` before the first.
+    pub value: Option<f64>,
+    /// Seconds since the latest reading, `null` before the first.
+    pub last_reading_age_s: Option<f64>,
+}
+
+impl SensorSnapshot {
+    /// The figures of one sensor's counters now.
+    pub fn of(sensor: &str, c: &crate::sensors::SensorCounters) -> SensorSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        let last = c.last();
+        SensorSnapshot {
+            sensor: sensor.to_string(),
+            readings: c.readings.load(Relaxed),
+            bad_payloads: c.bad_payloads.load(Relaxed),
+            value: last.map(|(v, _)| v),
+            last_reading_age_s: last.map(|(_, age)| age.as_secs_f64()),
+        }
+    }
+}
+
 /// Everything at one instant: the JSON of the stats topic.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Snapshot {
@@ -165,6 +194,8 @@ pub struct Snapshot {
     pub models: BTreeMap<String, Timing>,
     pub outbox: OutboxSnapshot,
     pub mqtt: MqttSnapshot,
+    /// One entry per `[[sensors]]` input (empty without sensors).
+    pub sensors: Vec<SensorSnapshot>,
 }
 
 impl Snapshot {
@@ -359,6 +390,7 @@ mod tests {
                 delivered: 0,
                 publish_latency_ms: Timing::default(),
             },
+            sensors: Vec::new(),
         };
         let v = verdict(&s, Duration::from_secs(15));
         assert!(!v.healthy);

@@ -298,6 +298,42 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         "Milliseconds from publish to PUBACK of the latest alert.",
     );
     o.sample("estatewatch_mqtt_publish_latency_ms_last", &[], lat.last_ms);
+
+    let sensors = &s.sensors;
+    let sensor = |x: &super::SensorSnapshot| vec![("sensor", x.sensor.clone())];
+    o.each(
+        sensors,
+        "estatewatch_sensor_readings_total",
+        "counter",
+        "Sensor payloads that gave a reading.",
+        |x| (sensor(x), x.readings as f64),
+    );
+    o.each(
+        sensors,
+        "estatewatch_sensor_bad_payloads_total",
+        "counter",
+        "Sensor payloads that gave no reading (not JSON, missing path, wrong type).",
+        |x| (sensor(x), x.bad_payloads as f64),
+    );
+    // Gauges only for sensors that have reported: no made-up zero reading.
+    let reported: Vec<(&super::SensorSnapshot, f64, f64)> = sensors
+        .iter()
+        .filter_map(|x| Some((x, x.value?, x.last_reading_age_s?)))
+        .collect();
+    o.each(
+        &reported,
+        "estatewatch_sensor_value",
+        "gauge",
+        "The sensor's latest reading, in its configured unit.",
+        |(x, v, _)| (sensor(x), *v),
+    );
+    o.each(
+        &reported,
+        "estatewatch_sensor_last_reading_age_seconds",
+        "gauge",
+        "Seconds since the sensor's latest reading.",
+        |(x, _, age)| (sensor(x), *age),
+    );
     o.0
 }
 
@@ -311,5 +347,66 @@ mod tests {
         assert_eq!(number(1.5), "1.5");
         assert_eq!(number(3.0), "3");
         assert_eq!(number(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn sensors_get_counters_and_only_reported_ones_a_value() {
+        use crate::sensors::SensorCounters;
+        use std::sync::atomic::Ordering;
+        let quiet = SensorCounters::default();
+        quiet.bad_payloads.fetch_add(2, Ordering::Relaxed);
+        let s = super::super::SensorSnapshot::of("shed-temp", &quiet);
+        assert_eq!((s.value, s.last_reading_age_s), (None, None));
+        let snap = super::super::Snapshot {
+            schema: super::super::STATS_SCHEMA,
+            site: "s".into(),
+            gateway: "g".into(),
+            at: chrono::Utc::now(),
+            uptime_s: 1,
+            cameras: Vec::new(),
+            models: Default::default(),
+            outbox: super::super::OutboxSnapshot {
+                submitted: 0,
+                depth: 0,
+                oldest_age_s: 0.0,
+                dropped: 0,
+                writable: true,
+                problem: None,
+            },
+            mqtt: super::super::MqttSnapshot {
+                connected: true,
+                connects: 1,
+                sent: 0,
+                delivered: 0,
+                publish_latency_ms: Timing::default(),
+            },
+            sensors: vec![
+                s,
+                super::super::SensorSnapshot {
+                    sensor: "smoke-1".into(),
+                    readings: 3,
+                    bad_payloads: 0,
+                    value: Some(41.5),
+                    last_reading_age_s: Some(2.0),
+                },
+            ],
+        };
+        let text = render(&snap, true);
+        assert!(
+            text.contains("estatewatch_sensor_bad_payloads_total{sensor=\"shed-temp\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("estatewatch_sensor_readings_total{sensor=\"smoke-1\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("estatewatch_sensor_value{sensor=\"smoke-1\"} 41.5"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("estatewatch_sensor_value{sensor=\"shed-temp\"}"),
+            "{text}"
+        );
     }
 }

@@ -41,13 +41,42 @@ pub enum SensorError {
     Setup(#[from] MqttSetupError),
 }
 
-/// Counters of one sensor, readable while the inputs run.
+/// Counters of one sensor, readable while the inputs run (for `/metrics` and
+/// the stats topic).
 #[derive(Debug, Default)]
 pub struct SensorCounters {
     /// Payloads that gave a reading.
     pub readings: AtomicU64,
     /// Payloads that did not (not JSON, missing path, wrong type).
     pub bad_payloads: AtomicU64,
+    /// The latest reading's value, as `f64` bits; meaningless while
+    /// `last_reading_ms` is 0.
+    last_value_bits: AtomicU64,
+    /// When the latest reading arrived, ms on [`crate::health::now_ms`]'s
+    /// clock; 0 before the first.
+    last_reading_ms: AtomicU64,
+}
+
+impl SensorCounters {
+    /// Records a good reading.
+    fn reading(&self, value: f64) {
+        self.readings.fetch_add(1, Ordering::Relaxed);
+        self.last_value_bits
+            .store(value.to_bits(), Ordering::Relaxed);
+        self.last_reading_ms
+            .store(crate::health::now_ms().max(1), Ordering::Relaxed);
+    }
+
+    /// The latest value and its age, or `None` before the first reading.
+    pub fn last(&self) -> Option<(f64, std::time::Duration)> {
+        let at = self.last_reading_ms.load(Ordering::Relaxed);
+        if at == 0 {
+            return None;
+        }
+        let value = f64::from_bits(self.last_value_bits.load(Ordering::Relaxed));
+        let age = crate::health::now_ms().saturating_sub(at);
+        Some((value, std::time::Duration::from_millis(age)))
+    }
 }
 
 /// One sensor's rules, staleness and open alerts.
@@ -107,7 +136,7 @@ impl SensorMonitor {
                 return Vec::new();
             }
         };
-        self.counters.readings.fetch_add(1, Ordering::Relaxed);
+        self.counters.reading(value);
         let mut out = Vec::new();
         if self.stale.as_mut().is_some_and(|s| s.reading(now)) {
             if let Some(event) = self.offline_event.take() {
