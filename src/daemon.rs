@@ -22,7 +22,7 @@ use crate::config::{CameraConfig, Config, HealthConfig};
 use crate::delivery::{AlertSink, Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
 use crate::ingest::supervisor::{spawn_camera, CameraHandle};
-use crate::ingest::{CameraEvent, FrameSlot};
+use crate::ingest::{CameraEvent, CameraStatus, FrameSlot};
 use crate::monitor::{self, AnalysisStats, CameraSnapshot, Rates, Snapshot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -216,6 +216,14 @@ impl CameraUnit {
     pub fn start(cam: &CameraConfig, ctx: &UnitContext) -> anyhow::Result<CameraUnit> {
         let analyzers = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref())?;
         let slot = FrameSlot::new();
+        // Its grace first, so a camera added by reload is not judged by the default.
+        let _ = ctx.events.send(CameraEvent {
+            camera: cam.name.clone(),
+            at: std::time::SystemTime::now(),
+            status: CameraStatus::Configured {
+                offline_grace: Duration::from_secs(cam.offline_grace_s),
+            },
+        });
         let handle = spawn_camera(cam.clone(), slot.clone(), ctx.events.clone())
             .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -339,6 +347,12 @@ impl Pipeline {
                     w.remove(&name);
                 }
                 unit.stop();
+                // After the stop, so no late event from its ingest follows it.
+                let _ = ctx.events.send(CameraEvent {
+                    camera: name.clone(),
+                    at: std::time::SystemTime::now(),
+                    status: CameraStatus::Removed,
+                });
                 tracing::info!(camera = %name, "camera removed");
                 report.removed.push(name);
             }

@@ -456,6 +456,18 @@ fn sighup_changes_one_camera_and_loses_no_alert() {
     wait_for("cameras removed", Duration::from_secs(20), &log, || {
         (log().matches("camera removed").count() == 2).then_some(())
     });
+    // Their retained state is deleted (an empty retained message), so a
+    // dashboard that subscribes now sees no removed camera.
+    for cam in ["gate", "shed"] {
+        let topic = format!("estatewatch/gw1/cameras/{cam}/state");
+        wait_for("the state cleared", Duration::from_secs(20), &log, || {
+            (sub.last_on(&topic).as_deref() == Some("")).then_some(())
+        });
+    }
+    let late = Subscriber::connect(broker.port(), "estatewatch/gw1/cameras/+/state");
+    late.wait_subscribed(1, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(late.messages().is_empty(), "{:?}", late.messages());
     let (submitted, received) = wait_for(
         "every alert delivered",
         Duration::from_secs(30),

@@ -106,6 +106,27 @@ impl CameraWatch {
         let mut out = Vec::new();
         let current = self.cameras.get(&ev.camera).cloned();
         match (&ev.status, current) {
+            (CameraStatus::Configured { offline_grace }, _) => {
+                self.grace.insert(ev.camera.clone(), *offline_grace);
+            }
+            (CameraStatus::Removed, current) => {
+                if let Some(Status::Offline {
+                    since,
+                    alerted: Some(event),
+                    ..
+                }) = current
+                {
+                    let alert = self.removed_alert(&ev.camera, event, since, ev.at);
+                    out.push(Output::Alert(Box::new(alert)));
+                }
+                self.cameras.remove(&ev.camera);
+                self.grace.remove(&ev.camera);
+                // An empty retained message deletes the broker's retained state.
+                out.push(Output::State {
+                    camera: ev.camera.clone(),
+                    payload: Vec::new(),
+                });
+            }
             (CameraStatus::Online, Some(Status::Online { .. })) => {}
             (CameraStatus::Online, None) => {
                 self.set(&ev.camera, Status::Online { since: ev.at }, now, &mut out);
@@ -249,6 +270,25 @@ impl CameraWatch {
         a
     }
 
+    /// Ends a raised `camera_offline` incident whose camera left the config.
+    fn removed_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
+        let mut a = Alert::new(
+            AlertKind::CameraOffline,
+            Severity::Info,
+            &self.site,
+            &self.gateway,
+        );
+        a.event = event;
+        a.state = AlertState::End;
+        a.camera = Some(camera.to_string());
+        a.detected_at = DateTime::<Utc>::from(at);
+        a.details = serde_json::json!({
+            "reason": "removed from the config",
+            "offline_since": rfc3339(since),
+        });
+        a
+    }
+
     fn online_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
         let mut a = Alert::new(
             AlertKind::CameraOnline,
@@ -372,6 +412,58 @@ mod tests {
         let o = w.tick(t(30));
         assert_eq!(alerts(&o)[0].details["reason"], "timeout");
         assert_eq!(alerts(&o)[0].details["grace_s"], 30);
+    }
+
+    fn status(cam: &str, at: u64, status: CameraStatus) -> CameraEvent {
+        CameraEvent {
+            camera: cam.into(),
+            at: t(at),
+            status,
+        }
+    }
+
+    #[test]
+    fn configured_grace_applies_to_a_camera_added_later() {
+        let mut w = watch();
+        let grace = Duration::from_secs(5);
+        let o = w.on_event(
+            &status(
+                "yard",
+                0,
+                CameraStatus::Configured {
+                    offline_grace: grace,
+                },
+            ),
+            t(0),
+        );
+        assert!(o.is_empty(), "{o:?}");
+        w.on_event(&ev("yard", 1, Some("no route")), t(1));
+        assert_eq!(w.next_deadline(), Some(t(6)), "5 s, not the 30 s default");
+        assert_eq!(alerts(&w.tick(t(6)))[0].details["grace_s"], 5);
+    }
+
+    #[test]
+    fn removal_clears_the_retained_state_and_ends_an_open_outage() {
+        let mut w = watch();
+        w.on_event(&ev("gate", 0, Some("connection refused")), t(0));
+        let raised = alerts(&w.tick(t(10)))[0].event;
+        let o = w.on_event(&status("gate", 20, CameraStatus::Removed), t(20));
+        let a = alerts(&o);
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].kind, a[0].state),
+            (AlertKind::CameraOffline, AlertState::End)
+        );
+        assert_eq!(a[0].event, raised);
+        assert_eq!(a[0].details["reason"], "removed from the config");
+        let cleared = o.iter().any(|o| matches!(o, Output::State { camera, payload } if camera == "gate" && payload.is_empty()));
+        assert!(cleared, "{o:?}");
+        assert_eq!(w.next_deadline(), None);
+        // An online camera's removal only clears its state.
+        w.on_event(&ev("shed", 30, None), t(30));
+        let o = w.on_event(&status("shed", 31, CameraStatus::Removed), t(31));
+        assert!(alerts(&o).is_empty());
+        assert_eq!(o.len(), 1);
     }
 
     #[test]

@@ -164,6 +164,11 @@ pub enum CameraStatus {
     Online,
     /// The camera could not be reached, stalled, or its stream ended.
     Offline { reason: String },
+    /// Sent by the daemon (not by ingest) each time it starts the camera,
+    /// before any frame: the offline grace its current config gives it.
+    Configured { offline_grace: std::time::Duration },
+    /// Sent by the daemon when a reload took the camera out of the config.
+    Removed,
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl Events {
         })
         .map(|e| match e.status {
             CameraStatus::Offline { reason } => reason,
-            CameraStatus::Online => unreachable!(),
+            other => unreachable!("{other:?}"),
         })
     }
 
@@ -86,6 +86,8 @@ impl Events {
             .map(|e| match e.status {
                 CameraStatus::Online => "on",
                 CameraStatus::Offline { .. } => "off",
+                CameraStatus::Configured { .. } => "configured",
+                CameraStatus::Removed => "removed",
             })
             .collect()
     }
