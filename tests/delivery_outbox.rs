@@ -383,18 +383,31 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
     assert!(st.outbox.quarantined[0].exists());
     assert!(st.outbox.salvaged > 0 && st.outbox.salvaged < 300, "{st:?}");
     let new_ids = submit(&delivery, 2000, 10, 0);
-    let want = before + st.outbox.salvaged + 10;
+    // The salvaged smoke alerts are incidents the last run never ended, so
+    // each also gets its restart `end`.
+    let want = before + 2 * st.outbox.salvaged + 10;
     assert!(sub.wait_until(Duration::from_secs(15), |m| m
         .iter()
         .filter(|m| m.topic.contains("/alerts/"))
         .count()
         >= want));
-    let got: Vec<String> = received_ids(&sub)[before..].to_vec();
+    let got = sub.alerts()[before..].to_vec();
+    let ids = |state: &str, field: &str| -> Vec<String> {
+        got.iter()
+            .filter(|a| a["state"] == state)
+            .map(|a| a[field].as_str().unwrap().to_string())
+            .collect()
+    };
     // Salvaged rows are a prefix of the old ones, in order, then the new alerts.
     let salvaged: Vec<String> = old_ids[..st.outbox.salvaged].to_vec();
-    let mut expected = salvaged;
+    let mut expected = salvaged.clone();
     expected.extend(new_ids);
-    assert_eq!(got, expected);
+    assert_eq!(ids("new", "id"), expected);
+    // One `end` per salvaged incident, in the same order, all before the new alerts.
+    assert_eq!(ids("end", "event"), salvaged);
+    let last_end = got.iter().rposition(|a| a["state"] == "end").unwrap();
+    let first_new_of_this_run = got.len() - 10;
+    assert!(last_end < first_new_of_this_run);
     delivery.shutdown(Duration::from_secs(1)).await;
 }
 

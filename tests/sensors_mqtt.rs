@@ -525,3 +525,92 @@ above = 16.0
         "analysed {flood} frames during the flood against {quiet} before"
     );
 }
+
+#[test]
+fn an_incident_left_open_by_a_crash_is_ended_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    let outbox = dir.path().join("outbox.db");
+    let mut cfg = config_text(broker.port(), &outbox, "", "");
+    cfg.push_str(
+        r#"
+[health]
+listen = ""
+
+[[sensors]]
+name = "charger-temp"
+topic = "z2m/charger/temperature"
+value = "temperature"
+unit = "°C"
+[[sensors.rules]]
+type = "threshold"
+above = 60.0
+"#,
+    );
+    let path = dir.path().join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let opened = {
+        let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-1.log"));
+        let end = Instant::now() + Duration::from_secs(20);
+        while !d.log().contains("sensor input connected") {
+            assert!(
+                Instant::now() < end,
+                "sensor input never connected:\n{}",
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let p = Publisher::connect(broker.port());
+        p.send("z2m/charger/temperature", r#"{"temperature": 71.0}"#);
+        p.wait_acked(1);
+        wait_for(&sub, "the open sensor incident", &|| d.log(), |a| {
+            a.iter()
+                .any(|a| a["kind"] == "sensor" && a["state"] == "new")
+        });
+        // Dropping the daemon kills it (SIGKILL): no `end` is ever sent.
+        sensor_alerts(&sub)[0].clone()
+    };
+    assert!(!sensor_alerts(&sub).iter().any(|a| a["state"] == "end"));
+
+    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-2.log"));
+    wait_for(
+        &sub,
+        "the end of the incident left open",
+        &|| d.log(),
+        |a| a.iter().any(|a| a["state"] == "end"),
+    );
+    let ends: Vec<serde_json::Value> = sensor_alerts(&sub)
+        .into_iter()
+        .filter(|a| a["state"] == "end")
+        .collect();
+    assert_eq!(ends.len(), 1, "{ends:#?}");
+    let end = &ends[0];
+    assert_eq!(end["event"], opened["event"]);
+    assert_ne!(end["id"], opened["id"]);
+    assert_eq!(end["details"]["ended_by"], "restart");
+    assert_eq!(end["details"]["last_seen_at"], opened["detected_at"]);
+    assert_eq!(end["camera"], opened["camera"]);
+    drop(d);
+
+    // Ended once: a third start has nothing left to end.
+    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-3.log"));
+    let end = Instant::now() + Duration::from_secs(20);
+    while !d.log().contains("sensor input connected") {
+        assert!(Instant::now() < end, "third start:\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let ends = sensor_alerts(&sub)
+        .into_iter()
+        .filter(|a| a["state"] == "end")
+        .count();
+    assert_eq!(ends, 1);
+    assert!(
+        !d.log().contains("incident left open by the last run ended"),
+        "{}",
+        d.log()
+    );
+}

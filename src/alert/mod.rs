@@ -61,6 +61,21 @@ impl AlertKind {
         }
     }
 
+    /// Whether an incident of this kind stays open after its `new` until an
+    /// `end` closes it (fire, smoke, garbage, camera and sensor outages,
+    /// sensor rules). Single-shot kinds (throwing, motion, test) never get one.
+    pub fn has_lifecycle(self) -> bool {
+        matches!(
+            self,
+            AlertKind::Fire
+                | AlertKind::Smoke
+                | AlertKind::Garbage
+                | AlertKind::CameraOffline
+                | AlertKind::Sensor
+                | AlertKind::SensorOffline
+        )
+    }
+
     /// Every kind, in declaration order.
     pub const ALL: [AlertKind; 10] = [
         AlertKind::Throwing,

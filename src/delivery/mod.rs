@@ -30,7 +30,7 @@ pub mod outbox;
 pub mod publisher;
 pub mod store;
 
-use crate::alert::{Alert, AlertKind, Severity};
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::config::Config;
 use crate::ingest::CameraEvent;
 use outbox::{counter_name, Caps, EncodedAlert, Outbox, OutboxError};
@@ -389,6 +389,9 @@ impl Delivery {
                 )))
             }),
         };
+        if opts.exclusive {
+            end_incidents_of_last_run(&store, &sink);
+        }
         let (camera_tx, camera_rx) = tokio::sync::mpsc::unbounded_channel();
         let (stop_cameras, stop_rx) = tokio::sync::watch::channel(false);
         let camera_task = tokio::spawn(camera_loop(
@@ -492,6 +495,37 @@ fn writer_loop(intake: &Intake, store: &Mutex<Store>, tx: &Sender<CoreMsg>) {
         if closed && !had_batch {
             break;
         }
+    }
+}
+
+/// Ends every incident the last run left open (it crashed, was killed or the
+/// box lost power before the incident's `end`), so no consumer keeps an
+/// incident open for ever. Each `end` carries `details.ended_by = "restart"`;
+/// if the fire, bag or outage is still there, this run raises a new incident.
+fn end_incidents_of_last_run(store: &Arc<Mutex<Store>>, sink: &AlertSink) {
+    let open = publisher::lock(store).open_events();
+    for last in open {
+        let end = restart_end(last);
+        tracing::info!(event = %end.event, kind = %end.kind, camera = ?end.camera, "incident left open by the last run ended");
+        if let Err(e) = sink.submit(end) {
+            tracing::error!(error = %e, "end of an incident left open not queued");
+        }
+    }
+}
+
+/// The `end` of an incident whose latest message was `last`.
+fn restart_end(last: Alert) -> Alert {
+    Alert {
+        id: Uuid::now_v7(),
+        state: AlertState::End,
+        detected_at: chrono::Utc::now(),
+        media_time_ms: None,
+        snapshot: None,
+        details: serde_json::json!({
+            "ended_by": "restart",
+            "last_seen_at": last.detected_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }),
+        ..last
     }
 }
 

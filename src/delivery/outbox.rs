@@ -20,6 +20,12 @@
 //!    by another process (`estatewatch send-test-alert`).
 //! 5. `totals` always equals `COUNT(*)` and `SUM(bytes)` of `outbox` (kept by
 //!    triggers, in the same transaction as the change).
+//! 6. `open_events` holds one row per incident that is open: a `new` or
+//!    `update` of a kind with a lifecycle ([`AlertKind::has_lifecycle`])
+//!    inserts or refreshes its `event`'s row, and any `end` deletes it, in the
+//!    same transaction as the alert's own insert. It is independent of the
+//!    `outbox` rows (delivery, caps and TTL never touch it), so after a crash
+//!    it tells which incidents were never ended ([`Outbox::open_events`]).
 //!
 //! # Drop policy (caps)
 //!
@@ -47,7 +53,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of an outbox file ("EWOB").
 pub const APPLICATION_ID: i64 = 0x4557_4f42;
@@ -57,9 +63,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// Upgrade steps: `(version reached, SQL)`, applied in order to files whose
 /// `user_version` is lower than the step's version.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE outbox (
         seq         INTEGER PRIMARY KEY AUTOINCREMENT, -- delivery order
         id          TEXT    NOT NULL UNIQUE,           -- the alert's UUIDv7
@@ -89,7 +96,19 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
         value INTEGER NOT NULL
     );
     "#,
-)];
+    ),
+    (
+        2,
+        r#"
+    CREATE TABLE open_events (
+        event      TEXT    PRIMARY KEY,                -- the incident's `event` UUID
+        kind       TEXT    NOT NULL,                   -- AlertKind::as_str of its `new`
+        updated_ms INTEGER NOT NULL,                   -- latest new/update committed, Unix ms
+        summary    BLOB    NOT NULL                    -- that alert's JSON without its snapshot
+    );
+    "#,
+    ),
+];
 
 /// Errors from the outbox file. Each names the file and says what is wrong in
 /// words an installer can act on.
@@ -513,6 +532,7 @@ impl Outbox {
                     .map_err(err)?;
                 if n == 1 {
                     outcome.inserted += 1;
+                    track_lifecycle(&tx, a, now).map_err(err)?;
                 } else {
                     outcome.duplicates += 1;
                 }
@@ -522,6 +542,33 @@ impl Outbox {
         count_drops(&tx, "dropped_cap", &outcome.dropped).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(outcome)
+    }
+
+    /// Incidents that were opened and never ended, oldest first, each as the
+    /// latest `new`/`update` alert (without its snapshot). Rows that no longer
+    /// parse are skipped with a warning.
+    pub fn open_events(&self) -> Result<Vec<crate::alert::Alert>, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT event, summary FROM open_events ORDER BY updated_ms, event")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (event, summary) = row.map_err(err)?;
+            match serde_json::from_slice(&summary) {
+                Ok(a) => out.push(a),
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), event, error = %e, "unreadable open incident skipped")
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Undelivered rows with `seq > after`, oldest first, at most `limit`.
@@ -922,6 +969,51 @@ pub fn quarantine(path: &Path) -> std::io::Result<PathBuf> {
     Ok(target)
 }
 
+/// The parts of an alert's JSON that say where it stands in its incident.
+#[derive(serde::Deserialize)]
+struct LifecycleHead {
+    event: Uuid,
+    state: crate::alert::AlertState,
+}
+
+/// Keeps `open_events` in step with one inserted alert (invariant 6).
+fn track_lifecycle(
+    tx: &rusqlite::Transaction<'_>,
+    a: &EncodedAlert,
+    now: i64,
+) -> rusqlite::Result<()> {
+    use crate::alert::AlertState;
+    let Ok(head) = serde_json::from_slice::<LifecycleHead>(&a.payload) else {
+        return Ok(());
+    };
+    match head.state {
+        AlertState::End => {
+            tx.prepare_cached("DELETE FROM open_events WHERE event = ?1")?
+                .execute(params![head.event.to_string()])?;
+        }
+        AlertState::New | AlertState::Update if a.kind.has_lifecycle() => {
+            let Ok(mut summary) = serde_json::from_slice::<serde_json::Value>(&a.payload) else {
+                return Ok(());
+            };
+            if let Some(o) = summary.as_object_mut() {
+                o.remove("snapshot");
+            }
+            tx.prepare_cached(
+                "INSERT INTO open_events (event, kind, updated_ms, summary) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (event) DO UPDATE SET updated_ms = ?3, summary = ?4",
+            )?
+            .execute(params![
+                head.event.to_string(),
+                a.kind.as_str(),
+                now,
+                summary.to_string().into_bytes(),
+            ])?;
+        }
+        AlertState::New | AlertState::Update => {}
+    }
+    Ok(())
+}
+
 /// Reads what can still be read from a damaged outbox, in `seq` order,
 /// stopping at the first unreadable row. Never fails: returns what it got.
 pub fn salvage(path: &Path) -> Vec<EncodedAlert> {
@@ -982,6 +1074,104 @@ mod tests {
             max_bytes: bytes,
             ttl: None,
         }
+    }
+
+    /// A real alert of `kind` in `state` for incident `event`, encoded.
+    fn incident(kind: AlertKind, state: crate::alert::AlertState, event: Uuid) -> EncodedAlert {
+        let mut a = crate::alert::Alert::new(kind, Severity::Major, "s", "g");
+        a.event = event;
+        a.state = state;
+        a.camera = Some("shed".into());
+        a.snapshot = Some(crate::alert::Snapshot {
+            content_type: "image/jpeg".into(),
+            width: 1,
+            height: 1,
+            data: vec![1, 2, 3],
+        });
+        EncodedAlert {
+            id: a.id,
+            kind,
+            severity: a.severity,
+            created_ms: 0,
+            payload: a.to_json().unwrap(),
+        }
+    }
+
+    #[test]
+    fn open_events_follow_new_update_and_end_in_the_same_commit() {
+        use crate::alert::AlertState::{End, New, Update};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(100, 1 << 20), true).unwrap();
+        let fire = Uuid::now_v7();
+        let bag = Uuid::now_v7();
+        let fire_new = incident(AlertKind::Fire, New, fire);
+        o.append(&[
+            fire_new.clone(),
+            incident(AlertKind::Garbage, New, bag),
+            // Single-shot kinds never open anything.
+            incident(AlertKind::Throwing, New, Uuid::now_v7()),
+        ])
+        .unwrap();
+        let open = o.open_events().unwrap();
+        let events: Vec<Uuid> = open.iter().map(|a| a.event).collect();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(events.contains(&fire) && events.contains(&bag));
+        assert!(
+            open.iter().all(|a| a.snapshot.is_none()),
+            "summaries keep no picture"
+        );
+        assert_eq!(open[0].camera.as_deref(), Some("shed"));
+
+        let update = incident(AlertKind::Fire, Update, fire);
+        o.append(std::slice::from_ref(&update)).unwrap();
+        let open = o.open_events().unwrap();
+        assert_eq!(open.len(), 2);
+        let latest = open.iter().find(|a| a.event == fire).unwrap();
+        assert_eq!(latest.id, update.id, "the latest message is kept");
+
+        // A duplicate of a queued alert (same id) changes nothing.
+        o.append(&[update.clone(), fire_new]).unwrap();
+        let latest = o.open_events().unwrap();
+        let latest = latest.iter().find(|a| a.event == fire).unwrap();
+        assert_eq!(latest.id, update.id);
+
+        // Delivering rows does not close anything; an `end` does.
+        let seqs: Vec<i64> = o
+            .rows_after(0, 100)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        o.remove_delivered(&seqs).unwrap();
+        assert_eq!(o.open_events().unwrap().len(), 2);
+        o.append(&[incident(AlertKind::Fire, End, fire)]).unwrap();
+        let open = o.open_events().unwrap();
+        assert_eq!(open.iter().map(|a| a.event).collect::<Vec<_>>(), vec![bag]);
+        o.append(&[incident(AlertKind::Garbage, End, bag)]).unwrap();
+        assert!(o.open_events().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_1_file_is_upgraded_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload)
+                 VALUES (?1, 'test', 0, 0, 0, 1, x'78')",
+                params![Uuid::now_v7().to_string()],
+            )
+            .unwrap();
+        }
+        let o = Outbox::open(&path, caps(100, 1 << 20), false).unwrap();
+        assert_eq!(o.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(o.totals().unwrap(), (1, 1));
+        assert!(o.open_events().unwrap().is_empty());
     }
 
     #[test]

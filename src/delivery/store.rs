@@ -163,6 +163,19 @@ impl Store {
         store
     }
 
+    /// Incidents an earlier run opened and never ended (see
+    /// [`Outbox::open_events`]); empty while the file cannot be read.
+    pub fn open_events(&self) -> Vec<crate::alert::Alert> {
+        match self.file.as_ref().map(Outbox::open_events) {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "open incidents of the last run not read");
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// Changes when the set of rows is renumbered; see the module doc.
     pub fn epoch(&self) -> u64 {
         self.epoch
