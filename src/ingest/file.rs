@@ -4,7 +4,7 @@
 //! Unlike a live camera there is no latest-frame-wins and no pacing: the
 //! appsink does not sync to the clock and applies backpressure, so the file is
 //! decoded as fast as the consumer takes frames and none is dropped (other
-//! than by `videorate` when the file's rate is above the requested fps).
+//! than by the rate limiter when the file's rate is above the requested fps).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

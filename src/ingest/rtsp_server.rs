@@ -253,10 +253,39 @@ impl Drop for RtspServer {
     }
 }
 
+/// Where the stream pushed so far ends, in the media's running time, so the
+/// next pass over the file continues it instead of overlapping it.
+#[derive(Debug, Default, Clone, Copy)]
+struct StreamEnd {
+    /// Timestamp of the last frame pushed (ns).
+    last: u64,
+    /// `last` plus that frame's duration: where the next frame belongs (ns).
+    next: u64,
+}
+
 /// Pushes `path` into `appsrc` again and again until `stop` is set.
+///
+/// Each pass continues the timestamps of the one before: its first frame
+/// goes one frame duration after the previous pass's last frame, as a camera
+/// would send it. (Stamping it with the time the pass happened to start put
+/// it a few milliseconds after that last frame, and the client's rate
+/// limiter rightly dropped it as a frame too many.)
 fn feed_loop(path: &Path, appsrc: &gst_app::AppSrc, stop: &AtomicBool) {
+    let mut end: Option<StreamEnd> = None;
     while !stop.load(Ordering::SeqCst) {
-        if let Err(e) = feed_once(path, appsrc, stop) {
+        // The reader runs in real time but ends as soon as it has pushed its
+        // last frame, one frame duration early: wait for the media to catch
+        // up so the passes do not creep ahead of real time.
+        if let Some(e) = end {
+            while !stop.load(Ordering::SeqCst)
+                && appsrc
+                    .current_running_time()
+                    .is_some_and(|now| now.nseconds() < e.last)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        if let Err(e) = feed_once(path, appsrc, stop, &mut end) {
             warn!("file loop {}: {e}", path.display());
             // Avoid a hot loop on a broken file.
             for _ in 0..10 {
@@ -269,8 +298,14 @@ fn feed_loop(path: &Path, appsrc: &gst_app::AppSrc, stop: &AtomicBool) {
     }
 }
 
-/// One pass over the file, paced to real time by the reader's clock.
-fn feed_once(path: &Path, appsrc: &gst_app::AppSrc, stop: &AtomicBool) -> Result<(), String> {
+/// One pass over the file, paced to real time by the reader's clock,
+/// continuing after `end` (updated as frames are pushed).
+fn feed_once(
+    path: &Path,
+    appsrc: &gst_app::AppSrc,
+    stop: &AtomicBool,
+    end: &mut Option<StreamEnd>,
+) -> Result<(), String> {
     let reader = gst::parse::launch(
         "filesrc name=src ! qtdemux ! h264parse ! appsink name=sink sync=true max-buffers=8",
     )
@@ -317,7 +352,11 @@ fn feed_once(path: &Path, appsrc: &gst_app::AppSrc, stop: &AtomicBool) -> Result
                 Some(o) => o,
                 None if buffer.flags().contains(gst::BufferFlags::DELTA_UNIT) => continue,
                 None => {
-                    let o = now.nseconds() as i128 - ts.nseconds() as i128;
+                    let now_o = now.nseconds() as i128 - ts.nseconds() as i128;
+                    let o = match end {
+                        Some(e) => now_o.max(e.next as i128 - ts.nseconds() as i128),
+                        None => now_o,
+                    };
                     offset = Some(o);
                     o
                 }
@@ -335,6 +374,19 @@ fn feed_once(path: &Path, appsrc: &gst_app::AppSrc, stop: &AtomicBool) -> Result
                 let out = out.make_mut();
                 out.set_pts(shift(buffer.pts()));
                 out.set_dts(shift(buffer.dts()));
+            }
+            if let Some(pts) = out.pts() {
+                let last = pts.nseconds();
+                // Without a duration, assume the frame lasts as long as the gap before it.
+                let dur = buffer
+                    .duration()
+                    .map(|d| d.nseconds())
+                    .or_else(|| end.map(|e| last.saturating_sub(e.last)))
+                    .unwrap_or(0);
+                *end = Some(StreamEnd {
+                    last,
+                    next: last + dur,
+                });
             }
             if appsrc.push_buffer(out).is_err() {
                 // Flushing or shutting down; the stop flag ends the loop.
