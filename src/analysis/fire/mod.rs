@@ -142,6 +142,13 @@ impl FireAnalyzer {
             update_interval_s: cfg.update_interval_s as f64,
             end_after_s: cfg.end_after_s as f64,
         };
+        let smoke_lc = LifecycleConfig {
+            confirm_frames: cfg
+                .smoke_confirm_frames
+                .unwrap_or(lc.confirm_window.div_ceil(2) as u32)
+                .clamp(1, lc.confirm_window as u32) as usize,
+            ..lc
+        };
         let n = zone_names.len();
         FireAnalyzer {
             cfg: cfg.clone(),
@@ -150,7 +157,7 @@ impl FireAnalyzer {
             sensitivity,
             state: None,
             flame_trackers: vec![Tracker::new(lc); n],
-            smoke_trackers: vec![Tracker::new(lc); n],
+            smoke_trackers: vec![Tracker::new(smoke_lc); n],
             next_incident: 0,
             frames: 0,
             last_t: None,
