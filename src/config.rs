@@ -465,13 +465,19 @@ pub struct FireConfig {
     /// beacon, a lamp or a charger LED. Default: none.
     #[serde(default)]
     pub masks: Vec<ZoneConfig>,
-    /// N: frames out of the last `confirm_window` in which every cue must hold
-    /// before an alert is raised, 1..=confirm_window. Default: 8.
+    /// N: frames out of the last `confirm_window` in which every flame cue must
+    /// hold before a `fire` alert is raised, 1..=confirm_window. Default: 8.
     #[serde(default = "default_fire_confirm_frames")]
     pub confirm_frames: u32,
     /// M: the confirmation window in frames, 1..=64. Default: 12 (1.2 s at 10 fps).
     #[serde(default = "default_fire_confirm_window")]
     pub confirm_window: u32,
+    /// N for `smoke` alerts: frames out of the last `confirm_window` in which
+    /// a smoke region must hit, 1..=confirm_window. A smoke hit already holds
+    /// a second of evidence (see `docs/fire.md`), so fewer are needed.
+    /// Default: half of `confirm_window`, rounded up (6 of 12).
+    #[serde(default)]
+    pub smoke_confirm_frames: Option<u32>,
     /// Smallest flame that counts, as a fraction of the frame's area, at
     /// sensitivity 0.5, 0 < x <= 0.5. Default: 0.00012 (about 28 pixels, a
     /// 5×5 flame, at 640×360).
@@ -1704,6 +1710,18 @@ impl FireConfig {
                     self.confirm_window, self.confirm_frames
                 ),
             );
+        }
+        if let Some(n) = self.smoke_confirm_frames {
+            if n == 0 || n > self.confirm_window {
+                push(
+                    p,
+                    format!("{base}.smoke_confirm_frames"),
+                    format!(
+                        "must be 1..=confirm_window ({}), got {n}",
+                        self.confirm_window
+                    ),
+                );
+            }
         }
         for (name, v) in [
             ("min_flame_area", self.min_flame_area),

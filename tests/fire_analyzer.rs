@@ -212,6 +212,25 @@ fn grey_plume_softening_the_bikes_is_smoke() {
 }
 
 #[test]
+fn smoke_confirmation_count_is_honoured() {
+    // Smoke's default is half the window (6 of 12); needing all 12 holds the
+    // `new` back by at least the 6 frames more it must see.
+    let first_smoke = |extra: &str| {
+        let mut a = FireAnalyzer::new(&config(extra), FPS as u32);
+        run(&mut a, 220, growing_plume)
+            .iter()
+            .find(|(_, f)| f.kind == AlertKind::Smoke && f.state == AlertState::New)
+            .map_or(f64::INFINITY, |x| x.0)
+    };
+    let (quick, strict) = (first_smoke(""), first_smoke("smoke_confirm_frames = 12"));
+    assert!(quick.is_finite(), "no smoke alert at the default");
+    assert!(
+        strict >= quick + 6.0 / FPS as f64,
+        "default {quick}, 12 of 12 {strict}"
+    );
+}
+
+#[test]
 fn masked_light_source_and_outside_zone_are_ignored() {
     // The flame is at x ≈ 0.5, y ≈ 0.7..0.83. Mask it: nothing.
     let masked = config(

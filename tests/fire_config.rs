@@ -26,6 +26,7 @@ flame = true
 smoke = true
 confirm_frames = 6
 confirm_window = 10
+smoke_confirm_frames = 4
 min_flame_area = 0.001
 min_smoke_area = 0.01
 update_growth = 2.0
@@ -76,6 +77,7 @@ fn full_fire_table_is_valid_and_parsed() {
     let c = Config::parse(&text).unwrap();
     let f = c.cameras[0].analyzers.fire.as_ref().unwrap();
     assert_eq!((f.confirm_frames, f.confirm_window), (6, 10));
+    assert_eq!(f.smoke_confirm_frames, Some(4));
     assert_eq!(f.zones[0].sensitivity, 0.5, "documented default");
     assert_eq!(f.zones[1].sensitivity, 0.8);
     let d = f.detector.as_ref().unwrap();
@@ -101,6 +103,10 @@ fn empty_fire_table_takes_documented_defaults() {
     let f = c.cameras[0].analyzers.fire.as_ref().unwrap();
     assert!(f.flame && f.smoke && !f.classifier && f.detector.is_none());
     assert_eq!((f.confirm_frames, f.confirm_window), (8, 12));
+    assert_eq!(
+        f.smoke_confirm_frames, None,
+        "documented default: half the window"
+    );
     assert_eq!((f.min_flame_area, f.min_smoke_area), (0.00012, 0.0018));
     assert_eq!(
         (f.update_growth, f.update_interval_s, f.end_after_s),
@@ -126,6 +132,8 @@ fn bad_fire_values_are_reported_with_their_paths() {
         ),
         ("confirm_frames = 13", format!("{fire}.confirm_frames: must be 1..=confirm_window (12), got 13")),
         ("confirm_frames = 0", format!("{fire}.confirm_frames")),
+        ("smoke_confirm_frames = 13", format!("{fire}.smoke_confirm_frames: must be 1..=confirm_window (12), got 13")),
+        ("smoke_confirm_frames = 0", format!("{fire}.smoke_confirm_frames")),
         ("confirm_window = 65\nconfirm_frames = 8", format!("{fire}.confirm_window: must be 1..=64")),
         ("min_flame_area = 0.0", format!("{fire}.min_flame_area: must be > 0")),
         ("min_smoke_area = 0.9", format!("{fire}.min_smoke_area: must be > 0 and <= 0.5")),

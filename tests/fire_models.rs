@@ -90,13 +90,17 @@ fn replace_fusion_alerts_on_the_mapped_detector_classes() {
         "{b:?}"
     );
     assert_eq!(fire.details["cues"], serde_json::json!(["detector"]));
-    // Confirmation still applies: the default 8 of 12 frames, so the first
-    // `new` comes with the eighth frame (index 7), not before.
-    let first = found
-        .iter()
-        .find(|(_, f)| f.state == AlertState::New)
-        .map(|(i, _)| *i);
-    assert_eq!(first, Some(7));
+    // Confirmation still applies: the default 8 of 12 frames for fire, so
+    // its `new` comes with the eighth frame (index 7), not before; smoke's
+    // default is half the window, 6 of 12 (index 5).
+    let first = |kind: AlertKind| {
+        found
+            .iter()
+            .find(|(_, f)| f.state == AlertState::New && f.kind == kind)
+            .map(|(i, _)| *i)
+    };
+    assert_eq!(first(AlertKind::Fire), Some(7));
+    assert_eq!(first(AlertKind::Smoke), Some(5));
 }
 
 #[test]

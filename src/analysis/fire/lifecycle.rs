@@ -2,7 +2,8 @@
 //!
 //! - **Confirmation**: a zone's frame is a *hit* when some region in it holds
 //!   every required cue. An incident opens (`new`) when at least N of the last
-//!   M frames were hits (`confirm_frames` of `confirm_window`).
+//!   M frames were hits (`confirm_frames` of `confirm_window` for flames,
+//!   `smoke_confirm_frames` of it for smoke).
 //! - **Ongoing**: while open, every hit (judged with relaxed thresholds)
 //!   refreshes the incident; there is never a second `new` for it. An
 //!   `update` is sent when the area has grown by `update_growth` since the

@@ -142,6 +142,13 @@ impl FireAnalyzer {
             update_interval_s: cfg.update_interval_s as f64,
             end_after_s: cfg.end_after_s as f64,
         };
+        let smoke_lc = LifecycleConfig {
+            confirm_frames: cfg
+                .smoke_confirm_frames
+                .unwrap_or(lc.confirm_window.div_ceil(2) as u32)
+                .clamp(1, lc.confirm_window as u32) as usize,
+            ..lc
+        };
         let n = zone_names.len();
         FireAnalyzer {
             cfg: cfg.clone(),
@@ -150,7 +157,7 @@ impl FireAnalyzer {
             sensitivity,
             state: None,
             flame_trackers: vec![Tracker::new(lc); n],
-            smoke_trackers: vec![Tracker::new(lc); n],
+            smoke_trackers: vec![Tracker::new(smoke_lc); n],
             next_incident: 0,
             frames: 0,
             last_t: None,
@@ -434,36 +441,24 @@ impl Analyzer for FireAnalyzer {
                 .is_some_and(|d| d.fusion == FireFusion::Replace);
             if replace {
                 if let Some(d) = &self.detector {
-                    detector_observations(&d.boxes, AlertKind::Fire, st, frame_px, &mut per_zone);
+                    detector_observations(
+                        &d.boxes,
+                        AlertKind::Fire,
+                        st,
+                        frame_px,
+                        mode,
+                        &mut per_zone,
+                    );
                 }
             } else {
                 for r in regions.iter().filter(|r| r.hit()) {
-                    let z = r.region.zone as usize;
                     let bbox = cell_bbox(&st.grid, &r.region);
-                    if let Some(d) = &self.detector {
-                        // Confirm fusion: a detector box must overlap the candidate.
-                        let agree = d
-                            .boxes
-                            .iter()
-                            .filter(|b| b.kind == AlertKind::Fire && overlaps(bbox, b.bbox, 0.25))
-                            .map(|b| b.score)
-                            .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))));
-                        match agree {
-                            Some(s) => add_flame(
-                                &mut per_zone[z],
-                                r,
-                                bbox,
-                                st,
-                                px_area,
-                                frame_px,
-                                mode,
-                                Some(s),
-                            ),
-                            None => continue,
-                        }
-                    } else {
-                        add_flame(&mut per_zone[z], r, bbox, st, px_area, frame_px, mode, None);
-                    }
+                    let Some(det) = confirm(self.detector.as_ref(), AlertKind::Fire, bbox) else {
+                        continue;
+                    };
+                    let z = r.region.zone as usize;
+                    let hit = flame_hit(r, bbox, st, px_area);
+                    merge_hit(&mut per_zone[z], hit, frame_px, mode, det);
                 }
             }
             for (zi, obs) in per_zone.into_iter().enumerate() {
@@ -532,25 +527,24 @@ impl Analyzer for FireAnalyzer {
                 .is_some_and(|d| d.fusion == FireFusion::Replace);
             if replace {
                 if let Some(d) = &self.detector {
-                    detector_observations(&d.boxes, AlertKind::Smoke, st, frame_px, &mut per_zone);
+                    detector_observations(
+                        &d.boxes,
+                        AlertKind::Smoke,
+                        st,
+                        frame_px,
+                        mode,
+                        &mut per_zone,
+                    );
                 }
             } else {
                 for r in regions.iter().filter(|r| r.hit()) {
-                    let z = r.region.zone as usize;
                     let bbox = cell_bbox(&st.grid, &r.region);
-                    let mut det_score = None;
-                    if let Some(d) = &self.detector {
-                        det_score = d
-                            .boxes
-                            .iter()
-                            .filter(|b| b.kind == AlertKind::Smoke && overlaps(bbox, b.bbox, 0.25))
-                            .map(|b| b.score)
-                            .reduce(f32::max);
-                        if det_score.is_none() {
-                            continue;
-                        }
-                    }
-                    add_smoke(&mut per_zone[z], r, bbox, st, frame_px, mode, det_score);
+                    let Some(det) = confirm(self.detector.as_ref(), AlertKind::Smoke, bbox) else {
+                        continue;
+                    };
+                    let z = r.region.zone as usize;
+                    let hit = smoke_hit(r, bbox, st);
+                    merge_hit(&mut per_zone[z], hit, frame_px, mode, det);
                 }
             }
             for (zi, obs) in per_zone.into_iter().enumerate() {
@@ -577,87 +571,89 @@ fn mark_glow(grid: &Grid, regions: &[FlameRegion], near: &mut [bool]) {
     }
 }
 
-/// Merges a flame region into its zone's observation for this frame.
-#[allow(clippy::too_many_arguments)]
-fn add_flame(
-    slot: &mut Option<Observation>,
-    r: &FlameRegion,
+/// Confirm fusion for one classic candidate. With no detector it stands on
+/// its own: `Some(None)`. With one, it counts only when a detector box of the
+/// same kind, grown by 25 %, overlaps it: `Some(Some(best box score))`;
+/// otherwise `None`, and the candidate is dropped.
+fn confirm(detector: Option<&DetectorHook>, kind: AlertKind, bbox: BBox) -> Option<Option<f32>> {
+    let Some(d) = detector else {
+        return Some(None);
+    };
+    d.boxes
+        .iter()
+        .filter(|b| b.kind == kind && overlaps(bbox, b.bbox, 0.25))
+        .map(|b| b.score)
+        .reduce(f32::max)
+        .map(Some)
+}
+
+/// One hit region, ready to merge into its zone's observation.
+struct Hit {
+    /// Frame pixels.
+    area: f32,
     bbox: BBox,
-    st: &State,
-    px_area: f32,
-    frame_px: f32,
-    mode: &str,
-    detector: Option<f32>,
-) {
+    /// From the classic cues (a confirming detector's score, when higher,
+    /// replaces it).
+    score: f32,
+    cues: Vec<&'static str>,
+    /// Measurements of this kind of region for `details`.
+    measures: Vec<(&'static str, Value)>,
+}
+
+fn flame_hit(r: &FlameRegion, bbox: BBox, st: &State, px_area: f32) -> Hit {
     let z = r.region.zone as usize;
     let min_area = st.flame_params.min_area.get(z).copied().unwrap_or(1.0);
     let min_flicker = st.flame_params.min_flicker.get(z).copied().unwrap_or(0.1);
-    let area = r.area * px_area;
-    let mut score = r.score(min_area, min_flicker);
-    if let Some(s) = detector {
-        score = score.max(s);
-    }
-    match slot {
-        Some(o) => {
-            o.area += area;
-            o.bbox = union(o.bbox, bbox);
-            o.score = o.score.max(score);
-            o.details.insert("area_px".into(), json!(o.area.round()));
-            o.details
-                .insert("area_fraction".into(), round2_4(o.area / frame_px));
-        }
-        None => {
-            let mut d = Map::new();
-            let mut cues = r.cues();
-            if detector.is_some() {
-                cues.push("detector");
-            }
-            d.insert("cues".into(), json!(cues));
-            d.insert("area_px".into(), json!(area.round()));
-            d.insert("area_fraction".into(), round2_4(area / frame_px));
-            d.insert("window_growth".into(), round2(r.growth as f64));
-            d.insert(
-                "flicker_hz".into(),
+    Hit {
+        area: r.area * px_area,
+        bbox,
+        score: r.score(min_area, min_flicker),
+        cues: r.cues(),
+        measures: vec![
+            ("window_growth", round2(r.growth as f64)),
+            (
+                "flicker_hz",
                 r.flicker_hz.map_or(Value::Null, |f| round2(f as f64)),
-            );
-            d.insert("flicker".into(), round2(r.flicker as f64));
-            d.insert("periodicity".into(), round2(r.periodicity as f64));
-            d.insert("mode".into(), json!(mode));
-            if let Some(s) = detector {
-                d.insert("detector_score".into(), round2(s as f64));
-            }
-            *slot = Some(Observation {
-                area,
-                bbox,
-                score,
-                details: d,
-            });
-        }
+            ),
+            ("flicker", round2(r.flicker as f64)),
+            ("periodicity", round2(r.periodicity as f64)),
+        ],
     }
 }
 
-/// Merges a smoke region into its zone's observation for this frame.
-fn add_smoke(
+fn smoke_hit(r: &SmokeRegion, bbox: BBox, st: &State) -> Hit {
+    let z = r.region.zone as usize;
+    let min_cells = st.smoke_params.min_cells.get(z).copied().unwrap_or(1.0);
+    let cell_px = (CELL * CELL * st.grid.px_area()) as f32;
+    Hit {
+        area: r.cells * cell_px,
+        bbox,
+        score: r.score(min_cells),
+        cues: r.cues(),
+        measures: vec![
+            ("window_growth", round2(r.growth as f64)),
+            ("edge_ratio", round2(r.edge_ratio as f64)),
+            ("rise_cells", json!(r.rise)),
+        ],
+    }
+}
+
+/// Merges a hit region into its zone's observation for this frame: the
+/// zone's first region opens it with its cues and measurements, later ones
+/// add their area, widen the box and raise the score. `detector` is the
+/// confirming detector box's score, if one ran.
+fn merge_hit(
     slot: &mut Option<Observation>,
-    r: &SmokeRegion,
-    bbox: BBox,
-    st: &State,
+    hit: Hit,
     frame_px: f32,
     mode: &str,
     detector: Option<f32>,
 ) {
-    let z = r.region.zone as usize;
-    let min_cells = st.smoke_params.min_cells.get(z).copied().unwrap_or(1.0);
-    let cell_px = (CELL * CELL * st.grid.px_area()) as f32;
-    let area = r.cells * cell_px;
-    let mut score = r.score(min_cells);
-    if let Some(s) = detector {
-        score = score.max(s);
-    }
+    let score = detector.map_or(hit.score, |s| hit.score.max(s));
     match slot {
         Some(o) => {
-            o.area += area;
-            o.bbox = union(o.bbox, bbox);
+            o.area += hit.area;
+            o.bbox = union(o.bbox, hit.bbox);
             o.score = o.score.max(score);
             o.details.insert("area_px".into(), json!(o.area.round()));
             o.details
@@ -665,23 +661,23 @@ fn add_smoke(
         }
         None => {
             let mut d = Map::new();
-            let mut cues = r.cues();
+            let mut cues = hit.cues;
             if detector.is_some() {
                 cues.push("detector");
             }
             d.insert("cues".into(), json!(cues));
-            d.insert("area_px".into(), json!(area.round()));
-            d.insert("area_fraction".into(), round2_4(area / frame_px));
-            d.insert("window_growth".into(), round2(r.growth as f64));
-            d.insert("edge_ratio".into(), round2(r.edge_ratio as f64));
-            d.insert("rise_cells".into(), json!(r.rise));
+            d.insert("area_px".into(), json!(hit.area.round()));
+            d.insert("area_fraction".into(), round2_4(hit.area / frame_px));
+            for (k, v) in hit.measures {
+                d.insert(k.into(), v);
+            }
             d.insert("mode".into(), json!(mode));
             if let Some(s) = detector {
                 d.insert("detector_score".into(), round2(s as f64));
             }
             *slot = Some(Observation {
-                area,
-                bbox,
+                area: hit.area,
+                bbox: hit.bbox,
                 score,
                 details: d,
             });
@@ -695,6 +691,7 @@ fn detector_observations(
     kind: AlertKind,
     st: &State,
     frame_px: f32,
+    mode: &str,
     per_zone: &mut [Option<Observation>],
 ) {
     for b in boxes.iter().filter(|b| b.kind == kind) {
@@ -711,30 +708,14 @@ fn detector_observations(
         let Some(slot) = per_zone.get_mut(z as usize) else {
             continue; // outside every zone, or masked
         };
-        let area = b.bbox.w * b.bbox.h * frame_px;
-        match slot {
-            Some(o) => {
-                o.area += area;
-                o.bbox = union(o.bbox, b.bbox);
-                o.score = o.score.max(b.score);
-            }
-            None => {
-                let mut d = Map::new();
-                d.insert("cues".into(), json!(["detector"]));
-                d.insert("detector_score".into(), round2(b.score as f64));
-                *slot = Some(Observation {
-                    area,
-                    bbox: b.bbox,
-                    score: b.score,
-                    details: d,
-                });
-            }
-        }
-        if let Some(o) = slot {
-            o.details.insert("area_px".into(), json!(o.area.round()));
-            o.details
-                .insert("area_fraction".into(), round2_4(o.area / frame_px));
-        }
+        let hit = Hit {
+            area: b.bbox.w * b.bbox.h * frame_px,
+            bbox: b.bbox,
+            score: b.score,
+            cues: Vec::new(),
+            measures: Vec::new(),
+        };
+        merge_hit(slot, hit, frame_px, mode, Some(b.score));
     }
 }
 

@@ -17,7 +17,7 @@
 //! - it is neither glare (mean luma ≤ 235) nor a deep shadow (mean luma ≥ 0.7 ×
 //!   background).
 //!
-//! Candidate cells are smoky in half the frames of the last [`PERSIST_S`]
+//! Candidate cells are smoky in 70 % of the frames of the last [`PERSIST_S`]
 //! seconds and in one of the last three; nearby candidates of one zone form a
 //! region. Over the last [`WINDOW_S`] seconds a region *hits* when it is large
 //! enough, was partly there a second ago (at least 15 % of its area now:
@@ -36,7 +36,7 @@
 use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
 use super::regions::{group, CellRegion};
 
-/// Seconds a cell must stay smoky (half of its frames) to be a candidate.
+/// Seconds a cell must stay smoky (70 % of its frames) to be a candidate.
 pub const PERSIST_S: f64 = 1.0;
 /// Seconds of history the region cues look at.
 pub const WINDOW_S: f64 = 2.0;
