@@ -197,6 +197,9 @@ pub struct CameraUnit {
     pub heartbeat: Heartbeat,
     /// Frames analysed and time per analyzer.
     pub analysis: Arc<AnalysisStats>,
+    /// [`secret_digest`] of its password when it started, so a reload sees a
+    /// changed `password_file` or `password_env` content as a change.
+    secret: Option<[u8; 32]>,
 }
 
 /// What a camera needs from the rest of the daemon.
@@ -254,6 +257,7 @@ impl CameraUnit {
                 })
             })?;
         Ok(CameraUnit {
+            secret: secret_digest(cam),
             config: cam.clone(),
             handle,
             slot,
@@ -316,6 +320,15 @@ pub struct ReloadReport {
 /// Whether two camera configs differ in any way that matters. `Debug`
 /// covers every field (a new analyzer's config too); inline passwords are
 /// compared separately because `Debug` hides them.
+/// The sha256 of the camera's password as it resolves now (from the config,
+/// its file or its environment variable); `None` without one. Only the digest
+/// is kept, never a second copy of the secret.
+pub fn secret_digest(cam: &CameraConfig) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let pw = cam.password.resolve().ok().flatten()?;
+    Some(Sha256::digest(pw.as_bytes()).into())
+}
+
 pub fn camera_changed(a: &CameraConfig, b: &CameraConfig) -> bool {
     format!("{a:?}") != format!("{b:?}") || a.password.password != b.password.password
 }
@@ -360,7 +373,9 @@ impl Pipeline {
         for cam in wanted {
             let name = cam.name.clone();
             match self.cameras.get(&name) {
-                Some(unit) if !camera_changed(&unit.config, cam) => {
+                Some(unit)
+                    if !camera_changed(&unit.config, cam) && unit.secret == secret_digest(cam) =>
+                {
                     report.unchanged.push(name);
                     continue;
                 }
@@ -731,5 +746,20 @@ mod tests {
             &cam("password = \"a\""),
             &cam("password = \"b\"")
         ));
+    }
+
+    #[test]
+    fn a_password_file_whose_content_changed_has_another_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "first\n").unwrap();
+        let c = cam(&format!("password_file = {:?}", file.display().to_string()));
+        let before = secret_digest(&c);
+        assert!(before.is_some());
+        assert_eq!(secret_digest(&c), before, "same content, same digest");
+        std::fs::write(&file, "second\n").unwrap();
+        assert!(!camera_changed(&c, &c), "the config text is the same");
+        assert_ne!(secret_digest(&c), before, "but the secret is not");
+        assert_eq!(secret_digest(&cam("")), None);
     }
 }

@@ -320,7 +320,10 @@ fn send_test_alert_via_daemon_or_directly_and_outbox_commands() {
         1
     );
     assert_eq!(s["counters"]["delivered"], 2);
-    assert_eq!(s["schema_version"], 1);
+    assert_eq!(
+        s["schema_version"],
+        estatewatch::delivery::outbox::SCHEMA_VERSION
+    );
     assert!(s["oldest_age_s"].as_f64().unwrap() >= 0.0);
     assert!(s["file_bytes"].as_u64().unwrap() > 0);
 
