@@ -192,3 +192,27 @@ fn throwing_second_opinion_reports_the_classifiers_bird_score() {
     let bird = second["bird"].as_f64().expect("a bird probability");
     assert!((0.0..=1.0).contains(&bird), "{bird}");
 }
+
+#[test]
+fn replay_below_the_clip_rate_drops_frames_quietly() {
+    // The 15 fps clip analysed at 5 fps: two frames of three are dropped in
+    // the pipeline, and each drop must be clean (no GStreamer-CRITICAL on
+    // stderr, which on a gateway would flood the journal at camera rate).
+    let dir = tempfile::tempdir().unwrap();
+    throw_clip(dir.path());
+    let cfg = dir.path().join("throwing-2.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replacen("fps = 15", "fps = 5", 1);
+    std::fs::write(&cfg, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--camera", "throwing-2", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("throwing-2.mp4"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("CRITICAL"), "{err}");
+    assert!(err.contains("frames"), "replay reports what it read: {err}");
+}

@@ -219,7 +219,10 @@ pub(crate) fn add_tail(
         if keep {
             gst::PadProbeReturn::Ok
         } else {
-            gst::PadProbeReturn::Drop
+            // `Handled`, not `Drop`: the binding releases the buffer itself,
+            // and GStreamer then does not release it a second time (with
+            // `Drop` every dropped frame logged a GStreamer-CRITICAL).
+            gst::PadProbeReturn::Handled
         }
     });
     Ok(Tail { first: scale, sink })
