@@ -188,13 +188,27 @@ fn grab(cam: &CameraConfig, timeout: Duration) -> Result<Frame, StillError> {
     }
 }
 
-/// Removes the camera's password from a message, in case a lower layer
-/// quoted a URL it was given (ingest messages are already redacted).
+/// Removes the camera's password (configured, or written into the URL as
+/// `user:password@`) from a message, in case a lower layer quoted a URL it
+/// was given (ingest messages are already redacted).
 fn scrub(text: &str, cam: &CameraConfig) -> String {
-    match cam.password.resolve() {
-        Ok(Some(pw)) if !pw.is_empty() => text.replace(&pw, "***"),
-        _ => text.to_string(),
+    let mut secrets: Vec<String> = Vec::new();
+    if let Ok(Some(pw)) = cam.password.resolve() {
+        secrets.push(pw);
     }
+    let authority = cam
+        .url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if let Some((_, pw)) = userinfo.split_once(':') {
+            secrets.push(pw.to_string());
+        }
+    }
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
 }
 
 fn check_writable(path: &Path) -> Result<(), StillError> {
@@ -571,6 +585,19 @@ mod tests {
         // A label asked for beyond the right edge is moved onto the picture.
         draw_text(&mut img, 100, 100, "9", Rgb([255, 0, 0]), 1);
         assert!(img.pixels().any(|p| p.0 == [255, 0, 0]));
+    }
+
+    #[test]
+    fn scrub_removes_a_password_written_into_the_url() {
+        let cfg = Config::parse(
+            "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n[[cameras]]\nname = \"c\"\nurl = \"rtsp://admin:hunter2@10.0.0.9/live\"\n",
+        )
+        .unwrap();
+        let msg = scrub(
+            "failed: rtsp://admin:hunter2@10.0.0.9/live",
+            &cfg.cameras[0],
+        );
+        assert!(!msg.contains("hunter2"), "{msg}");
     }
 
     #[test]
