@@ -290,9 +290,9 @@ pub fn draw_normalised_grid(img: &mut RgbImage, labels: &mut Labels) {
         let label = format!("0.{i}");
         let t = i as f32 / 10.0;
         let x = grid_px(t, w) as i64 + 2;
-        labels.place(img, x, 1, &label, GRID_LABEL, scale);
+        labels.pin(img, x, 1, &label, GRID_LABEL, scale);
         let y = grid_px(t, h) as i64 + 2;
-        labels.place(img, 1, y, &label, GRID_LABEL, scale);
+        labels.pin(img, 1, y, &label, GRID_LABEL, scale);
     }
 }
 
@@ -392,7 +392,7 @@ fn draw_facade_labels(
         let tw = text_width(&text, scale) as f32;
         let x = (b.x * fw - tw - 3.0).max(0.0);
         let y = (b.y + b.h / 2.0) * fh - 3.5 * scale as f32;
-        placed.place(img, x as i64, y as i64, &text, FACADE, scale);
+        placed.pin(img, x as i64, y as i64, &text, FACADE, scale);
     }
     for col in 0..n_cols {
         let Some(b) = cal.cell_box(first, col) else {
@@ -404,7 +404,7 @@ fn draw_facade_labels(
         let tw = text_width(&label, scale) as f32;
         let x = (b.x + b.w / 2.0) * fw - tw / 2.0;
         let y = (b.y + b.h) * fh + 2.0;
-        placed.place(img, x as i64, y as i64, &label, FACADE, scale);
+        placed.pin(img, x as i64, y as i64, &label, FACADE, scale);
     }
 }
 
@@ -428,8 +428,10 @@ fn draw_polygon(img: &mut RgbImage, poly: &[[f32; 2]], colour: Rgb<u8>) -> Optio
         .min_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)))
 }
 
-/// Labels placed so far; a new one that would cover an earlier one moves
-/// down (or up) until it is clear. Drawn last, over every line.
+/// Labels placed so far, drawn last over every line. A label is either
+/// pinned (a floor or column number, a grid value: left out when its spot is
+/// taken, since anywhere else it would mislead) or movable (a zone name:
+/// moved to the nearest free spot).
 #[derive(Default)]
 pub struct Labels {
     /// Text, colour, scale and the box (x, y, w, h) in pixels.
@@ -437,7 +439,27 @@ pub struct Labels {
 }
 
 impl Labels {
-    /// Finds a free spot for `text` near (x, y) and keeps it for [`Labels::draw`].
+    /// Places a pinned label at (x, y) (moved only onto the picture); returns
+    /// false, and leaves it out, when it would cover an earlier label.
+    pub fn pin(
+        &mut self,
+        img: &RgbImage,
+        x: i64,
+        y: i64,
+        text: &str,
+        colour: Rgb<u8>,
+        scale: u32,
+    ) -> bool {
+        let b = self.fit(img, x, y, text, scale);
+        if self.overlaps(b) {
+            return false;
+        }
+        self.placed.push((text.to_string(), colour, scale, b));
+        true
+    }
+
+    /// Places a movable label at (x, y), or at the nearest spot that covers
+    /// no earlier label (at (x, y) anyway when the picture is full).
     pub fn place(
         &mut self,
         img: &RgbImage,
@@ -447,23 +469,46 @@ impl Labels {
         colour: Rgb<u8>,
         scale: u32,
     ) {
+        let first = self.fit(img, x, y, text, scale);
+        let (step_x, step_y) = (12 * scale.max(1) as i64, first[3]);
+        let (nx, ny) = (
+            img.width() as i64 / step_x + 1,
+            img.height() as i64 / step_y + 1,
+        );
+        let mut candidates: Vec<(i64, [i64; 4])> = Vec::new();
+        for j in -ny..=ny {
+            for i in -nx..=nx {
+                let b = self.fit(img, x + i * step_x, y + j * step_y, text, scale);
+                let dist = (b[0] - first[0]).abs() + (b[1] - first[1]).abs();
+                candidates.push((dist, b));
+            }
+        }
+        candidates.sort_by_key(|(d, _)| *d);
+        let b = candidates
+            .into_iter()
+            .map(|(_, b)| b)
+            .find(|b| !self.overlaps(*b))
+            .unwrap_or(first);
+        self.placed.push((text.to_string(), colour, scale, b));
+    }
+
+    /// The label's box at (x, y), moved onto the picture.
+    fn fit(&self, img: &RgbImage, x: i64, y: i64, text: &str, scale: u32) -> [i64; 4] {
         let s = scale.max(1) as i64;
         let (w, h) = (img.width() as i64, img.height() as i64);
         let (tw, th) = (text_width(text, scale) as i64, 9 * s);
-        let x = x.clamp(0, (w - tw - s).max(0));
-        let clamp_y = |y: i64| y.clamp(0, (h - th).max(0));
-        let free = |y: i64| {
-            !self
-                .placed
-                .iter()
-                .any(|(.., b)| x < b[0] + b[2] && b[0] < x + tw && y < b[1] + b[3] && b[1] < y + th)
-        };
-        let y = (0..h / th.max(1) + 1)
-            .flat_map(|k| [clamp_y(y + k * th), clamp_y(y - k * th)])
-            .find(|y| free(*y))
-            .unwrap_or(clamp_y(y));
-        self.placed
-            .push((text.to_string(), colour, scale, [x, y, tw, th]));
+        [
+            x.clamp(0, (w - tw - s).max(0)),
+            y.clamp(0, (h - th).max(0)),
+            tw,
+            th,
+        ]
+    }
+
+    fn overlaps(&self, a: [i64; 4]) -> bool {
+        self.placed.iter().any(|(.., b)| {
+            a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3]
+        })
     }
 
     /// Draws every placed label.
