@@ -101,7 +101,10 @@ pub fn still(
     if let Some(raw) = &options.raw {
         check_writable(raw)?;
     }
-    let mut analyzers = analysis::build_analyzers(cam)?;
+    // Built as the daemon builds them: an analyzer that needs a model (the
+    // throwing second opinion) fails here as it would fail at start.
+    let models = analysis::load_wanted_models(&config.runtime, [cam]);
+    let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
     let frame = grab(cam, options.timeout)?;
     let raw = snapshot::to_image(&frame.rgb, frame.width, frame.height).map_err(|e| {
         StillError::NoFrame {
