@@ -22,6 +22,7 @@
 //! - [`monitor`]: `/healthz`, Prometheus `/metrics` and the stats topic.
 //! - [`scenes`]: the test-footage generator (clips with ground truth).
 //! - [`score`]: the detection scorecard that judges analyzers on those clips.
+//! - [`still`]: `estatewatch still`, a calibration picture from a live camera.
 
 pub mod alert;
 pub mod analysis;
@@ -35,4 +36,5 @@ pub mod replay;
 pub mod scenes;
 pub mod score;
 pub mod sensors;
+pub mod still;
 pub mod watch;

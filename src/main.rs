@@ -87,6 +87,26 @@ enum Command {
         /// The clip (anything GStreamer's decodebin reads).
         clip: PathBuf,
     },
+    /// Take one frame from a configured camera (connecting as the daemon
+    /// does) and write it with every zone, mask and facade grid of its config
+    /// drawn, and a labelled 0..1 coordinate grid, for calibration.
+    Still {
+        /// Config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The camera to take the frame from.
+        #[arg(long)]
+        camera: String,
+        /// The annotated picture (PNG).
+        #[arg(long, value_name = "OUT.png")]
+        out: PathBuf,
+        /// Also write the plain frame here.
+        #[arg(long, value_name = "RAW.png")]
+        raw: Option<PathBuf>,
+        /// Seconds to wait for the camera's first frames.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout_s: u64,
+    },
     /// Serve video files as looping RTSP cameras on 127.0.0.1 (for demos and
     /// trials): `serve-rtsp --port 8554 tower=tower.mp4 shed=shed.mp4`.
     ServeRtsp {
@@ -270,6 +290,13 @@ fn main() -> ExitCode {
             debug_video,
             clip,
         } => exit_on(replay(&config, &camera, snapshots, debug_video, &clip)),
+        Command::Still {
+            config,
+            camera,
+            out,
+            raw,
+            timeout_s,
+        } => exit_on(still(&config, &camera, out, raw, timeout_s)),
         Command::ServeRtsp { port, streams } => exit_on(serve_rtsp(port, &streams)),
         Command::Outbox { db, json, action } => exit_on(outbox_command(&db, json, action)),
         Command::SendTestAlert {
@@ -302,6 +329,20 @@ fn replay(
         alerts = summary.alerts,
         "replay finished"
     );
+    Ok(())
+}
+
+fn still(
+    config: &std::path::Path,
+    camera: &str,
+    out: PathBuf,
+    raw: Option<PathBuf>,
+    timeout_s: u64,
+) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    let timeout = std::time::Duration::from_secs(timeout_s);
+    let options = estatewatch::still::StillOptions { out, raw, timeout };
+    println!("{}", estatewatch::still::still(&config, camera, &options)?);
     Ok(())
 }
 
