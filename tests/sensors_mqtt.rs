@@ -13,60 +13,17 @@
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
-use estatewatch::delivery::DaemonLock;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::{scrape, Daemon};
 use estatewatch::ingest::synth::{write_clip, ClipSpec as SynthClip};
 use estatewatch::scenes::camera_config::camera_section;
 use estatewatch::scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, free_port, Broker, Subscriber};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
-
-struct Daemon {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, outbox: &Path, log: &Path) -> Daemon {
-        let err = std::fs::File::create(log).unwrap();
-        let child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("ESTATEWATCH_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("NOTIFY_SOCKET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(err))
-            .spawn()
-            .unwrap();
-        let d = Daemon {
-            child,
-            log: log.to_path_buf(),
-        };
-        let end = Instant::now() + Duration::from_secs(30);
-        while DaemonLock::holder(outbox).is_none() {
-            assert!(Instant::now() < end, "daemon did not start:\n{}", d.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        d
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A test publisher: QoS 1 publishes, each acknowledged before returning.
 struct Publisher {
@@ -217,15 +174,7 @@ stale_after_min = 0.05
 
     let p = Publisher::connect(sensor_broker.port());
     // Give the daemon's sensor input time to subscribe: a reading it hears.
-    let end = Instant::now() + Duration::from_secs(20);
-    while !d.log().contains("sensor input connected") {
-        assert!(
-            Instant::now() < end,
-            "sensor input never connected:\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    d.wait_log("sensor input connected", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     let topic = "z2m/shed-a/temperature";
     // 20 -> 30 within seconds: a rise of 10 (>= 8). Then over 60, hovering
@@ -409,18 +358,6 @@ above = 0.5
     assert!(gate["details"].get("fusion").is_none(), "{gate:#}");
 }
 
-/// `GET /metrics` and the value of one sample.
-fn scrape(port: u16, sample: &str) -> Option<f64> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(sample) && l[sample.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[test]
 fn a_flood_of_malformed_messages_is_logged_once_and_does_not_slow_the_video_path() {
     let dir = tempfile::tempdir().unwrap();
@@ -448,20 +385,13 @@ above = 16.0
     std::fs::write(&path, cfg).unwrap();
     let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
     let sample = "estatewatch_camera_frames_analysed_total{camera=\"gate\"}";
-    let end = Instant::now() + Duration::from_secs(30);
-    while scrape(http, sample).unwrap_or(0.0) < 10.0 {
-        assert!(Instant::now() < end, "camera never ran:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let end = Instant::now() + Duration::from_secs(20);
-    while !d.log().contains("sensor input connected") {
-        assert!(
-            Instant::now() < end,
-            "sensor input never connected:\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    daemon::wait_for(
+        "the camera to run",
+        Duration::from_secs(30),
+        &|| d.log(),
+        || (scrape(http, sample).unwrap_or(0.0) >= 10.0).then_some(()),
+    );
+    d.wait_log("sensor input connected", Duration::from_secs(20));
     let window = Duration::from_secs(3);
     let count = |w: Duration| {
         let a = scrape(http, sample).unwrap();
@@ -553,15 +483,7 @@ above = 60.0
     std::fs::write(&path, cfg).unwrap();
     let opened = {
         let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-1.log"));
-        let end = Instant::now() + Duration::from_secs(20);
-        while !d.log().contains("sensor input connected") {
-            assert!(
-                Instant::now() < end,
-                "sensor input never connected:\n{}",
-                d.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        d.wait_log("sensor input connected", Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(300));
         let p = Publisher::connect(broker.port());
         p.send("z2m/charger/temperature", r#"{"temperature": 71.0}"#);
@@ -597,11 +519,7 @@ above = 60.0
 
     // Ended once: a third start has nothing left to end.
     let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-3.log"));
-    let end = Instant::now() + Duration::from_secs(20);
-    while !d.log().contains("sensor input connected") {
-        assert!(Instant::now() < end, "third start:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    d.wait_log("sensor input connected", Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(1));
     let ends = sensor_alerts(&sub)
         .into_iter()
