@@ -531,17 +531,19 @@ mod tests {
         SensorMonitor::new(&cfg, "site", "gw", Instant::now())
     }
 
+    /// Fires (major) over 60, clears under 55.
+    fn over_60() -> SensorRule {
+        SensorRule::Threshold {
+            above: Some(60.0),
+            below: None,
+            hysteresis: 5.0,
+            severity: Severity::Major,
+        }
+    }
+
     #[test]
     fn a_threshold_opens_and_ends_one_event_with_the_reading() {
-        let mut m = monitor(
-            vec![SensorRule::Threshold {
-                above: Some(60.0),
-                below: None,
-                hysteresis: 5.0,
-                severity: Severity::Major,
-            }],
-            None,
-        );
+        let mut m = monitor(vec![over_60()], None);
         assert!(m.wants("z2m/a/shed") && !m.wants("z2m/a/b/shed"));
         let now = Instant::now();
         let fired = m.on_payload(br#"{"temperature": 65}"#, now);
@@ -563,15 +565,7 @@ mod tests {
 
     #[test]
     fn end_open_ends_each_open_incident_once() {
-        let mut m = monitor(
-            vec![SensorRule::Threshold {
-                above: Some(60.0),
-                below: None,
-                hysteresis: 5.0,
-                severity: Severity::Major,
-            }],
-            Some(1.0),
-        );
+        let mut m = monitor(vec![over_60()], Some(1.0));
         let t0 = Instant::now();
         let fired = m.on_payload(br#"{"temperature": 65}"#, t0);
         let off = m.tick(t0 + Duration::from_secs(61)).unwrap();
