@@ -95,6 +95,15 @@ impl Drop for Publisher {
     }
 }
 
+/// A temp dir, a broker, and a subscriber to all the daemon publishes there.
+fn dir_broker_and_subscriber() -> (tempfile::TempDir, Broker, Subscriber) {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    (dir, broker, sub)
+}
+
 fn sensor_alerts(sub: &Subscriber) -> Vec<serde_json::Value> {
     sub.alerts()
         .into_iter()
@@ -290,10 +299,7 @@ fn ball_camera(dir: &Path) -> String {
 
 #[test]
 fn a_camera_fire_and_a_smoke_sensor_within_the_window_are_fused() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let mut cfg = config_text(broker.port(), &outbox, "embed_snapshots = false", "");
     cfg.push_str("[health]\nlisten = \"\"\n\n[fusion]\nwindow_s = 120\n\n");
@@ -364,10 +370,7 @@ above = 0.5
 
 #[test]
 fn a_flood_of_malformed_messages_is_logged_once_and_does_not_slow_the_video_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let http = free_port();
     let mut cfg = config_text(broker.port(), &outbox, "", "");
@@ -462,10 +465,7 @@ above = 16.0
 
 #[test]
 fn an_incident_left_open_by_a_crash_is_ended_at_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let mut cfg = config_text(broker.port(), &outbox, "", "");
     cfg.push_str(
@@ -555,10 +555,7 @@ fn alerts_of(sub: &Subscriber, sensor: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_reload_applies_sensor_changes_and_keeps_unchanged_sensors() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let http = free_port();
     let base = format!(
