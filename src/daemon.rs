@@ -10,7 +10,10 @@
 //! were added, removed or changed are started, stopped or restarted; the
 //! others and delivery are not touched (see [`Pipeline::apply`]).
 //! Sensor inputs ([`crate::sensors`]) start after the cameras and feed the
-//! same alert sink.
+//! same alert sink. A reload that changes `[[sensors]]` or `[sensor_broker]`
+//! restarts the inputs, keeping the monitor (rule state) of each sensor whose
+//! config is unchanged ([`crate::sensors::restart`]); a `[fusion]` change is
+//! applied to the sink ([`AlertSink::set_fusion`]).
 //! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
 //! appear, then let delivery commit what is queued and give the publisher
 //! [`SHUTDOWN_GRACE`] to deliver before it announces `offline` and
@@ -18,7 +21,7 @@
 //! delivers alerts already in the outbox.
 
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
-use crate::config::{CameraConfig, Config, HealthConfig};
+use crate::config::{CameraConfig, Config, HealthConfig, MqttConfig};
 use crate::delivery::{AlertSink, Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
 use crate::ingest::supervisor::{spawn_camera, CameraHandle};
@@ -69,7 +72,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
             return Err(e);
         }
     };
-    let sensors = match crate::sensors::start(&config, delivery.sink()) {
+    let mut sensors = match crate::sensors::start(&config, delivery.sink()) {
         Ok(s) => s,
         Err(e) => {
             let pipeline = std::mem::take(&mut *lock(&pipeline));
@@ -86,10 +89,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         delivery: delivery.probe(),
         started,
         rates: Arc::default(),
-        sensors: sensors
-            .as_ref()
-            .map(|s| s.counters().to_vec())
-            .unwrap_or_default(),
+        sensors: Arc::new(Mutex::new(sensor_counters(sensors.as_ref()))),
     };
     let monitor_tasks = monitor.start().await;
     notifier.notify("READY=1");
@@ -121,7 +121,11 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                         let (path, old) = (path.clone(), config.clone());
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
                         {
-                            Ok(Some(new)) => config = new,
+                            Ok(Some(new)) => {
+                                apply_sensor_sections(&config, &new, &mut sensors, &delivery).await;
+                                *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
+                                config = new;
+                            }
                             Ok(None) => {}
                             Err(e) => tracing::error!(error = %e, "reload failed"),
                         }
@@ -182,6 +186,78 @@ pub fn request_reload(path: &Path) -> anyhow::Result<()> {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Each running sensor's name and counters.
+type SensorFigures = Vec<(String, Arc<crate::sensors::SensorCounters>)>;
+
+/// Each running sensor's name and counters, for [`Monitor`].
+fn sensor_counters(sensors: Option<&crate::sensors::Sensors>) -> SensorFigures {
+    sensors.map(|s| s.counters().to_vec()).unwrap_or_default()
+}
+
+/// Whether two broker configs differ (`Debug` hides the password, so it is
+/// compared separately).
+fn mqtt_changed(a: &MqttConfig, b: &MqttConfig) -> bool {
+    format!("{a:?}") != format!("{b:?}") || a.password.password != b.password.password
+}
+
+/// Whether a reload from `old` to `new` must restart the sensor inputs.
+pub fn sensors_changed(old: &Config, new: &Config) -> bool {
+    let broker_changed = match (&old.sensor_broker, &new.sensor_broker) {
+        (None, None) => false,
+        (Some(a), Some(b)) => mqtt_changed(a, b),
+        _ => true,
+    };
+    old.sensors != new.sensors || broker_changed
+}
+
+/// Applies the `[fusion]`, `[[sensors]]` and `[sensor_broker]` sections of
+/// `new` (already validated and checked by [`reload`]) over `old`: the
+/// fusion settings go to the sink; changed sensor settings restart the
+/// inputs (unchanged sensors keep their monitor, removed or changed ones
+/// end their open incidents). Unchanged sensors are not touched.
+async fn apply_sensor_sections(
+    old: &Config,
+    new: &Config,
+    sensors: &mut Option<crate::sensors::Sensors>,
+    delivery: &Delivery,
+) {
+    if old.fusion != new.fusion {
+        delivery.sink().set_fusion(&new.fusion);
+        tracing::info!(
+            enabled = new.fusion.enabled,
+            window_s = new.fusion.window_s,
+            "fusion settings applied"
+        );
+    }
+    if !sensors_changed(old, new) {
+        if !new.sensors.is_empty() {
+            tracing::info!(
+                sensors = new.sensors.len(),
+                "sensors unchanged; their inputs keep running"
+            );
+        }
+        return;
+    }
+    let kept = match sensors.take() {
+        Some(s) => s.stop_monitors().await,
+        None => Vec::new(),
+    };
+    match crate::sensors::restart(new, delivery.sink(), kept) {
+        Ok((s, report)) => {
+            *sensors = s;
+            tracing::info!(
+                kept = ?report.kept,
+                started = ?report.started,
+                stopped = ?report.stopped,
+                "sensor inputs restarted with the new config"
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sensor inputs could not be restarted; running without sensors");
+        }
+    }
 }
 
 /// One running camera: its supervisor (ingest), frame slot and analysis
@@ -477,9 +553,12 @@ impl ReloadTarget {
 }
 
 /// Re-reads `path`; when valid, applies its cameras and returns the config
-/// now in force. Sections other than `[[cameras]]` need a restart: a change
-/// there is logged and not applied. Returns `None` (nothing changed) when the
-/// file is unreadable or invalid.
+/// now in force: the old one with the new `[[cameras]]`, `[[sensors]]`,
+/// `[sensor_broker]` and `[fusion]` (the caller applies the last three, see
+/// [`apply_sensor_sections`]). Other sections need a restart: a change there
+/// is logged and not applied. New sensor settings whose inputs cannot be set
+/// up (say, an unreadable CA file) are not taken: the running sensors stay.
+/// Returns `None` (nothing changed) when the file is unreadable or invalid.
 fn reload(
     path: &Path,
     old: &Config,
@@ -503,11 +582,7 @@ fn reload(
             "gateway",
             format!("{:?}", old.gateway) != format!("{:?}", new.gateway),
         ),
-        (
-            "mqtt",
-            format!("{:?}", old.mqtt) != format!("{:?}", new.mqtt)
-                || old.mqtt.password.password != new.mqtt.password.password,
-        ),
+        ("mqtt", mqtt_changed(&old.mqtt, &new.mqtt)),
         (
             "outbox",
             format!("{:?}", old.outbox) != format!("{:?}", new.outbox),
@@ -538,7 +613,17 @@ fn reload(
     );
     let mut in_force = old.clone();
     in_force.cameras = new.cameras;
-    Some(in_force)
+    in_force.fusion = new.fusion;
+    let mut with_sensors = in_force.clone();
+    with_sensors.sensors = new.sensors;
+    with_sensors.sensor_broker = new.sensor_broker;
+    match crate::sensors::check(&with_sensors) {
+        Ok(()) => Some(with_sensors),
+        Err(e) => {
+            tracing::error!(error = %e, "sensor config not applied; the running sensors stay");
+            Some(in_force)
+        }
+    }
 }
 
 /// Reads the figures of the running daemon for `/healthz`, `/metrics` and
@@ -552,8 +637,9 @@ struct Monitor {
     delivery: StatusProbe,
     started: Instant,
     rates: Arc<Mutex<Rates>>,
-    /// Each sensor input's name and counters (empty without sensors).
-    sensors: Vec<(String, Arc<crate::sensors::SensorCounters>)>,
+    /// Each sensor input's name and counters (empty without sensors);
+    /// replaced when a reload restarts the inputs.
+    sensors: Arc<Mutex<SensorFigures>>,
 }
 
 impl Monitor {
@@ -575,8 +661,7 @@ impl Monitor {
             models: monitor::model_timings().snapshot(),
             outbox,
             mqtt,
-            sensors: self
-                .sensors
+            sensors: lock(&self.sensors)
                 .iter()
                 .map(|(name, c)| monitor::SensorSnapshot::of(name, c))
                 .collect(),
@@ -731,6 +816,28 @@ mod tests {
         );
         let mut c = Config::parse(&text).unwrap();
         c.cameras.remove(0)
+    }
+
+    fn with_sensors(extra: &str) -> Config {
+        Config::parse(&format!(
+            "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n\
+             [[sensors]]\nname = \"t\"\ntopic = \"z/t\"\nbroker = \"local\"\n\
+             [[sensors.rules]]\ntype = \"threshold\"\nabove = 60.0\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn sensor_and_sensor_broker_changes_restart_the_inputs_fusion_does_not() {
+        let base = with_sensors("[sensor_broker]\nport = 1883\n");
+        assert!(!sensors_changed(&base, &base.clone()));
+        let mut rule = base.clone();
+        rule.sensors[0].topic = "z/u".into();
+        assert!(sensors_changed(&base, &rule));
+        let broker = with_sensors("[sensor_broker]\nport = 1884\n");
+        assert!(sensors_changed(&base, &broker));
+        let fusion = with_sensors("[sensor_broker]\nport = 1883\n[fusion]\nwindow_s = 5\n");
+        assert!(!sensors_changed(&base, &fusion));
     }
 
     #[test]

@@ -5,87 +5,14 @@
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
-use estatewatch::delivery::DaemonLock;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::{Daemon, BIN};
 use mosquitto::{check_order_and_count_duplicates, config_text, Broker, Gate, Subscriber};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
-
-struct Daemon {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `estatewatch run` and waits until it holds the outbox lock.
-    fn start(config: &Path, outbox: &Path, log: &Path) -> Daemon {
-        let err = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("ESTATEWATCH_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(err))
-            .spawn()
-            .unwrap();
-        let d = Daemon {
-            child: Some(child),
-            log: log.to_path_buf(),
-        };
-        let end = Instant::now() + Duration::from_secs(10);
-        while DaemonLock::holder(outbox).is_none() {
-            assert!(Instant::now() < end, "daemon did not start:\n{}", d.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        d
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    /// SIGTERM; returns whether it exited successfully within `timeout`.
-    fn term(&mut self, timeout: Duration) -> bool {
-        let Some(mut c) = self.child.take() else {
-            return false;
-        };
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(c.id() as i32, libc::SIGTERM);
-        }
-        let end = Instant::now() + timeout;
-        loop {
-            if let Some(status) = c.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > end {
-                let _ = c.kill();
-                let _ = c.wait();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -190,7 +117,11 @@ fn sigkill_with_1000_queued_and_broker_down_then_all_delivered_after_restart() {
         ids.len()
     );
     assert_eq!(dups, 0);
-    assert!(daemon.term(Duration::from_secs(10)), "{}", daemon.log());
+    assert!(
+        daemon.term_within(Duration::from_secs(10)),
+        "{}",
+        daemon.log()
+    );
     let s = stats(&outbox);
     assert_eq!(s["rows"], 0, "{s}");
     assert_eq!(s["counters"]["delivered"], 1000, "{s}");
@@ -223,7 +154,11 @@ fn last_will_goes_offline_on_sigkill_and_sigterm_stops_cleanly() {
             == Some("online"))
     );
     let started = Instant::now();
-    assert!(daemon.term(Duration::from_secs(10)), "{}", daemon.log());
+    assert!(
+        daemon.term_within(Duration::from_secs(10)),
+        "{}",
+        daemon.log()
+    );
     println!("graceful stop took {:?}", started.elapsed());
     assert!(
         sub.wait_until(Duration::from_secs(5), |m| last_status(m).as_deref()
@@ -284,7 +219,7 @@ fn send_test_alert_via_daemon_or_directly_and_outbox_commands() {
         "{}",
         text(&o)
     );
-    assert!(daemon.term(Duration::from_secs(10)));
+    assert!(daemon.term_within(Duration::from_secs(10)));
 
     // No daemon: the command publishes itself, without touching the status topic.
     let o = run(&["send-test-alert", "--config", cfg_s]);

@@ -7,49 +7,15 @@
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
-use estatewatch::delivery::DaemonLock;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::Daemon;
 use estatewatch::ingest::RtspServer;
 use estatewatch::scenes::camera_config::camera_section;
 use estatewatch::scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, Broker, Subscriber};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
-
-/// The daemon, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_daemon(config: &Path, outbox: &Path, log: &Path) -> Daemon {
-    let err = std::fs::File::create(log).unwrap();
-    let child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("ESTATEWATCH_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap();
-    let d = Daemon(child);
-    let end = Instant::now() + Duration::from_secs(20);
-    while DaemonLock::holder(outbox).is_none() {
-        assert!(
-            Instant::now() < end,
-            "daemon did not start:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    d
-}
+use std::time::Duration;
 
 #[test]
 fn fire_clip_over_rtsp_reaches_an_mqtt_subscriber_as_a_fire_alert() {
@@ -84,7 +50,7 @@ fn fire_clip_over_rtsp_reaches_an_mqtt_subscriber_as_a_fire_alert() {
     .unwrap();
 
     let log = tmp.path().join("daemon.log");
-    let _daemon = start_daemon(&config, &outbox, &log);
+    let daemon = Daemon::start(&config, &outbox, &log);
     // The clip is 14 s and loops; its fire starts a few seconds in.
     let got = sub.wait_until(Duration::from_secs(60), |msgs| {
         msgs.iter()
@@ -94,7 +60,7 @@ fn fire_clip_over_rtsp_reaches_an_mqtt_subscriber_as_a_fire_alert() {
         got,
         "no fire alert; got topics {:?}\ndaemon log:\n{}",
         sub.messages().iter().map(|m| &m.topic).collect::<Vec<_>>(),
-        std::fs::read_to_string(&log).unwrap_or_default()
+        daemon.log()
     );
 
     let alerts = sub.alerts();

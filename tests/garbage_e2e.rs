@@ -11,49 +11,16 @@
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
-use estatewatch::delivery::DaemonLock;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::Daemon;
 use estatewatch::ingest::RtspServer;
 use estatewatch::scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, Broker, Subscriber};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 const DWELL_S: f32 = 4.0;
-
-/// The daemon process, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_daemon(config: &Path, outbox: &Path, log: &Path) -> Daemon {
-    let err = std::fs::File::create(log).unwrap();
-    let child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(config)
-        .env("ESTATEWATCH_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap();
-    let d = Daemon(child);
-    let end = Instant::now() + Duration::from_secs(20);
-    while DaemonLock::holder(outbox).is_none() {
-        assert!(
-            Instant::now() < end,
-            "daemon did not start:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    d
-}
 
 fn is_garbage_new(a: &serde_json::Value) -> bool {
     a["kind"] == "garbage" && a["state"] == "new"
@@ -96,7 +63,7 @@ fn a_bag_left_on_an_rtsp_camera_reaches_an_mqtt_subscriber() {
     let config = dir.path().join("estatewatch.toml");
     std::fs::write(&config, config_text(broker.port(), &outbox, "", &camera)).unwrap();
     let log = dir.path().join("daemon.log");
-    let daemon = start_daemon(&config, &outbox, &log);
+    let daemon = Daemon::start(&config, &outbox, &log);
 
     // Stream time to the alert is the drop (~5-9 s) + dwell; allow plenty
     // for a slow, shared machine. This is a deadline, not a speed check.
@@ -105,8 +72,8 @@ fn a_bag_left_on_an_rtsp_camera_reaches_an_mqtt_subscriber() {
             .filter(|m| m.topic.contains("/alerts/"))
             .any(|m| is_garbage_new(&m.json()))
     });
+    let daemon_log = daemon.log();
     drop(daemon);
-    let daemon_log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         arrived,
         "no garbage alert arrived; daemon log:\n{daemon_log}"

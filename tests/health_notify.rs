@@ -3,13 +3,14 @@
 //! analysis is alive, no pings once analysis hangs, STOPPING=1 on SIGTERM.
 //! No broker runs: delivery starts without one.
 
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::Daemon;
 use std::net::TcpListener;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 
 /// A port nobody listens on (bound, then released).
 fn dead_port() -> u16 {
@@ -31,7 +32,7 @@ fn config(dir: &Path, cameras: &str) -> std::path::PathBuf {
 }
 
 struct Run {
-    child: Child,
+    daemon: Daemon,
     sock: UnixDatagram,
     log: std::path::PathBuf,
 }
@@ -41,20 +42,11 @@ impl Run {
         let sock_path = dir.join("notify.sock");
         let sock = UnixDatagram::bind(&sock_path).unwrap();
         let log = dir.join("daemon.log");
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--config"])
-            .arg(config(dir, cameras))
-            .env("NOTIFY_SOCKET", &sock_path)
-            .env("WATCHDOG_USEC", "400000")
-            .env_remove("WATCHDOG_PID")
-            .env("ESTATEWATCH_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
+        let sock_env = sock_path.to_str().unwrap();
+        let mut env = vec![("NOTIFY_SOCKET", sock_env), ("WATCHDOG_USEC", "400000")];
+        env.extend_from_slice(extra_env);
         Run {
-            child: cmd.spawn().unwrap(),
+            daemon: Daemon::start_with(&config(dir, cameras), &log, &[], &env),
             sock,
             log,
         }
@@ -88,33 +80,11 @@ impl Run {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.daemon.log()
     }
 
     fn term(mut self) -> bool {
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let end = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > end {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.daemon.term_within(Duration::from_secs(15))
     }
 }
 

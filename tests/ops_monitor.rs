@@ -7,16 +7,16 @@
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::{http_get as get, metric, metrics, wait_for, Daemon, BIN};
 use estatewatch::ingest::synth::{write_clip, ClipSpec};
 use mosquitto::{config_text, free_port, Broker, Subscriber};
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
+use std::process::Command;
+use std::time::Duration;
 
 /// A 2 s clip of a moving ball: the motion analyzer sees change on every frame.
 fn clip(dir: &Path) -> PathBuf {
@@ -46,124 +46,6 @@ fn camera(name: &str, clip: &Path, zones: &str) -> String {
          [cameras.analyzers.motion]\nmin_changed_fraction = 0.0005\npixel_threshold = 20\ncooldown_s = 0\n{zones}\n",
         clip.display()
     )
-}
-
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, log: &Path, env: &[(&str, &str)]) -> Daemon {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--config"])
-            .arg(config)
-            .env("ESTATEWATCH_LOG", "info")
-            .env_remove("NOTIFY_SOCKET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(log).unwrap()));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Daemon {
-            child: cmd.spawn().unwrap(),
-            log: log.to_path_buf(),
-        }
-    }
-
-    /// The daemon's log without colour codes.
-    fn log(&self) -> String {
-        let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let mut out = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                // Skip `ESC [ ... m`.
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
-    }
-
-    fn term(mut self) -> bool {
-        self.signal(libc::SIGTERM);
-        let end = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `GET path` on 127.0.0.1:port; `None` while nothing listens.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
-
-fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    log: &dyn Fn() -> String,
-    mut f: impl FnMut() -> Option<T>,
-) -> T {
-    let end = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < end,
-            "timed out waiting for {what}; log:\n{}",
-            log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The value of the sample `name{labels}` (labels exactly as rendered).
-fn metric(body: &str, sample: &str) -> Option<f64> {
-    body.lines()
-        .find(|l| l.starts_with(sample) && l[sample.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-fn metrics(port: u16) -> String {
-    let (status, body) = get(port, "/metrics").expect("metrics endpoint answers");
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 fn write_config(dir: &Path, broker: u16, http: u16, cameras: &str, health_extra: &str) -> PathBuf {
@@ -197,7 +79,7 @@ fn metrics_move_healthz_is_ok_and_stats_are_published() {
         &cams,
         "stats_interval_s = 1",
     );
-    let d = Daemon::start(&cfg, &dir.path().join("daemon.log"), &[]);
+    let mut d = Daemon::start_with(&cfg, &dir.path().join("daemon.log"), &[], &[]);
     let log = || d.log();
 
     let first = wait_for(
@@ -311,9 +193,10 @@ fn healthz_turns_503_when_an_analysis_worker_hangs() {
         &camera("gate", &clip, ""),
         "hung_after_s = 1\nstats_interval_s = 0",
     );
-    let d = Daemon::start(
+    let mut d = Daemon::start_with(
         &cfg,
         &dir.path().join("daemon.log"),
+        &[],
         &[("ESTATEWATCH_TEST_HANG_ANALYSIS_AFTER_MS", "3000")],
     );
     let log = || d.log();
@@ -351,7 +234,7 @@ fn sighup_changes_one_camera_and_loses_no_alert() {
     let health = "stats_interval_s = 0";
     let whole = camera("gate", &clip, "") + &camera("shed", &clip, "");
     let cfg = write_config(dir.path(), broker.port(), http, &whole, health);
-    let d = Daemon::start(&cfg, &dir.path().join("daemon.log"), &[]);
+    let mut d = Daemon::start_with(&cfg, &dir.path().join("daemon.log"), &[], &[]);
     let log = || d.log();
     let frames = |m: &str, c: &str| {
         metric(
@@ -500,7 +383,7 @@ fn reload_command_validates_first_then_signals_the_daemon() {
     let broker = free_port(); // no broker needed
     let health = "stats_interval_s = 0";
     let cfg = write_config(dir.path(), broker, http, &camera("gate", &clip, ""), health);
-    let d = Daemon::start(&cfg, &dir.path().join("daemon.log"), &[]);
+    let mut d = Daemon::start_with(&cfg, &dir.path().join("daemon.log"), &[], &[]);
     let log = || d.log();
     wait_for("the endpoint", Duration::from_secs(30), &log, || {
         get(http, "/healthz")

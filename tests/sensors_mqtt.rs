@@ -8,65 +8,26 @@
 //!   sensor on that camera within the window give a critical, linked alert;
 //!   a sensor elsewhere keeps its own severity;
 //! - 10,000 malformed messages: logged once, the input keeps working, and the
-//!   camera's analysed-frame counter keeps its pace.
+//!   camera's analysed-frame counter keeps its pace;
+//! - reload: a changed sensor's open incident is ended and its new rule
+//!   applies, an unchanged sensor keeps its rule state and counters, an added
+//!   one alerts, `/metrics` follows, and a `[fusion]`-only change leaves the
+//!   inputs running.
 
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
-use estatewatch::delivery::DaemonLock;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use daemon::{scrape, Daemon};
 use estatewatch::ingest::synth::{write_clip, ClipSpec as SynthClip};
 use estatewatch::scenes::camera_config::camera_section;
 use estatewatch::scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, free_port, Broker, Subscriber};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
-
-struct Daemon {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, outbox: &Path, log: &Path) -> Daemon {
-        let err = std::fs::File::create(log).unwrap();
-        let child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("ESTATEWATCH_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("NOTIFY_SOCKET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(err))
-            .spawn()
-            .unwrap();
-        let d = Daemon {
-            child,
-            log: log.to_path_buf(),
-        };
-        let end = Instant::now() + Duration::from_secs(30);
-        while DaemonLock::holder(outbox).is_none() {
-            assert!(Instant::now() < end, "daemon did not start:\n{}", d.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        d
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A test publisher: QoS 1 publishes, each acknowledged before returning.
 struct Publisher {
@@ -132,6 +93,15 @@ impl Drop for Publisher {
             let _ = t.join();
         }
     }
+}
+
+/// A temp dir, a broker, and a subscriber to all the daemon publishes there.
+fn dir_broker_and_subscriber() -> (tempfile::TempDir, Broker, Subscriber) {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    (dir, broker, sub)
 }
 
 fn sensor_alerts(sub: &Subscriber) -> Vec<serde_json::Value> {
@@ -217,15 +187,7 @@ stale_after_min = 0.05
 
     let p = Publisher::connect(sensor_broker.port());
     // Give the daemon's sensor input time to subscribe: a reading it hears.
-    let end = Instant::now() + Duration::from_secs(20);
-    while !d.log().contains("sensor input connected") {
-        assert!(
-            Instant::now() < end,
-            "sensor input never connected:\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    d.wait_log("sensor input connected", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     let topic = "z2m/shed-a/temperature";
     // 20 -> 30 within seconds: a rise of 10 (>= 8). Then over 60, hovering
@@ -337,10 +299,7 @@ fn ball_camera(dir: &Path) -> String {
 
 #[test]
 fn a_camera_fire_and_a_smoke_sensor_within_the_window_are_fused() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let mut cfg = config_text(broker.port(), &outbox, "embed_snapshots = false", "");
     cfg.push_str("[health]\nlisten = \"\"\n\n[fusion]\nwindow_s = 120\n\n");
@@ -409,24 +368,9 @@ above = 0.5
     assert!(gate["details"].get("fusion").is_none(), "{gate:#}");
 }
 
-/// `GET /metrics` and the value of one sample.
-fn scrape(port: u16, sample: &str) -> Option<f64> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(sample) && l[sample.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[test]
 fn a_flood_of_malformed_messages_is_logged_once_and_does_not_slow_the_video_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let http = free_port();
     let mut cfg = config_text(broker.port(), &outbox, "", "");
@@ -448,20 +392,13 @@ above = 16.0
     std::fs::write(&path, cfg).unwrap();
     let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
     let sample = "estatewatch_camera_frames_analysed_total{camera=\"gate\"}";
-    let end = Instant::now() + Duration::from_secs(30);
-    while scrape(http, sample).unwrap_or(0.0) < 10.0 {
-        assert!(Instant::now() < end, "camera never ran:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let end = Instant::now() + Duration::from_secs(20);
-    while !d.log().contains("sensor input connected") {
-        assert!(
-            Instant::now() < end,
-            "sensor input never connected:\n{}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    daemon::wait_for(
+        "the camera to run",
+        Duration::from_secs(30),
+        &|| d.log(),
+        || (scrape(http, sample).unwrap_or(0.0) >= 10.0).then_some(()),
+    );
+    d.wait_log("sensor input connected", Duration::from_secs(20));
     let window = Duration::from_secs(3);
     let count = |w: Duration| {
         let a = scrape(http, sample).unwrap();
@@ -528,10 +465,7 @@ above = 16.0
 
 #[test]
 fn an_incident_left_open_by_a_crash_is_ended_at_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let (dir, broker, sub) = dir_broker_and_subscriber();
     let outbox = dir.path().join("outbox.db");
     let mut cfg = config_text(broker.port(), &outbox, "", "");
     cfg.push_str(
@@ -553,15 +487,7 @@ above = 60.0
     std::fs::write(&path, cfg).unwrap();
     let opened = {
         let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-1.log"));
-        let end = Instant::now() + Duration::from_secs(20);
-        while !d.log().contains("sensor input connected") {
-            assert!(
-                Instant::now() < end,
-                "sensor input never connected:\n{}",
-                d.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        d.wait_log("sensor input connected", Duration::from_secs(20));
         std::thread::sleep(Duration::from_millis(300));
         let p = Publisher::connect(broker.port());
         p.send("z2m/charger/temperature", r#"{"temperature": 71.0}"#);
@@ -597,11 +523,7 @@ above = 60.0
 
     // Ended once: a third start has nothing left to end.
     let d = Daemon::start(&path, &outbox, &dir.path().join("daemon-3.log"));
-    let end = Instant::now() + Duration::from_secs(20);
-    while !d.log().contains("sensor input connected") {
-        assert!(Instant::now() < end, "third start:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    d.wait_log("sensor input connected", Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(1));
     let ends = sensor_alerts(&sub)
         .into_iter()
@@ -613,4 +535,176 @@ above = 60.0
         "{}",
         d.log()
     );
+}
+
+/// A `[[sensors]]` table: a temperature with one threshold rule.
+fn temperature_sensor(name: &str, topic: &str, above: f64) -> String {
+    format!(
+        "[[sensors]]\nname = \"{name}\"\ntopic = \"{topic}\"\nvalue = \"temperature\"\nunit = \"°C\"\n\
+         [[sensors.rules]]\ntype = \"threshold\"\nabove = {above:?}\nhysteresis = 5.0\n\n"
+    )
+}
+
+/// The alerts of one sensor so far, in arrival order.
+fn alerts_of(sub: &Subscriber, sensor: &str) -> Vec<serde_json::Value> {
+    sensor_alerts(sub)
+        .into_iter()
+        .filter(|a| a["details"]["sensor"] == sensor)
+        .collect()
+}
+
+#[test]
+fn a_reload_applies_sensor_changes_and_keeps_unchanged_sensors() {
+    let (dir, broker, sub) = dir_broker_and_subscriber();
+    let outbox = dir.path().join("outbox.db");
+    let http = free_port();
+    let base = format!(
+        "{}[health]\nlisten = \"127.0.0.1:{http}\"\n\n",
+        config_text(broker.port(), &outbox, "", "")
+    );
+    let path = dir.path().join("estatewatch.toml");
+    let write = |fusion_window_s: u64, sensors: &[String]| {
+        let text = format!(
+            "{base}[fusion]\nwindow_s = {fusion_window_s}\n\n{}",
+            sensors.concat()
+        );
+        std::fs::write(&path, text).unwrap();
+    };
+    let shed = temperature_sensor("shed-temp", "z2m/shed/temperature", 60.0);
+    write(
+        60,
+        &[
+            temperature_sensor("charger-temp", "z2m/charger/temperature", 60.0),
+            shed.clone(),
+        ],
+    );
+    let mut d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let log = || d.log();
+    d.wait_log("sensor input connected", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let p = Publisher::connect(broker.port());
+    let reading = |t: f64| format!(r#"{{"temperature": {t}}}"#);
+    p.send("z2m/charger/temperature", &reading(70.0));
+    p.send("z2m/shed/temperature", &reading(70.0));
+    p.wait_acked(2);
+    wait_for(&sub, "both sensors' incidents", &log, |a| {
+        a.iter()
+            .filter(|a| a["kind"] == "sensor" && a["state"] == "new")
+            .count()
+            == 2
+    });
+    let charger_opened = alerts_of(&sub, "charger-temp")[0].clone();
+    let shed_opened = alerts_of(&sub, "shed-temp")[0].clone();
+
+    // Reload: charger's threshold goes to 80, shed is unchanged, bike is added.
+    write(
+        60,
+        &[
+            temperature_sensor("charger-temp", "z2m/charger/temperature", 80.0),
+            shed.clone(),
+            temperature_sensor("bike-temp", "z2m/bike/temperature", 40.0),
+        ],
+    );
+    d.signal(libc::SIGHUP);
+    d.wait_log(
+        "sensor inputs restarted with the new config",
+        Duration::from_secs(20),
+    );
+    let l = d.log();
+    assert!(
+        l.contains("kept=[\"shed-temp\"]")
+            && l.contains("started=[\"charger-temp\", \"bike-temp\"]")
+            && l.contains("stopped=[\"charger-temp\"]"),
+        "{l}"
+    );
+    assert!(!l.contains("only after a restart"), "{l}");
+    // The changed sensor's open incident is ended, once, by the reload.
+    wait_for(&sub, "the charger's end", &log, |a| {
+        a.iter()
+            .any(|a| a["details"]["sensor"] == "charger-temp" && a["state"] == "end")
+    });
+    let charger = alerts_of(&sub, "charger-temp");
+    assert_eq!(charger.len(), 2, "{charger:#?}");
+    assert_eq!(charger[1]["event"], charger_opened["event"]);
+    assert_eq!(charger[1]["details"]["ended_by"], "reload", "{charger:#?}");
+    assert_eq!(charger[1]["severity"], "info");
+
+    // The new inputs are subscribed.
+    daemon::wait_for("the new input", Duration::from_secs(20), &log, || {
+        (d.log_count("sensor input connected") >= 2).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // 75 is over the old threshold but not the new one; 85 is over both.
+    p.send("z2m/charger/temperature", &reading(75.0));
+    p.send("z2m/charger/temperature", &reading(85.0));
+    p.send("z2m/bike/temperature", &reading(45.0));
+    // Shed kept its rule state: 50 clears the incident opened before the
+    // reload (a fresh monitor would have nothing open to end).
+    p.send("z2m/shed/temperature", &reading(50.0));
+    p.wait_acked(6);
+    wait_for(&sub, "alerts after the reload", &log, |a| {
+        let of = |s: &str| a.iter().filter(|a| a["details"]["sensor"] == s).count();
+        of("charger-temp") == 3 && of("bike-temp") == 1 && of("shed-temp") == 2
+    });
+    let charger = alerts_of(&sub, "charger-temp");
+    assert_eq!(charger[2]["state"], "new", "{charger:#?}");
+    assert_eq!(charger[2]["details"]["reading"]["value"], 85.0);
+    assert_eq!(charger[2]["details"]["rule"]["above"], 80.0);
+    assert_ne!(charger[2]["event"], charger_opened["event"]);
+    let bike = &alerts_of(&sub, "bike-temp")[0];
+    assert_eq!(bike["state"], "new", "{bike:#}");
+    assert_eq!(bike["details"]["reading"]["value"], 45.0);
+    let shed_alerts = alerts_of(&sub, "shed-temp");
+    assert_eq!(shed_alerts[1]["state"], "end", "{shed_alerts:#?}");
+    assert_eq!(shed_alerts[1]["event"], shed_opened["event"]);
+    assert!(shed_alerts[1]["details"].get("ended_by").is_none());
+
+    // /metrics lists the three sensors; shed's counter went on across the
+    // reload, charger's started again.
+    let m = daemon::metrics(http);
+    let readings = |s: &str| {
+        daemon::metric(
+            &m,
+            &format!("estatewatch_sensor_readings_total{{sensor=\"{s}\"}}"),
+        )
+    };
+    assert_eq!(readings("shed-temp"), Some(2.0), "{m}");
+    assert_eq!(readings("charger-temp"), Some(2.0), "{m}");
+    assert_eq!(readings("bike-temp"), Some(1.0), "{m}");
+
+    // A reload that changes only [fusion] applies it and leaves the inputs alone.
+    let connected = d.log_count("sensor input connected");
+    write(
+        120,
+        &[
+            temperature_sensor("charger-temp", "z2m/charger/temperature", 80.0),
+            shed,
+            temperature_sensor("bike-temp", "z2m/bike/temperature", 40.0),
+        ],
+    );
+    d.signal(libc::SIGHUP);
+    d.wait_log("sensors unchanged", Duration::from_secs(20));
+    let l = d.log();
+    assert!(l.contains("fusion settings applied"), "{l}");
+    assert!(l.contains("window_s=120"), "{l}");
+    assert_eq!(d.log_count("sensor inputs restarted"), 1, "{l}");
+    p.send("z2m/shed/temperature", &reading(71.0));
+    p.wait_acked(7);
+    wait_for(&sub, "shed's new incident", &log, |a| {
+        a.iter()
+            .filter(|a| a["details"]["sensor"] == "shed-temp")
+            .count()
+            == 3
+    });
+    assert_eq!(d.log_count("sensor input connected"), connected);
+    let m = daemon::metrics(http);
+    assert_eq!(
+        daemon::metric(
+            &m,
+            "estatewatch_sensor_readings_total{sensor=\"shed-temp\"}"
+        ),
+        Some(3.0),
+        "{m}"
+    );
+    assert!(d.term(), "daemon did not stop cleanly");
 }

@@ -7,26 +7,17 @@
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
 
+#[path = "common/daemon.rs"]
+mod daemon;
+
 use base64::Engine;
-use estatewatch::delivery::DaemonLock;
+use daemon::{Daemon, BIN};
 use estatewatch::ingest::RtspServer;
 use estatewatch::scenes::Truth;
 use mosquitto::{config_text, Broker, Subscriber};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
-
-/// `estatewatch run`, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
+use std::time::Duration;
 
 /// Renders one throw (16 px object from floor 6, column 1) with its replay config.
 fn render_throw(dir: &Path) -> Truth {
@@ -98,25 +89,8 @@ fn a_throw_served_over_rtsp_reaches_an_mqtt_subscriber_with_its_floor() {
     )
     .unwrap();
     let log = dir.path().join("daemon.log");
-    let child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("ESTATEWATCH_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
-    let _daemon = Daemon(child);
-    let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    let end = Instant::now() + Duration::from_secs(15);
-    while DaemonLock::holder(&outbox).is_none() {
-        assert!(
-            Instant::now() < end,
-            "daemon did not start:\n{}",
-            daemon_log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let daemon = Daemon::start(&config, &outbox, &log);
+    let daemon_log = || daemon.log();
 
     // A slow shared machine may need a few loops of the clip; the timeout
     // only bounds a failure.

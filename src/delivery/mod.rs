@@ -173,18 +173,31 @@ pub struct AlertSink {
     intake: Arc<Intake>,
     embed_snapshots: bool,
     max_bytes: usize,
-    /// Pairs camera fire/smoke alerts with sensor alerts (`[fusion]`).
-    fusion: Option<Arc<std::sync::Mutex<crate::sensors::fusion::Fusion>>>,
+    /// Pairs camera fire/smoke alerts with sensor alerts (`[fusion]`);
+    /// `None` while fusion is off. Shared by every clone, so a reload's
+    /// [`set_fusion`](Self::set_fusion) reaches every producer.
+    fusion: Arc<std::sync::Mutex<Option<crate::sensors::fusion::Fusion>>>,
 }
 
 impl AlertSink {
+    /// Applies a new `[fusion]` section (config reload): turns fusion on or
+    /// off, or changes its window while keeping the alerts it remembers.
+    pub fn set_fusion(&self, cfg: &crate::sensors::config::FusionConfig) {
+        let mut fusion = publisher::lock(&self.fusion);
+        match (fusion.as_mut(), cfg.enabled) {
+            (Some(f), true) => f.set_window(cfg),
+            (None, true) => *fusion = Some(crate::sensors::fusion::Fusion::new(cfg)),
+            (_, false) => *fusion = None,
+        }
+    }
+
     /// Encodes `alert` and queues it for the outbox. With
     /// `mqtt.embed_snapshots = false` the snapshot is removed first; an alert
     /// too large for the limit loses its snapshot (noted in
     /// `details.snapshot_omitted`).
     pub fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
-        if let Some(f) = &self.fusion {
-            publisher::lock(f).apply(&mut alert);
+        if let Some(f) = publisher::lock(&self.fusion).as_mut() {
+            f.apply(&mut alert);
         }
         if !self.embed_snapshots {
             alert.snapshot = None;
@@ -383,11 +396,12 @@ impl Delivery {
             intake,
             embed_snapshots: config.mqtt.embed_snapshots,
             max_bytes: mqtt::MAX_ALERT_BYTES.min((config.outbox.max_bytes / 8) as usize),
-            fusion: config.fusion.enabled.then(|| {
-                Arc::new(std::sync::Mutex::new(crate::sensors::fusion::Fusion::new(
-                    &config.fusion,
-                )))
-            }),
+            fusion: Arc::new(std::sync::Mutex::new(
+                config
+                    .fusion
+                    .enabled
+                    .then(|| crate::sensors::fusion::Fusion::new(&config.fusion)),
+            )),
         };
         if opts.exclusive {
             end_incidents_of_last_run(&store, &sink);

@@ -50,6 +50,13 @@ impl Fusion {
         }
     }
 
+    /// Takes the window of `cfg`; the alerts remembered so far stay, and
+    /// are judged by the new window from the next alert on.
+    pub fn set_window(&mut self, cfg: &FusionConfig) {
+        self.window = chrono::Duration::seconds(cfg.window_s as i64);
+        self.window_s = cfg.window_s;
+    }
+
     /// Raises `alert` to critical and links it when it pairs with a recent
     /// alert of the other side; then remembers it.
     pub fn apply(&mut self, alert: &mut Alert) {
@@ -156,6 +163,22 @@ mod tests {
         assert_eq!(fire.severity, Severity::Critical);
         assert_eq!(fire.details["fusion"]["linked"], sensor.id.to_string());
         assert_eq!(fire.details["fusion"]["linked_kind"], "sensor");
+    }
+
+    #[test]
+    fn a_new_window_keeps_what_was_remembered() {
+        let mut f = fusion();
+        let mut fire = alert(AlertKind::Fire, "shed", None, 0);
+        f.apply(&mut fire);
+        f.set_window(&FusionConfig {
+            enabled: true,
+            window_s: 120,
+        });
+        let mut sensor = alert(AlertKind::Sensor, "shed", None, 90);
+        f.apply(&mut sensor);
+        assert_eq!(sensor.severity, Severity::Critical);
+        assert_eq!(sensor.details["fusion"]["linked"], fire.id.to_string());
+        assert_eq!(sensor.details["fusion"]["window_s"], 120);
     }
 
     #[test]

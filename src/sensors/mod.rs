@@ -11,6 +11,11 @@
 //! [`fusion`] pairs them with camera alerts. A bad payload is counted and
 //! logged at most once a minute per sensor; it is never fatal. All of this
 //! runs on the async runtime, never on the cameras' analysis threads.
+//!
+//! Reload: [`Sensors::stop_monitors`] stops the inputs and hands back the
+//! monitors; [`restart`] starts inputs for the new config, reusing the
+//! monitor of every sensor whose config is unchanged and ending the open
+//! incidents of the others (`details.ended_by = "reload"`).
 
 pub mod config;
 pub mod fusion;
@@ -202,6 +207,37 @@ impl SensorMonitor {
         Some(a)
     }
 
+    /// Ends every incident this monitor has open (a rule that fires, the
+    /// sensor being offline): one `end` each, with `details.ended_by`. For a
+    /// sensor that a reload removes or changes; a new monitor would never
+    /// end them.
+    pub fn end_open(&mut self, ended_by: &str) -> Vec<Alert> {
+        let mut events: Vec<(AlertKind, Uuid)> = self
+            .open
+            .iter_mut()
+            .filter_map(Option::take)
+            .map(|e| (AlertKind::Sensor, e))
+            .collect();
+        if let Some(e) = self.offline_event.take() {
+            events.push((AlertKind::SensorOffline, e));
+        }
+        events
+            .into_iter()
+            .map(|(kind, event)| {
+                let mut a = self.alert(kind, Severity::Info);
+                a.state = AlertState::End;
+                a.event = event;
+                a.details = serde_json::json!({
+                    "sensor": self.cfg.name,
+                    "area": self.cfg.area,
+                    "ended_by": ended_by,
+                });
+                tracing::info!(sensor = %self.cfg.name, %event, ended_by, "open sensor incident ended");
+                a
+            })
+            .collect()
+    }
+
     fn alert(&self, kind: AlertKind, severity: Severity) -> Alert {
         let mut a = Alert::new(kind, severity, &self.site, &self.gateway);
         a.camera = self.cfg.camera.clone();
@@ -235,7 +271,8 @@ impl SensorMonitor {
 /// The running sensor inputs.
 pub struct Sensors {
     stop: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Each input hands its monitors back when it stops.
+    tasks: Vec<tokio::task::JoinHandle<Vec<SensorMonitor>>>,
     counters: Vec<(String, Arc<SensorCounters>)>,
 }
 
@@ -245,41 +282,68 @@ impl Sensors {
         &self.counters
     }
 
-    /// Stops the inputs and waits for them.
+    /// Stops the inputs and waits for them. Open incidents stay open: the
+    /// next start ends them from the outbox's record.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        let _ = self.stop_monitors().await;
     }
+
+    /// Stops the inputs and hands back every sensor's monitor with its rule
+    /// state, for [`restart`].
+    pub async fn stop_monitors(self) -> Vec<SensorMonitor> {
+        let _ = self.stop.send(true);
+        let mut monitors = Vec::new();
+        for t in self.tasks {
+            match t.await {
+                Ok(m) => monitors.extend(m),
+                Err(e) => tracing::error!(error = %e, "a sensor input ended abnormally"),
+            }
+        }
+        monitors
+    }
+}
+
+/// What [`restart`] did with each sensor, by name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SensorRestart {
+    /// Same config: the monitor (rule state, open incidents, counters) goes on.
+    pub kept: Vec<String>,
+    /// New or changed: a fresh monitor.
+    pub started: Vec<String>,
+    /// Removed or changed: its open incidents were ended.
+    pub stopped: Vec<String>,
 }
 
 /// Starts one input per broker in use; `None` when no sensors are configured.
 /// Must be called inside a tokio runtime. Connection failures are not errors
 /// here: the inputs keep retrying, as delivery does.
 pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, SensorError> {
-    if config.sensors.is_empty() {
-        return Ok(None);
-    }
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    let mut counters = Vec::new();
+    restart(config, sink, Vec::new()).map(|(s, _)| s)
+}
+
+/// Checks that the inputs of `config` can be set up (broker TLS files and
+/// the like) without starting anything: a reload checks this before it
+/// stops the running inputs.
+pub fn check(config: &Config) -> Result<(), SensorError> {
+    input_options(config).map(|_| ())
+}
+
+/// The MQTT options of each broker in use, with its settings.
+fn input_options(
+    config: &Config,
+) -> Result<
+    Vec<(
+        SensorBroker,
+        crate::config::MqttConfig,
+        rumqttc::MqttOptions,
+    )>,
+    SensorError,
+> {
+    let mut out = Vec::new();
     for broker in [SensorBroker::Delivery, SensorBroker::Local] {
-        let monitors: Vec<SensorMonitor> = config
-            .sensors
-            .iter()
-            .filter(|s| s.broker == broker)
-            .map(|s| SensorMonitor::new(s, &config.site.id, &config.gateway.id, started))
-            .collect();
-        if monitors.is_empty() {
+        if !config.sensors.iter().any(|s| s.broker == broker) {
             continue;
         }
-        counters.extend(
-            monitors
-                .iter()
-                .map(|m| (m.name().to_string(), m.counters())),
-        );
         let mqtt = config::broker_for(broker, &config.mqtt, config.sensor_broker.as_ref()).clone();
         let client_id = format!(
             "{}-sensors-{}",
@@ -290,6 +354,65 @@ pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, Sensor
             }
         );
         let options = broker_options(&mqtt, &client_id)?;
+        out.push((broker, mqtt, options));
+    }
+    Ok(out)
+}
+
+/// Starts the inputs of `config`, reusing from `old` (the monitors of inputs
+/// just stopped, see [`Sensors::stop_monitors`]) each monitor whose sensor
+/// config is unchanged, so its rule state, open incidents and counters go
+/// on. The other old monitors end their open incidents
+/// (`details.ended_by = "reload"`) through `sink`.
+pub fn restart(
+    config: &Config,
+    sink: AlertSink,
+    old: Vec<SensorMonitor>,
+) -> Result<(Option<Sensors>, SensorRestart), SensorError> {
+    let inputs = input_options(config)?;
+    let mut report = SensorRestart::default();
+    let mut kept = Vec::new();
+    for mut m in old {
+        if config.sensors.contains(&m.cfg) {
+            kept.push(m);
+            continue;
+        }
+        for end in m.end_open("reload") {
+            let (id, kind) = (end.id, end.kind);
+            if let Err(e) = sink.submit(end) {
+                tracing::error!(%id, kind = kind.as_str(), error = %e, "end of a sensor incident not queued");
+            }
+        }
+        report.stopped.push(m.cfg.name.clone());
+    }
+    if config.sensors.is_empty() {
+        return Ok((None, report));
+    }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    let mut counters = Vec::new();
+    for (broker, mqtt, options) in inputs {
+        let monitors: Vec<SensorMonitor> = config
+            .sensors
+            .iter()
+            .filter(|s| s.broker == broker)
+            .map(|s| match kept.iter().position(|m| m.cfg == *s) {
+                Some(i) => {
+                    report.kept.push(s.name.clone());
+                    kept.swap_remove(i)
+                }
+                None => {
+                    report.started.push(s.name.clone());
+                    SensorMonitor::new(s, &config.site.id, &config.gateway.id, started)
+                }
+            })
+            .collect();
+        counters.extend(
+            monitors
+                .iter()
+                .map(|m| (m.name().to_string(), m.counters())),
+        );
         let mut topics: Vec<String> = monitors.iter().map(|m| m.cfg.topic.clone()).collect();
         topics.sort();
         topics.dedup();
@@ -304,11 +427,14 @@ pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, Sensor
         );
         tasks.push(tokio::spawn(tracing::Instrument::instrument(task, span)));
     }
-    Ok(Some(Sensors {
-        stop,
-        tasks,
-        counters,
-    }))
+    Ok((
+        Some(Sensors {
+            stop,
+            tasks,
+            counters,
+        }),
+        report,
+    ))
 }
 
 /// Subscribes, reads, evaluates; reconnects with capped, jittered backoff.
@@ -319,7 +445,7 @@ async fn input_task(
     mut monitors: Vec<SensorMonitor>,
     sink: AlertSink,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+) -> Vec<SensorMonitor> {
     use crate::delivery::publisher::{BACKOFF_MAX, BACKOFF_MIN};
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let mut ticker = tokio::time::interval(TICK);
@@ -381,6 +507,7 @@ async fn input_task(
         }
     }
     let _ = client.try_disconnect();
+    monitors
 }
 
 #[cfg(test)]
@@ -404,17 +531,19 @@ mod tests {
         SensorMonitor::new(&cfg, "site", "gw", Instant::now())
     }
 
+    /// Fires (major) over 60, clears under 55.
+    fn over_60() -> SensorRule {
+        SensorRule::Threshold {
+            above: Some(60.0),
+            below: None,
+            hysteresis: 5.0,
+            severity: Severity::Major,
+        }
+    }
+
     #[test]
     fn a_threshold_opens_and_ends_one_event_with_the_reading() {
-        let mut m = monitor(
-            vec![SensorRule::Threshold {
-                above: Some(60.0),
-                below: None,
-                hysteresis: 5.0,
-                severity: Severity::Major,
-            }],
-            None,
-        );
+        let mut m = monitor(vec![over_60()], None);
         assert!(m.wants("z2m/a/shed") && !m.wants("z2m/a/b/shed"));
         let now = Instant::now();
         let fired = m.on_payload(br#"{"temperature": 65}"#, now);
@@ -432,6 +561,25 @@ mod tests {
         let ended = m.on_payload(br#"{"temperature": 50}"#, now);
         assert_eq!(ended[0].state, AlertState::End);
         assert_eq!(ended[0].event, a.event);
+    }
+
+    #[test]
+    fn end_open_ends_each_open_incident_once() {
+        let mut m = monitor(vec![over_60()], Some(1.0));
+        let t0 = Instant::now();
+        let fired = m.on_payload(br#"{"temperature": 65}"#, t0);
+        let off = m.tick(t0 + Duration::from_secs(61)).unwrap();
+        let ends = m.end_open("reload");
+        let got: Vec<_> = ends.iter().map(|a| (a.kind, a.state, a.event)).collect();
+        assert_eq!(
+            got,
+            [
+                (AlertKind::Sensor, AlertState::End, fired[0].event),
+                (AlertKind::SensorOffline, AlertState::End, off.event),
+            ]
+        );
+        assert!(ends.iter().all(|a| a.details["ended_by"] == "reload"));
+        assert!(m.end_open("reload").is_empty());
     }
 
     #[test]
