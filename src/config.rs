@@ -1042,6 +1042,16 @@ impl MqttConfig {
 }
 
 impl Config {
+    /// The cameras' names, comma-separated, for messages such as "no camera X
+    /// (cameras: a, b)".
+    pub fn camera_names(&self) -> String {
+        self.cameras
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Reads and parses a file, then validates it. Every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

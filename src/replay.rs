@@ -61,17 +61,7 @@ pub fn replay(
         .cameras
         .iter()
         .find(|c| c.name == camera)
-        .ok_or_else(|| {
-            ReplayError::NoSuchCamera(
-                camera.to_string(),
-                config
-                    .cameras
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        })?;
+        .ok_or_else(|| ReplayError::NoSuchCamera(camera.to_string(), config.camera_names()))?;
     let models = analysis::load_wanted_models(&config.runtime, [cam]);
     let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
     let mut builder = AlertBuilder::new(AlertOrigin {

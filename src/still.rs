@@ -85,17 +85,7 @@ pub fn still(
         .cameras
         .iter()
         .find(|c| c.name == camera)
-        .ok_or_else(|| {
-            StillError::NoSuchCamera(
-                camera.to_string(),
-                config
-                    .cameras
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        })?;
+        .ok_or_else(|| StillError::NoSuchCamera(camera.to_string(), config.camera_names()))?;
     // Fail on an unwritable path before waiting for the camera.
     check_writable(&options.out)?;
     if let Some(raw) = &options.raw {

@@ -270,18 +270,19 @@ impl CameraWatch {
         a
     }
 
-    /// Ends a raised `camera_offline` incident whose camera left the config.
-    fn removed_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
-        let mut a = Alert::new(
-            AlertKind::CameraOffline,
-            Severity::Info,
-            &self.site,
-            &self.gateway,
-        );
+    /// An `info` message of `kind` ending the outage `event` at `at`.
+    fn end_alert(&self, kind: AlertKind, camera: &str, event: Uuid, at: SystemTime) -> Alert {
+        let mut a = Alert::new(kind, Severity::Info, &self.site, &self.gateway);
         a.event = event;
         a.state = AlertState::End;
         a.camera = Some(camera.to_string());
         a.detected_at = DateTime::<Utc>::from(at);
+        a
+    }
+
+    /// Ends a raised `camera_offline` incident whose camera left the config.
+    fn removed_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
+        let mut a = self.end_alert(AlertKind::CameraOffline, camera, event, at);
         a.details = serde_json::json!({
             "reason": "removed from the config",
             "offline_since": rfc3339(since),
@@ -290,16 +291,7 @@ impl CameraWatch {
     }
 
     fn online_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
-        let mut a = Alert::new(
-            AlertKind::CameraOnline,
-            Severity::Info,
-            &self.site,
-            &self.gateway,
-        );
-        a.event = event;
-        a.state = AlertState::End;
-        a.camera = Some(camera.to_string());
-        a.detected_at = DateTime::<Utc>::from(at);
+        let mut a = self.end_alert(AlertKind::CameraOnline, camera, event, at);
         let downtime = at.duration_since(since).unwrap_or_default();
         a.details = serde_json::json!({
             "offline_since": rfc3339(since),
