@@ -393,9 +393,6 @@ pub struct ReloadReport {
     pub failed: Vec<(String, String)>,
 }
 
-/// Whether two camera configs differ in any way that matters. `Debug`
-/// covers every field (a new analyzer's config too); inline passwords are
-/// compared separately because `Debug` hides them.
 /// The sha256 of the camera's password as it resolves now (from the config,
 /// its file or its environment variable); `None` without one. Only the digest
 /// is kept, never a second copy of the secret.
@@ -405,6 +402,10 @@ pub fn secret_digest(cam: &CameraConfig) -> Option<[u8; 32]> {
     Some(Sha256::digest(pw.as_bytes()).into())
 }
 
+/// Whether two camera configs differ in any way that matters. `Debug`
+/// covers every field (a new analyzer's config too); inline passwords are
+/// compared separately because `Debug` hides them. A changed password file
+/// content is caught by comparing [`secret_digest`]s.
 pub fn camera_changed(a: &CameraConfig, b: &CameraConfig) -> bool {
     format!("{a:?}") != format!("{b:?}") || a.password.password != b.password.password
 }
