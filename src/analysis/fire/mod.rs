@@ -434,33 +434,14 @@ impl Analyzer for FireAnalyzer {
             st.flame_boxes = regions.iter().map(|r| r.region.clone()).collect();
             st.flame_boxes
                 .extend(flame::seeds(&st.history, &st.grid, &st.zones));
-            let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
-            let replace = self
-                .detector
-                .as_ref()
-                .is_some_and(|d| d.fusion == FireFusion::Replace);
-            if replace {
-                if let Some(d) = &self.detector {
-                    detector_observations(
-                        &d.boxes,
-                        AlertKind::Fire,
-                        st,
-                        frame_px,
-                        mode,
-                        &mut per_zone,
-                    );
-                }
-            } else {
-                for r in regions.iter().filter(|r| r.hit()) {
-                    let bbox = cell_bbox(&st.grid, &r.region);
-                    let Some(det) = confirm(self.detector.as_ref(), AlertKind::Fire, bbox) else {
-                        continue;
-                    };
-                    let z = r.region.zone as usize;
-                    let hit = flame_hit(r, bbox, st, px_area);
-                    merge_hit(&mut per_zone[z], hit, frame_px, mode, det);
-                }
-            }
+            let per_zone = zone_observations(
+                self.detector.as_ref(),
+                AlertKind::Fire,
+                st,
+                (nz, frame_px, mode),
+                &regions,
+                |r, bbox| flame_hit(r, bbox, st, px_area),
+            );
             for (zi, obs) in per_zone.into_iter().enumerate() {
                 let mut obs = obs;
                 // Second opinion, asked only when this hit would open an incident.
@@ -520,33 +501,14 @@ impl Analyzer for FireAnalyzer {
                     "smoke candidate"
                 );
             }
-            let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
-            let replace = self
-                .detector
-                .as_ref()
-                .is_some_and(|d| d.fusion == FireFusion::Replace);
-            if replace {
-                if let Some(d) = &self.detector {
-                    detector_observations(
-                        &d.boxes,
-                        AlertKind::Smoke,
-                        st,
-                        frame_px,
-                        mode,
-                        &mut per_zone,
-                    );
-                }
-            } else {
-                for r in regions.iter().filter(|r| r.hit()) {
-                    let bbox = cell_bbox(&st.grid, &r.region);
-                    let Some(det) = confirm(self.detector.as_ref(), AlertKind::Smoke, bbox) else {
-                        continue;
-                    };
-                    let z = r.region.zone as usize;
-                    let hit = smoke_hit(r, bbox, st);
-                    merge_hit(&mut per_zone[z], hit, frame_px, mode, det);
-                }
-            }
+            let per_zone = zone_observations(
+                self.detector.as_ref(),
+                AlertKind::Smoke,
+                st,
+                (nz, frame_px, mode),
+                &regions,
+                |r, bbox| smoke_hit(r, bbox, st),
+            );
             for (zi, obs) in per_zone.into_iter().enumerate() {
                 if let Some(m) = self.smoke_trackers[zi].step(t, obs, &mut self.next_incident) {
                     out.push(finding(AlertKind::Smoke, &self.zone_names[zi], m));
@@ -683,6 +645,65 @@ fn merge_hit(
             });
         }
     }
+}
+
+/// A classic candidate region (flame or smoke), as fusion sees it.
+trait Candidate {
+    /// Its cells.
+    fn cells(&self) -> &CellRegion;
+    /// Whether it counts as a hit this frame.
+    fn is_hit(&self) -> bool;
+}
+
+impl Candidate for FlameRegion {
+    fn cells(&self) -> &CellRegion {
+        &self.region
+    }
+    fn is_hit(&self) -> bool {
+        self.hit()
+    }
+}
+
+impl Candidate for SmokeRegion {
+    fn cells(&self) -> &CellRegion {
+        &self.region
+    }
+    fn is_hit(&self) -> bool {
+        self.hit()
+    }
+}
+
+/// This frame's observation of `kind` in each of the `nz` zones. Under
+/// `replace` fusion the detector's boxes are the candidates; otherwise each
+/// classic region that hits counts (under `confirm` fusion only with an
+/// overlapping detector box), measured by `hit_of` from its box.
+fn zone_observations<R: Candidate>(
+    detector: Option<&DetectorHook>,
+    kind: AlertKind,
+    st: &State,
+    (nz, frame_px, mode): (usize, f32, &str),
+    regions: &[R],
+    hit_of: impl Fn(&R, BBox) -> Hit,
+) -> Vec<Option<Observation>> {
+    let mut per_zone: Vec<Option<Observation>> = vec![None; nz];
+    match detector {
+        Some(d) if d.fusion == FireFusion::Replace => {
+            detector_observations(&d.boxes, kind, st, frame_px, mode, &mut per_zone);
+        }
+        _ => {
+            for r in regions.iter().filter(|r| r.is_hit()) {
+                let bbox = cell_bbox(&st.grid, r.cells());
+                let Some(det) = confirm(detector, kind, bbox) else {
+                    continue;
+                };
+                let Some(slot) = per_zone.get_mut(r.cells().zone as usize) else {
+                    continue;
+                };
+                merge_hit(slot, hit_of(r, bbox), frame_px, mode, det);
+            }
+        }
+    }
+    per_zone
 }
 
 /// Replace fusion: the detector's boxes of `kind` are the zone's observations.
