@@ -3,6 +3,10 @@
 
 use std::process::Command;
 
+#[path = "common/check_config.rs"]
+mod check_config;
+use check_config::check_config as check;
+
 const BASE: &str = r#"
 [site]
 id = "estate"
@@ -17,21 +21,6 @@ const CAMERA: &str = r#"
 name = "cam1"
 url = "rtsp://127.0.0.1:8554/cam1"
 "#;
-
-fn check(text: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_estatewatch"))
-        .arg("check-config")
-        .arg(&path)
-        .env_remove("EW_UNSET_VARIABLE")
-        .output()
-        .unwrap();
-    let mut all = String::from_utf8_lossy(&out.stdout).to_string();
-    all.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), all)
-}
 
 #[test]
 fn reference_config_is_valid() {

@@ -6,7 +6,10 @@
 
 use estatewatch::analysis::build_analyzers;
 use estatewatch::config::{Config, FireFusion};
-use std::process::Command;
+
+#[path = "common/check_config.rs"]
+mod check_config;
+use check_config::check_config as check;
 
 const BASE: &str = r#"
 [site]
@@ -47,20 +50,6 @@ every_n_frames = 3
 fire_classes = ["fire"]
 smoke_classes = ["smoke"]
 "#;
-
-fn check(text: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_estatewatch"))
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    let mut all = String::from_utf8_lossy(&out.stdout).to_string();
-    all.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), all)
-}
 
 #[test]
 fn full_fire_table_is_valid_and_parsed() {

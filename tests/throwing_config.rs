@@ -4,7 +4,10 @@
 
 use estatewatch::analysis::build_analyzers;
 use estatewatch::config::Config;
-use std::process::Command;
+
+#[path = "common/check_config.rs"]
+mod check_config;
+use check_config::check_config as check;
 
 const BASE: &str = r#"
 [site]
@@ -19,20 +22,6 @@ url = "rtsp://127.0.0.1:8554/tower"
 "#;
 
 const GOOD_FLOORS: &str = "[cameras.analyzers.throwing.floors]\nrows = [0.9, 0.7, 0.5]\n";
-
-fn check(text: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_estatewatch"))
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    let mut all = String::from_utf8_lossy(&out.stdout).to_string();
-    all.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), all)
-}
 
 fn throwing(settings: &str, tables: &str) -> String {
     format!("{BASE}[cameras.analyzers.throwing]\n{settings}\n{tables}")
