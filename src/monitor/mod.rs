@@ -328,7 +328,7 @@ pub fn verdict(s: &Snapshot, hung_after: Duration) -> Verdict {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn cam(name: &str, frames: u64, age: u64) -> CameraSnapshot {
@@ -344,6 +344,35 @@ mod tests {
             fps_skipped: 0.0,
             worker_tick_age_ms: age,
             analyzer_ms: BTreeMap::new(),
+        }
+    }
+
+    /// A snapshot of a gateway with no camera or sensor, everything healthy.
+    pub(crate) fn quiet_snapshot() -> Snapshot {
+        Snapshot {
+            schema: STATS_SCHEMA,
+            site: "s".into(),
+            gateway: "g".into(),
+            at: chrono::Utc::now(),
+            uptime_s: 1,
+            cameras: Vec::new(),
+            models: BTreeMap::new(),
+            outbox: OutboxSnapshot {
+                submitted: 0,
+                depth: 0,
+                oldest_age_s: 0.0,
+                dropped: 0,
+                writable: true,
+                problem: None,
+            },
+            mqtt: MqttSnapshot {
+                connected: true,
+                connects: 1,
+                sent: 0,
+                delivered: 0,
+                publish_latency_ms: Timing::default(),
+            },
+            sensors: Vec::new(),
         }
     }
 
@@ -368,29 +397,8 @@ mod tests {
     #[test]
     fn verdict_names_the_hung_camera_and_the_outbox() {
         let mut s = Snapshot {
-            schema: STATS_SCHEMA,
-            site: "s".into(),
-            gateway: "g".into(),
-            at: chrono::Utc::now(),
-            uptime_s: 1,
             cameras: vec![cam("gate", 1, 100), cam("shed", 1, 20_000)],
-            models: BTreeMap::new(),
-            outbox: OutboxSnapshot {
-                submitted: 0,
-                depth: 0,
-                oldest_age_s: 0.0,
-                dropped: 0,
-                writable: true,
-                problem: None,
-            },
-            mqtt: MqttSnapshot {
-                connected: true,
-                connects: 1,
-                sent: 0,
-                delivered: 0,
-                publish_latency_ms: Timing::default(),
-            },
-            sensors: Vec::new(),
+            ..quiet_snapshot()
         };
         let v = verdict(&s, Duration::from_secs(15));
         assert!(!v.healthy);

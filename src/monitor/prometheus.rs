@@ -358,28 +358,6 @@ mod tests {
         let s = super::super::SensorSnapshot::of("shed-temp", &quiet);
         assert_eq!((s.value, s.last_reading_age_s), (None, None));
         let snap = super::super::Snapshot {
-            schema: super::super::STATS_SCHEMA,
-            site: "s".into(),
-            gateway: "g".into(),
-            at: chrono::Utc::now(),
-            uptime_s: 1,
-            cameras: Vec::new(),
-            models: Default::default(),
-            outbox: super::super::OutboxSnapshot {
-                submitted: 0,
-                depth: 0,
-                oldest_age_s: 0.0,
-                dropped: 0,
-                writable: true,
-                problem: None,
-            },
-            mqtt: super::super::MqttSnapshot {
-                connected: true,
-                connects: 1,
-                sent: 0,
-                delivered: 0,
-                publish_latency_ms: Timing::default(),
-            },
             sensors: vec![
                 s,
                 super::super::SensorSnapshot {
@@ -390,6 +368,7 @@ mod tests {
                     last_reading_age_s: Some(2.0),
                 },
             ],
+            ..super::super::tests::quiet_snapshot()
         };
         let text = render(&snap, true);
         assert!(
