@@ -130,7 +130,7 @@ pub fn replay(
 /// tracks, candidates) and the boxes of alerts raised in the last second.
 struct DebugVideo {
     path: PathBuf,
-    writer: crate::scenes::encode::Mp4Writer,
+    writer: crate::ingest::mp4::Mp4Writer,
     fps: u32,
     /// Alert boxes still on screen, with the frames left to show them.
     recent: Vec<(crate::alert::BBox, u32)>,
@@ -138,14 +138,14 @@ struct DebugVideo {
 
 impl DebugVideo {
     fn create(path: &Path, width: u32, height: u32, fps: u32) -> Result<DebugVideo, ReplayError> {
-        let settings = crate::scenes::encode::EncodeSettings {
+        let settings = crate::ingest::mp4::EncodeSettings {
             width,
             height,
             fps: fps.max(1),
             bitrate_kbps: 2000,
             threads: 2,
         };
-        let writer = crate::scenes::encode::Mp4Writer::create(path, settings)
+        let writer = crate::ingest::mp4::Mp4Writer::create(path, settings)
             .map_err(|e| ReplayError::DebugVideo(e.to_string()))?;
         Ok(DebugVideo {
             path: path.to_path_buf(),

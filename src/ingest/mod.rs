@@ -17,6 +17,7 @@
 
 mod error;
 pub mod file;
+pub mod mp4;
 mod pipeline;
 pub mod rtsp_server;
 pub mod supervisor;

@@ -74,6 +74,16 @@ pub enum SceneError {
     UnknownSuite(String),
 }
 
+impl From<crate::ingest::mp4::Mp4Error> for SceneError {
+    fn from(e: crate::ingest::mp4::Mp4Error) -> SceneError {
+        match e {
+            crate::ingest::mp4::Mp4Error::Encode { path, message } => {
+                SceneError::Encode { path, message }
+            }
+        }
+    }
+}
+
 /// Which of the three scenes a clip shows (`real` marks real footage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
