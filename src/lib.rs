@@ -20,9 +20,11 @@
 //! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.
 //! - [`health`]: systemd notify (READY, STOPPING, watchdog) and heartbeats.
 //! - [`monitor`]: `/healthz`, Prometheus `/metrics` and the stats topic.
-//! - [`scenes`]: the test-footage generator (clips with ground truth).
-//! - [`score`]: the detection scorecard that judges analyzers on those clips.
 //! - [`still`]: `estatewatch still`, a calibration picture from a live camera.
+//!
+//! The test footage analyzers are judged by (the scene generator and the
+//! scorecard, binaries `scenegen` and `score`) is a separate crate built on
+//! this library, `crates/estatewatch-scenes`; nothing here depends on it.
 
 pub mod alert;
 pub mod analysis;
@@ -33,8 +35,6 @@ pub mod health;
 pub mod ingest;
 pub mod monitor;
 pub mod replay;
-pub mod scenes;
-pub mod score;
 pub mod sensors;
 pub mod still;
 pub mod watch;

@@ -12,8 +12,8 @@ mod daemon;
 
 use daemon::Daemon;
 use estatewatch::ingest::RtspServer;
-use estatewatch::scenes::camera_config::camera_section;
-use estatewatch::scenes::{render_clip, ClipSpec, Kind};
+use estatewatch_scenes::camera_config::camera_section;
+use estatewatch_scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, Broker, Subscriber};
 use std::time::Duration;
 

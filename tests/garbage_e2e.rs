@@ -16,7 +16,7 @@ mod daemon;
 
 use daemon::Daemon;
 use estatewatch::ingest::RtspServer;
-use estatewatch::scenes::{render_clip, ClipSpec, Kind};
+use estatewatch_scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, Broker, Subscriber};
 use std::time::Duration;
 

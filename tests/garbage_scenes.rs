@@ -1,13 +1,13 @@
 //! Tuning harness: runs the garbage analyzer over rendered bin-room clips
-//! (`estatewatch scenegen`) decoded with a real GStreamer pipeline, and writes
-//! the alerts as JSON lines in the MQTT schema for `estatewatch score`.
+//! (`scenegen`) decoded with a real GStreamer pipeline, and writes
+//! the alerts as JSON lines in the MQTT schema for `score`.
 //!
 //! Ignored by default (it needs a folder of clips):
 //!
 //! ```text
 //! GARBAGE_SCENES=/tmp/scenes GARBAGE_ALERTS=/tmp/alerts.jsonl \
 //!   cargo test --release --test garbage_scenes -- --ignored --nocapture
-//! estatewatch score --truth /tmp/scenes --alerts /tmp/alerts.jsonl
+//! score --truth /tmp/scenes --alerts /tmp/alerts.jsonl
 //! ```
 //!
 //! `GARBAGE_SNAPSHOTS=DIR` also saves each alert's picture as a JPEG;

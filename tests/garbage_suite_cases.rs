@@ -18,9 +18,9 @@ use estatewatch::analysis::garbage::GarbageAnalyzer;
 use estatewatch::analysis::Analyzer;
 use estatewatch::config::{GarbageConfig, ZoneConfig};
 use estatewatch::ingest::Frame;
-use estatewatch::scenes::encode::decode_file;
-use estatewatch::scenes::suite::suite;
-use estatewatch::scenes::{render_clip, Truth};
+use estatewatch_scenes::encode::decode_file;
+use estatewatch_scenes::suite::suite;
+use estatewatch_scenes::{render_clip, Truth};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 

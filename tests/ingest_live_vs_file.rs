@@ -15,8 +15,8 @@ use estatewatch::alert::{AlertKind, AlertState};
 use estatewatch::analysis;
 use estatewatch::config::Config;
 use estatewatch::ingest::{spawn_camera, FileReader, Frame, FrameSlot, RtspServer, Take};
-use estatewatch::scenes::camera_config::camera_section;
-use estatewatch::scenes::{render_clip, ClipSpec, Kind};
+use estatewatch_scenes::camera_config::camera_section;
+use estatewatch_scenes::{render_clip, ClipSpec, Kind};
 
 /// Mean absolute difference per channel value, in 0..=255 units.
 fn mad(a: &[u8], b: &[u8]) -> f64 {

@@ -1,8 +1,12 @@
 //! `estatewatch replay` through the real binary: alert JSON lines with media
 //! time, saved snapshots, the `--debug-video` MP4, and errors that name what
-//! is wrong. Clips come from `estatewatch scenegen`.
+//! is wrong. Clips are rendered as `scenegen` renders them.
 
-use estatewatch::scenes::encode::decode_file;
+#[path = "common/scenegen.rs"]
+mod scenegen;
+
+use estatewatch_scenes::encode::decode_file;
+use scenegen::scenegen;
 use std::path::Path;
 use std::process::Command;
 
@@ -10,18 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 
 /// Renders a small throw (a 20 px object from floor 2) with its replay config.
 fn throw_clip(dir: &Path) {
-    let out = Command::new(BIN)
-        .args(["scenegen", "--kind", "throwing", "--seed", "2"])
-        .args(["--size", "320x180", "--params", "size_px=20,floor=2"])
-        .args(["--configs", "--out"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    scenegen(dir, "throwing", 2, Some((320, 180)), "size_px=20,floor=2", true);
 }
 
 #[test]
@@ -128,7 +121,7 @@ fn replay_errors_name_the_camera_and_the_clip() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-fn decode(path: &Path) -> Vec<estatewatch::scenes::encode::DecodedFrame> {
+fn decode(path: &Path) -> Vec<estatewatch_scenes::encode::DecodedFrame> {
     let mut frames = Vec::new();
     decode_file(path, |f| frames.push(f)).unwrap();
     frames
@@ -137,13 +130,7 @@ fn decode(path: &Path) -> Vec<estatewatch::scenes::encode::DecodedFrame> {
 #[test]
 fn throwing_second_opinion_reports_the_classifiers_bird_score() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["scenegen", "--kind", "throwing", "--seed", "4"])
-        .args(["--params", "size_px=16,floor=3", "--configs", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    scenegen(dir.path(), "throwing", 4, None, "size_px=16,floor=3", true);
     let cfg = dir.path().join("throwing-4.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(text.contains("[cameras.analyzers.throwing]"), "{text}");

@@ -22,8 +22,8 @@ mod daemon;
 
 use daemon::{scrape, Daemon};
 use estatewatch::ingest::synth::{write_clip, ClipSpec as SynthClip};
-use estatewatch::scenes::camera_config::camera_section;
-use estatewatch::scenes::{render_clip, ClipSpec, Kind};
+use estatewatch_scenes::camera_config::camera_section;
+use estatewatch_scenes::{render_clip, ClipSpec, Kind};
 use mosquitto::{config_text, free_port, Broker, Subscriber};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::path::Path;

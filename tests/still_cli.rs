@@ -3,26 +3,19 @@
 //! facade grid and zones drawn where the config puts them; and the errors an
 //! integrator meets (unknown camera, unreachable camera, unwritable path).
 
+#[path = "common/scenegen.rs"]
+mod scenegen;
+
 use estatewatch::ingest::RtspServer;
+use scenegen::scenegen;
 use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 
-/// Renders a small tower clip (320x180) with `scenegen`; returns the MP4.
+/// Renders a small tower clip (320x180) as `scenegen` does; returns the MP4.
 fn tower_clip(dir: &Path) -> std::path::PathBuf {
-    let out = Command::new(BIN)
-        .args(["scenegen", "--kind", "throwing", "--seed", "2"])
-        .args(["--size", "320x180", "--params", "size_px=20,floor=2"])
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    scenegen(dir, "throwing", 2, Some((320, 180)), "size_px=20,floor=2", false);
     dir.join("throwing-2.mp4")
 }
 

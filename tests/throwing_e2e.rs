@@ -1,5 +1,5 @@
-//! End to end for the `throwing` analyzer: a throw rendered by `estatewatch
-//! scenegen` is served over the in-process RTSP server, `estatewatch run`
+//! End to end for the `throwing` analyzer: a throw rendered as `scenegen`
+//! renders it is served over the in-process RTSP server, `estatewatch run`
 //! ingests it with the camera calibration scenegen wrote, and an MQTT
 //! subscriber on a real mosquitto receives a `throwing` alert naming the
 //! floor and column the object was thrown from, with its snapshot.
@@ -10,33 +10,21 @@ mod mosquitto;
 #[path = "common/daemon.rs"]
 mod daemon;
 
+#[path = "common/scenegen.rs"]
+mod scenegen;
+
 use base64::Engine;
-use daemon::{Daemon, BIN};
+use daemon::Daemon;
 use estatewatch::ingest::RtspServer;
-use estatewatch::scenes::Truth;
+use estatewatch_scenes::Truth;
 use mosquitto::{config_text, Broker, Subscriber};
+use scenegen::scenegen;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// Renders one throw (16 px object from floor 6, column 1) with its replay config.
 fn render_throw(dir: &Path) -> Truth {
-    let out = Command::new(BIN)
-        .args(["scenegen", "--kind", "throwing", "--seed", "61"])
-        .args([
-            "--params",
-            "size_px=16,floor=6,column=1",
-            "--configs",
-            "--out",
-        ])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scenegen failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    scenegen(dir, "throwing", 61, None, "size_px=16,floor=6,column=1", true);
     Truth::load(&dir.join("throwing-61.json")).unwrap()
 }
 

@@ -1,16 +1,16 @@
 //! The suite renders into a folder that doubles as a cache, and the
 //! scorecard reads it: a perfect alert stream scores 1.0, silence scores 0.
 
-use estatewatch::scenes::suite::{load_truths, render_all, suite};
-use estatewatch::scenes::{Truth, GENERATOR_VERSION};
-use estatewatch::score::{self, Options};
+use estatewatch_scenes::suite::{load_truths, render_all, suite};
+use estatewatch_scenes::{Truth, GENERATOR_VERSION};
+use estatewatch_scenes::score::{self, Options};
 use serde_json::json;
 
 #[test]
 fn suite_renders_once_then_comes_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let specs = suite("smoke").unwrap();
-    let quiet = |_: &estatewatch::scenes::ClipSpec, _: bool| {};
+    let quiet = |_: &estatewatch_scenes::ClipSpec, _: bool| {};
     let first = render_all(&specs, dir.path(), 2, false, &quiet).unwrap();
     assert_eq!((first.rendered, first.cached), (3, 0));
     assert!(first.frames_rendered > 100);

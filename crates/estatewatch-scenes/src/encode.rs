@@ -11,7 +11,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use std::path::Path;
 
-pub use crate::ingest::mp4::{EncodeSettings, Mp4Writer};
+pub use estatewatch::ingest::mp4::{EncodeSettings, Mp4Writer};
 
 fn gst_err(path: &Path, e: impl std::fmt::Display) -> SceneError {
     SceneError::Encode {

@@ -2,7 +2,7 @@
 //! alerts: true/false positives, misses, duplicates, delays, floor accuracy,
 //! recall by size, the fire/smoke merge, real footage, thresholds and the CLI.
 
-use estatewatch::score::{self, Options, Thresholds};
+use estatewatch_scenes::score::{self, Options, Thresholds};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
@@ -309,9 +309,9 @@ fn bad_input_is_reported_with_file_and_line() {
 fn cli_prints_the_table_json_and_fails_on_thresholds() {
     let dir = tempfile::tempdir().unwrap();
     let alerts = fixture(dir.path());
-    let bin = env!("CARGO_BIN_EXE_estatewatch");
+    let bin = env!("CARGO_BIN_EXE_score");
     let out = Command::new(bin)
-        .args(["score", "--truth"])
+        .args(["--truth"])
         .arg(dir.path())
         .arg("--alerts")
         .arg(&alerts)
@@ -331,7 +331,7 @@ fn cli_prints_the_table_json_and_fails_on_thresholds() {
     );
 
     let out = Command::new(bin)
-        .args(["score", "--json", "--truth"])
+        .args(["--json", "--truth"])
         .arg(dir.path())
         .arg("--alerts")
         .arg(&alerts)
@@ -352,7 +352,7 @@ fn cli_prints_the_table_json_and_fails_on_thresholds() {
     let th = dir.path().join("th.toml");
     std::fs::write(&th, "[rows.throwing]\nmin_recall = 0.9\n").unwrap();
     let out = Command::new(bin)
-        .args(["score", "--truth"])
+        .args(["--truth"])
         .arg(dir.path())
         .arg("--alerts")
         .arg(&alerts)

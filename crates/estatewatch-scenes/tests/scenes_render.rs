@@ -2,8 +2,8 @@
 //! size and timestamps; their truth tracks lie inside the frame and point at
 //! something that is really there; the same seed renders the same clip.
 
-use estatewatch::scenes::encode::{decode_file, DecodedFrame};
-use estatewatch::scenes::{render_clip, ClipSpec, Kind, Params, Truth, Variant};
+use estatewatch_scenes::encode::{decode_file, DecodedFrame};
+use estatewatch_scenes::{render_clip, ClipSpec, Kind, Params, Truth, Variant};
 use std::path::Path;
 use std::process::Command;
 
@@ -275,11 +275,9 @@ fn night_and_ir_variants_differ_from_day() {
 #[test]
 fn cli_renders_a_clip_with_a_valid_replay_config_and_reports_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_estatewatch");
+    let bin = env!("CARGO_BIN_EXE_scenegen");
     let out = Command::new(bin)
-        .args([
-            "scenegen", "--kind", "throwing", "--seed", "2", "--size", "320x180",
-        ])
+        .args(["--kind", "throwing", "--seed", "2", "--size", "320x180"])
         .args(["--params", "size_px=20,floor=2", "--configs", "--out"])
         .arg(dir.path())
         .output()
@@ -292,16 +290,11 @@ fn cli_renders_a_clip_with_a_valid_replay_config_and_reports_bad_input() {
     let truth = Truth::load(&dir.path().join("throwing-2.json")).unwrap();
     assert_eq!(truth.incidents[0].origin.unwrap().floor, 2);
     let cfg = dir.path().join("throwing-2.toml");
-    let out = Command::new(bin)
-        .arg("check-config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // What `estatewatch check-config` checks (that binary is not built for
+    // this package's tests): the file is valid and its analyzers build.
+    let config = estatewatch::config::Config::load(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let setup = estatewatch::analysis::check_setup(&config);
+    assert!(setup.problems.is_empty(), "{:?}", setup.problems);
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(
         text.contains("name = \"throwing-2\"") && text.contains("floor_rows"),
@@ -309,7 +302,7 @@ fn cli_renders_a_clip_with_a_valid_replay_config_and_reports_bad_input() {
     );
 
     let out = Command::new(bin)
-        .args(["scenegen", "--kind", "volcano", "--out"])
+        .args(["--kind", "volcano", "--out"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -319,9 +312,7 @@ fn cli_renders_a_clip_with_a_valid_replay_config_and_reports_bad_input() {
         "{err}"
     );
     let out = Command::new(bin)
-        .args([
-            "scenegen", "--kind", "throwing", "--params", "floor=99", "--out",
-        ])
+        .args(["--kind", "throwing", "--params", "floor=99", "--out"])
         .arg(dir.path())
         .output()
         .unwrap();

@@ -1,5 +1,11 @@
-//! The scene generator: procedural "camera" clips with ground truth, the
-//! measuring instrument every analyzer is judged by (see `docs/scenes.md`).
+//! estatewatch-scenes: the test footage estatewatch's analyzers are judged
+//! by (see `docs/scenes.md`). It owns the scene generator (this module and
+//! its submodules; the `scenegen` binary) and the detection scorecard
+//! ([`score`]; the `score` binary). It builds on the daemon library and is
+//! never part of the daemon: the daemon's tests use it as a dev-dependency.
+//!
+//! The scene generator makes procedural "camera" clips with ground truth, the
+//! measuring instrument every analyzer is judged by.
 //!
 //! A clip is fully described by a [`ClipSpec`] (kind, seed, variant, size,
 //! rate, optional parameters); rendering it is deterministic. Three scenes
@@ -27,6 +33,7 @@ pub mod rng;
 mod scene_binroom;
 mod scene_shed;
 mod scene_tower;
+pub mod score;
 pub mod suite;
 
 use raster::Canvas;
@@ -74,10 +81,10 @@ pub enum SceneError {
     UnknownSuite(String),
 }
 
-impl From<crate::ingest::mp4::Mp4Error> for SceneError {
-    fn from(e: crate::ingest::mp4::Mp4Error) -> SceneError {
+impl From<estatewatch::ingest::mp4::Mp4Error> for SceneError {
+    fn from(e: estatewatch::ingest::mp4::Mp4Error) -> SceneError {
         match e {
-            crate::ingest::mp4::Mp4Error::Encode { path, message } => {
+            estatewatch::ingest::mp4::Mp4Error::Encode { path, message } => {
                 SceneError::Encode { path, message }
             }
         }

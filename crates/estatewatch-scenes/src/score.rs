@@ -20,7 +20,7 @@
 //! - Floor accuracy is over true positives whose incident has an origin; an
 //!   alert without `details.origin.floor` counts as wrong.
 
-use crate::scenes::{suite::load_truths, Scene, SceneError, Truth};
+use crate::{suite::load_truths, Scene, SceneError, Truth};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
