@@ -7,22 +7,24 @@ setup:
 	@scripts/setup.sh
 
 build: setup
-	$(CARGO) build
+	$(CARGO) build --workspace
 
+# The daemon alone (what installers run; `make deb` packages it).
 release: setup
 	$(CARGO) build --release
 
 test: setup
-	$(CARGO) test --lib --bins --tests -- --test-threads=2
-	$(CARGO) test --doc
+	$(CARGO) test --workspace --lib --bins --tests -- --test-threads=2
+	$(CARGO) test --workspace --doc
 	scripts/scorecard.sh
 
 lint: setup
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The daemon and the scene generator that renders the demo's clips.
 demo: setup
-	$(CARGO) build --release
+	$(CARGO) build --release --workspace --bins
 	scripts/demo.sh
 
 bench: setup

@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-target/release/estatewatch}
+# The scene generator (crates/estatewatch-scenes); not part of the daemon.
+SCENEGEN=${SCENEGEN:-target/release/scenegen}
 OUT=demo-out
 SECONDS_TO_RUN=${DEMO_SECONDS:-150}
 mkdir -p "$OUT/clips" "$OUT/snapshots"
@@ -28,9 +30,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "demo: rendering scenes (cached after the first run)"
-"$BIN" scenegen --kind throwing --seed 7 --params floor=6,column=2 --name tower-a --configs --out "$OUT/clips" >/dev/null
-"$BIN" scenegen --kind fire --seed 3003 --name bike-shed --configs --out "$OUT/clips" >/dev/null
-"$BIN" scenegen --kind garbage --seed 5 --params dwell_s=20 --name bin-room --configs --out "$OUT/clips" >/dev/null
+"$SCENEGEN" --kind throwing --seed 7 --params floor=6,column=2 --name tower-a --configs --out "$OUT/clips" >/dev/null
+"$SCENEGEN" --kind fire --seed 3003 --name bike-shed --configs --out "$OUT/clips" >/dev/null
+"$SCENEGEN" --kind garbage --seed 5 --params dwell_s=20 --name bin-room --configs --out "$OUT/clips" >/dev/null
 
 MQTT_PORT=$(free_port)
 RTSP_PORT=$(free_port)

@@ -8,7 +8,7 @@
 #   4. score them against the truth and tests/scorecard-thresholds.toml
 #      (exit 1 when a threshold is broken, 2 on bad input, 3 when replay is missing).
 #
-# Usage: scripts/scorecard.sh [extra `estatewatch score` flags, e.g. --json]
+# Usage: scripts/scorecard.sh [extra `score` flags, e.g. --json]
 # Environment: PROFILE=debug|release (default debug), SUITE=default|smoke,
 #              JOBS=<parallel replays> (default: CPUs), NO_REAL=1, THRESHOLDS=<file>.
 set -euo pipefail
@@ -17,16 +17,19 @@ PROFILE=${PROFILE:-debug}
 SUITE=${SUITE:-default}
 JOBS=${JOBS:-$(nproc)}
 THRESHOLDS=${THRESHOLDS:-tests/scorecard-thresholds.toml}
-if [ "$PROFILE" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+# The daemon (`estatewatch`) and the scene tools (`scenegen`, `score`, crates/estatewatch-scenes).
+if [ "$PROFILE" = release ]; then cargo build --release --workspace --bins --quiet; else cargo build --workspace --bins --quiet; fi
 BIN=$PWD/target/$PROFILE/estatewatch
-KEY=$("$BIN" scenegen --cache-key)
+SCENEGEN=$PWD/target/$PROFILE/scenegen
+SCORE=$PWD/target/$PROFILE/score
+KEY=$("$SCENEGEN" --cache-key)
 ROOT=target/scenes/$KEY
 DIR=$ROOT/$SUITE
 ALERTS=$ROOT/alerts
 say() { printf 'scorecard: %s\n' "$*" >&2; }
 
 # 1. The suite (and a replay config per clip).
-"$BIN" scenegen --suite "$SUITE" --out "$DIR" --configs
+"$SCENEGEN" --suite "$SUITE" --out "$DIR" --configs
 
 # 2. Real footage, when it can be had.
 if [ "${NO_REAL:-0}" != 1 ]; then
@@ -34,7 +37,7 @@ if [ "${NO_REAL:-0}" != 1 ]; then
     for c in $clips; do
       stem=real-$(basename "${c%.*}")
       [ -s "$DIR/$stem.json" ] && [ -s "$DIR/$stem.toml" ] && continue
-      "$BIN" scenegen --real "$c" --out "$DIR" --configs >/dev/null
+      "$SCENEGEN" --real "$c" --out "$DIR" --configs >/dev/null
     done
   else
     say "no real footage (fetch failed); scoring generated clips only"
@@ -67,4 +70,4 @@ ls "$DIR"/*.json | xargs -P "$JOBS" -I{} bash -c '
 say "replayed $(ls "$DIR"/*.json | wc -l) clips in $(( $(date +%s) - started )) s"
 
 # 4. Score.
-"$BIN" score --truth "$DIR" --alerts "$ALERTS" --thresholds "$THRESHOLDS" "$@"
+"$SCORE" --truth "$DIR" --alerts "$ALERTS" --thresholds "$THRESHOLDS" "$@"
