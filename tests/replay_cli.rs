@@ -14,7 +14,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 
 /// Renders a small throw (a 20 px object from floor 2) with its replay config.
 fn throw_clip(dir: &Path) {
-    scenegen(dir, "throwing", 2, Some((320, 180)), "size_px=20,floor=2", true);
+    scenegen(
+        dir,
+        "throwing",
+        2,
+        Some((320, 180)),
+        "size_px=20,floor=2",
+        true,
+    );
 }
 
 #[test]

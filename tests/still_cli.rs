@@ -15,7 +15,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 
 /// Renders a small tower clip (320x180) as `scenegen` does; returns the MP4.
 fn tower_clip(dir: &Path) -> std::path::PathBuf {
-    scenegen(dir, "throwing", 2, Some((320, 180)), "size_px=20,floor=2", false);
+    scenegen(
+        dir,
+        "throwing",
+        2,
+        Some((320, 180)),
+        "size_px=20,floor=2",
+        false,
+    );
     dir.join("throwing-2.mp4")
 }
 

@@ -24,7 +24,14 @@ use std::time::Duration;
 
 /// Renders one throw (16 px object from floor 6, column 1) with its replay config.
 fn render_throw(dir: &Path) -> Truth {
-    scenegen(dir, "throwing", 61, None, "size_px=16,floor=6,column=1", true);
+    scenegen(
+        dir,
+        "throwing",
+        61,
+        None,
+        "size_px=16,floor=6,column=1",
+        true,
+    );
     Truth::load(&dir.join("throwing-61.json")).unwrap()
 }
 

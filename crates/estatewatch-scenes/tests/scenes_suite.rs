@@ -1,9 +1,9 @@
 //! The suite renders into a folder that doubles as a cache, and the
 //! scorecard reads it: a perfect alert stream scores 1.0, silence scores 0.
 
+use estatewatch_scenes::score::{self, Options};
 use estatewatch_scenes::suite::{load_truths, render_all, suite};
 use estatewatch_scenes::{Truth, GENERATOR_VERSION};
-use estatewatch_scenes::score::{self, Options};
 use serde_json::json;
 
 #[test]

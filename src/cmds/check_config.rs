@@ -1,0 +1,54 @@
+//! `estatewatch check-config`: validates a config file, printing every
+//! problem, then builds each enabled camera's analyzers (models included).
+
+use estatewatch::config::{Config, ConfigError};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Config file.
+    file: PathBuf,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    check(&args.file)
+}
+
+/// Exits 0 when `file` is valid and its analyzers build, 2 when not.
+pub fn check(file: &Path) -> ExitCode {
+    match Config::load(file) {
+        Ok(c) => {
+            // The file is valid; now build what it asks for, models included.
+            let setup = estatewatch::analysis::check_setup(&c);
+            for w in &setup.warnings {
+                eprintln!("  warning: {w}");
+            }
+            if !setup.problems.is_empty() {
+                eprintln!("{}: {} problem(s)", file.display(), setup.problems.len());
+                for p in &setup.problems {
+                    eprintln!("  {p}");
+                }
+                return ExitCode::from(2);
+            }
+            println!(
+                "{}: ok ({} camera(s), {} enabled)",
+                file.display(),
+                c.cameras.len(),
+                c.enabled_cameras().count()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(ConfigError::Invalid { path, problems }) => {
+            eprintln!("{}: {} problem(s)", path.display(), problems.len());
+            for p in problems {
+                eprintln!("  {p}");
+            }
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `estatewatch still`: one frame from a configured camera with its zones,
+//! masks and facade grid drawn, for calibration (see [`estatewatch::still`]).
+
+use super::exit_on;
+use estatewatch::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Config file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// The camera to take the frame from.
+    #[arg(long)]
+    camera: String,
+    /// The annotated picture (PNG).
+    #[arg(long, value_name = "OUT.png")]
+    out: PathBuf,
+    /// Also write the plain frame here.
+    #[arg(long, value_name = "RAW.png")]
+    raw: Option<PathBuf>,
+    /// Seconds to wait for the camera's first frames.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout_s: u64,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    exit_on(still(args))
+}
+
+fn still(args: &Args) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    let options = estatewatch::still::StillOptions {
+        out: args.out.clone(),
+        raw: args.raw.clone(),
+        timeout: std::time::Duration::from_secs(args.timeout_s),
+    };
+    println!(
+        "{}",
+        estatewatch::still::still(&config, &args.camera, &options)?
+    );
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! `estatewatch watch`: subscribes to the gateway's topics and prints alerts
+//! as staff receive them (see [`estatewatch::watch`]).
+
+use super::exit_on;
+use estatewatch::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Config file (its [mqtt] and gateway id are used).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Save each alert's snapshot in this folder.
+    #[arg(long)]
+    snapshots: Option<PathBuf>,
+    /// Stop after this many alerts.
+    #[arg(long, default_value_t = 0)]
+    count: u64,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    exit_on(watch(args))
+}
+
+fn watch(args: &Args) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    let options = estatewatch::watch::WatchOptions {
+        snapshots: args.snapshots.clone(),
+        count: args.count,
+        duration: args.seconds.map(std::time::Duration::from_secs),
+    };
+    estatewatch::watch::watch(&config, &options)?;
+    Ok(())
+}
