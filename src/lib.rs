@@ -11,6 +11,7 @@
 //! ```
 //!
 //! - [`config`]: the TOML file and its validation.
+//! - [`settings`]: what every config section shares (problems, secrets, zones).
 //! - [`ingest`]: camera pipelines, frames, reconnects, online/offline events.
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
@@ -36,5 +37,6 @@ pub mod replay;
 pub mod scenes;
 pub mod score;
 pub mod sensors;
+pub mod settings;
 pub mod still;
 pub mod watch;
