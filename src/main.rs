@@ -322,7 +322,13 @@ fn replay(
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary = estatewatch::replay::replay(&config, camera, clip, &options, &mut out)?;
+    let sections = estatewatch::replay::ReplaySections {
+        site: &config.site.id,
+        gateway: &config.gateway.id,
+        runtime: &config.runtime,
+        cameras: &config.cameras,
+    };
+    let summary = estatewatch::replay::replay(sections, camera, clip, &options, &mut out)?;
     std::io::Write::flush(&mut out)?;
     tracing::info!(
         frames = summary.frames,
@@ -342,7 +348,8 @@ fn still(
     let config = Config::load(config)?;
     let timeout = std::time::Duration::from_secs(timeout_s);
     let options = estatewatch::still::StillOptions { out, raw, timeout };
-    println!("{}", estatewatch::still::still(&config, camera, &options)?);
+    let summary = estatewatch::still::still(&config.cameras, &config.runtime, camera, &options)?;
+    println!("{summary}");
     Ok(())
 }
 
@@ -457,12 +464,13 @@ fn send_test_alert(config: &std::path::Path, count: usize, timeout_s: u64) -> Ex
             .enable_all()
             .build()?;
         let report = runtime.block_on(estatewatch::delivery::send_test_alerts(
-            &config,
+            &config.delivery(),
             count,
             std::time::Duration::from_secs(timeout_s),
         ))?;
-        let topic = estatewatch::delivery::mqtt::Topics::from_config(&config)
-            .alert(estatewatch::alert::AlertKind::Test);
+        let topic =
+            estatewatch::delivery::mqtt::Topics::new(&config.mqtt.topic_prefix, &config.gateway.id)
+                .alert(estatewatch::alert::AlertKind::Test);
         let via = match report.daemon {
             Some(Some(pid)) => format!("the running daemon (pid {pid})"),
             Some(None) => "the running daemon".to_string(),
@@ -520,7 +528,7 @@ fn watch(
         count,
         duration: seconds.map(std::time::Duration::from_secs),
     };
-    estatewatch::watch::watch(&config, &options)?;
+    estatewatch::watch::watch(&config.mqtt, &config.gateway.id, &options)?;
     Ok(())
 }
 
@@ -528,7 +536,7 @@ fn check_config(file: &std::path::Path) -> ExitCode {
     match Config::load(file) {
         Ok(c) => {
             // The file is valid; now build what it asks for, models included.
-            let setup = estatewatch::analysis::check_setup(&c);
+            let setup = estatewatch::analysis::check_setup(&c.runtime, &c.cameras);
             for w in &setup.warnings {
                 eprintln!("  warning: {w}");
             }

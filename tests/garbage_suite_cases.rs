@@ -14,13 +14,14 @@
 //! fix, so only the first and last cases are known to catch a regression.
 
 use estatewatch::alert::AlertState;
+use estatewatch::analysis::garbage::config::GarbageConfig;
 use estatewatch::analysis::garbage::GarbageAnalyzer;
 use estatewatch::analysis::Analyzer;
-use estatewatch::config::{GarbageConfig, ZoneConfig};
 use estatewatch::ingest::Frame;
 use estatewatch::scenes::encode::decode_file;
 use estatewatch::scenes::suite::suite;
 use estatewatch::scenes::{render_clip, Truth};
+use estatewatch::settings::ZoneConfig;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 

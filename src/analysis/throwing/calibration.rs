@@ -8,8 +8,8 @@
 //! and interpolated linearly in between, which covers a facade that narrows
 //! with height when the camera looks up.
 
+use super::config::{FloorsConfig, ThrowingConfig};
 use crate::alert::BBox;
-use crate::config::ThrowingConfig;
 
 /// Gravity, m/s².
 pub const G: f32 = 9.81;
@@ -45,6 +45,33 @@ pub struct Calibration {
     edges_top: Vec<f32>,
     labels: Vec<String>,
     unit_label: String,
+}
+
+impl FloorsConfig {
+    /// The floor lines as normalised rows, lowest first (strictly
+    /// decreasing): `rows` as given, or generated from `first_row`,
+    /// `floor_height`, `perspective` and `count`.
+    pub fn lines(&self) -> Result<Vec<f32>, String> {
+        match (&self.rows, self.first_row) {
+            (Some(rows), None) => Ok(rows.clone()),
+            (None, Some(first)) => {
+                let h = self
+                    .floor_height
+                    .ok_or("floor_height is required with first_row")?;
+                let n = self.count.ok_or("count is required with first_row")?;
+                let mut lines = vec![first];
+                let (mut y, mut band) = (first, h);
+                for _ in 0..n {
+                    y -= band;
+                    lines.push(y);
+                    band *= self.perspective;
+                }
+                Ok(lines)
+            }
+            (Some(_), Some(_)) => Err("give either rows or first_row, not both".into()),
+            (None, None) => Err("give rows, or first_row + floor_height + count".into()),
+        }
+    }
 }
 
 impl Calibration {
