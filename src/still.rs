@@ -370,11 +370,7 @@ fn draw_facade_labels(img: &mut RgbImage, t: &ThrowingConfig, scale: u32, placed
     let Ok(cal) = Calibration::new(t, w, h) else {
         return;
     };
-    let first = t.floors.as_ref().map_or(1, |f| f.first);
-    let n_cols = t
-        .columns
-        .as_ref()
-        .map_or(1, |c| c.edges.len().saturating_sub(1));
+    let (first, n_cols) = (cal.first_floor(), cal.columns());
     let (fw, fh) = (w as f32, h as f32);
     for i in 0..cal.floors() {
         let floor = first + i as i32;
