@@ -13,8 +13,8 @@
 //! spinning off. Python needs numpy + onnxruntime (benches/requirements-ref.txt);
 //! without one, only the Rust figures are printed.
 
+use estatewatch::analysis::detector::config::RuntimeConfig;
 use estatewatch::analysis::detector::{Models, Rect};
-use estatewatch::config::RuntimeConfig;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

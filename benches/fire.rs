@@ -8,9 +8,9 @@
 mod fire_support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use estatewatch::analysis::fire::config::FireConfig;
 use estatewatch::analysis::fire::FireAnalyzer;
 use estatewatch::analysis::Analyzer;
-use estatewatch::config::FireConfig;
 use estatewatch::ingest::Frame;
 use fire_support::{Canvas, FPS};
 

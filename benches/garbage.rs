@@ -7,9 +7,9 @@
 //! increasing timestamps.
 
 use criterion::Criterion;
+use estatewatch::analysis::garbage::config::GarbageConfig;
 use estatewatch::analysis::garbage::GarbageAnalyzer;
 use estatewatch::analysis::Analyzer;
-use estatewatch::config::GarbageConfig;
 use estatewatch::ingest::Frame;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

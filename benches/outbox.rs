@@ -142,7 +142,7 @@ async fn sink_commit_and_drain(n: usize, snapshot_bytes: usize) {
     let dir = bench_dir();
     let path: PathBuf = dir.path().join("outbox.db");
     let mut gate = Gate::new(mosquitto::free_port());
-    let delivery = Delivery::start(&config(gate.port(), &path))
+    let delivery = Delivery::start(&config(gate.port(), &path).delivery())
         .await
         .expect("start");
     let alerts: Vec<Alert> = (0..n).map(|i| alert(i, snapshot_bytes)).collect();
@@ -204,7 +204,7 @@ async fn latency(rate_per_s: u64, count: usize, snapshot_bytes: usize) {
     let broker = Broker::start();
     let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
     sub.wait_subscribed(1, Duration::from_secs(5));
-    let delivery = Delivery::start(&config(broker.port(), &path))
+    let delivery = Delivery::start(&config(broker.port(), &path).delivery())
         .await
         .expect("start");
     while !delivery.status().link.connected {

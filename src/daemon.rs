@@ -20,12 +20,15 @@
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
 
+use crate::analysis::config::CameraConfig;
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
-use crate::config::{CameraConfig, Config, HealthConfig, MqttConfig};
+use crate::config::Config;
+use crate::delivery::config::MqttConfig;
 use crate::delivery::{AlertSink, Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
 use crate::ingest::supervisor::{spawn_camera, CameraHandle};
 use crate::ingest::{CameraEvent, CameraStatus, FrameSlot};
+use crate::monitor::config::HealthConfig;
 use crate::monitor::{self, AnalysisStats, CameraSnapshot, Rates, Snapshot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,7 +66,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
-    let delivery = Delivery::start(&config).await?;
+    let delivery = Delivery::start(&config.delivery()).await?;
     let started = Instant::now();
     let pipeline = match start_pipeline(&config, &delivery) {
         Ok(p) => Arc::new(Mutex::new(p)),
@@ -72,7 +75,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
             return Err(e);
         }
     };
-    let mut sensors = match crate::sensors::start(&config, delivery.sink()) {
+    let mut sensors = match crate::sensors::start(&config.sensor_sections(), delivery.sink()) {
         Ok(s) => s,
         Err(e) => {
             let pipeline = std::mem::take(&mut *lock(&pipeline));
@@ -244,7 +247,7 @@ async fn apply_sensor_sections(
         Some(s) => s.stop_monitors().await,
         None => Vec::new(),
     };
-    match crate::sensors::restart(new, delivery.sink(), kept) {
+    match crate::sensors::restart(&new.sensor_sections(), delivery.sink(), kept) {
         Ok((s, report)) => {
             *sensors = s;
             tracing::info!(
@@ -303,7 +306,7 @@ impl CameraUnit {
                 offline_grace: Duration::from_secs(cam.offline_grace_s),
             },
         });
-        let handle = spawn_camera(cam.clone(), slot.clone(), ctx.events.clone())
+        let handle = spawn_camera(cam.stream(), slot.clone(), ctx.events.clone())
             .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
         let stop = Arc::new(AtomicBool::new(false));
         let builder = AlertBuilder::new(AlertOrigin {
@@ -618,7 +621,7 @@ fn reload(
     let mut with_sensors = in_force.clone();
     with_sensors.sensors = new.sensors;
     with_sensors.sensor_broker = new.sensor_broker;
-    match crate::sensors::check(&with_sensors) {
+    match crate::sensors::check(&with_sensors.sensor_sections()) {
         Ok(()) => Some(with_sensors),
         Err(e) => {
             tracing::error!(error = %e, "sensor config not applied; the running sensors stay");

@@ -10,7 +10,9 @@
 //!               frame-wins slot     garbage analyzers
 //! ```
 //!
-//! - [`config`]: the TOML file and its validation.
+//! - [`config`]: the TOML file, composed of the sections each module owns
+//!   (`ingest::config`, `delivery::config`, …), and its validation.
+//! - [`settings`]: what every config section shares (problems, secrets, zones).
 //! - [`ingest`]: camera pipelines, frames, reconnects, online/offline events.
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
@@ -36,5 +38,6 @@ pub mod ingest;
 pub mod monitor;
 pub mod replay;
 pub mod sensors;
+pub mod settings;
 pub mod still;
 pub mod watch;

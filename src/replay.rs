@@ -3,8 +3,10 @@
 //! MQTT schema. Nothing is published and no outbox is touched.
 
 use crate::alert::Alert;
+use crate::analysis::config::CameraConfig;
+use crate::analysis::detector::config::RuntimeConfig;
 use crate::analysis::{self, worker::AlertBuilder, worker::AlertOrigin};
-use crate::config::Config;
+use crate::ingest::config::camera_names;
 use crate::ingest::file::FileReader;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +43,18 @@ pub struct ReplayOptions {
     pub progress: bool,
 }
 
+/// The config sections a replay reads.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplaySections<'a> {
+    /// `site.id` and `gateway.id`, stamped on the alerts.
+    pub site: &'a str,
+    pub gateway: &'a str,
+    /// `[runtime]`, for analyzers that use models.
+    pub runtime: &'a RuntimeConfig,
+    /// `[[cameras]]`, among which the one replayed.
+    pub cameras: &'a [CameraConfig],
+}
+
 /// Totals of a replay.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReplaySummary {
@@ -51,7 +65,7 @@ pub struct ReplaySummary {
 /// Replays `clip` through `camera`'s analyzers, writing alert JSON lines to `out`.
 /// Snapshots are not embedded in the printed lines; see `options.snapshots`.
 pub fn replay(
-    config: &Config,
+    config: ReplaySections<'_>,
     camera: &str,
     clip: &Path,
     options: &ReplayOptions,
@@ -61,12 +75,14 @@ pub fn replay(
         .cameras
         .iter()
         .find(|c| c.name == camera)
-        .ok_or_else(|| ReplayError::NoSuchCamera(camera.to_string(), config.camera_names()))?;
-    let models = analysis::load_wanted_models(&config.runtime, [cam]);
+        .ok_or_else(|| {
+            ReplayError::NoSuchCamera(camera.to_string(), camera_names(config.cameras))
+        })?;
+    let models = analysis::load_wanted_models(config.runtime, [cam]);
     let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
     let mut builder = AlertBuilder::new(AlertOrigin {
-        site: config.site.id.clone(),
-        gateway: config.gateway.id.clone(),
+        site: config.site.to_string(),
+        gateway: config.gateway.to_string(),
         camera: cam.name.clone(),
     });
     builder.snapshots = options.snapshots.is_some();

@@ -12,8 +12,12 @@
 
 use crate::alert::snapshot;
 use crate::analysis;
-use crate::config::{CameraConfig, Config, ZoneConfig};
+use crate::analysis::config::CameraConfig;
+use crate::analysis::detector::config::RuntimeConfig;
+use crate::analysis::throwing::config::ThrowingConfig;
+use crate::ingest::config::camera_names;
 use crate::ingest::{spawn_camera, CameraStatus, Frame, FrameSlot, IngestError, Take};
+use crate::settings::ZoneConfig;
 use image::{Rgb, RgbImage};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -75,17 +79,18 @@ impl std::fmt::Display for StillSummary {
     }
 }
 
-/// Takes one frame from `camera` and writes the calibration picture.
+/// Takes one frame from `camera` (one of `cameras`) and writes the
+/// calibration picture; analyzers that use models load them with `runtime`.
 pub fn still(
-    config: &Config,
+    cameras: &[CameraConfig],
+    runtime: &RuntimeConfig,
     camera: &str,
     options: &StillOptions,
 ) -> Result<StillSummary, StillError> {
-    let cam = config
-        .cameras
+    let cam = cameras
         .iter()
         .find(|c| c.name == camera)
-        .ok_or_else(|| StillError::NoSuchCamera(camera.to_string(), config.camera_names()))?;
+        .ok_or_else(|| StillError::NoSuchCamera(camera.to_string(), camera_names(cameras)))?;
     // Fail on an unwritable path before waiting for the camera.
     check_writable(&options.out)?;
     if let Some(raw) = &options.raw {
@@ -93,7 +98,7 @@ pub fn still(
     }
     // Built as the daemon builds them: an analyzer that needs a model (the
     // throwing second opinion) fails here as it would fail at start.
-    let models = analysis::load_wanted_models(&config.runtime, [cam]);
+    let models = analysis::load_wanted_models(runtime, [cam]);
     let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
     let frame = grab(cam, options.timeout)?;
     let raw = snapshot::to_image(&frame.rgb, frame.width, frame.height).map_err(|e| {
@@ -133,7 +138,7 @@ fn grab(cam: &CameraConfig, timeout: Duration) -> Result<Frame, StillError> {
     let slot = FrameSlot::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let handle =
-        spawn_camera(cam.clone(), slot.clone(), tx).map_err(|source| StillError::Ingest {
+        spawn_camera(cam.stream(), slot.clone(), tx).map_err(|source| StillError::Ingest {
             camera: cam.name.clone(),
             source,
         })?;
@@ -359,22 +364,13 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
 
 /// Floor numbers left of each floor band, column labels under the lowest
 /// floor line (the grid itself is the throwing analyzer's `draw_debug`).
-fn draw_facade_labels(
-    img: &mut RgbImage,
-    t: &crate::config::ThrowingConfig,
-    scale: u32,
-    placed: &mut Labels,
-) {
+fn draw_facade_labels(img: &mut RgbImage, t: &ThrowingConfig, scale: u32, placed: &mut Labels) {
     use crate::analysis::throwing::calibration::Calibration;
     let (w, h) = (img.width(), img.height());
     let Ok(cal) = Calibration::new(t, w, h) else {
         return;
     };
-    let first = t.floors.as_ref().map_or(1, |f| f.first);
-    let n_cols = t
-        .columns
-        .as_ref()
-        .map_or(1, |c| c.edges.len().saturating_sub(1));
+    let (first, n_cols) = (cal.first_floor(), cal.columns());
     let (fw, fh) = (w as f32, h as f32);
     for i in 0..cal.floors() {
         let floor = first + i as i32;
@@ -627,7 +623,7 @@ mod tests {
 
     #[test]
     fn scrub_removes_a_password_written_into_the_url() {
-        let cfg = Config::parse(
+        let cfg = crate::config::Config::parse(
             "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n[[cameras]]\nname = \"c\"\nurl = \"rtsp://admin:hunter2@10.0.0.9/live\"\n",
         )
         .unwrap();

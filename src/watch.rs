@@ -3,7 +3,7 @@
 //! A tool for installers and for `make demo`; the daemon does not use it.
 
 use crate::alert::Alert;
-use crate::config::Config;
+use crate::delivery::config::MqttConfig;
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,10 +33,9 @@ pub struct WatchOptions {
     pub duration: Option<Duration>,
 }
 
-/// Prints messages on `<prefix>/<gateway>/#` until the options say stop.
-/// Reconnects on its own while the broker is away.
-pub fn watch(config: &Config, options: &WatchOptions) -> Result<u64, WatchError> {
-    let m = &config.mqtt;
+/// Prints messages on `<prefix>/<gateway>/#` of the broker `m` until the
+/// options say stop. Reconnects on its own while the broker is away.
+pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u64, WatchError> {
     let mut opts = MqttOptions::new(
         format!("estatewatch-watch-{}", std::process::id()),
         m.host.clone(),
@@ -48,7 +47,7 @@ pub fn watch(config: &Config, options: &WatchOptions) -> Result<u64, WatchError>
         let pw = m.password.resolve().map_err(WatchError::Secret)?;
         opts.set_credentials(user.clone(), pw.unwrap_or_default());
     }
-    let base = format!("{}/{}", m.topic_prefix, config.gateway.id);
+    let base = format!("{}/{}", m.topic_prefix, gateway);
     let (client, mut connection) = Client::new(opts, 64);
     if let Some(dir) = &options.snapshots {
         std::fs::create_dir_all(dir).map_err(|source| WatchError::Snapshot {

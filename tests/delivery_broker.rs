@@ -49,7 +49,7 @@ async fn broker_down_at_start_then_500_alerts_arrive_in_order_each_once() {
     // The daemon's broker address is the gate; nothing listens there yet.
     let mut gate = Gate::new(mosquitto::free_port());
     let cfg = config(gate.port(), dir.path(), "");
-    let delivery = Delivery::start(&cfg)
+    let delivery = Delivery::start(&cfg.delivery())
         .await
         .expect("starts without a broker");
     let sink = delivery.sink();
@@ -143,7 +143,7 @@ async fn broker_killed_repeatedly_while_alerts_flow_loses_nothing_and_keeps_orde
     sub.wait_subscribed(1, Duration::from_secs(5));
     gate.open();
     let cfg = config(gate.port(), dir.path(), "");
-    let delivery = Delivery::start(&cfg).await.unwrap();
+    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
 
     // A producer thread raises alerts steadily for the whole test.
     let sink = delivery.sink();
@@ -236,7 +236,7 @@ async fn camera_events_become_alerts_after_grace_and_retained_state() {
     let cameras =
         "[[cameras]]\nname = \"shed\"\nurl = \"rtsp://10.0.0.9/s\"\noffline_grace_s = 1\n";
     let cfg = config(broker.port(), dir.path(), cameras);
-    let delivery = Delivery::start(&cfg).await.unwrap();
+    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
     let events = delivery.camera_events();
     let state_topic = "estatewatch/gw1/cameras/shed/state";
     let now = std::time::SystemTime::now;

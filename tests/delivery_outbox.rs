@@ -169,7 +169,7 @@ async fn full_outbox_drops_by_policy_counts_it_and_criticals_are_delivered() {
     let mut gate = Gate::new(mosquitto::free_port());
     let path = dir.path().join("outbox.db");
     let cfg = config(gate.port(), &path, "max_rows = 50\n");
-    let delivery = Delivery::start(&cfg).await.unwrap();
+    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
     // 200 alerts: 20 critical, the rest info/warning/major in a pattern.
     let mut all = Vec::new();
     for n in 0..200 {
@@ -320,7 +320,7 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     std::fs::write(&garbage, &noise).unwrap();
-    let delivery = Delivery::start(&config(broker.port(), &garbage, ""))
+    let delivery = Delivery::start(&config(broker.port(), &garbage, "").delivery())
         .await
         .unwrap();
     let st = delivery.status();
@@ -371,7 +371,7 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
     std::fs::write(&damaged, &bytes).unwrap();
 
     let before = sub.alerts().len();
-    let delivery = Delivery::start(&config(broker.port(), &damaged, ""))
+    let delivery = Delivery::start(&config(broker.port(), &damaged, "").delivery())
         .await
         .unwrap();
     let st = delivery.status();
@@ -418,7 +418,7 @@ async fn locked_database_keeps_alerts_in_memory_delivers_them_and_recovers() {
     let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
     sub.wait_subscribed(1, Duration::from_secs(5));
     let path = dir.path().join("outbox.db");
-    let delivery = Delivery::start(&config(broker.port(), &path, ""))
+    let delivery = Delivery::start(&config(broker.port(), &path, "").delivery())
         .await
         .unwrap();
     let mut expected = submit(&delivery, 0, 5, 0);
@@ -524,7 +524,7 @@ async fn unwritable_directory_gives_a_clear_error_and_alerts_still_flow() {
     let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
     sub.wait_subscribed(1, Duration::from_secs(5));
     let path = ro.join("outbox.db");
-    let delivery = Delivery::start(&config(broker.port(), &path, ""))
+    let delivery = Delivery::start(&config(broker.port(), &path, "").delivery())
         .await
         .unwrap();
     let st = delivery.status();
@@ -568,7 +568,7 @@ async fn full_disk_gives_a_clear_error_keeps_alerts_and_recovers() {
     };
     let mut gate = Gate::new(mosquitto::free_port());
     let path = small.join("outbox.db");
-    let delivery = Delivery::start(&config(gate.port(), &path, ""))
+    let delivery = Delivery::start(&config(gate.port(), &path, "").delivery())
         .await
         .unwrap();
     let mut expected = submit(&delivery, 0, 10, 100);

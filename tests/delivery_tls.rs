@@ -60,7 +60,7 @@ async fn tls_with_the_test_ca_is_accepted_and_a_wrong_ca_is_refused_clearly() {
     // Right CA: delivered.
     let d1 = dir.path().join("right");
     std::fs::create_dir_all(&d1).unwrap();
-    let delivery = Delivery::start(&tls_config(broker.port(), &d1, &good.ca_cert, None))
+    let delivery = Delivery::start(&tls_config(broker.port(), &d1, &good.ca_cert, None).delivery())
         .await
         .unwrap();
     let a = test_alert();
@@ -79,9 +79,10 @@ async fn tls_with_the_test_ca_is_accepted_and_a_wrong_ca_is_refused_clearly() {
     // Wrong CA: refused, with an error naming the problem and the field.
     let d2 = dir.path().join("wrong");
     std::fs::create_dir_all(&d2).unwrap();
-    let delivery = Delivery::start(&tls_config(broker.port(), &d2, &other.ca_cert, None))
-        .await
-        .unwrap();
+    let delivery =
+        Delivery::start(&tls_config(broker.port(), &d2, &other.ca_cert, None).delivery())
+            .await
+            .unwrap();
     let a = test_alert();
     let id = a.id.to_string();
     delivery.sink().submit(a).unwrap();
@@ -129,9 +130,10 @@ async fn client_certificate_is_used_when_the_broker_requires_one() {
 
     let with = dir.path().join("with");
     std::fs::create_dir_all(&with).unwrap();
-    let delivery = Delivery::start(&tls_config(broker.port(), &with, &pki.ca_cert, Some(&pki)))
-        .await
-        .unwrap();
+    let delivery =
+        Delivery::start(&tls_config(broker.port(), &with, &pki.ca_cert, Some(&pki)).delivery())
+            .await
+            .unwrap();
     let a = test_alert();
     let id = a.id.to_string();
     delivery.sink().submit(a).unwrap();
@@ -143,9 +145,10 @@ async fn client_certificate_is_used_when_the_broker_requires_one() {
     // Without the client certificate the broker hangs up during the handshake.
     let without = dir.path().join("without");
     std::fs::create_dir_all(&without).unwrap();
-    let delivery = Delivery::start(&tls_config(broker.port(), &without, &pki.ca_cert, None))
-        .await
-        .unwrap();
+    let delivery =
+        Delivery::start(&tls_config(broker.port(), &without, &pki.ca_cert, None).delivery())
+            .await
+            .unwrap();
     assert!(
         wait_for(Duration::from_secs(10), || delivery
             .status()
@@ -167,7 +170,7 @@ async fn unreadable_tls_files_fail_start_naming_the_field() {
     let not_pem = dir.path().join("ca.pem");
     std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
     let c = tls_config(1883, dir.path(), &not_pem, None);
-    let e = Delivery::start(&c)
+    let e = Delivery::start(&c.delivery())
         .await
         .err()
         .expect("must fail")

@@ -3,8 +3,8 @@
 //! ONNX Runtime, so known tensors go in and known frame boxes must come out.
 //! The arithmetic for each expected box is spelled out next to it.
 
+use estatewatch::analysis::detector::config::RuntimeConfig;
 use estatewatch::analysis::detector::{DetectParams, Detection, DetectorError, Models, Rect};
-use estatewatch::config::RuntimeConfig;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

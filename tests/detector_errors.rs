@@ -2,8 +2,8 @@
 //! a temporary models folder, breaks one thing, and checks that loading fails
 //! with an error naming the file and the problem (and never panics).
 
+use estatewatch::analysis::detector::config::RuntimeConfig;
 use estatewatch::analysis::detector::{DetectorError, Models};
-use estatewatch::config::RuntimeConfig;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 

@@ -11,8 +11,8 @@
 //! tip to beak, crown to talons; person: hat to boots, jacket to glove;
 //! horse: muzzle to rump, back to muzzle). They are not model outputs.
 
+use estatewatch::analysis::detector::config::RuntimeConfig;
 use estatewatch::analysis::detector::{Detection, Models, Rect};
-use estatewatch::config::RuntimeConfig;
 use std::path::Path;
 use std::sync::OnceLock;
 

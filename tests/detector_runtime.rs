@@ -2,8 +2,8 @@
 //! the real one. ONNX Runtime can be loaded only once per process, so this
 //! file holds a single test that walks through the cases in order.
 
+use estatewatch::analysis::detector::config::RuntimeConfig;
 use estatewatch::analysis::detector::{runtime, DetectorError, Models};
-use estatewatch::config::RuntimeConfig;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

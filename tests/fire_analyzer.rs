@@ -6,11 +6,11 @@
 mod fire_support;
 
 use estatewatch::alert::{AlertKind, AlertState, Severity};
+use estatewatch::analysis::fire::config::{FireConfig, FireFusion};
 use estatewatch::analysis::fire::{
     DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier,
 };
 use estatewatch::analysis::{Analyzer, Finding};
-use estatewatch::config::{FireConfig, FireFusion};
 use estatewatch::ingest::Frame;
 use fire_support::{Canvas, FPS, H, W};
 

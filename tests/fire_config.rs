@@ -5,7 +5,8 @@
 //! `estatewatch check-config` with its field path.
 
 use estatewatch::analysis::build_analyzers;
-use estatewatch::config::{Config, FireFusion};
+use estatewatch::analysis::fire::config::FireFusion;
+use estatewatch::config::Config;
 
 #[path = "common/check_config.rs"]
 mod check_config;

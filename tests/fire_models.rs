@@ -11,11 +11,12 @@
 mod fire_support;
 
 use estatewatch::alert::{AlertKind, AlertState};
+use estatewatch::analysis::detector::config::RuntimeConfig;
 use estatewatch::analysis::detector::Models;
 use estatewatch::analysis::fire::models::{ClassifierVerifier, CLASSIFIER_MODEL};
 use estatewatch::analysis::fire::FlameVerifier;
 use estatewatch::analysis::{build_analyzers, Analyzer, Finding};
-use estatewatch::config::{Config, RuntimeConfig};
+use estatewatch::config::Config;
 use fire_support::{Canvas, FPS};
 use std::path::PathBuf;
 

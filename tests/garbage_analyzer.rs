@@ -3,9 +3,9 @@
 //! Dwell is 5 s at 5 fps so each scene is short.
 
 use estatewatch::alert::AlertState;
+use estatewatch::analysis::garbage::config::GarbageConfig;
 use estatewatch::analysis::garbage::{CueLabel, CueObject, Cues, GarbageAnalyzer, PixelBox};
 use estatewatch::analysis::{Analyzer, Finding};
-use estatewatch::config::GarbageConfig;
 use estatewatch::ingest::Frame;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

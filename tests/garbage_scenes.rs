@@ -17,11 +17,12 @@
 //! `GARBAGE_DUMP=t1,t2,...` (seconds) also saves the frame and prints the
 //! analyzer's cell grid at those times.
 
+use estatewatch::analysis::garbage::config::GarbageConfig;
 use estatewatch::analysis::garbage::{cues, GarbageAnalyzer};
 use estatewatch::analysis::worker::{AlertBuilder, AlertOrigin};
 use estatewatch::analysis::Analyzer;
-use estatewatch::config::{GarbageConfig, ZoneConfig};
 use estatewatch::ingest::Frame;
+use estatewatch::settings::ZoneConfig;
 use gstreamer::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -93,7 +94,7 @@ fn replay_bin_room_clips() {
     let only = std::env::var("GARBAGE_ONLY").ok();
     let models = std::env::var("GARBAGE_MODELS").ok().map(|_| {
         estatewatch::analysis::detector::Models::load(
-            &estatewatch::config::RuntimeConfig::default(),
+            &estatewatch::analysis::detector::config::RuntimeConfig::default(),
             &[cues::DETECTOR, cues::CLASSIFIER],
         )
         .expect("models (run scripts/setup.sh)")

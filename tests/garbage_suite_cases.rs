@@ -14,10 +14,11 @@
 //! fix, so only the first and last cases are known to catch a regression.
 
 use estatewatch::alert::AlertState;
+use estatewatch::analysis::garbage::config::GarbageConfig;
 use estatewatch::analysis::garbage::GarbageAnalyzer;
 use estatewatch::analysis::Analyzer;
-use estatewatch::config::{GarbageConfig, ZoneConfig};
 use estatewatch::ingest::Frame;
+use estatewatch::settings::ZoneConfig;
 use estatewatch_scenes::encode::decode_file;
 use estatewatch_scenes::suite::suite;
 use estatewatch_scenes::{render_clip, Truth};

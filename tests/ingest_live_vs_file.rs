@@ -48,7 +48,7 @@ fn locate(f: &Frame, file: &[Frame], hint: Option<usize>) -> (usize, f64) {
 }
 
 /// Fire `new` alerts the camera's analyzers raise on `frames`, as stream times (s).
-fn fire_alerts(cam: &estatewatch::config::CameraConfig, frames: &[Frame]) -> Vec<f64> {
+fn fire_alerts(cam: &estatewatch::analysis::config::CameraConfig, frames: &[Frame]) -> Vec<f64> {
     let mut analyzers = analysis::build_analyzers(cam).unwrap();
     let mut out = Vec::new();
     for f in frames {

@@ -7,7 +7,11 @@
 //! incident with an `incident` key of its choosing; the [`worker`] maps keys
 //! to alert `event` ids, fills in site, gateway and camera, and renders the
 //! snapshot. Analyzers never touch MQTT or the outbox.
+//!
+//! Each analyzer's config table lives beside it; [`config`] gathers them into
+//! a camera's `[cameras.analyzers]` table.
 
+pub mod config;
 pub mod detector;
 pub mod fire;
 pub mod garbage;
@@ -16,8 +20,9 @@ pub mod throwing;
 pub mod worker;
 
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
-use crate::config::CameraConfig;
 use crate::ingest::Frame;
+use config::CameraConfig;
+use detector::config::RuntimeConfig;
 
 /// Something an analyzer wants to tell staff about.
 #[derive(Debug, Clone)]
@@ -96,7 +101,7 @@ pub fn wanted_models(cam: &CameraConfig) -> Vec<&'static str> {
 /// [`wanted_models`]). `None` when none is wanted, or when they cannot be
 /// loaded (logged): the analyzers that use them only as cues then run without.
 pub fn load_wanted_models<'a>(
-    runtime: &crate::config::RuntimeConfig,
+    runtime: &RuntimeConfig,
     cams: impl IntoIterator<Item = &'a CameraConfig>,
 ) -> Option<detector::Models> {
     let mut names: Vec<&str> = cams.into_iter().flat_map(wanted_models).collect();
@@ -126,12 +131,11 @@ pub struct SetupCheck {
     pub warnings: Vec<String>,
 }
 
-/// Builds every enabled camera's analyzers once and reports what fails; see
-/// [`SetupCheck`].
-pub fn check_setup(cfg: &crate::config::Config) -> SetupCheck {
+/// Builds every enabled camera's analyzers once (with the models of
+/// `runtime`) and reports what fails; see [`SetupCheck`].
+pub fn check_setup(runtime: &RuntimeConfig, cameras: &[CameraConfig]) -> SetupCheck {
     let mut out = SetupCheck::default();
-    let enabled: Vec<(usize, &CameraConfig)> = cfg
-        .cameras
+    let enabled: Vec<(usize, &CameraConfig)> = cameras
         .iter()
         .enumerate()
         .filter(|(_, c)| c.enabled)
@@ -142,7 +146,7 @@ pub fn check_setup(cfg: &crate::config::Config) -> SetupCheck {
     let models = if names.is_empty() {
         None
     } else {
-        match detector::Models::load(&cfg.runtime, &names) {
+        match detector::Models::load(runtime, &names) {
             Ok(m) => Some(m),
             Err(e) => {
                 out.warnings.push(format!(

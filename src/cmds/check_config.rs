@@ -20,7 +20,7 @@ pub fn check(file: &Path) -> ExitCode {
     match Config::load(file) {
         Ok(c) => {
             // The file is valid; now build what it asks for, models included.
-            let setup = estatewatch::analysis::check_setup(&c);
+            let setup = estatewatch::analysis::check_setup(&c.runtime, &c.cameras);
             for w in &setup.warnings {
                 eprintln!("  warning: {w}");
             }

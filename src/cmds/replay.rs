@@ -38,8 +38,18 @@ fn replay(args: &Args) -> anyhow::Result<()> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary =
-        estatewatch::replay::replay(&config, &args.camera, &args.clip, &options, &mut out)?;
+    let summary = estatewatch::replay::replay(
+        estatewatch::replay::ReplaySections {
+            site: &config.site.id,
+            gateway: &config.gateway.id,
+            runtime: &config.runtime,
+            cameras: &config.cameras,
+        },
+        &args.camera,
+        &args.clip,
+        &options,
+        &mut out,
+    )?;
     std::io::Write::flush(&mut out)?;
     tracing::info!(
         frames = summary.frames,

@@ -29,12 +29,13 @@ fn send_test_alert(config: &Path, count: usize, timeout_s: u64) -> ExitCode {
             .enable_all()
             .build()?;
         let report = runtime.block_on(estatewatch::delivery::send_test_alerts(
-            &config,
+            &config.delivery(),
             count,
             std::time::Duration::from_secs(timeout_s),
         ))?;
-        let topic = estatewatch::delivery::mqtt::Topics::from_config(&config)
-            .alert(estatewatch::alert::AlertKind::Test);
+        let topic =
+            estatewatch::delivery::mqtt::Topics::new(&config.mqtt.topic_prefix, &config.gateway.id)
+                .alert(estatewatch::alert::AlertKind::Test);
         let via = match report.daemon {
             Some(Some(pid)) => format!("the running daemon (pid {pid})"),
             Some(None) => "the running daemon".to_string(),

@@ -38,7 +38,7 @@ fn still(args: &Args) -> anyhow::Result<()> {
     };
     println!(
         "{}",
-        estatewatch::still::still(&config, &args.camera, &options)?
+        estatewatch::still::still(&config.cameras, &config.runtime, &args.camera, &options)?
     );
     Ok(())
 }

@@ -33,6 +33,6 @@ fn watch(args: &Args) -> anyhow::Result<()> {
         count: args.count,
         duration: args.seconds.map(std::time::Duration::from_secs),
     };
-    estatewatch::watch::watch(&config, &options)?;
+    estatewatch::watch::watch(&config.mqtt, &config.gateway.id, &options)?;
     Ok(())
 }

@@ -21,7 +21,6 @@
 //! not; it also records whether an alert was raised.
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::config::Config;
 use crate::ingest::{CameraEvent, CameraStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -68,17 +67,8 @@ fn rfc3339(t: SystemTime) -> String {
 }
 
 impl CameraWatch {
-    /// Grace periods from each camera's `offline_grace_s`; cameras not in the
-    /// config get the default (30 s).
-    pub fn from_config(c: &Config) -> CameraWatch {
-        let grace = c
-            .cameras
-            .iter()
-            .map(|cam| (cam.name.clone(), Duration::from_secs(cam.offline_grace_s)))
-            .collect();
-        CameraWatch::new(&c.site.id, &c.gateway.id, Duration::from_secs(30), grace)
-    }
-
+    /// A watch for `site` and `gateway` with each camera's grace period
+    /// (`offline_grace_s`); cameras not in `grace` get `default_grace`.
     pub fn new(
         site: &str,
         gateway: &str,

@@ -23,20 +23,24 @@
 //!
 //! Only one daemon may use an outbox: [`Delivery::start`] takes an exclusive
 //! `flock` on `<outbox>.lock`.
+//!
+//! Delivery is started with its own sections of the config ([`DeliverySections`]);
+//! [`config`] holds the `[mqtt]` and `[outbox]` sections.
 
 pub mod camera;
+pub mod config;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
 pub mod store;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::config::Config;
 use crate::ingest::CameraEvent;
+use config::{MqttConfig, OutboxConfig};
 use outbox::{counter_name, Caps, EncodedAlert, Outbox, OutboxError};
 use publisher::{lock, CoreMsg, LinkStatus, Publisher, PublisherOptions};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
@@ -294,6 +298,27 @@ impl StatusProbe {
     }
 }
 
+/// The config sections delivery runs with.
+#[derive(Debug, Clone)]
+pub struct DeliverySections<'a> {
+    /// `site.id`, for the alerts delivery raises itself (camera offline, tests).
+    pub site: &'a str,
+    /// `gateway.id`, the second level of every topic.
+    pub gateway: &'a str,
+    /// `[mqtt]`: the broker.
+    pub mqtt: &'a MqttConfig,
+    /// `[outbox]`: the queue on disk.
+    pub outbox: &'a OutboxConfig,
+    /// `[fusion]`: applied by the [`AlertSink`].
+    pub fusion: &'a crate::sensors::config::FusionConfig,
+    /// Each configured camera's `offline_grace_s`, by name; a camera not
+    /// listed gets [`DEFAULT_OFFLINE_GRACE`] until it reports its own.
+    pub offline_grace: HashMap<String, Duration>,
+}
+
+/// The offline grace period of a camera delivery was not told about.
+pub const DEFAULT_OFFLINE_GRACE: Duration = Duration::from_secs(30);
+
 /// Options that differ between the daemon and one-off tools.
 #[derive(Debug, Clone)]
 pub struct StartOptions {
@@ -334,19 +359,24 @@ impl Delivery {
     /// publisher. Succeeds with the broker absent and with a failing outbox
     /// file (both are retried); fails on bad TLS/credential files or when
     /// another daemon holds the outbox.
-    pub async fn start(config: &Config) -> Result<Delivery, DeliveryError> {
+    pub async fn start(config: &DeliverySections<'_>) -> Result<Delivery, DeliveryError> {
         Delivery::start_with(config, StartOptions::daemon()).await
     }
 
     pub async fn start_with(
-        config: &Config,
+        config: &DeliverySections<'_>,
         opts: StartOptions,
     ) -> Result<Delivery, DeliveryError> {
         let client_id = opts
             .client_id
             .clone()
-            .unwrap_or_else(|| config.mqtt.client_id_for(&config.gateway.id));
-        let options = mqtt::client_options(config, &client_id, opts.announce_status)?;
+            .unwrap_or_else(|| config.mqtt.client_id_for(config.gateway));
+        let options = mqtt::client_options(
+            config.mqtt,
+            config.gateway,
+            &client_id,
+            opts.announce_status,
+        )?;
         let path = config.outbox.path.clone();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
@@ -365,7 +395,7 @@ impl Delivery {
         } else {
             None
         };
-        let caps = Caps::from_config(&config.outbox);
+        let caps = Caps::from_config(config.outbox);
         let store = {
             let path = path.clone();
             tokio::task::spawn_blocking(move || Store::open(&path, caps))
@@ -377,9 +407,9 @@ impl Delivery {
         let (core_tx, core_rx) = std::sync::mpsc::channel();
         let publisher = Publisher::start(
             store.clone(),
-            &config.mqtt,
+            config.mqtt,
             options,
-            mqtt::Topics::from_config(config),
+            mqtt::Topics::new(&config.mqtt.topic_prefix, config.gateway),
             PublisherOptions {
                 announce_status: opts.announce_status,
             },
@@ -400,7 +430,7 @@ impl Delivery {
                 config
                     .fusion
                     .enabled
-                    .then(|| crate::sensors::fusion::Fusion::new(&config.fusion)),
+                    .then(|| crate::sensors::fusion::Fusion::new(config.fusion)),
             )),
         };
         if opts.exclusive {
@@ -410,7 +440,12 @@ impl Delivery {
         let (stop_cameras, stop_rx) = tokio::sync::watch::channel(false);
         let camera_task = tokio::spawn(camera_loop(
             camera_rx,
-            camera::CameraWatch::from_config(config),
+            camera::CameraWatch::new(
+                config.site,
+                config.gateway,
+                DEFAULT_OFFLINE_GRACE,
+                config.offline_grace.clone(),
+            ),
             sink.clone(),
             core_tx.clone(),
             stop_rx,
@@ -680,18 +715,13 @@ pub struct TestAlertReport {
 /// id `<client_id>-test`, no status announcements). Alerts not delivered in
 /// time stay queued for the daemon.
 pub async fn send_test_alerts(
-    config: &Config,
+    config: &DeliverySections<'_>,
     count: usize,
     timeout: Duration,
 ) -> Result<TestAlertReport, DeliveryError> {
     let alerts: Vec<EncodedAlert> = (0..count)
         .map(|i| {
-            let mut a = Alert::new(
-                AlertKind::Test,
-                Severity::Info,
-                &config.site.id,
-                &config.gateway.id,
-            );
+            let mut a = Alert::new(AlertKind::Test, Severity::Info, config.site, config.gateway);
             a.details = serde_json::json!({
                 "message": "test alert from `estatewatch send-test-alert`",
                 "n": i + 1,
@@ -714,7 +744,7 @@ pub async fn send_test_alerts(
         })?;
     let ids: Vec<Uuid> = alerts.iter().map(|a| a.id).collect();
     let path = config.outbox.path.clone();
-    let caps = Caps::from_config(&config.outbox);
+    let caps = Caps::from_config(config.outbox);
     let outbox = {
         let path = path.clone();
         tokio::task::spawn_blocking(move || -> Result<Outbox, OutboxError> {
@@ -733,7 +763,7 @@ pub async fn send_test_alerts(
         let opts = StartOptions {
             client_id: Some(format!(
                 "{}-test",
-                config.mqtt.client_id_for(&config.gateway.id)
+                config.mqtt.client_id_for(config.gateway)
             )),
             announce_status: false,
             exclusive: false,

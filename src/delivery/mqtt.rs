@@ -2,8 +2,8 @@
 //! TLS with rustls and the `ring` provider, last will) and readable
 //! descriptions of connection errors.
 
+use super::config::{MqttConfig, TlsConfig};
 use crate::alert::AlertKind;
-use crate::config::{Config, MqttConfig, TlsConfig};
 use rumqttc::{
     ConnectReturnCode, ConnectionError, LastWill, MqttOptions, QoS, TlsConfiguration, Transport,
 };
@@ -33,10 +33,6 @@ impl Topics {
         Topics {
             base: format!("{prefix}/{gateway}"),
         }
-    }
-
-    pub fn from_config(c: &Config) -> Topics {
-        Topics::new(&c.mqtt.topic_prefix, &c.gateway.id)
     }
 
     /// `<prefix>/<gateway>/alerts/<kind>`
@@ -86,16 +82,18 @@ pub enum MqttSetupError {
     Tls { field: &'static str, reason: String },
 }
 
-/// rumqttc options for this gateway: clean session, QoS 1 window, credentials,
-/// TLS, and (when `last_will`) a retained `offline` on the status topic.
+/// rumqttc options for the gateway `gateway` on the `[mqtt]` broker: clean
+/// session, QoS 1 window, credentials, TLS, and (when `last_will`) a
+/// retained `offline` on the status topic.
 pub fn client_options(
-    config: &Config,
+    mqtt: &MqttConfig,
+    gateway: &str,
     client_id: &str,
     last_will: bool,
 ) -> Result<MqttOptions, MqttSetupError> {
-    let mut o = broker_options(&config.mqtt, client_id)?;
+    let mut o = broker_options(mqtt, client_id)?;
     if last_will {
-        let topics = Topics::from_config(config);
+        let topics = Topics::new(&mqtt.topic_prefix, gateway);
         o.set_last_will(LastWill::new(
             topics.status(),
             STATUS_OFFLINE,

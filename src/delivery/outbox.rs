@@ -215,7 +215,7 @@ pub struct Caps {
 }
 
 impl Caps {
-    pub fn from_config(c: &crate::config::OutboxConfig) -> Caps {
+    pub fn from_config(c: &super::config::OutboxConfig) -> Caps {
         Caps {
             max_rows: c.max_rows,
             max_bytes: c.max_bytes,

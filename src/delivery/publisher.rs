@@ -26,9 +26,9 @@
 //! connection task, on a disconnect, closes the gate and empties rumqttc's
 //! request channel and state under the same lock before it reconnects.
 
+use super::config::MqttConfig;
 use super::mqtt::{describe_connection_error, Topics, STATUS_OFFLINE, STATUS_ONLINE, WINDOW};
 use super::store::{Cursor, RowRef, Store};
-use crate::config::MqttConfig;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, MqttState, Outgoing, Packet, QoS};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};

@@ -8,6 +8,7 @@
 //! unread frame (counting it as skipped) instead of queueing it.
 //!
 //! Submodules:
+//! - [`config`]: a camera's stream settings in the config file, and camera URLs.
 //! - [`supervisor`]: one thread per camera that builds its GStreamer pipeline,
 //!   watches it, and rebuilds it with backoff ([`spawn_camera`]).
 //! - [`file`]: [`FileReader`], every frame of a clip for `estatewatch replay`.
@@ -15,6 +16,7 @@
 //! - [`synth`]: synthetic clips and live test streams.
 //! - `pipeline`: the GStreamer element chains both of the first two use.
 
+pub mod config;
 mod error;
 pub mod file;
 pub mod mp4;

@@ -40,8 +40,8 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
+use super::config::{redact_url, Transport};
 use super::{Frame, IngestError};
-use crate::config::{redact_url, Transport};
 
 /// Posted by the appsink callback on the first frame of a session.
 pub(crate) const MSG_FIRST_FRAME: &str = "estatewatch-first-frame";

@@ -40,12 +40,12 @@ use gstreamer_app as gst_app;
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, error, info, info_span, warn};
 
+use super::config::{CameraSource, StreamConfig};
 use super::pipeline::{
     self, RtspTarget, SinkMode, MSG_FIRST_FRAME, MSG_MISSING_ELEMENT, MSG_NO_VIDEO,
     MSG_UNSUPPORTED_CODEC,
 };
 use super::{CameraEvent, CameraStatus, FrameSlot, IngestError};
-use crate::config::{CameraConfig, CameraSource};
 
 /// How often the supervisor looks at the stall timer and the stop channel.
 const TICK: Duration = Duration::from_millis(100);
@@ -144,7 +144,7 @@ impl Drop for CameraHandle {
 /// better later (camera off, wrong password, unsupported codec) is reported
 /// as Offline events and retried.
 pub fn spawn_camera(
-    cfg: CameraConfig,
+    cfg: StreamConfig,
     slot: Arc<FrameSlot>,
     events: UnboundedSender<CameraEvent>,
 ) -> Result<CameraHandle, IngestError> {
@@ -223,7 +223,7 @@ struct Supervisor {
     camera: Arc<str>,
     redacted: String,
     source: Source,
-    cfg: CameraConfig,
+    cfg: StreamConfig,
     slot: Arc<FrameSlot>,
     events: UnboundedSender<CameraEvent>,
     stats: Arc<CameraStats>,

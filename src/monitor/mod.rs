@@ -9,8 +9,10 @@
 //! skipped frames from its [`FrameSlot`](crate::ingest::FrameSlot), outbox
 //! and MQTT figures from [`Delivery::status`](crate::delivery::Delivery::status).
 //! Rates (fps) are computed by [`Rates`] between two samples
-//! [`RATE_WINDOW`] apart.
+//! [`RATE_WINDOW`] apart. The `[health]` section of the config file, which
+//! sets the endpoint and the stats interval, is in [`config`].
 
+pub mod config;
 pub mod http;
 pub mod prometheus;
 

@@ -2,7 +2,8 @@
 //! file, and their validation. See `docs/sensors.md` for worked examples.
 
 use crate::alert::Severity;
-use crate::config::{ConfigProblem, MqttConfig};
+use crate::delivery::config::MqttConfig;
+use crate::settings::ConfigProblem;
 use serde::Deserialize;
 
 /// `[[sensors]]`: one sensor reading published on an MQTT topic.

@@ -23,7 +23,7 @@ pub mod payload;
 pub mod rules;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::config::Config;
+use crate::delivery::config::MqttConfig;
 use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
 use crate::delivery::AlertSink;
 use config::{SensorBroker, SensorConfig};
@@ -314,40 +314,48 @@ pub struct SensorRestart {
     pub stopped: Vec<String>,
 }
 
+/// The config sections the sensor inputs run with.
+#[derive(Debug, Clone, Copy)]
+pub struct SensorSections<'a> {
+    /// `site.id` and `gateway.id`, stamped on the sensors' alerts.
+    pub site: &'a str,
+    pub gateway: &'a str,
+    /// `[[sensors]]`.
+    pub sensors: &'a [SensorConfig],
+    /// `[mqtt]`: the broker of sensors with `broker = "delivery"`; the inputs'
+    /// client ids are made from its client id.
+    pub mqtt: &'a MqttConfig,
+    /// `[sensor_broker]`, when present.
+    pub sensor_broker: Option<&'a MqttConfig>,
+}
+
 /// Starts one input per broker in use; `None` when no sensors are configured.
 /// Must be called inside a tokio runtime. Connection failures are not errors
 /// here: the inputs keep retrying, as delivery does.
-pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, SensorError> {
+pub fn start(config: &SensorSections<'_>, sink: AlertSink) -> Result<Option<Sensors>, SensorError> {
     restart(config, sink, Vec::new()).map(|(s, _)| s)
 }
 
 /// Checks that the inputs of `config` can be set up (broker TLS files and
 /// the like) without starting anything: a reload checks this before it
 /// stops the running inputs.
-pub fn check(config: &Config) -> Result<(), SensorError> {
+pub fn check(config: &SensorSections<'_>) -> Result<(), SensorError> {
     input_options(config).map(|_| ())
 }
 
 /// The MQTT options of each broker in use, with its settings.
 fn input_options(
-    config: &Config,
-) -> Result<
-    Vec<(
-        SensorBroker,
-        crate::config::MqttConfig,
-        rumqttc::MqttOptions,
-    )>,
-    SensorError,
-> {
+    config: &SensorSections<'_>,
+) -> Result<Vec<(SensorBroker, MqttConfig, rumqttc::MqttOptions)>, SensorError> {
     let mut out = Vec::new();
     for broker in [SensorBroker::Delivery, SensorBroker::Local] {
         if !config.sensors.iter().any(|s| s.broker == broker) {
             continue;
         }
-        let mqtt = config::broker_for(broker, &config.mqtt, config.sensor_broker.as_ref()).clone();
+        let mqtt = config::broker_for(broker, config.mqtt, config.sensor_broker).clone();
         let client_id = format!(
             "{}-sensors-{}",
-            config.mqtt.client_id_for(&config.gateway.id),
+            config.mqtt.client_id_for(config.gateway),
             match broker {
                 SensorBroker::Delivery => "main",
                 SensorBroker::Local => "local",
@@ -365,7 +373,7 @@ fn input_options(
 /// on. The other old monitors end their open incidents
 /// (`details.ended_by = "reload"`) through `sink`.
 pub fn restart(
-    config: &Config,
+    config: &SensorSections<'_>,
     sink: AlertSink,
     old: Vec<SensorMonitor>,
 ) -> Result<(Option<Sensors>, SensorRestart), SensorError> {
@@ -404,7 +412,7 @@ pub fn restart(
                 }
                 None => {
                     report.started.push(s.name.clone());
-                    SensorMonitor::new(s, &config.site.id, &config.gateway.id, started)
+                    SensorMonitor::new(s, config.site, config.gateway, started)
                 }
             })
             .collect();
@@ -440,7 +448,7 @@ pub fn restart(
 /// Subscribes, reads, evaluates; reconnects with capped, jittered backoff.
 async fn input_task(
     options: rumqttc::MqttOptions,
-    mqtt: crate::config::MqttConfig,
+    mqtt: MqttConfig,
     topics: Vec<String>,
     mut monitors: Vec<SensorMonitor>,
     sink: AlertSink,

@@ -4,18 +4,19 @@
 
 use std::time::{Duration, Instant};
 
-use estatewatch::config::{CameraConfig, Config};
+use estatewatch::config::Config;
+use estatewatch::ingest::config::StreamConfig;
 use estatewatch::ingest::{CameraEvent, CameraStatus};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// Parses one `[[cameras]]` table (its body, without the header) into a
-/// validated [`CameraConfig`].
-pub fn camera(body: &str) -> CameraConfig {
+/// validated camera, as ingest takes it.
+pub fn camera(body: &str) -> StreamConfig {
     let text = format!("[site]\nid = \"t\"\n[gateway]\nid = \"g\"\n[[cameras]]\n{body}\n");
     let cfg = Config::parse(&text).expect("camera TOML parses");
     let problems = cfg.validate();
     assert!(problems.is_empty(), "test config invalid: {problems:?}");
-    cfg.cameras.into_iter().next().expect("one camera")
+    cfg.cameras.first().expect("one camera").stream()
 }
 
 /// Collects camera events with timeouts.

@@ -293,7 +293,7 @@ fn cli_renders_a_clip_with_a_valid_replay_config_and_reports_bad_input() {
     // What `estatewatch check-config` checks (that binary is not built for
     // this package's tests): the file is valid and its analyzers build.
     let config = estatewatch::config::Config::load(&cfg).unwrap_or_else(|e| panic!("{e}"));
-    let setup = estatewatch::analysis::check_setup(&config);
+    let setup = estatewatch::analysis::check_setup(&config.runtime, &config.cameras);
     assert!(setup.problems.is_empty(), "{:?}", setup.problems);
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(

@@ -16,7 +16,7 @@
 //! ```no_run
 //! # fn demo(frame: &estatewatch::ingest::Frame) -> Result<(), estatewatch::analysis::detector::DetectorError> {
 //! use estatewatch::analysis::detector::{Models, Rect};
-//! let cfg = estatewatch::config::RuntimeConfig::default();
+//! let cfg = estatewatch::analysis::detector::config::RuntimeConfig::default();
 //! let models = Models::load(&cfg, &["nanodet-g-coco", "efficientnet-lite0"])?;
 //! let detector = models.get_detector("nanodet-g-coco")?;
 //! for d in detector.detect(&frame.rgb, frame.width, frame.height, None)? {
@@ -30,6 +30,7 @@
 //! ```
 
 pub mod classifier;
+pub mod config;
 pub mod decode;
 pub mod manifest;
 pub mod preprocess;
@@ -39,7 +40,7 @@ pub use classifier::{ClassScore, Classification, Classifier};
 pub use manifest::{IncidentClasses, Manifest, Task};
 
 use crate::alert::BBox;
-use crate::config::RuntimeConfig;
+use config::RuntimeConfig;
 use decode::{Candidate, Format, RawTensor};
 use manifest::OutputFormat;
 use preprocess::{Geometry, Prepared};

@@ -13,11 +13,11 @@
 //! ONNX Runtime allows one library and one environment per process; the first
 //! successful load stays for the life of the process.
 
+use super::config::RuntimeConfig;
 use super::decode::RawTensor;
 use super::manifest::{self, InputType, Layout, Manifest};
 use super::preprocess::{InputFormat, TensorData};
 use super::DetectorError;
-use crate::config::RuntimeConfig;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use sha2::{Digest, Sha256};

@@ -21,6 +21,7 @@
 //! All timing uses the frames' stream time (`pts`), so replay at any speed
 //! gives the same alerts as live.
 
+pub mod config;
 pub mod features;
 pub mod flame;
 pub mod lifecycle;
@@ -30,8 +31,8 @@ pub mod smoke;
 
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::{AlertKind, BBox, Severity};
-use crate::config::{FireConfig, FireFusion};
 use crate::ingest::Frame;
+use config::{FireConfig, FireFusion};
 use features::{Extractor, Grid, History, ZoneMap, CELL};
 use flame::{FlameParams, FlameRegion};
 use lifecycle::{round2, LifecycleConfig, Observation, Tracker};

@@ -7,10 +7,10 @@
 //!   the [`FireDetector`], its classes mapped to `fire` / `smoke` by its
 //!   manifest's `[incidents]` table (or the camera config's overrides).
 
+use super::config::FireConfig;
 use super::{DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier};
 use crate::alert::AlertKind;
 use crate::analysis::detector::{Classifier, Detector, Models};
-use crate::config::FireConfig;
 use crate::ingest::Frame;
 
 /// The shipped crop classifier asked when `classifier = true`.

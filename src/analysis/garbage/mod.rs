@@ -25,14 +25,15 @@
 
 pub mod background;
 pub mod blobs;
+pub mod config;
 pub mod cues;
 
 use self::background::{dist, CellModel, Grid, ModelParams};
 use self::blobs::{label, label_by_time, shape, Blob, CellBox};
+use self::config::GarbageConfig;
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot::{self, ALERT_RED};
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
-use crate::config::GarbageConfig;
 use crate::ingest::Frame;
 use image::{Rgb, RgbImage};
 use std::collections::VecDeque;

@@ -7,9 +7,15 @@
 //! `i + 1` above it. Column edges are given at the lowest and the top line
 //! and interpolated linearly in between, which covers a facade that narrows
 //! with height when the camera looks up.
+//!
+//! This is the one place the `floors` and `columns` tables of the config are
+//! turned into geometry ([`FloorsConfig::lines`], [`ColumnsConfig::edges`],
+//! [`ColumnsConfig::labels`]). [`Calibration::new`] accepts exactly the
+//! tables `check-config` accepts: it runs the same checks
+//! ([`FloorsConfig::check`], [`ColumnsConfig::check`]).
 
+use super::config::{ColumnsConfig, FloorsConfig, ThrowingConfig};
 use crate::alert::BBox;
-use crate::config::ThrowingConfig;
 
 /// Gravity, m/s².
 pub const G: f32 = 9.81;
@@ -47,39 +53,86 @@ pub struct Calibration {
     unit_label: String,
 }
 
+impl FloorsConfig {
+    /// The floor lines as normalised rows, lowest first (strictly
+    /// decreasing once [`check`](FloorsConfig::check) passes): `rows` as
+    /// given, or generated from `first_row`, `floor_height`, `perspective`
+    /// and `count`.
+    pub fn lines(&self) -> Result<Vec<f32>, String> {
+        match (&self.rows, self.first_row) {
+            (Some(rows), None) => Ok(rows.clone()),
+            (None, Some(first)) => {
+                let h = self
+                    .floor_height
+                    .ok_or("floor_height is required with first_row")?;
+                let n = self.count.ok_or("count is required with first_row")?;
+                let mut lines = vec![first];
+                let (mut y, mut band) = (first, h);
+                for _ in 0..n {
+                    y -= band;
+                    lines.push(y);
+                    band *= self.perspective;
+                }
+                Ok(lines)
+            }
+            (Some(_), Some(_)) => Err("give either rows or first_row, not both".into()),
+            (None, None) => Err("give rows, or first_row + floor_height + count".into()),
+        }
+    }
+}
+
+impl ColumnsConfig {
+    /// The column edges, normalised, at the lowest and at the top floor
+    /// line (`edges_top` defaults to `edges`).
+    pub fn edges(&self) -> (Vec<f32>, Vec<f32>) {
+        let top = self.edges_top.clone().unwrap_or_else(|| self.edges.clone());
+        (self.edges.clone(), top)
+    }
+
+    /// One label per column: `labels`, or `01`, `02`, … by default.
+    pub fn labels(&self) -> Vec<String> {
+        match &self.labels {
+            Some(l) => l.clone(),
+            None => (1..=self.edges.len().saturating_sub(1))
+                .map(|i| format!("{i:02}"))
+                .collect(),
+        }
+    }
+}
+
+/// The columns when the config gives none: one spanning the frame.
+fn one_column() -> ColumnsConfig {
+    ColumnsConfig {
+        edges: vec![0.0, 1.0],
+        edges_top: None,
+        labels: None,
+    }
+}
+
 impl Calibration {
-    /// Builds the calibration from a validated config at a detect size.
+    /// Builds the calibration from the throwing config at a detect size.
+    /// Fails, naming the field, on floors or columns that `check-config`
+    /// would refuse.
     pub fn new(cfg: &ThrowingConfig, width: u32, height: u32) -> Result<Calibration, String> {
         let floors = cfg
             .floors
             .as_ref()
             .ok_or("floors: required (the floor lines)")?;
+        let columns = cfg.columns.clone().unwrap_or_else(one_column);
+        let mut problems = Vec::new();
+        floors.check("floors", &mut problems);
+        columns.check("columns", &mut problems);
+        if let Some(first) = problems.first() {
+            return Err(first.to_string());
+        }
         let lines: Vec<f32> = floors
             .lines()
             .map_err(|e| format!("floors: {e}"))?
             .iter()
             .map(|r| r * height as f32)
             .collect();
-        if lines.len() < 2 || lines.windows(2).any(|w| w[1] >= w[0]) {
-            return Err("floors: need at least 2 strictly rising floor lines".into());
-        }
-        let (edges, top, labels) = match &cfg.columns {
-            Some(c) => (
-                c.edges.clone(),
-                c.edges_top.clone().unwrap_or_else(|| c.edges.clone()),
-                c.labels.clone(),
-            ),
-            None => (vec![0.0, 1.0], vec![0.0, 1.0], None),
-        };
-        if edges.len() < 2 || top.len() != edges.len() {
-            return Err("columns: need at least 2 edges, as many at the top".into());
-        }
-        let n_cols = edges.len() - 1;
-        let labels = match labels {
-            Some(l) if l.len() == n_cols => l,
-            Some(_) => return Err("columns.labels: one label per column".into()),
-            None => (1..=n_cols).map(|i| format!("{i:02}")).collect(),
-        };
+        let (edges, top) = columns.edges();
+        let labels = columns.labels();
         let w = width as f32;
         Ok(Calibration {
             width: w,
@@ -98,6 +151,16 @@ impl Calibration {
     /// Number of calibrated floors.
     pub fn floors(&self) -> usize {
         self.lines.len() - 1
+    }
+
+    /// The number of the lowest calibrated floor.
+    pub fn first_floor(&self) -> i32 {
+        self.first_floor
+    }
+
+    /// Number of calibrated columns.
+    pub fn columns(&self) -> usize {
+        self.labels.len()
     }
 
     /// The floor band index (0 = lowest calibrated floor) and the fraction
@@ -284,6 +347,37 @@ mod tests {
         let cal = Calibration::new(&c, 400, 100).unwrap();
         assert_eq!(cal.cell_at(250.0, 75.0).unit_label, "1203");
         assert_eq!(cal.cell_box(13, 0), None);
+    }
+
+    #[test]
+    fn counts_floors_and_columns_from_the_config_defaults_included() {
+        let c = cfg("floors = { rows = [0.9, 0.8, 0.7], first = 11 }");
+        let cal = Calibration::new(&c, 100, 100).unwrap();
+        assert_eq!((cal.first_floor(), cal.floors(), cal.columns()), (11, 2, 1));
+        let c = cfg("floors = { rows = [0.9, 0.5] }\ncolumns = { edges = [0.0, 0.3, 0.6, 1.0] }");
+        let cal = Calibration::new(&c, 100, 100).unwrap();
+        assert_eq!((cal.first_floor(), cal.columns()), (1, 3));
+    }
+
+    #[test]
+    fn refuses_what_check_config_refuses_naming_the_field() {
+        let refused = |text: &str| Calibration::new(&cfg(text), 100, 100).unwrap_err();
+        let e = refused("floors = { rows = [0.9, 0.5] }\ncolumns = { edges = [0.0, 0.5, 1.0], labels = [\"A\"] }");
+        assert!(
+            e.starts_with("columns.labels: needs one label per column (2), got 1"),
+            "{e}"
+        );
+        let e = refused("floors = { rows = [0.5, 0.9] }");
+        assert!(e.starts_with("floors.rows[1]: must be above"), "{e}");
+        let e = refused("floors = { first_row = 0.9, floor_height = 0.1 }");
+        assert_eq!(e, "floors.count: required with first_row");
+        let e = refused(
+            "floors = { rows = [0.9, 0.5] }\ncolumns = { edges = [0.0, 1.0], edges_top = [0.2] }",
+        );
+        assert!(
+            e.starts_with("columns.edges_top: must have as many edges"),
+            "{e}"
+        );
     }
 
     #[test]

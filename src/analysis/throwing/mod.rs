@@ -22,16 +22,17 @@
 pub mod background;
 pub mod blobs;
 pub mod calibration;
+pub mod config;
 pub mod tracker;
 pub mod trajectory;
 
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot;
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
-use crate::config::ThrowingConfig;
 use crate::ingest::Frame;
 use background::BackgroundModel;
 use calibration::Calibration;
+use config::ThrowingConfig;
 use image::{Rgb, RgbImage};
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -1,0 +1,132 @@
+//! The `[cameras.analyzers.garbage]` table and its validation. Tuning guide:
+//! `docs/garbage.md`.
+
+use crate::settings::{check_zones, default_true, push, ConfigProblem, ZoneConfig};
+use serde::Deserialize;
+
+/// `[cameras.analyzers.garbage]`: alerts when a new object stays on the ground
+/// in a zone for `dwell_s` with nobody at the spot. See `docs/garbage.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarbageConfig {
+    /// Seconds an object must stay before the alert, 1..=3600. Default: 60.
+    #[serde(default = "default_garbage_dwell")]
+    pub dwell_s: f32,
+    /// Seconds without any motion at the spot before the alert, 0..=60. Default: 3.
+    #[serde(default = "default_garbage_quiet")]
+    pub quiet_s: f32,
+    /// Seconds an object must be gone before its alert ends, 0.5..=60. Default: 2.
+    #[serde(default = "default_garbage_removal")]
+    pub removal_s: f32,
+    /// Smallest object box, as a fraction of the frame area, > 0 and < max_area.
+    /// Default: 0.0008 (about 13×13 px at 640×360).
+    #[serde(default = "default_garbage_min_area")]
+    pub min_area: f32,
+    /// Largest object box, as a fraction of the frame area, <= 1; bigger changes
+    /// (moved bins, light patches) are accepted into the background. Default: 0.02
+    /// (about 68×68 px at 640×360).
+    #[serde(default = "default_garbage_max_area")]
+    pub max_area: f32,
+    /// Tallest object box, height / width, 0.5..=10: taller static shapes are
+    /// treated as standing people and never alerted. Default: 2.0.
+    #[serde(default = "default_garbage_max_aspect")]
+    pub max_aspect: f32,
+    /// Colour difference (0..255, on cell means) that counts as change on flat
+    /// ground, 4..=128; the analyzer raises it further with measured noise. Default: 14.
+    #[serde(default = "default_garbage_threshold")]
+    pub threshold: f32,
+    /// Time constant of the long-term background, seconds, 30..=3600. Default: 300.
+    #[serde(default = "default_garbage_background")]
+    pub background_s: f32,
+    /// Use the shipped COCO detector (when the models are available) to make sure
+    /// no person is at the spot and to find who left the object. Default: true.
+    #[serde(default = "default_true")]
+    pub person_detector: bool,
+    /// Lowest crop-classifier `bag_like` score that may alert, 0..=1. Default: none
+    /// (the score is only reported in `details.bag_like`).
+    #[serde(default)]
+    pub min_bag_like: Option<f32>,
+    /// Zones (normalised polygons) where objects count: an object counts when the
+    /// middle of its bottom edge is inside one. Default: the whole frame.
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+}
+
+impl Default for GarbageConfig {
+    fn default() -> Self {
+        GarbageConfig {
+            dwell_s: default_garbage_dwell(),
+            quiet_s: default_garbage_quiet(),
+            removal_s: default_garbage_removal(),
+            min_area: default_garbage_min_area(),
+            max_area: default_garbage_max_area(),
+            max_aspect: default_garbage_max_aspect(),
+            threshold: default_garbage_threshold(),
+            background_s: default_garbage_background(),
+            person_detector: true,
+            min_bag_like: None,
+            zones: Vec::new(),
+        }
+    }
+}
+
+fn default_garbage_dwell() -> f32 {
+    60.0
+}
+fn default_garbage_quiet() -> f32 {
+    3.0
+}
+fn default_garbage_removal() -> f32 {
+    2.0
+}
+fn default_garbage_min_area() -> f32 {
+    0.0008
+}
+fn default_garbage_max_area() -> f32 {
+    0.02
+}
+fn default_garbage_max_aspect() -> f32 {
+    2.0
+}
+fn default_garbage_threshold() -> f32 {
+    14.0
+}
+fn default_garbage_background() -> f32 {
+    300.0
+}
+
+impl GarbageConfig {
+    /// Checks the table; `base` is its path, e.g. `cameras[0].analyzers.garbage`.
+    pub fn check(&self, base: &str, p: &mut Vec<ConfigProblem>) {
+        let mut range = |field: &str, v: f32, lo: f32, hi: f32| {
+            if !(v >= lo && v <= hi) {
+                push(
+                    p,
+                    format!("{base}.{field}"),
+                    format!("must be {lo}..={hi}, got {v}"),
+                );
+            }
+        };
+        range("dwell_s", self.dwell_s, 1.0, 3600.0);
+        range("quiet_s", self.quiet_s, 0.0, 60.0);
+        range("removal_s", self.removal_s, 0.5, 60.0);
+        range("max_area", self.max_area, 1e-6, 1.0);
+        range("max_aspect", self.max_aspect, 0.5, 10.0);
+        range("threshold", self.threshold, 4.0, 128.0);
+        range("background_s", self.background_s, 30.0, 3600.0);
+        if let Some(b) = self.min_bag_like {
+            range("min_bag_like", b, 0.0, 1.0);
+        }
+        if !(self.min_area > 0.0 && self.min_area < self.max_area) {
+            push(
+                p,
+                format!("{base}.min_area"),
+                format!(
+                    "must be > 0 and < max_area ({}), got {}",
+                    self.max_area, self.min_area
+                ),
+            );
+        }
+        check_zones(&self.zones, &format!("{base}.zones"), p);
+    }
+}

@@ -1,0 +1,375 @@
+//! The camera keys of a `[[cameras]]` entry that ingest uses (where the
+//! stream is, how to read it, at what size and rate, how to reconnect) and
+//! their validation; camera URLs, with the password applied
+//! ([`CameraConfig::source`]) or hidden ([`redact_url`]).
+//!
+//! A camera entry also has an `analyzers` table, which belongs to analysis:
+//! [`CameraConfig`] takes its type as a parameter, so ingest neither knows
+//! nor checks it. The full entry is
+//! [`analysis::config::CameraConfig`](crate::analysis::config::CameraConfig);
+//! ingest keeps a camera without its analyzers, as a [`StreamConfig`].
+
+use crate::settings::{check_file, check_id, default_true, push, ConfigProblem, Secret};
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+
+/// `[[cameras]]`: one camera. `A` is the type of its `analyzers` table
+/// (analysis's business; `()` where it is not needed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig<A = ()> {
+    /// Unique name, used in topics and alerts. Required; letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    /// `rtsp://[user@]host[:port]/path`, `rtsps://…`, or `file:///path` for a
+    /// recorded clip. A password may be written in the URL, but prefer
+    /// `password_file` or `password_env`. Required.
+    pub url: String,
+    /// Password for the RTSP URL's user, kept out of the config text. Default: none.
+    #[serde(default, flatten)]
+    pub password: Secret,
+    /// RTSP lower transport: `tcp` or `udp`. Default: `tcp`.
+    #[serde(default)]
+    pub transport: Transport,
+    /// Whether the camera is used. Default: true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The size and rate frames are analysed at. Default: 640×360 at 10 fps.
+    #[serde(default)]
+    pub detect: DetectConfig,
+    /// Seconds without a frame before the stream counts as stalled and is
+    /// rebuilt, 1..=600. Default: 10.
+    #[serde(default = "default_stall_timeout")]
+    pub stall_timeout_s: u64,
+    /// Seconds a camera may be down before a `camera_offline` alert is raised,
+    /// 0..=3600. Default: 30.
+    #[serde(default = "default_offline_grace")]
+    pub offline_grace_s: u64,
+    /// First reconnect delay in milliseconds, 100..=60000. Default: 1000.
+    #[serde(default = "default_backoff_min")]
+    pub reconnect_min_ms: u64,
+    /// Longest reconnect delay in milliseconds, >= reconnect_min_ms, <= 600000. Default: 30000.
+    #[serde(default = "default_backoff_max")]
+    pub reconnect_max_ms: u64,
+    /// Analyzers run on this camera (see [`crate::analysis::config::AnalyzersConfig`]).
+    /// Default: none.
+    #[serde(default)]
+    pub analyzers: A,
+}
+
+/// A camera as ingest keeps it: its entry without the analyzers.
+pub type StreamConfig = CameraConfig<()>;
+
+/// `[cameras.detect]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectConfig {
+    /// Frame width after scaling, even, 32..=3840. Default: 640.
+    #[serde(default = "default_width")]
+    pub width: u32,
+    /// Frame height after scaling, even, 32..=2160. Default: 360.
+    #[serde(default = "default_height")]
+    pub height: u32,
+    /// Frames per second delivered to analysis, 1..=30. Default: 10.
+    #[serde(default = "default_fps")]
+    pub fps: u32,
+}
+
+/// RTSP lower transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Interleaved over the RTSP TCP connection: works through NAT and firewalls.
+    #[default]
+    Tcp,
+    /// RTP over UDP: lower latency on a clean LAN.
+    Udp,
+}
+
+fn default_stall_timeout() -> u64 {
+    10
+}
+fn default_offline_grace() -> u64 {
+    30
+}
+fn default_backoff_min() -> u64 {
+    1000
+}
+fn default_backoff_max() -> u64 {
+    30_000
+}
+fn default_width() -> u32 {
+    640
+}
+fn default_height() -> u32 {
+    360
+}
+fn default_fps() -> u32 {
+    10
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            width: default_width(),
+            height: default_height(),
+            fps: default_fps(),
+        }
+    }
+}
+
+/// The cameras' names, comma-separated, for messages such as "no camera X
+/// (cameras: a, b)".
+pub fn camera_names<A>(cameras: &[CameraConfig<A>]) -> String {
+    cameras
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl<A> CameraConfig<A> {
+    /// The camera without its analyzers, as ingest keeps it.
+    pub fn stream(&self) -> StreamConfig {
+        CameraConfig {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            password: self.password.clone(),
+            transport: self.transport,
+            enabled: self.enabled,
+            detect: self.detect.clone(),
+            stall_timeout_s: self.stall_timeout_s,
+            offline_grace_s: self.offline_grace_s,
+            reconnect_min_ms: self.reconnect_min_ms,
+            reconnect_max_ms: self.reconnect_max_ms,
+            analyzers: (),
+        }
+    }
+
+    /// Checks every key but `analyzers`; `path` is the entry's, e.g. `cameras[2]`.
+    pub fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
+        check_id(&self.name, &format!("{path}.name"), p);
+        match parse_camera_url(&self.url) {
+            Ok(ParsedUrl::File(file)) => {
+                if !self.password.is_empty() {
+                    push(
+                        p,
+                        format!("{path}.password"),
+                        "a file:// camera takes no password",
+                    );
+                }
+                if self.enabled {
+                    check_file(&file, &format!("{path}.url"), p);
+                }
+            }
+            Ok(ParsedUrl::Rtsp { user, .. }) => {
+                if !self.password.is_empty() && user.is_none() {
+                    push(
+                        p,
+                        format!("{path}.url"),
+                        format!(
+                            "a password is configured but the URL names no user (expected rtsp://user@host/...): {}",
+                            redact_url(&self.url)
+                        ),
+                    );
+                }
+            }
+            Err(e) => push(p, format!("{path}.url"), e),
+        }
+        // A disabled camera's secret may legitimately be absent on this box.
+        if self.enabled {
+            self.password.check(path, p);
+        }
+        let d = &self.detect;
+        if !(32..=3840).contains(&d.width) || d.width % 2 != 0 {
+            push(
+                p,
+                format!("{path}.detect.width"),
+                format!("must be an even number 32..=3840, got {}", d.width),
+            );
+        }
+        if !(32..=2160).contains(&d.height) || d.height % 2 != 0 {
+            push(
+                p,
+                format!("{path}.detect.height"),
+                format!("must be an even number 32..=2160, got {}", d.height),
+            );
+        }
+        if !(1..=30).contains(&d.fps) {
+            push(
+                p,
+                format!("{path}.detect.fps"),
+                format!("must be 1..=30, got {}", d.fps),
+            );
+        }
+        if !(1..=600).contains(&self.stall_timeout_s) {
+            push(
+                p,
+                format!("{path}.stall_timeout_s"),
+                format!("must be 1..=600, got {}", self.stall_timeout_s),
+            );
+        }
+        if self.offline_grace_s > 3600 {
+            push(
+                p,
+                format!("{path}.offline_grace_s"),
+                format!("must be 0..=3600, got {}", self.offline_grace_s),
+            );
+        }
+        if !(100..=60_000).contains(&self.reconnect_min_ms) {
+            push(
+                p,
+                format!("{path}.reconnect_min_ms"),
+                format!("must be 100..=60000, got {}", self.reconnect_min_ms),
+            );
+        }
+        if self.reconnect_max_ms < self.reconnect_min_ms || self.reconnect_max_ms > 600_000 {
+            push(
+                p,
+                format!("{path}.reconnect_max_ms"),
+                format!(
+                    "must be reconnect_min_ms ({})..=600000, got {}",
+                    self.reconnect_min_ms, self.reconnect_max_ms
+                ),
+            );
+        }
+    }
+
+    /// Where frames come from, with any password from `password_file` or
+    /// `password_env` applied. The returned URL contains the secret: never log
+    /// it; log [`CameraConfig::redacted_url`] instead.
+    pub fn source(&self) -> Result<CameraSource, String> {
+        match parse_camera_url(&self.url)? {
+            ParsedUrl::File(path) => Ok(CameraSource::File(path)),
+            ParsedUrl::Rtsp { scheme, user, rest } => match (self.password.resolve()?, user) {
+                (None, _) => Ok(CameraSource::Rtsp {
+                    url: self.url.clone(),
+                }),
+                (Some(pw), Some(user)) => Ok(CameraSource::Rtsp {
+                    url: format!("{scheme}{user}:{}@{rest}", percent_encode(&pw)),
+                }),
+                (Some(_), None) => Err(format!(
+                    "a password is configured but the URL names no user: {}",
+                    redact_url(&self.url)
+                )),
+            },
+        }
+    }
+
+    /// The URL with any user and password replaced by `***`, safe to log.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// Where a camera's frames come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CameraSource {
+    /// An RTSP URL, credentials included. Never log it.
+    Rtsp { url: String },
+    /// A recorded clip (anything `decodebin` reads).
+    File(PathBuf),
+}
+
+impl fmt::Debug for CameraSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CameraSource::Rtsp { url } => write!(f, "Rtsp({})", redact_url(url)),
+            CameraSource::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
+}
+
+/// A camera URL split into the parts [`CameraConfig::source`] needs.
+enum ParsedUrl {
+    File(PathBuf),
+    /// `scheme` includes `://`; `user` is the user name without any inline
+    /// password; `rest` is everything after the `@` (or after `://`).
+    Rtsp {
+        scheme: String,
+        user: Option<String>,
+        rest: String,
+    },
+}
+
+fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
+    if let Some(rest) = url.strip_prefix("file://") {
+        if rest.is_empty() {
+            return Err("file:// URL has no path".into());
+        }
+        return Ok(ParsedUrl::File(PathBuf::from(rest)));
+    }
+    let scheme = if url.starts_with("rtsp://") {
+        "rtsp://"
+    } else if url.starts_with("rtsps://") {
+        "rtsps://"
+    } else {
+        return Err(format!(
+            "expected rtsp://, rtsps:// or file:// URL, got {}",
+            redact_url(url)
+        ));
+    };
+    let rest = &url[scheme.len()..];
+    let authority = rest.split('/').next().unwrap_or("");
+    let (user, host_and_path) = match authority.rfind('@') {
+        Some(at) => (
+            Some(authority[..at].split(':').next().unwrap_or("").to_string()),
+            &rest[at + 1..],
+        ),
+        None => (None, rest),
+    };
+    let host = host_and_path.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("URL has no host: {}", redact_url(url)));
+    }
+    Ok(ParsedUrl::Rtsp {
+        scheme: scheme.to_string(),
+        user,
+        rest: host_and_path.to_string(),
+    })
+}
+
+/// Replaces the user-info part of a URL (`user:pass@`) with `***@`.
+///
+/// ```
+/// assert_eq!(
+///     estatewatch::ingest::config::redact_url("rtsp://admin:hunter2@10.0.0.5:554/s1"),
+///     "rtsp://***@10.0.0.5:554/s1"
+/// );
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_user_and_password() {
+        assert_eq!(redact_url("rtsp://u:p@h/x"), "rtsp://***@h/x");
+        assert_eq!(redact_url("rtsp://u@h:554/x@y"), "rtsp://***@h:554/x@y");
+        assert_eq!(redact_url("rtsp://h/x"), "rtsp://h/x");
+        assert_eq!(redact_url("nonsense"), "nonsense");
+    }
+}

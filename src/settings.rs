@@ -1,0 +1,203 @@
+//! The building blocks every config section shares: the problem list that
+//! validation fills ([`ConfigProblem`], with the dotted path of the field it
+//! concerns), the common checks ([`check_id`], [`check_file`]), passwords
+//! ([`Secret`]) and zones ([`ZoneConfig`], [`check_polygon`], [`check_zones`]).
+//!
+//! Each component owns its own section (the fire analyzer's in
+//! `analysis::fire::config`, MQTT's in `delivery::config`, …) and checks it
+//! with these; [`crate::config`] only composes the sections into the file and
+//! runs their checks. This module is separate from [`crate::config`] so that
+//! the components can use it without importing the composed file: it imports
+//! nothing from the rest of the crate.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One validation problem, with the dotted path of the field it concerns,
+/// e.g. `cameras[2].detect.fps: must be 1..=30, got 0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Adds a problem with the field path `path` to `p`.
+pub fn push(p: &mut Vec<ConfigProblem>, path: impl Into<String>, message: impl Into<String>) {
+    p.push(ConfigProblem {
+        path: path.into(),
+        message: message.into(),
+    });
+}
+
+/// For serde's `default = "…"` on switches that are on by default.
+pub fn default_true() -> bool {
+    true
+}
+
+/// Ids appear in MQTT topics and file names: keep them to a safe alphabet.
+pub fn check_id(id: &str, path: &str, p: &mut Vec<ConfigProblem>) {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        push(
+            p,
+            path,
+            format!("must be 1..=64 characters of letters, digits, '-', '_', '.', got {id:?}"),
+        );
+    }
+}
+
+/// Checks that `path` (the value of the field `field`) is an existing file.
+pub fn check_file(path: &Path, field: &str, p: &mut Vec<ConfigProblem>) {
+    if !path.is_file() {
+        push(
+            p,
+            field,
+            format!("file {} does not exist or is not a file", path.display()),
+        );
+    }
+}
+
+/// A password given inline, in a file, or in an environment variable.
+/// At most one of the three may be set. Sections take it with
+/// `#[serde(flatten)]`, so its keys sit beside theirs.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secret {
+    /// The password itself. Default: none.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A file whose contents (trailing newline trimmed) are the password,
+    /// e.g. a systemd credential. Default: none.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the password. Default: none.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secret")
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("password_file", &self.password_file)
+            .field("password_env", &self.password_env)
+            .finish()
+    }
+}
+
+impl Secret {
+    /// True when no source is configured.
+    pub fn is_empty(&self) -> bool {
+        self.password.is_none() && self.password_file.is_none() && self.password_env.is_none()
+    }
+
+    /// Reads the password from wherever it is configured. `Ok(None)` when none is.
+    /// Errors name the file or variable but never contain the secret.
+    pub fn resolve(&self) -> Result<Option<String>, String> {
+        if let Some(p) = &self.password {
+            return Ok(Some(p.clone()));
+        }
+        if let Some(path) = &self.password_file {
+            return std::fs::read_to_string(path)
+                .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_string()))
+                .map_err(|e| format!("cannot read password file {}: {e}", path.display()));
+        }
+        if let Some(var) = &self.password_env {
+            return std::env::var(var)
+                .map(Some)
+                .map_err(|_| format!("environment variable {var} is not set"));
+        }
+        Ok(None)
+    }
+
+    /// Checks that at most one source is set and that it resolves; `path`
+    /// is the section the secret's keys are in.
+    pub fn check(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
+        let set = [
+            self.password.is_some(),
+            self.password_file.is_some(),
+            self.password_env.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set > 1 {
+            push(
+                problems,
+                format!("{path}.password"),
+                "set only one of password, password_file, password_env",
+            );
+            return;
+        }
+        if let Err(e) = self.resolve() {
+            let field = if self.password_file.is_some() {
+                "password_file"
+            } else {
+                "password_env"
+            };
+            push(problems, format!("{path}.{field}"), e);
+        }
+    }
+}
+
+/// A named polygon in normalised frame coordinates (0,0 top-left, 1,1 bottom-right).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    /// Zone name reported in alerts. Required.
+    pub name: String,
+    /// At least three `[x, y]` points, each in 0..=1. Required.
+    pub polygon: Vec<[f32; 2]>,
+}
+
+/// Checks one polygon: at least three points, all inside 0..=1.
+pub fn check_polygon(polygon: &[[f32; 2]], path: &str, p: &mut Vec<ConfigProblem>) {
+    if polygon.len() < 3 {
+        push(
+            p,
+            path,
+            format!("needs at least 3 points, got {}", polygon.len()),
+        );
+    }
+    for (j, pt) in polygon.iter().enumerate() {
+        if !pt.iter().all(|v| (0.0..=1.0).contains(v)) {
+            push(
+                p,
+                format!("{path}[{j}]"),
+                format!(
+                    "coordinates are normalised: expected 0..=1, got [{}, {}]",
+                    pt[0], pt[1]
+                ),
+            );
+        }
+    }
+}
+
+/// Checks a list of zones: unique names, at least three points, all inside 0..=1.
+pub fn check_zones(zones: &[ZoneConfig], path: &str, p: &mut Vec<ConfigProblem>) {
+    let mut names = std::collections::HashSet::new();
+    for (i, z) in zones.iter().enumerate() {
+        let zp = format!("{path}[{i}]");
+        if z.name.is_empty() {
+            push(p, format!("{zp}.name"), "must not be empty");
+        } else if !names.insert(z.name.as_str()) {
+            push(
+                p,
+                format!("{zp}.name"),
+                format!("duplicate zone name {:?}", z.name),
+            );
+        }
+        check_polygon(&z.polygon, &format!("{zp}.polygon"), p);
+    }
+}
