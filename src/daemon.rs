@@ -21,6 +21,7 @@
 //! delivers alerts already in the outbox.
 
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
+use crate::base::lock;
 use crate::config::{CameraConfig, Config, HealthConfig, MqttConfig};
 use crate::delivery::{AlertSink, Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
@@ -30,7 +31,7 @@ use crate::monitor::{self, AnalysisStats, CameraSnapshot, Rates, Snapshot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long the publisher may keep delivering after a stop signal.
@@ -182,10 +183,6 @@ pub fn request_reload(path: &Path) -> anyhow::Result<()> {
     }
     println!("asked estatewatch (pid {pid}) to reload {}", path.display());
     Ok(())
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Each running sensor's name and counters.

@@ -10,6 +10,8 @@
 //!               frame-wins slot     garbage analyzers
 //! ```
 //!
+//! - [`base`]: small helpers several modules share (poisoned locks, retry
+//!   backoff, timings, point-in-polygon); it imports nothing from the crate.
 //! - [`config`]: the TOML file and its validation.
 //! - [`ingest`]: camera pipelines, frames, reconnects, online/offline events.
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
@@ -26,6 +28,7 @@
 
 pub mod alert;
 pub mod analysis;
+pub mod base;
 pub mod config;
 pub mod daemon;
 pub mod delivery;

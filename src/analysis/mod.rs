@@ -16,6 +16,7 @@ pub mod throwing;
 pub mod worker;
 
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
+use crate::base::point_in_polygon;
 use crate::config::CameraConfig;
 use crate::ingest::Frame;
 
@@ -312,22 +313,6 @@ impl ZoneMask {
             area: n,
         }
     }
-}
-
-/// Even-odd point-in-polygon test.
-pub fn point_in_polygon(x: f32, y: f32, pts: &[(f32, f32)]) -> bool {
-    let mut inside = false;
-    let n = pts.len();
-    let mut j = n.wrapping_sub(1);
-    for i in 0..n {
-        let (xi, yi) = pts[i];
-        let (xj, yj) = pts[j];
-        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
 }
 
 /// Luma (BT.601, integer) of a packed RGB buffer.

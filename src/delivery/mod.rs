@@ -31,10 +31,11 @@ pub mod publisher;
 pub mod store;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::base::{lock, wait_timeout};
 use crate::config::Config;
 use crate::ingest::CameraEvent;
 use outbox::{counter_name, Caps, EncodedAlert, Outbox, OutboxError};
-use publisher::{lock, CoreMsg, LinkStatus, Publisher, PublisherOptions};
+use publisher::{CoreMsg, LinkStatus, Publisher, PublisherOptions};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -148,10 +149,7 @@ impl Intake {
     fn take(&self, timeout: Duration) -> (Vec<EncodedAlert>, BTreeMap<String, u64>, bool) {
         let mut st = lock(&self.state);
         if st.items.is_empty() && !st.closed {
-            st = match self.ready.wait_timeout(st, timeout) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
+            st = wait_timeout(&self.ready, st, timeout);
         }
         let n = st.items.len().min(WRITER_BATCH);
         let batch: Vec<EncodedAlert> = st.items.drain(..n).collect();
@@ -183,7 +181,7 @@ impl AlertSink {
     /// Applies a new `[fusion]` section (config reload): turns fusion on or
     /// off, or changes its window while keeping the alerts it remembers.
     pub fn set_fusion(&self, cfg: &crate::sensors::config::FusionConfig) {
-        let mut fusion = publisher::lock(&self.fusion);
+        let mut fusion = lock(&self.fusion);
         match (fusion.as_mut(), cfg.enabled) {
             (Some(f), true) => f.set_window(cfg),
             (None, true) => *fusion = Some(crate::sensors::fusion::Fusion::new(cfg)),
@@ -196,7 +194,7 @@ impl AlertSink {
     /// too large for the limit loses its snapshot (noted in
     /// `details.snapshot_omitted`).
     pub fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
-        if let Some(f) = publisher::lock(&self.fusion).as_mut() {
+        if let Some(f) = lock(&self.fusion).as_mut() {
             f.apply(&mut alert);
         }
         if !self.embed_snapshots {
@@ -517,7 +515,7 @@ fn writer_loop(intake: &Intake, store: &Mutex<Store>, tx: &Sender<CoreMsg>) {
 /// incident open for ever. Each `end` carries `details.ended_by = "restart"`;
 /// if the fire, bag or outage is still there, this run raises a new incident.
 fn end_incidents_of_last_run(store: &Arc<Mutex<Store>>, sink: &AlertSink) {
-    let open = publisher::lock(store).open_events();
+    let open = lock(store).open_events();
     for last in open {
         let end = restart_end(last);
         tracing::info!(event = %end.event, kind = %end.kind, camera = ?end.camera, "incident left open by the last run ended");

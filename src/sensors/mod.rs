@@ -23,6 +23,7 @@ pub mod payload;
 pub mod rules;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::base::Backoff;
 use crate::config::Config;
 use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
 use crate::delivery::AlertSink;
@@ -38,6 +39,10 @@ use uuid::Uuid;
 const BAD_PAYLOAD_LOG_EVERY: Duration = Duration::from_secs(60);
 /// How often staleness is checked.
 const TICK: Duration = Duration::from_secs(1);
+/// First and longest wait between connection attempts: the bounds of
+/// delivery's publisher, jittered by the same [`Backoff`] rule.
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// What can stop the sensor inputs from starting.
 #[derive(Debug, thiserror::Error)]
@@ -446,11 +451,10 @@ async fn input_task(
     sink: AlertSink,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<SensorMonitor> {
-    use crate::delivery::publisher::{BACKOFF_MAX, BACKOFF_MIN};
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut last_error = String::new();
     let submit = |alerts: Vec<Alert>| {
         for a in alerts {
@@ -473,7 +477,7 @@ async fn input_task(
         };
         match polled {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 last_error.clear();
                 tracing::info!(topics = topics.len(), "sensor input connected; subscribing");
                 for t in &topics {
@@ -497,8 +501,7 @@ async fn input_task(
                     tracing::warn!(error = %error, "sensor input cannot reach its broker; retrying with backoff");
                     last_error = error;
                 }
-                let wait = crate::delivery::publisher::jitter(backoff);
-                backoff = (backoff * 2).min(BACKOFF_MAX);
+                let wait = backoff.next_wait();
                 tokio::select! {
                     _ = stop.changed() => break,
                     _ = tokio::time::sleep(wait) => {}

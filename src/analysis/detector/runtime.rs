@@ -17,13 +17,14 @@ use super::decode::RawTensor;
 use super::manifest::{self, InputType, Layout, Manifest};
 use super::preprocess::{InputFormat, TensorData};
 use super::DetectorError;
+use crate::base::lock;
 use crate::config::RuntimeConfig;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use sha2::{Digest, Sha256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 /// The ONNX Runtime version `scripts/setup.sh` installs.
 pub const ORT_VERSION: &str = "1.32.0";
@@ -104,7 +105,7 @@ static ENVIRONMENT: Mutex<Option<(PathBuf, ort::environment::Environment)>> = Mu
 pub fn environment(cfg: &RuntimeConfig) -> Result<ort::environment::Environment, DetectorError> {
     let path = locate_library(cfg)?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-    let mut slot = ENVIRONMENT.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut slot = lock(&ENVIRONMENT);
     if let Some((loaded, env)) = slot.as_ref() {
         if *loaded == canonical {
             return Ok(env.clone());
@@ -506,7 +507,7 @@ impl Model {
                         .into()
                 }
             };
-            let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut session = lock(&self.session);
             let started = std::time::Instant::now();
             let outputs = session
                 .run(ort::inputs![self.input_info.name.as_str() => value])
