@@ -79,7 +79,7 @@ pub struct Config {
     /// Fusion of camera fire/smoke alerts with sensor alerts. Default:
     /// enabled, 60 s window.
     #[serde(default)]
-    pub fusion: crate::sensors::config::FusionConfig,
+    pub fusion: crate::alert::fusion::FusionConfig,
 }
 
 /// `[site]`: the estate.

@@ -10,20 +10,22 @@
 //! were added, removed or changed are started, stopped or restarted; the
 //! others and delivery are not touched (see [`Pipeline::apply`]).
 //! Sensor inputs ([`crate::sensors`]) start after the cameras and feed the
-//! same alert sink. A reload that changes `[[sensors]]` or `[sensor_broker]`
-//! restarts the inputs, keeping the monitor (rule state) of each sensor whose
-//! config is unchanged ([`crate::sensors::restart`]); a `[fusion]` change is
-//! applied to the sink ([`AlertSink::set_fusion`]).
+//! same alert sink, a [`FusedSink`] in front of delivery's. A reload that
+//! changes `[[sensors]]` or `[sensor_broker]` restarts the inputs, keeping
+//! the monitor (rule state) of each sensor whose config is unchanged
+//! ([`crate::sensors::restart`]); a `[fusion]` change is applied to the
+//! shared sink ([`FusedSink::set_fusion`]), so it reaches every producer.
 //! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
 //! appear, then let delivery commit what is queued and give the publisher
 //! [`SHUTDOWN_GRACE`] to deliver before it announces `offline` and
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
 
+use crate::alert::fusion::FusedSink;
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
 use crate::base::lock;
 use crate::config::{CameraConfig, Config, HealthConfig, MqttConfig};
-use crate::delivery::{AlertSink, Delivery, StatusProbe};
+use crate::delivery::{Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
 use crate::ingest::supervisor::{spawn_camera, CameraHandle};
 use crate::ingest::{CameraEvent, CameraStatus, FrameSlot};
@@ -65,15 +67,17 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config).await?;
+    // Every producer submits through this one sink, so fusion sees them all.
+    let alerts = FusedSink::new(delivery.sink(), &config.fusion);
     let started = Instant::now();
-    let pipeline = match start_pipeline(&config, &delivery) {
+    let pipeline = match start_pipeline(&config, &alerts, delivery.camera_events()) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
             delivery.shutdown(Duration::ZERO).await;
             return Err(e);
         }
     };
-    let mut sensors = match crate::sensors::start(&config, delivery.sink()) {
+    let mut sensors = match crate::sensors::start(&config, alerts.clone()) {
         Ok(s) => s,
         Err(e) => {
             let pipeline = std::mem::take(&mut *lock(&pipeline));
@@ -118,12 +122,15 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                 ));
                 match &config_path {
                     Some(path) => {
-                        let (p, d) = (pipeline.clone(), ReloadTarget::of(&delivery, &config));
+                        let (p, d) = (
+                            pipeline.clone(),
+                            ReloadTarget::of(&alerts, delivery.camera_events(), &config),
+                        );
                         let (path, old) = (path.clone(), config.clone());
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
                         {
                             Ok(Some(new)) => {
-                                apply_sensor_sections(&config, &new, &mut sensors, &delivery).await;
+                                apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
                                 *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
                                 config = new;
                             }
@@ -211,17 +218,17 @@ pub fn sensors_changed(old: &Config, new: &Config) -> bool {
 
 /// Applies the `[fusion]`, `[[sensors]]` and `[sensor_broker]` sections of
 /// `new` (already validated and checked by [`reload`]) over `old`: the
-/// fusion settings go to the sink; changed sensor settings restart the
+/// fusion settings go to the shared sink; changed sensor settings restart the
 /// inputs (unchanged sensors keep their monitor, removed or changed ones
 /// end their open incidents). Unchanged sensors are not touched.
 async fn apply_sensor_sections(
     old: &Config,
     new: &Config,
     sensors: &mut Option<crate::sensors::Sensors>,
-    delivery: &Delivery,
+    alerts: &FusedSink,
 ) {
     if old.fusion != new.fusion {
-        delivery.sink().set_fusion(&new.fusion);
+        alerts.set_fusion(&new.fusion);
         tracing::info!(
             enabled = new.fusion.enabled,
             window_s = new.fusion.window_s,
@@ -241,7 +248,7 @@ async fn apply_sensor_sections(
         Some(s) => s.stop_monitors().await,
         None => Vec::new(),
     };
-    match crate::sensors::restart(new, delivery.sink(), kept) {
+    match crate::sensors::restart(new, alerts.clone(), kept) {
         Ok((s, report)) => {
             *sensors = s;
             tracing::info!(
@@ -280,7 +287,8 @@ pub struct CameraUnit {
 pub struct UnitContext {
     pub site: String,
     pub gateway: String,
-    pub sink: AlertSink,
+    /// Where the camera's analysis submits alerts (shared by every producer).
+    pub sink: FusedSink,
     pub events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
     /// Models for analyzers that use them as cues, loaded once at start.
     pub models: Option<Arc<crate::analysis::detector::Models>>,
@@ -498,17 +506,21 @@ impl Pipeline {
 /// Starts, for each enabled camera, its pipeline supervisor and its analysis
 /// worker thread, joined by a one-frame [`FrameSlot`].
 ///
-/// Cameras report online/offline on `delivery.camera_events()`; analysis
-/// threads submit alerts to `delivery.sink()`. A camera whose analyzers
+/// Cameras report online/offline on `events`; analysis threads submit
+/// alerts to `sink`. A camera whose analyzers
 /// cannot be built (a missing model, say) stops the start with an error that
 /// names it; a camera that cannot be reached does not: its supervisor keeps
 /// retrying and reports it offline.
-pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pipeline> {
+pub fn start_pipeline(
+    config: &Config,
+    sink: &FusedSink,
+    events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+) -> anyhow::Result<Pipeline> {
     let ctx = UnitContext {
         site: config.site.id.clone(),
         gateway: config.gateway.id.clone(),
-        sink: delivery.sink(),
-        events: delivery.camera_events(),
+        sink: sink.clone(),
+        events,
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
     };
@@ -527,19 +539,24 @@ pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pi
     Ok(pipeline)
 }
 
-/// What a reload needs from delivery.
+/// What a reload needs to start cameras: the running daemon's sink and
+/// camera-event channel.
 struct ReloadTarget {
     ctx: UnitContext,
 }
 
 impl ReloadTarget {
-    fn of(delivery: &Delivery, config: &Config) -> ReloadTarget {
+    fn of(
+        sink: &FusedSink,
+        events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+        config: &Config,
+    ) -> ReloadTarget {
         ReloadTarget {
             ctx: UnitContext {
                 site: config.site.id.clone(),
                 gateway: config.gateway.id.clone(),
-                sink: delivery.sink(),
-                events: delivery.camera_events(),
+                sink: sink.clone(),
+                events,
                 models: crate::analysis::load_wanted_models(
                     &config.runtime,
                     config.enabled_cameras(),

@@ -9,7 +9,9 @@
 //! `update`s, then `end`. Each message has its own `id` (UUIDv7), which stays
 //! the same on every redelivery so consumers can drop duplicates.
 
+pub mod fusion;
 pub mod snapshot;
+pub mod submit;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

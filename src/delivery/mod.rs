@@ -30,6 +30,8 @@ pub mod outbox;
 pub mod publisher;
 pub mod store;
 
+use crate::alert::submit::AlertSubmit;
+pub use crate::alert::submit::SubmitError;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::base::{lock, wait_timeout};
 use crate::config::Config;
@@ -64,23 +66,6 @@ pub enum DeliveryError {
     Outbox(#[from] OutboxError),
     #[error("cannot start a delivery thread: {0}")]
     Thread(#[from] std::io::Error),
-}
-
-/// Why [`AlertSink::submit`] did not take an alert.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    #[error("delivery has shut down; alert {id} ({kind}) was not queued")]
-    Closed { id: Uuid, kind: AlertKind },
-    #[error("alert {id} could not be encoded as JSON: {source}")]
-    Encode { id: Uuid, source: serde_json::Error },
-    #[error("alert {id} is {size} bytes even without its snapshot; the limit is {limit}")]
-    TooLarge { id: Uuid, size: usize, limit: usize },
-    #[error("the alert queue is full and alert {id} ({kind}, {severity:?}) had the lowest priority; it was dropped")]
-    Dropped {
-        id: Uuid,
-        kind: AlertKind,
-        severity: Severity,
-    },
 }
 
 /// Alerts waiting for the writer: a bounded queue with the outbox's drop
@@ -164,39 +149,31 @@ impl Intake {
     }
 }
 
-/// Where analysis puts alerts. Cheap to clone; [`submit`](Self::submit) may be
-/// called from any thread and returns quickly (it never touches disk or network).
+/// Where alerts enter delivery: delivery's side of the
+/// [`AlertSubmit`] seam. Cheap to clone; [`submit`](Self::submit) may be
+/// called from any thread and returns quickly (it never touches disk or
+/// network). Producers reach it through
+/// [`FusedSink`](crate::alert::fusion::FusedSink), which fuses camera and
+/// sensor alerts first.
 #[derive(Clone)]
 pub struct AlertSink {
     intake: Arc<Intake>,
     embed_snapshots: bool,
     max_bytes: usize,
-    /// Pairs camera fire/smoke alerts with sensor alerts (`[fusion]`);
-    /// `None` while fusion is off. Shared by every clone, so a reload's
-    /// [`set_fusion`](Self::set_fusion) reaches every producer.
-    fusion: Arc<std::sync::Mutex<Option<crate::sensors::fusion::Fusion>>>,
+}
+
+impl AlertSubmit for AlertSink {
+    fn submit(&self, alert: Alert) -> Result<(), SubmitError> {
+        AlertSink::submit(self, alert)
+    }
 }
 
 impl AlertSink {
-    /// Applies a new `[fusion]` section (config reload): turns fusion on or
-    /// off, or changes its window while keeping the alerts it remembers.
-    pub fn set_fusion(&self, cfg: &crate::sensors::config::FusionConfig) {
-        let mut fusion = lock(&self.fusion);
-        match (fusion.as_mut(), cfg.enabled) {
-            (Some(f), true) => f.set_window(cfg),
-            (None, true) => *fusion = Some(crate::sensors::fusion::Fusion::new(cfg)),
-            (_, false) => *fusion = None,
-        }
-    }
-
     /// Encodes `alert` and queues it for the outbox. With
     /// `mqtt.embed_snapshots = false` the snapshot is removed first; an alert
     /// too large for the limit loses its snapshot (noted in
     /// `details.snapshot_omitted`).
     pub fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
-        if let Some(f) = lock(&self.fusion).as_mut() {
-            f.apply(&mut alert);
-        }
         if !self.embed_snapshots {
             alert.snapshot = None;
         }
@@ -394,12 +371,6 @@ impl Delivery {
             intake,
             embed_snapshots: config.mqtt.embed_snapshots,
             max_bytes: mqtt::MAX_ALERT_BYTES.min((config.outbox.max_bytes / 8) as usize),
-            fusion: Arc::new(std::sync::Mutex::new(
-                config
-                    .fusion
-                    .enabled
-                    .then(|| crate::sensors::fusion::Fusion::new(&config.fusion)),
-            )),
         };
         if opts.exclusive {
             end_incidents_of_last_run(&store, &sink);

@@ -1,14 +1,14 @@
 //! Sensors beside the cameras: readings from MQTT topics (Zigbee2MQTT and the
-//! like), the rules that turn them into `sensor` and `sensor_offline` alerts,
-//! and the fusion of those alerts with camera `fire`/`smoke` alerts in the
-//! same place (`docs/sensors.md`).
+//! like), and the rules that turn them into `sensor` and `sensor_offline`
+//! alerts (`docs/sensors.md`). Their fusion with camera `fire`/`smoke` alerts
+//! in the same place is [`crate::alert::fusion`]'s.
 //!
 //! Data flow: [`start`] opens one MQTT subscription per broker in use
 //! (`[mqtt]` and/or `[sensor_broker]`), with the same reconnect discipline as
 //! delivery (capped, jittered backoff; errors logged once per change). Each
 //! message goes to the [`SensorMonitor`] of every sensor whose topic filter
-//! matches; its alerts go to the same [`AlertSink`] as the cameras', where
-//! [`fusion`] pairs them with camera alerts. A bad payload is counted and
+//! matches; its alerts go to the same [`FusedSink`] as the cameras', which
+//! pairs them with camera alerts. A bad payload is counted and
 //! logged at most once a minute per sensor; it is never fatal. All of this
 //! runs on the async runtime, never on the cameras' analysis threads.
 //!
@@ -18,15 +18,14 @@
 //! incidents of the others (`details.ended_by = "reload"`).
 
 pub mod config;
-pub mod fusion;
 pub mod payload;
 pub mod rules;
 
+use crate::alert::fusion::FusedSink;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::base::Backoff;
 use crate::config::Config;
 use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
-use crate::delivery::AlertSink;
 use config::{SensorBroker, SensorConfig};
 use rules::{Rules, Staleness, Transition};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
@@ -322,7 +321,7 @@ pub struct SensorRestart {
 /// Starts one input per broker in use; `None` when no sensors are configured.
 /// Must be called inside a tokio runtime. Connection failures are not errors
 /// here: the inputs keep retrying, as delivery does.
-pub fn start(config: &Config, sink: AlertSink) -> Result<Option<Sensors>, SensorError> {
+pub fn start(config: &Config, sink: FusedSink) -> Result<Option<Sensors>, SensorError> {
     restart(config, sink, Vec::new()).map(|(s, _)| s)
 }
 
@@ -371,7 +370,7 @@ fn input_options(
 /// (`details.ended_by = "reload"`) through `sink`.
 pub fn restart(
     config: &Config,
-    sink: AlertSink,
+    sink: FusedSink,
     old: Vec<SensorMonitor>,
 ) -> Result<(Option<Sensors>, SensorRestart), SensorError> {
     let inputs = input_options(config)?;
@@ -448,7 +447,7 @@ async fn input_task(
     mqtt: crate::config::MqttConfig,
     topics: Vec<String>,
     mut monitors: Vec<SensorMonitor>,
-    sink: AlertSink,
+    sink: FusedSink,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<SensorMonitor> {
     let (client, mut eventloop) = AsyncClient::new(options, 64);
