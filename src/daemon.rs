@@ -2,8 +2,9 @@
 //! applies config reloads, and shuts them down in order.
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
-//! does not need the broker to be up), then the producers ([`start_pipeline`]),
-//! then the monitor (the `/healthz` + `/metrics` endpoint and the stats
+//! does not need the broker to be up), then the camera watch
+//! ([`start_camera_watch`], camera events to alerts), then the producers
+//! ([`start_pipeline`]), then the monitor (the `/healthz` + `/metrics` endpoint and the stats
 //! topic, see [`crate::monitor`]).
 //! Reload (SIGHUP, or `estatewatch reload`): the config file is read and
 //! validated again; if it is invalid the running config stays. Cameras that
@@ -21,11 +22,12 @@
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
 
+use crate::alert::camera::{CameraWatch, Output as CameraOutput};
 use crate::alert::fusion::FusedSink;
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
 use crate::base::lock;
 use crate::config::{CameraConfig, Config, HealthConfig, MqttConfig};
-use crate::delivery::{Delivery, StatusProbe};
+use crate::delivery::{AlertSink, Delivery, StatusProbe};
 use crate::health::{self, Heartbeat, Notifier, Watchdog};
 use crate::ingest::supervisor::{spawn_camera, CameraHandle};
 use crate::ingest::{CameraEvent, CameraStatus, FrameSlot};
@@ -67,12 +69,14 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config).await?;
+    let cameras = start_camera_watch(&config, &delivery);
     // Every producer submits through this one sink, so fusion sees them all.
     let alerts = FusedSink::new(delivery.sink(), &config.fusion);
     let started = Instant::now();
-    let pipeline = match start_pipeline(&config, &alerts, delivery.camera_events()) {
+    let pipeline = match start_pipeline(&config, &alerts, cameras.events()) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
+            cameras.shutdown().await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e);
         }
@@ -82,6 +86,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         Err(e) => {
             let pipeline = std::mem::take(&mut *lock(&pipeline));
             let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
+            cameras.shutdown().await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e.into());
         }
@@ -124,7 +129,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                     Some(path) => {
                         let (p, d) = (
                             pipeline.clone(),
-                            ReloadTarget::of(&alerts, delivery.camera_events(), &config),
+                            ReloadTarget::of(&alerts, cameras.events(), &config),
                         );
                         let (path, old) = (path.clone(), config.clone());
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
@@ -158,6 +163,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     if let Some(sensors) = sensors {
         sensors.shutdown().await;
     }
+    cameras.shutdown().await;
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())
@@ -500,6 +506,114 @@ impl Pipeline {
             }
         }
         report
+    }
+}
+
+/// The camera watch running on the real clock: turns the cameras'
+/// online/offline events into `camera_offline` / `camera_online` alerts
+/// (after each camera's grace period) submitted to delivery, and into
+/// retained camera state that delivery publishes; see
+/// [`CameraWatch`]. Dropping it stops the watch.
+pub struct CameraWatchTask {
+    events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CameraWatchTask {
+    /// Where camera pipelines (and the daemon) report camera events.
+    pub fn events(&self) -> tokio::sync::mpsc::UnboundedSender<CameraEvent> {
+        self.events.clone()
+    }
+
+    /// Stops the watch and waits for it, so the alerts it raised are queued
+    /// before delivery shuts down.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for CameraWatchTask {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Starts the camera watch for `config`'s cameras (each with its
+/// `offline_grace_s`; a camera added later is `Configured` by
+/// [`CameraUnit::start`]), submitting to `delivery`. Must be called inside a
+/// tokio runtime.
+pub fn start_camera_watch(config: &Config, delivery: &Delivery) -> CameraWatchTask {
+    let grace = config
+        .cameras
+        .iter()
+        .map(|cam| (cam.name.clone(), Duration::from_secs(cam.offline_grace_s)))
+        .collect();
+    let watch = CameraWatch::new(
+        &config.site.id,
+        &config.gateway.id,
+        crate::alert::camera::DEFAULT_GRACE,
+        grace,
+    );
+    let (events, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(camera_loop(
+        rx,
+        watch,
+        delivery.sink(),
+        delivery.probe(),
+        stop_rx,
+    ));
+    CameraWatchTask {
+        events,
+        stop,
+        task: Some(task),
+    }
+}
+
+/// Feeds camera events through the state machine, on the real clock.
+async fn camera_loop(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<CameraEvent>,
+    mut watch: CameraWatch,
+    sink: AlertSink,
+    retained: StatusProbe,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let now = std::time::SystemTime::now();
+        let sleep = watch
+            .next_deadline()
+            .map(|d| d.duration_since(now).unwrap_or_default())
+            .unwrap_or(Duration::from_secs(3600))
+            .min(Duration::from_secs(3600));
+        let outputs = tokio::select! {
+            _ = stop.changed() => break,
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    let _span = tracing::info_span!("camera", name = %ev.camera).entered();
+                    watch.on_event(&ev, std::time::SystemTime::now())
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep(sleep) => watch.tick(std::time::SystemTime::now()),
+        };
+        for o in outputs {
+            match o {
+                CameraOutput::Alert(a) => {
+                    let camera = a.camera.clone().unwrap_or_default();
+                    tracing::info!(camera = %camera, kind = %a.kind, "camera alert raised");
+                    if let Err(e) = sink.submit(*a) {
+                        tracing::error!(camera = %camera, error = %e, "camera alert not queued");
+                    }
+                }
+                CameraOutput::State { camera, payload } => {
+                    retained.publish_camera_state(camera, payload);
+                }
+            }
+        }
     }
 }
 

@@ -2,29 +2,33 @@
 //! outages, daemon crashes and reboots.
 //!
 //! ```text
-//!  analysis threads ──submit()──► intake ──► writer thread ──commit──► outbox (SQLite, WAL)
-//!  camera events ──► CameraWatch ──┘ (bounded,     (one, batches)            │ rows in seq order
-//!                         │           never blocks)                          ▼
-//!                         └── retained camera state ──────────────► publisher core ──► rumqttc ──► broker
-//!                                                                    (window of 64 QoS 1   ◄── PUBACK
-//!                                                                     messages; a row is
-//!                                                                     deleted on its PUBACK)
+//!  producers ──submit()──► intake ──► writer thread ──commit──► outbox (SQLite, WAL)
+//!  (via alert::fusion)    (bounded,   (one, batches)             │ rows in seq order
+//!                          never blocks)                         ▼
+//!  retained camera state ─────────────────────────────► publisher core ──► rumqttc ──► broker
+//!  (StatusProbe::publish_camera_state)                   (window of 64 QoS 1   ◄── PUBACK
+//!                                                         messages; a row is
+//!                                                         deleted on its PUBACK)
 //! ```
+//!
+//! Delivery knows alerts, not where they come from: it imports only
+//! [`crate::alert`], [`crate::base`] and its own config.
 //!
 //! - [`AlertSink`] (cheap to clone, callable from any thread) encodes an alert
 //!   and puts it in the intake; it never waits for the disk or the network.
+//!   It is delivery's side of the [`AlertSubmit`] seam.
 //! - The writer thread commits intake batches to the [`store::Store`] (the
 //!   [`outbox::Outbox`] file, or memory while the file fails) and tells the
 //!   publisher.
 //! - The [`publisher`] sends committed rows in order and removes each only on
 //!   the broker's PUBACK for it; see ADR 0001 (`docs/adr/0001-outbox-and-delivery.md`).
-//! - [`camera::CameraWatch`] turns camera events into `camera_offline` /
-//!   `camera_online` alerts and retained camera state.
+//! - [`StatusProbe`] reads delivery's figures and publishes the retained
+//!   stats and per-camera state (built upstream, by
+//!   [`CameraWatch`](crate::alert::camera::CameraWatch)).
 //!
 //! Only one daemon may use an outbox: [`Delivery::start`] takes an exclusive
 //! `flock` on `<outbox>.lock`.
 
-pub mod camera;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
@@ -35,7 +39,6 @@ pub use crate::alert::submit::SubmitError;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::base::{lock, wait_timeout};
 use crate::config::Config;
-use crate::ingest::CameraEvent;
 use outbox::{counter_name, Caps, EncodedAlert, Outbox, OutboxError};
 use publisher::{CoreMsg, LinkStatus, Publisher, PublisherOptions};
 use serde::Serialize;
@@ -244,6 +247,13 @@ impl StatusProbe {
         let _ = self.core_tx.send(CoreMsg::Stats { payload });
     }
 
+    /// Publishes `payload` retained on
+    /// `<prefix>/<gateway>/cameras/<camera>/state`; an empty payload deletes
+    /// the broker's retained state.
+    pub fn publish_camera_state(&self, camera: String, payload: Vec<u8>) {
+        let _ = self.core_tx.send(CoreMsg::CameraState { camera, payload });
+    }
+
     pub fn status(&self) -> DeliveryStatus {
         let (submitted, dropped_intake, uncounted) = {
             let st = lock(&self.intake.state);
@@ -291,22 +301,18 @@ impl StartOptions {
     }
 }
 
-/// The running delivery service: intake, writer, camera watch and publisher.
+/// The running delivery service: intake, writer and publisher.
 pub struct Delivery {
     sink: AlertSink,
-    camera_tx: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
     store: Arc<Mutex<Store>>,
     core_tx: Sender<CoreMsg>,
     writer: Option<std::thread::JoinHandle<()>>,
-    camera_task: Option<tokio::task::JoinHandle<()>>,
-    stop_cameras: tokio::sync::watch::Sender<bool>,
     publisher: Publisher,
     _lock: Option<DaemonLock>,
 }
 
 impl Delivery {
-    /// Opens the outbox and starts the writer, the camera watch and the
-    /// publisher. Succeeds with the broker absent and with a failing outbox
+    /// Opens the outbox and starts the writer and the publisher. Succeeds with the broker absent and with a failing outbox
     /// file (both are retried); fails on bad TLS/credential files or when
     /// another daemon holds the outbox.
     pub async fn start(config: &Config) -> Result<Delivery, DeliveryError> {
@@ -375,37 +381,21 @@ impl Delivery {
         if opts.exclusive {
             end_incidents_of_last_run(&store, &sink);
         }
-        let (camera_tx, camera_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (stop_cameras, stop_rx) = tokio::sync::watch::channel(false);
-        let camera_task = tokio::spawn(camera_loop(
-            camera_rx,
-            camera::CameraWatch::from_config(config),
-            sink.clone(),
-            core_tx.clone(),
-            stop_rx,
-        ));
         tracing::info!(outbox = %path.display(), broker = %format!("{}:{}", config.mqtt.host, config.mqtt.port), client_id, "delivery started");
         Ok(Delivery {
             sink,
-            camera_tx,
             store,
             core_tx,
             writer: Some(writer),
-            camera_task: Some(camera_task),
-            stop_cameras,
             publisher,
             _lock: lock_file,
         })
     }
 
-    /// Where analysis submits alerts.
+    /// Where alerts are submitted (producers go through
+    /// [`FusedSink`](crate::alert::fusion::FusedSink) in front of it).
     pub fn sink(&self) -> AlertSink {
         self.sink.clone()
-    }
-
-    /// Where camera pipelines report online/offline.
-    pub fn camera_events(&self) -> tokio::sync::mpsc::UnboundedSender<CameraEvent> {
-        self.camera_tx.clone()
     }
 
     pub fn status(&self) -> DeliveryStatus {
@@ -429,14 +419,10 @@ impl Delivery {
         intake_empty && lock(&self.store).is_drained()
     }
 
-    /// Ordered shutdown: stop the camera watch, close the intake, let the
-    /// writer commit what it has, then give the publisher `grace` to deliver
-    /// before it announces `offline` and disconnects.
+    /// Ordered shutdown (after the producers have stopped): close the
+    /// intake, let the writer commit what it has, then give the publisher
+    /// `grace` to deliver before it announces `offline` and disconnects.
     pub async fn shutdown(mut self, grace: Duration) {
-        let _ = self.stop_cameras.send(true);
-        if let Some(task) = self.camera_task.take() {
-            let _ = task.await;
-        }
         self.sink.intake.close();
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
@@ -451,7 +437,6 @@ impl Drop for Delivery {
     fn drop(&mut self) {
         // Dropped without shutdown(): stop the threads; the outbox keeps the rest.
         self.sink.intake.close();
-        let _ = self.stop_cameras.send(true);
     }
 }
 
@@ -509,49 +494,6 @@ fn restart_end(last: Alert) -> Alert {
             "last_seen_at": last.detected_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }),
         ..last
-    }
-}
-
-/// Feeds camera events through the state machine, on the real clock.
-async fn camera_loop(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<CameraEvent>,
-    mut watch: camera::CameraWatch,
-    sink: AlertSink,
-    core: Sender<CoreMsg>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let now = std::time::SystemTime::now();
-        let sleep = watch
-            .next_deadline()
-            .map(|d| d.duration_since(now).unwrap_or_default())
-            .unwrap_or(Duration::from_secs(3600))
-            .min(Duration::from_secs(3600));
-        let outputs = tokio::select! {
-            _ = stop.changed() => break,
-            ev = rx.recv() => match ev {
-                Some(ev) => {
-                    let _span = tracing::info_span!("camera", name = %ev.camera).entered();
-                    watch.on_event(&ev, std::time::SystemTime::now())
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep(sleep) => watch.tick(std::time::SystemTime::now()),
-        };
-        for o in outputs {
-            match o {
-                camera::Output::Alert(a) => {
-                    let camera = a.camera.clone().unwrap_or_default();
-                    tracing::info!(camera = %camera, kind = %a.kind, "camera alert raised");
-                    if let Err(e) = sink.submit(*a) {
-                        tracing::error!(camera = %camera, error = %e, "camera alert not queued");
-                    }
-                }
-                camera::Output::State { camera, payload } => {
-                    let _ = core.send(CoreMsg::CameraState { camera, payload });
-                }
-            }
-        }
     }
 }
 
