@@ -201,26 +201,26 @@ pub fn build_analyzers_with(
     if let Some(t) = &cam.analyzers.throwing {
         let a =
             throwing::ThrowingAnalyzer::new(t, cam.detect.width, cam.detect.height, cam.detect.fps)
-                .map_err(|message| AnalysisError::Setup {
-                    camera: cam.name.clone(),
-                    analyzer: "throwing",
-                    message,
-                })?;
-        let a = if t.second_opinion {
-            let scorer = models
-                .ok_or_else(|| "no models loaded".to_string())
-                .and_then(|m| {
-                    m.get_classifier(throwing::BIRD_CLASSIFIER)
-                        .map_err(|e| e.to_string())
-                })
                 .map_err(|e| AnalysisError::Setup {
                     camera: cam.name.clone(),
                     analyzer: "throwing",
-                    message: format!(
-                        "second_opinion needs the model {}: {e}",
-                        throwing::BIRD_CLASSIFIER
-                    ),
+                    message: e.to_string(),
                 })?;
+        let a = if t.second_opinion {
+            let unavailable = |why: &dyn std::fmt::Display| AnalysisError::Setup {
+                camera: cam.name.clone(),
+                analyzer: "throwing",
+                message: format!(
+                    "second_opinion needs the model {}: {why}",
+                    throwing::BIRD_CLASSIFIER
+                ),
+            };
+            let scorer = match models {
+                Some(m) => m
+                    .get_classifier(throwing::BIRD_CLASSIFIER)
+                    .map_err(|e| unavailable(&e))?,
+                None => return Err(unavailable(&"no models loaded")),
+            };
             a.with_second_opinion(throwing::SecondOpinion {
                 scorer: std::sync::Arc::new(throwing::ClassifierBirds(scorer)),
                 veto_at: t.bird_veto,

@@ -11,6 +11,23 @@
 use crate::alert::BBox;
 use crate::config::ThrowingConfig;
 
+/// Why a throwing config gives no calibration; each message starts with the
+/// key it concerns.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrationError {
+    #[error("floors: required (the floor lines)")]
+    NoFloors,
+    /// The floor lines cannot be worked out (the reason, from the config).
+    #[error("floors: {0}")]
+    FloorLines(String),
+    #[error("floors: need at least 2 strictly rising floor lines")]
+    FloorOrder,
+    #[error("columns: need at least 2 edges, as many at the top")]
+    ColumnEdges,
+    #[error("columns.labels: one label per column")]
+    ColumnLabels,
+}
+
 /// Gravity, m/s².
 pub const G: f32 = 9.81;
 
@@ -49,19 +66,20 @@ pub struct Calibration {
 
 impl Calibration {
     /// Builds the calibration from a validated config at a detect size.
-    pub fn new(cfg: &ThrowingConfig, width: u32, height: u32) -> Result<Calibration, String> {
-        let floors = cfg
-            .floors
-            .as_ref()
-            .ok_or("floors: required (the floor lines)")?;
+    pub fn new(
+        cfg: &ThrowingConfig,
+        width: u32,
+        height: u32,
+    ) -> Result<Calibration, CalibrationError> {
+        let floors = cfg.floors.as_ref().ok_or(CalibrationError::NoFloors)?;
         let lines: Vec<f32> = floors
             .lines()
-            .map_err(|e| format!("floors: {e}"))?
+            .map_err(CalibrationError::FloorLines)?
             .iter()
             .map(|r| r * height as f32)
             .collect();
         if lines.len() < 2 || lines.windows(2).any(|w| w[1] >= w[0]) {
-            return Err("floors: need at least 2 strictly rising floor lines".into());
+            return Err(CalibrationError::FloorOrder);
         }
         let (edges, top, labels) = match &cfg.columns {
             Some(c) => (
@@ -72,12 +90,12 @@ impl Calibration {
             None => (vec![0.0, 1.0], vec![0.0, 1.0], None),
         };
         if edges.len() < 2 || top.len() != edges.len() {
-            return Err("columns: need at least 2 edges, as many at the top".into());
+            return Err(CalibrationError::ColumnEdges);
         }
         let n_cols = edges.len() - 1;
         let labels = match labels {
             Some(l) if l.len() == n_cols => l,
-            Some(_) => return Err("columns.labels: one label per column".into()),
+            Some(_) => return Err(CalibrationError::ColumnLabels),
             None => (1..=n_cols).map(|i| format!("{i:02}")).collect(),
         };
         let w = width as f32;
