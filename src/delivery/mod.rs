@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Delivery knows alerts, not where they come from: it imports only
-//! [`crate::alert`], [`crate::base`] and its own config.
+//! [`crate::alert`], [`crate::base`] and its config sections.
 //!
 //! - [`AlertSink`] (cheap to clone, callable from any thread) encodes an alert
 //!   and puts it in the intake; it never waits for the disk or the network.
