@@ -27,12 +27,11 @@ use crate::analysis::detector::config::RuntimeConfig;
 use crate::delivery::config::{MqttConfig, OutboxConfig};
 use crate::delivery::DeliverySections;
 use crate::monitor::config::HealthConfig;
-use crate::sensors::config::{FusionConfig, SensorConfig};
+use crate::sensors::config::SensorConfig;
 use crate::sensors::SensorSections;
 use crate::settings::{check_id, push, ConfigProblem};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Errors that stop a config from being loaded at all.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +86,7 @@ pub struct Config {
     /// Fusion of camera fire/smoke alerts with sensor alerts. Default:
     /// enabled, 60 s window.
     #[serde(default)]
-    pub fusion: FusionConfig,
+    pub fusion: crate::alert::fusion::FusionConfig,
 }
 
 /// `[site]`: the estate.
@@ -202,12 +201,6 @@ impl Config {
             gateway: &self.gateway.id,
             mqtt: &self.mqtt,
             outbox: &self.outbox,
-            fusion: &self.fusion,
-            offline_grace: self
-                .cameras
-                .iter()
-                .map(|c| (c.name.clone(), Duration::from_secs(c.offline_grace_s)))
-                .collect(),
         }
     }
 

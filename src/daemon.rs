@@ -2,26 +2,31 @@
 //! applies config reloads, and shuts them down in order.
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
-//! does not need the broker to be up), then the producers ([`start_pipeline`]),
-//! then the monitor (the `/healthz` + `/metrics` endpoint and the stats
+//! does not need the broker to be up), then the camera watch
+//! ([`start_camera_watch`], camera events to alerts), then the producers
+//! ([`start_pipeline`]), then the monitor (the `/healthz` + `/metrics` endpoint and the stats
 //! topic, see [`crate::monitor`]).
 //! Reload (SIGHUP, or `estatewatch reload`): the config file is read and
 //! validated again; if it is invalid the running config stays. Cameras that
 //! were added, removed or changed are started, stopped or restarted; the
 //! others and delivery are not touched (see [`Pipeline::apply`]).
 //! Sensor inputs ([`crate::sensors`]) start after the cameras and feed the
-//! same alert sink. A reload that changes `[[sensors]]` or `[sensor_broker]`
-//! restarts the inputs, keeping the monitor (rule state) of each sensor whose
-//! config is unchanged ([`crate::sensors::restart`]); a `[fusion]` change is
-//! applied to the sink ([`AlertSink::set_fusion`]).
+//! same alert sink, a [`FusedSink`] in front of delivery's. A reload that
+//! changes `[[sensors]]` or `[sensor_broker]` restarts the inputs, keeping
+//! the monitor (rule state) of each sensor whose config is unchanged
+//! ([`crate::sensors::restart`]); a `[fusion]` change is applied to the
+//! shared sink ([`FusedSink::set_fusion`]), so it reaches every producer.
 //! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
 //! appear, then let delivery commit what is queued and give the publisher
 //! [`SHUTDOWN_GRACE`] to deliver before it announces `offline` and
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
 
+use crate::alert::camera::{CameraWatch, Output as CameraOutput};
+use crate::alert::fusion::FusedSink;
 use crate::analysis::config::CameraConfig;
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
+use crate::base::lock;
 use crate::config::Config;
 use crate::delivery::config::MqttConfig;
 use crate::delivery::{AlertSink, Delivery, StatusProbe};
@@ -33,7 +38,7 @@ use crate::monitor::{self, AnalysisStats, CameraSnapshot, Rates, Snapshot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long the publisher may keep delivering after a stop signal.
@@ -67,19 +72,24 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config.delivery()).await?;
+    let cameras = start_camera_watch(&config, &delivery);
+    // Every producer submits through this one sink, so fusion sees them all.
+    let alerts = FusedSink::new(delivery.sink(), &config.fusion);
     let started = Instant::now();
-    let pipeline = match start_pipeline(&config, &delivery) {
+    let pipeline = match start_pipeline(&config, &alerts, cameras.events()) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
+            cameras.shutdown().await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e);
         }
     };
-    let mut sensors = match crate::sensors::start(&config.sensor_sections(), delivery.sink()) {
+    let mut sensors = match crate::sensors::start(&config.sensor_sections(), alerts.clone()) {
         Ok(s) => s,
         Err(e) => {
             let pipeline = std::mem::take(&mut *lock(&pipeline));
             let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
+            cameras.shutdown().await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e.into());
         }
@@ -120,12 +130,15 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                 ));
                 match &config_path {
                     Some(path) => {
-                        let (p, d) = (pipeline.clone(), ReloadTarget::of(&delivery, &config));
+                        let (p, d) = (
+                            pipeline.clone(),
+                            ReloadTarget::of(&alerts, cameras.events(), &config),
+                        );
                         let (path, old) = (path.clone(), config.clone());
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
                         {
                             Ok(Some(new)) => {
-                                apply_sensor_sections(&config, &new, &mut sensors, &delivery).await;
+                                apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
                                 *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
                                 config = new;
                             }
@@ -153,6 +166,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     if let Some(sensors) = sensors {
         sensors.shutdown().await;
     }
+    cameras.shutdown().await;
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())
@@ -187,10 +201,6 @@ pub fn request_reload(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Each running sensor's name and counters.
 type SensorFigures = Vec<(String, Arc<crate::sensors::SensorCounters>)>;
 
@@ -217,17 +227,17 @@ pub fn sensors_changed(old: &Config, new: &Config) -> bool {
 
 /// Applies the `[fusion]`, `[[sensors]]` and `[sensor_broker]` sections of
 /// `new` (already validated and checked by [`reload`]) over `old`: the
-/// fusion settings go to the sink; changed sensor settings restart the
+/// fusion settings go to the shared sink; changed sensor settings restart the
 /// inputs (unchanged sensors keep their monitor, removed or changed ones
 /// end their open incidents). Unchanged sensors are not touched.
 async fn apply_sensor_sections(
     old: &Config,
     new: &Config,
     sensors: &mut Option<crate::sensors::Sensors>,
-    delivery: &Delivery,
+    alerts: &FusedSink,
 ) {
     if old.fusion != new.fusion {
-        delivery.sink().set_fusion(&new.fusion);
+        alerts.set_fusion(&new.fusion);
         tracing::info!(
             enabled = new.fusion.enabled,
             window_s = new.fusion.window_s,
@@ -247,7 +257,7 @@ async fn apply_sensor_sections(
         Some(s) => s.stop_monitors().await,
         None => Vec::new(),
     };
-    match crate::sensors::restart(&new.sensor_sections(), delivery.sink(), kept) {
+    match crate::sensors::restart(&new.sensor_sections(), alerts.clone(), kept) {
         Ok((s, report)) => {
             *sensors = s;
             tracing::info!(
@@ -286,7 +296,8 @@ pub struct CameraUnit {
 pub struct UnitContext {
     pub site: String,
     pub gateway: String,
-    pub sink: AlertSink,
+    /// Where the camera's analysis submits alerts (shared by every producer).
+    pub sink: FusedSink,
     pub events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
     /// Models for analyzers that use them as cues, loaded once at start.
     pub models: Option<Arc<crate::analysis::detector::Models>>,
@@ -501,20 +512,132 @@ impl Pipeline {
     }
 }
 
+/// The camera watch running on the real clock: turns the cameras'
+/// online/offline events into `camera_offline` / `camera_online` alerts
+/// (after each camera's grace period) submitted to delivery, and into
+/// retained camera state that delivery publishes; see
+/// [`CameraWatch`]. Dropping it stops the watch.
+pub struct CameraWatchTask {
+    events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CameraWatchTask {
+    /// Where camera pipelines (and the daemon) report camera events.
+    pub fn events(&self) -> tokio::sync::mpsc::UnboundedSender<CameraEvent> {
+        self.events.clone()
+    }
+
+    /// Stops the watch and waits for it, so the alerts it raised are queued
+    /// before delivery shuts down.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for CameraWatchTask {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Starts the camera watch for `config`'s cameras (each with its
+/// `offline_grace_s`; a camera added later is `Configured` by
+/// [`CameraUnit::start`]), submitting to `delivery`. Must be called inside a
+/// tokio runtime.
+pub fn start_camera_watch(config: &Config, delivery: &Delivery) -> CameraWatchTask {
+    let grace = config
+        .cameras
+        .iter()
+        .map(|cam| (cam.name.clone(), Duration::from_secs(cam.offline_grace_s)))
+        .collect();
+    let watch = CameraWatch::new(
+        &config.site.id,
+        &config.gateway.id,
+        crate::alert::camera::DEFAULT_GRACE,
+        grace,
+    );
+    let (events, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(camera_loop(
+        rx,
+        watch,
+        delivery.sink(),
+        delivery.probe(),
+        stop_rx,
+    ));
+    CameraWatchTask {
+        events,
+        stop,
+        task: Some(task),
+    }
+}
+
+/// Feeds camera events through the state machine, on the real clock.
+async fn camera_loop(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<CameraEvent>,
+    mut watch: CameraWatch,
+    sink: AlertSink,
+    retained: StatusProbe,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let now = std::time::SystemTime::now();
+        let sleep = watch
+            .next_deadline()
+            .map(|d| d.duration_since(now).unwrap_or_default())
+            .unwrap_or(Duration::from_secs(3600))
+            .min(Duration::from_secs(3600));
+        let outputs = tokio::select! {
+            _ = stop.changed() => break,
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    let _span = tracing::info_span!("camera", name = %ev.camera).entered();
+                    watch.on_event(&ev, std::time::SystemTime::now())
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep(sleep) => watch.tick(std::time::SystemTime::now()),
+        };
+        for o in outputs {
+            match o {
+                CameraOutput::Alert(a) => {
+                    let camera = a.camera.clone().unwrap_or_default();
+                    tracing::info!(camera = %camera, kind = %a.kind, "camera alert raised");
+                    if let Err(e) = sink.submit(*a) {
+                        tracing::error!(camera = %camera, error = %e, "camera alert not queued");
+                    }
+                }
+                CameraOutput::State { camera, payload } => {
+                    retained.publish_camera_state(camera, payload);
+                }
+            }
+        }
+    }
+}
+
 /// Starts, for each enabled camera, its pipeline supervisor and its analysis
 /// worker thread, joined by a one-frame [`FrameSlot`].
 ///
-/// Cameras report online/offline on `delivery.camera_events()`; analysis
-/// threads submit alerts to `delivery.sink()`. A camera whose analyzers
+/// Cameras report online/offline on `events`; analysis threads submit
+/// alerts to `sink`. A camera whose analyzers
 /// cannot be built (a missing model, say) stops the start with an error that
 /// names it; a camera that cannot be reached does not: its supervisor keeps
 /// retrying and reports it offline.
-pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pipeline> {
+pub fn start_pipeline(
+    config: &Config,
+    sink: &FusedSink,
+    events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+) -> anyhow::Result<Pipeline> {
     let ctx = UnitContext {
         site: config.site.id.clone(),
         gateway: config.gateway.id.clone(),
-        sink: delivery.sink(),
-        events: delivery.camera_events(),
+        sink: sink.clone(),
+        events,
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
     };
@@ -533,19 +656,24 @@ pub fn start_pipeline(config: &Config, delivery: &Delivery) -> anyhow::Result<Pi
     Ok(pipeline)
 }
 
-/// What a reload needs from delivery.
+/// What a reload needs to start cameras: the running daemon's sink and
+/// camera-event channel.
 struct ReloadTarget {
     ctx: UnitContext,
 }
 
 impl ReloadTarget {
-    fn of(delivery: &Delivery, config: &Config) -> ReloadTarget {
+    fn of(
+        sink: &FusedSink,
+        events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+        config: &Config,
+    ) -> ReloadTarget {
         ReloadTarget {
             ctx: UnitContext {
                 site: config.site.id.clone(),
                 gateway: config.gateway.id.clone(),
-                sink: delivery.sink(),
-                events: delivery.camera_events(),
+                sink: sink.clone(),
+                events,
                 models: crate::analysis::load_wanted_models(
                     &config.runtime,
                     config.enabled_cameras(),

@@ -155,7 +155,7 @@ impl Watchdog {
     }
 
     fn beats(&self) -> std::sync::MutexGuard<'_, Vec<(String, Heartbeat)>> {
-        self.beats.lock().unwrap_or_else(|p| p.into_inner())
+        crate::base::lock(&self.beats)
     }
 
     /// Adds the heartbeat of `name` (a camera), replacing any previous one.

@@ -10,6 +10,8 @@
 //!               frame-wins slot     garbage analyzers
 //! ```
 //!
+//! - [`base`]: small helpers several modules share (poisoned locks, retry
+//!   backoff, timings, point-in-polygon); it imports nothing from the crate.
 //! - [`config`]: the TOML file, composed of the sections each module owns
 //!   (`ingest::config`, `delivery::config`, …), and its validation.
 //! - [`settings`]: what every config section shares (problems, secrets, zones).
@@ -30,6 +32,7 @@
 
 pub mod alert;
 pub mod analysis;
+pub mod base;
 pub mod config;
 pub mod daemon;
 pub mod delivery;

@@ -237,7 +237,8 @@ async fn camera_events_become_alerts_after_grace_and_retained_state() {
         "[[cameras]]\nname = \"shed\"\nurl = \"rtsp://10.0.0.9/s\"\noffline_grace_s = 1\n";
     let cfg = config(broker.port(), dir.path(), cameras);
     let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
-    let events = delivery.camera_events();
+    let cameras = estatewatch::daemon::start_camera_watch(&cfg, &delivery);
+    let events = cameras.events();
     let state_topic = "estatewatch/gw1/cameras/shed/state";
     let now = std::time::SystemTime::now;
 

@@ -4,7 +4,9 @@
 
 use estatewatch::alert::AlertState;
 use estatewatch::analysis::garbage::config::GarbageConfig;
-use estatewatch::analysis::garbage::{CueLabel, CueObject, Cues, GarbageAnalyzer, PixelBox};
+use estatewatch::analysis::garbage::{
+    CueError, CueLabel, CueObject, Cues, GarbageAnalyzer, PixelBox,
+};
 use estatewatch::analysis::{Analyzer, Finding};
 use estatewatch::ingest::Frame;
 use std::sync::Arc;
@@ -444,7 +446,7 @@ struct FakeCues {
 }
 
 impl Cues for FakeCues {
-    fn objects(&mut self, _frame: &Frame) -> Result<Vec<CueObject>, String> {
+    fn objects(&mut self, _frame: &Frame) -> Result<Vec<CueObject>, CueError> {
         self.calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self
@@ -457,7 +459,7 @@ impl Cues for FakeCues {
             })
             .collect())
     }
-    fn bag_like(&mut self, _frame: &Frame, _region: PixelBox) -> Result<f32, String> {
+    fn bag_like(&mut self, _frame: &Frame, _region: PixelBox) -> Result<f32, CueError> {
         Ok(0.42)
     }
 }

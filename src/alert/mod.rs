@@ -8,8 +8,20 @@
 //! An incident is one `event` id shared by its messages: `new`, then any
 //! `update`s, then `end`. Each message has its own `id` (UUIDv7), which stays
 //! the same on every redelivery so consumers can drop duplicates.
+//!
+//! Around the model, the steps between the producers and delivery:
+//! - [`submit`]: the seam producers hand finished alerts to
+//!   ([`AlertSubmit`](submit::AlertSubmit)); delivery implements it.
+//! - [`fusion`]: pairs camera fire/smoke alerts with sensor alerts in the
+//!   same place ([`FusedSink`](fusion::FusedSink), in front of delivery).
+//! - [`camera`]: turns camera online/offline events into camera alerts and
+//!   retained camera state.
+//! - [`snapshot`]: the pictures alerts carry.
 
+pub mod camera;
+pub mod fusion;
 pub mod snapshot;
+pub mod submit;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

@@ -20,6 +20,7 @@ pub mod throwing;
 pub mod worker;
 
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
+use crate::base::point_in_polygon;
 use crate::ingest::Frame;
 use config::CameraConfig;
 use detector::config::RuntimeConfig;
@@ -204,26 +205,26 @@ pub fn build_analyzers_with(
     if let Some(t) = &cam.analyzers.throwing {
         let a =
             throwing::ThrowingAnalyzer::new(t, cam.detect.width, cam.detect.height, cam.detect.fps)
-                .map_err(|message| AnalysisError::Setup {
-                    camera: cam.name.clone(),
-                    analyzer: "throwing",
-                    message,
-                })?;
-        let a = if t.second_opinion {
-            let scorer = models
-                .ok_or_else(|| "no models loaded".to_string())
-                .and_then(|m| {
-                    m.get_classifier(throwing::BIRD_CLASSIFIER)
-                        .map_err(|e| e.to_string())
-                })
                 .map_err(|e| AnalysisError::Setup {
                     camera: cam.name.clone(),
                     analyzer: "throwing",
-                    message: format!(
-                        "second_opinion needs the model {}: {e}",
-                        throwing::BIRD_CLASSIFIER
-                    ),
+                    message: e.to_string(),
                 })?;
+        let a = if t.second_opinion {
+            let unavailable = |why: &dyn std::fmt::Display| AnalysisError::Setup {
+                camera: cam.name.clone(),
+                analyzer: "throwing",
+                message: format!(
+                    "second_opinion needs the model {}: {why}",
+                    throwing::BIRD_CLASSIFIER
+                ),
+            };
+            let scorer = match models {
+                Some(m) => m
+                    .get_classifier(throwing::BIRD_CLASSIFIER)
+                    .map_err(|e| unavailable(&e))?,
+                None => return Err(unavailable(&"no models loaded")),
+            };
             a.with_second_opinion(throwing::SecondOpinion {
                 scorer: std::sync::Arc::new(throwing::ClassifierBirds(scorer)),
                 veto_at: t.bird_veto,
@@ -316,22 +317,6 @@ impl ZoneMask {
             area: n,
         }
     }
-}
-
-/// Even-odd point-in-polygon test.
-pub fn point_in_polygon(x: f32, y: f32, pts: &[(f32, f32)]) -> bool {
-    let mut inside = false;
-    let n = pts.len();
-    let mut j = n.wrapping_sub(1);
-    for i in 0..n {
-        let (xi, yi) = pts[i];
-        let (xj, yj) = pts[j];
-        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
 }
 
 /// Luma (BT.601, integer) of a packed RGB buffer.

@@ -2,24 +2,29 @@
 //! outages, daemon crashes and reboots.
 //!
 //! ```text
-//!  analysis threads ──submit()──► intake ──► writer thread ──commit──► outbox (SQLite, WAL)
-//!  camera events ──► CameraWatch ──┘ (bounded,     (one, batches)            │ rows in seq order
-//!                         │           never blocks)                          ▼
-//!                         └── retained camera state ──────────────► publisher core ──► rumqttc ──► broker
-//!                                                                    (window of 64 QoS 1   ◄── PUBACK
-//!                                                                     messages; a row is
-//!                                                                     deleted on its PUBACK)
+//!  producers ──submit()──► intake ──► writer thread ──commit──► outbox (SQLite, WAL)
+//!  (via alert::fusion)    (bounded,   (one, batches)             │ rows in seq order
+//!                          never blocks)                         ▼
+//!  retained camera state ─────────────────────────────► publisher core ──► rumqttc ──► broker
+//!  (StatusProbe::publish_camera_state)                   (window of 64 QoS 1   ◄── PUBACK
+//!                                                         messages; a row is
+//!                                                         deleted on its PUBACK)
 //! ```
+//!
+//! Delivery knows alerts, not where they come from: it imports only
+//! [`crate::alert`], [`crate::base`] and its config sections.
 //!
 //! - [`AlertSink`] (cheap to clone, callable from any thread) encodes an alert
 //!   and puts it in the intake; it never waits for the disk or the network.
+//!   It is delivery's side of the [`AlertSubmit`] seam.
 //! - The writer thread commits intake batches to the [`store::Store`] (the
 //!   [`outbox::Outbox`] file, or memory while the file fails) and tells the
 //!   publisher.
 //! - The [`publisher`] sends committed rows in order and removes each only on
 //!   the broker's PUBACK for it; see ADR 0001 (`docs/adr/0001-outbox-and-delivery.md`).
-//! - [`camera::CameraWatch`] turns camera events into `camera_offline` /
-//!   `camera_online` alerts and retained camera state.
+//! - [`StatusProbe`] reads delivery's figures and publishes the retained
+//!   stats and per-camera state (built upstream, by
+//!   [`CameraWatch`](crate::alert::camera::CameraWatch)).
 //!
 //! Only one daemon may use an outbox: [`Delivery::start`] takes an exclusive
 //! `flock` on `<outbox>.lock`.
@@ -27,20 +32,21 @@
 //! Delivery is started with its own sections of the config ([`DeliverySections`]);
 //! [`config`] holds the `[mqtt]` and `[outbox]` sections.
 
-pub mod camera;
 pub mod config;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
 pub mod store;
 
+use crate::alert::submit::AlertSubmit;
+pub use crate::alert::submit::SubmitError;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::ingest::CameraEvent;
+use crate::base::{lock, wait_timeout};
 use config::{MqttConfig, OutboxConfig};
 use outbox::{counter_name, Caps, EncodedAlert, Outbox, OutboxError};
-use publisher::{lock, CoreMsg, LinkStatus, Publisher, PublisherOptions};
+use publisher::{CoreMsg, LinkStatus, Publisher, PublisherOptions};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
@@ -67,23 +73,6 @@ pub enum DeliveryError {
     Outbox(#[from] OutboxError),
     #[error("cannot start a delivery thread: {0}")]
     Thread(#[from] std::io::Error),
-}
-
-/// Why [`AlertSink::submit`] did not take an alert.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    #[error("delivery has shut down; alert {id} ({kind}) was not queued")]
-    Closed { id: Uuid, kind: AlertKind },
-    #[error("alert {id} could not be encoded as JSON: {source}")]
-    Encode { id: Uuid, source: serde_json::Error },
-    #[error("alert {id} is {size} bytes even without its snapshot; the limit is {limit}")]
-    TooLarge { id: Uuid, size: usize, limit: usize },
-    #[error("the alert queue is full and alert {id} ({kind}, {severity:?}) had the lowest priority; it was dropped")]
-    Dropped {
-        id: Uuid,
-        kind: AlertKind,
-        severity: Severity,
-    },
 }
 
 /// Alerts waiting for the writer: a bounded queue with the outbox's drop
@@ -152,10 +141,7 @@ impl Intake {
     fn take(&self, timeout: Duration) -> (Vec<EncodedAlert>, BTreeMap<String, u64>, bool) {
         let mut st = lock(&self.state);
         if st.items.is_empty() && !st.closed {
-            st = match self.ready.wait_timeout(st, timeout) {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
+            st = wait_timeout(&self.ready, st, timeout);
         }
         let n = st.items.len().min(WRITER_BATCH);
         let batch: Vec<EncodedAlert> = st.items.drain(..n).collect();
@@ -170,39 +156,31 @@ impl Intake {
     }
 }
 
-/// Where analysis puts alerts. Cheap to clone; [`submit`](Self::submit) may be
-/// called from any thread and returns quickly (it never touches disk or network).
+/// Where alerts enter delivery: delivery's side of the
+/// [`AlertSubmit`] seam. Cheap to clone; [`submit`](Self::submit) may be
+/// called from any thread and returns quickly (it never touches disk or
+/// network). Producers reach it through
+/// [`FusedSink`](crate::alert::fusion::FusedSink), which fuses camera and
+/// sensor alerts first.
 #[derive(Clone)]
 pub struct AlertSink {
     intake: Arc<Intake>,
     embed_snapshots: bool,
     max_bytes: usize,
-    /// Pairs camera fire/smoke alerts with sensor alerts (`[fusion]`);
-    /// `None` while fusion is off. Shared by every clone, so a reload's
-    /// [`set_fusion`](Self::set_fusion) reaches every producer.
-    fusion: Arc<std::sync::Mutex<Option<crate::sensors::fusion::Fusion>>>,
+}
+
+impl AlertSubmit for AlertSink {
+    fn submit(&self, alert: Alert) -> Result<(), SubmitError> {
+        AlertSink::submit(self, alert)
+    }
 }
 
 impl AlertSink {
-    /// Applies a new `[fusion]` section (config reload): turns fusion on or
-    /// off, or changes its window while keeping the alerts it remembers.
-    pub fn set_fusion(&self, cfg: &crate::sensors::config::FusionConfig) {
-        let mut fusion = publisher::lock(&self.fusion);
-        match (fusion.as_mut(), cfg.enabled) {
-            (Some(f), true) => f.set_window(cfg),
-            (None, true) => *fusion = Some(crate::sensors::fusion::Fusion::new(cfg)),
-            (_, false) => *fusion = None,
-        }
-    }
-
     /// Encodes `alert` and queues it for the outbox. With
     /// `mqtt.embed_snapshots = false` the snapshot is removed first; an alert
     /// too large for the limit loses its snapshot (noted in
     /// `details.snapshot_omitted`).
     pub fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
-        if let Some(f) = publisher::lock(&self.fusion).as_mut() {
-            f.apply(&mut alert);
-        }
         if !self.embed_snapshots {
             alert.snapshot = None;
         }
@@ -273,6 +251,13 @@ impl StatusProbe {
         let _ = self.core_tx.send(CoreMsg::Stats { payload });
     }
 
+    /// Publishes `payload` retained on
+    /// `<prefix>/<gateway>/cameras/<camera>/state`; an empty payload deletes
+    /// the broker's retained state.
+    pub fn publish_camera_state(&self, camera: String, payload: Vec<u8>) {
+        let _ = self.core_tx.send(CoreMsg::CameraState { camera, payload });
+    }
+
     pub fn status(&self) -> DeliveryStatus {
         let (submitted, dropped_intake, uncounted) = {
             let st = lock(&self.intake.state);
@@ -309,11 +294,6 @@ pub struct DeliverySections<'a> {
     pub mqtt: &'a MqttConfig,
     /// `[outbox]`: the queue on disk.
     pub outbox: &'a OutboxConfig,
-    /// `[fusion]`: applied by the [`AlertSink`].
-    pub fusion: &'a crate::sensors::config::FusionConfig,
-    /// Each configured camera's `offline_grace_s`, by name; a camera not
-    /// listed gets [`DEFAULT_OFFLINE_GRACE`] until it reports its own.
-    pub offline_grace: HashMap<String, Duration>,
 }
 
 /// The offline grace period of a camera delivery was not told about.
@@ -341,22 +321,18 @@ impl StartOptions {
     }
 }
 
-/// The running delivery service: intake, writer, camera watch and publisher.
+/// The running delivery service: intake, writer and publisher.
 pub struct Delivery {
     sink: AlertSink,
-    camera_tx: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
     store: Arc<Mutex<Store>>,
     core_tx: Sender<CoreMsg>,
     writer: Option<std::thread::JoinHandle<()>>,
-    camera_task: Option<tokio::task::JoinHandle<()>>,
-    stop_cameras: tokio::sync::watch::Sender<bool>,
     publisher: Publisher,
     _lock: Option<DaemonLock>,
 }
 
 impl Delivery {
-    /// Opens the outbox and starts the writer, the camera watch and the
-    /// publisher. Succeeds with the broker absent and with a failing outbox
+    /// Opens the outbox and starts the writer and the publisher. Succeeds with the broker absent and with a failing outbox
     /// file (both are retried); fails on bad TLS/credential files or when
     /// another daemon holds the outbox.
     pub async fn start(config: &DeliverySections<'_>) -> Result<Delivery, DeliveryError> {
@@ -426,52 +402,25 @@ impl Delivery {
             intake,
             embed_snapshots: config.mqtt.embed_snapshots,
             max_bytes: mqtt::MAX_ALERT_BYTES.min((config.outbox.max_bytes / 8) as usize),
-            fusion: Arc::new(std::sync::Mutex::new(
-                config
-                    .fusion
-                    .enabled
-                    .then(|| crate::sensors::fusion::Fusion::new(config.fusion)),
-            )),
         };
         if opts.exclusive {
             end_incidents_of_last_run(&store, &sink);
         }
-        let (camera_tx, camera_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (stop_cameras, stop_rx) = tokio::sync::watch::channel(false);
-        let camera_task = tokio::spawn(camera_loop(
-            camera_rx,
-            camera::CameraWatch::new(
-                config.site,
-                config.gateway,
-                DEFAULT_OFFLINE_GRACE,
-                config.offline_grace.clone(),
-            ),
-            sink.clone(),
-            core_tx.clone(),
-            stop_rx,
-        ));
         tracing::info!(outbox = %path.display(), broker = %format!("{}:{}", config.mqtt.host, config.mqtt.port), client_id, "delivery started");
         Ok(Delivery {
             sink,
-            camera_tx,
             store,
             core_tx,
             writer: Some(writer),
-            camera_task: Some(camera_task),
-            stop_cameras,
             publisher,
             _lock: lock_file,
         })
     }
 
-    /// Where analysis submits alerts.
+    /// Where alerts are submitted (producers go through
+    /// [`FusedSink`](crate::alert::fusion::FusedSink) in front of it).
     pub fn sink(&self) -> AlertSink {
         self.sink.clone()
-    }
-
-    /// Where camera pipelines report online/offline.
-    pub fn camera_events(&self) -> tokio::sync::mpsc::UnboundedSender<CameraEvent> {
-        self.camera_tx.clone()
     }
 
     pub fn status(&self) -> DeliveryStatus {
@@ -495,14 +444,10 @@ impl Delivery {
         intake_empty && lock(&self.store).is_drained()
     }
 
-    /// Ordered shutdown: stop the camera watch, close the intake, let the
-    /// writer commit what it has, then give the publisher `grace` to deliver
-    /// before it announces `offline` and disconnects.
+    /// Ordered shutdown (after the producers have stopped): close the
+    /// intake, let the writer commit what it has, then give the publisher
+    /// `grace` to deliver before it announces `offline` and disconnects.
     pub async fn shutdown(mut self, grace: Duration) {
-        let _ = self.stop_cameras.send(true);
-        if let Some(task) = self.camera_task.take() {
-            let _ = task.await;
-        }
         self.sink.intake.close();
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
@@ -517,7 +462,6 @@ impl Drop for Delivery {
     fn drop(&mut self) {
         // Dropped without shutdown(): stop the threads; the outbox keeps the rest.
         self.sink.intake.close();
-        let _ = self.stop_cameras.send(true);
     }
 }
 
@@ -552,7 +496,7 @@ fn writer_loop(intake: &Intake, store: &Mutex<Store>, tx: &Sender<CoreMsg>) {
 /// incident open for ever. Each `end` carries `details.ended_by = "restart"`;
 /// if the fire, bag or outage is still there, this run raises a new incident.
 fn end_incidents_of_last_run(store: &Arc<Mutex<Store>>, sink: &AlertSink) {
-    let open = publisher::lock(store).open_events();
+    let open = lock(store).open_events();
     for last in open {
         let end = restart_end(last);
         tracing::info!(event = %end.event, kind = %end.kind, camera = ?end.camera, "incident left open by the last run ended");
@@ -575,49 +519,6 @@ fn restart_end(last: Alert) -> Alert {
             "last_seen_at": last.detected_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }),
         ..last
-    }
-}
-
-/// Feeds camera events through the state machine, on the real clock.
-async fn camera_loop(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<CameraEvent>,
-    mut watch: camera::CameraWatch,
-    sink: AlertSink,
-    core: Sender<CoreMsg>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let now = std::time::SystemTime::now();
-        let sleep = watch
-            .next_deadline()
-            .map(|d| d.duration_since(now).unwrap_or_default())
-            .unwrap_or(Duration::from_secs(3600))
-            .min(Duration::from_secs(3600));
-        let outputs = tokio::select! {
-            _ = stop.changed() => break,
-            ev = rx.recv() => match ev {
-                Some(ev) => {
-                    let _span = tracing::info_span!("camera", name = %ev.camera).entered();
-                    watch.on_event(&ev, std::time::SystemTime::now())
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep(sleep) => watch.tick(std::time::SystemTime::now()),
-        };
-        for o in outputs {
-            match o {
-                camera::Output::Alert(a) => {
-                    let camera = a.camera.clone().unwrap_or_default();
-                    tracing::info!(camera = %camera, kind = %a.kind, "camera alert raised");
-                    if let Err(e) = sink.submit(*a) {
-                        tracing::error!(camera = %camera, error = %e, "camera alert not queued");
-                    }
-                }
-                camera::Output::State { camera, payload } => {
-                    let _ = core.send(CoreMsg::CameraState { camera, payload });
-                }
-            }
-        }
     }
 }
 

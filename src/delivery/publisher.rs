@@ -29,28 +29,25 @@
 use super::config::MqttConfig;
 use super::mqtt::{describe_connection_error, Topics, STATUS_OFFLINE, STATUS_ONLINE, WINDOW};
 use super::store::{Cursor, RowRef, Store};
+use crate::base::{lock, Backoff, Timing};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, MqttState, Outgoing, Packet, QoS};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the core looks for rows inserted by other processes when idle.
 pub const IDLE_POLL: Duration = Duration::from_millis(500);
-/// First and longest wait between connection attempts.
+/// First and longest wait between connection attempts (jittered by
+/// [`Backoff`]'s rule).
 pub const BACKOFF_MIN: Duration = Duration::from_millis(200);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// With messages outstanding and no PUBACK for this long, reconnect.
 pub const ACK_STALL: Duration = Duration::from_secs(120);
 /// At shutdown, how long to wait for the broker to acknowledge `offline`.
 const OFFLINE_ACK_WAIT: Duration = Duration::from_secs(2);
-
-/// Locks a mutex, recovering the data if a thread panicked while holding it.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Messages to the core.
 #[derive(Debug)]
@@ -95,7 +92,7 @@ pub struct LinkStatus {
     /// Alerts the broker acknowledged (PUBACK) and that left the outbox.
     pub delivered: u64,
     /// Time from handing an alert to the MQTT client to its PUBACK.
-    pub publish_latency_ms: crate::monitor::Timing,
+    pub publish_latency_ms: Timing,
 }
 
 /// What publisher options differ between the daemon and `send-test-alert`.
@@ -240,7 +237,7 @@ async fn connection_task(
     closing: Arc<AtomicBool>,
     mqtt: MqttConfig,
 ) {
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut failures: u64 = 0;
     let mut last_error = String::new();
     let inflight = eventloop.mqtt_options.inflight();
@@ -268,7 +265,7 @@ async fn connection_task(
                 }
                 failures = 0;
                 last_error.clear();
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 if tx.send(CoreMsg::Connected { generation }).is_err() {
                     break;
                 }
@@ -322,8 +319,7 @@ async fn connection_task(
                 } else {
                     tracing::debug!(error = %error, attempts = failures, "MQTT connection attempt failed");
                 }
-                let wait = jitter(backoff);
-                backoff = (backoff * 2).min(BACKOFF_MAX);
+                let wait = backoff.next_wait();
                 tokio::select! {
                     _ = stop.changed() => break,
                     _ = tokio::time::sleep(wait) => {}
@@ -331,12 +327,6 @@ async fn connection_task(
             }
         }
     }
-}
-
-/// `d` ± 20 %, so many gateways do not reconnect in lockstep.
-pub(crate) fn jitter(d: Duration) -> Duration {
-    let f: f64 = rand::random_range(0.8..1.2);
-    d.mul_f64(f)
 }
 
 /// What a queued publish carries.

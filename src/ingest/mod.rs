@@ -30,6 +30,7 @@ pub use file::FileReader;
 pub use rtsp_server::RtspServer;
 pub use supervisor::{spawn_camera, CameraHandle, CameraStats, CameraStatsSnapshot};
 
+use crate::base::{lock, wait_timeout};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -104,7 +105,7 @@ impl FrameSlot {
     fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
         // A panic while holding this lock cannot leave the state inconsistent
         // (every update is a single assignment), so poisoning is ignored.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Stores `frame`, replacing (and counting as skipped) any unread one.
@@ -134,11 +135,7 @@ impl FrameSlot {
             if now >= deadline {
                 return Take::Timeout;
             }
-            s = self
-                .ready
-                .wait_timeout(s, deadline - now)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
+            s = wait_timeout(&self.ready, s, deadline - now);
         }
     }
 

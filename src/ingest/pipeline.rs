@@ -215,7 +215,7 @@ pub(crate) fn add_tail(
         let pts = info.buffer().and_then(|b| b.pts()).map(|t| t.nseconds());
         // A poisoned lock only means an earlier probe call panicked; the
         // limiter's state is still a valid pair of numbers.
-        let keep = limiter.lock().unwrap_or_else(|e| e.into_inner()).keep(pts);
+        let keep = crate::base::lock(&limiter).keep(pts);
         if keep {
             gst::PadProbeReturn::Ok
         } else {

@@ -18,8 +18,9 @@
 //!   never produced one or stopped producing them.
 //! - The backoff delay starts at `reconnect_min_ms`, doubles after each failed
 //!   session up to `reconnect_max_ms`, and falls back to the minimum after a
-//!   session that delivered frames. The actual wait is uniform in [0.8·d, d] so
-//!   cameras dropped together do not all come back in the same instant.
+//!   session that delivered frames. The actual wait is uniform in [0.8·d, d]
+//!   (never below 100 ms) so cameras dropped together do not all come back in
+//!   the same instant: the rule of [`Backoff`], shared with the MQTT loops.
 //! - A `file://` camera plays at real time and starts over when it reaches
 //!   the end (no event: looping is normal for a clip).
 //!
@@ -46,6 +47,7 @@ use super::pipeline::{
     MSG_UNSUPPORTED_CODEC,
 };
 use super::{CameraEvent, CameraStatus, FrameSlot, IngestError};
+use crate::base::{lock, Backoff};
 
 /// How often the supervisor looks at the stall timer and the stop channel.
 const TICK: Duration = Duration::from_millis(100);
@@ -108,7 +110,7 @@ impl CameraHandle {
             reconnects: s.reconnects.load(Ordering::Relaxed),
             online: s.online.load(Ordering::Relaxed),
             last_frame_at: (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms)),
-            last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
+            last_error: lock(&s.last_error).clone(),
         }
     }
 
@@ -253,23 +255,22 @@ impl Supervisor {
         let span = info_span!("camera", name = %self.camera);
         let _guard = span.enter();
         info!(url = %self.redacted, "camera starting");
-        let min = Duration::from_millis(self.cfg.reconnect_min_ms);
-        let max = Duration::from_millis(self.cfg.reconnect_max_ms.max(self.cfg.reconnect_min_ms));
-        let mut delay = min;
+        let mut backoff = Backoff::new(
+            Duration::from_millis(self.cfg.reconnect_min_ms),
+            Duration::from_millis(self.cfg.reconnect_max_ms),
+        );
         loop {
             match self.run_session() {
                 End::Stopped => break,
                 End::Replay => debug!("file ended; playing it again"),
                 End::Failed { error, had_frames } => {
                     let n = self.stats.reconnects.fetch_add(1, Ordering::Relaxed) + 1;
-                    if let Ok(mut e) = self.stats.last_error.lock() {
-                        *e = Some(error.to_string());
-                    }
+                    *lock(&self.stats.last_error) = Some(error.to_string());
                     self.go_offline(&error);
                     if had_frames {
-                        delay = min;
+                        backoff.reset();
                     }
-                    let wait = jittered(delay);
+                    let wait = backoff.next_wait();
                     info!(
                         attempt = n,
                         retry_in_ms = wait.as_millis() as u64,
@@ -279,7 +280,6 @@ impl Supervisor {
                     if self.wait_for_stop(wait) {
                         break;
                     }
-                    delay = (delay * 2).min(max);
                 }
             }
         }
@@ -506,29 +506,5 @@ impl Supervisor {
             Source::File(p) => p.clone(),
             Source::Rtsp(_) => PathBuf::new(),
         }
-    }
-}
-
-/// Uniform in [0.8·d, d], never below 100 ms.
-fn jittered(d: Duration) -> Duration {
-    let ms = d.as_millis() as u64;
-    let lo = ms * 4 / 5;
-    Duration::from_millis(rand::random_range(lo..=ms).max(100))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_stays_within_bounds() {
-        for _ in 0..200 {
-            let j = jittered(Duration::from_millis(1000));
-            assert!(j >= Duration::from_millis(800) && j <= Duration::from_millis(1000));
-        }
-        assert_eq!(
-            jittered(Duration::from_millis(10)),
-            Duration::from_millis(100)
-        );
     }
 }

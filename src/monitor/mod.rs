@@ -16,10 +16,12 @@ pub mod config;
 pub mod http;
 pub mod prometheus;
 
+use crate::base::lock;
+pub use crate::base::Timing;
 use crate::delivery::DeliveryStatus;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The `schema` field of the stats JSON.
@@ -27,36 +29,6 @@ pub const STATS_SCHEMA: &str = "estatewatch.stats.v1";
 
 /// How far apart the two samples that give a rate are.
 pub const RATE_WINDOW: Duration = Duration::from_secs(5);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Count, total and last duration of something timed repeatedly.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct Timing {
-    pub count: u64,
-    pub total_ms: f64,
-    pub last_ms: f64,
-}
-
-impl Timing {
-    pub fn record(&mut self, d: Duration) {
-        let ms = d.as_secs_f64() * 1000.0;
-        self.count += 1;
-        self.total_ms += ms;
-        self.last_ms = ms;
-    }
-
-    /// Mean milliseconds, 0 before the first record.
-    pub fn mean_ms(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.total_ms / self.count as f64
-        }
-    }
-}
 
 /// Named timings, shared between the thread that records and the reader.
 #[derive(Debug, Default)]

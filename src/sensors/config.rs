@@ -1,6 +1,8 @@
-//! The `[[sensors]]`, `[sensor_broker]` and `[fusion]` sections of the config
-//! file, and their validation. See `docs/sensors.md` for worked examples.
+//! The `[[sensors]]` and `[sensor_broker]` sections of the config file, and
+//! their validation (with that of `[fusion]`, whose section is
+//! [`FusionConfig`]). See `docs/sensors.md` for worked examples.
 
+use crate::alert::fusion::FusionConfig;
 use crate::alert::Severity;
 use crate::delivery::config::MqttConfig;
 use crate::settings::ConfigProblem;
@@ -99,36 +101,6 @@ fn default_severity() -> Severity {
 }
 
 fn default_within_s() -> u64 {
-    60
-}
-
-/// `[fusion]`: pairing sensor alerts with camera alerts in the same place.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct FusionConfig {
-    /// Turn fusion on. Default: true.
-    #[serde(default = "default_true")]
-    pub enabled: bool,
-    /// A camera `fire`/`smoke` alert and a sensor alert at most this many
-    /// seconds apart are fused, 1..=3600. Default: 60.
-    #[serde(default = "default_window_s")]
-    pub window_s: u64,
-}
-
-impl Default for FusionConfig {
-    fn default() -> FusionConfig {
-        FusionConfig {
-            enabled: true,
-            window_s: default_window_s(),
-        }
-    }
-}
-
-fn default_true() -> bool {
-    true
-}
-
-fn default_window_s() -> u64 {
     60
 }
 
@@ -248,12 +220,8 @@ pub fn check(
             }
         }
     }
-    if !(1..=3600).contains(&fusion.window_s) {
-        problem(
-            p,
-            "fusion.window_s".into(),
-            format!("must be 1..=3600, got {}", fusion.window_s),
-        );
+    for (key, message) in fusion.problems() {
+        problem(p, format!("fusion.{key}"), message);
     }
 }
 

@@ -1,14 +1,14 @@
 //! Sensors beside the cameras: readings from MQTT topics (Zigbee2MQTT and the
-//! like), the rules that turn them into `sensor` and `sensor_offline` alerts,
-//! and the fusion of those alerts with camera `fire`/`smoke` alerts in the
-//! same place (`docs/sensors.md`).
+//! like), and the rules that turn them into `sensor` and `sensor_offline`
+//! alerts (`docs/sensors.md`). Their fusion with camera `fire`/`smoke` alerts
+//! in the same place is [`crate::alert::fusion`]'s.
 //!
 //! Data flow: [`start`] opens one MQTT subscription per broker in use
 //! (`[mqtt]` and/or `[sensor_broker]`), with the same reconnect discipline as
 //! delivery (capped, jittered backoff; errors logged once per change). Each
 //! message goes to the [`SensorMonitor`] of every sensor whose topic filter
-//! matches; its alerts go to the same [`AlertSink`] as the cameras', where
-//! [`fusion`] pairs them with camera alerts. A bad payload is counted and
+//! matches; its alerts go to the same [`FusedSink`] as the cameras', which
+//! pairs them with camera alerts. A bad payload is counted and
 //! logged at most once a minute per sensor; it is never fatal. All of this
 //! runs on the async runtime, never on the cameras' analysis threads.
 //!
@@ -18,14 +18,14 @@
 //! incidents of the others (`details.ended_by = "reload"`).
 
 pub mod config;
-pub mod fusion;
 pub mod payload;
 pub mod rules;
 
+use crate::alert::fusion::FusedSink;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::base::Backoff;
 use crate::delivery::config::MqttConfig;
 use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
-use crate::delivery::AlertSink;
 use config::{SensorBroker, SensorConfig};
 use rules::{Rules, Staleness, Transition};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
@@ -38,6 +38,10 @@ use uuid::Uuid;
 const BAD_PAYLOAD_LOG_EVERY: Duration = Duration::from_secs(60);
 /// How often staleness is checked.
 const TICK: Duration = Duration::from_secs(1);
+/// First and longest wait between connection attempts: the bounds of
+/// delivery's publisher, jittered by the same [`Backoff`] rule.
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// What can stop the sensor inputs from starting.
 #[derive(Debug, thiserror::Error)]
@@ -332,7 +336,7 @@ pub struct SensorSections<'a> {
 /// Starts one input per broker in use; `None` when no sensors are configured.
 /// Must be called inside a tokio runtime. Connection failures are not errors
 /// here: the inputs keep retrying, as delivery does.
-pub fn start(config: &SensorSections<'_>, sink: AlertSink) -> Result<Option<Sensors>, SensorError> {
+pub fn start(config: &SensorSections<'_>, sink: FusedSink) -> Result<Option<Sensors>, SensorError> {
     restart(config, sink, Vec::new()).map(|(s, _)| s)
 }
 
@@ -374,7 +378,7 @@ fn input_options(
 /// (`details.ended_by = "reload"`) through `sink`.
 pub fn restart(
     config: &SensorSections<'_>,
-    sink: AlertSink,
+    sink: FusedSink,
     old: Vec<SensorMonitor>,
 ) -> Result<(Option<Sensors>, SensorRestart), SensorError> {
     let inputs = input_options(config)?;
@@ -451,14 +455,13 @@ async fn input_task(
     mqtt: MqttConfig,
     topics: Vec<String>,
     mut monitors: Vec<SensorMonitor>,
-    sink: AlertSink,
+    sink: FusedSink,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<SensorMonitor> {
-    use crate::delivery::publisher::{BACKOFF_MAX, BACKOFF_MIN};
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut last_error = String::new();
     let submit = |alerts: Vec<Alert>| {
         for a in alerts {
@@ -481,7 +484,7 @@ async fn input_task(
         };
         match polled {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 last_error.clear();
                 tracing::info!(topics = topics.len(), "sensor input connected; subscribing");
                 for t in &topics {
@@ -505,8 +508,7 @@ async fn input_task(
                     tracing::warn!(error = %error, "sensor input cannot reach its broker; retrying with backoff");
                     last_error = error;
                 }
-                let wait = crate::delivery::publisher::jitter(backoff);
-                backoff = (backoff * 2).min(BACKOFF_MAX);
+                let wait = backoff.next_wait();
                 tokio::select! {
                     _ = stop.changed() => break,
                     _ = tokio::time::sleep(wait) => {}

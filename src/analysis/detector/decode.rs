@@ -6,6 +6,27 @@
 //! candidate: the highest-scoring class among those that reach their own
 //! threshold (ties go to the lower class index).
 
+/// Why raw outputs do not fit the model's output format.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("missing output #{index} ({given} given)")]
+    MissingOutput { index: usize, given: usize },
+    #[error("output of shape {shape:?} cannot hold rows of {width} values")]
+    Rows { shape: Vec<usize>, width: usize },
+    #[error("head {head}: {scores} score rows but {dists} distribution rows")]
+    HeadRows {
+        head: usize,
+        scores: usize,
+        dists: usize,
+    },
+    #[error("{boxes} boxes but {scores} scores and {classes} classes")]
+    Counts {
+        boxes: usize,
+        scores: usize,
+        classes: usize,
+    },
+}
+
 /// A decoded output tensor: its shape and its values as f32.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawTensor {
@@ -94,7 +115,7 @@ pub fn decode(
     outputs: &[RawTensor],
     thresholds: &[f32],
     input: (u32, u32),
-) -> Result<Vec<Candidate>, String> {
+) -> Result<Vec<Candidate>, DecodeError> {
     let min_thr = thresholds.iter().copied().fold(f32::INFINITY, f32::min);
     match format {
         Format::Yolov5 { nc } => {
@@ -159,9 +180,11 @@ pub fn decode(
                 let cells = rows_of(scores, *nc)?;
                 let dcells = rows_of(dist, 4 * bins)?;
                 if dcells != cells {
-                    return Err(format!(
-                        "head {h}: {cells} score rows but {dcells} distribution rows"
-                    ));
+                    return Err(DecodeError::HeadRows {
+                        head: h,
+                        scores: cells,
+                        dists: dcells,
+                    });
                 }
                 let s = stride as f32;
                 for (i, (sc, di)) in scores
@@ -197,11 +220,11 @@ pub fn decode(
             let classes = one(outputs, 2)?;
             let n = rows_of(boxes, 4)?;
             if scores.data.len() != n || classes.data.len() != n {
-                return Err(format!(
-                    "{n} boxes but {} scores and {} classes",
-                    scores.data.len(),
-                    classes.data.len()
-                ));
+                return Err(DecodeError::Counts {
+                    boxes: n,
+                    scores: scores.data.len(),
+                    classes: classes.data.len(),
+                });
             }
             let valid = match outputs.get(3) {
                 Some(num) => {
@@ -236,19 +259,20 @@ pub fn decode(
     }
 }
 
-fn one(outputs: &[RawTensor], i: usize) -> Result<&RawTensor, String> {
-    outputs
-        .get(i)
-        .ok_or_else(|| format!("missing output #{i} ({} given)", outputs.len()))
+fn one(outputs: &[RawTensor], i: usize) -> Result<&RawTensor, DecodeError> {
+    outputs.get(i).ok_or(DecodeError::MissingOutput {
+        index: i,
+        given: outputs.len(),
+    })
 }
 
 /// Number of rows of `width` values; errors when the size does not divide.
-fn rows_of(t: &RawTensor, width: usize) -> Result<usize, String> {
+fn rows_of(t: &RawTensor, width: usize) -> Result<usize, DecodeError> {
     if width == 0 || t.data.len() % width != 0 {
-        return Err(format!(
-            "output of shape {:?} cannot hold rows of {width} values",
-            t.shape
-        ));
+        return Err(DecodeError::Rows {
+            shape: t.shape.clone(),
+            width,
+        });
     }
     Ok(t.data.len() / width)
 }
@@ -414,7 +438,9 @@ mod tests {
             shape: vec![1, 7],
             data: vec![0.0; 7],
         };
-        let err = decode(&Format::Yolov5 { nc: 1 }, &[t], &[0.5], (8, 8)).unwrap_err();
+        let err = decode(&Format::Yolov5 { nc: 1 }, &[t], &[0.5], (8, 8))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("[1, 7]"), "{err}");
         assert!(decode(&Format::Yolov5 { nc: 1 }, &[], &[0.5], (8, 8)).is_err());
     }

@@ -265,14 +265,14 @@ pub const DEFAULT_MAX_DETECTIONS: usize = 100;
 impl Manifest {
     /// Parses and checks manifest text. `Err` holds one message per problem,
     /// each starting with the field it concerns.
-    pub fn parse(text: &str) -> Result<Manifest, Vec<String>> {
-        let m: Manifest =
-            toml::from_str(text).map_err(|e| vec![e.to_string().trim_end().to_string()])?;
+    pub fn parse(text: &str) -> Result<Manifest, ManifestProblems> {
+        let m: Manifest = toml::from_str(text)
+            .map_err(|e| ManifestProblems(vec![e.to_string().trim_end().to_string()]))?;
         let problems = m.problems();
         if problems.is_empty() {
             Ok(m)
         } else {
-            Err(problems)
+            Err(ManifestProblems(problems))
         }
     }
 
@@ -464,9 +464,33 @@ impl Manifest {
     }
 }
 
+/// Everything wrong with a manifest, one message per problem, each starting
+/// with the field it concerns (at least one). Reads as a slice of them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", .0.join("; "))]
+pub struct ManifestProblems(pub Vec<String>);
+
+impl std::ops::Deref for ManifestProblems {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// Why a class-name file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClassesError {
+    #[error("no class names")]
+    Empty,
+    /// A blank line (1-based) before the end.
+    #[error("line {0} is empty")]
+    EmptyLine(usize),
+}
+
 /// Reads a class-name file: one name per line, line n = class n-1. A final
 /// empty line is ignored; other empty lines are errors.
-pub fn parse_classes(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_classes(text: &str) -> Result<Vec<String>, ClassesError> {
     let mut names: Vec<String> = text
         .split('\n')
         .map(|l| l.trim_end_matches('\r').trim().to_string())
@@ -475,10 +499,10 @@ pub fn parse_classes(text: &str) -> Result<Vec<String>, String> {
         names.pop();
     }
     if names.is_empty() {
-        return Err("no class names".into());
+        return Err(ClassesError::Empty);
     }
     if let Some(n) = names.iter().position(|l| l.is_empty()) {
-        return Err(format!("line {} is empty", n + 1));
+        return Err(ClassesError::EmptyLine(n + 1));
     }
     Ok(names)
 }
@@ -602,7 +626,10 @@ mod tests {
     #[test]
     fn classes_file_rules() {
         assert_eq!(parse_classes("a\nb\r\n").unwrap(), vec!["a", "b"]);
-        assert_eq!(parse_classes("a\n\nb").unwrap_err(), "line 2 is empty");
+        assert_eq!(
+            parse_classes("a\n\nb").unwrap_err().to_string(),
+            "line 2 is empty"
+        );
         assert!(parse_classes("").is_err());
     }
 }

@@ -373,9 +373,9 @@ impl Detector {
             thresholds,
             (m.input.width, m.input.height),
         )
-        .map_err(|message| DetectorError::Output {
+        .map_err(|e| DetectorError::Output {
             model: m.name.clone(),
-            message,
+            message: e.to_string(),
         })?;
         let mapped: Vec<Candidate> = cands
             .into_iter()

@@ -18,12 +18,13 @@ use super::decode::RawTensor;
 use super::manifest::{self, InputType, Layout, Manifest};
 use super::preprocess::{InputFormat, TensorData};
 use super::DetectorError;
+use crate::base::lock;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use sha2::{Digest, Sha256};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 /// The ONNX Runtime version `scripts/setup.sh` installs.
 pub const ORT_VERSION: &str = "1.32.0";
@@ -104,7 +105,7 @@ static ENVIRONMENT: Mutex<Option<(PathBuf, ort::environment::Environment)>> = Mu
 pub fn environment(cfg: &RuntimeConfig) -> Result<ort::environment::Environment, DetectorError> {
     let path = locate_library(cfg)?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-    let mut slot = ENVIRONMENT.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut slot = lock(&ENVIRONMENT);
     if let Some((loaded, env)) = slot.as_ref() {
         if *loaded == canonical {
             return Ok(env.clone());
@@ -130,10 +131,10 @@ pub fn environment(cfg: &RuntimeConfig) -> Result<ort::environment::Environment,
             .with_telemetry(false)
             .build()
     })
-    .and_then(|r| r.map_err(|e| e.to_string()))
-    .map_err(|message| DetectorError::RuntimeLoad {
+    .and_then(|r| r.map_err(OrtError::ort))
+    .map_err(|e| DetectorError::RuntimeLoad {
         path: path.clone(),
-        message: format!("cannot create the ONNX Runtime environment: {message}"),
+        message: format!("cannot create the ONNX Runtime environment: {e}"),
     })?;
     tracing::info!(library = %path.display(), "ONNX Runtime loaded");
     *slot = Some((canonical, env.clone()));
@@ -176,10 +177,30 @@ fn with_sources(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Runs `f`, turning a panic inside the `ort` crate into an error message.
-fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    catch_unwind(AssertUnwindSafe(f))
-        .map_err(|p| format!("the ort crate panicked: {}", panic_text(&p)))
+/// A failure inside ONNX Runtime or the `ort` crate, before it is put in
+/// context (which file, which model) as a [`DetectorError`].
+#[derive(Debug, thiserror::Error)]
+enum OrtError {
+    #[error("the ort crate panicked: {0}")]
+    Panicked(String),
+    /// An error `ort` returned, as it words it.
+    #[error("{0}")]
+    Ort(String),
+    #[error("output {name:?} missing from the results")]
+    MissingOutput { name: String },
+    #[error("output {name:?}: not a float32/int64/int32 tensor: {detail}")]
+    NotNumeric { name: String, detail: String },
+}
+
+impl OrtError {
+    fn ort<R>(e: ort::Error<R>) -> OrtError {
+        OrtError::Ort(e.to_string())
+    }
+}
+
+/// Runs `f`, turning a panic inside the `ort` crate into an error.
+fn guard<T>(f: impl FnOnce() -> T) -> Result<T, OrtError> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| OrtError::Panicked(panic_text(&p)))
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -310,11 +331,10 @@ impl Model {
                 actual,
             });
         }
-        let session =
-            build_session(env, &bytes, threads).map_err(|message| DetectorError::Session {
-                path: onnx_path.clone(),
-                message,
-            })?;
+        let session = build_session(env, &bytes, threads).map_err(|e| DetectorError::Session {
+            path: onnx_path.clone(),
+            message: e.to_string(),
+        })?;
         let inputs: Vec<TensorInfo> = session
             .inputs()
             .iter()
@@ -489,36 +509,36 @@ impl Model {
 
     /// Runs the model on one input tensor and copies out `run_outputs`.
     pub fn run(&self, data: &TensorData) -> Result<Vec<RawTensor>, DetectorError> {
-        let fail = |message: String| DetectorError::Inference {
+        let fail = |e: OrtError| DetectorError::Inference {
             model: self.name.clone(),
-            message,
+            message: e.to_string(),
         };
-        let result = guard(|| -> Result<Vec<RawTensor>, String> {
+        let result = guard(|| -> Result<Vec<RawTensor>, OrtError> {
             let value: ort::session::SessionInputValue<'_> = match data {
                 TensorData::F32(v) => {
                     TensorRef::from_array_view((self.input_shape.clone(), v.as_slice()))
-                        .map_err(|e| e.to_string())?
+                        .map_err(OrtError::ort)?
                         .into()
                 }
                 TensorData::U8(v) => {
                     TensorRef::from_array_view((self.input_shape.clone(), v.as_slice()))
-                        .map_err(|e| e.to_string())?
+                        .map_err(OrtError::ort)?
                         .into()
                 }
             };
-            let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut session = lock(&self.session);
             let started = std::time::Instant::now();
             let outputs = session
                 .run(ort::inputs![self.input_info.name.as_str() => value])
-                .map_err(|e| e.to_string())?;
+                .map_err(OrtError::ort)?;
             crate::monitor::model_timings().record(&self.name, started.elapsed());
             self.run_outputs
                 .iter()
                 .map(|name| {
                     let v = outputs
                         .get(name)
-                        .ok_or_else(|| format!("output {name:?} missing from the results"))?;
-                    extract(v).map_err(|e| format!("output {name:?}: {e}"))
+                        .ok_or_else(|| OrtError::MissingOutput { name: name.clone() })?;
+                    extract(name, v)
                 })
                 .collect()
         });
@@ -530,20 +550,21 @@ fn build_session(
     env: &ort::environment::Environment,
     bytes: &[u8],
     threads: usize,
-) -> Result<Session, String> {
-    guard(|| -> Result<Session, String> {
-        let text = |e: ort::Error<_>| e.to_string();
-        let builder = Session::builder(env).map_err(|e| e.to_string())?;
-        let builder = builder.with_intra_threads(threads).map_err(text)?;
-        let builder = builder.with_inter_threads(1).map_err(text)?;
+) -> Result<Session, OrtError> {
+    guard(|| -> Result<Session, OrtError> {
+        let builder = Session::builder(env).map_err(OrtError::ort)?;
+        let builder = builder.with_intra_threads(threads).map_err(OrtError::ort)?;
+        let builder = builder.with_inter_threads(1).map_err(OrtError::ort)?;
         // Spinning threads would burn the small box's cores between frames.
-        let mut builder = builder.with_intra_op_spinning(false).map_err(text)?;
-        builder.commit_from_memory(bytes).map_err(|e| e.to_string())
+        let mut builder = builder
+            .with_intra_op_spinning(false)
+            .map_err(OrtError::ort)?;
+        builder.commit_from_memory(bytes).map_err(OrtError::ort)
     })?
 }
 
-/// Copies an output tensor out as f32 (float, int64 and int32 outputs).
-fn extract(v: &ort::value::DynValue) -> Result<RawTensor, String> {
+/// Copies the output tensor `name` out as f32 (float, int64 and int32 outputs).
+fn extract(name: &str, v: &ort::value::DynValue) -> Result<RawTensor, OrtError> {
     let shape_of = |s: &ort::value::Shape| s.iter().map(|&d| d.max(0) as usize).collect();
     if let Ok((shape, data)) = v.try_extract_tensor::<f32>() {
         return Ok(RawTensor {
@@ -562,7 +583,10 @@ fn extract(v: &ort::value::DynValue) -> Result<RawTensor, String> {
             shape: shape_of(shape),
             data: data.iter().map(|&x| x as f32).collect(),
         }),
-        Err(e) => Err(format!("not a float32/int64/int32 tensor: {e}")),
+        Err(e) => Err(OrtError::NotNumeric {
+            name: name.to_string(),
+            detail: e.to_string(),
+        }),
     }
 }
 

@@ -2,6 +2,7 @@
 //! bicycles from the COCO detector (`nanodet-g-coco`), and the `bag_like`
 //! group score of the ImageNet crop classifier (`efficientnet-lite0`).
 
+use super::error::CueError;
 use super::{CueLabel, CueObject, Cues, PixelBox};
 use crate::analysis::detector::{Classifier, Detector, Models, Rect};
 use crate::ingest::Frame;
@@ -29,19 +30,18 @@ impl ModelCues {
 
     /// The cues from loaded models: `None` (with the reason) when the
     /// detector is not loaded. The classifier is optional.
-    pub fn from_models(models: &Models) -> Result<ModelCues, String> {
-        let detector = models.get_detector(DETECTOR).map_err(|e| e.to_string())?;
+    pub fn from_models(models: &Models) -> Result<ModelCues, CueError> {
+        let detector = models.get_detector(DETECTOR)?;
         let classifier = models.get_classifier(CLASSIFIER).ok();
         Ok(ModelCues::new(detector, classifier))
     }
 }
 
 impl Cues for ModelCues {
-    fn objects(&mut self, frame: &Frame) -> Result<Vec<CueObject>, String> {
+    fn objects(&mut self, frame: &Frame) -> Result<Vec<CueObject>, CueError> {
         let found = self
             .detector
-            .detect(&frame.rgb, frame.width, frame.height, None)
-            .map_err(|e| e.to_string())?;
+            .detect(&frame.rgb, frame.width, frame.height, None)?;
         Ok(found
             .into_iter()
             .filter(|d| d.score >= MIN_SCORE)
@@ -65,16 +65,16 @@ impl Cues for ModelCues {
             .collect())
     }
 
-    fn bag_like(&mut self, frame: &Frame, region: PixelBox) -> Result<f32, String> {
+    fn bag_like(&mut self, frame: &Frame, region: PixelBox) -> Result<f32, CueError> {
         let Some(classifier) = &self.classifier else {
-            return Err(format!("classifier {CLASSIFIER} is not loaded"));
+            return Err(CueError::NotLoaded { model: CLASSIFIER });
         };
         let rect = square_crop(region, frame.width, frame.height);
-        let c = classifier
-            .classify(&frame.rgb, frame.width, frame.height, Some(rect))
-            .map_err(|e| e.to_string())?;
-        c.group("bag_like")
-            .ok_or_else(|| format!("classifier {CLASSIFIER} has no bag_like group"))
+        let c = classifier.classify(&frame.rgb, frame.width, frame.height, Some(rect))?;
+        c.group("bag_like").ok_or(CueError::NoGroup {
+            model: CLASSIFIER,
+            group: "bag_like",
+        })
     }
 }
 

@@ -27,6 +27,9 @@ pub mod background;
 pub mod blobs;
 pub mod config;
 pub mod cues;
+mod error;
+
+pub use error::CueError;
 
 use self::background::{dist, CellModel, Grid, ModelParams};
 use self::blobs::{label, label_by_time, shape, Blob, CellBox};
@@ -95,9 +98,9 @@ pub struct CueObject {
 /// cost is a few inferences per incident, not per frame.
 pub trait Cues: Send {
     /// People and bicycles in a frame, boxes in frame pixels.
-    fn objects(&mut self, frame: &Frame) -> Result<Vec<CueObject>, String>;
+    fn objects(&mut self, frame: &Frame) -> Result<Vec<CueObject>, CueError>;
     /// The classifier's `bag_like` group score (0..=1) for a region of a frame.
-    fn bag_like(&mut self, frame: &Frame, region: PixelBox) -> Result<f32, String>;
+    fn bag_like(&mut self, frame: &Frame, region: PixelBox) -> Result<f32, CueError>;
 }
 
 /// Where a track is in its life.

@@ -17,6 +17,21 @@
 use super::config::{ColumnsConfig, FloorsConfig, ThrowingConfig};
 use crate::alert::BBox;
 
+/// Why a throwing config gives no calibration; each message starts with the
+/// key it concerns.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrationError {
+    #[error("floors: required (the floor lines)")]
+    NoFloors,
+    /// The floor lines cannot be worked out (the reason, from the config).
+    #[error("floors: {0}")]
+    FloorLines(String),
+    /// Floors or columns that `check-config` would refuse (the first
+    /// problem, with its field path).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Gravity, m/s².
 pub const G: f32 = 9.81;
 
@@ -113,21 +128,22 @@ impl Calibration {
     /// Builds the calibration from the throwing config at a detect size.
     /// Fails, naming the field, on floors or columns that `check-config`
     /// would refuse.
-    pub fn new(cfg: &ThrowingConfig, width: u32, height: u32) -> Result<Calibration, String> {
-        let floors = cfg
-            .floors
-            .as_ref()
-            .ok_or("floors: required (the floor lines)")?;
+    pub fn new(
+        cfg: &ThrowingConfig,
+        width: u32,
+        height: u32,
+    ) -> Result<Calibration, CalibrationError> {
+        let floors = cfg.floors.as_ref().ok_or(CalibrationError::NoFloors)?;
         let columns = cfg.columns.clone().unwrap_or_else(one_column);
         let mut problems = Vec::new();
         floors.check("floors", &mut problems);
         columns.check("columns", &mut problems);
         if let Some(first) = problems.first() {
-            return Err(first.to_string());
+            return Err(CalibrationError::Invalid(first.to_string()));
         }
         let lines: Vec<f32> = floors
             .lines()
-            .map_err(|e| format!("floors: {e}"))?
+            .map_err(CalibrationError::FloorLines)?
             .iter()
             .map(|r| r * height as f32)
             .collect();
@@ -361,7 +377,11 @@ mod tests {
 
     #[test]
     fn refuses_what_check_config_refuses_naming_the_field() {
-        let refused = |text: &str| Calibration::new(&cfg(text), 100, 100).unwrap_err();
+        let refused = |text: &str| {
+            Calibration::new(&cfg(text), 100, 100)
+                .unwrap_err()
+                .to_string()
+        };
         let e = refused("floors = { rows = [0.9, 0.5] }\ncolumns = { edges = [0.0, 0.5, 1.0], labels = [\"A\"] }");
         assert!(
             e.starts_with("columns.labels: needs one label per column (2), got 1"),

@@ -29,9 +29,10 @@ pub mod trajectory;
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot;
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
+use crate::analysis::detector::DetectorError;
 use crate::ingest::Frame;
 use background::BackgroundModel;
-use calibration::Calibration;
+use calibration::{Calibration, CalibrationError};
 use config::ThrowingConfig;
 use image::{Rgb, RgbImage};
 use std::collections::VecDeque;
@@ -52,7 +53,28 @@ pub trait CropScorer: Send + Sync {
     /// Model name reported in `details.second_opinion.model`.
     fn name(&self) -> &str;
     /// Probability (0..=1) that `crop` shows a bird.
-    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, String>;
+    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, ScorerError>;
+}
+
+/// Why a [`CropScorer`] gave no probability.
+#[derive(Debug, thiserror::Error)]
+pub enum ScorerError {
+    #[error(transparent)]
+    Model(#[from] DetectorError),
+    #[error("{model} has no `{group}` class group")]
+    NoGroup {
+        model: &'static str,
+        group: &'static str,
+    },
+}
+
+/// Why the throwing analyzer cannot be built from its config.
+#[derive(Debug, thiserror::Error)]
+pub enum ThrowingError {
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
+    #[error("the facade minus the excluded zones is empty")]
+    EmptyFacade,
 }
 
 /// The shipped crop classifier used for `second_opinion`.
@@ -66,13 +88,14 @@ impl CropScorer for ClassifierBirds {
         BIRD_CLASSIFIER
     }
 
-    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, String> {
+    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, ScorerError> {
         let c = self
             .0
-            .classify(crop.as_raw(), crop.width(), crop.height(), None)
-            .map_err(|e| e.to_string())?;
-        c.group("bird")
-            .ok_or_else(|| format!("{BIRD_CLASSIFIER} has no `bird` class group"))
+            .classify(crop.as_raw(), crop.width(), crop.height(), None)?;
+        c.group("bird").ok_or(ScorerError::NoGroup {
+            model: BIRD_CLASSIFIER,
+            group: "bird",
+        })
     }
 }
 
@@ -128,7 +151,7 @@ impl ThrowingAnalyzer {
         width: u32,
         height: u32,
         fps: u32,
-    ) -> Result<ThrowingAnalyzer, String> {
+    ) -> Result<ThrowingAnalyzer, ThrowingError> {
         let calibration = Calibration::new(cfg, width, height)?;
         let mut roi = if cfg.facade.is_empty() {
             ZoneMask::full("facade", width, height).inside
@@ -147,7 +170,7 @@ impl ThrowingAnalyzer {
             }
         }
         if !roi.iter().any(|r| *r) {
-            return Err("the facade minus the excluded zones is empty".into());
+            return Err(ThrowingError::EmptyFacade);
         }
         Ok(ThrowingAnalyzer {
             width,

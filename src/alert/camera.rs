@@ -3,7 +3,10 @@
 //! retained per-camera state published on `<prefix>/<gateway>/cameras/<camera>/state`.
 //!
 //! [`CameraWatch`] is a plain state machine: every method takes the current
-//! time as an argument, so tests drive it with a fake clock.
+//! time as an argument, so tests drive it with a fake clock. The daemon runs
+//! it on the real clock (`daemon::start_camera_watch`), upstream of delivery:
+//! its alerts are submitted like any other, and delivery publishes the
+//! retained state it hands over.
 //!
 //! Per camera:
 //!
@@ -20,7 +23,7 @@
 //! incident. The retained state changes immediately on every event, grace or
 //! not; it also records whether an alert was raised.
 
-use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use super::{Alert, AlertKind, AlertState, Severity};
 use crate::ingest::{CameraEvent, CameraStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +32,10 @@ use uuid::Uuid;
 
 /// `schema` of the retained camera state JSON.
 pub const CAMERA_STATE_SCHEMA: &str = "estatewatch.camera_state.v1";
+
+/// The grace period of a camera the watch has no grace for (one not in the
+/// config it was built from, and not yet `Configured`).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
 /// Something the watch wants done.
 #[derive(Debug, Clone)]
@@ -67,8 +74,9 @@ fn rfc3339(t: SystemTime) -> String {
 }
 
 impl CameraWatch {
-    /// A watch for `site` and `gateway` with each camera's grace period
-    /// (`offline_grace_s`); cameras not in `grace` get `default_grace`.
+    /// A watch for alerts of `site` and `gateway`, with a grace period per
+    /// camera name in `grace` (each camera's `offline_grace_s`), and
+    /// `default_grace` for any other camera.
     pub fn new(
         site: &str,
         gateway: &str,

@@ -1,4 +1,6 @@
-//! Fusion of camera and sensor alerts in the same place (`docs/sensors.md`).
+//! Fusion of camera and sensor alerts in the same place (`docs/sensors.md`),
+//! its `[fusion]` config section, and [`FusedSink`], the sink every producer
+//! submits through.
 //!
 //! The rule: a camera `fire` or `smoke` alert and a `sensor` alert from a
 //! sensor that watches over the same camera (and zone, when the sensor names
@@ -8,14 +10,64 @@
 //! first has already been delivered as it was; a sensor alert with no camera
 //! confirmation keeps its own severity. Only `new` alerts take part.
 //!
-//! [`Fusion::apply`] runs inside [`AlertSink::submit`](crate::delivery::AlertSink::submit),
-//! so every producer's alerts pass through it in submission order.
+//! [`Fusion::apply`] runs inside [`FusedSink::submit`], where alerts are
+//! built and before delivery sees them: the analysis workers and the sensor
+//! inputs share one `FusedSink`, so every producer's alerts pass through it
+//! in submission order.
 
-use super::config::FusionConfig;
-use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use super::submit::{AlertSubmit, SubmitError};
+use super::{Alert, AlertKind, AlertState, Severity};
+use crate::base::lock;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
+
+/// `[fusion]`: pairing sensor alerts with camera alerts in the same place.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FusionConfig {
+    /// Turn fusion on. Default: true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// A camera `fire`/`smoke` alert and a sensor alert at most this many
+    /// seconds apart are fused, 1..=3600. Default: 60.
+    #[serde(default = "default_window_s")]
+    pub window_s: u64,
+}
+
+impl Default for FusionConfig {
+    fn default() -> FusionConfig {
+        FusionConfig {
+            enabled: true,
+            window_s: default_window_s(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_window_s() -> u64 {
+    60
+}
+
+impl FusionConfig {
+    /// What is wrong with the section, as (key, message) pairs, e.g.
+    /// `("window_s", "must be 1..=3600, got 0")`; empty when it is valid.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if !(1..=3600).contains(&self.window_s) {
+            p.push((
+                "window_s",
+                format!("must be 1..=3600, got {}", self.window_s),
+            ));
+        }
+        p
+    }
+}
 
 /// How many recent alerts are remembered at most (oldest forgotten first).
 const MAX_REMEMBERED: usize = 1024;
@@ -109,6 +161,53 @@ impl Fusion {
             zone: alert.zone.clone(),
             at: alert.detected_at,
         });
+    }
+}
+
+/// Where producers submit alerts: applies [`Fusion`] while `[fusion]` is
+/// enabled, then hands each alert on (to delivery's sink in the daemon).
+/// Cheap to clone; every clone shares one fusion state, so
+/// [`set_fusion`](Self::set_fusion) (a config reload) reaches every producer.
+#[derive(Clone)]
+pub struct FusedSink {
+    next: Arc<dyn AlertSubmit>,
+    /// `None` while fusion is off.
+    fusion: Arc<Mutex<Option<Fusion>>>,
+}
+
+impl FusedSink {
+    /// Fuses as `cfg` says, then submits to `next`.
+    pub fn new(next: impl AlertSubmit + 'static, cfg: &FusionConfig) -> FusedSink {
+        FusedSink {
+            next: Arc::new(next),
+            fusion: Arc::new(Mutex::new(cfg.enabled.then(|| Fusion::new(cfg)))),
+        }
+    }
+
+    /// Applies a new `[fusion]` section (config reload): turns fusion on or
+    /// off, or changes its window while keeping the alerts it remembers.
+    pub fn set_fusion(&self, cfg: &FusionConfig) {
+        let mut fusion = lock(&self.fusion);
+        match (fusion.as_mut(), cfg.enabled) {
+            (Some(f), true) => f.set_window(cfg),
+            (None, true) => *fusion = Some(Fusion::new(cfg)),
+            (_, false) => *fusion = None,
+        }
+    }
+
+    /// Fuses `alert` with a recent alert of the other side (if any), then
+    /// submits it.
+    pub fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
+        if let Some(f) = lock(&self.fusion).as_mut() {
+            f.apply(&mut alert);
+        }
+        self.next.submit(alert)
+    }
+}
+
+impl AlertSubmit for FusedSink {
+    fn submit(&self, alert: Alert) -> Result<(), SubmitError> {
+        FusedSink::submit(self, alert)
     }
 }
 
@@ -207,5 +306,56 @@ mod tests {
         let mut second = alert(AlertKind::Sensor, "shed", None, 2);
         f.apply(&mut second);
         assert_eq!(second.severity, Severity::Warning);
+    }
+
+    /// Keeps what it is given, like a delivery that never refuses.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<Alert>>);
+
+    impl AlertSubmit for Kept {
+        fn submit(&self, alert: Alert) -> Result<(), SubmitError> {
+            lock(&self.0).push(alert);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_fused_sink_fuses_before_handing_on_and_a_reload_reaches_every_clone() {
+        let kept = Arc::new(Kept::default());
+        let sink = FusedSink::new(kept.clone(), &FusionConfig::default());
+        let camera_side = sink.clone();
+        camera_side
+            .submit(alert(AlertKind::Smoke, "shed", None, 0))
+            .unwrap();
+        sink.submit(alert(AlertKind::Sensor, "shed", None, 30))
+            .unwrap();
+        assert_eq!(lock(&kept.0)[1].severity, Severity::Critical);
+
+        // Off through one clone: the other no longer fuses.
+        sink.set_fusion(&FusionConfig {
+            enabled: false,
+            window_s: 60,
+        });
+        camera_side
+            .submit(alert(AlertKind::Fire, "shed", None, 40))
+            .unwrap();
+        sink.submit(alert(AlertKind::Sensor, "shed", None, 41))
+            .unwrap();
+        let got = lock(&kept.0);
+        assert_eq!(got.len(), 4, "every alert is handed on");
+        assert_eq!(got[2].severity, Severity::Warning);
+        assert_eq!(got[3].severity, Severity::Warning);
+        assert!(got[3].details.get("fusion").is_none());
+    }
+
+    #[test]
+    fn the_window_must_be_1_to_3600_s() {
+        assert!(FusionConfig::default().problems().is_empty());
+        let p = FusionConfig {
+            enabled: true,
+            window_s: 3601,
+        }
+        .problems();
+        assert_eq!(p, [("window_s", "must be 1..=3600, got 3601".to_string())]);
     }
 }

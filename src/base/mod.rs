@@ -1,0 +1,18 @@
+//! Base: the small helpers several rooms share, so that none of them has to
+//! borrow from another: recovering a poisoned lock ([`lock`],
+//! [`wait_timeout`]), retry [`Backoff`] with its one [`jitter`] rule, a
+//! repeated-duration [`Timing`], and the even-odd [`point_in_polygon`] test.
+//!
+//! Base imports nothing from the rest of the crate, so every module may use
+//! it without making an import circle. Keep it that way: a helper that needs
+//! a config section or an alert type belongs to the room that owns those.
+
+mod backoff;
+mod geometry;
+mod sync;
+mod timing;
+
+pub use backoff::{jitter, Backoff, JITTER_FLOOR};
+pub use geometry::point_in_polygon;
+pub use sync::{lock, wait_timeout};
+pub use timing::Timing;
