@@ -13,6 +13,10 @@
 //!   applies, an unchanged sensor keeps its rule state and counters, an added
 //!   one alerts, `/metrics` follows, and a `[fusion]`-only change leaves the
 //!   inputs running.
+//! - 80 sensors on one broker: all subscribed (in batches) and all alert;
+//! - a 3 MB retained message on one sensor's topic (over the input's packet
+//!   limit): the topic is named once in the log and left out, the other
+//!   sensors alert, and the input does not reconnect over and over.
 
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
@@ -705,6 +709,138 @@ fn a_reload_applies_sensor_changes_and_keeps_unchanged_sensors() {
         ),
         Some(3.0),
         "{m}"
+    );
+    assert!(d.term(), "daemon did not stop cleanly");
+}
+
+#[test]
+fn eighty_sensors_on_one_broker_are_all_subscribed_and_all_alert() {
+    let (dir, broker, sub) = dir_broker_and_subscriber();
+    let outbox = dir.path().join("outbox.db");
+    let mut cfg = config_text(broker.port(), &outbox, "", "");
+    cfg.push_str("[health]\nlisten = \"\"\n\n");
+    let topic = |i: usize| format!("z2m/probe-{i:02}/temperature");
+    for i in 0..80 {
+        cfg.push_str(&temperature_sensor(
+            &format!("probe-{i:02}"),
+            &topic(i),
+            60.0,
+        ));
+    }
+    let path = dir.path().join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let mut d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let log = || d.log();
+    d.wait_log("sensor topics subscribed", Duration::from_secs(30));
+    assert!(d.log().contains("subscribed=80 left_out=0"), "{}", d.log());
+
+    let p = Publisher::connect(broker.port());
+    for i in 0..80 {
+        p.send(&topic(i), r#"{"temperature": 70}"#);
+    }
+    p.wait_acked(80);
+    let alerting = |a: &[serde_json::Value]| {
+        let mut names: Vec<String> = a
+            .iter()
+            .filter(|a| a["kind"] == "sensor" && a["state"] == "new")
+            .map(|a| a["details"]["sensor"].as_str().unwrap_or("").to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    wait_for(
+        &sub,
+        "a sensor alert from each of the 80 sensors",
+        &log,
+        |a| alerting(a).len() == 80,
+    );
+    let expected: Vec<String> = (0..80).map(|i| format!("probe-{i:02}")).collect();
+    assert_eq!(alerting(&sub.alerts()), expected);
+    assert!(d.term(), "daemon did not stop cleanly");
+}
+
+/// Publishes one retained message of any size on `topic` (QoS 1, acknowledged).
+fn publish_retained(port: u16, topic: &str, payload: Vec<u8>) {
+    let mut o = MqttOptions::new(
+        format!("retainer-{}", uuid::Uuid::now_v7().simple()),
+        "127.0.0.1",
+        port,
+    );
+    o.set_max_packet_size(payload.len() + 1024, payload.len() + 1024);
+    let (client, mut conn) = Client::new(o, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, true, payload)
+        .unwrap();
+    for ev in conn.iter() {
+        match ev {
+            Ok(Event::Incoming(Packet::PubAck(_))) => break,
+            Ok(_) => {}
+            Err(e) => panic!("publishing the retained message failed: {e}"),
+        }
+    }
+    let _ = client.disconnect();
+    for ev in conn.iter() {
+        if ev.is_err() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn an_oversized_retained_message_on_one_topic_does_not_stop_the_other_sensors() {
+    let (dir, broker, sub) = dir_broker_and_subscriber();
+    // A 3 MB retained message on one sensor's topic: the broker sends it on
+    // every subscribe, and it is over the sensor input's 256 KiB limit.
+    let big_topic = "z2m/camera-bridge/temperature";
+    publish_retained(broker.port(), big_topic, vec![b'7'; 3 * 1024 * 1024]);
+    let outbox = dir.path().join("outbox.db");
+    let mut cfg = config_text(broker.port(), &outbox, "", "");
+    cfg.push_str("[health]\nlisten = \"\"\n\n");
+    cfg.push_str(&temperature_sensor("bridge-temp", big_topic, 60.0));
+    cfg.push_str(&temperature_sensor(
+        "shed-temp",
+        "z2m/shed/temperature",
+        60.0,
+    ));
+    cfg.push_str(&temperature_sensor(
+        "charger-temp",
+        "z2m/charger/temperature",
+        60.0,
+    ));
+    let path = dir.path().join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let mut d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let log = || d.log();
+    d.wait_log("sensor topics subscribed", Duration::from_secs(30));
+    assert!(d.log().contains("subscribed=2 left_out=1"), "{}", d.log());
+
+    let p = Publisher::connect(broker.port());
+    p.send("z2m/shed/temperature", r#"{"temperature": 70}"#);
+    p.send("z2m/charger/temperature", r#"{"temperature": 75}"#);
+    p.wait_acked(2);
+    wait_for(&sub, "the other two sensors' alerts", &log, |a| {
+        ["shed-temp", "charger-temp"].iter().all(|s| {
+            a.iter()
+                .any(|a| a["details"]["sensor"] == *s && a["state"] == "new")
+        })
+    });
+    // A while later: still one connection, no reconnect storm, and the
+    // offending topic was named once.
+    let connects = d.log_count("sensor input connected");
+    std::thread::sleep(Duration::from_secs(3));
+    let l = d.log();
+    assert_eq!(d.log_count("sensor input connected"), connects, "{l}");
+    assert!(connects <= 4, "{connects} connects to find one topic:\n{l}");
+    let named: Vec<&str> = l
+        .lines()
+        .filter(|line| line.contains("larger than the sensor input's packet limit"))
+        .collect();
+    assert_eq!(named.len(), 1, "{l}");
+    assert!(named[0].contains(big_topic), "{l}");
+    assert!(
+        !l.contains("cannot reach its broker"),
+        "an oversized message is not a connection problem:\n{l}"
     );
     assert!(d.term(), "daemon did not stop cleanly");
 }

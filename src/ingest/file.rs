@@ -56,7 +56,8 @@ impl FileReader {
                 "detect size and fps must be positive, got {width}x{height} at {fps} fps"
             )));
         }
-        let (pipeline, sink) = pipeline::build_file(path, width, height, fps, SinkMode::Every)?;
+        let (pipeline, sink) =
+            pipeline::build_file(path, width, height, fps, SinkMode::Every, &Arc::default())?;
         let bus = pipeline
             .bus()
             .ok_or_else(|| IngestError::Pipeline("pipeline has no bus".into()))?;

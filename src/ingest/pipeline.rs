@@ -30,7 +30,7 @@
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -173,13 +173,15 @@ pub(crate) struct Tail {
 }
 
 /// Adds `videoscale ! videoconvert ! capsfilter ! appsink` to `pipeline`,
-/// with a [`RateLimiter`] at `fps` on the way in.
+/// with a [`RateLimiter`] at `fps` on the way in that counts each frame it
+/// drops in `dropped`.
 pub(crate) fn add_tail(
     pipeline: &gst::Pipeline,
     width: u32,
     height: u32,
     fps: u32,
     mode: SinkMode,
+    dropped: &Arc<AtomicU64>,
 ) -> Result<Tail, IngestError> {
     let scale = make("videoscale")?;
     let convert = make("videoconvert")?;
@@ -211,6 +213,7 @@ pub(crate) fn add_tail(
         .static_pad("sink")
         .ok_or_else(|| IngestError::Pipeline("videoscale without a sink pad".into()))?;
     let limiter = std::sync::Mutex::new(RateLimiter::new(fps));
+    let dropped = dropped.clone();
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let pts = info.buffer().and_then(|b| b.pts()).map(|t| t.nseconds());
         // A poisoned lock only means an earlier probe call panicked; the
@@ -219,6 +222,7 @@ pub(crate) fn add_tail(
         if keep {
             gst::PadProbeReturn::Ok
         } else {
+            dropped.fetch_add(1, Ordering::Relaxed);
             // `Handled`, not `Drop`: the binding releases the buffer itself,
             // and GStreamer then does not release it a second time (with
             // `Drop` every dropped frame logged a GStreamer-CRITICAL).
@@ -369,6 +373,7 @@ pub(crate) fn build_rtsp(
     width: u32,
     height: u32,
     fps: u32,
+    dropped: &Arc<AtomicU64>,
 ) -> Result<(gst::Pipeline, gst_app::AppSink), IngestError> {
     let pipeline = gst::Pipeline::new();
     let src = make("rtspsrc")?;
@@ -405,7 +410,7 @@ pub(crate) fn build_rtsp(
     pipeline
         .add(&src)
         .map_err(|e| IngestError::Pipeline(e.to_string()))?;
-    let tail = add_tail(&pipeline, width, height, fps, SinkMode::Live)?;
+    let tail = add_tail(&pipeline, width, height, fps, SinkMode::Live, dropped)?;
 
     let linked = AtomicBool::new(false);
     let tail_first = tail.first.clone();
@@ -493,6 +498,7 @@ pub(crate) fn build_file(
     height: u32,
     fps: u32,
     mode: SinkMode,
+    dropped: &Arc<AtomicU64>,
 ) -> Result<(gst::Pipeline, gst_app::AppSink), IngestError> {
     let pipeline = gst::Pipeline::new();
     let src = make("filesrc")?;
@@ -503,7 +509,7 @@ pub(crate) fn build_file(
         .map_err(|e| IngestError::Pipeline(e.to_string()))?;
     src.link(&decode)
         .map_err(|e| IngestError::Pipeline(e.to_string()))?;
-    let tail = add_tail(&pipeline, width, height, fps, mode)?;
+    let tail = add_tail(&pipeline, width, height, fps, mode, dropped)?;
 
     let linked = Arc::new(AtomicBool::new(false));
     let tail_first = tail.first.clone();

@@ -59,6 +59,9 @@ const NO_FRAME: u64 = u64::MAX;
 #[derive(Debug, Default)]
 pub struct CameraStats {
     frames_in: AtomicU64,
+    /// Frames the pipeline's rate limiter dropped; shared with each
+    /// session's pipeline.
+    frames_dropped: Arc<AtomicU64>,
     reconnects: AtomicU64,
     /// Milliseconds since the Unix epoch of the newest frame; 0 = never.
     last_frame_unix_ms: AtomicU64,
@@ -76,6 +79,10 @@ pub struct CameraStatsSnapshot {
     pub frames_in: u64,
     /// Frames replaced in the slot before analysis took them.
     pub frames_skipped: u64,
+    /// Frames the pipeline's rate limiter dropped before they became frames:
+    /// above the detect rate, or timestamped closer to the previous frame
+    /// than the rate allows (a live stream's timestamps jitter).
+    pub frames_dropped: u64,
     /// Pipelines rebuilt after a failure.
     pub reconnects: u64,
     /// True between the first frame of a session and the next failure.
@@ -107,6 +114,7 @@ impl CameraHandle {
             camera: self.name.clone(),
             frames_in: s.frames_in.load(Ordering::Relaxed),
             frames_skipped: self.slot.stats().skipped,
+            frames_dropped: s.frames_dropped.load(Ordering::Relaxed),
             reconnects: s.reconnects.load(Ordering::Relaxed),
             online: s.online.load(Ordering::Relaxed),
             last_frame_at: (ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(ms)),
@@ -334,9 +342,13 @@ impl Supervisor {
         let stall = Duration::from_secs(self.cfg.stall_timeout_s);
         let (pipeline, sink) = match &self.source {
             Source::Rtsp(target) => {
-                pipeline::build_rtsp(target, self.cfg.transport, stall, w, h, fps)?
+                let dropped = &self.stats.frames_dropped;
+                pipeline::build_rtsp(target, self.cfg.transport, stall, w, h, fps, dropped)?
             }
-            Source::File(path) => pipeline::build_file(path, w, h, fps, SinkMode::Paced)?,
+            Source::File(path) => {
+                let dropped = &self.stats.frames_dropped;
+                pipeline::build_file(path, w, h, fps, SinkMode::Paced, dropped)?
+            }
         };
         let bus = pipeline
             .bus()

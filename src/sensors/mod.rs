@@ -20,6 +20,7 @@
 pub mod config;
 pub mod payload;
 pub mod rules;
+pub mod subscriptions;
 
 use crate::alert::fusion::FusedSink;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
@@ -28,10 +29,11 @@ use crate::delivery::config::MqttConfig;
 use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
 use config::{SensorBroker, SensorConfig};
 use rules::{Rules, Staleness, Transition};
-use rumqttc::{AsyncClient, Event, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use subscriptions::Subscriptions;
 use uuid::Uuid;
 
 /// How often bad payloads of one sensor may be logged.
@@ -365,7 +367,11 @@ fn input_options(
                 SensorBroker::Local => "local",
             }
         );
-        let options = broker_options(&mqtt, &client_id)?;
+        let mut options = broker_options(&mqtt, &client_id)?;
+        options.set_max_packet_size(
+            subscriptions::MAX_INCOMING_PACKET,
+            crate::delivery::mqtt::MAX_PACKET_BYTES,
+        );
         out.push((broker, mqtt, options));
     }
     Ok(out)
@@ -449,7 +455,9 @@ pub fn restart(
     ))
 }
 
-/// Subscribes, reads, evaluates; reconnects with capped, jittered backoff.
+/// Subscribes (see [`subscriptions`]), reads, evaluates; reconnects with
+/// capped, jittered backoff, reset once a connection's subscriptions are
+/// through.
 async fn input_task(
     options: rumqttc::MqttOptions,
     mqtt: MqttConfig,
@@ -463,6 +471,7 @@ async fn input_task(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
     let mut last_error = String::new();
+    let mut subs = Subscriptions::new(topics.clone());
     let submit = |alerts: Vec<Alert>| {
         for a in alerts {
             let (id, kind) = (a.id, a.kind);
@@ -471,6 +480,14 @@ async fn input_task(
             }
         }
     };
+    let deliver = |monitors: &mut Vec<SensorMonitor>, p: &rumqttc::Publish| {
+        let now = Instant::now();
+        let mut alerts = Vec::new();
+        for m in monitors.iter_mut().filter(|m| m.wants(&p.topic)) {
+            alerts.extend(m.on_payload(&p.payload, now));
+        }
+        submit(alerts);
+    };
     loop {
         let polled = tokio::select! {
             biased;
@@ -478,42 +495,51 @@ async fn input_task(
             _ = ticker.tick() => {
                 let now = Instant::now();
                 submit(monitors.iter_mut().filter_map(|m| m.tick(now)).collect());
+                subs.pump(&client, now);
                 continue;
             }
             r = eventloop.poll() => r,
         };
         match polled {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff.reset();
-                last_error.clear();
+                // Backoff and the last error are reset once the subscriptions
+                // are through, not here: a connection that a too-large
+                // message breaks at once must not reconnect at full speed.
                 tracing::info!(topics = topics.len(), "sensor input connected; subscribing");
-                for t in &topics {
-                    if let Err(e) = client.try_subscribe(t.clone(), QoS::AtMostOnce) {
-                        tracing::error!(topic = %t, error = %e, "cannot subscribe to a sensor topic");
+                subs.connected();
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => deliver(&mut monitors, &p),
+            Ok(event) => subs.on_event(&event, Instant::now()),
+            Err(e) => {
+                // Messages read just before the failure still count; the
+                // acknowledgements read with them belong to the dead connection.
+                for event in std::mem::take(&mut eventloop.state.events) {
+                    if let Event::Incoming(Packet::Publish(p)) = event {
+                        deliver(&mut monitors, &p);
                     }
                 }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                let now = Instant::now();
-                let mut alerts = Vec::new();
-                for m in monitors.iter_mut().filter(|m| m.wants(&p.topic)) {
-                    alerts.extend(m.on_payload(&p.payload, now));
-                }
-                submit(alerts);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let error = describe_connection_error(&e, &mqtt);
-                if error != last_error {
-                    tracing::warn!(error = %error, "sensor input cannot reach its broker; retrying with backoff");
-                    last_error = error;
+                if let Some(size) = subscriptions::oversized(&e) {
+                    subs.on_oversized(size, Instant::now());
+                } else {
+                    subs.disconnected();
+                    let error = describe_connection_error(&e, &mqtt);
+                    if error != last_error {
+                        tracing::warn!(error = %error, "sensor input cannot reach its broker; retrying with backoff");
+                        last_error = error;
+                    }
                 }
                 let wait = backoff.next_wait();
                 tokio::select! {
                     _ = stop.changed() => break,
                     _ = tokio::time::sleep(wait) => {}
                 }
+                continue;
             }
+        }
+        subs.pump(&client, Instant::now());
+        if subs.take_settled() {
+            backoff.reset();
+            last_error.clear();
         }
     }
     let _ = client.try_disconnect();

@@ -1,11 +1,20 @@
-//! Model cues for the garbage analyzer from the shipped models: people and
-//! bicycles from the COCO detector (`nanodet-g-coco`), and the `bag_like`
-//! group score of the ImageNet crop classifier (`efficientnet-lite0`).
+//! Cues for the garbage analyzer about people and what an object is.
+//!
+//! Model cues from the shipped models: people and bicycles from the COCO
+//! detector (`nanodet-g-coco`), and the `bag_like` group score of the
+//! ImageNet crop classifier (`efficientnet-lite0`). Also the analyzer's use of
+//! cues: the person seen at the spot just before an object was left (the
+//! moving blob, or the detector's person in the keyframe), and the calls to
+//! the detector and classifier when a track is about to be confirmed.
 
 use super::error::CueError;
 use super::{CueLabel, CueObject, Cues, PixelBox};
 use crate::analysis::detector::{Classifier, Detector, Models, Rect};
 use crate::ingest::Frame;
+
+use super::blobs::CellBox;
+use super::tracking::Track;
+use super::GarbageAnalyzer;
 
 /// The COCO detector the analyzer asks for people and bicycles.
 pub const DETECTOR: &str = "nanodet-g-coco";
@@ -92,6 +101,109 @@ fn square_crop(b: PixelBox, width: u32, height: u32) -> Rect {
         y: y as u32,
         w: side as u32,
         h: side as u32,
+    }
+}
+
+/// The person seen at the spot just before the object was left.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PersonSighting {
+    pub(super) rect: PixelBox,
+    pub(super) at: f64,
+    /// `motion` (the moving blob) or `detector` (COCO person).
+    pub(super) source: &'static str,
+}
+
+pub(super) enum CueVerdict {
+    Person,
+    Bicycle,
+    Clear,
+}
+
+impl GarbageAnalyzer {
+    /// The last moving blob near `bbox` from before `left_at`: whoever put it there.
+    pub(super) fn person_from_motion(
+        &self,
+        bbox: &CellBox,
+        left_at: f64,
+    ) -> Option<PersonSighting> {
+        let grid = self.grid();
+        let near = bbox.grow(bbox.width().max(bbox.height()) + 2, &grid);
+        for (t, boxes) in self.motion.iter().rev() {
+            if *t > left_at + 0.5 {
+                continue;
+            }
+            let best = boxes
+                .iter()
+                .filter(|b| b.intersection(&near) > 0 && b.area() >= bbox.area() / 2)
+                .max_by_key(|b| b.area());
+            if let Some(b) = best {
+                return Some(PersonSighting {
+                    rect: self.pixel_box(b),
+                    at: *t,
+                    source: "motion",
+                });
+            }
+        }
+        None
+    }
+
+    pub(super) fn check_cues(
+        &mut self,
+        tr: &mut Track,
+        rect: PixelBox,
+        frame: &Frame,
+    ) -> CueVerdict {
+        let Some(cues) = self.cues.as_mut() else {
+            return CueVerdict::Clear;
+        };
+        match cues.objects(frame) {
+            Ok(found) => {
+                for o in &found {
+                    let share = o.rect.intersection(&rect) / rect.area().max(1.0);
+                    match o.label {
+                        CueLabel::Person if share >= 0.3 => return CueVerdict::Person,
+                        CueLabel::Bicycle if share >= 0.5 => return CueVerdict::Bicycle,
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "garbage: person detector failed; using motion cues only")
+            }
+        }
+        if tr.bag_like.is_none() {
+            match cues.bag_like(frame, rect) {
+                Ok(b) => tr.bag_like = Some(b),
+                Err(e) => tracing::warn!(error = %e, "garbage: bag classifier failed"),
+            }
+        }
+        // Find who left it in the keyframe, if the detector sees a person there.
+        if let Some((kt, rgb)) = &tr.keyframe {
+            let key = Frame {
+                rgb: rgb.clone(),
+                pts: Some(std::time::Duration::from_secs_f64(kt.max(0.0))),
+                ..frame.clone()
+            };
+            if let Ok(found) = cues.objects(&key) {
+                let cx = (rect.x0 + rect.x1) / 2.0;
+                let best = found
+                    .iter()
+                    .filter(|o| o.label == CueLabel::Person)
+                    .min_by(|a, b| {
+                        let da = ((a.rect.x0 + a.rect.x1) / 2.0 - cx).abs();
+                        let db = ((b.rect.x0 + b.rect.x1) / 2.0 - cx).abs();
+                        da.total_cmp(&db)
+                    });
+                if let Some(p) = best {
+                    tr.person = Some(PersonSighting {
+                        rect: p.rect,
+                        at: *kt,
+                        source: "detector",
+                    });
+                }
+            }
+        }
+        CueVerdict::Clear
     }
 }
 

@@ -1,0 +1,382 @@
+//! Judging for the garbage analyzer: what happens to each followed track
+//! every frame.
+//!
+//! Owns the decision to alert, to keep waiting, or to accept a change as
+//! background (`Verdict`), with the thresholds and rules behind it: motion and
+//! dwell at the spot, ghosts, light and shadow, size and shape, moved objects,
+//! standing people, pieces of an object already alerted, and the model cues'
+//! verdict. Also owns the end of an incident (the object gone for
+//! `removal_s`) and absorbing rejected changes into the long-term background.
+
+use super::background::{dist, CellModel};
+use super::blobs::{shape, CellBox};
+use super::cues::CueVerdict;
+use super::tracking::{Track, TrackState};
+use super::GarbageAnalyzer;
+use crate::analysis::Finding;
+use crate::ingest::Frame;
+
+/// What a group's border says, from [`GarbageAnalyzer::border_evidence`].
+#[derive(Debug, Clone, Copy)]
+struct Border {
+    /// Share of the border (pairs with a decisive edge change) where an edge
+    /// of the old background has gone: high for a place something was taken from.
+    ghost_share: f32,
+    /// Share of all border pairs with a new edge: high for an object put
+    /// down, low for a soft change such as a pool of light.
+    edge_share: f32,
+    /// Mean colour difference to the long-term background inside.
+    contrast: f32,
+    /// How much the brightness just outside changed, relative to inside
+    /// (same sign: the change spills over, as light does; about 0 for an object).
+    spill: f32,
+}
+
+/// A change in the scene as the moved-object rule sees it: a followed track
+/// (this frame) or one absorbed in the last minute.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Change {
+    id: u64,
+    state: TrackState,
+    left_at: f64,
+    bbox: CellBox,
+    /// Mean colour of the place in the long-term background (what was there).
+    before: [f32; 3],
+    /// Mean colour of the place now.
+    now: [f32; 3],
+}
+
+enum Verdict {
+    Wait(&'static str),
+    Absorb(&'static str),
+    Alert,
+}
+
+impl GarbageAnalyzer {
+    /// Advances every track by one frame; returns findings.
+    pub(super) fn lifecycle(&mut self, t: f64, frame: &Frame) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut absorb: Vec<(Vec<usize>, f64)> = Vec::new();
+        let mut keep: Vec<Track> = Vec::new();
+        let tracks = std::mem::take(&mut self.tracks);
+        self.peers = tracks.iter().map(|tr| self.change_of(tr)).collect();
+        self.vanished.retain(|g| t - g.left_at < 60.0);
+        for mut tr in tracks {
+            tracing::trace!(
+                t,
+                track = tr.id,
+                matched = tr.matched,
+                x = tr.bbox.x0,
+                y = tr.bbox.y0,
+                w = tr.bbox.width(),
+                h = tr.bbox.height(),
+                cells = tr.cells.len(),
+                holding = tr.holding,
+                "garbage: track"
+            );
+            if !tr.matched {
+                let fg = tr
+                    .cells
+                    .iter()
+                    .filter(|&&c| self.model.foreground[c])
+                    .count();
+                if (fg as f32) < 0.3 * tr.cells.len() as f32 {
+                    let since = *tr.gone_since.get_or_insert(t);
+                    if t - since >= self.s.removal_s {
+                        if tr.state == TrackState::Alerted {
+                            out.push(self.end_finding(&tr, t));
+                        }
+                        tracing::debug!(track = tr.id, "garbage: candidate gone");
+                        continue;
+                    }
+                } else {
+                    tr.gone_since = None;
+                }
+                keep.push(tr);
+                continue;
+            }
+            tr.gone_since = None;
+            if tr.state == TrackState::Alerted {
+                keep.push(tr);
+                continue;
+            }
+            match self.judge(&mut tr, t, frame) {
+                Verdict::Wait(why) => {
+                    tr.holding = why;
+                    keep.push(tr);
+                }
+                Verdict::Absorb(why) => {
+                    tracing::debug!(track = tr.id, why, "garbage: change accepted as background");
+                    self.vanished.push_back(self.change_of(&tr));
+                    absorb.push((tr.cells.clone(), tr.left_at));
+                }
+                Verdict::Alert => {
+                    tr.state = TrackState::Alerted;
+                    out.push(self.new_finding(&tr, t, frame));
+                    keep.push(tr);
+                }
+            }
+        }
+        self.tracks = keep;
+        if !absorb.is_empty() {
+            self.absorb(absorb);
+        }
+        out
+    }
+
+    /// Accepts rejected tracks' cells (and their immediate neighbours, where
+    /// blurred edges sit) into the long-term background. Only cells that
+    /// became still with the track (at `left_at`) are taken: something put
+    /// down later in the same place (a bag by a parked bicycle) stays new.
+    /// Cells of tracks still followed are left alone.
+    fn absorb(&mut self, groups: Vec<(Vec<usize>, f64)>) {
+        let grid = self.grid();
+        let mut taken = vec![false; grid.len()];
+        for tr in &self.tracks {
+            for &c in &tr.cells {
+                taken[c] = true;
+            }
+        }
+        let mut cells = Vec::new();
+        for (group, left_at) in groups {
+            let with_it = |c: usize| {
+                !self.model.foreground[c]
+                    || self.model.still_since[c] <= left_at + self.s.same_time_s
+            };
+            for c in group.into_iter().filter(|&c| with_it(c)) {
+                let b = CellBox::at(c % grid.w, c / grid.w).grow(1, &grid);
+                cells.extend(b.cells(&grid).filter(|&n| !taken[n] && with_it(n)));
+            }
+        }
+        cells.sort_unstable();
+        cells.dedup();
+        self.model.absorb(cells);
+    }
+
+    /// Decides what to do with a watched, currently visible track.
+    fn judge(&mut self, tr: &mut Track, t: f64, frame: &Frame) -> Verdict {
+        // Motion at the spot holds a track until whoever left it has gone;
+        // after that, people passing by do not hold it again. (Someone
+        // standing in front of a bin hides its edges and looks like a ghost:
+        // the ghost test waits for quiet too.)
+        let quiet = t - self.last_motion_near(&tr.bbox) >= self.s.quiet_s;
+        tr.was_quiet |= quiet;
+        let own_motion = tr.cells.iter().any(|&c| self.model.flicker[c]);
+        if !tr.was_quiet || (!quiet && (own_motion || t - tr.left_at < self.s.dwell_s)) {
+            return Verdict::Wait("motion at the spot");
+        }
+        let border = self.border_evidence(&tr.cells);
+        tr.contrast = border.contrast;
+        if border.ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
+            return Verdict::Absorb("ghost: something was taken away here");
+        }
+        if t - tr.left_at < self.s.dwell_s {
+            return Verdict::Wait("dwell");
+        }
+        let rect = self.pixel_box(&tr.bbox);
+        let (w, h) = (rect.x1 - rect.x0, rect.y1 - rect.y0);
+        // Light (a lamp pool, a sun patch) brightens the surroundings too and
+        // draws no new edge; an object puts an outline down on unchanged ground.
+        if border.spill >= self.s.light_spill && border.edge_share < self.s.light_max_edges {
+            return Verdict::Absorb("soft change spilling around: light or shadow");
+        }
+        if rect.area() > self.s.max_area_px {
+            return Verdict::Absorb("too large for a bag");
+        }
+        if rect.area().max(tr.peak_area) < self.s.min_area_px {
+            return Verdict::Wait("too small");
+        }
+        // The other half of a moved object: nearby, at about the same time,
+        // a place that used to have this colour lost it. "This colour" means
+        // much closer to it than to what was here before, so two pieces of
+        // one faint object do not pair up.
+        let size = tr.bbox.width().max(tr.bbox.height());
+        let me = self.change_of(tr);
+        let th = self.model.threshold;
+        let own_change = dist(&me.before, &me.now);
+        if self.peers.iter().chain(self.vanished.iter()).any(|g| {
+            g.id != tr.id
+                && (g.left_at - tr.left_at).abs() <= self.s.moved_window_s
+                && g.bbox.gap(&tr.bbox) <= 3 * size.max(g.bbox.width().max(g.bbox.height()))
+                && dist(&g.before, &me.now) <= (2.0 * th).min(0.5 * own_change)
+                && dist(&g.before, &g.now) > th
+        }) {
+            return Verdict::Absorb("moved object");
+        }
+        let grid = self.grid();
+        let sh = shape(&tr.cells, &tr.bbox, &grid);
+        tracing::debug!(
+            track = tr.id,
+            fill = sh.fill,
+            core = sh.core,
+            holes = sh.holes,
+            w = tr.bbox.width(),
+            h = tr.bbox.height(),
+            edges = border.edge_share,
+            spill = border.spill,
+            contrast = border.contrast,
+            "garbage: shape"
+        );
+        // Core and holes mean something only for shapes several cells across.
+        let big = tr.bbox.width().min(tr.bbox.height()) >= 6;
+        if sh.fill < self.s.min_fill
+            || (big && (sh.core < self.s.min_core || sh.holes > self.s.max_holes))
+        {
+            return Verdict::Absorb("sparse shape (bicycle, fence)");
+        }
+        // A box cut by the frame's side is narrower than its object.
+        let cut = tr.bbox.x0 == 0 || tr.bbox.x1 + 1 >= grid.w;
+        if h > self.s.max_aspect * w && !cut {
+            return Verdict::Wait("tall like a standing person");
+        }
+        if self.under_a_standing_person(tr) {
+            return Verdict::Wait("part of a standing person (feet)");
+        }
+        // A piece of an object already alerted (part of it settled later).
+        if self
+            .peers
+            .iter()
+            .any(|p| p.id != tr.id && p.state == TrackState::Alerted && p.bbox.gap(&tr.bbox) <= 1)
+        {
+            return Verdict::Wait("part of an object already alerted");
+        }
+        if self.cues.is_some() {
+            if t < tr.next_cue {
+                return Verdict::Wait("person detector");
+            }
+            tr.next_cue = t + 2.0;
+            match self.check_cues(tr, rect, frame) {
+                CueVerdict::Person => return Verdict::Wait("person detected at the spot"),
+                CueVerdict::Bicycle => return Verdict::Absorb("bicycle detected"),
+                CueVerdict::Clear => {}
+            }
+            if let (Some(min), Some(b)) = (self.s.min_bag_like, tr.bag_like) {
+                if b < min {
+                    return Verdict::Absorb("not bag-like");
+                }
+            }
+        }
+        Verdict::Alert
+    }
+
+    /// What the border of a group of cells says about it; see [`Border`].
+    fn border_evidence(&self, cells: &[usize]) -> Border {
+        let grid = self.grid();
+        let mut inside = vec![false; grid.len()];
+        for &c in cells {
+            inside[c] = true;
+        }
+        let margin = self.model.threshold / 2.0;
+        let (mut object, mut ghost, mut pairs) = (0u32, 0u32, 0u32);
+        let mut contrast = 0.0;
+        let (mut d_in, mut d_ring, mut n_ring) = (0.0f32, 0.0f32, 0u32);
+        let luma = |v: [f32; 3]| 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
+        for &c in cells {
+            contrast += self.model.diff_long[c];
+            d_in += luma(self.model.current(c)) - luma(self.model.long_term(c));
+            let (x, y) = (c % grid.w, c / grid.w);
+            let mut nbrs = [None; 4];
+            if x > 0 {
+                nbrs[0] = Some(c - 1);
+            }
+            if x + 1 < grid.w {
+                nbrs[1] = Some(c + 1);
+            }
+            if y > 0 {
+                nbrs[2] = Some(c - grid.w);
+            }
+            if y + 1 < grid.h {
+                nbrs[3] = Some(c + grid.w);
+            }
+            for n in nbrs.into_iter().flatten() {
+                if inside[n] || self.model.foreground[n] {
+                    continue;
+                }
+                pairs += 1;
+                d_ring += luma(self.model.current(n)) - luma(self.model.long_term(n));
+                n_ring += 1;
+                let e_now = dist(&self.model.current(c), &self.model.current(n));
+                let e_before = dist(&self.model.long_term(c), &self.model.long_term(n));
+                if e_now > e_before + margin {
+                    object += 1;
+                } else if e_before > e_now + margin {
+                    ghost += 1;
+                }
+            }
+        }
+        let n = cells.len().max(1) as f32;
+        let d_in = d_in / n;
+        let d_ring = d_ring / n_ring.max(1) as f32;
+        Border {
+            ghost_share: if object + ghost >= 4 {
+                ghost as f32 / (object + ghost) as f32
+            } else {
+                0.0
+            },
+            edge_share: object as f32 / pairs.max(1) as f32,
+            contrast: contrast / n,
+            spill: if d_in.abs() > 1.0 {
+                (d_ring / d_in).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// A track as a [`Change`]: where, when, and its colour before and now.
+    pub(super) fn change_of(&self, tr: &Track) -> Change {
+        Change {
+            id: tr.id,
+            state: tr.state,
+            left_at: tr.left_at,
+            bbox: tr.bbox,
+            before: self.mean_colour(&tr.cells, |m, c| m.long_term(c)),
+            now: self.mean_colour(&tr.cells, |m, c| m.current(c)),
+        }
+    }
+
+    /// Mean colour of cells, read from the model with `get`.
+    fn mean_colour(
+        &self,
+        cells: &[usize],
+        get: impl Fn(&CellModel, usize) -> [f32; 3],
+    ) -> [f32; 3] {
+        let mut sum = [0.0f32; 3];
+        for &c in cells {
+            let v = get(&self.model, c);
+            for k in 0..3 {
+                sum[k] += v[k];
+            }
+        }
+        let n = cells.len().max(1) as f32;
+        [sum[0] / n, sum[1] / n, sum[2] / n]
+    }
+
+    /// True when a tall still shape (a standing person whose legs blend into
+    /// the ground) is right above this one, or mostly around it: it is their
+    /// feet or another piece of them, not a bag.
+    fn under_a_standing_person(&self, tr: &Track) -> bool {
+        let grid = self.grid();
+        let b = tr.bbox;
+        self.peers.iter().any(|p| {
+            let (id, ob, state) = (p.id, p.bbox, p.state);
+            let tall = ob.height() as f32 > self.s.max_aspect * ob.width() as f32
+                && ob.height() >= 2 * b.height();
+            // Legs are about as long as torso and head together.
+            let above = ob.y1 < b.y0 && b.y0 - ob.y1 <= ob.height() + 1;
+            let overlaps = ob.grow(1, &grid).x1 >= b.x0 && ob.grow(1, &grid).x0 <= b.x1;
+            // Or a piece of their body that settled on its own, inside their box.
+            let within = 2 * ob.grow(1, &grid).intersection(&b) >= b.area();
+            id != tr.id && state == TrackState::Watching && tall && ((above && overlaps) || within)
+        })
+    }
+
+    /// Latest frame-difference motion anywhere in (or next to) a box.
+    fn last_motion_near(&self, b: &CellBox) -> f64 {
+        let grid = self.grid();
+        b.grow(1, &grid)
+            .cells(&grid)
+            .map(|c| self.model.last_motion[c])
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+}
