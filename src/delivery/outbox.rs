@@ -24,8 +24,16 @@
 //!    `update` of a kind with a lifecycle ([`AlertKind::has_lifecycle`])
 //!    inserts or refreshes its `event`'s row, and any `end` deletes it, in the
 //!    same transaction as the alert's own insert. It is independent of the
-//!    `outbox` rows (delivery, caps and TTL never touch it), so after a crash
-//!    it tells which incidents were never ended ([`Outbox::open_events`]).
+//!    `outbox` rows (delivery never touches it; caps and TTL only lower its
+//!    `live` counts, invariant 7), so after a crash it tells which incidents
+//!    were never ended ([`Outbox::open_events`]).
+//! 7. Every row records its alert's `event` and `state` (NULL when the payload
+//!    is not an alert). `open_events.live` counts the incident's `new` and
+//!    `update` alerts committed here and not dropped (delivered ones count). An
+//!    `end` row's `held` is that count when the `end` was committed (1 when
+//!    the incident is not in `open_events`: it began before this file
+//!    recorded it), less those dropped since; it is 0 for every other row.
+//!    So `held > 0` means staff got, or will get, some alert of the incident.
 //!
 //! # Drop policy (caps)
 //!
@@ -35,6 +43,12 @@
 //! dropped only when every remaining row is critical. The alert just inserted
 //! is a candidate like any other, so an `info` alert arriving at a full outbox
 //! of `major` alerts is itself the one dropped.
+//!
+//! One exception: an `end` that is held (invariant 7) goes only after every
+//! other row, so an incident staff saw open is never left without its `end`
+//! (an `info` `camera_online` outlives the `major` alerts around it). Once
+//! every alert of its incident was dropped unseen, the `end` is an ordinary
+//! row again. The TTL never drops a held `end` either.
 //!
 //! # Schema versions
 //!
@@ -53,7 +67,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of an outbox file ("EWOB").
 pub const APPLICATION_ID: i64 = 0x4557_4f42;
@@ -106,6 +120,21 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         updated_ms INTEGER NOT NULL,                   -- latest new/update committed, Unix ms
         summary    BLOB    NOT NULL                    -- that alert's JSON without its snapshot
     );
+    "#,
+    ),
+    (
+        3,
+        r#"
+    ALTER TABLE outbox ADD COLUMN event TEXT;          -- the alert's `event` UUID
+    ALTER TABLE outbox ADD COLUMN state TEXT;          -- `new`, `update` or `end`
+    ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- invariant 7
+    UPDATE outbox
+       SET event = json_extract(CAST(payload AS TEXT), '$.event'),
+           state = json_extract(CAST(payload AS TEXT), '$.state')
+     WHERE json_valid(CAST(payload AS TEXT));
+    UPDATE outbox SET held = 1 WHERE state = 'end';    -- unknown history: keep them
+    CREATE INDEX outbox_event ON outbox (event) WHERE event IS NOT NULL;
+    ALTER TABLE open_events ADD COLUMN live INTEGER NOT NULL DEFAULT 1; -- invariant 7
     "#,
     ),
 ];
@@ -514,11 +543,19 @@ impl Outbox {
             let now = now_ms();
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR IGNORE INTO outbox
+                         (id, kind, severity, created_ms, enqueued_ms, bytes, payload, event, state, held)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(err)?;
             for a in alerts {
+                let head = LifecycleHead::of(&a.payload);
+                let held = match &head {
+                    Some(h) if h.state == crate::alert::AlertState::End => {
+                        end_hold(&tx, h.event).map_err(err)?
+                    }
+                    _ => 0,
+                };
                 let n = insert
                     .execute(params![
                         a.id.to_string(),
@@ -528,11 +565,16 @@ impl Outbox {
                         now,
                         a.payload.len() as i64,
                         a.payload,
+                        head.as_ref().map(|h| h.event.to_string()),
+                        head.as_ref().map(|h| state_name(h.state)),
+                        held,
                     ])
                     .map_err(err)?;
                 if n == 1 {
                     outcome.inserted += 1;
-                    track_lifecycle(&tx, a, now).map_err(err)?;
+                    if let Some(h) = &head {
+                        track_lifecycle(&tx, a, h, now).map_err(err)?;
+                    }
                 } else {
                     outcome.duplicates += 1;
                 }
@@ -670,16 +712,28 @@ impl Outbox {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let victims = {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT seq, id, severity FROM outbox WHERE enqueued_ms < ?1 ORDER BY seq",
-                )
-                .map_err(err)?;
-            let rows = stmt.query_map([cutoff], read_dropped).map_err(err)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
-        };
-        delete_seqs(&tx, victims.iter().map(|d| d.seq)).map_err(err)?;
+        let mut victims = Vec::new();
+        // Dropping a `new` can release its `end` (invariant 7): look again
+        // until nothing more is due.
+        loop {
+            let due = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT seq, id, severity, bytes, event, state FROM outbox
+                         WHERE enqueued_ms < ?1 AND held = 0 ORDER BY seq",
+                    )
+                    .map_err(err)?;
+                let rows = stmt.query_map([cutoff], Victim::read).map_err(err)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+            };
+            if due.is_empty() {
+                break;
+            }
+            for v in &due {
+                drop_row(&tx, v).map_err(err)?;
+                victims.push(v.dropped());
+            }
+        }
         count_drops(&tx, "dropped_ttl", &victims).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(victims)
@@ -872,14 +926,36 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
     }))
 }
 
-fn read_dropped(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dropped> {
-    let id: String = r.get(1)?;
-    let sev: i64 = r.get(2)?;
-    Ok(Dropped {
-        seq: r.get(0)?,
-        id: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
-        severity: severity_from_rank(sev).unwrap_or(Severity::Info),
-    })
+/// A row chosen to be dropped.
+struct Victim {
+    seq: i64,
+    id: String,
+    severity: i64,
+    bytes: i64,
+    event: Option<String>,
+    state: Option<String>,
+}
+
+impl Victim {
+    /// Reads `seq, id, severity, bytes, event, state`.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Victim> {
+        Ok(Victim {
+            seq: r.get(0)?,
+            id: r.get(1)?,
+            severity: r.get(2)?,
+            bytes: r.get(3)?,
+            event: r.get(4)?,
+            state: r.get(5)?,
+        })
+    }
+
+    fn dropped(&self) -> Dropped {
+        Dropped {
+            seq: self.seq,
+            id: Uuid::parse_str(&self.id).unwrap_or(Uuid::nil()),
+            severity: severity_from_rank(self.severity).unwrap_or(Severity::Info),
+        }
+    }
 }
 
 /// The drop policy: see the module doc.
@@ -888,36 +964,75 @@ fn enforce_caps(tx: &rusqlite::Transaction<'_>, caps: Caps) -> rusqlite::Result<
         Ok((r.get(0)?, r.get(1)?))
     })?;
     let (mut rows, mut bytes) = (rows as u64, bytes as u64);
-    if rows <= caps.max_rows && bytes <= caps.max_bytes {
-        return Ok(Vec::new());
-    }
     let mut victims = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT seq, id, severity, bytes FROM outbox ORDER BY severity ASC, seq ASC",
-        )?;
-        let mut cursor = stmt.query([])?;
-        while rows > caps.max_rows || bytes > caps.max_bytes {
-            let Some(r) = cursor.next()? else { break };
-            let size: i64 = r.get(3)?;
-            victims.push(read_dropped(r)?);
-            rows -= 1;
-            bytes = bytes.saturating_sub(size as u64);
-        }
+    // One row at a time: dropping a `new` can release its `end` (invariant 7).
+    while rows > caps.max_rows || bytes > caps.max_bytes {
+        let Some(v) = next_victim(tx)? else { break };
+        drop_row(tx, &v)?;
+        rows -= 1;
+        bytes = bytes.saturating_sub(v.bytes as u64);
+        victims.push(v.dropped());
     }
-    delete_seqs(tx, victims.iter().map(|d| d.seq))?;
     Ok(victims)
 }
 
-fn delete_seqs(
-    tx: &rusqlite::Transaction<'_>,
-    seqs: impl Iterator<Item = i64>,
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
-    for s in seqs {
-        stmt.execute([s])?;
+/// The row the drop policy removes next: the lowest severity, oldest first,
+/// held `end`s only when nothing else is left.
+fn next_victim(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Option<Victim>> {
+    for sql in [
+        "SELECT seq, id, severity, bytes, event, state FROM outbox
+         WHERE held = 0 ORDER BY severity, seq LIMIT 1",
+        "SELECT seq, id, severity, bytes, event, state FROM outbox
+         WHERE held > 0 ORDER BY severity, seq LIMIT 1",
+    ] {
+        let v = tx
+            .prepare_cached(sql)?
+            .query_row([], Victim::read)
+            .optional()?;
+        if v.is_some() {
+            return Ok(v);
+        }
+    }
+    Ok(None)
+}
+
+/// Deletes a dropped row, keeping invariant 7: a dropped `new` or `update`
+/// no longer counts for its incident.
+fn drop_row(tx: &rusqlite::Transaction<'_>, v: &Victim) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+        .execute([v.seq])?;
+    let (Some(event), Some("new" | "update")) = (v.event.as_deref(), v.state.as_deref()) else {
+        return Ok(());
+    };
+    let open = tx
+        .prepare_cached("UPDATE open_events SET live = MAX(live - 1, 0) WHERE event = ?1")?
+        .execute([event])?;
+    if open == 0 {
+        // Already ended: the count lives on the queued `end`, if any.
+        tx.prepare_cached(
+            "UPDATE outbox SET held = held - 1 WHERE event = ?1 AND state = 'end' AND held > 0",
+        )?
+        .execute([event])?;
     }
     Ok(())
+}
+
+/// `held` for a new `end` of `event` (invariant 7).
+fn end_hold(tx: &rusqlite::Transaction<'_>, event: Uuid) -> rusqlite::Result<i64> {
+    let live: Option<i64> = tx
+        .prepare_cached("SELECT live FROM open_events WHERE event = ?1")?
+        .query_row([event.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(live.map_or(1, |n| n.max(0)))
+}
+
+fn state_name(s: crate::alert::AlertState) -> &'static str {
+    use crate::alert::AlertState;
+    match s {
+        AlertState::New => "new",
+        AlertState::Update => "update",
+        AlertState::End => "end",
+    }
 }
 
 fn count_drops(
@@ -976,16 +1091,21 @@ struct LifecycleHead {
     state: crate::alert::AlertState,
 }
 
-/// Keeps `open_events` in step with one inserted alert (invariant 6).
+impl LifecycleHead {
+    /// `None` when `payload` is not an alert.
+    fn of(payload: &[u8]) -> Option<LifecycleHead> {
+        serde_json::from_slice(payload).ok()
+    }
+}
+
+/// Keeps `open_events` in step with one inserted alert (invariants 6 and 7).
 fn track_lifecycle(
     tx: &rusqlite::Transaction<'_>,
     a: &EncodedAlert,
+    head: &LifecycleHead,
     now: i64,
 ) -> rusqlite::Result<()> {
     use crate::alert::AlertState;
-    let Ok(head) = serde_json::from_slice::<LifecycleHead>(&a.payload) else {
-        return Ok(());
-    };
     match head.state {
         AlertState::End => {
             tx.prepare_cached("DELETE FROM open_events WHERE event = ?1")?
@@ -999,8 +1119,9 @@ fn track_lifecycle(
                 o.remove("snapshot");
             }
             tx.prepare_cached(
-                "INSERT INTO open_events (event, kind, updated_ms, summary) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (event) DO UPDATE SET updated_ms = ?3, summary = ?4",
+                "INSERT INTO open_events (event, kind, updated_ms, summary, live)
+                 VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT (event) DO UPDATE SET updated_ms = ?3, summary = ?4, live = live + 1",
             )?
             .execute(params![
                 head.event.to_string(),
@@ -1097,6 +1218,139 @@ mod tests {
         }
     }
 
+    /// [`incident`] with another severity.
+    fn incident_of(
+        kind: AlertKind,
+        severity: Severity,
+        state: crate::alert::AlertState,
+        event: Uuid,
+    ) -> EncodedAlert {
+        let mut a = incident(kind, state, event);
+        let mut json: serde_json::Value = serde_json::from_slice(&a.payload).unwrap();
+        json["severity"] = serde_json::to_value(severity).unwrap();
+        a.payload = serde_json::to_vec(&json).unwrap();
+        a.severity = severity;
+        a
+    }
+
+    /// A single-shot alert (no incident) of `severity`.
+    fn shot(severity: Severity) -> EncodedAlert {
+        incident_of(
+            AlertKind::Throwing,
+            severity,
+            crate::alert::AlertState::New,
+            Uuid::now_v7(),
+        )
+    }
+
+    fn seq_of(o: &Outbox, id: Uuid) -> i64 {
+        o.rows_after(0, 1000)
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.seq)
+            .unwrap()
+    }
+
+    #[test]
+    fn an_info_end_stays_while_its_major_new_is_kept() {
+        use crate::alert::AlertState::{End, New};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(3, 1 << 20), true).unwrap();
+        let cam = Uuid::now_v7();
+        let offline = incident_of(AlertKind::CameraOffline, Severity::Major, New, cam);
+        o.append(std::slice::from_ref(&offline)).unwrap();
+        o.append(&[shot(Severity::Major), shot(Severity::Major)])
+            .unwrap();
+        // The outbox is full; the camera comes back (an info `end`).
+        let online = incident_of(AlertKind::CameraOnline, Severity::Info, End, cam);
+        let out = o.append(std::slice::from_ref(&online)).unwrap();
+        assert_eq!(out.dropped.len(), 1);
+        assert!(
+            !o.contains(offline.id).unwrap() || o.contains(online.id).unwrap(),
+            "camera_offline kept but its camera_online dropped: {out:?}"
+        );
+        assert!(o.contains(online.id).unwrap());
+        assert_eq!(o.totals().unwrap().0, 3);
+    }
+
+    #[test]
+    fn an_end_stays_when_its_new_was_delivered() {
+        use crate::alert::AlertState::{End, New};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(3, 1 << 20), true).unwrap();
+        let sensor = Uuid::now_v7();
+        let new = incident_of(AlertKind::Sensor, Severity::Major, New, sensor);
+        o.append(std::slice::from_ref(&new)).unwrap();
+        let seq = seq_of(&o, new.id);
+        assert_eq!(o.remove_delivered(&[seq]).unwrap(), 1);
+        let oldest = shot(Severity::Major);
+        o.append(&[
+            oldest.clone(),
+            shot(Severity::Major),
+            shot(Severity::Critical),
+        ])
+        .unwrap();
+        // Full of major and critical alerts; the sensor's `end` is a warning.
+        let end = incident_of(AlertKind::Sensor, Severity::Warning, End, sensor);
+        let out = o.append(std::slice::from_ref(&end)).unwrap();
+        assert!(o.contains(end.id).unwrap(), "end dropped: {out:?}");
+        assert_eq!(out.dropped.len(), 1);
+        assert_eq!(
+            out.dropped[0].id, oldest.id,
+            "the oldest major goes instead"
+        );
+        // The TTL does not drop it either.
+        let mut o = Outbox::open(
+            &dir.path().join("o.db"),
+            Caps {
+                ttl: Some(Duration::from_secs(3600)),
+                ..caps(3, 1 << 20)
+            },
+            false,
+        )
+        .unwrap();
+        let expired = o.expire(now_ms() + 7_200_000).unwrap();
+        assert_eq!(expired.len(), 2, "{expired:?}");
+        assert!(o.contains(end.id).unwrap());
+    }
+
+    #[test]
+    fn an_end_is_held_only_while_its_incident_has_an_alert_kept_or_delivered() {
+        use crate::alert::AlertState::{End, New, Update};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(3, 1 << 20), true).unwrap();
+        let fire = Uuid::now_v7();
+        let new = incident_of(AlertKind::Fire, Severity::Major, New, fire);
+        let update = incident_of(AlertKind::Fire, Severity::Major, Update, fire);
+        let end = incident_of(AlertKind::Fire, Severity::Info, End, fire);
+        o.append(&[new.clone(), update.clone(), end.clone()])
+            .unwrap();
+        // Criticals push out the new and the update first: the end is held.
+        let c1 = shot(Severity::Critical);
+        let out = o.append(&[c1.clone(), shot(Severity::Critical)]).unwrap();
+        let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+        assert_eq!(gone, vec![new.id, update.id]);
+        assert!(o.contains(end.id).unwrap());
+        // Nothing of the incident is left or was delivered: the end is an
+        // ordinary info row again and goes next.
+        let out = o.append(&[shot(Severity::Critical)]).unwrap();
+        let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+        assert_eq!(gone, vec![end.id]);
+        // An end whose incident lost everything before it came is not held.
+        let gas = Uuid::now_v7();
+        o.append(&[incident_of(AlertKind::Sensor, Severity::Info, New, gas)])
+            .unwrap();
+        let out = o
+            .append(&[incident_of(AlertKind::Sensor, Severity::Info, End, gas)])
+            .unwrap();
+        assert_eq!(out.dropped.len(), 1);
+        assert!(o.contains(c1.id).unwrap());
+        let counters = o.counters().unwrap();
+        assert_eq!(counters["dropped_cap_info"], 3, "{counters:?}");
+        assert_eq!(counters["dropped_cap_major"], 2, "{counters:?}");
+    }
+
     #[test]
     fn open_events_follow_new_update_and_end_in_the_same_commit() {
         use crate::alert::AlertState::{End, New, Update};
@@ -1172,6 +1426,45 @@ mod tests {
         assert_eq!(o.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(o.totals().unwrap(), (1, 1));
         assert!(o.open_events().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_2_file_is_upgraded_with_its_ends_held() {
+        use crate::alert::AlertState::{End, New};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let cam = Uuid::now_v7();
+        let new = incident_of(AlertKind::CameraOffline, Severity::Major, New, cam);
+        let end = incident_of(AlertKind::CameraOnline, Severity::Info, End, cam);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.execute_batch(MIGRATIONS[1].1).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            for a in [&new, &end] {
+                conn.execute(
+                    "INSERT INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload)
+                     VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
+                    params![
+                        a.id.to_string(),
+                        a.kind.as_str(),
+                        a.severity.rank(),
+                        a.payload.len() as i64,
+                        a.payload
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        let mut o = Outbox::open(&path, caps(2, 1 << 20), false).unwrap();
+        assert_eq!(o.schema_version().unwrap(), SCHEMA_VERSION);
+        // A third row pushes out the major `new`, not the info `end`.
+        let out = o.append(&[shot(Severity::Major)]).unwrap();
+        let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+        assert_eq!(gone, vec![new.id]);
+        assert!(o.contains(end.id).unwrap());
     }
 
     #[test]

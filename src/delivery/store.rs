@@ -106,8 +106,19 @@ pub struct QueueFigures {
 struct MemRow {
     n: u64,
     alert: EncodedAlert,
+    /// An incident's `end`: dropped only after every other memory row.
+    end: bool,
     enqueued: Instant,
     attempts: u32,
+}
+
+/// True when `payload` is an alert whose `state` is `end`.
+fn is_end(payload: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        state: crate::alert::AlertState,
+    }
+    serde_json::from_slice::<Head>(payload).is_ok_and(|h| h.state == crate::alert::AlertState::End)
 }
 
 /// The outbox file plus its in-memory fallback. Shared by the writer thread and
@@ -300,6 +311,7 @@ impl Store {
             self.mem_bytes += alert.payload.len() as u64;
             self.mem.push_back(MemRow {
                 n: self.mem_next,
+                end: is_end(&alert.payload),
                 alert,
                 enqueued: now,
                 attempts: 0,
@@ -310,12 +322,14 @@ impl Store {
         let max_bytes = self.caps.max_bytes.min(MEMORY_MAX_BYTES);
         let mut dropped = Vec::new();
         while self.mem.len() as u64 > max_rows || self.mem_bytes > max_bytes {
-            // Lowest severity, oldest first: the same policy as the file.
+            // Lowest severity, oldest first, like the file; an incident's
+            // `end` only when nothing else is left (its `new` may well have
+            // been delivered already).
             let Some(victim) = self
                 .mem
                 .iter()
                 .enumerate()
-                .min_by_key(|(i, m)| (m.alert.severity, *i))
+                .min_by_key(|(i, m)| (m.end, m.alert.severity, *i))
                 .map(|(i, _)| i)
             else {
                 break;
