@@ -15,8 +15,8 @@
 //!   the in-memory alerts into it (in order) and bumps [`Store::epoch`].
 //!
 //! A corrupt file is moved aside (`<path>.corrupt-<time>`, never deleted), the
-//! rows that can still be read are copied into a fresh outbox, and delivery
-//! carries on.
+//! rows that can still be read are copied into a fresh outbox (counted there
+//! as `salvaged` and `salvage_lost`), and delivery carries on.
 //!
 //! Order: file rows are delivered before memory rows. Memory rows only exist
 //! while the file is failing and are newer than every file row this process
@@ -93,6 +93,8 @@ pub struct StoreHealth {
     pub quarantined: Vec<PathBuf>,
     /// Rows recovered from damaged files.
     pub salvaged: usize,
+    /// Rows of damaged files that could not be recovered (as far as known).
+    pub salvage_lost: u64,
 }
 
 /// See [`Store::queue_figures`].
@@ -141,6 +143,7 @@ pub struct Store {
     epoch: u64,
     quarantined: Vec<PathBuf>,
     salvaged: usize,
+    salvage_lost: u64,
     last_ttl: Option<Instant>,
 }
 
@@ -168,6 +171,7 @@ impl Store {
             epoch: 0,
             quarantined: Vec::new(),
             salvaged: 0,
+            salvage_lost: 0,
             last_ttl: None,
         };
         store.open_file();
@@ -230,14 +234,26 @@ impl Store {
                 });
             }
         };
-        let rescued = outbox::salvage(&moved);
+        let salvage = outbox::salvage(&moved);
+        let rescued = salvage.alerts;
         tracing::error!(
             quarantined = %moved.display(),
             salvaged = rescued.len(),
+            lost = %salvage.lost.map_or("unknown".to_string(), |n| n.to_string()),
+            header_rebuilt = salvage.header_rebuilt,
             "damaged outbox kept for inspection; readable alerts copied to the new outbox"
         );
         self.quarantined.push(moved);
         self.salvaged += rescued.len();
+        self.salvage_lost += salvage.lost.unwrap_or(0);
+        *self
+            .pending_counters
+            .entry("salvaged".to_string())
+            .or_default() += rescued.len() as u64;
+        *self
+            .pending_counters
+            .entry("salvage_lost".to_string())
+            .or_default() += salvage.lost.unwrap_or(0);
         match Outbox::open(&self.path, self.caps, true) {
             Ok(mut f) => {
                 // Row numbers of the old file mean nothing in the new one.
@@ -652,6 +668,7 @@ impl Store {
             memory_rows: self.mem.len(),
             quarantined: self.quarantined.clone(),
             salvaged: self.salvaged,
+            salvage_lost: self.salvage_lost,
         }
     }
 
