@@ -684,6 +684,222 @@ async fn full_disk_gives_a_clear_error_keeps_alerts_and_recovers() {
     delivery.shutdown(Duration::from_secs(1)).await;
 }
 
+// ------------------------------------------------------- a small filesystem
+
+/// A `test` alert (single-shot: no incident, so a restart adds no `end`).
+fn test_alert(n: usize, pad: usize) -> Alert {
+    let mut a = Alert::new(AlertKind::Test, Severity::Major, "test-estate", "gw1");
+    a.details = serde_json::json!({ "n": n, "pad": "x".repeat(pad) });
+    a
+}
+
+/// Submits `a` and waits until the writer has taken it (committed to the
+/// file, or held in memory while the file fails): one commit per alert, as
+/// alerts trickle in during a long outage.
+async fn submit_one(d: &Delivery, a: Alert, queued_before: u64) {
+    d.sink().submit(a).unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = d.status();
+        if st.depth > queued_before {
+            return;
+        }
+        assert!(Instant::now() < end, "alert not queued: {st:#?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Rows in the outbox file, read with a separate read-only connection.
+fn rows_in_file(path: &Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Restarts delivery on `cfg` and checks that nothing acknowledged before is
+/// sent again: a marker alert raised after the restart is delivered after
+/// everything still queued, so once it arrives any resend would have too.
+async fn restart_resends_nothing(d: Delivery, cfg: &Config, sub: &Subscriber) {
+    d.shutdown(Duration::from_secs(1)).await;
+    let before = received_ids(sub).len();
+    let d = Delivery::start(cfg).await.unwrap();
+    let marker = test_alert(999_999, 0);
+    let marker_id = marker.id.to_string();
+    d.sink().submit(marker).unwrap();
+    assert!(
+        sub.wait_until(Duration::from_secs(30), |m| m
+            .iter()
+            .any(
+                |m| m.topic.contains("/alerts/") && m.json()["id"] == marker_id.as_str()
+            )),
+        "marker not delivered after the restart: {:?}",
+        d.status()
+    );
+    let after = received_ids(sub)[before..].to_vec();
+    assert_eq!(
+        after,
+        vec![marker_id],
+        "the restart sent again alerts the broker had acknowledged"
+    );
+    d.shutdown(Duration::from_secs(1)).await;
+}
+
+/// The outbox alone fills a small filesystem while the broker is down (one
+/// commit per alert grows the WAL far beyond the payload). When the broker
+/// comes back, every alert must arrive, the acknowledged rows must leave the
+/// file and the outbox must be healthy again, all without a restart; a
+/// restart must then send nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let _mount = match Mount::tmpfs(&small, "size=3m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
+            return;
+        }
+    };
+    let mut gate = Gate::new(mosquitto::free_port());
+    let path = small.join("outbox.db");
+    let cfg = config(gate.port(), &path, "");
+    let delivery = Delivery::start(&cfg).await.unwrap();
+    // 400 alerts of about 1.4 KB: 0.56 MB of payload on a 3 MiB disk.
+    let mut expected = Vec::new();
+    let mut disk_full_seen = false;
+    for n in 0..400 {
+        let a = test_alert(n, 1000);
+        expected.push(a.id.to_string());
+        submit_one(&delivery, a, n as u64).await;
+        disk_full_seen |= delivery.status().outbox.problem_kind.as_deref() == Some("disk_full");
+    }
+    let st = delivery.status();
+    println!(
+        "400 alerts queued on a 3 MiB disk: depth {}, disk full seen: {disk_full_seen}, {:?}",
+        st.depth, st.outbox
+    );
+    assert_eq!(st.depth, 400, "no alert may be dropped: {st:#?}");
+
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    gate.open();
+    assert!(
+        sub.wait_alert_ids(400, Duration::from_secs(60)),
+        "{} arrived; {:?}",
+        sub.alerts().len(),
+        delivery.status()
+    );
+    check_order_and_count_duplicates(&expected, &received_ids(&sub));
+
+    // Without a restart: nothing waits, the file takes new alerts again
+    // (what /healthz reports as the outbox being writable), and the
+    // acknowledged rows are gone from the file.
+    let st = wait_status(
+        &delivery,
+        Duration::from_secs(60),
+        "an empty, durable outbox",
+        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
+    )
+    .await;
+    println!("after the broker came back: {:?}", st.outbox);
+    let end = Instant::now() + Duration::from_secs(30);
+    while rows_in_file(&path) != 0 {
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged rows still in the file",
+            rows_in_file(&path)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    restart_resends_nothing(delivery, &cfg, &sub).await;
+}
+
+/// Something else fills the disk while alerts wait in the outbox. When the
+/// broker acknowledges them, the outbox must still be able to delete them
+/// (it releases its reserve) although no space came back; once space is back
+/// it is healthy again without a restart, and a restart sends nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_rows_leave_a_full_disk_before_space_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let _mount = match Mount::tmpfs(&small, "size=3m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
+            return;
+        }
+    };
+    let mut gate = Gate::new(mosquitto::free_port());
+    let path = small.join("outbox.db");
+    let cfg = config(gate.port(), &path, "");
+    let delivery = Delivery::start(&cfg).await.unwrap();
+    let mut expected = Vec::new();
+    for n in 0..60 {
+        let a = test_alert(n, 2000);
+        expected.push(a.id.to_string());
+        submit_one(&delivery, a, n as u64).await;
+    }
+    assert_eq!(rows_in_file(&path), 60);
+
+    // Another program fills the filesystem.
+    let filler = small.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    // Alerts go on arriving until the outbox reports the full disk.
+    let mut n = 60;
+    while delivery.status().outbox.problem_kind.as_deref() != Some("disk_full") {
+        assert!(n < 400, "no disk_full reported: {:?}", delivery.status());
+        let a = test_alert(n, 2000);
+        expected.push(a.id.to_string());
+        submit_one(&delivery, a, n as u64).await;
+        n += 1;
+    }
+    println!("disk full after {n} alerts: {:?}", delivery.status().outbox);
+
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    gate.open();
+    assert!(
+        sub.wait_alert_ids(n, Duration::from_secs(60)),
+        "{} arrived; {:?}",
+        sub.alerts().len(),
+        delivery.status()
+    );
+    check_order_and_count_duplicates(&expected, &received_ids(&sub));
+
+    // The disk is still full, yet the acknowledged rows leave the file.
+    let end = Instant::now() + Duration::from_secs(60);
+    while rows_in_file(&path) != 0 {
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged rows still in the file; {:?}",
+            rows_in_file(&path),
+            delivery.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Space comes back: healthy again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let st = wait_status(
+        &delivery,
+        Duration::from_secs(60),
+        "an empty, durable outbox",
+        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
+    )
+    .await;
+    println!("after space came back: {:?}", st.outbox);
+    restart_resends_nothing(delivery, &cfg, &sub).await;
+}
+
 // ---------------------------------------------------------------- salvage
 
 /// A closed 300-row outbox at `path` (its WAL checkpointed into it), and its
