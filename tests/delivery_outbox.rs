@@ -307,6 +307,22 @@ fn submit(d: &Delivery, start: usize, n: usize, pad: usize) -> Vec<String> {
         .collect()
 }
 
+/// Ids of the rows with `seq` 1..=n that a fresh connection can read by
+/// primary key, one query per row (empty when the file does not open).
+fn readable_by_primary_key(path: &Path, n: i64) -> Vec<String> {
+    let Ok(conn) = rusqlite::Connection::open(path) else {
+        return Vec::new();
+    };
+    (1..=n)
+        .filter_map(|seq| {
+            conn.query_row("SELECT id FROM outbox WHERE seq = ?1", [seq], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
     let dir = tempfile::tempdir().unwrap();
@@ -370,18 +386,29 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
     }
     std::fs::write(&damaged, &bytes).unwrap();
 
+    // What a reader can still get by primary key, one row at a time.
+    let readable = readable_by_primary_key(&damaged, 300);
+    assert!(readable.len() < 300, "the damage must cost some rows");
+
     let before = sub.alerts().len();
     let delivery = Delivery::start(&config(broker.port(), &damaged, "").delivery())
         .await
         .unwrap();
     let st = delivery.status();
     println!(
-        "damaged page: salvaged {} of 300, {:?}",
-        st.outbox.salvaged, st.outbox.quarantined
+        "damaged page: salvaged {} of 300 ({} readable by primary key), lost {}, {:?}",
+        st.outbox.salvaged,
+        readable.len(),
+        st.outbox.salvage_lost,
+        st.outbox.quarantined
     );
     assert_eq!(st.outbox.quarantined.len(), 1);
     assert!(st.outbox.quarantined[0].exists());
-    assert!(st.outbox.salvaged > 0 && st.outbox.salvaged < 300, "{st:?}");
+    assert!(
+        st.outbox.salvaged >= readable.len() && st.outbox.salvaged < 300,
+        "{st:?}"
+    );
+    assert_eq!(st.outbox.salvage_lost as usize, 300 - st.outbox.salvaged);
     let new_ids = submit(&delivery, 2000, 10, 0);
     // The salvaged smoke alerts are incidents the last run never ended, so
     // each also gets its restart `end`.
@@ -398,8 +425,19 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
             .map(|a| a[field].as_str().unwrap().to_string())
             .collect()
     };
-    // Salvaged rows are a prefix of the old ones, in order, then the new alerts.
-    let salvaged: Vec<String> = old_ids[..st.outbox.salvaged].to_vec();
+    // Salvaged rows are old ones, in their order, at least every row readable
+    // by primary key; then the new alerts.
+    let new_states = ids("new", "id");
+    let salvaged: Vec<String> = new_states[..st.outbox.salvaged].to_vec();
+    let in_old_order: Vec<String> = old_ids
+        .iter()
+        .filter(|id| salvaged.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(salvaged, in_old_order, "salvaged rows keep their order");
+    for id in &readable {
+        assert!(salvaged.contains(id), "readable row {id} not salvaged");
+    }
     let mut expected = salvaged.clone();
     expected.extend(new_ids);
     assert_eq!(ids("new", "id"), expected);
@@ -644,4 +682,367 @@ async fn full_disk_gives_a_clear_error_keeps_alerts_and_recovers() {
     }
     assert!(delivery.is_idle(), "{:?}", delivery.status());
     delivery.shutdown(Duration::from_secs(1)).await;
+}
+
+// ------------------------------------------------------- a small filesystem
+
+/// A `test` alert (single-shot: no incident, so a restart adds no `end`).
+fn test_alert(n: usize, pad: usize) -> Alert {
+    let mut a = Alert::new(AlertKind::Test, Severity::Major, "test-estate", "gw1");
+    a.details = serde_json::json!({ "n": n, "pad": "x".repeat(pad) });
+    a
+}
+
+/// Submits `a` and waits until the writer has taken it (committed to the
+/// file, or held in memory while the file fails): one commit per alert, as
+/// alerts trickle in during a long outage.
+async fn submit_one(d: &Delivery, a: Alert, queued_before: u64) {
+    d.sink().submit(a).unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = d.status();
+        if st.depth > queued_before {
+            return;
+        }
+        assert!(Instant::now() < end, "alert not queued: {st:#?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Rows in the outbox file, read with a separate read-only connection.
+fn rows_in_file(path: &Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Restarts delivery on `cfg` and checks that nothing acknowledged before is
+/// sent again: a marker alert raised after the restart is delivered after
+/// everything still queued, so once it arrives any resend would have too.
+async fn restart_resends_nothing(d: Delivery, cfg: &Config, sub: &Subscriber) {
+    d.shutdown(Duration::from_secs(1)).await;
+    let before = received_ids(sub).len();
+    let d = Delivery::start(&cfg.delivery()).await.unwrap();
+    let marker = test_alert(999_999, 0);
+    let marker_id = marker.id.to_string();
+    d.sink().submit(marker).unwrap();
+    assert!(
+        sub.wait_until(Duration::from_secs(30), |m| m
+            .iter()
+            .any(
+                |m| m.topic.contains("/alerts/") && m.json()["id"] == marker_id.as_str()
+            )),
+        "marker not delivered after the restart: {:?}",
+        d.status()
+    );
+    let after = received_ids(sub)[before..].to_vec();
+    assert_eq!(
+        after,
+        vec![marker_id],
+        "the restart sent again alerts the broker had acknowledged"
+    );
+    d.shutdown(Duration::from_secs(1)).await;
+}
+
+/// The outbox alone fills a small filesystem while the broker is down (one
+/// commit per alert grows the WAL far beyond the payload). When the broker
+/// comes back, every alert must arrive, the acknowledged rows must leave the
+/// file and the outbox must be healthy again, all without a restart; a
+/// restart must then send nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let _mount = match Mount::tmpfs(&small, "size=3m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
+            return;
+        }
+    };
+    let mut gate = Gate::new(mosquitto::free_port());
+    let path = small.join("outbox.db");
+    let cfg = config(gate.port(), &path, "");
+    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
+    // 400 alerts of about 1.4 KB: 0.56 MB of payload on a 3 MiB disk.
+    let mut expected = Vec::new();
+    let mut disk_full_seen = false;
+    for n in 0..400 {
+        let a = test_alert(n, 1000);
+        expected.push(a.id.to_string());
+        submit_one(&delivery, a, n as u64).await;
+        disk_full_seen |= delivery.status().outbox.problem_kind.as_deref() == Some("disk_full");
+    }
+    let st = delivery.status();
+    println!(
+        "400 alerts queued on a 3 MiB disk: depth {}, disk full seen: {disk_full_seen}, {:?}",
+        st.depth, st.outbox
+    );
+    assert_eq!(st.depth, 400, "no alert may be dropped: {st:#?}");
+
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    gate.open();
+    assert!(
+        sub.wait_alert_ids(400, Duration::from_secs(60)),
+        "{} arrived; {:?}",
+        sub.alerts().len(),
+        delivery.status()
+    );
+    check_order_and_count_duplicates(&expected, &received_ids(&sub));
+
+    // Without a restart: nothing waits, the file takes new alerts again
+    // (what /healthz reports as the outbox being writable), and the
+    // acknowledged rows are gone from the file.
+    let st = wait_status(
+        &delivery,
+        Duration::from_secs(60),
+        "an empty, durable outbox",
+        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
+    )
+    .await;
+    println!("after the broker came back: {:?}", st.outbox);
+    let end = Instant::now() + Duration::from_secs(30);
+    while rows_in_file(&path) != 0 {
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged rows still in the file",
+            rows_in_file(&path)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    restart_resends_nothing(delivery, &cfg, &sub).await;
+}
+
+/// Something else fills the disk while alerts wait in the outbox. When the
+/// broker acknowledges them, the outbox must still be able to delete them
+/// (it releases its reserve) although no space came back; once space is back
+/// it is healthy again without a restart, and a restart sends nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_rows_leave_a_full_disk_before_space_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let _mount = match Mount::tmpfs(&small, "size=3m") {
+        Ok(m) => m,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
+            return;
+        }
+    };
+    let mut gate = Gate::new(mosquitto::free_port());
+    let path = small.join("outbox.db");
+    let cfg = config(gate.port(), &path, "");
+    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
+    let mut expected = Vec::new();
+    for n in 0..60 {
+        let a = test_alert(n, 2000);
+        expected.push(a.id.to_string());
+        submit_one(&delivery, a, n as u64).await;
+    }
+    assert_eq!(rows_in_file(&path), 60);
+
+    // Another program fills the filesystem.
+    let filler = small.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    // Alerts go on arriving until the outbox reports the full disk.
+    let mut n = 60;
+    while delivery.status().outbox.problem_kind.as_deref() != Some("disk_full") {
+        assert!(n < 400, "no disk_full reported: {:?}", delivery.status());
+        let a = test_alert(n, 2000);
+        expected.push(a.id.to_string());
+        submit_one(&delivery, a, n as u64).await;
+        n += 1;
+    }
+    println!("disk full after {n} alerts: {:?}", delivery.status().outbox);
+
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
+    sub.wait_subscribed(1, Duration::from_secs(5));
+    gate.open();
+    assert!(
+        sub.wait_alert_ids(n, Duration::from_secs(60)),
+        "{} arrived; {:?}",
+        sub.alerts().len(),
+        delivery.status()
+    );
+    check_order_and_count_duplicates(&expected, &received_ids(&sub));
+
+    // The disk is still full, yet the acknowledged rows leave the file.
+    let end = Instant::now() + Duration::from_secs(60);
+    while rows_in_file(&path) != 0 {
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged rows still in the file; {:?}",
+            rows_in_file(&path),
+            delivery.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Space comes back: healthy again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let st = wait_status(
+        &delivery,
+        Duration::from_secs(60),
+        "an empty, durable outbox",
+        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
+    )
+    .await;
+    println!("after space came back: {:?}", st.outbox);
+    restart_resends_nothing(delivery, &cfg, &sub).await;
+}
+
+// ---------------------------------------------------------------- salvage
+
+/// A closed 300-row outbox at `path` (its WAL checkpointed into it), and its
+/// alerts in `seq` order.
+fn outbox_with_300_rows(path: &Path) -> Vec<EncodedAlert> {
+    let caps = Caps {
+        max_rows: 100_000,
+        max_bytes: 1 << 30,
+        ttl: None,
+    };
+    let alerts: Vec<EncodedAlert> = (0..300)
+        .map(|i| {
+            let a = alert(Severity::Warning, i, 400);
+            EncodedAlert {
+                id: a.id,
+                kind: a.kind,
+                severity: a.severity,
+                created_ms: i as i64,
+                payload: a.to_json().unwrap(),
+            }
+        })
+        .collect();
+    let mut o = Outbox::open(path, caps, true).unwrap();
+    o.append(&alerts).unwrap();
+    drop(o);
+    assert!(!Path::new(&format!("{}-wal", path.display())).exists());
+    alerts
+}
+
+/// Overwrites `bytes[range]` of the file with 0xEE.
+fn damage(path: &Path, range: std::ops::Range<usize>) {
+    let mut bytes = std::fs::read(path).unwrap();
+    assert!(bytes.len() >= range.end, "{} bytes", bytes.len());
+    for b in &mut bytes[range] {
+        *b = 0xEE;
+    }
+    std::fs::write(path, &bytes).unwrap();
+}
+
+/// `got` is a subsequence of `all` (same alerts, same order).
+fn assert_in_order(got: &[EncodedAlert], all: &[EncodedAlert]) {
+    let mut rest = all.iter();
+    for g in got {
+        assert!(
+            rest.any(|a| a == g),
+            "salvaged alert {} is not an original one, or out of order",
+            g.id
+        );
+    }
+}
+
+#[test]
+fn salvage_reads_every_row_still_readable_by_primary_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = 4096;
+    // The pages holding rows of the outbox table, first to last (0-based).
+    let leaves = |path: &Path| -> Vec<usize> {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT pageno FROM dbstat WHERE name = 'outbox' AND pagetype = 'leaf' ORDER BY pageno")
+            .unwrap();
+        let pages = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|p| p.unwrap() as usize - 1)
+            .collect();
+        pages
+    };
+    // A damaged outbox page in the middle of the file, and the last one.
+    for name in ["middle", "last"] {
+        let path = dir.path().join(format!("{name}.db"));
+        let all = outbox_with_300_rows(&path);
+        let leaves = leaves(&path);
+        let at = if name == "middle" {
+            leaves[leaves.len() / 2]
+        } else {
+            leaves[leaves.len() - 1]
+        };
+        damage(&path, at * page..(at + 1) * page);
+        let readable = readable_by_primary_key(&path, 300);
+        let s = estatewatch::delivery::outbox::salvage(&path);
+        println!(
+            "page {at} damaged: {} readable by primary key, {} salvaged, lost {:?}",
+            readable.len(),
+            s.alerts.len(),
+            s.lost
+        );
+        assert!(!readable.is_empty() && readable.len() < 300);
+        assert!(s.alerts.len() >= readable.len(), "{name}");
+        for id in &readable {
+            assert!(s.alerts.iter().any(|a| &a.id.to_string() == id), "{id}");
+        }
+        assert_in_order(&s.alerts, &all);
+        assert_eq!(s.lost, Some(300 - s.alerts.len() as u64), "{name}");
+        assert!(!s.header_rebuilt);
+    }
+}
+
+#[test]
+fn salvage_of_a_file_with_a_damaged_header_rebuilds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("header.db");
+    let all = outbox_with_300_rows(&path);
+    damage(&path, 0..100);
+    assert!(
+        readable_by_primary_key(&path, 300).is_empty(),
+        "SQLite itself cannot open it"
+    );
+    let s = estatewatch::delivery::outbox::salvage(&path);
+    println!(
+        "header damaged: {} salvaged, lost {:?}",
+        s.alerts.len(),
+        s.lost
+    );
+    assert!(s.header_rebuilt);
+    assert_eq!(s.alerts, all, "every row comes back, in order");
+    assert_eq!(s.lost, Some(0));
+    // The damaged file is left as it was and the temporary copy is gone.
+    assert_eq!(&std::fs::read(&path).unwrap()[..100], &[0xEE; 100][..]);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("header.db")]);
+
+    // Header and a table page both damaged: the counts still add up.
+    let path = dir.path().join("both.db");
+    outbox_with_300_rows(&path);
+    damage(&path, 0..100);
+    damage(&path, 20 * 4096..21 * 4096);
+    let s = estatewatch::delivery::outbox::salvage(&path);
+    println!(
+        "header and a page damaged: {} salvaged, lost {:?}",
+        s.alerts.len(),
+        s.lost
+    );
+    assert!(s.alerts.len() > 250, "{}", s.alerts.len());
+    assert_eq!(s.lost, Some(300 - s.alerts.len() as u64));
+
+    // Nothing readable at all: nothing salvaged, the loss is unknown.
+    let path = dir.path().join("noise.db");
+    std::fs::write(&path, vec![0xEEu8; 8192]).unwrap();
+    let s = estatewatch::delivery::outbox::salvage(&path);
+    assert!(s.alerts.is_empty());
+    assert_eq!(s.lost, None);
 }

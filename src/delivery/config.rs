@@ -66,6 +66,7 @@ pub struct OutboxConfig {
     #[serde(default = "default_max_rows")]
     pub max_rows: u64,
     /// Most bytes of alert payload kept while undelivered, >= 64 KiB. Default: 536870912 (512 MiB).
+    /// The daemon lowers it at start to what the outbox's filesystem can hold (logged).
     #[serde(default = "default_max_bytes")]
     pub max_bytes: u64,
     /// Drop undelivered alerts older than this many hours. Default: none (keep until delivered or capped).

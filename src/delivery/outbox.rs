@@ -24,8 +24,16 @@
 //!    `update` of a kind with a lifecycle ([`AlertKind::has_lifecycle`])
 //!    inserts or refreshes its `event`'s row, and any `end` deletes it, in the
 //!    same transaction as the alert's own insert. It is independent of the
-//!    `outbox` rows (delivery, caps and TTL never touch it), so after a crash
-//!    it tells which incidents were never ended ([`Outbox::open_events`]).
+//!    `outbox` rows (delivery never touches it; caps and TTL only lower its
+//!    `live` counts, invariant 7), so after a crash it tells which incidents
+//!    were never ended ([`Outbox::open_events`]).
+//! 7. Every row records its alert's `event` and `state` (NULL when the payload
+//!    is not an alert). `open_events.live` counts the incident's `new` and
+//!    `update` alerts committed here and not dropped (delivered ones count). An
+//!    `end` row's `held` is that count when the `end` was committed (1 when
+//!    the incident is not in `open_events`: it began before this file
+//!    recorded it), less those dropped since; it is 0 for every other row.
+//!    So `held > 0` means staff got, or will get, some alert of the incident.
 //!
 //! # Drop policy (caps)
 //!
@@ -35,6 +43,20 @@
 //! dropped only when every remaining row is critical. The alert just inserted
 //! is a candidate like any other, so an `info` alert arriving at a full outbox
 //! of `major` alerts is itself the one dropped.
+//!
+//! One exception: an `end` that is held (invariant 7) goes only after every
+//! other row, so an incident staff saw open is never left without its `end`
+//! (an `info` `camera_online` outlives the `major` alerts around it). Once
+//! every alert of its incident was dropped unseen, the `end` is an ordinary
+//! row again. The TTL never drops a held `end` either.
+//!
+//! # Space
+//!
+//! The WAL is checkpointed once it holds [`SpacePlan::wal_limit_bytes`] and
+//! truncated to that size afterwards, so it cannot grow to fill a small disk.
+//! [`SpacePlan`] also sizes the reserve file (`<outbox>.reserve`) that
+//! [`super::store`] releases when the disk fills, and a `max_bytes` that fits
+//! the filesystem.
 //!
 //! # Schema versions
 //!
@@ -53,7 +75,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of an outbox file ("EWOB").
 pub const APPLICATION_ID: i64 = 0x4557_4f42;
@@ -108,7 +130,33 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     );
     "#,
     ),
+    (
+        3,
+        r#"
+    ALTER TABLE outbox ADD COLUMN event TEXT;          -- the alert's `event` UUID
+    ALTER TABLE outbox ADD COLUMN state TEXT;          -- `new`, `update` or `end`
+    ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- invariant 7
+    UPDATE outbox
+       SET event = json_extract(CAST(payload AS TEXT), '$.event'),
+           state = json_extract(CAST(payload AS TEXT), '$.state')
+     WHERE json_valid(CAST(payload AS TEXT));
+    UPDATE outbox SET held = 1 WHERE state = 'end';    -- unknown history: keep them
+    CREATE INDEX outbox_event ON outbox (event) WHERE event IS NOT NULL;
+    ALTER TABLE open_events ADD COLUMN live INTEGER NOT NULL DEFAULT 1; -- invariant 7
+    "#,
+    ),
 ];
+
+/// Suffix of the reserve file beside the outbox: `<outbox>.reserve`.
+pub const RESERVE_SUFFIX: &str = ".reserve";
+/// Bounds of [`SpacePlan::reserve_bytes`].
+const RESERVE_BYTES: (u64, u64) = (512 * 1024, 16 * 1024 * 1024);
+/// Bounds of [`SpacePlan::wal_limit_bytes`].
+const WAL_LIMIT_BYTES: (u64, u64) = (256 * 1024, 4 * 1024 * 1024);
+/// Room kept for the shared-memory file and SQLite's temporary needs.
+const SHM_ALLOWANCE: u64 = 64 * 1024;
+/// The smallest `max_bytes` a [`SpacePlan`] derives (the config's minimum).
+const MIN_MAX_BYTES: u64 = 64 * 1024;
 
 /// Errors from the outbox file. Each names the file and says what is wrong in
 /// words an installer can act on.
@@ -186,22 +234,108 @@ impl OutboxError {
 
 /// True when the filesystem holding `path` has less than 1 MiB free.
 fn low_on_space(path: &Path) -> bool {
+    free_bytes(path).is_some_and(|free| free < 1024 * 1024)
+}
+
+/// Bytes an unprivileged writer may still use on the filesystem holding the
+/// file `path`; `None` when that cannot be measured.
+pub fn free_bytes(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
     // SAFETY: `c` is a valid NUL-terminated path and `st` is a plain C struct
     // that statvfs fills in; it is only read when the call succeeded.
     unsafe {
         let mut st: libc::statvfs = std::mem::zeroed();
         if libc::statvfs(c.as_ptr(), &mut st) != 0 {
-            return false;
+            return None;
         }
-        (st.f_bavail as u128) * (st.f_frsize as u128) < 1024 * 1024
+        Some(((st.f_bavail as u128) * (st.f_frsize as u128)).min(u64::MAX as u128) as u64)
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Size of the file at `path`, 0 when it does not exist.
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The reserve file of the outbox at `outbox`: `<outbox>.reserve`.
+pub fn reserve_path(outbox: &Path) -> PathBuf {
+    sibling(outbox, RESERVE_SUFFIX)
+}
+
+/// Makes the reserve file of `outbox` exactly `bytes` long, with its blocks
+/// allocated (not a sparse file), so deleting it gives that space back.
+pub fn create_reserve(outbox: &Path, bytes: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let path = reserve_path(outbox);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    if file.metadata()?.len() > bytes {
+        file.set_len(bytes)?;
+    }
+    let len = libc::off_t::try_from(bytes).map_err(std::io::Error::other)?;
+    // SAFETY: posix_fallocate on a descriptor we own; it only changes the file.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    if rc != 0 {
+        let e = std::io::Error::from_raw_os_error(rc);
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    file.sync_all()
+}
+
+/// How the outbox shares the filesystem it lives on. Measured when the
+/// daemon opens its outbox; see the module doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SpacePlan {
+    /// Free space on the filesystem, bytes.
+    pub free_bytes: u64,
+    /// Space the outbox can count on: the free space plus its own files
+    /// (database, WAL, reserve).
+    pub usable_bytes: u64,
+    /// Size of the reserve file: 1/16 of `usable_bytes`, 512 KiB to 16 MiB.
+    pub reserve_bytes: u64,
+    /// WAL size at which it is checkpointed, and to which it is truncated
+    /// afterwards: 1/32 of `usable_bytes`, 256 KiB to 4 MiB.
+    pub wal_limit_bytes: u64,
+    /// The `max_bytes` to enforce: half of what is usable beyond the reserve
+    /// and the WAL (SQLite pages can take twice the payload they hold), at
+    /// least 64 KiB and at most the configured `outbox.max_bytes`.
+    pub max_bytes: u64,
+}
+
+impl SpacePlan {
+    /// Measures the filesystem holding the outbox `path`; `None` when it
+    /// cannot be measured.
+    pub fn measure(path: &Path, configured_max_bytes: u64) -> Option<SpacePlan> {
+        let free = free_bytes(path)?;
+        let own = file_len(path) + file_len(&sibling(path, "-wal")) + file_len(&reserve_path(path));
+        let usable = free.saturating_add(own);
+        let reserve_bytes = (usable / 16).clamp(RESERVE_BYTES.0, RESERVE_BYTES.1);
+        let wal_limit_bytes = (usable / 32).clamp(WAL_LIMIT_BYTES.0, WAL_LIMIT_BYTES.1);
+        let room = usable.saturating_sub(reserve_bytes + wal_limit_bytes + SHM_ALLOWANCE);
+        Some(SpacePlan {
+            free_bytes: free,
+            usable_bytes: usable,
+            reserve_bytes,
+            wal_limit_bytes,
+            max_bytes: (room / 2).max(MIN_MAX_BYTES).min(configured_max_bytes),
+        })
     }
 }
 
@@ -301,7 +435,8 @@ pub struct OutboxStats {
     pub oldest_enqueued_at: Option<String>,
     /// Persistent counters: `delivered`, `dropped_cap_<severity>`,
     /// `dropped_ttl_<severity>`, `dropped_memory_<severity>`,
-    /// `dropped_intake_<severity>`, `purged`.
+    /// `dropped_intake_<severity>`, `purged`, and `salvaged` / `salvage_lost`
+    /// (rows rescued from / lost with a damaged outbox this one replaced).
     pub counters: BTreeMap<String, u64>,
 }
 
@@ -385,6 +520,21 @@ impl Outbox {
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
+        // Keep the WAL small (see the module doc); SQLite's own default is
+        // about 4 MiB, the largest limit used here.
+        let wal_limit = SpacePlan::measure(path, caps.max_bytes)
+            .map_or(WAL_LIMIT_BYTES.1, |p| p.wal_limit_bytes);
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_size_limit", wal_limit as i64)
+            .map_err(err)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            (wal_limit as i64 / page_size.max(512)).max(16),
+        )
+        .map_err(err)?;
         let mut outbox = Outbox {
             conn,
             path: path.to_path_buf(),
@@ -401,6 +551,27 @@ impl Outbox {
 
     pub fn caps(&self) -> Caps {
         self.caps
+    }
+
+    /// Changes the limits the drop policy enforces from the next insert on.
+    pub fn set_caps(&mut self, caps: Caps) {
+        self.caps = caps;
+    }
+
+    /// Size of the WAL file now, bytes.
+    pub fn wal_bytes(&self) -> u64 {
+        file_len(&sibling(&self.path, "-wal"))
+    }
+
+    /// Copies the WAL into the database and truncates the WAL file to zero
+    /// (`wal_checkpoint(TRUNCATE)`). Returns false when a reader in another
+    /// process kept it from finishing.
+    pub fn checkpoint(&mut self) -> Result<bool, OutboxError> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(busy == 0)
     }
 
     fn err(&self, e: rusqlite::Error) -> OutboxError {
@@ -514,11 +685,19 @@ impl Outbox {
             let now = now_ms();
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR IGNORE INTO outbox
+                         (id, kind, severity, created_ms, enqueued_ms, bytes, payload, event, state, held)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(err)?;
             for a in alerts {
+                let head = LifecycleHead::of(&a.payload);
+                let held = match &head {
+                    Some(h) if h.state == crate::alert::AlertState::End => {
+                        end_hold(&tx, h.event).map_err(err)?
+                    }
+                    _ => 0,
+                };
                 let n = insert
                     .execute(params![
                         a.id.to_string(),
@@ -528,11 +707,16 @@ impl Outbox {
                         now,
                         a.payload.len() as i64,
                         a.payload,
+                        head.as_ref().map(|h| h.event.to_string()),
+                        head.as_ref().map(|h| state_name(h.state)),
+                        held,
                     ])
                     .map_err(err)?;
                 if n == 1 {
                     outcome.inserted += 1;
-                    track_lifecycle(&tx, a, now).map_err(err)?;
+                    if let Some(h) = &head {
+                        track_lifecycle(&tx, a, h, now).map_err(err)?;
+                    }
                 } else {
                     outcome.duplicates += 1;
                 }
@@ -670,16 +854,28 @@ impl Outbox {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let victims = {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT seq, id, severity FROM outbox WHERE enqueued_ms < ?1 ORDER BY seq",
-                )
-                .map_err(err)?;
-            let rows = stmt.query_map([cutoff], read_dropped).map_err(err)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
-        };
-        delete_seqs(&tx, victims.iter().map(|d| d.seq)).map_err(err)?;
+        let mut victims = Vec::new();
+        // Dropping a `new` can release its `end` (invariant 7): look again
+        // until nothing more is due.
+        loop {
+            let due = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT seq, id, severity, bytes, event, state FROM outbox
+                         WHERE enqueued_ms < ?1 AND held = 0 ORDER BY seq",
+                    )
+                    .map_err(err)?;
+                let rows = stmt.query_map([cutoff], Victim::read).map_err(err)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?
+            };
+            if due.is_empty() {
+                break;
+            }
+            for v in &due {
+                drop_row(&tx, v).map_err(err)?;
+                victims.push(v.dropped());
+            }
+        }
         count_drops(&tx, "dropped_ttl", &victims).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(victims)
@@ -872,14 +1068,36 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
     }))
 }
 
-fn read_dropped(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dropped> {
-    let id: String = r.get(1)?;
-    let sev: i64 = r.get(2)?;
-    Ok(Dropped {
-        seq: r.get(0)?,
-        id: Uuid::parse_str(&id).unwrap_or(Uuid::nil()),
-        severity: severity_from_rank(sev).unwrap_or(Severity::Info),
-    })
+/// A row chosen to be dropped.
+struct Victim {
+    seq: i64,
+    id: String,
+    severity: i64,
+    bytes: i64,
+    event: Option<String>,
+    state: Option<String>,
+}
+
+impl Victim {
+    /// Reads `seq, id, severity, bytes, event, state`.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Victim> {
+        Ok(Victim {
+            seq: r.get(0)?,
+            id: r.get(1)?,
+            severity: r.get(2)?,
+            bytes: r.get(3)?,
+            event: r.get(4)?,
+            state: r.get(5)?,
+        })
+    }
+
+    fn dropped(&self) -> Dropped {
+        Dropped {
+            seq: self.seq,
+            id: Uuid::parse_str(&self.id).unwrap_or(Uuid::nil()),
+            severity: severity_from_rank(self.severity).unwrap_or(Severity::Info),
+        }
+    }
 }
 
 /// The drop policy: see the module doc.
@@ -888,36 +1106,75 @@ fn enforce_caps(tx: &rusqlite::Transaction<'_>, caps: Caps) -> rusqlite::Result<
         Ok((r.get(0)?, r.get(1)?))
     })?;
     let (mut rows, mut bytes) = (rows as u64, bytes as u64);
-    if rows <= caps.max_rows && bytes <= caps.max_bytes {
-        return Ok(Vec::new());
-    }
     let mut victims = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT seq, id, severity, bytes FROM outbox ORDER BY severity ASC, seq ASC",
-        )?;
-        let mut cursor = stmt.query([])?;
-        while rows > caps.max_rows || bytes > caps.max_bytes {
-            let Some(r) = cursor.next()? else { break };
-            let size: i64 = r.get(3)?;
-            victims.push(read_dropped(r)?);
-            rows -= 1;
-            bytes = bytes.saturating_sub(size as u64);
-        }
+    // One row at a time: dropping a `new` can release its `end` (invariant 7).
+    while rows > caps.max_rows || bytes > caps.max_bytes {
+        let Some(v) = next_victim(tx)? else { break };
+        drop_row(tx, &v)?;
+        rows -= 1;
+        bytes = bytes.saturating_sub(v.bytes as u64);
+        victims.push(v.dropped());
     }
-    delete_seqs(tx, victims.iter().map(|d| d.seq))?;
     Ok(victims)
 }
 
-fn delete_seqs(
-    tx: &rusqlite::Transaction<'_>,
-    seqs: impl Iterator<Item = i64>,
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
-    for s in seqs {
-        stmt.execute([s])?;
+/// The row the drop policy removes next: the lowest severity, oldest first,
+/// held `end`s only when nothing else is left.
+fn next_victim(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Option<Victim>> {
+    for sql in [
+        "SELECT seq, id, severity, bytes, event, state FROM outbox
+         WHERE held = 0 ORDER BY severity, seq LIMIT 1",
+        "SELECT seq, id, severity, bytes, event, state FROM outbox
+         WHERE held > 0 ORDER BY severity, seq LIMIT 1",
+    ] {
+        let v = tx
+            .prepare_cached(sql)?
+            .query_row([], Victim::read)
+            .optional()?;
+        if v.is_some() {
+            return Ok(v);
+        }
+    }
+    Ok(None)
+}
+
+/// Deletes a dropped row, keeping invariant 7: a dropped `new` or `update`
+/// no longer counts for its incident.
+fn drop_row(tx: &rusqlite::Transaction<'_>, v: &Victim) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+        .execute([v.seq])?;
+    let (Some(event), Some("new" | "update")) = (v.event.as_deref(), v.state.as_deref()) else {
+        return Ok(());
+    };
+    let open = tx
+        .prepare_cached("UPDATE open_events SET live = MAX(live - 1, 0) WHERE event = ?1")?
+        .execute([event])?;
+    if open == 0 {
+        // Already ended: the count lives on the queued `end`, if any.
+        tx.prepare_cached(
+            "UPDATE outbox SET held = held - 1 WHERE event = ?1 AND state = 'end' AND held > 0",
+        )?
+        .execute([event])?;
     }
     Ok(())
+}
+
+/// `held` for a new `end` of `event` (invariant 7).
+fn end_hold(tx: &rusqlite::Transaction<'_>, event: Uuid) -> rusqlite::Result<i64> {
+    let live: Option<i64> = tx
+        .prepare_cached("SELECT live FROM open_events WHERE event = ?1")?
+        .query_row([event.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(live.map_or(1, |n| n.max(0)))
+}
+
+fn state_name(s: crate::alert::AlertState) -> &'static str {
+    use crate::alert::AlertState;
+    match s {
+        AlertState::New => "new",
+        AlertState::Update => "update",
+        AlertState::End => "end",
+    }
 }
 
 fn count_drops(
@@ -976,16 +1233,21 @@ struct LifecycleHead {
     state: crate::alert::AlertState,
 }
 
-/// Keeps `open_events` in step with one inserted alert (invariant 6).
+impl LifecycleHead {
+    /// `None` when `payload` is not an alert.
+    fn of(payload: &[u8]) -> Option<LifecycleHead> {
+        serde_json::from_slice(payload).ok()
+    }
+}
+
+/// Keeps `open_events` in step with one inserted alert (invariants 6 and 7).
 fn track_lifecycle(
     tx: &rusqlite::Transaction<'_>,
     a: &EncodedAlert,
+    head: &LifecycleHead,
     now: i64,
 ) -> rusqlite::Result<()> {
     use crate::alert::AlertState;
-    let Ok(head) = serde_json::from_slice::<LifecycleHead>(&a.payload) else {
-        return Ok(());
-    };
     match head.state {
         AlertState::End => {
             tx.prepare_cached("DELETE FROM open_events WHERE event = ?1")?
@@ -999,8 +1261,9 @@ fn track_lifecycle(
                 o.remove("snapshot");
             }
             tx.prepare_cached(
-                "INSERT INTO open_events (event, kind, updated_ms, summary) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (event) DO UPDATE SET updated_ms = ?3, summary = ?4",
+                "INSERT INTO open_events (event, kind, updated_ms, summary, live)
+                 VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT (event) DO UPDATE SET updated_ms = ?3, summary = ?4, live = live + 1",
             )?
             .execute(params![
                 head.event.to_string(),
@@ -1014,44 +1277,262 @@ fn track_lifecycle(
     Ok(())
 }
 
-/// Reads what can still be read from a damaged outbox, in `seq` order,
-/// stopping at the first unreadable row. Never fails: returns what it got.
-pub fn salvage(path: &Path) -> Vec<EncodedAlert> {
-    let mut out = Vec::new();
-    let Ok(conn) = Connection::open_with_flags(
+/// What [`salvage`] got out of a damaged outbox.
+#[derive(Debug, Default)]
+pub struct Salvage {
+    /// The alerts read back, in `seq` order.
+    pub alerts: Vec<EncodedAlert>,
+    /// Rows the file held that could not be read back: the file's own count
+    /// (`totals`) when that is readable, else the rows seen in any table or
+    /// index scan, less those read back. `None` when nothing at all could be
+    /// read, so the number is unknown.
+    pub lost: Option<u64>,
+    /// True when the file header was unreadable and a copy with a rebuilt
+    /// header was read instead.
+    pub header_rebuilt: bool,
+}
+
+/// Most single-key steps [`salvage`] takes to get past damaged pages.
+const SALVAGE_STEPS: u64 = 1_000_000;
+
+/// Reads every row that can still be read from a damaged outbox. Never fails
+/// and never changes the file.
+///
+/// 1. The row numbers (`seq`) are gathered from every source that may still
+///    work: the table in both directions and both indexes in both directions,
+///    each until its first unreadable page, then by seeking through the table
+///    from the lowest known row to the highest, stepping one key at a time
+///    past damaged pages (at most [`SALVAGE_STEPS`] steps).
+/// 2. Each row is then read by its primary key in its own query; rows that
+///    fail are counted as lost and skipped.
+/// 3. When the file cannot be opened as a database at all (its 100-byte
+///    header is damaged), a copy beside it (`<file>.salvage`, removed
+///    afterwards) gets a rebuilt header and is read the same way.
+///
+/// Lost for good: rows on damaged table pages (or below a damaged interior
+/// page), and everything when the first page, which holds the schema, is
+/// unreadable beyond its header.
+pub fn salvage(path: &Path) -> Salvage {
+    if let Some(s) = salvage_rows(path) {
+        return s;
+    }
+    let copy = sibling(path, ".salvage");
+    let out = match copy_with_rebuilt_header(path, &copy) {
+        Ok(()) => salvage_rows(&copy).map(|s| Salvage {
+            header_rebuilt: true,
+            ..s
+        }),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot rebuild the header of a damaged outbox");
+            None
+        }
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(sibling(&copy, suffix));
+    }
+    out.unwrap_or_default()
+}
+
+/// Step 1 and 2 of [`salvage`]; `None` when the outbox table cannot be
+/// found (not a database, or the schema is unreadable).
+fn salvage_rows(path: &Path) -> Option<Salvage> {
+    let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    ) else {
-        return out;
-    };
-    let Ok(mut stmt) =
-        conn.prepare("SELECT id, kind, severity, created_ms, payload FROM outbox ORDER BY seq")
-    else {
-        return out;
-    };
-    let Ok(mut rows) = stmt.query([]) else {
-        return out;
-    };
-    while let Ok(Some(r)) = rows.next() {
-        let parsed = (|| -> Option<EncodedAlert> {
-            let id: String = r.get(0).ok()?;
-            let kind: String = r.get(1).ok()?;
-            let sev: i64 = r.get(2).ok()?;
-            let payload: Vec<u8> = r.get(4).ok()?;
+    )
+    .ok()?;
+    // Leave the damaged file as it is: no writes, no checkpoint when closing.
+    let _ = conn.pragma_update(None, "query_only", true);
+    let _ = conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    );
+    let mut by_key = conn
+        .prepare("SELECT id, kind, severity, created_ms, payload FROM outbox WHERE seq = ?1")
+        .ok()?;
+    let mut known = std::collections::BTreeSet::new();
+    for sql in [
+        "SELECT seq FROM outbox NOT INDEXED ORDER BY seq",
+        "SELECT seq FROM outbox NOT INDEXED ORDER BY seq DESC",
+        "SELECT seq FROM outbox INDEXED BY outbox_drop_order ORDER BY severity, seq",
+        "SELECT seq FROM outbox INDEXED BY outbox_drop_order ORDER BY severity DESC, seq DESC",
+        "SELECT seq FROM outbox INDEXED BY sqlite_autoindex_outbox_1 ORDER BY id",
+        "SELECT seq FROM outbox INDEXED BY sqlite_autoindex_outbox_1 ORDER BY id DESC",
+    ] {
+        scan_seqs(&conn, sql, &mut known);
+    }
+    let last: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    seek_seqs(&conn, last, &mut known);
+
+    let mut out = Salvage::default();
+    let mut present = 0u64;
+    for &seq in &known {
+        let row = by_key.query_row([seq], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        });
+        let (id, kind, sev, created_ms, payload) = match row {
+            Ok(r) => r,
+            // An index entry without its row: nothing was there.
+            Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+            Err(_) => {
+                present += 1;
+                continue;
+            }
+        };
+        present += 1;
+        let parsed = (|| {
             serde_json::from_slice::<serde_json::Value>(&payload).ok()?;
             Some(EncodedAlert {
                 id: Uuid::parse_str(&id).ok()?,
                 kind: kind.parse().ok()?,
                 severity: severity_from_rank(sev)?,
-                created_ms: r.get(3).ok()?,
+                created_ms,
                 payload,
             })
         })();
         if let Some(a) = parsed {
-            out.push(a);
+            out.alerts.push(a);
         }
     }
-    out
+    let counted: Option<i64> = conn
+        .query_row("SELECT rows FROM totals", [], |r| r.get(0))
+        .ok();
+    let expected = present.max(counted.unwrap_or(0).max(0) as u64);
+    out.lost = Some(expected.saturating_sub(out.alerts.len() as u64));
+    Some(out)
+}
+
+/// Adds the `seq` of every row `sql` returns until its first error.
+fn scan_seqs(conn: &Connection, sql: &str, known: &mut std::collections::BTreeSet<i64>) {
+    let Ok(mut stmt) = conn.prepare(sql) else {
+        return;
+    };
+    let Ok(mut rows) = stmt.query([]) else {
+        return;
+    };
+    while let Ok(Some(r)) = rows.next() {
+        if let Ok(seq) = r.get::<_, i64>(0) {
+            known.insert(seq);
+        }
+    }
+}
+
+/// Seeks through the table from the lowest known `seq` to the highest one
+/// (or `last`, the highest ever used), adding every row found; a seek that
+/// hits a damaged page is retried one key further on.
+fn seek_seqs(conn: &Connection, last: Option<i64>, known: &mut std::collections::BTreeSet<i64>) {
+    let Ok(mut next) =
+        conn.prepare("SELECT seq FROM outbox NOT INDEXED WHERE seq > ?1 ORDER BY seq LIMIT 1")
+    else {
+        return;
+    };
+    let top = known.last().copied().max(last).unwrap_or(0);
+    let mut at = match known.first() {
+        Some(&first) => first - 1,
+        None => top.saturating_sub(SALVAGE_STEPS as i64).max(0),
+    };
+    let mut steps = 0;
+    while at < top && steps < SALVAGE_STEPS {
+        match next.query_row([at], |r| r.get::<_, i64>(0)) {
+            Ok(seq) => {
+                known.insert(seq);
+                at = seq;
+            }
+            Err(rusqlite::Error::QueryReturnedNoRows) => break,
+            Err(_) => {
+                at += 1;
+                steps += 1;
+            }
+        }
+    }
+}
+
+/// Copies the database `from` (and its WAL) to `to` with a rebuilt 100-byte
+/// header: the page size is worked out from the first page's b-tree header,
+/// the page count from the file size; the free-page list is left out.
+fn copy_with_rebuilt_header(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let len = std::fs::metadata(from)?.len();
+    let mut first = vec![0u8; 65_536.min(len as usize)];
+    std::fs::File::open(from)?.read_exact(&mut first)?;
+    let page_size = guess_page_size(&first, len).ok_or_else(|| bad("no plausible page size"))?;
+    let wal = sibling(from, "-wal");
+    let has_wal = file_len(&wal) > 0;
+    std::fs::copy(from, to)?;
+    if has_wal {
+        std::fs::copy(&wal, sibling(to, "-wal"))?;
+    }
+    let mut h = [0u8; 100];
+    h[..16].copy_from_slice(b"SQLite format 3\0");
+    let ps = if page_size == 65_536 {
+        1
+    } else {
+        page_size as u16
+    };
+    h[16..18].copy_from_slice(&ps.to_be_bytes());
+    let version = if has_wal { 2 } else { 1 };
+    h[18] = version; // file format write version
+    h[19] = version; // read version
+    h[21] = 64; // payload fractions, fixed by the format
+    h[22] = 32;
+    h[23] = 32;
+    h[24..28].copy_from_slice(&1u32.to_be_bytes()); // change counter
+    h[28..32].copy_from_slice(&((len / page_size as u64) as u32).to_be_bytes());
+    h[40..44].copy_from_slice(&1u32.to_be_bytes()); // schema cookie
+    h[44..48].copy_from_slice(&4u32.to_be_bytes()); // schema format
+    h[56..60].copy_from_slice(&1u32.to_be_bytes()); // UTF-8
+    h[68..72].copy_from_slice(&(APPLICATION_ID as u32).to_be_bytes());
+    h[92..96].copy_from_slice(&1u32.to_be_bytes()); // valid for change counter 1
+    h[96..100].copy_from_slice(&(rusqlite::version_number() as u32).to_be_bytes());
+    let mut f = std::fs::OpenOptions::new().write(true).open(to)?;
+    f.seek(SeekFrom::Start(0))?;
+    f.write_all(&h)?;
+    f.sync_all()
+}
+
+/// The page size that fits the b-tree header of the schema table on page 1
+/// (which follows the 100-byte file header) and the file length.
+fn guess_page_size(first: &[u8], len: u64) -> Option<u32> {
+    let kind = *first.get(100)?;
+    let header = match kind {
+        0x0d => 8,  // table leaf
+        0x05 => 12, // table interior
+        _ => return None,
+    };
+    let u16_at = |i: usize| -> Option<u32> {
+        Some(u16::from_be_bytes([*first.get(i)?, *first.get(i + 1)?]) as u32)
+    };
+    let cells = u16_at(103)? as usize;
+    let content = match u16_at(105)? {
+        0 => 65_536,
+        c => c,
+    };
+    let pointers = 100 + header;
+    let mut highest = 0;
+    for i in 0..cells {
+        highest = highest.max(u16_at(pointers + 2 * i)?);
+    }
+    let end_of_pointers = (pointers + 2 * cells) as u32;
+    (9..=16).map(|b| 1u32 << b).find(|&size| {
+        len % size as u64 == 0
+            && len >= size as u64
+            && content <= size
+            && highest < size
+            && end_of_pointers <= content
+    })
 }
 
 #[cfg(test)]
@@ -1095,6 +1576,139 @@ mod tests {
             created_ms: 0,
             payload: a.to_json().unwrap(),
         }
+    }
+
+    /// [`incident`] with another severity.
+    fn incident_of(
+        kind: AlertKind,
+        severity: Severity,
+        state: crate::alert::AlertState,
+        event: Uuid,
+    ) -> EncodedAlert {
+        let mut a = incident(kind, state, event);
+        let mut json: serde_json::Value = serde_json::from_slice(&a.payload).unwrap();
+        json["severity"] = serde_json::to_value(severity).unwrap();
+        a.payload = serde_json::to_vec(&json).unwrap();
+        a.severity = severity;
+        a
+    }
+
+    /// A single-shot alert (no incident) of `severity`.
+    fn shot(severity: Severity) -> EncodedAlert {
+        incident_of(
+            AlertKind::Throwing,
+            severity,
+            crate::alert::AlertState::New,
+            Uuid::now_v7(),
+        )
+    }
+
+    fn seq_of(o: &Outbox, id: Uuid) -> i64 {
+        o.rows_after(0, 1000)
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.seq)
+            .unwrap()
+    }
+
+    #[test]
+    fn an_info_end_stays_while_its_major_new_is_kept() {
+        use crate::alert::AlertState::{End, New};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(3, 1 << 20), true).unwrap();
+        let cam = Uuid::now_v7();
+        let offline = incident_of(AlertKind::CameraOffline, Severity::Major, New, cam);
+        o.append(std::slice::from_ref(&offline)).unwrap();
+        o.append(&[shot(Severity::Major), shot(Severity::Major)])
+            .unwrap();
+        // The outbox is full; the camera comes back (an info `end`).
+        let online = incident_of(AlertKind::CameraOnline, Severity::Info, End, cam);
+        let out = o.append(std::slice::from_ref(&online)).unwrap();
+        assert_eq!(out.dropped.len(), 1);
+        assert!(
+            !o.contains(offline.id).unwrap() || o.contains(online.id).unwrap(),
+            "camera_offline kept but its camera_online dropped: {out:?}"
+        );
+        assert!(o.contains(online.id).unwrap());
+        assert_eq!(o.totals().unwrap().0, 3);
+    }
+
+    #[test]
+    fn an_end_stays_when_its_new_was_delivered() {
+        use crate::alert::AlertState::{End, New};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(3, 1 << 20), true).unwrap();
+        let sensor = Uuid::now_v7();
+        let new = incident_of(AlertKind::Sensor, Severity::Major, New, sensor);
+        o.append(std::slice::from_ref(&new)).unwrap();
+        let seq = seq_of(&o, new.id);
+        assert_eq!(o.remove_delivered(&[seq]).unwrap(), 1);
+        let oldest = shot(Severity::Major);
+        o.append(&[
+            oldest.clone(),
+            shot(Severity::Major),
+            shot(Severity::Critical),
+        ])
+        .unwrap();
+        // Full of major and critical alerts; the sensor's `end` is a warning.
+        let end = incident_of(AlertKind::Sensor, Severity::Warning, End, sensor);
+        let out = o.append(std::slice::from_ref(&end)).unwrap();
+        assert!(o.contains(end.id).unwrap(), "end dropped: {out:?}");
+        assert_eq!(out.dropped.len(), 1);
+        assert_eq!(
+            out.dropped[0].id, oldest.id,
+            "the oldest major goes instead"
+        );
+        // The TTL does not drop it either.
+        let mut o = Outbox::open(
+            &dir.path().join("o.db"),
+            Caps {
+                ttl: Some(Duration::from_secs(3600)),
+                ..caps(3, 1 << 20)
+            },
+            false,
+        )
+        .unwrap();
+        let expired = o.expire(now_ms() + 7_200_000).unwrap();
+        assert_eq!(expired.len(), 2, "{expired:?}");
+        assert!(o.contains(end.id).unwrap());
+    }
+
+    #[test]
+    fn an_end_is_held_only_while_its_incident_has_an_alert_kept_or_delivered() {
+        use crate::alert::AlertState::{End, New, Update};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = Outbox::open(&dir.path().join("o.db"), caps(3, 1 << 20), true).unwrap();
+        let fire = Uuid::now_v7();
+        let new = incident_of(AlertKind::Fire, Severity::Major, New, fire);
+        let update = incident_of(AlertKind::Fire, Severity::Major, Update, fire);
+        let end = incident_of(AlertKind::Fire, Severity::Info, End, fire);
+        o.append(&[new.clone(), update.clone(), end.clone()])
+            .unwrap();
+        // Criticals push out the new and the update first: the end is held.
+        let c1 = shot(Severity::Critical);
+        let out = o.append(&[c1.clone(), shot(Severity::Critical)]).unwrap();
+        let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+        assert_eq!(gone, vec![new.id, update.id]);
+        assert!(o.contains(end.id).unwrap());
+        // Nothing of the incident is left or was delivered: the end is an
+        // ordinary info row again and goes next.
+        let out = o.append(&[shot(Severity::Critical)]).unwrap();
+        let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+        assert_eq!(gone, vec![end.id]);
+        // An end whose incident lost everything before it came is not held.
+        let gas = Uuid::now_v7();
+        o.append(&[incident_of(AlertKind::Sensor, Severity::Info, New, gas)])
+            .unwrap();
+        let out = o
+            .append(&[incident_of(AlertKind::Sensor, Severity::Info, End, gas)])
+            .unwrap();
+        assert_eq!(out.dropped.len(), 1);
+        assert!(o.contains(c1.id).unwrap());
+        let counters = o.counters().unwrap();
+        assert_eq!(counters["dropped_cap_info"], 3, "{counters:?}");
+        assert_eq!(counters["dropped_cap_major"], 2, "{counters:?}");
     }
 
     #[test]
@@ -1172,6 +1786,45 @@ mod tests {
         assert_eq!(o.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(o.totals().unwrap(), (1, 1));
         assert!(o.open_events().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_2_file_is_upgraded_with_its_ends_held() {
+        use crate::alert::AlertState::{End, New};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let cam = Uuid::now_v7();
+        let new = incident_of(AlertKind::CameraOffline, Severity::Major, New, cam);
+        let end = incident_of(AlertKind::CameraOnline, Severity::Info, End, cam);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.execute_batch(MIGRATIONS[1].1).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            for a in [&new, &end] {
+                conn.execute(
+                    "INSERT INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload)
+                     VALUES (?1, ?2, ?3, 0, 0, ?4, ?5)",
+                    params![
+                        a.id.to_string(),
+                        a.kind.as_str(),
+                        a.severity.rank(),
+                        a.payload.len() as i64,
+                        a.payload
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        let mut o = Outbox::open(&path, caps(2, 1 << 20), false).unwrap();
+        assert_eq!(o.schema_version().unwrap(), SCHEMA_VERSION);
+        // A third row pushes out the major `new`, not the info `end`.
+        let out = o.append(&[shot(Severity::Major)]).unwrap();
+        let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+        assert_eq!(gone, vec![new.id]);
+        assert!(o.contains(end.id).unwrap());
     }
 
     #[test]

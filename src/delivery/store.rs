@@ -15,8 +15,20 @@
 //!   the in-memory alerts into it (in order) and bumps [`Store::epoch`].
 //!
 //! A corrupt file is moved aside (`<path>.corrupt-<time>`, never deleted), the
-//! rows that can still be read are copied into a fresh outbox, and delivery
-//! carries on.
+//! rows that can still be read are copied into a fresh outbox (counted there
+//! as `salvaged` and `salvage_lost`), and delivery carries on.
+//!
+//! # A full disk
+//!
+//! At start the store measures the filesystem ([`SpacePlan`]): it lowers
+//! `max_bytes` to what fits (logged) and keeps a reserve file,
+//! `<path>.reserve`. When a write fails because the disk is full, it deletes
+//! the reserve, so that removing delivered alerts and checkpointing the WAL
+//! (which both need a little space) can go on, and it stops writing new alerts
+//! to the file (they are kept in memory, as for any failure) so they cannot
+//! eat that space. Once the filesystem has room for the reserve twice over,
+//! it is re-created and the file takes alerts again; the recovery is logged
+//! once.
 //!
 //! Order: file rows are delivered before memory rows. Memory rows only exist
 //! while the file is failing and are newer than every file row this process
@@ -25,7 +37,7 @@
 //! oldest row; alerts in flight at that moment may be delivered twice, which
 //! consumers handle with the alert `id` like any other redelivery.
 
-use super::outbox::{self, counter_name, Caps, EncodedAlert, Outbox, OutboxError};
+use super::outbox::{self, counter_name, Caps, EncodedAlert, Outbox, OutboxError, SpacePlan};
 use crate::alert::{AlertKind, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -40,6 +52,9 @@ pub const MEMORY_MAX_ROWS: u64 = 20_000;
 pub const MEMORY_MAX_BYTES: u64 = 128 * 1024 * 1024;
 /// How often the TTL is applied.
 const TTL_INTERVAL: Duration = Duration::from_secs(60);
+/// Most delivered rows removed in one transaction (small transactions need
+/// little WAL space on a full disk).
+const DELETE_CHUNK: usize = 256;
 
 /// Where a queued alert lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,6 +108,11 @@ pub struct StoreHealth {
     pub quarantined: Vec<PathBuf>,
     /// Rows recovered from damaged files.
     pub salvaged: usize,
+    /// Rows of damaged files that could not be recovered (as far as known).
+    pub salvage_lost: u64,
+    /// True while the disk is too full for the reserve: only deletions and
+    /// checkpoints are written to the file.
+    pub space_low: bool,
 }
 
 /// See [`Store::queue_figures`].
@@ -106,15 +126,37 @@ pub struct QueueFigures {
 struct MemRow {
     n: u64,
     alert: EncodedAlert,
+    /// An incident's `end`: dropped only after every other memory row.
+    end: bool,
     enqueued: Instant,
     attempts: u32,
+}
+
+/// True when `payload` is an alert whose `state` is `end`.
+fn is_end(payload: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        state: crate::alert::AlertState,
+    }
+    serde_json::from_slice::<Head>(payload).is_ok_and(|h| h.state == crate::alert::AlertState::End)
 }
 
 /// The outbox file plus its in-memory fallback. Shared by the writer thread and
 /// the publisher behind a mutex; every method is short and never panics.
 pub struct Store {
     path: PathBuf,
+    /// The caps enforced on the file (`max_bytes` fitted to the disk).
     caps: Caps,
+    /// The configured caps, which bound the memory queue.
+    configured: Caps,
+    /// The filesystem as measured at start; `None` when it could not be.
+    space: Option<SpacePlan>,
+    /// True while the reserve file exists.
+    reserve: bool,
+    /// The reserve was given up to a full disk: no new alerts go to the file.
+    space_low: bool,
+    /// Last attempt to create the reserve.
+    reserve_tried: Option<Instant>,
     file: Option<Outbox>,
     /// The file's current problem; `None` when it works.
     problem: Option<OutboxError>,
@@ -130,6 +172,7 @@ pub struct Store {
     epoch: u64,
     quarantined: Vec<PathBuf>,
     salvaged: usize,
+    salvage_lost: u64,
     last_ttl: Option<Instant>,
 }
 
@@ -142,10 +185,27 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens the outbox at `path`, creating it if needed. Never fails: if the
     /// file cannot be used, the store starts in memory and keeps retrying.
+    ///
+    /// `caps` are the configured ones; `max_bytes` is lowered for the file to
+    /// what fits the filesystem ([`SpacePlan::max_bytes`]), but never below
+    /// what the file already holds.
     pub fn open(path: &Path, caps: Caps) -> Store {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Best effort; a failure shows up as an unwritable outbox below.
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let space = SpacePlan::measure(path, caps.max_bytes);
         let mut store = Store {
             path: path.to_path_buf(),
-            caps,
+            caps: Caps {
+                max_bytes: space.map_or(caps.max_bytes, |p| p.max_bytes),
+                ..caps
+            },
+            configured: caps,
+            space,
+            reserve: outbox::reserve_path(path).exists(),
+            space_low: false,
+            reserve_tried: None,
             file: None,
             problem: None,
             retry_at: None,
@@ -157,10 +217,98 @@ impl Store {
             epoch: 0,
             quarantined: Vec::new(),
             salvaged: 0,
+            salvage_lost: 0,
             last_ttl: None,
         };
         store.open_file();
+        match space {
+            Some(p) => tracing::info!(
+                path = %path.display(),
+                max_bytes = store.caps.max_bytes,
+                configured_max_bytes = caps.max_bytes,
+                free_bytes = p.free_bytes,
+                reserve_bytes = p.reserve_bytes,
+                wal_limit_bytes = p.wal_limit_bytes,
+                "outbox sized to its filesystem: at most {} bytes of alerts{}",
+                store.caps.max_bytes,
+                if store.caps.max_bytes < caps.max_bytes {
+                    " (lowered from outbox.max_bytes to fit the free space)"
+                } else {
+                    ""
+                }
+            ),
+            None => {
+                tracing::warn!(path = %path.display(), "cannot measure the outbox's filesystem; no reserve, outbox.max_bytes as configured")
+            }
+        }
+        store.ensure_reserve(Instant::now());
         store
+    }
+
+    /// Creates the reserve file when it is missing and the filesystem has
+    /// room for it (tried at most every [`RETRY_INTERVAL`]). After the reserve
+    /// was given up to a full disk, it waits for room for the reserve twice
+    /// over, so that one full disk does not release and re-create it over and
+    /// over; then new alerts go to the file again.
+    fn ensure_reserve(&mut self, now: Instant) {
+        let Some(plan) = self.space else { return };
+        if self.reserve || self.reserve_tried.is_some_and(|t| now < t + RETRY_INTERVAL) {
+            return;
+        }
+        let first = self.reserve_tried.is_none();
+        self.reserve_tried = Some(now);
+        let free = outbox::free_bytes(&self.path).unwrap_or(0);
+        let spare = if self.space_low {
+            plan.reserve_bytes
+        } else {
+            0
+        };
+        if free < plan.reserve_bytes + plan.wal_limit_bytes + spare {
+            if first {
+                tracing::warn!(path = %self.path.display(), free_bytes = free, reserve_bytes = plan.reserve_bytes, "not enough free space for the outbox reserve; it is created once there is");
+            }
+            return;
+        }
+        if let Err(e) = outbox::create_reserve(&self.path, plan.reserve_bytes) {
+            if first {
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot create the outbox reserve file; trying again later");
+            }
+            return;
+        }
+        self.reserve = true;
+        if self.space_low {
+            self.space_low = false;
+            tracing::info!(path = %self.path.display(), reserve_bytes = plan.reserve_bytes, free_bytes = free, "disk space is back: outbox reserve re-created, new alerts go to the file again");
+            self.note_recovery();
+        } else if !first {
+            tracing::info!(path = %self.path.display(), reserve_bytes = plan.reserve_bytes, "outbox reserve created");
+        }
+    }
+
+    /// The disk is full: give the reserve back to the filesystem so that
+    /// deletions and checkpoints can proceed, and stop adding alerts to the
+    /// file until it can be re-created.
+    fn release_reserve(&mut self) {
+        if !self.reserve {
+            return;
+        }
+        let reserve = outbox::reserve_path(&self.path);
+        match std::fs::remove_file(&reserve) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::error!(path = %reserve.display(), error = %e, "cannot delete the outbox reserve");
+                return;
+            }
+        }
+        self.reserve = false;
+        self.space_low = true;
+        self.reserve_tried = Some(Instant::now());
+        tracing::error!(
+            path = %self.path.display(),
+            released_bytes = self.space.map_or(0, |p| p.reserve_bytes),
+            "disk full: outbox reserve released so delivered alerts can still be removed; new alerts are kept in memory until there is space again"
+        );
     }
 
     /// Incidents an earlier run opened and never ended (see
@@ -197,13 +345,28 @@ impl Store {
         }
     }
 
-    fn file_ok(&mut self, f: Outbox) {
-        if let Some(p) = self.problem.take() {
-            tracing::info!(path = %self.path.display(), previous = %p, "outbox file is usable again");
+    fn file_ok(&mut self, mut f: Outbox) {
+        // Never drop what is already queued just because the disk is small.
+        let queued = f.totals().map(|t| t.1).unwrap_or(0);
+        if queued > self.caps.max_bytes {
+            self.caps.max_bytes = queued.min(self.configured.max_bytes);
+            f.set_caps(self.caps);
         }
         self.file = Some(f);
         self.retry_at = None;
         self.epoch += 1;
+        self.note_recovery();
+    }
+
+    /// After a successful write: logs, once, that the file takes new alerts
+    /// again and nothing waits in memory, and forgets the problem.
+    fn note_recovery(&mut self) {
+        if self.problem.is_none() || !self.mem.is_empty() || self.writes_suspended() {
+            return;
+        }
+        if let Some(p) = self.problem.take() {
+            tracing::info!(path = %self.path.display(), previous = %p, "outbox file works again: new alerts are durable");
+        }
     }
 
     /// Moves a damaged file aside, salvages what it can, starts a fresh file.
@@ -219,14 +382,26 @@ impl Store {
                 });
             }
         };
-        let rescued = outbox::salvage(&moved);
+        let salvage = outbox::salvage(&moved);
+        let rescued = salvage.alerts;
         tracing::error!(
             quarantined = %moved.display(),
             salvaged = rescued.len(),
+            lost = %salvage.lost.map_or("unknown".to_string(), |n| n.to_string()),
+            header_rebuilt = salvage.header_rebuilt,
             "damaged outbox kept for inspection; readable alerts copied to the new outbox"
         );
         self.quarantined.push(moved);
         self.salvaged += rescued.len();
+        self.salvage_lost += salvage.lost.unwrap_or(0);
+        *self
+            .pending_counters
+            .entry("salvaged".to_string())
+            .or_default() += rescued.len() as u64;
+        *self
+            .pending_counters
+            .entry("salvage_lost".to_string())
+            .or_default() += salvage.lost.unwrap_or(0);
         match Outbox::open(&self.path, self.caps, true) {
             Ok(mut f) => {
                 // Row numbers of the old file mean nothing in the new one.
@@ -262,11 +437,24 @@ impl Store {
             // Stop using a damaged file; the next retry moves it aside.
             self.file = None;
         }
+        let disk_full = matches!(e, OutboxError::DiskFull { .. });
         self.problem = Some(e);
         self.retry_at = Some(Instant::now() + RETRY_INTERVAL);
+        if disk_full && self.reserve {
+            self.release_reserve();
+            // Remove what was delivered right away, in the space just freed.
+            self.retry_at = Some(Instant::now());
+        }
     }
 
+    /// True when new alerts must not go to the file.
     fn writes_suspended(&self) -> bool {
+        self.deletes_suspended() || self.space_low
+    }
+
+    /// True when nothing at all may be written to the file, not even the
+    /// deletion of delivered rows.
+    fn deletes_suspended(&self) -> bool {
         self.file.is_none() || self.retry_at.is_some()
     }
 
@@ -281,6 +469,7 @@ impl Store {
                 match f.append(&batch) {
                     Ok(out) => {
                         log_drops("outbox cap reached", &out.dropped);
+                        self.note_recovery();
                         return true;
                     }
                     Err(e) => self.fail(e),
@@ -300,22 +489,25 @@ impl Store {
             self.mem_bytes += alert.payload.len() as u64;
             self.mem.push_back(MemRow {
                 n: self.mem_next,
+                end: is_end(&alert.payload),
                 alert,
                 enqueued: now,
                 attempts: 0,
             });
             self.mem_next += 1;
         }
-        let max_rows = self.caps.max_rows.min(MEMORY_MAX_ROWS);
-        let max_bytes = self.caps.max_bytes.min(MEMORY_MAX_BYTES);
+        let max_rows = self.configured.max_rows.min(MEMORY_MAX_ROWS);
+        let max_bytes = self.configured.max_bytes.min(MEMORY_MAX_BYTES);
         let mut dropped = Vec::new();
         while self.mem.len() as u64 > max_rows || self.mem_bytes > max_bytes {
-            // Lowest severity, oldest first: the same policy as the file.
+            // Lowest severity, oldest first, like the file; an incident's
+            // `end` only when nothing else is left (its `new` may well have
+            // been delivered already).
             let Some(victim) = self
                 .mem
                 .iter()
                 .enumerate()
-                .min_by_key(|(i, m)| (m.alert.severity, *i))
+                .min_by_key(|(i, m)| (m.end, m.alert.severity, *i))
                 .map(|(i, _)| i)
             else {
                 break;
@@ -452,35 +644,52 @@ impl Store {
                 }
             }
         }
-        if !self.writes_suspended() {
+        if !self.deletes_suspended() {
             self.flush_deletes();
         }
         n
     }
 
+    /// Removes delivered rows from the file, in small transactions, and
+    /// writes pending counters.
     fn flush_deletes(&mut self) {
-        let Some(f) = self.file.as_mut() else { return };
-        if !self.pending_deletes.is_empty() {
-            let seqs: Vec<i64> = self.pending_deletes.iter().copied().collect();
+        let mut removed = false;
+        while !self.pending_deletes.is_empty() {
+            let Some(f) = self.file.as_mut() else { return };
+            let seqs: Vec<i64> = self
+                .pending_deletes
+                .iter()
+                .take(DELETE_CHUNK)
+                .copied()
+                .collect();
             match f.remove_delivered(&seqs) {
-                Ok(_) => self.pending_deletes.clear(),
+                Ok(_) => {
+                    for s in &seqs {
+                        self.pending_deletes.remove(s);
+                    }
+                    removed = true;
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, pending = seqs.len(), "could not remove delivered alerts from the outbox; will retry (they may be sent again after a restart)");
+                    tracing::warn!(error = %e, pending = self.pending_deletes.len(), "could not remove delivered alerts from the outbox; will retry (they may be sent again after a restart)");
                     return self.fail(e);
                 }
             }
         }
         if !self.pending_counters.is_empty() {
+            let Some(f) = self.file.as_mut() else { return };
             match f.add_counters(&self.pending_counters) {
                 Ok(()) => self.pending_counters.clear(),
                 Err(e) => tracing::debug!(error = %e, "could not update outbox counters"),
             }
         }
+        if removed {
+            self.note_recovery();
+        }
     }
 
-    /// Periodic work: retry a failing file, move memory rows into it, finish
-    /// deletions, apply the TTL. Returns true when rows changed (the publisher
-    /// should look again).
+    /// Periodic work: retry a failing file, finish deletions, keep the WAL
+    /// small, get the reserve back, move memory rows into the file, apply the
+    /// TTL. Returns true when rows changed (the publisher should look again).
     pub fn maintain(&mut self, now: Instant) -> bool {
         let mut changed = false;
         if self.retry_at.is_some_and(|t| now >= t) {
@@ -489,6 +698,16 @@ impl Store {
                 self.open_file();
                 changed = true;
             }
+        }
+        // Deletions first: they make room.
+        if !self.deletes_suspended() {
+            self.flush_deletes();
+        }
+        if !self.deletes_suspended() {
+            self.limit_wal();
+        }
+        if !self.deletes_suspended() {
+            self.ensure_reserve(now);
         }
         if !self.mem.is_empty() && !self.writes_suspended() {
             changed |= self.migrate();
@@ -511,12 +730,12 @@ impl Store {
         let batch: Vec<EncodedAlert> = self.mem.iter().map(|m| m.alert.clone()).collect();
         match f.append(&batch) {
             Ok(out) => {
-                tracing::info!(path = %self.path.display(), moved = batch.len(), "in-memory alerts committed to the outbox file; durable again");
+                tracing::info!(path = %self.path.display(), moved = batch.len(), "in-memory alerts committed to the outbox file");
                 log_drops("outbox cap reached", &out.dropped);
                 self.mem.clear();
                 self.mem_bytes = 0;
-                self.problem = None;
                 self.epoch += 1;
+                self.note_recovery();
                 true
             }
             Err(e) => {
@@ -638,6 +857,27 @@ impl Store {
             memory_rows: self.mem.len(),
             quarantined: self.quarantined.clone(),
             salvaged: self.salvaged,
+            salvage_lost: self.salvage_lost,
+            space_low: self.space_low,
+        }
+    }
+
+    /// Checkpoints and truncates the WAL when it has grown past twice its
+    /// limit (a reader in another process held off the automatic
+    /// checkpoint), and always while space is low.
+    fn limit_wal(&mut self) {
+        let Some(f) = self.file.as_mut() else { return };
+        let limit = self.space.map_or(4 * 1024 * 1024, |p| p.wal_limit_bytes);
+        let wal = f.wal_bytes();
+        if wal == 0 || (wal <= 2 * limit && !self.space_low) {
+            return;
+        }
+        match f.checkpoint() {
+            Ok(done) => tracing::debug!(wal_bytes = wal, done, "outbox WAL checkpointed"),
+            Err(e) => {
+                tracing::warn!(error = %e, wal_bytes = wal, "outbox WAL checkpoint failed");
+                self.fail(e);
+            }
         }
     }
 
