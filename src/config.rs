@@ -199,6 +199,10 @@ pub struct HealthConfig {
     /// `/healthz` answer 503, 1..=3600. Default: 15.
     #[serde(default = "default_hung_after")]
     pub hung_after_s: u64,
+    /// The MQTT broker unreachable for more than this many seconds makes
+    /// `/healthz` answer 503, 0..=86400; 0 never does. Default: 60.
+    #[serde(default = "default_broker_down_after")]
+    pub broker_down_after_s: u64,
 }
 
 impl Default for HealthConfig {
@@ -207,6 +211,7 @@ impl Default for HealthConfig {
             listen: default_health_listen(),
             stats_interval_s: default_stats_interval(),
             hung_after_s: default_hung_after(),
+            broker_down_after_s: default_broker_down_after(),
         }
     }
 }
@@ -219,6 +224,9 @@ fn default_stats_interval() -> u64 {
 }
 fn default_hung_after() -> u64 {
     15
+}
+fn default_broker_down_after() -> u64 {
+    60
 }
 
 impl HealthConfig {
@@ -248,6 +256,13 @@ impl HealthConfig {
                 p,
                 "health.stats_interval_s",
                 format!("must be 0..=86400, got {}", self.stats_interval_s),
+            );
+        }
+        if self.broker_down_after_s > 86_400 {
+            push(
+                p,
+                "health.broker_down_after_s",
+                format!("must be 0..=86400, got {}", self.broker_down_after_s),
             );
         }
     }
