@@ -108,6 +108,10 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         cameras = config.enabled_cameras().count(),
         "estatewatch running"
     );
+    if let Some(hint) = health::setup_hint(&config, config_path.as_deref()) {
+        tracing::warn!("{hint}");
+        notifier.notify(&format!("STATUS={hint}"));
+    }
     let mut config = config;
     let signal = loop {
         match signals.next().await {
