@@ -140,6 +140,14 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         timeout_s: u64,
     },
+    /// Write the man pages (estatewatch.1 and one per command) to a folder;
+    /// used by scripts/build-deb.sh.
+    #[command(hide = true)]
+    Manpage {
+        /// Output folder.
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -304,7 +312,15 @@ fn main() -> ExitCode {
             count,
             timeout_s,
         } => send_test_alert(&config, count as usize, timeout_s),
+        Command::Manpage { out_dir } => exit_on(manpage(&out_dir)),
     }
+}
+
+fn manpage(dir: &std::path::Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write the man pages to {}", dir.display()))
 }
 
 fn replay(
