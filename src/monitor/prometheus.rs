@@ -354,6 +354,28 @@ mod tests {
     }
 
     #[test]
+    fn timings_are_summaries_in_seconds() {
+        let mut snap = super::super::tests::quiet_snapshot();
+        let mut t = Timing::default();
+        t.record(std::time::Duration::from_millis(250));
+        t.record(std::time::Duration::from_millis(750));
+        snap.models.insert("nanodet-g-coco".into(), t);
+        snap.mqtt.publish_latency_ms = t;
+        let text = render(&snap, true);
+        for line in [
+            "# TYPE estatewatch_model_inference_duration_seconds summary",
+            "estatewatch_model_inference_duration_seconds_sum{model=\"nanodet-g-coco\"} 1",
+            "estatewatch_model_inference_duration_seconds_count{model=\"nanodet-g-coco\"} 2",
+            "estatewatch_model_inference_last_duration_seconds{model=\"nanodet-g-coco\"} 0.75",
+            "estatewatch_mqtt_publish_latency_seconds_sum 1",
+            "estatewatch_mqtt_publish_latency_seconds_count 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("_ms"), "{text}");
+    }
+
+    #[test]
     fn sensors_get_counters_and_only_reported_ones_a_value() {
         use crate::sensors::SensorCounters;
         use std::sync::atomic::Ordering;
