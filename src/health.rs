@@ -229,12 +229,20 @@ pub fn max_age_for(timeout: Duration) -> Duration {
 /// `/etc/estatewatch/estatewatch.toml` and the reference
 /// `config/estatewatch.toml`): a daemon running with one of them has not
 /// been set up yet.
-pub const EXAMPLE_IDS: &[&str] = &["example-site", "example-gateway", "harbour-view", "gw-tower-a"];
+pub const EXAMPLE_IDS: &[&str] = &[
+    "example-site",
+    "example-gateway",
+    "harbour-view",
+    "gw-tower-a",
+];
 
 /// What an installer still has to fill in before the daemon can do its job,
 /// as one line naming the config file (`path`, when known); `None` when the
 /// config looks set up (real ids and at least one enabled camera).
-pub fn setup_hint(config: &crate::config::Config, path: Option<&std::path::Path>) -> Option<String> {
+pub fn setup_hint(
+    config: &crate::config::Config,
+    path: Option<&std::path::Path>,
+) -> Option<String> {
     let mut todo = Vec::new();
     let examples: Vec<&str> = [config.site.id.as_str(), config.gateway.id.as_str()]
         .into_iter()
@@ -252,7 +260,10 @@ pub fn setup_hint(config: &crate::config::Config, path: Option<&std::path::Path>
     if todo.is_empty() {
         return None;
     }
-    let file = path.map_or_else(|| "the config file".to_string(), |p| p.display().to_string());
+    let file = path.map_or_else(
+        || "the config file".to_string(),
+        |p| p.display().to_string(),
+    );
     Some(format!(
         "estatewatch is not set up yet: edit {file} and fill in {}; check it with `estatewatch check-config {file}`, then `systemctl restart estatewatch` (see /usr/share/doc/estatewatch/operations.md)",
         todo.join("; ")
@@ -294,7 +305,10 @@ mod tests {
             ..set_up
         };
         let hint = setup_hint(&no_camera, None).unwrap();
-        assert!(hint.contains("[[cameras]]") && !hint.contains("[site]"), "{hint}");
+        assert!(
+            hint.contains("[[cameras]]") && !hint.contains("[site]"),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -155,7 +155,10 @@ fn package_installs_upgrades_and_purges() {
     ] {
         assert!(p.is_file(), "{} not installed", p.display());
     }
-    if Path::new(ROOT_DIR).join(".ort/libonnxruntime.so.1.32.0").is_file() {
+    if Path::new(ROOT_DIR)
+        .join(".ort/libonnxruntime.so.1.32.0")
+        .is_file()
+    {
         let ort = root.join("usr/lib/estatewatch/libonnxruntime.so.1.32.0");
         assert!(ort.is_file(), "{} not installed", ort.display());
     }
@@ -224,7 +227,10 @@ fn package_installs_upgrades_and_purges() {
     assert!(!conf.exists() && !root.join("etc/estatewatch").exists());
     assert!(!root.join("var/lib/estatewatch").exists());
     assert!(!root.join("usr/share/estatewatch").exists());
-    assert!(wants.symlink_metadata().is_err(), "still enabled after purge");
+    assert!(
+        wants.symlink_metadata().is_err(),
+        "still enabled after purge"
+    );
     assert!(!status(&root).contains("Status: install ok installed"));
 }
 
@@ -277,8 +283,7 @@ fn fresh_install_starts_and_says_what_to_fill_in() {
         )
         .replace("127.0.0.1:9807", &format!("127.0.0.1:{http}"));
     assert!(
-        cfg_text.contains(&outbox.display().to_string())
-            && cfg_text.contains(&format!(":{http}")),
+        cfg_text.contains(&outbox.display().to_string()) && cfg_text.contains(&format!(":{http}")),
         "{cfg_text}"
     );
     let cfg = dir.path().join("estatewatch.toml");
@@ -333,7 +338,10 @@ fn installed_binary_looks_only_in_the_packaged_folders() {
                 c.arg("--models-dir").arg(models);
             }
         }
-        c.arg(&image).env("ESTATEWATCH_LOG", "warn").output().unwrap()
+        c.arg(&image)
+            .env("ESTATEWATCH_LOG", "warn")
+            .output()
+            .unwrap()
     };
     let ort = root.join("usr/lib/estatewatch/libonnxruntime.so.1.32.0");
     let models = root.join("usr/share/estatewatch/models");
@@ -410,7 +418,10 @@ fn unit_passes_systemd_analyze() {
         .unwrap();
     assert!(o.status.success(), "systemd-analyze security: {}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("Overall exposure level for estatewatch.service: 1."), "{out}");
+    assert!(
+        out.contains("Overall exposure level for estatewatch.service: 1."),
+        "{out}"
+    );
 }
 
 #[test]
@@ -428,5 +439,9 @@ fn lintian_finds_no_error() {
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("E:")).collect();
-    assert!(errors.is_empty() && o.status.success(), "lintian:\n{out}\n{}", text(&o));
+    assert!(
+        errors.is_empty() && o.status.success(),
+        "lintian:\n{out}\n{}",
+        text(&o)
+    );
 }

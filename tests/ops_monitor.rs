@@ -107,7 +107,9 @@ fn metrics_move_healthz_is_ok_and_stats_are_published() {
             |name: &str| metric(&m, name).unwrap_or(0.0) > metric(&first, name).unwrap_or(0.0);
         (grew("estatewatch_camera_frames_in_total{camera=\"gate\"}")
             && grew("estatewatch_camera_frames_analysed_total{camera=\"shed\"}")
-            && grew("estatewatch_analyzer_duration_seconds_count{camera=\"gate\",analyzer=\"motion\"}")
+            && grew(
+                "estatewatch_analyzer_duration_seconds_count{camera=\"gate\",analyzer=\"motion\"}",
+            )
             && grew("estatewatch_mqtt_delivered_total")
             && metric(&m, "estatewatch_camera_fps_in{camera=\"gate\"}").unwrap_or(0.0) > 0.0)
             .then_some(m)

@@ -291,7 +291,10 @@ mod tests {
             .await
             .expect("no answer while idle connections hold the cap")
             .unwrap();
-        assert!(got.starts_with("HTTP/1.1 200 OK") && got.ends_with("at /healthz\n"), "{got}");
+        assert!(
+            got.starts_with("HTTP/1.1 200 OK") && got.ends_with("at /healthz\n"),
+            "{got}"
+        );
         // The oldest idle connections were closed by the server (EOF).
         let mut buf = [0u8; 1];
         let n = tokio::time::timeout(Duration::from_secs(60), idle[0].read(&mut buf))

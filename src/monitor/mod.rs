@@ -514,8 +514,14 @@ pub(crate) mod tests {
         let t0 = Instant::now();
         let w = LinkWatch::new(t0);
         // Never connected: down since the start.
-        assert_eq!(w.observe(false, t0 + Duration::from_secs(3)), Duration::from_secs(3));
-        assert_eq!(w.observe(true, t0 + Duration::from_secs(10)), Duration::ZERO);
+        assert_eq!(
+            w.observe(false, t0 + Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            w.observe(true, t0 + Duration::from_secs(10)),
+            Duration::ZERO
+        );
         assert_eq!(
             w.observe(false, t0 + Duration::from_secs(25)),
             Duration::from_secs(15)
