@@ -110,7 +110,6 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     );
     if let Some(hint) = health::setup_hint(&config, config_path.as_deref()) {
         tracing::warn!("{hint}");
-        notifier.notify(&format!("STATUS={hint}"));
     }
     let mut config = config;
     let signal = loop {

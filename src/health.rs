@@ -13,8 +13,8 @@
 //! stale heartbeat means a hung analyzer; systemd then restarts the service.
 //!
 //! First start: a config that is still the packaged default (example ids, no
-//! camera) is reported in one log line and in the service status
-//! ([`setup_hint`]), naming the file and what to fill in.
+//! camera) is reported in one log line ([`setup_hint`]), naming the file and
+//! what to fill in; `systemctl status` shows it among the latest log lines.
 
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
