@@ -30,9 +30,11 @@ demo: setup
 bench: setup
 	$(CARGO) bench
 
-# Debian package in target/deb/ (release binary, models, unit, example config).
-deb: setup
-	scripts/build-deb.sh
+# Debian package in target/deb/ (debhelper; release binary, models, unit,
+# default config, man pages), then lintian on it.
+deb:
+	@scripts/setup.sh --deb
+	@deb=$$(scripts/build-deb.sh) && echo "$$deb" && lintian --info "$$deb"
 
 # Scene suite -> replay -> scorecard, gated by tests/scorecard-thresholds.toml (docs/scenes.md);
 # also the last step of `make test`.

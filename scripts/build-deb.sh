@@ -1,12 +1,15 @@
 #!/bin/sh
-# Builds the Debian package estatewatch_<version>_<arch>.deb with dpkg-deb
-# (no cargo-deb, no containers). See docs/operations.md, "Debian package".
+# Builds the Debian package estatewatch_<version>_<arch>.deb with debhelper
+# (dpkg-buildpackage + dh, from packaging/debian/). See docs/operations.md,
+# "Debian package". Needs debhelper (scripts/setup.sh --deb installs it).
 #
 #   scripts/build-deb.sh [OUT_DIR]          # builds the release binary first
 #
 # Environment (all optional):
 #   ESTATEWATCH_BIN  use this binary instead of building target/release/estatewatch
-#   VERSION          package version (default: the version in Cargo.toml)
+#   VERSION          package version (default: the version in Cargo.toml); a
+#                    version newer than packaging/debian/changelog's gets an
+#                    entry of its own
 #   ORT_DIR          folder holding libonnxruntime.so.* (default: .ort/ from
 #                    scripts/setup.sh); without it the package has no ONNX
 #                    Runtime and model analyzers need runtime.onnxruntime
@@ -19,53 +22,69 @@ version=${VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' "$here/Cargo.toml" | he
 arch=$(dpkg --print-architecture)
 ort_dir=${ORT_DIR:-"$here/.ort"}
 
+for tool in dpkg-buildpackage dh; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "build-deb: $tool not found; run scripts/setup.sh --deb (installs debhelper)" >&2
+    exit 1
+  fi
+done
+
 if [ -z "${ESTATEWATCH_BIN:-}" ]; then
   (cd "$here" && cargo build --release --bin estatewatch)
   ESTATEWATCH_BIN="$here/target/release/estatewatch"
 fi
 
 mkdir -p "$out"
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
-pkg="$stage/estatewatch"
-
-install -D -m 0755 "$ESTATEWATCH_BIN" "$pkg/usr/bin/estatewatch"
-# Debian ships binaries without debug info (a debug build is ~200 MB with it).
-if command -v strip >/dev/null 2>&1; then
-  strip --strip-debug "$pkg/usr/bin/estatewatch"
-fi
-install -D -m 0644 "$here/systemd/estatewatch.service" "$pkg/lib/systemd/system/estatewatch.service"
-install -D -m 0644 "$here/config/estatewatch.toml" "$pkg/etc/estatewatch/estatewatch.toml"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The source tree dpkg-buildpackage works in: packaging/debian plus the
+# files debian/estatewatch.install and friends name.
+src="$work/estatewatch-$version"
+mkdir -p "$src"
+cp -R "$here/packaging/debian" "$src/debian"
+cp "$here/systemd/estatewatch.service" "$src/debian/estatewatch.service"
+cp "$ESTATEWATCH_BIN" "$src/estatewatch"
+chmod 0755 "$src/estatewatch"
+cp "$here/packaging/estatewatch.toml" "$src/estatewatch.toml"
+mkdir -p "$src/models" "$src/docs" "$src/examples"
 for model in "$here"/models/*/model.toml; do
-  dir=$(dirname "$model")
-  name=$(basename "$dir")
-  mkdir -p "$pkg/usr/share/estatewatch/models/$name"
-  cp -p "$dir"/* "$pkg/usr/share/estatewatch/models/$name/"
-  chmod -R u=rwX,go=rX "$pkg/usr/share/estatewatch/models/$name"
+  cp -R "$(dirname "$model")" "$src/models/"
 done
+cp "$here"/docs/*.md "$here"/docs/*.schema.json "$src/docs/"
+cp "$here/README.md" "$src/README.md"
+cp "$here/config/estatewatch.toml" "$src/examples/estatewatch.toml"
+"$src/estatewatch" manpage --out-dir "$src/man"
 if ls "$ort_dir"/libonnxruntime.so.* >/dev/null 2>&1; then
-  mkdir -p "$pkg/usr/lib/estatewatch"
-  cp -p "$ort_dir"/libonnxruntime*.so* "$pkg/usr/lib/estatewatch/"
-  [ -f "$ort_dir/LICENSE-NOTE" ] && cp -p "$ort_dir/LICENSE-NOTE" "$pkg/usr/lib/estatewatch/"
-  chmod 0644 "$pkg"/usr/lib/estatewatch/*
+  mkdir -p "$src/ort"
+  cp "$ort_dir"/libonnxruntime*.so* "$src/ort/"
+  echo "ort/* usr/lib/estatewatch" >>"$src/debian/estatewatch.install"
 else
   echo "build-deb: no ONNX Runtime in $ort_dir (run scripts/setup.sh); packaging without it" >&2
 fi
-docs="$pkg/usr/share/doc/estatewatch"
-install -D -m 0644 "$here/docs/operations.md" "$docs/operations.md"
-install -D -m 0644 "$here/docs/mqtt.md" "$docs/mqtt.md"
-install -D -m 0644 "$here/README.md" "$docs/README.md"
-printf 'estatewatch\nLicense: Apache-2.0\nModels: see /usr/share/estatewatch/models/*/LICENSE.md\n' >"$docs/copyright"
+chmod -R u=rwX,go=rX "$src/models" "$src/docs" "$src/examples" "$src/man"
 
-mkdir -p "$pkg/DEBIAN"
-size=$(du -sk "$pkg" | cut -f1)
-sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
-  "$here/packaging/debian/control" >"$pkg/DEBIAN/control"
-install -m 0644 "$here/packaging/debian/conffiles" "$pkg/DEBIAN/conffiles"
-for s in postinst prerm postrm; do
-  install -m 0755 "$here/packaging/debian/$s" "$pkg/DEBIAN/$s"
-done
+top=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
+if [ "$top" != "$version" ]; then
+  entry="$work/changelog"
+  {
+    printf 'estatewatch (%s) unstable; urgency=medium\n\n' "$version"
+    printf '  * Release %s.\n\n' "$version"
+    printf ' -- %s  %s\n\n' \
+      "$(dpkg-parsechangelog -l "$src/debian/changelog" -S Maintainer)" \
+      "$(date -R)"
+    cat "$src/debian/changelog"
+  } >"$entry"
+  mv "$entry" "$src/debian/changelog"
+fi
 
-deb="$out/estatewatch_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Z"${DEB_COMPRESS:-xz}" --build "$pkg" "$deb" >/dev/null
-echo "$deb"
+log="$work/build.log"
+if ! (cd "$src" && DEB_COMPRESS="${DEB_COMPRESS:-xz}" \
+  dpkg-buildpackage -b --no-sign -d >"$log" 2>&1); then
+  cat "$log" >&2
+  echo "build-deb: dpkg-buildpackage failed" >&2
+  exit 1
+fi
+deb="estatewatch_${version}_${arch}.deb"
+mv "$work/$deb" "$out/$deb"
+echo "$out/$deb"

@@ -3,10 +3,23 @@
 #   - the Debian packages (GStreamer 1.22 + plugins, RTSP server library, mosquitto, ...);
 #   - the ONNX Runtime shared library, taken from the pinned PyPI `onnxruntime`
 #     wheel (sha256 checked) into .ort/ in this checkout, where the binary looks
-#     for it without any environment variable.
+#     for it without any environment variable;
+#   - for the tests: debhelper (tests/ops_deb.rs builds the .deb) and promtool
+#     (tests/ops_monitor.rs checks /metrics), the latter unpacked from Debian's
+#     `prometheus` package into .cache/bin/ so no Prometheus server is
+#     installed or started.
+# With --deb (`make deb`) it also installs lintian, to check the package.
 # Safe to run again: each step checks first and does nothing when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+WANT_DEB=0
+for arg in "$@"; do
+  case "$arg" in
+    --deb) WANT_DEB=1 ;;
+    *) printf 'setup: unknown option %s (known: --deb)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 APT_PACKAGES=(
   pkg-config build-essential ca-certificates unzip python3 python3-pip
@@ -14,7 +27,13 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   mosquitto mosquitto-clients openssl darknet
+  debhelper
 )
+if [ "$WANT_DEB" = 1 ]; then
+  APT_PACKAGES+=(lintian)
+fi
+
+PROMTOOL=.cache/bin/promtool
 
 ORT_VERSION=1.32.0
 ORT_DIR=.ort
@@ -87,6 +106,26 @@ install_ort() {
   say "ONNX Runtime installed at $ORT_LIB"
 }
 
+# promtool from Debian's prometheus package, unpacked into .cache/bin/ (the
+# package itself would install and start a Prometheus server).
+install_promtool() {
+  if command -v promtool >/dev/null 2>&1 || [ -x "$PROMTOOL" ]; then
+    return 0
+  fi
+  say "unpacking promtool from the Debian package prometheus into $PROMTOOL"
+  local tmp; tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  chmod 0777 "$tmp" # apt-get download runs as the _apt user
+  (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1) || {
+    as_root apt-get update -qq
+    (cd "$tmp" && apt-get download -qq prometheus >/dev/null)
+  }
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool
+  mkdir -p "$(dirname "$PROMTOOL")"
+  install -m 0755 "$tmp/usr/bin/promtool" "$PROMTOOL"
+}
+
 install_apt
 check_rust
 install_ort
+install_promtool

@@ -102,6 +102,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         delivery: delivery.probe(),
         started,
         rates: Arc::default(),
+        link: Arc::new(monitor::LinkWatch::new(started)),
         sensors: Arc::new(Mutex::new(sensor_counters(sensors.as_ref()))),
     };
     let monitor_tasks = monitor.start().await;
@@ -120,6 +121,9 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         cameras = config.enabled_cameras().count(),
         "estatewatch running"
     );
+    if let Some(hint) = health::setup_hint(&config, config_path.as_deref()) {
+        tracing::warn!("{hint}");
+    }
     let mut config = config;
     let signal = loop {
         match signals.next().await {
@@ -769,6 +773,8 @@ struct Monitor {
     delivery: StatusProbe,
     started: Instant,
     rates: Arc<Mutex<Rates>>,
+    /// Since when the broker link is down, for `/healthz`.
+    link: Arc<monitor::LinkWatch>,
     /// Each sensor input's name and counters (empty without sensors);
     /// replaced when a reload restarts the inputs.
     sensors: Arc<Mutex<SensorFigures>>,
@@ -782,7 +788,11 @@ impl Monitor {
             .map(CameraUnit::snapshot)
             .collect();
         lock(&self.rates).update(Instant::now(), &mut cameras);
-        let (outbox, mqtt) = Snapshot::delivery_parts(&self.delivery.status());
+        let (outbox, mut mqtt) = Snapshot::delivery_parts(&self.delivery.status());
+        mqtt.down_for_s = self
+            .link
+            .observe(mqtt.connected, Instant::now())
+            .as_secs_f64();
         Snapshot {
             schema: monitor::STATS_SCHEMA,
             site: self.site.clone(),
@@ -802,11 +812,11 @@ impl Monitor {
 
     fn answer(&self, path: &str) -> monitor::http::Response {
         use monitor::http::Response;
-        let hung_after = Duration::from_secs(self.health.hung_after_s);
+        let limits = monitor::Limits::of(&self.health);
         match path {
             "/healthz" => {
                 let s = self.snapshot();
-                let v = monitor::verdict(&s, hung_after);
+                let v = monitor::verdict(&s, &limits);
                 let body = serde_json::json!({
                     "status": if v.healthy { "ok" } else { "unhealthy" },
                     "problems": v.problems,
@@ -822,7 +832,7 @@ impl Monitor {
             }
             "/metrics" => {
                 let s = self.snapshot();
-                let healthy = monitor::verdict(&s, hung_after).healthy;
+                let healthy = monitor::verdict(&s, &limits).healthy;
                 Response {
                     status: 200,
                     content_type: "text/plain; version=0.0.4; charset=utf-8",
@@ -850,22 +860,14 @@ impl Monitor {
                 }
             }
         }
-        // Keeps fps rates fresh even when nobody scrapes.
+        // Keeps fps rates and the broker link watch fresh even when nobody scrapes.
         let me = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(monitor::RATE_WINDOW);
             loop {
                 tick.tick().await;
                 let me = me.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    let mut cams: Vec<CameraSnapshot> = lock(&me.pipeline)
-                        .cameras
-                        .values()
-                        .map(CameraUnit::snapshot)
-                        .collect();
-                    lock(&me.rates).update(Instant::now(), &mut cams);
-                })
-                .await;
+                let _ = tokio::task::spawn_blocking(move || me.snapshot()).await;
             }
         }));
         if self.health.stats_interval_s > 0 {

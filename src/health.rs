@@ -11,6 +11,10 @@
 //! (`$WATCHDOG_USEC / 2`, at least [`MIN_MAX_AGE`]). Workers tick on every
 //! loop turn, also when no frame came (they wait at most 200 ms), so a
 //! stale heartbeat means a hung analyzer; systemd then restarts the service.
+//!
+//! First start: a config that is still the packaged default (example ids, no
+//! camera) is reported in one log line ([`setup_hint`]), naming the file and
+//! what to fill in; `systemctl status` shows it among the latest log lines.
 
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -221,9 +225,91 @@ pub fn max_age_for(timeout: Duration) -> Duration {
     (timeout / 2).max(MIN_MAX_AGE)
 }
 
+/// Site and gateway ids that only the shipped configs use (the packaged
+/// `/etc/estatewatch/estatewatch.toml` and the reference
+/// `config/estatewatch.toml`): a daemon running with one of them has not
+/// been set up yet.
+pub const EXAMPLE_IDS: &[&str] = &[
+    "example-site",
+    "example-gateway",
+    "harbour-view",
+    "gw-tower-a",
+];
+
+/// What an installer still has to fill in before the daemon can do its job,
+/// as one line naming the config file (`path`, when known); `None` when the
+/// config looks set up (real ids and at least one enabled camera).
+pub fn setup_hint(
+    config: &crate::config::Config,
+    path: Option<&std::path::Path>,
+) -> Option<String> {
+    let mut todo = Vec::new();
+    let examples: Vec<&str> = [config.site.id.as_str(), config.gateway.id.as_str()]
+        .into_iter()
+        .filter(|id| EXAMPLE_IDS.contains(id))
+        .collect();
+    if !examples.is_empty() {
+        todo.push(format!(
+            "[site] id and [gateway] id (still the examples {}) and [mqtt] host/username/password_file of your broker",
+            examples.join(", ")
+        ));
+    }
+    if config.enabled_cameras().next().is_none() {
+        todo.push("at least one [[cameras]] table with name and url (none is enabled)".to_string());
+    }
+    if todo.is_empty() {
+        return None;
+    }
+    let file = path.map_or_else(
+        || "the config file".to_string(),
+        |p| p.display().to_string(),
+    );
+    Some(format!(
+        "estatewatch is not set up yet: edit {file} and fill in {}; check it with `estatewatch check-config {file}`, then `systemctl restart estatewatch` (see /usr/share/doc/estatewatch/operations.md)",
+        todo.join("; ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setup_hint_names_the_file_and_what_is_missing() {
+        use crate::config::Config;
+        let packaged = Config::parse(
+            "[site]\nid = \"example-site\"\n[gateway]\nid = \"example-gateway\"\n\
+             [outbox]\npath = \"/var/lib/estatewatch/outbox.db\"\n",
+        )
+        .unwrap();
+        let path = std::path::Path::new("/etc/estatewatch/estatewatch.toml");
+        let hint = setup_hint(&packaged, Some(path)).unwrap();
+        assert!(!hint.contains('\n'), "{hint}");
+        for needle in [
+            "edit /etc/estatewatch/estatewatch.toml",
+            "[site] id and [gateway] id",
+            "example-site, example-gateway",
+            "[[cameras]]",
+        ] {
+            assert!(hint.contains(needle), "no {needle:?} in {hint}");
+        }
+        let set_up = Config::parse(
+            "[site]\nid = \"oak-court\"\n[gateway]\nid = \"gw-1\"\n\
+             [outbox]\npath = \"/tmp/o.db\"\n\
+             [[cameras]]\nname = \"gate\"\nurl = \"rtsp://192.0.2.1/s\"\n",
+        )
+        .unwrap();
+        assert_eq!(setup_hint(&set_up, Some(path)), None);
+        let no_camera = Config {
+            cameras: Vec::new(),
+            ..set_up
+        };
+        let hint = setup_hint(&no_camera, None).unwrap();
+        assert!(
+            hint.contains("[[cameras]]") && !hint.contains("[site]"),
+            "{hint}"
+        );
+    }
 
     #[test]
     fn watchdog_healthy_only_while_all_beats_are_fresh() {

@@ -53,6 +53,10 @@ enum Command {
     Outbox(cmds::outbox::Args),
     /// Queue a `test` alert through the outbox and wait for the broker to acknowledge it.
     SendTestAlert(cmds::send_test_alert::Args),
+    /// Write the man pages (estatewatch.1 and one per command) to a folder;
+    /// used by scripts/build-deb.sh.
+    #[command(hide = true)]
+    Manpage(cmds::manpage::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,5 +73,8 @@ fn main() -> ExitCode {
         Command::ServeRtsp(args) => cmds::serve_rtsp::run(args),
         Command::Outbox(args) => cmds::outbox::run(args),
         Command::SendTestAlert(args) => cmds::send_test_alert::run(args),
+        Command::Manpage(args) => {
+            cmds::manpage::run(args, <Cli as clap::CommandFactory>::command())
+        }
     }
 }

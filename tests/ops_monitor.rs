@@ -1,8 +1,11 @@
 //! The real `estatewatch run` binary with looping `file://` cameras, the
-//! motion analyzer and a real mosquitto: `/metrics` counters move,
-//! `/healthz` answers 200 and flips to 503 when analysis hangs, the retained
-//! stats topic arrives, and a SIGHUP that changes one camera's zones leaves
-//! the other camera running and loses no alert.
+//! motion analyzer and a real mosquitto: `/metrics` counters move and pass
+//! `promtool check metrics`, `/healthz` answers 200 and flips to 503 when
+//! analysis hangs, names every problem of an unconfigured gateway (no
+//! camera, no broker, no outbox), and keeps answering while idle
+//! connections pile up; the retained stats topic arrives, and a SIGHUP that
+//! changes one camera's zones leaves the other camera running and loses no
+//! alert.
 
 #[path = "common/mosquitto.rs"]
 mod mosquitto;
@@ -104,7 +107,9 @@ fn metrics_move_healthz_is_ok_and_stats_are_published() {
             |name: &str| metric(&m, name).unwrap_or(0.0) > metric(&first, name).unwrap_or(0.0);
         (grew("estatewatch_camera_frames_in_total{camera=\"gate\"}")
             && grew("estatewatch_camera_frames_analysed_total{camera=\"shed\"}")
-            && grew("estatewatch_analyzer_ms_count{camera=\"gate\",analyzer=\"motion\"}")
+            && grew(
+                "estatewatch_analyzer_duration_seconds_count{camera=\"gate\",analyzer=\"motion\"}",
+            )
             && grew("estatewatch_mqtt_delivered_total")
             && metric(&m, "estatewatch_camera_fps_in{camera=\"gate\"}").unwrap_or(0.0) > 0.0)
             .then_some(m)
@@ -115,15 +120,17 @@ fn metrics_move_healthz_is_ok_and_stats_are_published() {
         "{later}"
     );
     assert_eq!(metric(&later, "estatewatch_up"), Some(1.0), "{later}");
-    assert!(metric(&later, "estatewatch_mqtt_publish_latency_ms_count").unwrap() > 0.0);
+    assert!(metric(&later, "estatewatch_mqtt_publish_latency_seconds_count").unwrap() > 0.0);
     assert!(
         metric(
             &later,
-            "estatewatch_analyzer_ms_sum{camera=\"shed\",analyzer=\"motion\"}"
+            "estatewatch_analyzer_duration_seconds_sum{camera=\"shed\",analyzer=\"motion\"}"
         )
         .unwrap()
             > 0.0
     );
+    assert!(later.contains("# TYPE estatewatch_analyzer_duration_seconds summary"));
+    promtool_check(&later);
     for name in [
         "estatewatch_outbox_depth",
         "estatewatch_outbox_oldest_age_seconds",
@@ -188,7 +195,7 @@ fn healthz_turns_503_when_an_analysis_worker_hangs() {
     let http = free_port();
     let cfg = write_config(
         dir.path(),
-        free_port(), // no broker: health does not depend on it
+        free_port(), // no broker: reported only after broker_down_after_s (60 s)
         http,
         &camera("gate", &clip, ""),
         "hung_after_s = 1\nstats_interval_s = 0",
@@ -212,6 +219,151 @@ fn healthz_turns_503_when_an_analysis_worker_hangs() {
     );
     let m = metrics(http);
     assert_eq!(metric(&m, "estatewatch_up"), Some(0.0), "{m}");
+    assert!(d.term());
+}
+
+/// promtool: on PATH, or unpacked by scripts/setup.sh into .cache/bin/.
+fn promtool() -> PathBuf {
+    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/bin/promtool");
+    if cached.is_file() {
+        return cached;
+    }
+    match Command::new("promtool").arg("--version").output() {
+        Ok(o) if o.status.success() => PathBuf::from("promtool"),
+        _ => panic!("promtool not found: run scripts/setup.sh (it unpacks it into .cache/bin/)"),
+    }
+}
+
+/// `promtool check metrics` on a `/metrics` text: no lint problem at all.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut child = Command::new(promtool())
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && said.trim().is_empty(),
+        "promtool check metrics: {:?}\n{said}\nmetrics:\n{text}",
+        o.status.code()
+    );
+}
+
+#[test]
+fn healthz_names_every_problem_of_an_unconfigured_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = free_port();
+    // The outbox cannot be created: its folder is a regular file.
+    std::fs::write(dir.path().join("not-a-folder"), "").unwrap();
+    let text = config_text(
+        free_port(), // nothing listens: the broker is unreachable
+        &dir.path().join("not-a-folder/outbox.db"),
+        "",
+        "",
+    ) + &format!(
+        "[health]\nlisten = \"127.0.0.1:{http}\"\nbroker_down_after_s = 1\nstats_interval_s = 0\n"
+    );
+    let cfg = dir.path().join("estatewatch.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let mut d = Daemon::start_with(&cfg, &dir.path().join("daemon.log"), &[], &[]);
+    let log = || d.log();
+    let body = wait_for(
+        "a 503 naming all three problems",
+        Duration::from_secs(30),
+        &log,
+        || {
+            let (status, body) = get(http, "/healthz")?;
+            (status == 503 && body.contains("MQTT broker unreachable")).then_some(body)
+        },
+    );
+    let h: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(h["status"], "unhealthy", "{body}");
+    let problems: Vec<String> = h["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(problems.len(), 3, "{body}");
+    assert!(problems[0].contains("no cameras configured"), "{body}");
+    assert!(problems[1].contains("(limit 1 s)"), "{body}");
+    assert!(problems[2].contains("outbox is not writable"), "{body}");
+    assert_eq!(metric(&metrics(http), "estatewatch_up"), Some(0.0));
+    // The log says once what to fill in, naming the file.
+    let hint = format!("not set up yet: edit {}", cfg.display());
+    assert_eq!(d.log_count(&hint), 1, "{}", d.log());
+    assert!(d.term());
+}
+
+/// Open file descriptors of process `pid`.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn idle_connections_cannot_exhaust_the_daemons_descriptors() {
+    const IDLE: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = clip(dir.path());
+    let http = free_port();
+    let cfg = write_config(
+        dir.path(),
+        free_port(),
+        http,
+        &camera("gate", &clip, ""),
+        "stats_interval_s = 0",
+    );
+    let mut d = Daemon::start_with(&cfg, &dir.path().join("daemon.log"), &[], &[]);
+    let log = || d.log();
+    wait_for("the endpoint", Duration::from_secs(30), &log, || {
+        get(http, "/healthz")
+    });
+    let before = fd_count(d.pid());
+    // Connections that never send a request, as a misbehaving client or an
+    // attacker would leave them.
+    let idle: Vec<std::net::TcpStream> = (0..IDLE)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", http)).unwrap())
+        .collect();
+    // /healthz still answers while they are open, and the daemon never
+    // holds more descriptors than the cap allows (sampled over a while).
+    let mut most = 0;
+    let (status, _) = wait_for(
+        "/healthz with idle connections open",
+        Duration::from_secs(60),
+        &log,
+        || {
+            most = most.max(fd_count(d.pid()));
+            get(http, "/healthz")
+        },
+    );
+    assert!(status == 200 || status == 503, "{status}");
+    let end = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < end {
+        most = most.max(fd_count(d.pid()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let cap = estatewatch::monitor::http::MAX_CONNECTIONS;
+    assert!(
+        most <= before + cap + 16,
+        "daemon held {most} descriptors with {IDLE} idle connections (before: {before}, cap: {cap})"
+    );
+    drop(idle);
     assert!(d.term());
 }
 

@@ -5,6 +5,7 @@
 
 pub mod check_config;
 pub mod detect;
+pub mod manpage;
 pub mod outbox;
 pub mod reload;
 pub mod replay;

@@ -21,6 +21,10 @@ pub struct HealthConfig {
     /// `/healthz` answer 503, 1..=3600. Default: 15.
     #[serde(default = "default_hung_after")]
     pub hung_after_s: u64,
+    /// The MQTT broker unreachable for more than this many seconds makes
+    /// `/healthz` answer 503, 0..=86400; 0 never does. Default: 60.
+    #[serde(default = "default_broker_down_after")]
+    pub broker_down_after_s: u64,
 }
 
 impl Default for HealthConfig {
@@ -29,6 +33,7 @@ impl Default for HealthConfig {
             listen: default_health_listen(),
             stats_interval_s: default_stats_interval(),
             hung_after_s: default_hung_after(),
+            broker_down_after_s: default_broker_down_after(),
         }
     }
 }
@@ -37,6 +42,9 @@ fn default_health_listen() -> String {
     "127.0.0.1:9807".into()
 }
 fn default_stats_interval() -> u64 {
+    60
+}
+fn default_broker_down_after() -> u64 {
     60
 }
 fn default_hung_after() -> u64 {
@@ -71,6 +79,13 @@ impl HealthConfig {
                 p,
                 "health.stats_interval_s",
                 format!("must be 0..=86400, got {}", self.stats_interval_s),
+            );
+        }
+        if self.broker_down_after_s > 86_400 {
+            push(
+                p,
+                "health.broker_down_after_s",
+                format!("must be 0..=86400, got {}", self.broker_down_after_s),
             );
         }
     }

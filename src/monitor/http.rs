@@ -1,17 +1,31 @@
 //! A deliberately small HTTP/1.1 responder for `/healthz` and `/metrics`:
 //! one request per connection (`Connection: close`), `GET`/`HEAD` only,
-//! request head at most [`MAX_HEAD`] bytes and read within [`READ_TIMEOUT`].
-//! Meant for a local scraper, not for the internet.
+//! request head at most [`MAX_HEAD`] bytes and read within [`READ_TIMEOUT`],
+//! answer written within [`WRITE_TIMEOUT`]. Meant for a local scraper, not
+//! for the internet.
+//!
+//! At most [`MAX_CONNECTIONS`] connections are open at once, so idle or slow
+//! clients cannot use up the daemon's file descriptors (which its cameras
+//! and the MQTT link need). When all are taken, the oldest connection that
+//! has not yet sent its request head is closed to make room for the new
+//! one; connections already being answered are never cut.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 
 /// Longest request head accepted.
 pub const MAX_HEAD: usize = 8 * 1024;
 /// Time a client has to send its request head.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a client has to take the answer.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most connections open at once (see the module doc).
+pub const MAX_CONNECTIONS: usize = 64;
 
 /// What a handler answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,23 +48,94 @@ impl Response {
 /// Answers a path (the query string removed). Called on a blocking thread.
 pub type Handler = Arc<dyn Fn(&str) -> Response + Send + Sync>;
 
-/// Accepts connections on `listener` until the task is aborted.
+/// Accepts connections on `listener` until the task is aborted, at most
+/// [`MAX_CONNECTIONS`] at once.
 pub async fn serve(listener: TcpListener, handler: Handler) {
+    serve_with_cap(listener, handler, MAX_CONNECTIONS).await
+}
+
+/// Connections still sending their request head, oldest first.
+type Waiting = Arc<Mutex<VecDeque<(u64, AbortHandle)>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// [`serve`] with at most `cap` connections open at once (at least 1).
+pub async fn serve_with_cap(listener: TcpListener, handler: Handler, cap: usize) {
+    let slots = Arc::new(Semaphore::new(cap.max(1)));
+    let waiting: Waiting = Arc::default();
+    let mut next_id: u64 = 0;
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(answer(stream, handler.clone()));
-            }
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
             Err(e) => {
                 tracing::warn!(error = %e, "health endpoint: accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
-        }
+        };
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // Full: close the oldest idle connection, then wait for its
+                // slot (or for an answer in progress to finish).
+                if let Some((_, idle)) = lock(&waiting).pop_front() {
+                    tracing::debug!(
+                        cap,
+                        "health endpoint: connection limit reached; closing the oldest idle one"
+                    );
+                    idle.abort();
+                }
+                match slots.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => return,
+                }
+            }
+        };
+        next_id += 1;
+        let id = next_id;
+        // Held across the spawn so the task cannot look for its entry
+        // before it is there.
+        let mut queue = lock(&waiting);
+        let task = tokio::spawn(answer(
+            stream,
+            handler.clone(),
+            Slot {
+                id,
+                waiting: waiting.clone(),
+                _permit: permit,
+            },
+        ));
+        queue.push_back((id, task.abort_handle()));
     }
 }
 
-async fn answer(mut stream: TcpStream, handler: Handler) {
-    let resp = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+/// A connection's place: frees its slot and leaves the idle queue when
+/// dropped (also when the task is aborted).
+struct Slot {
+    id: u64,
+    waiting: Waiting,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    /// The request head has arrived: no longer idle, never evicted.
+    fn busy(&self) {
+        lock(&self.waiting).retain(|(id, _)| *id != self.id);
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.busy();
+    }
+}
+
+async fn answer(mut stream: TcpStream, handler: Handler, slot: Slot) {
+    let head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await;
+    slot.busy();
+    let resp = match head {
         Ok(Ok(head)) => match parse_request_line(&head) {
             Ok((method, path)) => {
                 let head_only = method == "HEAD";
@@ -64,9 +149,13 @@ async fn answer(mut stream: TcpStream, handler: Handler) {
         Ok(Err(_)) | Err(_) => None,
     };
     if let Some((r, head_only)) = resp {
-        let _ = stream.write_all(&encode(&r, head_only)).await;
-        let _ = stream.shutdown().await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, async {
+            stream.write_all(&encode(&r, head_only)).await?;
+            stream.shutdown().await
+        })
+        .await;
     }
+    drop(slot);
 }
 
 /// Reads until the blank line that ends the head.
@@ -178,5 +267,41 @@ mod tests {
         assert!(s.ends_with("\r\n\r\nno\n"));
         let h = String::from_utf8(encode(&r, true)).unwrap();
         assert!(h.ends_with("\r\n\r\n"));
+    }
+
+    /// Idle connections beyond the cap are closed, oldest first, and a real
+    /// request is still answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_connections_beyond_the_cap_make_room_for_requests() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler: Handler = Arc::new(|p| Response::text(200, format!("at {p}\n")));
+        let server = tokio::spawn(serve_with_cap(listener, handler, 4));
+        let mut idle = Vec::new();
+        for _ in 0..10 {
+            idle.push(TcpStream::connect(addr).await.unwrap());
+        }
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET /healthz HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = String::new();
+        tokio::time::timeout(Duration::from_secs(60), client.read_to_string(&mut got))
+            .await
+            .expect("no answer while idle connections hold the cap")
+            .unwrap();
+        assert!(
+            got.starts_with("HTTP/1.1 200 OK") && got.ends_with("at /healthz\n"),
+            "{got}"
+        );
+        // The oldest idle connections were closed by the server (EOF).
+        let mut buf = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(60), idle[0].read(&mut buf))
+            .await
+            .expect("the oldest idle connection is still open")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        server.abort();
     }
 }

@@ -123,6 +123,10 @@ pub struct MqttSnapshot {
     pub delivered: u64,
     /// Time from handing an alert to the client to its PUBACK.
     pub publish_latency_ms: Timing,
+    /// Seconds the link has been down, 0 while connected (see [`LinkWatch`]).
+    /// Not in the stats JSON: that is only published while connected.
+    #[serde(skip)]
+    pub down_for_s: f64,
 }
 
 /// One sensor input's figures.
@@ -190,8 +194,33 @@ impl Snapshot {
                 sent: d.link.sent,
                 delivered: d.link.delivered,
                 publish_latency_ms: d.link.publish_latency_ms,
+                down_for_s: 0.0,
             },
         )
+    }
+}
+
+/// How long the broker link has been down: remembers when it was last seen
+/// connected (or when the watch started, if never). Fed by every snapshot,
+/// which the daemon takes at least every [`RATE_WINDOW`].
+#[derive(Debug)]
+pub struct LinkWatch(Mutex<Instant>);
+
+impl LinkWatch {
+    /// A watch that counts the link as down since `start`.
+    pub fn new(start: Instant) -> LinkWatch {
+        LinkWatch(Mutex::new(start))
+    }
+
+    /// Records the link state seen at `now`; returns how long it has been down.
+    pub fn observe(&self, connected: bool, now: Instant) -> Duration {
+        let mut up_at = lock(&self.0);
+        if connected {
+            *up_at = now;
+            Duration::ZERO
+        } else {
+            now.saturating_duration_since(*up_at)
+        }
     }
 }
 
@@ -273,16 +302,52 @@ pub struct Verdict {
     pub problems: Vec<String>,
 }
 
-/// Healthy when every camera's worker ticked within `hung_after` and the
-/// outbox file takes new alerts.
-pub fn verdict(s: &Snapshot, hung_after: Duration) -> Verdict {
+/// What the verdict holds the figures against (from `[health]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// An analysis worker silent longer than this is hung.
+    pub hung_after: Duration,
+    /// The broker link down longer than this is a problem; `None`: never.
+    pub broker_down_after: Option<Duration>,
+}
+
+impl Limits {
+    /// The limits `[health]` sets.
+    pub fn of(cfg: &config::HealthConfig) -> Limits {
+        Limits {
+            hung_after: Duration::from_secs(cfg.hung_after_s),
+            broker_down_after: (cfg.broker_down_after_s > 0)
+                .then(|| Duration::from_secs(cfg.broker_down_after_s)),
+        }
+    }
+}
+
+/// Healthy when at least one camera runs, every camera's worker ticked
+/// within `hung_after`, the broker link has not been down longer than
+/// `broker_down_after`, and the outbox file takes new alerts.
+pub fn verdict(s: &Snapshot, limits: &Limits) -> Verdict {
     let mut problems = Vec::new();
-    let max = hung_after.as_millis() as u64;
+    if s.cameras.is_empty() {
+        problems.push(
+            "no cameras configured: the config has no enabled [[cameras]] table, so nothing is watched"
+                .to_string(),
+        );
+    }
+    let max = limits.hung_after.as_millis() as u64;
     for c in &s.cameras {
         if c.worker_tick_age_ms > max {
             problems.push(format!(
                 "camera {}: analysis worker has not ticked for {} ms (limit {} ms)",
                 c.camera, c.worker_tick_age_ms, max
+            ));
+        }
+    }
+    if let Some(limit) = limits.broker_down_after {
+        if !s.mqtt.connected && s.mqtt.down_for_s > limit.as_secs_f64() {
+            problems.push(format!(
+                "MQTT broker unreachable for {:.0} s (limit {} s); alerts wait in the outbox",
+                s.mqtt.down_for_s,
+                limit.as_secs()
             ));
         }
     }
@@ -345,10 +410,16 @@ pub(crate) mod tests {
                 sent: 0,
                 delivered: 0,
                 publish_latency_ms: Timing::default(),
+                down_for_s: 0.0,
             },
             sensors: Vec::new(),
         }
     }
+
+    const LIMITS: Limits = Limits {
+        hung_after: Duration::from_secs(15),
+        broker_down_after: Some(Duration::from_secs(60)),
+    };
 
     #[test]
     fn rates_come_from_samples_a_window_apart() {
@@ -374,15 +445,60 @@ pub(crate) mod tests {
             cameras: vec![cam("gate", 1, 100), cam("shed", 1, 20_000)],
             ..quiet_snapshot()
         };
-        let v = verdict(&s, Duration::from_secs(15));
+        let v = verdict(&s, &LIMITS);
         assert!(!v.healthy);
         assert_eq!(v.problems.len(), 1);
         assert!(v.problems[0].contains("shed"), "{:?}", v.problems);
         s.cameras.pop();
-        assert!(verdict(&s, Duration::from_secs(15)).healthy);
+        assert!(verdict(&s, &LIMITS).healthy);
         s.outbox.writable = false;
         s.outbox.problem = Some("disk full".into());
-        let v = verdict(&s, Duration::from_secs(15));
+        let v = verdict(&s, &LIMITS);
         assert!(!v.healthy && v.problems[0].contains("disk full"));
+    }
+
+    #[test]
+    fn verdict_is_unhealthy_without_cameras() {
+        let v = verdict(&quiet_snapshot(), &LIMITS);
+        assert!(!v.healthy);
+        assert!(v.problems[0].contains("no cameras configured"), "{v:?}");
+    }
+
+    #[test]
+    fn verdict_counts_the_broker_down_only_past_the_limit() {
+        let mut s = Snapshot {
+            cameras: vec![cam("gate", 1, 100)],
+            ..quiet_snapshot()
+        };
+        s.mqtt.connected = false;
+        s.mqtt.down_for_s = 59.0;
+        assert!(verdict(&s, &LIMITS).healthy);
+        s.mqtt.down_for_s = 61.0;
+        let v = verdict(&s, &LIMITS);
+        assert!(!v.healthy && v.problems[0].contains("MQTT broker unreachable for 61 s"));
+        let off = Limits {
+            broker_down_after: None,
+            ..LIMITS
+        };
+        assert!(verdict(&s, &off).healthy);
+    }
+
+    #[test]
+    fn link_watch_counts_from_the_last_time_the_link_was_up() {
+        let t0 = Instant::now();
+        let w = LinkWatch::new(t0);
+        // Never connected: down since the start.
+        assert_eq!(
+            w.observe(false, t0 + Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            w.observe(true, t0 + Duration::from_secs(10)),
+            Duration::ZERO
+        );
+        assert_eq!(
+            w.observe(false, t0 + Duration::from_secs(25)),
+            Duration::from_secs(15)
+        );
     }
 }

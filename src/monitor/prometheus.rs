@@ -1,8 +1,11 @@
 //! The Prometheus text exposition format (version 0.0.4) of a [`Snapshot`].
 //!
-//! Every metric is named `estatewatch_*`. Counters end in `_total`; time sums
-//! are `_ms_sum` / `_ms_count` pairs so `rate(sum) / rate(count)` gives the
-//! mean over any window; fps gauges are computed over the last
+//! Every metric is named `estatewatch_*` and passes `promtool check metrics`:
+//! base units only (`_seconds`), counters end in `_total`, and repeated
+//! timings are Prometheus summaries without quantiles (`<name>_sum` in
+//! seconds and `<name>_count`), so `rate(x_sum[5m]) / rate(x_count[5m])`
+//! gives the mean over any window; the latest single time is a separate
+//! `*_last_*_seconds` gauge. fps gauges are computed over the last
 //! [`RATE_WINDOW`](super::RATE_WINDOW).
 
 use super::{Snapshot, Timing};
@@ -46,6 +49,24 @@ impl Out {
             let (labels, v) = f(it);
             let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
             self.sample(name, &labels, v);
+        }
+    }
+
+    /// One summary family (no quantiles): `<name>_sum` in seconds and
+    /// `<name>_count` per item, from its [`Timing`].
+    fn summary<T>(
+        &mut self,
+        items: &[T],
+        name: &str,
+        help: &str,
+        f: impl Fn(&T) -> (Vec<(&'static str, String)>, Timing),
+    ) {
+        self.family(name, "summary", help);
+        for it in items {
+            let (labels, t) = f(it);
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            self.sample(&format!("{name}_sum"), &labels, t.total_ms / 1000.0);
+            self.sample(&format!("{name}_count"), &labels, t.count as f64);
         }
     }
 }
@@ -164,50 +185,34 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         .collect();
     let lab =
         |x: &(String, String, Timing)| vec![("camera", x.0.clone()), ("analyzer", x.1.clone())];
-    o.each(
+    o.summary(
         &per_analyzer,
-        "estatewatch_analyzer_ms_sum",
-        "counter",
-        "Milliseconds spent in each analyzer, per camera.",
-        |x| (lab(x), x.2.total_ms),
+        "estatewatch_analyzer_duration_seconds",
+        "Time spent in each analyzer per frame, per camera.",
+        |x| (lab(x), x.2),
     );
     o.each(
         &per_analyzer,
-        "estatewatch_analyzer_ms_count",
-        "counter",
-        "Frames each analyzer processed, per camera.",
-        |x| (lab(x), x.2.count as f64),
-    );
-    o.each(
-        &per_analyzer,
-        "estatewatch_analyzer_ms_last",
+        "estatewatch_analyzer_last_duration_seconds",
         "gauge",
-        "Milliseconds the analyzer took on its latest frame.",
-        |x| (lab(x), x.2.last_ms),
+        "Seconds the analyzer took on its latest frame.",
+        |x| (lab(x), x.2.last_ms / 1000.0),
     );
 
     let models: Vec<(String, Timing)> = s.models.iter().map(|(k, v)| (k.clone(), *v)).collect();
     let m = |x: &(String, Timing)| vec![("model", x.0.clone())];
-    o.each(
+    o.summary(
         &models,
-        "estatewatch_model_inference_ms_sum",
-        "counter",
-        "Milliseconds spent in ONNX Runtime, per model.",
-        |x| (m(x), x.1.total_ms),
+        "estatewatch_model_inference_duration_seconds",
+        "Time spent in ONNX Runtime per inference, per model.",
+        |x| (m(x), x.1),
     );
     o.each(
         &models,
-        "estatewatch_model_inference_ms_count",
-        "counter",
-        "Inferences run, per model.",
-        |x| (m(x), x.1.count as f64),
-    );
-    o.each(
-        &models,
-        "estatewatch_model_inference_ms_last",
+        "estatewatch_model_inference_last_duration_seconds",
         "gauge",
-        "Milliseconds of the latest inference, per model.",
-        |x| (m(x), x.1.last_ms),
+        "Seconds of the latest inference, per model.",
+        |x| (m(x), x.1.last_ms / 1000.0),
     );
 
     let ob = &s.outbox;
@@ -275,29 +280,28 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         "Alerts acknowledged by the broker.",
     );
     o.sample("estatewatch_mqtt_delivered_total", &[], mq.delivered as f64);
-    let lat = &mq.publish_latency_ms;
     o.family(
-        "estatewatch_mqtt_publish_latency_ms_sum",
-        "counter",
-        "Milliseconds from publish to PUBACK, summed.",
+        "estatewatch_mqtt_disconnected_seconds",
+        "gauge",
+        "Seconds the broker link has been down (0 while connected).",
     );
-    o.sample("estatewatch_mqtt_publish_latency_ms_sum", &[], lat.total_ms);
+    o.sample("estatewatch_mqtt_disconnected_seconds", &[], mq.down_for_s);
+    o.summary(
+        &[mq.publish_latency_ms],
+        "estatewatch_mqtt_publish_latency_seconds",
+        "Time from publishing an alert to its PUBACK.",
+        |t| (Vec::new(), *t),
+    );
     o.family(
-        "estatewatch_mqtt_publish_latency_ms_count",
-        "counter",
-        "Alerts whose PUBACK arrived.",
+        "estatewatch_mqtt_publish_last_latency_seconds",
+        "gauge",
+        "Seconds from publish to PUBACK of the latest alert.",
     );
     o.sample(
-        "estatewatch_mqtt_publish_latency_ms_count",
+        "estatewatch_mqtt_publish_last_latency_seconds",
         &[],
-        lat.count as f64,
+        mq.publish_latency_ms.last_ms / 1000.0,
     );
-    o.family(
-        "estatewatch_mqtt_publish_latency_ms_last",
-        "gauge",
-        "Milliseconds from publish to PUBACK of the latest alert.",
-    );
-    o.sample("estatewatch_mqtt_publish_latency_ms_last", &[], lat.last_ms);
 
     let sensors = &s.sensors;
     let sensor = |x: &super::SensorSnapshot| vec![("sensor", x.sensor.clone())];
@@ -347,6 +351,28 @@ mod tests {
         assert_eq!(number(1.5), "1.5");
         assert_eq!(number(3.0), "3");
         assert_eq!(number(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn timings_are_summaries_in_seconds() {
+        let mut snap = super::super::tests::quiet_snapshot();
+        let mut t = Timing::default();
+        t.record(std::time::Duration::from_millis(250));
+        t.record(std::time::Duration::from_millis(750));
+        snap.models.insert("nanodet-g-coco".into(), t);
+        snap.mqtt.publish_latency_ms = t;
+        let text = render(&snap, true);
+        for line in [
+            "# TYPE estatewatch_model_inference_duration_seconds summary",
+            "estatewatch_model_inference_duration_seconds_sum{model=\"nanodet-g-coco\"} 1",
+            "estatewatch_model_inference_duration_seconds_count{model=\"nanodet-g-coco\"} 2",
+            "estatewatch_model_inference_last_duration_seconds{model=\"nanodet-g-coco\"} 0.75",
+            "estatewatch_mqtt_publish_latency_seconds_sum 1",
+            "estatewatch_mqtt_publish_latency_seconds_count 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("_ms"), "{text}");
     }
 
     #[test]

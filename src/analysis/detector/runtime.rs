@@ -6,9 +6,15 @@
 //! so a missing or too-old library is an error value, not a panic. Where it
 //! is looked for, first hit wins (no environment variable involved):
 //! 1. `runtime.onnxruntime` from the config, when set (and nothing else);
-//! 2. `<exe>/../../.ort/` — a checkout's `target/{debug,release}/estatewatch`;
-//! 3. `/usr/lib/estatewatch/` — the Debian package;
-//! 4. this checkout's `.ort/`, fixed at compile time (tests, benches).
+//! 2. `<checkout>/.ort/` — only for a developer build run from a checkout's
+//!    `target/` folder (see [`checkout_of`]);
+//! 3. `/usr/lib/estatewatch/` — the Debian package.
+//!
+//! Models likewise: `runtime.models_dir` when set (and nothing else), else
+//! `<checkout>/models` for a developer build, else
+//! `/usr/share/estatewatch/models`. No path of the build machine is compiled
+//! into the binary: an installed `/usr/bin/estatewatch` looks only in the
+//! packaged folders and the configured ones.
 //!
 //! ONNX Runtime allows one library and one environment per process; the first
 //! successful load stays for the life of the process.
@@ -37,27 +43,42 @@ pub const PACKAGED_MODELS_DIR: &str = "/usr/share/estatewatch/models";
 /// The oldest ONNX Runtime minor version `ort` accepts (1.x).
 pub const MIN_ORT_MINOR: u32 = ort::MINOR_VERSION;
 
-/// The project folder of a binary built in a checkout
-/// (`<project>/target/{debug,release}/estatewatch`).
-fn exe_project_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.parent()?.parent()?.to_path_buf())
+/// The checkout a developer build runs from, found from the executable's
+/// path: the folder holding `Cargo.toml` above the `target/` folder the
+/// executable is in (`target/{debug,release}/estatewatch`, a test binary in
+/// `target/debug/deps/`, or `target/<triple>/release/estatewatch`). `None`
+/// for an installed binary such as `/usr/bin/estatewatch`, which therefore
+/// never probes `/.ort` or `/models`.
+pub fn checkout_of(exe: &Path) -> Option<PathBuf> {
+    exe.ancestors()
+        .skip(1)
+        .take(4)
+        .find(|d| d.file_name() == Some(std::ffi::OsStr::new("target")))
+        .and_then(Path::parent)
+        .filter(|project| project.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// [`checkout_of`] the running executable.
+fn exe_checkout_dir() -> Option<PathBuf> {
+    checkout_of(&std::env::current_exe().ok()?)
 }
 
 /// Places the library is looked for, in order (see the module doc).
 pub fn library_candidates(cfg: &RuntimeConfig) -> Vec<PathBuf> {
+    library_candidates_in(cfg, exe_checkout_dir().as_deref())
+}
+
+/// [`library_candidates`] for a binary in `checkout` (`None`: installed).
+pub fn library_candidates_in(cfg: &RuntimeConfig, checkout: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = &cfg.onnxruntime {
         return vec![p.clone()];
     }
     let mut v = Vec::new();
-    if let Some(project) = exe_project_dir() {
+    if let Some(project) = checkout {
         v.push(project.join(".ort").join(ORT_LIBRARY));
     }
     v.push(Path::new(PACKAGED_LIBRARY_DIR).join(ORT_LIBRARY));
-    v.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/.ort/libonnxruntime.so.1.32.0"
-    )));
     v
 }
 
@@ -71,24 +92,24 @@ pub fn locate_library(cfg: &RuntimeConfig) -> Result<PathBuf, DetectorError> {
         .ok_or(DetectorError::RuntimeNotFound { tried })
 }
 
-/// The models folder: `runtime.models_dir`, else `<project>/models` beside
-/// the binary, else the packaged folder, else this checkout's `models/`.
+/// Folders the models are looked for in, in order (see the module doc), for
+/// a binary in `checkout` (`None`: installed).
+pub fn models_dir_candidates_in(cfg: &RuntimeConfig, checkout: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(d) = &cfg.models_dir {
+        return vec![d.clone()];
+    }
+    let mut v = Vec::new();
+    if let Some(project) = checkout {
+        v.push(project.join("models"));
+    }
+    v.push(PathBuf::from(PACKAGED_MODELS_DIR));
+    v
+}
+
+/// The models folder: the first existing one among
+/// [`models_dir_candidates_in`] for the running executable.
 pub fn locate_models_dir(cfg: &RuntimeConfig) -> Result<PathBuf, DetectorError> {
-    let tried = match &cfg.models_dir {
-        Some(d) => vec![d.clone()],
-        None => {
-            let mut v = Vec::new();
-            if let Some(project) = exe_project_dir() {
-                v.push(project.join("models"));
-            }
-            v.push(PathBuf::from(PACKAGED_MODELS_DIR));
-            v.push(PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/models"
-            )));
-            v
-        }
-    };
+    let tried = models_dir_candidates_in(cfg, exe_checkout_dir().as_deref());
     tried
         .iter()
         .find(|p| p.is_dir())
@@ -599,4 +620,56 @@ fn read_text(path: &Path) -> Result<String, DetectorError> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_installed_binary_looks_only_in_the_packaged_and_configured_folders() {
+        assert_eq!(checkout_of(Path::new("/usr/bin/estatewatch")), None);
+        let cfg = RuntimeConfig::default();
+        assert_eq!(
+            library_candidates_in(&cfg, None),
+            vec![Path::new(PACKAGED_LIBRARY_DIR).join(ORT_LIBRARY)]
+        );
+        assert_eq!(
+            models_dir_candidates_in(&cfg, None),
+            vec![PathBuf::from(PACKAGED_MODELS_DIR)]
+        );
+        let set = RuntimeConfig {
+            models_dir: Some("/srv/models".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            models_dir_candidates_in(&set, Some(Path::new("/src"))),
+            vec![PathBuf::from("/srv/models")]
+        );
+    }
+
+    #[test]
+    fn a_developer_build_finds_its_checkout_from_the_executable() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("checkout");
+        std::fs::create_dir_all(project.join("target/debug/deps")).unwrap();
+        // No Cargo.toml yet: not a checkout.
+        assert_eq!(checkout_of(&project.join("target/debug/estatewatch")), None);
+        std::fs::write(project.join("Cargo.toml"), "[package]\n").unwrap();
+        for exe in [
+            "target/debug/estatewatch",
+            "target/release/estatewatch",
+            "target/debug/deps/ops_deb-0123",
+            "target/x86_64-unknown-linux-gnu/release/estatewatch",
+        ] {
+            assert_eq!(
+                checkout_of(&project.join(exe)).as_deref(),
+                Some(project.as_path()),
+                "{exe}"
+            );
+        }
+        let c = library_candidates_in(&RuntimeConfig::default(), Some(&project));
+        assert_eq!(c[0], project.join(".ort").join(ORT_LIBRARY));
+        assert_eq!(c.len(), 2, "{c:?}");
+    }
 }
