@@ -165,6 +165,9 @@ pub struct Snapshot {
     pub schema: &'static str,
     pub site: String,
     pub gateway: String,
+    /// When the figures were taken; RFC 3339 UTC with milliseconds, like
+    /// every other timestamp estatewatch publishes.
+    #[serde(serialize_with = "rfc3339_ms")]
     pub at: chrono::DateTime<chrono::Utc>,
     pub uptime_s: u64,
     pub cameras: Vec<CameraSnapshot>,
@@ -174,6 +177,13 @@ pub struct Snapshot {
     pub mqtt: MqttSnapshot,
     /// One entry per `[[sensors]]` input (empty without sensors).
     pub sensors: Vec<SensorSnapshot>,
+}
+
+fn rfc3339_ms<S: serde::Serializer>(
+    t: &chrono::DateTime<chrono::Utc>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 impl Snapshot {
