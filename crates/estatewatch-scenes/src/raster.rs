@@ -163,7 +163,7 @@ impl Canvas {
             y1 = y1.max(y);
         }
         self.fill_with((x0, y0, x1 + 1.0, y1 + 1.0), ss, c, alpha, |x, y| {
-            inside_polygon(x, y, pts)
+            estatewatch::base::point_in_polygon(x, y, pts)
         });
     }
 
@@ -251,22 +251,6 @@ impl Canvas {
 /// How much of the unit interval `[p, p+1)` lies inside `[a, b)`.
 fn overlap(p: f32, a: f32, b: f32) -> f32 {
     ((p + 1.0).min(b) - p.max(a)).clamp(0.0, 1.0)
-}
-
-/// Even-odd point-in-polygon test.
-pub fn inside_polygon(x: f32, y: f32, pts: &[(f32, f32)]) -> bool {
-    let mut inside = false;
-    let n = pts.len();
-    let mut j = n.wrapping_sub(1);
-    for i in 0..n {
-        let (xi, yi) = pts[i];
-        let (xj, yj) = pts[j];
-        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
 }
 
 #[cfg(test)]
