@@ -527,6 +527,18 @@ impl Mount {
         Ok(Mount(path.to_path_buf()))
     }
 
+    /// [`Mount::tmpfs`], or `None` after printing why the calling test is
+    /// skipped (`what` names the filesystem it wanted).
+    fn tmpfs_or_skip(path: &Path, options: &str, what: &str) -> Option<Mount> {
+        match Mount::tmpfs(path, options) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                println!("SKIPPED: cannot mount {what} here ({e})");
+                None
+            }
+        }
+    }
+
     fn remount(&self, options: &str) {
         let out = Command::new("mount")
             .args(["-o", &format!("remount,{options}")])
@@ -551,12 +563,8 @@ impl Drop for Mount {
 async fn unwritable_directory_gives_a_clear_error_and_alerts_still_flow() {
     let dir = tempfile::tempdir().unwrap();
     let ro = dir.path().join("ro");
-    let mount = match Mount::tmpfs(&ro, "ro,size=4m") {
-        Ok(m) => m,
-        Err(e) => {
-            println!("SKIPPED: cannot mount a read-only tmpfs here ({e})");
-            return;
-        }
+    let Some(mount) = Mount::tmpfs_or_skip(&ro, "ro,size=4m", "a read-only tmpfs") else {
+        return;
     };
     let broker = Broker::start();
     let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
@@ -597,12 +605,8 @@ async fn unwritable_directory_gives_a_clear_error_and_alerts_still_flow() {
 async fn full_disk_gives_a_clear_error_keeps_alerts_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
-    let _mount = match Mount::tmpfs(&small, "size=2m") {
-        Ok(m) => m,
-        Err(e) => {
-            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
-            return;
-        }
+    let Some(_mount) = Mount::tmpfs_or_skip(&small, "size=2m", "a small tmpfs") else {
+        return;
     };
     let mut gate = Gate::new(mosquitto::free_port());
     let path = small.join("outbox.db");
@@ -755,12 +759,8 @@ async fn restart_resends_nothing(d: Delivery, cfg: &Config, sub: &Subscriber) {
 async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
-    let _mount = match Mount::tmpfs(&small, "size=3m") {
-        Ok(m) => m,
-        Err(e) => {
-            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
-            return;
-        }
+    let Some(_mount) = Mount::tmpfs_or_skip(&small, "size=3m", "a small tmpfs") else {
+        return;
     };
     let mut gate = Gate::new(mosquitto::free_port());
     let path = small.join("outbox.db");
@@ -825,12 +825,8 @@ async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
 async fn acknowledged_rows_leave_a_full_disk_before_space_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
-    let _mount = match Mount::tmpfs(&small, "size=3m") {
-        Ok(m) => m,
-        Err(e) => {
-            println!("SKIPPED: cannot mount a small tmpfs here ({e})");
-            return;
-        }
+    let Some(_mount) = Mount::tmpfs_or_skip(&small, "size=3m", "a small tmpfs") else {
+        return;
     };
     let mut gate = Gate::new(mosquitto::free_port());
     let path = small.join("outbox.db");
