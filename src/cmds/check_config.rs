@@ -39,6 +39,17 @@ pub fn check(file: &Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Err(ConfigError::Syntax { path, problems }) => {
+            eprintln!(
+                "{}: not valid: {} problem(s)",
+                path.display(),
+                problems.len()
+            );
+            for p in problems {
+                eprintln!("  {p}");
+            }
+            ExitCode::from(2)
+        }
         Err(ConfigError::Invalid { path, problems }) => {
             eprintln!("{}: {} problem(s)", path.display(), problems.len());
             for p in problems {

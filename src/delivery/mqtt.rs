@@ -82,6 +82,26 @@ pub enum MqttSetupError {
     Tls { field: &'static str, reason: String },
 }
 
+impl MqttSetupError {
+    /// The config field the problem is about, e.g. `mqtt.tls.ca_file`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            MqttSetupError::Password(_) => "mqtt.password",
+            MqttSetupError::Pem { field, .. }
+            | MqttSetupError::Empty { field, .. }
+            | MqttSetupError::Tls { field, .. } => field,
+        }
+    }
+
+    /// The problem without the field name.
+    pub fn detail(&self) -> String {
+        let full = self.to_string();
+        full.strip_prefix(self.field())
+            .and_then(|rest| rest.strip_prefix(": "))
+            .map_or(full.clone(), str::to_string)
+    }
+}
+
 /// rumqttc options for the gateway `gateway` on the `[mqtt]` broker: clean
 /// session, QoS 1 window, credentials, TLS, and (when `last_will`) a
 /// retained `offline` on the status topic.

@@ -318,9 +318,37 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
         ),
         None => (None, rest),
     };
-    let host = host_and_path.split('/').next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "URL contains {c:?}; spaces and control characters are not allowed (write a space in the path as %20): {}",
+            redact_url(url)
+        ));
+    }
+    let host_port = host_and_path.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = split_host_port(host_port);
+    if host.is_empty() {
         return Err(format!("URL has no host: {}", redact_url(url)));
+    }
+    let host_ok = if let Some(v6) = host.strip_prefix('[') {
+        v6.strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        host.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    if !host_ok {
+        return Err(format!(
+            "URL host {host:?} is not a host name or IP address: {}",
+            redact_url(url)
+        ));
+    }
+    if let Some(port) = port {
+        if !matches!(port.parse::<u16>(), Ok(1..)) {
+            return Err(format!(
+                "URL port {port:?} is not a port number 1..=65535: {}",
+                redact_url(url)
+            ));
+        }
     }
     Ok(ParsedUrl::Rtsp {
         scheme: scheme.to_string(),
@@ -355,6 +383,20 @@ pub const SECRET_URL_PARAMS: &[&str] = &[
     "sig",
     "signature",
 ];
+
+/// `host[:port]` (or `[v6]:port`) split into host and port text.
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if s.starts_with('[') {
+        return match s.find(']') {
+            Some(end) => (&s[..=end], s[end + 1..].strip_prefix(':')),
+            None => (s, None),
+        };
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    }
+}
 
 /// Replaces the user-info part of a URL (`user:pass@`) with `***@`, and the
 /// value of every secret parameter ([`SECRET_URL_PARAMS`]) in its path or
