@@ -43,10 +43,12 @@ use std::path::{Path, PathBuf};
 /// Errors that stop a config from being loaded at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // `error` is deliberately not a `source`: the message already says it,
+    // and `{:#}` would print it twice.
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config file {path} is {size} bytes; a config file may be at most {MAX_CONFIG_BYTES} bytes (1 MiB)")]
     TooBig { path: PathBuf, size: u64 },
@@ -273,9 +275,9 @@ impl Config {
 /// reading it.
 fn read_text(path: &Path) -> Result<String, ConfigError> {
     use std::io::Read;
-    let read_err = |source| ConfigError::Read {
+    let read_err = |error| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file = std::fs::File::open(path).map_err(read_err)?;
     let size = file.metadata().map_err(read_err)?.len();
