@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 #[path = "common/check_config.rs"]
 mod check_config;
 #[path = "common/mosquitto.rs"]
-#[allow(dead_code)]
 mod mosquitto;
 use check_config::check_config as check;
 

@@ -5,7 +5,6 @@
 #[path = "common/daemon.rs"]
 mod daemon;
 #[path = "common/mosquitto.rs"]
-#[allow(dead_code)]
 mod mosquitto;
 
 use daemon::Daemon;
