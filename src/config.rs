@@ -19,8 +19,9 @@
 //! column 1)`. After a field error the offending key is set aside and parsing
 //! goes on, so several unknown keys or wrong types are reported at once (up to
 //! [`MAX_PARSE_PROBLEMS`]); a TOML syntax error or a missing required key
-//! stops parsing there (only that one is reported), and problems after the
-//! first carry their path but no line. Then [`Config::validate`] checks
+//! stops parsing there (only that one is reported). Problems after the
+//! first carry their line when the key's name is set on one line of the
+//! file only. Then [`Config::validate`] checks
 //! ranges, references and files and returns every [`ConfigProblem`], such as
 //! `cameras[2].detect.fps: must be 1..=30, got 0`. Files bigger than
 //! [`MAX_CONFIG_BYTES`] are refused before they are read.
@@ -170,7 +171,7 @@ impl Config {
                 Ok(config) => return Ok(config.with_runtime_shared()),
                 Err(e) => e,
             };
-        let mut problems = vec![parse_problem(&first, Some(text))];
+        let mut problems = vec![parse_problem(&first, text, true)];
         // Set the offending key aside and parse again, to report the others.
         let Ok(mut value) = text.parse::<toml::Value>() else {
             return Err(problems);
@@ -180,7 +181,7 @@ impl Config {
             match serde_path_to_error::deserialize::<_, Config>(value.clone()) {
                 Ok(_) => break,
                 Err(e) => {
-                    problems.push(parse_problem(&e, None));
+                    problems.push(parse_problem(&e, text, false));
                     path = field_path(&e);
                 }
             }
@@ -309,7 +310,8 @@ enum Step {
 }
 
 /// The path of the field a parse error is about. For an unknown key serde
-/// names the table it is in; the key itself is added.
+/// may name the table it is in (tables with flattened keys); the key itself
+/// is then added, see [`key_added`].
 fn field_path(e: &serde_path_to_error::Error<toml::de::Error>) -> Vec<Step> {
     use serde_path_to_error::Segment;
     let mut steps: Vec<Step> = e
@@ -327,6 +329,15 @@ fn field_path(e: &serde_path_to_error::Error<toml::de::Error>) -> Vec<Step> {
         }
     }
     steps
+}
+
+/// Whether [`field_path`] added the unknown key to serde's path (so the
+/// error's position is the table's, not the key's).
+fn key_added(e: &serde_path_to_error::Error<toml::de::Error>) -> bool {
+    use serde_path_to_error::Segment;
+    unknown_key(e.inner().message()).is_some_and(
+        |key| !matches!(e.path().iter().last(), Some(Segment::Map { key: k }) if k == key),
+    )
 }
 
 /// `X` of serde's "unknown field `X`, expected …".
@@ -353,21 +364,37 @@ fn display_path(steps: &[Step]) -> String {
 }
 
 /// One parse problem: the field path (or `line L, column C` for a TOML
-/// syntax error) and serde's message, with the line and column when `text`
-/// (the file) is given and the error has a position.
+/// syntax error) and serde's message, with where it is in `text` (the
+/// file): the error's own line and column when `spans_valid` (the error came
+/// from parsing `text` itself), else the line of the key when exactly one
+/// line of the file sets a key of that name.
 fn parse_problem(
     e: &serde_path_to_error::Error<toml::de::Error>,
-    text: Option<&str>,
+    text: &str,
+    spans_valid: bool,
 ) -> ConfigProblem {
     let inner = e.inner();
     let message = inner.message().trim_end().to_string();
-    let at = text.zip(inner.span()).map(|(text, span)| {
+    let steps = field_path(e);
+    let key_line = match steps.last() {
+        Some(Step::Key(key)) => unique_key_line(text, key),
+        _ => None,
+    };
+    let span_at = inner.span().filter(|_| spans_valid).map(|span| {
         let before = text.get(..span.start).unwrap_or(text);
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        format!("line {line}, column {column}")
+        (line, column)
     });
-    let path = display_path(&field_path(e));
+    let at = match (span_at, key_line) {
+        (Some((line, column)), _) if !key_added(e) => Some(format!("line {line}, column {column}")),
+        (_, Some(line)) => Some(format!("line {line}")),
+        (Some((line, column)), None) => {
+            Some(format!("in the table at line {line}, column {column}"))
+        }
+        (None, None) => None,
+    };
+    let path = display_path(&steps);
     match (path.is_empty(), at) {
         (true, Some(at)) => ConfigProblem { path: at, message },
         (true, None) => ConfigProblem {
@@ -380,6 +407,25 @@ fn parse_problem(
         },
         (false, None) => ConfigProblem { path, message },
     }
+}
+
+/// The line number of the only line that sets `key` (`key = …`, bare or
+/// quoted), or `None` when no line or several do.
+fn unique_key_line(text: &str, key: &str) -> Option<usize> {
+    let mut found = None;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim_start();
+        let rest = l
+            .strip_prefix(key)
+            .or_else(|| l.strip_prefix(&format!("\"{key}\"")));
+        if rest.is_some_and(|r| r.trim_start().starts_with('=')) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(i + 1);
+        }
+    }
+    found
 }
 
 /// Removes the key at `path` from `value`; false when there is no key to

@@ -155,6 +155,17 @@ fn every_unknown_key_and_wrong_type_is_reported_at_once() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     assert!(out.contains("5 problem(s)"), "{out}");
+    // Each with its line: the first from the parser, the others found by key.
+    for want in [
+        "`listen_port`, expected",
+        "(line 9, column 1)",
+        "expected u16 (line 11)",
+        "`password_fil` (line 15)",
+        "`enabeld` (line 16)",
+        "(line 18)",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
 }
 
 #[test]
