@@ -336,7 +336,7 @@ fn field_path(e: &serde_path_to_error::Error<toml::de::Error>) -> Vec<Step> {
 fn key_added(e: &serde_path_to_error::Error<toml::de::Error>) -> bool {
     use serde_path_to_error::Segment;
     unknown_key(e.inner().message()).is_some_and(
-        |key| !matches!(e.path().iter().last(), Some(Segment::Map { key: k }) if k == key),
+        |key| !matches!(e.path().iter().next_back(), Some(Segment::Map { key: k }) if k == key),
     )
 }
 
