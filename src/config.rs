@@ -13,10 +13,18 @@
 //! components are started with their own sections, never with the whole
 //! [`Config`].
 //!
-//! Loading is two steps. [`Config::parse`] turns text into structs (syntax
-//! errors and unknown fields are reported by serde with their line), then
-//! [`Config::validate`] checks ranges, references and files and returns a list
-//! of [`ConfigProblem`]s such as `cameras[2].detect.fps: must be 1..=30, got 0`.
+//! Loading is two steps. [`Config::parse`] turns text into structs: syntax
+//! errors, unknown keys and wrong types are reported with the field path and
+//! line:column, e.g. `cameras[0].detect.fpz: unknown field ... (line 12,
+//! column 1)`. After a field error the offending key is set aside and parsing
+//! goes on, so several unknown keys or wrong types are reported at once (up to
+//! [`MAX_PARSE_PROBLEMS`]); a TOML syntax error or a missing required key
+//! stops parsing there (only that one is reported). Problems after the
+//! first carry their line when the key's name is set on one line of the
+//! file only. Then [`Config::validate`] checks
+//! ranges, references and files and returns every [`ConfigProblem`], such as
+//! `cameras[2].detect.fps: must be 1..=30, got 0`. Files bigger than
+//! [`MAX_CONFIG_BYTES`] are refused before they are read.
 //! Secrets (camera and MQTT passwords) may come from the file, from a file named
 //! in the config, or from an environment variable; they are resolved by
 //! [`Secret::resolve`](crate::settings::Secret::resolve) and never printed (see
@@ -36,19 +44,33 @@ use std::path::{Path, PathBuf};
 /// Errors that stop a config from being loaded at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // `error` is deliberately not a `source`: the message already says it,
+    // and `{:#}` would print it twice.
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("config file {path} is not valid: {message}")]
-    Syntax { path: PathBuf, message: String },
+    #[error("config file {path} is {size} bytes; a config file may be at most {MAX_CONFIG_BYTES} bytes (1 MiB)")]
+    TooBig { path: PathBuf, size: u64 },
+    #[error("config file {path} is not valid: {} problem(s):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Syntax {
+        path: PathBuf,
+        problems: Vec<ConfigProblem>,
+    },
     #[error("config file {path} has {} problem(s):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid {
         path: PathBuf,
         problems: Vec<ConfigProblem>,
     },
 }
+
+/// Largest config file accepted, in bytes (1 MiB): a real site's file is a
+/// few KiB, and a huge one would only cost memory and time.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Most parse problems (unknown keys, wrong types) reported for one file.
+pub const MAX_PARSE_PROBLEMS: usize = 50;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -111,13 +133,10 @@ pub struct GatewayConfig {
 impl Config {
     /// Reads and parses a file, then validates it. Every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = read_text(path)?;
+        let config = Config::parse_problems(&text).map_err(|problems| ConfigError::Syntax {
             path: path.to_path_buf(),
-            source,
-        })?;
-        let config = Config::parse(&text).map_err(|message| ConfigError::Syntax {
-            path: path.to_path_buf(),
-            message,
+            problems,
         })?;
         let problems = config.validate();
         if problems.is_empty() {
@@ -130,17 +149,54 @@ impl Config {
         }
     }
 
-    /// Parses TOML text into structs without semantic checks.
+    /// Parses TOML text into structs without semantic checks; the error is
+    /// every parse problem, one per line.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
-        // The fire analyzer's optional models load with the file's runtime settings.
-        for cam in &mut config.cameras {
-            if let Some(f) = &mut cam.analyzers.fire {
-                f.runtime = config.runtime.clone();
+        Config::parse_problems(text).map_err(|problems| {
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    /// Parses TOML text into structs without semantic checks. The problems
+    /// name the field path (`cameras[0].detect.fps`) and, for the first one,
+    /// the line and column; see the module documentation for what stops
+    /// parsing early.
+    pub fn parse_problems(text: &str) -> Result<Config, Vec<ConfigProblem>> {
+        let first =
+            match serde_path_to_error::deserialize::<_, Config>(toml::Deserializer::new(text)) {
+                Ok(config) => return Ok(config.with_runtime_shared()),
+                Err(e) => e,
+            };
+        let mut problems = vec![parse_problem(&first, text, true)];
+        // Set the offending key aside and parse again, to report the others.
+        let Ok(mut value) = text.parse::<toml::Value>() else {
+            return Err(problems);
+        };
+        let mut path = field_path(&first);
+        while problems.len() < MAX_PARSE_PROBLEMS && remove_at(&mut value, &path) {
+            match serde_path_to_error::deserialize::<_, Config>(value.clone()) {
+                Ok(_) => break,
+                Err(e) => {
+                    problems.push(parse_problem(&e, text, false));
+                    path = field_path(&e);
+                }
             }
         }
-        Ok(config)
+        Err(problems)
+    }
+
+    /// The fire analyzer's optional models load with the file's runtime settings.
+    fn with_runtime_shared(mut self) -> Config {
+        for cam in &mut self.cameras {
+            if let Some(f) = &mut cam.analyzers.fire {
+                f.runtime = self.runtime.clone();
+            }
+        }
+        self
     }
 
     /// Checks everything serde cannot: ranges, uniqueness, files that must
@@ -213,6 +269,188 @@ impl Config {
             mqtt: &self.mqtt,
             sensor_broker: self.sensor_broker.as_ref(),
         }
+    }
+}
+
+/// Reads a config file, refusing one bigger than [`MAX_CONFIG_BYTES`] before
+/// reading it.
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let read_err = |error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let size = file.metadata().map_err(read_err)?.len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooBig {
+            path: path.to_path_buf(),
+            size,
+        });
+    }
+    // The size may change while reading (a pipe, a growing file): read at
+    // most one byte more than allowed to tell.
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read_err)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooBig {
+            path: path.to_path_buf(),
+            size: text.len() as u64,
+        });
+    }
+    Ok(text)
+}
+
+/// One step of a field path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The path of the field a parse error is about. For an unknown key serde
+/// may name the table it is in (tables with flattened keys); the key itself
+/// is then added, see [`key_added`].
+fn field_path(e: &serde_path_to_error::Error<toml::de::Error>) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    let mut steps: Vec<Step> = e
+        .path()
+        .iter()
+        .filter_map(|seg| match seg {
+            Segment::Map { key } => Some(Step::Key(key.clone())),
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect();
+    if let Some(key) = unknown_key(e.inner().message()) {
+        if !matches!(steps.last(), Some(Step::Key(k)) if k == key) {
+            steps.push(Step::Key(key.to_string()));
+        }
+    }
+    steps
+}
+
+/// Whether [`field_path`] added the unknown key to serde's path (so the
+/// error's position is the table's, not the key's).
+fn key_added(e: &serde_path_to_error::Error<toml::de::Error>) -> bool {
+    use serde_path_to_error::Segment;
+    unknown_key(e.inner().message()).is_some_and(
+        |key| !matches!(e.path().iter().next_back(), Some(Segment::Map { key: k }) if k == key),
+    )
+}
+
+/// `X` of serde's "unknown field `X`, expected …".
+fn unknown_key(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// `cameras[0].detect.fps`; empty for the file itself.
+fn display_path(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// One parse problem: the field path (or `line L, column C` for a TOML
+/// syntax error) and serde's message, with where it is in `text` (the
+/// file): the error's own line and column when `spans_valid` (the error came
+/// from parsing `text` itself), else the line of the key when exactly one
+/// line of the file sets a key of that name.
+fn parse_problem(
+    e: &serde_path_to_error::Error<toml::de::Error>,
+    text: &str,
+    spans_valid: bool,
+) -> ConfigProblem {
+    let inner = e.inner();
+    let message = inner.message().trim_end().to_string();
+    let steps = field_path(e);
+    let key_line = match steps.last() {
+        Some(Step::Key(key)) => unique_key_line(text, key),
+        _ => None,
+    };
+    let span_at = inner.span().filter(|_| spans_valid).map(|span| {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    });
+    let at = match (span_at, key_line) {
+        (Some((line, column)), _) if !key_added(e) => Some(format!("line {line}, column {column}")),
+        (_, Some(line)) => Some(format!("line {line}")),
+        (Some((line, column)), None) => {
+            Some(format!("in the table at line {line}, column {column}"))
+        }
+        (None, None) => None,
+    };
+    let path = display_path(&steps);
+    match (path.is_empty(), at) {
+        (true, Some(at)) => ConfigProblem { path: at, message },
+        (true, None) => ConfigProblem {
+            path: "(file)".into(),
+            message,
+        },
+        (false, Some(at)) => ConfigProblem {
+            path,
+            message: format!("{message} ({at})"),
+        },
+        (false, None) => ConfigProblem { path, message },
+    }
+}
+
+/// The line number of the only line that sets `key` (`key = …`, bare or
+/// quoted), or `None` when no line or several do.
+fn unique_key_line(text: &str, key: &str) -> Option<usize> {
+    let mut found = None;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim_start();
+        let rest = l
+            .strip_prefix(key)
+            .or_else(|| l.strip_prefix(&format!("\"{key}\"")));
+        if rest.is_some_and(|r| r.trim_start().starts_with('=')) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(i + 1);
+        }
+    }
+    found
+}
+
+/// Removes the key at `path` from `value`; false when there is no key to
+/// remove there (a missing key, an array element).
+fn remove_at(value: &mut toml::Value, path: &[Step]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut cur = value;
+    for step in parents {
+        cur = match (step, cur) {
+            (Step::Key(key), toml::Value::Table(t)) => match t.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Step::Index(index), toml::Value::Array(a)) => match a.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Step::Key(key), toml::Value::Table(t)) => t.remove(key).is_some(),
+        _ => false,
     }
 }
 

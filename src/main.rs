@@ -7,11 +7,21 @@ mod cmds;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// The exit codes, shown by `--help` and in the man page.
+const EXIT_STATUS: &str =
+    "Exit status: 0 success; 1 failure (e.g. no daemon running, broker error); \
+2 invalid config file; 3 send-test-alert: not acknowledged in time; 64 usage error (unknown \
+command or flag, missing argument).";
+
+/// Exit code of a command-line usage error (BSD `EX_USAGE`).
+const EXIT_USAGE: u8 = 64;
+
 #[derive(Parser)]
 #[command(
     name = "estatewatch",
     version,
-    about = "Edge video alerting for residential estates"
+    about = "Edge video alerting for residential estates",
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     /// Log format: `text` for terminals, `json` for log collectors.
@@ -60,7 +70,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are not errors.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     cmds::init_logging(&cli.log_format);
     match &cli.command {
         Command::Run(args) => cmds::run::run(args),

@@ -1,7 +1,8 @@
 //! The building blocks every config section shares: the problem list that
 //! validation fills ([`ConfigProblem`], with the dotted path of the field it
 //! concerns), the common checks ([`check_id`], [`check_file`]), passwords
-//! ([`Secret`]) and zones ([`ZoneConfig`], [`check_polygon`], [`check_zones`]).
+//! ([`Secret`], with systemd credential paths resolved outside the service
+//! by [`credential_path`]) and zones ([`ZoneConfig`], [`check_polygon`], [`check_zones`]).
 //!
 //! Each component owns its own section (the fire analyzer's in
 //! `analysis::fire::config`, MQTT's in `delivery::config`, …) and checks it
@@ -78,7 +79,9 @@ pub struct Secret {
     #[serde(default)]
     pub password: Option<String>,
     /// A file whose contents (trailing newline trimmed) are the password,
-    /// e.g. a systemd credential. Default: none.
+    /// e.g. a systemd credential `/run/credentials/estatewatch.service/NAME`
+    /// (found by the command-line tools outside the service too, see
+    /// [`credential_path`]). Default: none.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// An environment variable holding the password. Default: none.
@@ -108,10 +111,21 @@ impl Secret {
         if let Some(p) = &self.password {
             return Ok(Some(p.clone()));
         }
-        if let Some(path) = &self.password_file {
-            return std::fs::read_to_string(path)
+        if let Some(configured) = &self.password_file {
+            let path = credential_path(configured);
+            return std::fs::read_to_string(&path)
                 .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_string()))
-                .map_err(|e| format!("cannot read password file {}: {e}", path.display()));
+                .map_err(|e| {
+                    if path == *configured {
+                        format!("cannot read password file {}: {e}", path.display())
+                    } else {
+                        format!(
+                            "cannot read password file {} (the source of the systemd credential {}, which exists only inside the service): {e}",
+                            path.display(),
+                            configured.display()
+                        )
+                    }
+                });
         }
         if let Some(var) = &self.password_env {
             return std::env::var(var)
@@ -149,6 +163,46 @@ impl Secret {
             push(problems, format!("{path}.{field}"), e);
         }
     }
+}
+
+/// Where systemd hands a service its credentials: `/run/credentials/<unit>/<name>`.
+pub const CREDENTIALS_ROOT: &str = "/run/credentials";
+/// Where the unit's `LoadCredential=` reads credentials from: `<dir>/<name>`.
+pub const CREDENTIAL_SOURCE_DIR: &str = "/etc/estatewatch";
+/// Environment variable overriding [`CREDENTIAL_SOURCE_DIR`] (for tests and
+/// unusual installs).
+pub const CREDENTIAL_SOURCE_DIR_ENV: &str = "ESTATEWATCH_CREDENTIAL_SOURCE_DIR";
+
+/// The file to read for a configured `password_file`, found the way systemd
+/// provides credentials. A path `/run/credentials/<unit>/<name>` exists only
+/// inside the service; when it cannot be opened (the command-line tools:
+/// `check-config`, `reload`, `send-test-alert`, `watch`), the credential is
+/// read from `$CREDENTIALS_DIRECTORY/<name>` when that variable is set and the
+/// file exists, else from the file the unit's `LoadCredential=` names,
+/// `/etc/estatewatch/<name>` (the folder can be changed with
+/// `$ESTATEWATCH_CREDENTIAL_SOURCE_DIR`). Any other path is used as it is.
+pub fn credential_path(configured: &Path) -> PathBuf {
+    let Ok(rest) = configured.strip_prefix(CREDENTIALS_ROOT) else {
+        return configured.to_path_buf();
+    };
+    let parts: Vec<_> = rest.components().collect();
+    let [std::path::Component::Normal(_unit), std::path::Component::Normal(name)] = parts[..]
+    else {
+        return configured.to_path_buf();
+    };
+    if std::fs::File::open(configured).is_ok() {
+        return configured.to_path_buf();
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+        let candidate = Path::new(&dir).join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    let dir = std::env::var_os(CREDENTIAL_SOURCE_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(CREDENTIAL_SOURCE_DIR), PathBuf::from);
+    dir.join(name)
 }
 
 /// A named polygon in normalised frame coordinates (0,0 top-left, 1,1 bottom-right).

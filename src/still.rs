@@ -187,7 +187,7 @@ fn grab(cam: &CameraConfig, timeout: Duration) -> Result<Frame, StillError> {
 }
 
 /// Removes the camera's password (configured, or written into the URL as
-/// `user:password@`) from a message, in case a lower layer quoted a URL it
+/// `user:password@`) and secret URL parameters (`password=…`) from a message, in case a lower layer quoted a URL it
 /// was given (ingest messages are already redacted).
 fn scrub(text: &str, cam: &CameraConfig) -> String {
     let mut secrets: Vec<String> = Vec::new();
@@ -203,10 +203,11 @@ fn scrub(text: &str, cam: &CameraConfig) -> String {
             secrets.push(pw.to_string());
         }
     }
-    secrets
+    let text = secrets
         .iter()
         .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"));
+    crate::ingest::config::redact_params(&text)
 }
 
 fn check_writable(path: &Path) -> Result<(), StillError> {

@@ -4,7 +4,8 @@
 
 use crate::alert::Alert;
 use crate::delivery::config::MqttConfig;
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
+use rumqttc::{Client, Event, Packet, QoS};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub enum WatchError {
     },
     #[error("mqtt password: {0}")]
     Secret(String),
+    #[error("{0}")]
+    Setup(MqttSetupError),
 }
 
 /// Options for [`watch`].
@@ -36,17 +39,14 @@ pub struct WatchOptions {
 /// Prints messages on `<prefix>/<gateway>/#` of the broker `m` until the
 /// options say stop. Reconnects on its own while the broker is away.
 pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u64, WatchError> {
-    let mut opts = MqttOptions::new(
-        format!("estatewatch-watch-{}", std::process::id()),
-        m.host.clone(),
-        m.port,
-    );
-    opts.set_keep_alive(Duration::from_secs(m.keep_alive_s));
+    // The same client set-up as the daemon's (address, credentials, TLS);
+    // only the client id and the packet size (whole snapshots) differ.
+    let client_id = format!("estatewatch-watch-{}", std::process::id());
+    let mut opts = broker_options(m, &client_id).map_err(|e| match e {
+        MqttSetupError::Password(s) => WatchError::Secret(s),
+        other => WatchError::Setup(other),
+    })?;
     opts.set_max_packet_size(64 * 1024 * 1024, 64 * 1024 * 1024);
-    if let Some(user) = &m.username {
-        let pw = m.password.resolve().map_err(WatchError::Secret)?;
-        opts.set_credentials(user.clone(), pw.unwrap_or_default());
-    }
     let base = format!("{}/{}", m.topic_prefix, gateway);
     let (client, mut connection) = Client::new(opts, 64);
     if let Some(dir) = &options.snapshots {
@@ -66,10 +66,7 @@ pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u6
             Ok(Ok(ev)) => ev,
             Ok(Err(e)) => {
                 if !warned {
-                    eprintln!(
-                        "watch: broker {}:{} unavailable ({e}); retrying",
-                        m.host, m.port
-                    );
+                    eprintln!("watch: {}; retrying", describe_connection_error(&e, m));
                     warned = true;
                 }
                 std::thread::sleep(Duration::from_secs(1));

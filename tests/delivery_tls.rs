@@ -169,7 +169,15 @@ async fn unreadable_tls_files_fail_start_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let not_pem = dir.path().join("ca.pem");
     std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
-    let c = tls_config(1883, dir.path(), &not_pem, None);
+    // Validation reports it too (check-config loads TLS files as the daemon
+    // does); start the delivery anyway to see that it fails on its own.
+    let tls = format!("[mqtt.tls]\nca_file = \"{}\"\n", not_pem.display());
+    let c = Config::parse(&config_text(1883, &dir.path().join("outbox.db"), &tls, "")).unwrap();
+    let problems: Vec<String> = c.validate().iter().map(|p| p.to_string()).collect();
+    assert!(
+        problems.len() == 1 && problems[0].starts_with("mqtt.tls.ca_file: "),
+        "{problems:?}"
+    );
     let e = Delivery::start(&c.delivery())
         .await
         .err()

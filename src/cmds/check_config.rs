@@ -7,12 +7,24 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Config file.
-    file: PathBuf,
+    /// Config file (as for the other commands).
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Config file, given without `--config`.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    file: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    check(&args.file)
+    match args.config.as_ref().or(args.file.as_ref()) {
+        Some(file) => check(file),
+        // clap requires one of the two.
+        None => ExitCode::from(64),
+    }
 }
 
 /// Exits 0 when `file` is valid and its analyzers build, 2 when not.
@@ -38,6 +50,17 @@ pub fn check(file: &Path) -> ExitCode {
                 c.enabled_cameras().count()
             );
             ExitCode::SUCCESS
+        }
+        Err(ConfigError::Syntax { path, problems }) => {
+            eprintln!(
+                "{}: not valid: {} problem(s)",
+                path.display(),
+                problems.len()
+            );
+            for p in problems {
+                eprintln!("  {p}");
+            }
+            ExitCode::from(2)
         }
         Err(ConfigError::Invalid { path, problems }) => {
             eprintln!("{}: {} problem(s)", path.display(), problems.len());

@@ -17,25 +17,40 @@ pub mod watch;
 
 use std::process::ExitCode;
 
-/// Exit 0, or print the error with its causes (`estatewatch: ...`) and exit 1.
+/// Exit code when the config file is invalid or unreadable.
+pub const EXIT_INVALID_CONFIG: u8 = 2;
+
+/// Exit 0, or print the error with its causes (`estatewatch: ...`) and exit
+/// 2 when it is the config file's fault ([`EXIT_INVALID_CONFIG`]), 1 otherwise.
 pub fn exit_on(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("estatewatch: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<estatewatch::config::ConfigError>()
+                .is_some()
+            {
+                ExitCode::from(EXIT_INVALID_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 /// Logs to stderr at `info`, or as `ESTATEWATCH_LOG` (a `tracing` filter)
-/// says; `format` is `text` or `json`.
+/// says; `format` is `text` or `json`. Colour only when stderr is a terminal
+/// and `NO_COLOR` is not set: files, pipes and journald get plain text.
 pub fn init_logging(format: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("ESTATEWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

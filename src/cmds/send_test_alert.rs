@@ -1,5 +1,6 @@
 //! `estatewatch send-test-alert`: queues `test` alerts through the outbox and
-//! waits for the broker's acknowledgement; exits 3 when none came in time.
+//! waits for the broker's acknowledgement; exits 3 when none came in time,
+//! 2 when the config is invalid.
 
 use estatewatch::config::Config;
 use std::path::{Path, PathBuf};
@@ -64,9 +65,6 @@ fn send_test_alert(config: &Path, count: usize, timeout_s: u64) -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(3),
-        Err(e) => {
-            eprintln!("estatewatch: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => super::exit_on(Err(e)),
     }
 }

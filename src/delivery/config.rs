@@ -180,7 +180,11 @@ impl MqttConfig {
 }
 
 impl TlsConfig {
+    /// Checks that the files exist, then loads them exactly as the daemon
+    /// does ([`rustls_config`](super::mqtt::rustls_config)): PEM parsing,
+    /// the CA, and whether the key matches the certificate.
     fn check(&self, p: &mut Vec<ConfigProblem>) {
+        let before = p.len();
         check_file(&self.ca_file, "mqtt.tls.ca_file", p);
         match (&self.client_cert, &self.client_key) {
             (Some(c), Some(k)) => {
@@ -190,6 +194,11 @@ impl TlsConfig {
             (Some(_), None) => push(p, "mqtt.tls.client_key", "required when client_cert is set"),
             (None, Some(_)) => push(p, "mqtt.tls.client_cert", "required when client_key is set"),
             (None, None) => {}
+        }
+        if p.len() == before {
+            if let Err(e) = super::mqtt::rustls_config(self) {
+                push(p, e.field(), e.detail());
+            }
         }
     }
 }

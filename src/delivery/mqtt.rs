@@ -5,7 +5,8 @@
 use super::config::{MqttConfig, TlsConfig};
 use crate::alert::AlertKind;
 use rumqttc::{
-    ConnectReturnCode, ConnectionError, LastWill, MqttOptions, QoS, TlsConfiguration, Transport,
+    ConnectReturnCode, ConnectionError, LastWill, MqttOptions, QoS, StateError, TlsConfiguration,
+    Transport,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +81,26 @@ pub enum MqttSetupError {
     },
     #[error("{field}: {reason}")]
     Tls { field: &'static str, reason: String },
+}
+
+impl MqttSetupError {
+    /// The config field the problem is about, e.g. `mqtt.tls.ca_file`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            MqttSetupError::Password(_) => "mqtt.password",
+            MqttSetupError::Pem { field, .. }
+            | MqttSetupError::Empty { field, .. }
+            | MqttSetupError::Tls { field, .. } => field,
+        }
+    }
+
+    /// The problem without the field name.
+    pub fn detail(&self) -> String {
+        let full = self.to_string();
+        full.strip_prefix(self.field())
+            .and_then(|rest| rest.strip_prefix(": "))
+            .map_or(full.clone(), str::to_string)
+    }
 }
 
 /// rumqttc options for the gateway `gateway` on the `[mqtt]` broker: clean
@@ -218,7 +239,7 @@ pub fn describe_connection_error(e: &ConnectionError, m: &MqttConfig) -> String 
         ConnectionError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("broker {addr} refused the connection (is it running and listening on that port? see mqtt.host, mqtt.port)")
         }
-        ConnectionError::Io(io) => format!("cannot reach broker {addr}: {io}"),
+        ConnectionError::Io(io) => format!("cannot reach broker {addr}: {}", plain_io(io)),
         ConnectionError::NetworkTimeout => format!("timed out connecting to broker {addr}"),
         ConnectionError::FlushTimeout => format!("timed out sending to broker {addr}"),
         ConnectionError::Tls(t) => {
@@ -246,8 +267,31 @@ pub fn describe_connection_error(e: &ConnectionError, m: &MqttConfig) -> String 
             ),
             other => format!("broker {addr} refused the connection: {other:?}"),
         },
+        ConnectionError::MqttState(StateError::Io(io)) => {
+            format!("lost the connection to broker {addr} ({})", plain_io(io))
+        }
+        ConnectionError::MqttState(StateError::ConnectionAborted) => {
+            format!("lost the connection to broker {addr} (it closed the connection)")
+        }
+        ConnectionError::MqttState(StateError::AwaitPingResp) => format!(
+            "lost the connection to broker {addr} (it stopped answering keep-alive pings; see mqtt.keep_alive_s)"
+        ),
         ConnectionError::MqttState(s) => format!("protocol error with broker {addr}: {s}"),
         other => format!("connection to broker {addr} failed: {other}"),
+    }
+}
+
+/// An I/O error in plain words: "connection reset by the broker" rather than
+/// `Custom { kind: ConnectionReset, … }`.
+fn plain_io(io: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match io.kind() {
+        ErrorKind::ConnectionReset => "connection reset by the broker".into(),
+        ErrorKind::ConnectionAborted => "connection aborted".into(),
+        ErrorKind::UnexpectedEof => "the broker closed the connection".into(),
+        ErrorKind::BrokenPipe => "the broker closed the connection (broken pipe)".into(),
+        ErrorKind::TimedOut => "timed out".into(),
+        _ => io.to_string(),
     }
 }
 

@@ -318,9 +318,37 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
         ),
         None => (None, rest),
     };
-    let host = host_and_path.split('/').next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "URL contains {c:?}; spaces and control characters are not allowed (write a space in the path as %20): {}",
+            redact_url(url)
+        ));
+    }
+    let host_port = host_and_path.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = split_host_port(host_port);
+    if host.is_empty() {
         return Err(format!("URL has no host: {}", redact_url(url)));
+    }
+    let host_ok = if let Some(v6) = host.strip_prefix('[') {
+        v6.strip_suffix(']')
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        host.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    if !host_ok {
+        return Err(format!(
+            "URL host {host:?} is not a host name or IP address: {}",
+            redact_url(url)
+        ));
+    }
+    if let Some(port) = port {
+        if !matches!(port.parse::<u16>(), Ok(1..)) {
+            return Err(format!(
+                "URL port {port:?} is not a port number 1..=65535: {}",
+                redact_url(url)
+            ));
+        }
     }
     Ok(ParsedUrl::Rtsp {
         scheme: scheme.to_string(),
@@ -329,24 +357,144 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
     })
 }
 
-/// Replaces the user-info part of a URL (`user:pass@`) with `***@`.
+/// Names of URL path and query parameters whose values are secrets, matched
+/// case-insensitively: `password`, `passwd`, `pass`, `pwd`, `pw`, `psw`,
+/// `token`, `access_token`, `auth`, `authorization`, `key`, `apikey`,
+/// `api_key`, `secret`, `sig`, `signature`. `user` and `username` are kept
+/// (they help find the camera). Many DVRs take credentials this way
+/// (`rtsp://host/user=admin&password=X&channel=1`); the config should give
+/// the password in `password_file` instead, but a URL that carries one is
+/// still never logged with it.
+pub const SECRET_URL_PARAMS: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "pw",
+    "psw",
+    "token",
+    "access_token",
+    "auth",
+    "authorization",
+    "key",
+    "apikey",
+    "api_key",
+    "secret",
+    "sig",
+    "signature",
+];
+
+/// `host[:port]` (or `[v6]:port`) split into host and port text.
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if s.starts_with('[') {
+        return match s.find(']') {
+            Some(end) => (&s[..=end], s[end + 1..].strip_prefix(':')),
+            None => (s, None),
+        };
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    }
+}
+
+/// Replaces the user-info part of a URL (`user:pass@`) with `***@`, and the
+/// value of every secret parameter ([`SECRET_URL_PARAMS`]) in its path or
+/// query with `***`.
 ///
 /// ```
+/// use estatewatch::ingest::config::redact_url;
 /// assert_eq!(
-///     estatewatch::ingest::config::redact_url("rtsp://admin:hunter2@10.0.0.5:554/s1"),
+///     redact_url("rtsp://admin:hunter2@10.0.0.5:554/s1"),
 ///     "rtsp://***@10.0.0.5:554/s1"
+/// );
+/// assert_eq!(
+///     redact_url("rtsp://10.0.0.5/user=admin&password=hunter2&channel=1"),
+///     "rtsp://10.0.0.5/user=admin&password=***&channel=1"
 /// );
 /// ```
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
+        return redact_params(url);
     };
     let rest = &url[scheme_end..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    let without_userinfo = match rest[..authority_end].rfind('@') {
         Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
         None => url.to_string(),
+    };
+    redact_params(&without_userinfo)
+}
+
+/// Replaces the value of every `name=value` whose name is in
+/// [`SECRET_URL_PARAMS`] with `***`, anywhere in `text` (a URL, or a message
+/// that may quote one). A name counts when it starts the text or follows one
+/// of `/ ? & ; _ ,` or a space; its value runs to the next `& ; #`,
+/// whitespace or quote, in the path also to the next `/` or `?`, or to a
+/// `_name=` (the underscore-separated form some DVRs use).
+pub fn redact_params(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let at_start =
+            i == 0 || matches!(bytes[i - 1], b'/' | b'?' | b'&' | b';' | b'_' | b',' | b' ');
+        if at_start {
+            if let Some(value_start) = secret_name_at(bytes, i) {
+                let in_query = bytes[..i].contains(&b'?');
+                let value_end = value_end(bytes, value_start, in_query);
+                if value_end > value_start {
+                    out.push_str(&text[copied..value_start]);
+                    out.push_str("***");
+                    copied = value_end;
+                }
+                i = value_end.max(value_start);
+                continue;
+            }
+        }
+        i += 1;
     }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// When a secret parameter name followed by `=` starts at `i`, where its value starts.
+fn secret_name_at(bytes: &[u8], i: usize) -> Option<usize> {
+    let eq = i + bytes[i..].iter().position(|b| *b == b'=')?;
+    let name = &bytes[i..eq];
+    if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        return None;
+    }
+    SECRET_URL_PARAMS
+        .iter()
+        .any(|p| p.as_bytes().eq_ignore_ascii_case(name))
+        .then_some(eq + 1)
+}
+
+/// Where a parameter value starting at `start` ends; in a query a `/` or
+/// `?` is part of the value.
+fn value_end(bytes: &[u8], start: usize, in_query: bool) -> usize {
+    let mut j = start;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'&' | b';' | b'#' | b'"' | b'\'' => return j,
+            b'/' | b'?' if !in_query => return j,
+            b if b.is_ascii_whitespace() => return j,
+            b'_' if next_is_param(bytes, j + 1) => return j,
+            _ => j += 1,
+        }
+    }
+    j
+}
+
+/// True when a `name=` (letters, digits, `_`) starts at `i`.
+fn next_is_param(bytes: &[u8], i: usize) -> bool {
+    let name_len = bytes[i.min(bytes.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    name_len > 0 && bytes.get(i + name_len) == Some(&b'=')
 }
 
 fn percent_encode(s: &str) -> String {
@@ -371,5 +519,23 @@ mod tests {
         assert_eq!(redact_url("rtsp://u@h:554/x@y"), "rtsp://***@h:554/x@y");
         assert_eq!(redact_url("rtsp://h/x"), "rtsp://h/x");
         assert_eq!(redact_url("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn redacts_secret_parameters_in_path_and_query() {
+        assert_eq!(
+            redact_url("rtsp://h/user=admin&password=X&channel=1"),
+            "rtsp://h/user=admin&password=***&channel=1"
+        );
+        assert_eq!(
+            redact_url("rtsp://h/cam/realmonitor?channel=1&PWD=a/b&token=t"),
+            "rtsp://h/cam/realmonitor?channel=1&PWD=***&token=***"
+        );
+        assert_eq!(
+            redact_url("rtsp://h/user=admin_password=tl_J_channel=1_stream=0.sdp"),
+            "rtsp://h/user=admin_password=***_channel=1_stream=0.sdp"
+        );
+        assert_eq!(redact_url("rtsp://h/s;auth=abc"), "rtsp://h/s;auth=***");
+        assert_eq!(redact_url("rtsp://h/monkey=1"), "rtsp://h/monkey=1");
     }
 }

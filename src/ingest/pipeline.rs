@@ -30,7 +30,7 @@
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -40,7 +40,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
-use super::config::{redact_url, Transport};
+use super::config::{redact_params, redact_url, Transport};
 use super::{Frame, IngestError};
 
 /// Posted by the appsink callback on the first frame of a session.
@@ -296,7 +296,16 @@ pub(crate) struct RtspTarget {
     pub password: Option<String>,
     /// For messages: `rtsp://***@host/…` when credentials were present.
     pub redacted: String,
+    /// What the server offered in the current session's SDP (set by
+    /// `select-stream`): [`OFFERED_ANY`] and [`OFFERED_VIDEO`] bits, so that
+    /// a stream with no video is reported as such.
+    pub offered: Arc<AtomicU8>,
 }
+
+/// [`RtspTarget::offered`]: the server offered at least one stream.
+pub(crate) const OFFERED_ANY: u8 = 1;
+/// [`RtspTarget::offered`]: the server offered a video stream.
+pub(crate) const OFFERED_VIDEO: u8 = 2;
 
 impl RtspTarget {
     /// Splits `rtsp://user:pass@host:port/path` (user and password percent-encoded).
@@ -308,6 +317,7 @@ impl RtspTarget {
                 user: None,
                 password: None,
                 redacted,
+                offered: Arc::default(),
             };
         };
         let rest = &url[scheme_end..];
@@ -318,6 +328,7 @@ impl RtspTarget {
                 user: None,
                 password: None,
                 redacted,
+                offered: Arc::default(),
             },
             Some(at) => {
                 let userinfo = &rest[..at];
@@ -330,17 +341,20 @@ impl RtspTarget {
                     user: Some(user),
                     password,
                     redacted,
+                    offered: Arc::default(),
                 }
             }
         }
     }
 
-    /// Removes the password from a text GStreamer produced, should it appear.
+    /// Removes the password, and the values of secret URL parameters
+    /// ([`redact_params`]), from a text GStreamer produced, should they appear.
     pub fn scrub(&self, text: &str) -> String {
-        match &self.password {
+        let text = match &self.password {
             Some(p) if !p.is_empty() => text.replace(p.as_str(), "***"),
             _ => text.to_string(),
-        }
+        };
+        redact_params(&text)
     }
 }
 
@@ -396,7 +410,9 @@ pub(crate) fn build_rtsp(
     src.set_property("tcp-timeout", timeout_us);
     src.set_property("timeout", timeout_us);
     // Only set up video streams; audio would cost bandwidth for nothing.
-    src.connect("select-stream", false, |args| {
+    let offered = target.offered.clone();
+    offered.store(0, Ordering::SeqCst);
+    src.connect("select-stream", false, move |args| {
         let is_video = args
             .get(2)
             .and_then(|v| v.get::<gst::Caps>().ok())
@@ -405,6 +421,12 @@ pub(crate) fn build_rtsp(
                     .and_then(|s| s.get::<&str>("media").ok().map(|m| m == "video"))
             })
             .unwrap_or(true);
+        let bits = if is_video {
+            OFFERED_ANY | OFFERED_VIDEO
+        } else {
+            OFFERED_ANY
+        };
+        offered.fetch_or(bits, Ordering::SeqCst);
         Some(is_video.to_value())
     });
     pipeline
@@ -545,6 +567,11 @@ pub(crate) fn build_file(
 pub(crate) fn classify_rtsp_error(err: &gst::message::Error, target: &RtspTarget) -> IngestError {
     let e = err.error();
     let url = target.redacted.clone();
+    // Streams were offered but none was video: rtspsrc then says "No
+    // supported stream was found … transport protocols", which misleads.
+    if target.offered.load(Ordering::SeqCst) == OFFERED_ANY {
+        return IngestError::NoVideo { url };
+    }
     let detail = || {
         let mut d = e.message().to_string();
         if let Some(debug) = err.debug() {
