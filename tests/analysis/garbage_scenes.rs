@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! GARBAGE_SCENES=/tmp/scenes GARBAGE_ALERTS=/tmp/alerts.jsonl \
-//!   cargo test --release --test garbage_scenes -- --ignored --nocapture
+//!   cargo test --release --test analysis garbage_scenes -- --ignored --nocapture
 //! score --truth /tmp/scenes --alerts /tmp/alerts.jsonl
 //! ```
 //!

@@ -38,7 +38,7 @@ fn detect_prints_json_lines_and_writes_annotated_images() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // Same boxes as tests/detector_decoders.rs: dog 0.9 and cat 0.85 at (48, 24, 80, 40).
+    // Same boxes as tests/analysis/detector_decoders.rs: dog 0.9 and cat 0.85 at (48, 24, 80, 40).
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["class"], "dog");
     assert_eq!(lines[0]["score"], 0.9);
