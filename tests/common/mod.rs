@@ -8,8 +8,8 @@
 //! - [`check_config`]: `estatewatch check-config` on a config given as text.
 //! - [`daemon`]: the real `estatewatch run` binary as a child process.
 //! - [`mosquitto`]: a real broker, a TCP gate in front of it, a subscriber.
-//! - [`own_process`]: [`in_own_process!`](crate::common::own_process::in_own_process)
-//!   for tests that must be alone in their process.
+//! - [`own_process`]: the `in_own_process!` macro, for tests that must be
+//!   alone in their process.
 //! - [`rtsp`]: camera configs, camera events and thread listings for the
 //!   ingest tests.
 //! - [`scenegen`]: a clip rendered as the `scenegen` command renders it.
