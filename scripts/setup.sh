@@ -4,8 +4,8 @@
 #   - the ONNX Runtime shared library, taken from the pinned PyPI `onnxruntime`
 #     wheel (sha256 checked) into .ort/ in this checkout, where the binary looks
 #     for it without any environment variable;
-#   - for the tests: debhelper (tests/ops_deb.rs builds the .deb) and promtool
-#     (tests/ops_monitor.rs checks /metrics), the latter unpacked from Debian's
+#   - for the tests: debhelper (tests/ops/deb.rs builds the .deb) and promtool
+#     (tests/ops/monitor.rs checks /metrics), the latter unpacked from Debian's
 #     `prometheus` package into .cache/bin/ so no Prometheus server is
 #     installed or started.
 # With --deb (`make deb`) it also installs lintian, to check the package.

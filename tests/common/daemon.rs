@@ -3,8 +3,8 @@
 //! ([`http_get`], [`metrics`], [`metric`], [`scrape`]) and a polling
 //! [`wait_for`] that prints the daemon's log when it times out.
 //!
-//! Include it from a test file with
-//! `#[path = "common/daemon.rs"] mod daemon;`.
+//! Included by each test binary through `tests/common/mod.rs`; use it as
+//! `crate::common::daemon`.
 //!
 //! The daemon is started with `ESTATEWATCH_LOG=info`, `NO_COLOR=1` and no
 //! `NOTIFY_SOCKET`, `WATCHDOG_USEC` or `WATCHDOG_PID` (a test runner started

@@ -1,0 +1,114 @@
+//! End to end for the `throwing` analyzer: a throw rendered as `scenegen`
+//! renders it is served over the in-process RTSP server, `estatewatch run`
+//! ingests it with the camera calibration scenegen wrote, and an MQTT
+//! subscriber on a real mosquitto receives a `throwing` alert naming the
+//! floor and column the object was thrown from, with its snapshot.
+
+use crate::common::daemon::Daemon;
+use crate::common::mosquitto::{config_text, Broker, Subscriber};
+use crate::common::scenegen::scenegen;
+use base64::Engine;
+use estatewatch::ingest::RtspServer;
+use estatewatch_scenes::Truth;
+use std::path::Path;
+use std::time::Duration;
+
+/// Renders one throw (16 px object from floor 6, column 1) with its replay config.
+fn render_throw(dir: &Path) -> Truth {
+    scenegen(
+        dir,
+        "throwing",
+        61,
+        None,
+        "size_px=16,floor=6,column=1",
+        true,
+    );
+    Truth::load(&dir.join("throwing-61.json")).unwrap()
+}
+
+/// The `[[cameras]]` part of scenegen's replay config, reading `url` instead of the file.
+fn camera_from_replay_config(replay_toml: &Path, url: &str) -> String {
+    let text = std::fs::read_to_string(replay_toml).unwrap();
+    let start = text.find("[[cameras]]").expect("a camera section");
+    let camera = text[start..]
+        .lines()
+        .map(|l| {
+            if l.starts_with("url = ") {
+                format!("url = \"{url}\"\ntransport = \"tcp\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        camera.contains("rtsp://") && !camera.contains("file://"),
+        "{camera}"
+    );
+    assert!(camera.contains("[cameras.analyzers.throwing]"), "{camera}");
+    camera
+}
+
+#[test]
+fn a_throw_served_over_rtsp_reaches_an_mqtt_subscriber_with_its_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = render_throw(dir.path());
+    let want = truth.incidents[0].origin.expect("a throw has an origin");
+    assert_eq!((want.floor, want.column), (6, 1));
+
+    // The clip loops over RTSP, so the daemon sees the throw every few seconds.
+    let server = RtspServer::start(0, None).unwrap();
+    server.add_file_loop("/tower", &dir.path().join(&truth.clip));
+    let broker = Broker::start();
+    let sub = Subscriber::connect(broker.port(), "estatewatch/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+
+    let outbox = dir.path().join("outbox.db");
+    let config = dir.path().join("estatewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n{}\n",
+            config_text(broker.port(), &outbox, "", ""),
+            camera_from_replay_config(&dir.path().join("throwing-61.toml"), &server.url("/tower"))
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let daemon = Daemon::start(&config, &outbox, &log);
+    let daemon_log = || daemon.log();
+
+    // A slow shared machine may need a few loops of the clip; the timeout
+    // only bounds a failure.
+    let got = sub.wait_until(Duration::from_secs(120), |msgs| {
+        msgs.iter()
+            .any(|m| m.topic.contains("/alerts/") && m.json()["kind"] == "throwing")
+    });
+    assert!(
+        got,
+        "no throwing alert; received {:?}\ndaemon log:\n{}",
+        sub.messages().iter().map(|m| &m.topic).collect::<Vec<_>>(),
+        daemon_log()
+    );
+    let alerts: Vec<serde_json::Value> = sub
+        .alerts()
+        .into_iter()
+        .filter(|a| a["kind"] == "throwing")
+        .collect();
+    let a = &alerts[0];
+    assert_eq!(a["camera"], "throwing-61", "{a}");
+    assert_eq!(a["state"], "new", "{a}");
+    assert_eq!(a["details"]["origin"]["floor"], want.floor, "{a}");
+    assert_eq!(a["details"]["origin"]["column"], want.column, "{a}");
+    let points = a["details"]["trajectory"].as_array().unwrap();
+    assert!(points.len() >= 5, "{a}");
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(a["snapshot"]["data"].as_str().expect("a snapshot"))
+        .unwrap();
+    assert!(image::load_from_memory(&jpeg).is_ok());
+    // Every throwing alert of the run (one per loop of the clip) names the same window.
+    for a in &alerts {
+        assert_eq!(a["details"]["origin"]["floor"], want.floor, "{a}");
+    }
+    server.stop();
+}

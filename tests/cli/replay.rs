@@ -1,0 +1,209 @@
+//! `estatewatch replay` through the real binary: alert JSON lines with media
+//! time, saved snapshots, the `--debug-video` MP4, and errors that name what
+//! is wrong. Clips are rendered as `scenegen` renders them.
+
+use crate::common::scenegen::scenegen;
+use estatewatch_scenes::encode::decode_file;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
+
+/// Renders a small throw (a 20 px object from floor 2) with its replay config.
+fn throw_clip(dir: &Path) {
+    scenegen(
+        dir,
+        "throwing",
+        2,
+        Some((320, 180)),
+        "size_px=20,floor=2",
+        true,
+    );
+}
+
+#[test]
+fn replay_prints_alerts_saves_snapshots_and_writes_a_debug_video() {
+    let dir = tempfile::tempdir().unwrap();
+    throw_clip(dir.path());
+    let clip = dir.path().join("throwing-2.mp4");
+    let snaps = dir.path().join("snaps");
+    let debug = dir.path().join("debug.mp4");
+    // The motion analyzer, made sensitive enough for one small object.
+    let cfg = dir.path().join("throwing-2.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "cooldown_s = 30",
+        "cooldown_s = 30\nmin_changed_fraction = 0.001",
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(work.path())
+        .args(["replay", "--camera", "throwing-2", "--config"])
+        .arg(&cfg)
+        .arg("--snapshots")
+        .arg(&snaps)
+        .arg("--debug-video")
+        .arg(&debug)
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Alerts: one JSON object per line, from this camera, with media time
+    // inside the clip, and a saved snapshot per alert.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let alerts: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!alerts.is_empty(), "a falling object moves: {stdout}");
+    let original = decode(&clip);
+    let clip_ms = original.len() as u64 * 1000 / 15 + 100;
+    for a in &alerts {
+        assert_eq!(a["camera"], "throwing-2", "{a}");
+        let t = a["media_time_ms"].as_u64().expect("media_time_ms");
+        assert!(t <= clip_ms, "{t} ms in a {clip_ms} ms clip");
+        let id = a["id"].as_str().unwrap();
+        let jpg = std::fs::read(snaps.join(format!("{id}.jpg"))).unwrap();
+        assert_eq!(&jpg[..2], &[0xFF, 0xD8], "snapshot is a JPEG");
+        assert!(a.get("snapshot").is_none_or(|s| s.is_null()), "{a}");
+    }
+
+    // The debug video has every analysed frame, with overlays drawn: the
+    // motion zone's outline makes frames differ from the clip's.
+    let drawn = decode(&debug);
+    assert_eq!(drawn.len(), original.len());
+    assert_eq!(
+        (drawn[0].width, drawn[0].height),
+        (original[0].width, original[0].height)
+    );
+    let i = drawn.len() / 2;
+    let differing = drawn[i]
+        .rgb
+        .iter()
+        .zip(&original[i].rgb)
+        .filter(|(a, b)| a.abs_diff(**b) > 60)
+        .count();
+    assert!(differing > 300, "only {differing} bytes differ");
+
+    // Nothing touched outside the named outputs.
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn replay_errors_name_the_camera_and_the_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    throw_clip(dir.path());
+    let cfg = dir.path().join("throwing-2.toml");
+    let out = Command::new(BIN)
+        .args(["replay", "--camera", "nosuch", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("throwing-2.mp4"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nosuch") && err.contains("throwing-2"),
+        "{err}"
+    );
+
+    let out = Command::new(BIN)
+        .args(["replay", "--camera", "throwing-2", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("missing.mp4"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.mp4"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn decode(path: &Path) -> Vec<estatewatch_scenes::encode::DecodedFrame> {
+    let mut frames = Vec::new();
+    decode_file(path, |f| frames.push(f)).unwrap();
+    frames
+}
+
+#[test]
+fn throwing_second_opinion_reports_the_classifiers_bird_score() {
+    let dir = tempfile::tempdir().unwrap();
+    scenegen(dir.path(), "throwing", 4, None, "size_px=16,floor=3", true);
+    let cfg = dir.path().join("throwing-4.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("[cameras.analyzers.throwing]"), "{text}");
+    // bird_veto alone is refused, naming the field.
+    let bad = text.replacen(
+        "[cameras.analyzers.throwing]\n",
+        "[cameras.analyzers.throwing]\nbird_veto = 0.9\n",
+        1,
+    );
+    std::fs::write(&cfg, bad).unwrap();
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("throwing.bird_veto"), "{err}");
+    // Report-only second opinion: the alert carries the bird score.
+    let good = text.replacen(
+        "[cameras.analyzers.throwing]\n",
+        "[cameras.analyzers.throwing]\nsecond_opinion = true\n",
+        1,
+    );
+    std::fs::write(&cfg, good).unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--camera", "throwing-4", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("throwing-4.mp4"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let throws: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["kind"] == "throwing")
+        .collect();
+    assert_eq!(throws.len(), 1, "{throws:#?}");
+    let second = &throws[0]["details"]["second_opinion"];
+    assert_eq!(second["model"], "efficientnet-lite0", "{second}");
+    let bird = second["bird"].as_f64().expect("a bird probability");
+    assert!((0.0..=1.0).contains(&bird), "{bird}");
+}
+
+#[test]
+fn replay_below_the_clip_rate_drops_frames_quietly() {
+    // The 15 fps clip analysed at 5 fps: two frames of three are dropped in
+    // the pipeline, and each drop must be clean (no GStreamer-CRITICAL on
+    // stderr, which on a gateway would flood the journal at camera rate).
+    let dir = tempfile::tempdir().unwrap();
+    throw_clip(dir.path());
+    let cfg = dir.path().join("throwing-2.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replacen("fps = 15", "fps = 5", 1);
+    std::fs::write(&cfg, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["replay", "--camera", "throwing-2", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("throwing-2.mp4"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("CRITICAL"), "{err}");
+    assert!(err.contains("frames"), "replay reports what it read: {err}");
+}

@@ -1,0 +1,13 @@
+//! Operations: the Debian package, monitoring and reload, and the examples in the docs.
+//!
+//! One test binary for the area; each module was its own binary before.
+//! Shared helpers are in `tests/common/` (see its `mod.rs`).
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../throwing_scene/mod.rs"]
+mod throwing_scene;
+
+mod deb;
+mod docs_examples;
+mod monitor;
