@@ -1,4 +1,4 @@
-//! Command line: `check-config`, `detector`, `still` and `replay`.
+//! Command line: `check-config` (config loading, parse errors, exit codes), `detector`, `still` and `replay`.
 //!
 //! One test binary for the area; each module was its own binary before.
 //! Shared helpers are in `tests/common/` (see its `mod.rs`).
@@ -7,6 +7,8 @@
 mod common;
 
 mod config;
+mod config_loading;
 mod detector;
+mod exit_codes;
 mod replay;
 mod still;

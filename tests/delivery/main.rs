@@ -11,3 +11,4 @@ mod daemon;
 mod health_notify;
 mod outbox;
 mod tls;
+mod watch;

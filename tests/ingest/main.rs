@@ -9,4 +9,5 @@ mod common;
 mod errors;
 mod file;
 mod live_vs_file;
+mod redaction;
 mod rtsp;

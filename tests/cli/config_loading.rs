@@ -8,11 +8,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "common/check_config.rs"]
-mod check_config;
-#[path = "common/mosquitto.rs"]
-mod mosquitto;
-use check_config::check_config as check;
+use crate::common::check_config::check_config as check;
+use crate::common::mosquitto;
 
 const BASE: &str = r#"
 [site]

@@ -2,13 +2,8 @@
 //! included (item 11), and a broker crash is logged as a lost connection,
 //! not a "protocol error" (item 17). Real mosquitto, the real binary.
 
-#[path = "common/daemon.rs"]
-mod daemon;
-#[path = "common/mosquitto.rs"]
-mod mosquitto;
-
-use daemon::Daemon;
-use mosquitto::{config_text, make_pki, Broker};
+use crate::common::daemon::Daemon;
+use crate::common::mosquitto::{config_text, make_pki, Broker};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;

@@ -3,12 +3,9 @@
 //! video stream" rather than GStreamer's transport message (item 17). Real
 //! GStreamer and the in-process RTSP server.
 
-#[path = "common/rtsp.rs"]
-mod common;
-
 use std::time::Duration;
 
-use common::{camera, events};
+use crate::common::rtsp::{camera, events};
 use estatewatch::ingest::config::redact_url;
 use estatewatch::ingest::synth::{live_launch, Codec};
 use estatewatch::ingest::{spawn_camera, FrameSlot, RtspServer};
