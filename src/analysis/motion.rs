@@ -182,6 +182,24 @@ impl Analyzer for MotionAnalyzer {
     }
 }
 
+impl crate::analysis::registry::AnalyzerConfig for MotionConfig {
+    fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
+        MotionConfig::check(self, path, p);
+    }
+
+    fn build(
+        &self,
+        ctx: &crate::analysis::registry::BuildContext<'_>,
+    ) -> Result<Box<dyn Analyzer>, crate::analysis::AnalysisError> {
+        let cam = ctx.camera;
+        Ok(Box::new(MotionAnalyzer::new(
+            self,
+            cam.detect.width,
+            cam.detect.height,
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
