@@ -2,9 +2,11 @@
 //! analyzer's own table and its checks live beside the analyzer
 //! ([`motion`](super::motion), [`fire::config`](super::fire::config),
 //! [`garbage::config`](super::garbage::config),
-//! [`throwing::config`](super::throwing::config)); this table only gathers
-//! them. A whole camera entry, as analysis is given it, is [`CameraConfig`]:
-//! ingest's keys with this table.
+//! [`throwing::config`](super::throwing::config)), each implementing
+//! [`AnalyzerConfig`]; this table only gathers them, one line per analyzer in
+//! the `analyzers!` list below, whose order is the order analyzers are
+//! checked and built in. A whole camera entry, as analysis is given it, is
+//! [`CameraConfig`]: ingest's keys with this table.
 
 use super::fire::config::FireConfig;
 use super::garbage::config::GarbageConfig;
