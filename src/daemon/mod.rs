@@ -23,7 +23,7 @@
 //! delivers alerts already in the outbox.
 //!
 //! The rooms: [`unit`] (one camera's ingest and analysis, and the set of
-//! them), [`reload`] (config reload: what changed and applying it),
+//! them), [`reload`](mod@reload) (config reload: what changed and applying it),
 //! [`signals`] (SIGHUP/SIGTERM/SIGINT, `estatewatch reload`), [`watch`] (the
 //! camera watch task) and [`status`] (the figures behind `/healthz`,
 //! `/metrics` and the stats topic). This file wires them: start, main loop,

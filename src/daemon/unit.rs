@@ -111,7 +111,7 @@ impl CameraUnit {
         }
     }
 
-    /// The camera's figures now (rates are filled in by [`Rates`]).
+    /// The camera's figures now (rates are filled in by [`Rates`](crate::monitor::Rates)).
     pub fn snapshot(&self) -> CameraSnapshot {
         let s = self.handle.stats();
         CameraSnapshot {

@@ -42,7 +42,7 @@ impl Drop for CameraWatchTask {
 
 /// Starts the camera watch for `config`'s cameras (each with its
 /// `offline_grace_s`; a camera added later is `Configured` by
-/// [`CameraUnit::start`]), submitting to `delivery`. Must be called inside a
+/// [`CameraUnit::start`](super::CameraUnit::start)), submitting to `delivery`. Must be called inside a
 /// tokio runtime.
 pub fn start_camera_watch(config: &Config, delivery: &Delivery) -> CameraWatchTask {
     let grace = config

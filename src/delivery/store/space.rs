@@ -1,6 +1,6 @@
 //! A full disk: the reserve file and the WAL limit.
 //!
-//! At start the store measures the filesystem ([`SpacePlan`]): it lowers
+//! At start the store measures the filesystem ([`SpacePlan`](outbox::SpacePlan)): it lowers
 //! `max_bytes` to what fits (logged) and keeps a reserve file,
 //! `<path>.reserve`. When a write fails because the disk is full, it deletes
 //! the reserve, so that removing delivered alerts and checkpointing the WAL
