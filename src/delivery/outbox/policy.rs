@@ -1,6 +1,5 @@
 //! The caps and drop policy, and the TTL.
 //!
-//!
 //! After each insert, while the table holds more than `max_rows` rows or more
 //! than `max_bytes` payload bytes, the row with the lowest severity is dropped,
 //! the oldest (lowest `seq`) first among equals. A `critical` alert is therefore

@@ -1,3 +1,7 @@
+//! The outbox file format (the persistent format other processes and later
+//! builds rely on): the invariants every change to the file keeps, and the
+//! numbered schema upgrades.
+//!
 //! # Invariants
 //!
 //! 1. An alert is committed here (`synchronous = FULL`, so it survives a crash
@@ -27,7 +31,8 @@
 //!    the incident is not in `open_events`: it began before this file
 //!    recorded it), less those dropped since; it is 0 for every other row.
 //!    So `held > 0` means staff got, or will get, some alert of the incident.
-//!//! # Schema versions
+//!
+//! # Schema versions
 //!
 //! `PRAGMA user_version` holds the schema version and `PRAGMA application_id`
 //! marks the file as an estatewatch outbox. [`MIGRATIONS`] lists the explicit,

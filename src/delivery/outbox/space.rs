@@ -1,7 +1,6 @@
 //! Disk space: the WAL limit and checkpoints, the reserve file, free-space
 //! measures.
 //!
-//!
 //! The WAL is checkpointed once it holds [`SpacePlan::wal_limit_bytes`] and
 //! truncated to that size afterwards, so it cannot grow to fill a small disk.
 //! [`SpacePlan`] also sizes the reserve file (`<outbox>.reserve`) that
