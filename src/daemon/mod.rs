@@ -22,7 +22,7 @@
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
 //!
-//! The rooms: [`unit`] (one camera's ingest and analysis, and the set of
+//! The rooms: [`unit`](mod@unit) (one camera's ingest and analysis, and the set of
 //! them), [`reload`](mod@reload) (config reload: what changed and applying it),
 //! [`signals`] (SIGHUP/SIGTERM/SIGINT, `estatewatch reload`), [`watch`] (the
 //! camera watch task) and [`status`] (the figures behind `/healthz`,
