@@ -16,6 +16,7 @@ pub mod detector;
 pub mod fire;
 pub mod garbage;
 pub mod motion;
+pub mod registry;
 pub mod throwing;
 pub mod worker;
 
@@ -24,6 +25,7 @@ use crate::base::point_in_polygon;
 use crate::ingest::Frame;
 use config::CameraConfig;
 use detector::config::RuntimeConfig;
+use registry::BuildContext;
 
 /// Something an analyzer wants to tell staff about.
 #[derive(Debug, Clone)]
@@ -78,24 +80,11 @@ pub fn build_analyzers(cam: &CameraConfig) -> Result<Vec<Box<dyn Analyzer>>, Ana
 /// The models a camera's analyzers can use ([`detector::Models::load`] them
 /// once at start and pass them to [`build_analyzers_with`]).
 pub fn wanted_models(cam: &CameraConfig) -> Vec<&'static str> {
-    let mut names = Vec::new();
-    if cam
-        .analyzers
-        .garbage
-        .as_ref()
-        .is_some_and(|g| g.person_detector)
-    {
-        names.extend([garbage::cues::DETECTOR, garbage::cues::CLASSIFIER]);
-    }
-    if cam
-        .analyzers
-        .throwing
-        .as_ref()
-        .is_some_and(|t| t.second_opinion)
-    {
-        names.push(throwing::BIRD_CLASSIFIER);
-    }
-    names
+    cam.analyzers
+        .enabled()
+        .into_iter()
+        .flat_map(|(_, c)| c.wanted_models())
+        .collect()
 }
 
 /// Loads, once, the models the given cameras' analyzers can use (see
@@ -173,66 +162,13 @@ pub fn build_analyzers_with(
     cam: &CameraConfig,
     models: Option<&detector::Models>,
 ) -> Result<Vec<Box<dyn Analyzer>>, AnalysisError> {
+    let ctx = BuildContext {
+        camera: cam,
+        models,
+    };
     let mut out: Vec<Box<dyn Analyzer>> = Vec::new();
-    if let Some(m) = &cam.analyzers.motion {
-        out.push(Box::new(motion::MotionAnalyzer::new(
-            m,
-            cam.detect.width,
-            cam.detect.height,
-        )));
-    }
-    if let Some(f) = &cam.analyzers.fire {
-        let a = fire::models::build(f, cam.detect.fps).map_err(|e| AnalysisError::Setup {
-            camera: cam.name.clone(),
-            analyzer: "fire",
-            message: e.to_string(),
-        })?;
-        out.push(Box::new(a));
-    }
-    if let Some(g) = &cam.analyzers.garbage {
-        let mut a = garbage::GarbageAnalyzer::new(g, cam.detect.width, cam.detect.height);
-        if g.person_detector {
-            match models.map(garbage::cues::ModelCues::from_models) {
-                Some(Ok(cues)) => a = a.with_cues(Box::new(cues)),
-                Some(Err(e)) => tracing::warn!(camera = %cam.name, error = %e,
-                    "garbage: person detector unavailable; using motion cues only"),
-                None => tracing::info!(camera = %cam.name,
-                    "garbage: no models loaded; using motion cues only"),
-            }
-        }
-        out.push(Box::new(a));
-    }
-    if let Some(t) = &cam.analyzers.throwing {
-        let a =
-            throwing::ThrowingAnalyzer::new(t, cam.detect.width, cam.detect.height, cam.detect.fps)
-                .map_err(|e| AnalysisError::Setup {
-                    camera: cam.name.clone(),
-                    analyzer: "throwing",
-                    message: e.to_string(),
-                })?;
-        let a = if t.second_opinion {
-            let unavailable = |why: &dyn std::fmt::Display| AnalysisError::Setup {
-                camera: cam.name.clone(),
-                analyzer: "throwing",
-                message: format!(
-                    "second_opinion needs the model {}: {why}",
-                    throwing::BIRD_CLASSIFIER
-                ),
-            };
-            let scorer = match models {
-                Some(m) => m
-                    .get_classifier(throwing::BIRD_CLASSIFIER)
-                    .map_err(|e| unavailable(&e))?,
-                None => return Err(unavailable(&"no models loaded")),
-            };
-            a.with_second_opinion(throwing::SecondOpinion {
-                scorer: std::sync::Arc::new(throwing::ClassifierBirds(scorer)),
-                veto_at: t.bird_veto,
-            })
-        } else {
-            a
-        };
-        out.push(Box::new(a));
+    for (_, c) in cam.analyzers.enabled() {
+        out.push(c.build(&ctx)?);
     }
     Ok(out)
 }

@@ -2,6 +2,8 @@
 //! `detector`) and its validation. Tuning guide: `docs/fire.md`.
 
 use crate::analysis::detector::config::RuntimeConfig;
+use crate::analysis::registry::{AnalyzerConfig, BuildContext};
+use crate::analysis::{AnalysisError, Analyzer};
 use crate::settings::{check_zones, default_true, push, ConfigProblem, ZoneConfig};
 use serde::Deserialize;
 
@@ -296,5 +298,17 @@ impl FireDetectorConfig {
                 "fire_classes and smoke_classes are both empty: the detector could find nothing",
             );
         }
+    }
+}
+
+impl AnalyzerConfig for FireConfig {
+    fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
+        FireConfig::check(self, path, p);
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Box<dyn Analyzer>, AnalysisError> {
+        let a = super::models::build(self, ctx.camera.detect.fps)
+            .map_err(|e| ctx.setup_error("fire", e.to_string()))?;
+        Ok(Box::new(a))
     }
 }

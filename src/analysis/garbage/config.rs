@@ -1,6 +1,8 @@
 //! The `[cameras.analyzers.garbage]` table and its validation. Tuning guide:
 //! `docs/garbage.md`.
 
+use crate::analysis::registry::{AnalyzerConfig, BuildContext};
+use crate::analysis::{AnalysisError, Analyzer};
 use crate::settings::{check_zones, default_true, push, ConfigProblem, ZoneConfig};
 use serde::Deserialize;
 
@@ -128,5 +130,36 @@ impl GarbageConfig {
             );
         }
         check_zones(&self.zones, &format!("{base}.zones"), p);
+    }
+}
+
+impl AnalyzerConfig for GarbageConfig {
+    fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
+        GarbageConfig::check(self, path, p);
+    }
+
+    fn wanted_models(&self) -> Vec<&'static str> {
+        if self.person_detector {
+            vec![super::cues::DETECTOR, super::cues::CLASSIFIER]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Without its person detector (not asked for, or its models not loaded)
+    /// the analyzer runs on motion cues only; that is logged, not an error.
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Box<dyn Analyzer>, AnalysisError> {
+        let cam = ctx.camera;
+        let mut a = super::GarbageAnalyzer::new(self, cam.detect.width, cam.detect.height);
+        if self.person_detector {
+            match ctx.models.map(super::cues::ModelCues::from_models) {
+                Some(Ok(cues)) => a = a.with_cues(Box::new(cues)),
+                Some(Err(e)) => tracing::warn!(camera = %cam.name, error = %e,
+                    "garbage: person detector unavailable; using motion cues only"),
+                None => tracing::info!(camera = %cam.name,
+                    "garbage: no models loaded; using motion cues only"),
+            }
+        }
+        Ok(Box::new(a))
     }
 }

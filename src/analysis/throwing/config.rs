@@ -6,6 +6,8 @@
 //! checks here are the ones it relies on, so a table that passes them always
 //! calibrates.
 
+use crate::analysis::registry::{AnalyzerConfig, BuildContext};
+use crate::analysis::{AnalysisError, Analyzer};
 use crate::settings::{check_polygon, check_zones, push, ConfigProblem, ZoneConfig};
 use serde::Deserialize;
 
@@ -478,5 +480,52 @@ impl ColumnsConfig {
                 );
             }
         }
+    }
+}
+
+impl AnalyzerConfig for ThrowingConfig {
+    fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
+        ThrowingConfig::check(self, path, p);
+    }
+
+    fn wanted_models(&self) -> Vec<&'static str> {
+        if self.second_opinion {
+            vec![super::BIRD_CLASSIFIER]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// With `second_opinion`, the bird classifier must be loaded: without it
+    /// the camera does not start.
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Box<dyn Analyzer>, AnalysisError> {
+        let cam = ctx.camera;
+        let a =
+            super::ThrowingAnalyzer::new(self, cam.detect.width, cam.detect.height, cam.detect.fps)
+                .map_err(|e| ctx.setup_error("throwing", e.to_string()))?;
+        let a = if self.second_opinion {
+            let unavailable = |why: &dyn std::fmt::Display| {
+                ctx.setup_error(
+                    "throwing",
+                    format!(
+                        "second_opinion needs the model {}: {why}",
+                        super::BIRD_CLASSIFIER
+                    ),
+                )
+            };
+            let scorer = match ctx.models {
+                Some(m) => m
+                    .get_classifier(super::BIRD_CLASSIFIER)
+                    .map_err(|e| unavailable(&e))?,
+                None => return Err(unavailable(&"no models loaded")),
+            };
+            a.with_second_opinion(super::SecondOpinion {
+                scorer: std::sync::Arc::new(super::ClassifierBirds(scorer)),
+                veto_at: self.bird_veto,
+            })
+        } else {
+            a
+        };
+        Ok(Box::new(a))
     }
 }

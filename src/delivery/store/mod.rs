@@ -17,18 +17,10 @@
 //! A corrupt file is moved aside (`<path>.corrupt-<time>`, never deleted), the
 //! rows that can still be read are copied into a fresh outbox (counted there
 //! as `salvaged` and `salvage_lost`), and delivery carries on.
-//!
-//! # A full disk
-//!
-//! At start the store measures the filesystem ([`SpacePlan`]): it lowers
-//! `max_bytes` to what fits (logged) and keeps a reserve file,
-//! `<path>.reserve`. When a write fails because the disk is full, it deletes
-//! the reserve, so that removing delivered alerts and checkpointing the WAL
-//! (which both need a little space) can go on, and it stops writing new alerts
-//! to the file (they are kept in memory, as for any failure) so they cannot
-//! eat that space. Once the filesystem has room for the reserve twice over,
-//! it is re-created and the file takes alerts again; the recovery is logged
-//! once.
+//!//! The rooms: [`memory`] (the in-memory fallback), [`failure`] (file
+//! failures, corrupt files, recovery) and [`space`] (a full disk: the reserve
+//! file and the WAL limit). This file holds the [`Store`] type and the paths
+//! every alert takes through it.
 //!
 //! Order: file rows are delivered before memory rows. Memory rows only exist
 //! while the file is failing and are newer than every file row this process
@@ -36,6 +28,12 @@
 //! into the file, or the file replaced), the publisher starts again from the
 //! oldest row; alerts in flight at that moment may be delivered twice, which
 //! consumers handle with the alert `id` like any other redelivery.
+
+mod failure;
+mod memory;
+mod space;
+
+use memory::MemRow;
 
 use super::outbox::{self, counter_name, Caps, EncodedAlert, Outbox, OutboxError, SpacePlan};
 use crate::alert::{AlertKind, Severity};
@@ -121,24 +119,6 @@ pub struct QueueFigures {
     pub depth: u64,
     pub oldest_age_s: f64,
     pub dropped: u64,
-}
-
-struct MemRow {
-    n: u64,
-    alert: EncodedAlert,
-    /// An incident's `end`: dropped only after every other memory row.
-    end: bool,
-    enqueued: Instant,
-    attempts: u32,
-}
-
-/// True when `payload` is an alert whose `state` is `end`.
-fn is_end(payload: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        state: crate::alert::AlertState,
-    }
-    serde_json::from_slice::<Head>(payload).is_ok_and(|h| h.state == crate::alert::AlertState::End)
 }
 
 /// The outbox file plus its in-memory fallback. Shared by the writer thread and
@@ -245,72 +225,6 @@ impl Store {
         store
     }
 
-    /// Creates the reserve file when it is missing and the filesystem has
-    /// room for it (tried at most every [`RETRY_INTERVAL`]). After the reserve
-    /// was given up to a full disk, it waits for room for the reserve twice
-    /// over, so that one full disk does not release and re-create it over and
-    /// over; then new alerts go to the file again.
-    fn ensure_reserve(&mut self, now: Instant) {
-        let Some(plan) = self.space else { return };
-        if self.reserve || self.reserve_tried.is_some_and(|t| now < t + RETRY_INTERVAL) {
-            return;
-        }
-        let first = self.reserve_tried.is_none();
-        self.reserve_tried = Some(now);
-        let free = outbox::free_bytes(&self.path).unwrap_or(0);
-        let spare = if self.space_low {
-            plan.reserve_bytes
-        } else {
-            0
-        };
-        if free < plan.reserve_bytes + plan.wal_limit_bytes + spare {
-            if first {
-                tracing::warn!(path = %self.path.display(), free_bytes = free, reserve_bytes = plan.reserve_bytes, "not enough free space for the outbox reserve; it is created once there is");
-            }
-            return;
-        }
-        if let Err(e) = outbox::create_reserve(&self.path, plan.reserve_bytes) {
-            if first {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot create the outbox reserve file; trying again later");
-            }
-            return;
-        }
-        self.reserve = true;
-        if self.space_low {
-            self.space_low = false;
-            tracing::info!(path = %self.path.display(), reserve_bytes = plan.reserve_bytes, free_bytes = free, "disk space is back: outbox reserve re-created, new alerts go to the file again");
-            self.note_recovery();
-        } else if !first {
-            tracing::info!(path = %self.path.display(), reserve_bytes = plan.reserve_bytes, "outbox reserve created");
-        }
-    }
-
-    /// The disk is full: give the reserve back to the filesystem so that
-    /// deletions and checkpoints can proceed, and stop adding alerts to the
-    /// file until it can be re-created.
-    fn release_reserve(&mut self) {
-        if !self.reserve {
-            return;
-        }
-        let reserve = outbox::reserve_path(&self.path);
-        match std::fs::remove_file(&reserve) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                tracing::error!(path = %reserve.display(), error = %e, "cannot delete the outbox reserve");
-                return;
-            }
-        }
-        self.reserve = false;
-        self.space_low = true;
-        self.reserve_tried = Some(Instant::now());
-        tracing::error!(
-            path = %self.path.display(),
-            released_bytes = self.space.map_or(0, |p| p.reserve_bytes),
-            "disk full: outbox reserve released so delivered alerts can still be removed; new alerts are kept in memory until there is space again"
-        );
-    }
-
     /// Incidents an earlier run opened and never ended (see
     /// [`Outbox::open_events`]); empty while the file cannot be read.
     pub fn open_events(&self) -> Vec<crate::alert::Alert> {
@@ -333,131 +247,6 @@ impl Store {
         &self.path
     }
 
-    fn open_file(&mut self) {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Best effort; a failure shows up as an unwritable outbox below.
-            let _ = std::fs::create_dir_all(dir);
-        }
-        match Outbox::open(&self.path, self.caps, true) {
-            Ok(f) => self.file_ok(f),
-            Err(e) if e.is_corrupt() => self.recover_corrupt(e),
-            Err(e) => self.fail(e),
-        }
-    }
-
-    fn file_ok(&mut self, mut f: Outbox) {
-        // Never drop what is already queued just because the disk is small.
-        let queued = f.totals().map(|t| t.1).unwrap_or(0);
-        if queued > self.caps.max_bytes {
-            self.caps.max_bytes = queued.min(self.configured.max_bytes);
-            f.set_caps(self.caps);
-        }
-        self.file = Some(f);
-        self.retry_at = None;
-        self.epoch += 1;
-        self.note_recovery();
-    }
-
-    /// After a successful write: logs, once, that the file takes new alerts
-    /// again and nothing waits in memory, and forgets the problem.
-    fn note_recovery(&mut self) {
-        if self.problem.is_none() || !self.mem.is_empty() || self.writes_suspended() {
-            return;
-        }
-        if let Some(p) = self.problem.take() {
-            tracing::info!(path = %self.path.display(), previous = %p, "outbox file works again: new alerts are durable");
-        }
-    }
-
-    /// Moves a damaged file aside, salvages what it can, starts a fresh file.
-    fn recover_corrupt(&mut self, e: OutboxError) {
-        tracing::error!(error = %e, "outbox is damaged; moving it aside and starting a new one");
-        let moved = match outbox::quarantine(&self.path) {
-            Ok(m) => m,
-            Err(io) => {
-                let detail = format!("{e}; moving it aside failed: {io}");
-                return self.fail(OutboxError::Corrupt {
-                    path: self.path.clone(),
-                    detail,
-                });
-            }
-        };
-        let salvage = outbox::salvage(&moved);
-        let rescued = salvage.alerts;
-        tracing::error!(
-            quarantined = %moved.display(),
-            salvaged = rescued.len(),
-            lost = %salvage.lost.map_or("unknown".to_string(), |n| n.to_string()),
-            header_rebuilt = salvage.header_rebuilt,
-            "damaged outbox kept for inspection; readable alerts copied to the new outbox"
-        );
-        self.quarantined.push(moved);
-        self.salvaged += rescued.len();
-        self.salvage_lost += salvage.lost.unwrap_or(0);
-        *self
-            .pending_counters
-            .entry("salvaged".to_string())
-            .or_default() += rescued.len() as u64;
-        *self
-            .pending_counters
-            .entry("salvage_lost".to_string())
-            .or_default() += salvage.lost.unwrap_or(0);
-        match Outbox::open(&self.path, self.caps, true) {
-            Ok(mut f) => {
-                // Row numbers of the old file mean nothing in the new one.
-                self.pending_deletes.clear();
-                if let Err(e) = f.append(&rescued) {
-                    tracing::error!(error = %e, "could not copy salvaged alerts; keeping them in memory");
-                    self.push_mem(rescued);
-                }
-                self.file_ok(f);
-            }
-            Err(e2) => {
-                self.pending_deletes.clear();
-                self.push_mem(rescued);
-                self.fail(e2);
-            }
-        }
-    }
-
-    /// Records a file failure: log it, stop writing to the file for a while.
-    fn fail(&mut self, e: OutboxError) {
-        let same = self.problem.as_ref().map(|p| p.kind()) == Some(e.kind());
-        if same {
-            tracing::warn!(error = %e, memory_rows = self.mem.len(), "outbox file still failing; alerts are kept in memory");
-        } else {
-            tracing::error!(
-                error = %e,
-                memory_rows = self.mem.len(),
-                "OUTBOX FILE FAILED: new alerts are kept IN MEMORY ONLY (lost if the daemon stops) and still delivered; retrying every {}s",
-                RETRY_INTERVAL.as_secs()
-            );
-        }
-        if e.is_corrupt() {
-            // Stop using a damaged file; the next retry moves it aside.
-            self.file = None;
-        }
-        let disk_full = matches!(e, OutboxError::DiskFull { .. });
-        self.problem = Some(e);
-        self.retry_at = Some(Instant::now() + RETRY_INTERVAL);
-        if disk_full && self.reserve {
-            self.release_reserve();
-            // Remove what was delivered right away, in the space just freed.
-            self.retry_at = Some(Instant::now());
-        }
-    }
-
-    /// True when new alerts must not go to the file.
-    fn writes_suspended(&self) -> bool {
-        self.deletes_suspended() || self.space_low
-    }
-
-    /// True when nothing at all may be written to the file, not even the
-    /// deletion of delivered rows.
-    fn deletes_suspended(&self) -> bool {
-        self.file.is_none() || self.retry_at.is_some()
-    }
-
     /// Queues alerts: committed to the file when it works, else kept in memory.
     /// Returns true when they were committed durably.
     pub fn append(&mut self, batch: Vec<EncodedAlert>) -> bool {
@@ -478,54 +267,6 @@ impl Store {
         }
         self.push_mem(batch);
         false
-    }
-
-    fn push_mem(&mut self, batch: Vec<EncodedAlert>) {
-        let now = Instant::now();
-        for alert in batch {
-            if self.mem.iter().any(|m| m.alert.id == alert.id) {
-                continue;
-            }
-            self.mem_bytes += alert.payload.len() as u64;
-            self.mem.push_back(MemRow {
-                n: self.mem_next,
-                end: is_end(&alert.payload),
-                alert,
-                enqueued: now,
-                attempts: 0,
-            });
-            self.mem_next += 1;
-        }
-        let max_rows = self.configured.max_rows.min(MEMORY_MAX_ROWS);
-        let max_bytes = self.configured.max_bytes.min(MEMORY_MAX_BYTES);
-        let mut dropped = Vec::new();
-        while self.mem.len() as u64 > max_rows || self.mem_bytes > max_bytes {
-            // Lowest severity, oldest first, like the file; an incident's
-            // `end` only when nothing else is left (its `new` may well have
-            // been delivered already).
-            let Some(victim) = self
-                .mem
-                .iter()
-                .enumerate()
-                .min_by_key(|(i, m)| (m.end, m.alert.severity, *i))
-                .map(|(i, _)| i)
-            else {
-                break;
-            };
-            if let Some(m) = self.mem.remove(victim) {
-                self.mem_bytes -= m.alert.payload.len() as u64;
-                *self
-                    .pending_counters
-                    .entry(counter_name("dropped_memory", m.alert.severity))
-                    .or_default() += 1;
-                dropped.push(outbox::Dropped {
-                    seq: -(m.n as i64),
-                    id: m.alert.id,
-                    severity: m.alert.severity,
-                });
-            }
-        }
-        log_drops("in-memory queue full", &dropped);
     }
 
     /// Adds to persistent counters (written to the file when it works).
@@ -607,11 +348,6 @@ impl Store {
                 tracing::debug!(error = %e, "could not record publish attempts");
             }
         }
-    }
-
-    fn mem_row_mut(&mut self, n: u64) -> Option<&mut MemRow> {
-        let i = self.mem.partition_point(|m| m.n < n);
-        self.mem.get_mut(i).filter(|m| m.n == n)
     }
 
     /// Removes alerts whose PUBACK arrived. `epoch` is the epoch the refs were
@@ -720,29 +456,6 @@ impl Store {
             changed |= self.expire(now);
         }
         changed
-    }
-
-    /// Copies the in-memory alerts into the file, in order, in one transaction.
-    fn migrate(&mut self) -> bool {
-        let Some(f) = self.file.as_mut() else {
-            return false;
-        };
-        let batch: Vec<EncodedAlert> = self.mem.iter().map(|m| m.alert.clone()).collect();
-        match f.append(&batch) {
-            Ok(out) => {
-                tracing::info!(path = %self.path.display(), moved = batch.len(), "in-memory alerts committed to the outbox file");
-                log_drops("outbox cap reached", &out.dropped);
-                self.mem.clear();
-                self.mem_bytes = 0;
-                self.epoch += 1;
-                self.note_recovery();
-                true
-            }
-            Err(e) => {
-                self.fail(e);
-                false
-            }
-        }
     }
 
     fn expire(&mut self, now: Instant) -> bool {
@@ -862,25 +575,6 @@ impl Store {
         }
     }
 
-    /// Checkpoints and truncates the WAL when it has grown past twice its
-    /// limit (a reader in another process held off the automatic
-    /// checkpoint), and always while space is low.
-    fn limit_wal(&mut self) {
-        let Some(f) = self.file.as_mut() else { return };
-        let limit = self.space.map_or(4 * 1024 * 1024, |p| p.wal_limit_bytes);
-        let wal = f.wal_bytes();
-        if wal == 0 || (wal <= 2 * limit && !self.space_low) {
-            return;
-        }
-        match f.checkpoint() {
-            Ok(done) => tracing::debug!(wal_bytes = wal, done, "outbox WAL checkpointed"),
-            Err(e) => {
-                tracing::warn!(error = %e, wal_bytes = wal, "outbox WAL checkpoint failed");
-                self.fail(e);
-            }
-        }
-    }
-
     /// Final attempt to record deliveries and counters before exit.
     pub fn close(&mut self) {
         self.retry_at = None;
@@ -899,7 +593,7 @@ impl Store {
     }
 }
 
-fn log_drops(why: &str, dropped: &[outbox::Dropped]) {
+pub(super) fn log_drops(why: &str, dropped: &[outbox::Dropped]) {
     if dropped.is_empty() {
         return;
     }

@@ -1,0 +1,189 @@
+//! `estatewatch run`: wires ingest, analysis, alerts and delivery together,
+//! applies config reloads, and shuts them down in order.
+//!
+//! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
+//! does not need the broker to be up), then the camera watch
+//! ([`start_camera_watch`], camera events to alerts), then the producers
+//! ([`start_pipeline`]), then the monitor (the `/healthz` + `/metrics` endpoint and the stats
+//! topic, see [`crate::monitor`]).
+//! Reload (SIGHUP, or `estatewatch reload`): the config file is read and
+//! validated again; if it is invalid the running config stays. Cameras that
+//! were added, removed or changed are started, stopped or restarted; the
+//! others and delivery are not touched (see [`Pipeline::apply`]).
+//! Sensor inputs ([`crate::sensors`]) start after the cameras and feed the
+//! same alert sink, a [`FusedSink`] in front of delivery's. A reload that
+//! changes `[[sensors]]` or `[sensor_broker]` restarts the inputs, keeping
+//! the monitor (rule state) of each sensor whose config is unchanged
+//! ([`crate::sensors::restart`]); a `[fusion]` change is applied to the
+//! shared sink ([`FusedSink::set_fusion`]), so it reaches every producer.
+//! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
+//! appear, then let delivery commit what is queued and give the publisher
+//! [`SHUTDOWN_GRACE`] to deliver before it announces `offline` and
+//! disconnects. With no cameras configured the daemon still runs and
+//! delivers alerts already in the outbox.
+//!
+//! The rooms: [`unit`](mod@unit) (one camera's ingest and analysis, and the set of
+//! them), [`reload`](mod@reload) (config reload: what changed and applying it),
+//! [`signals`] (SIGHUP/SIGTERM/SIGINT, `estatewatch reload`), [`watch`] (the
+//! camera watch task) and [`status`] (the figures behind `/healthz`,
+//! `/metrics` and the stats topic). This file wires them: start, main loop,
+//! shutdown order.
+
+mod reload;
+mod signals;
+mod status;
+mod unit;
+mod watch;
+
+pub use reload::{sensors_changed, ReloadReport};
+pub use signals::request_reload;
+pub use unit::{camera_changed, secret_digest, start_pipeline, CameraUnit, Pipeline, UnitContext};
+pub use watch::{start_camera_watch, CameraWatchTask};
+
+use crate::alert::fusion::FusedSink;
+use crate::base::lock;
+use crate::config::Config;
+use crate::delivery::Delivery;
+use crate::health::{self, Notifier, Watchdog};
+use crate::monitor;
+use reload::{apply_sensor_sections, reload, ReloadTarget};
+use signals::{Signal, Signals};
+use status::{sensor_counters, Monitor};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long the publisher may keep delivering after a stop signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM;
+/// SIGHUP reloads `path`.
+pub fn run_from_file(path: &Path) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("ew-runtime")
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_with_reload(config, Some(path.to_path_buf())))
+}
+
+/// Runs the daemon with an already loaded config until SIGINT or SIGTERM
+/// (SIGHUP is logged and ignored: there is no file to reload).
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_with_reload(config, None).await
+}
+
+/// Runs the daemon until SIGINT or SIGTERM; SIGHUP reloads `config_path`.
+///
+/// Under systemd (`$NOTIFY_SOCKET`), it sends `READY=1` once the cameras are
+/// started, feeds the watchdog while every analysis worker ticks (see
+/// [`crate::health`]), `RELOADING=1` … `READY=1` around a reload, and
+/// `STOPPING=1` when a stop signal arrives.
+pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let notifier = Arc::new(Notifier::from_env()?);
+    let mut signals = Signals::install();
+    let delivery = Delivery::start(&config.delivery()).await?;
+    let cameras = start_camera_watch(&config, &delivery);
+    // Every producer submits through this one sink, so fusion sees them all.
+    let alerts = FusedSink::new(delivery.sink(), &config.fusion);
+    let started = Instant::now();
+    let pipeline = match start_pipeline(&config, &alerts, cameras.events()) {
+        Ok(p) => Arc::new(Mutex::new(p)),
+        Err(e) => {
+            cameras.shutdown().await;
+            delivery.shutdown(Duration::ZERO).await;
+            return Err(e);
+        }
+    };
+    let mut sensors = match crate::sensors::start(&config.sensor_sections(), alerts.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            let pipeline = std::mem::take(&mut *lock(&pipeline));
+            let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
+            cameras.shutdown().await;
+            delivery.shutdown(Duration::ZERO).await;
+            return Err(e.into());
+        }
+    };
+    let monitor = Monitor {
+        site: config.site.id.clone(),
+        gateway: config.gateway.id.clone(),
+        health: config.health.clone(),
+        pipeline: pipeline.clone(),
+        delivery: delivery.probe(),
+        started,
+        rates: Arc::default(),
+        link: Arc::new(monitor::LinkWatch::new(started)),
+        sensors: Arc::new(Mutex::new(sensor_counters(sensors.as_ref()))),
+    };
+    let monitor_tasks = monitor.start().await;
+    notifier.notify("READY=1");
+    let feeder = health::watchdog_timeout_from_env().map(|timeout| {
+        let watchdog = Watchdog::new(health::max_age_for(timeout));
+        lock(&pipeline).watchdog = Some(watchdog.clone());
+        for (camera, unit) in &lock(&pipeline).cameras {
+            watchdog.add(camera, unit.heartbeat.clone());
+        }
+        tokio::spawn(health::feed_watchdog(notifier.clone(), watchdog, timeout))
+    });
+    tracing::info!(
+        site = %config.site.id,
+        gateway = %config.gateway.id,
+        cameras = config.enabled_cameras().count(),
+        "estatewatch running"
+    );
+    if let Some(hint) = health::setup_hint(&config, config_path.as_deref()) {
+        tracing::warn!("{hint}");
+    }
+    let mut config = config;
+    let signal = loop {
+        match signals.next().await {
+            Signal::Hangup => {
+                notifier.notify(&format!(
+                    "RELOADING=1\nMONOTONIC_USEC={}",
+                    health::monotonic_usec()
+                ));
+                match &config_path {
+                    Some(path) => {
+                        let (p, d) = (
+                            pipeline.clone(),
+                            ReloadTarget::of(&alerts, cameras.events(), &config),
+                        );
+                        let (path, old) = (path.clone(), config.clone());
+                        match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
+                        {
+                            Ok(Some(new)) => {
+                                apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
+                                *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
+                                config = new;
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::error!(error = %e, "reload failed"),
+                        }
+                    }
+                    None => tracing::warn!("SIGHUP: no config file to reload; ignored"),
+                }
+                notifier.notify("READY=1");
+            }
+            Signal::Stop(name) => break name,
+        }
+    };
+    tracing::info!(signal, "stopping");
+    notifier.notify("STOPPING=1");
+    if let Some(feeder) = feeder {
+        feeder.abort();
+    }
+    for t in monitor_tasks {
+        t.abort();
+    }
+    let pipeline = std::mem::take(&mut *lock(&pipeline));
+    let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
+    if let Some(sensors) = sensors {
+        sensors.shutdown().await;
+    }
+    cameras.shutdown().await;
+    delivery.shutdown(SHUTDOWN_GRACE).await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! The running daemon's figures: what `/healthz`, `/metrics` and the stats
+//! topic report, read from the cameras, delivery and the sensor inputs.
+
+use super::unit::{CameraUnit, Pipeline};
+use crate::base::lock;
+use crate::delivery::StatusProbe;
+use crate::monitor::config::HealthConfig;
+use crate::monitor::{self, CameraSnapshot, Rates, Snapshot};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Each running sensor's name and counters.
+pub(super) type SensorFigures = Vec<(String, Arc<crate::sensors::SensorCounters>)>;
+
+/// Each running sensor's name and counters, for [`Monitor`].
+pub(super) fn sensor_counters(sensors: Option<&crate::sensors::Sensors>) -> SensorFigures {
+    sensors.map(|s| s.counters().to_vec()).unwrap_or_default()
+}
+
+/// Reads the figures of the running daemon for `/healthz`, `/metrics` and
+/// the stats topic.
+#[derive(Clone)]
+pub(super) struct Monitor {
+    pub(super) site: String,
+    pub(super) gateway: String,
+    pub(super) health: HealthConfig,
+    pub(super) pipeline: Arc<Mutex<Pipeline>>,
+    pub(super) delivery: StatusProbe,
+    pub(super) started: Instant,
+    pub(super) rates: Arc<Mutex<Rates>>,
+    /// Since when the broker link is down, for `/healthz`.
+    pub(super) link: Arc<monitor::LinkWatch>,
+    /// Each sensor input's name and counters (empty without sensors);
+    /// replaced when a reload restarts the inputs.
+    pub(super) sensors: Arc<Mutex<SensorFigures>>,
+}
+
+impl Monitor {
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let mut cameras: Vec<CameraSnapshot> = lock(&self.pipeline)
+            .cameras
+            .values()
+            .map(CameraUnit::snapshot)
+            .collect();
+        lock(&self.rates).update(Instant::now(), &mut cameras);
+        let (outbox, mut mqtt) = Snapshot::delivery_parts(&self.delivery.status());
+        mqtt.down_for_s = self
+            .link
+            .observe(mqtt.connected, Instant::now())
+            .as_secs_f64();
+        Snapshot {
+            schema: monitor::STATS_SCHEMA,
+            site: self.site.clone(),
+            gateway: self.gateway.clone(),
+            at: chrono::Utc::now(),
+            uptime_s: self.started.elapsed().as_secs(),
+            cameras,
+            models: monitor::model_timings().snapshot(),
+            outbox,
+            mqtt,
+            sensors: lock(&self.sensors)
+                .iter()
+                .map(|(name, c)| monitor::SensorSnapshot::of(name, c))
+                .collect(),
+        }
+    }
+
+    fn answer(&self, path: &str) -> monitor::http::Response {
+        use monitor::http::Response;
+        let limits = monitor::Limits::of(&self.health);
+        match path {
+            "/healthz" => {
+                let s = self.snapshot();
+                let v = monitor::verdict(&s, &limits);
+                let body = serde_json::json!({
+                    "status": if v.healthy { "ok" } else { "unhealthy" },
+                    "problems": v.problems,
+                    "cameras": s.cameras.len(),
+                    "outbox_writable": s.outbox.writable,
+                    "mqtt_connected": s.mqtt.connected,
+                });
+                Response {
+                    status: if v.healthy { 200 } else { 503 },
+                    content_type: "application/json",
+                    body: format!("{body}\n"),
+                }
+            }
+            "/metrics" => {
+                let s = self.snapshot();
+                let healthy = monitor::verdict(&s, &limits).healthy;
+                Response {
+                    status: 200,
+                    content_type: "text/plain; version=0.0.4; charset=utf-8",
+                    body: monitor::prometheus::render(&s, healthy),
+                }
+            }
+            "/" => Response::text(200, "estatewatch: /healthz, /metrics\n"),
+            _ => Response::text(404, "not found; try /healthz or /metrics\n"),
+        }
+    }
+
+    /// Starts the HTTP endpoint, the stats publisher and a rate sampler.
+    pub(super) async fn start(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if let Some(addr) = self.health.listen_addr() {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let me = self.clone();
+                    let handler: monitor::http::Handler = Arc::new(move |p| me.answer(p));
+                    tracing::info!(listen = %addr, "health endpoint: /healthz and /metrics");
+                    tasks.push(tokio::spawn(monitor::http::serve(listener, handler)));
+                }
+                Err(e) => {
+                    tracing::error!(listen = %addr, error = %e, "health endpoint NOT started (health.listen); alerting continues");
+                }
+            }
+        }
+        // Keeps fps rates and the broker link watch fresh even when nobody scrapes.
+        let me = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(monitor::RATE_WINDOW);
+            loop {
+                tick.tick().await;
+                let me = me.clone();
+                let _ = tokio::task::spawn_blocking(move || me.snapshot()).await;
+            }
+        }));
+        if self.health.stats_interval_s > 0 {
+            let me = self.clone();
+            let every = Duration::from_secs(self.health.stats_interval_s);
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    let me = me.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let s = me.snapshot();
+                        match serde_json::to_vec(&s) {
+                            Ok(payload) => me.delivery.publish_stats(payload),
+                            Err(e) => tracing::warn!(error = %e, "cannot encode stats"),
+                        }
+                    })
+                    .await;
+                }
+            }));
+        }
+        tasks
+    }
+}
