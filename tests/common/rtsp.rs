@@ -9,6 +9,20 @@ use estatewatch::ingest::config::StreamConfig;
 use estatewatch::ingest::{CameraEvent, CameraStatus};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+/// One camera's keys for the ingest tests: a small detect size, quick
+/// stall and reconnect timings, and `extra` lines appended.
+pub fn cam_toml(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        r#"name = "{name}"
+url = "{url}"
+detect = {{ width = 160, height = 120, fps = 10 }}
+stall_timeout_s = 3
+reconnect_min_ms = 100
+reconnect_max_ms = 300
+{extra}"#
+    )
+}
+
 /// Parses one `[[cameras]]` table (its body, without the header) into a
 /// validated camera, as ingest takes it.
 pub fn camera(body: &str) -> StreamConfig {

@@ -5,21 +5,9 @@
 use std::time::Duration;
 
 use crate::common::own_process::in_own_process;
-use crate::common::rtsp::{camera, events, thread_names, wait_until};
+use crate::common::rtsp::{cam_toml, camera, events, thread_names, wait_until};
 use estatewatch::ingest::synth::{live_launch, Codec};
 use estatewatch::ingest::{spawn_camera, FrameSlot, RtspServer};
-
-fn cam_toml(name: &str, url: &str, extra: &str) -> String {
-    format!(
-        r#"name = "{name}"
-url = "{url}"
-detect = {{ width = 160, height = 120, fps = 10 }}
-stall_timeout_s = 3
-reconnect_min_ms = 100
-reconnect_max_ms = 300
-{extra}"#
-    )
-}
 
 /// Runs a camera that must fail: returns its single Offline reason after it
 /// has been retried at least three times without a panic or a second event.

@@ -5,27 +5,15 @@
 
 use std::time::Duration;
 
-use crate::common::rtsp::{camera, events};
+use crate::common::rtsp::{cam_toml, camera, events};
 use estatewatch::ingest::config::redact_url;
 use estatewatch::ingest::synth::{live_launch, Codec};
 use estatewatch::ingest::{spawn_camera, FrameSlot, RtspServer};
 
-fn cam_toml(name: &str, url: &str) -> String {
-    format!(
-        r#"name = "{name}"
-url = "{url}"
-detect = {{ width = 160, height = 120, fps = 10 }}
-stall_timeout_s = 3
-reconnect_min_ms = 100
-reconnect_max_ms = 300
-"#
-    )
-}
-
 /// The first offline reason of a camera that cannot work.
 fn offline_reason(url: &str) -> String {
     let (tx, mut ev) = events();
-    let cam = spawn_camera(camera(&cam_toml("c", url)), FrameSlot::new(), tx).unwrap();
+    let cam = spawn_camera(camera(&cam_toml("c", url, "")), FrameSlot::new(), tx).unwrap();
     let reason = ev
         .wait_offline(Duration::from_secs(20))
         .expect("an offline event with a reason");
