@@ -312,7 +312,11 @@ async fn connection_task(
                 }
                 failures += 1;
                 if error != last_error {
-                    tracing::warn!(error = %error, "MQTT connection failed; retrying with backoff");
+                    if error.starts_with("lost the connection") {
+                        tracing::warn!(error = %error, "MQTT connection lost; reconnecting with backoff");
+                    } else {
+                        tracing::warn!(error = %error, "MQTT connection failed; retrying with backoff");
+                    }
                     last_error = error;
                 } else if failures % 60 == 0 {
                     tracing::warn!(error = %error, attempts = failures, "still cannot connect to the MQTT broker");
