@@ -13,9 +13,6 @@ const EXIT_STATUS: &str =
 2 invalid config file; 3 send-test-alert: not acknowledged in time; 64 usage error (unknown \
 command or flag, missing argument).";
 
-/// Exit code of a command-line usage error (BSD `EX_USAGE`).
-const EXIT_USAGE: u8 = 64;
-
 #[derive(Parser)]
 #[command(
     name = "estatewatch",
@@ -76,7 +73,7 @@ fn main() -> ExitCode {
             // `--help` and `--version` are not errors.
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(EXIT_USAGE)
+                ExitCode::from(cmds::EXIT_USAGE)
             } else {
                 ExitCode::SUCCESS
             };

@@ -187,8 +187,9 @@ fn grab(cam: &CameraConfig, timeout: Duration) -> Result<Frame, StillError> {
 }
 
 /// Removes the camera's password (configured, or written into the URL as
-/// `user:password@`) and secret URL parameters (`password=…`) from a message, in case a lower layer quoted a URL it
-/// was given (ingest messages are already redacted).
+/// `user:password@`) and secret URL parameters (`password=…`) from a
+/// message, in case a lower layer quoted a URL it was given (ingest messages
+/// are already redacted).
 fn scrub(text: &str, cam: &CameraConfig) -> String {
     let mut secrets: Vec<String> = Vec::new();
     if let Ok(Some(pw)) = cam.password.resolve() {

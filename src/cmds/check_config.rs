@@ -1,6 +1,7 @@
 //! `estatewatch check-config`: validates a config file, printing every
 //! problem, then builds each enabled camera's analyzers (models included).
 
+use super::EXIT_INVALID_CONFIG;
 use estatewatch::config::{Config, ConfigError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +24,7 @@ pub fn run(args: &Args) -> ExitCode {
     match args.config.as_ref().or(args.file.as_ref()) {
         Some(file) => check(file),
         // clap requires one of the two.
-        None => ExitCode::from(64),
+        None => ExitCode::from(super::EXIT_USAGE),
     }
 }
 
@@ -37,11 +38,7 @@ pub fn check(file: &Path) -> ExitCode {
                 eprintln!("  warning: {w}");
             }
             if !setup.problems.is_empty() {
-                eprintln!("{}: {} problem(s)", file.display(), setup.problems.len());
-                for p in &setup.problems {
-                    eprintln!("  {p}");
-                }
-                return ExitCode::from(2);
+                return report(&format!("{}:", file.display()), &setup.problems);
             }
             println!(
                 "{}: ok ({} camera(s), {} enabled)",
@@ -52,26 +49,23 @@ pub fn check(file: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(ConfigError::Syntax { path, problems }) => {
-            eprintln!(
-                "{}: not valid: {} problem(s)",
-                path.display(),
-                problems.len()
-            );
-            for p in problems {
-                eprintln!("  {p}");
-            }
-            ExitCode::from(2)
+            report(&format!("{}: not valid:", path.display()), &problems)
         }
         Err(ConfigError::Invalid { path, problems }) => {
-            eprintln!("{}: {} problem(s)", path.display(), problems.len());
-            for p in problems {
-                eprintln!("  {p}");
-            }
-            ExitCode::from(2)
+            report(&format!("{}:", path.display()), &problems)
         }
         Err(e) => {
             eprintln!("{e}");
-            ExitCode::from(2)
+            ExitCode::from(EXIT_INVALID_CONFIG)
         }
     }
+}
+
+/// Prints `<header> N problem(s)` and each problem indented; exits 2.
+fn report(header: &str, problems: &[impl std::fmt::Display]) -> ExitCode {
+    eprintln!("{header} {} problem(s)", problems.len());
+    for p in problems {
+        eprintln!("  {p}");
+    }
+    ExitCode::from(EXIT_INVALID_CONFIG)
 }

@@ -20,6 +20,9 @@ use std::process::ExitCode;
 /// Exit code when the config file is invalid or unreadable.
 pub const EXIT_INVALID_CONFIG: u8 = 2;
 
+/// Exit code of a command-line usage error (BSD `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+
 /// Exit 0, or print the error with its causes (`estatewatch: ...`) and exit
 /// 2 when it is the config file's fault ([`EXIT_INVALID_CONFIG`]), 1 otherwise.
 pub fn exit_on(result: anyhow::Result<()>) -> ExitCode {

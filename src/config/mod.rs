@@ -56,16 +56,25 @@ pub enum ConfigError {
     },
     #[error("config file {path} is {size} bytes; a config file may be at most {MAX_CONFIG_BYTES} bytes (1 MiB)")]
     TooBig { path: PathBuf, size: u64 },
-    #[error("config file {path} is not valid: {} problem(s):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("config file {path} is not valid: {} problem(s):\n{}", problems.len(), indented(problems))]
     Syntax {
         path: PathBuf,
         problems: Vec<ConfigProblem>,
     },
-    #[error("config file {path} has {} problem(s):\n{}", problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("config file {path} has {} problem(s):\n{}", problems.len(), indented(problems))]
     Invalid {
         path: PathBuf,
         problems: Vec<ConfigProblem>,
     },
+}
+
+/// The problems one per line, indented, for [`ConfigError`]'s messages.
+fn indented(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Largest config file accepted, in bytes (1 MiB): a real site's file is a

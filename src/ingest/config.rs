@@ -435,6 +435,7 @@ pub fn redact_url(url: &str) -> String {
 pub fn redact_params(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    let query_start = text.find('?').unwrap_or(text.len());
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -442,8 +443,7 @@ pub fn redact_params(text: &str) -> String {
             i == 0 || matches!(bytes[i - 1], b'/' | b'?' | b'&' | b';' | b'_' | b',' | b' ');
         if at_start {
             if let Some(value_start) = secret_name_at(bytes, i) {
-                let in_query = bytes[..i].contains(&b'?');
-                let value_end = value_end(bytes, value_start, in_query);
+                let value_end = value_end(bytes, value_start, i > query_start);
                 if value_end > value_start {
                     out.push_str(&text[copied..value_start]);
                     out.push_str("***");
