@@ -384,7 +384,7 @@ pub fn verdict(s: &Snapshot, limits: &Limits) -> Verdict {
 pub(crate) mod tests {
     use super::*;
 
-    fn cam(name: &str, frames: u64, age: u64) -> CameraSnapshot {
+    pub(crate) fn cam(name: &str, frames: u64, age: u64) -> CameraSnapshot {
         CameraSnapshot {
             camera: name.into(),
             online: true,

@@ -65,6 +65,7 @@ fn a_throwing_camera_passes_then_fails_when_turned_away_or_covered() {
 
     let first = selftest::run(&cam, None, &facade_frames());
     assert!(first.passed, "{first:#?}");
+    println!("throwing self-test: {:.0} ms CPU", first.cpu_ms);
     assert_eq!(first.reference, "taken");
     assert!(selftest::reference_path(&cam).exists());
     assert!(check(&first, "throwing").passed);
@@ -108,4 +109,72 @@ fn the_first_run_on_a_covered_camera_takes_no_reference() {
     assert!(!covered.passed);
     assert_eq!(covered.reference, "missing");
     assert!(!selftest::reference_path(&cam).exists());
+}
+
+/// Three seconds of the bike shed at 10 fps, with sensor noise.
+fn shed_frames() -> Vec<Frame> {
+    frames_of(|k| {
+        let mut c = Canvas::shed(k + 1);
+        c.noise(3);
+        c.rgb
+    })
+}
+
+fn shed_camera(
+    reference_dir: &std::path::Path,
+    analyzers: &str,
+) -> estatewatch::analysis::config::CameraConfig {
+    let text = format!(
+        "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n[[cameras]]\nname = \"shed\"\nurl = \"rtsp://127.0.0.1/shed\"\n\
+         [cameras.detect]\nwidth = {W}\nheight = {H}\nfps = 10\n{analyzers}\n\
+         [cameras.selftest]\nreference_dir = {:?}\n",
+        reference_dir.display().to_string()
+    );
+    let cfg = Config::parse(&text).expect("config parses");
+    let problems = cfg.validate();
+    assert!(problems.is_empty(), "{problems:?}");
+    cfg.cameras.into_iter().next().expect("a camera")
+}
+
+#[test]
+fn a_fire_camera_sees_the_synthetic_flame_in_its_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cam = shed_camera(
+        dir.path(),
+        "[cameras.analyzers.fire]\nzones = [ { name = \"bikes\", polygon = [[0.0, 0.35], [1.0, 0.35], [1.0, 1.0], [0.0, 1.0]] } ]",
+    );
+    let r = selftest::run(&cam, None, &shed_frames());
+    assert!(check(&r, "fire").passed, "{r:#?}");
+    assert!(r.passed, "{r:#?}");
+    println!("fire self-test: {:.0} ms CPU", r.cpu_ms);
+}
+
+#[test]
+fn a_garbage_camera_sees_the_synthetic_bag_with_a_shortened_dwell() {
+    let dir = tempfile::tempdir().unwrap();
+    let cam = shed_camera(
+        dir.path(),
+        "[cameras.analyzers.garbage]\nperson_detector = false\nzones = [ { name = \"bins\", polygon = [[0.0, 0.4], [1.0, 0.4], [1.0, 1.0], [0.0, 1.0]] } ]",
+    );
+    // Paving by the bin room: grey slabs with joints every 48 px, wall above.
+    let paving = |k: u64| -> Vec<u8> {
+        let mut rgb = Vec::with_capacity(W * H * 3);
+        for y in 0..H {
+            for x in 0..W {
+                let n = ((x as u64 * 73 + y as u64 * 151 + k * 997) % 7) as u8;
+                let v = if y < H / 3 {
+                    150
+                } else if x % 48 == 0 || y % 48 == 0 {
+                    95
+                } else {
+                    128 + (y / 48) as u8 * 3
+                };
+                rgb.extend_from_slice(&[v + n, v + n, v + n - 4]);
+            }
+        }
+        rgb
+    };
+    let r = selftest::run(&cam, None, &frames_of(paving));
+    assert!(check(&r, "garbage").passed, "{r:#?}");
+    println!("garbage self-test: {:.0} ms CPU", r.cpu_ms);
 }

@@ -144,15 +144,20 @@ impl Overlay {
             } => {
                 let (cx, cy) = (x, base_y - height / 2.0);
                 let (ax, ay) = (width / 2.0, height / 2.0);
+                // A white sack on dark ground, a black one on light ground.
+                let light = local_luma(rgb, w, h, cx, cy, ax.max(ay) * 2.0) < 110.0;
                 for py in (cy - ay).max(0.0) as i32..=((cy + ay) as i32).min(h as i32 - 1) {
                     for px in (cx - ax).max(0.0) as i32..=((cx + ax) as i32).min(w as i32 - 1) {
                         let (dx, dy) = ((px as f32 - cx) / ax, (py as f32 - cy) / ay);
-                        // A rounded sack, its knot at the top.
-                        let inside =
-                            dx * dx + (dy * 0.9).powi(2) * if dy > 0.0 { 0.6 } else { 1.0 } <= 1.0;
-                        if inside {
-                            let shade = (40.0 + 25.0 * (-dx - dy).max(0.0)) as u8;
-                            put(rgb, w, px as u32, py as u32, [shade, shade, shade + 6]);
+                        // A rounded sack, wider at the bottom.
+                        let squash = if dy > 0.0 { 0.3 } else { 1.0 };
+                        if dx.powi(4) + (dy * 0.9).powi(4) * squash <= 1.0 {
+                            // Lit from the top left, with a few folds.
+                            let lit = 25.0 * (-dx - dy).max(0.0);
+                            let fold = 18.0 * (px as f32 * 0.9 + py as f32 * 0.4).sin();
+                            let v = if light { 180.0 } else { 35.0 } + lit + fold;
+                            let v = v.min(255.0) as u8;
+                            put(rgb, w, px as u32, py as u32, [v, v, v.saturating_add(6)]);
                         }
                     }
                 }

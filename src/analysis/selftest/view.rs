@@ -294,8 +294,8 @@ pub(crate) mod tests {
                         (y as i32 + dy).clamp(0, h - 1),
                     );
                     let p = ((yy * w + xx) * 3) as usize;
-                    for c in 0..3 {
-                        acc[c] += f.rgb[p + c] as u32;
+                    for (c, a) in acc.iter_mut().enumerate() {
+                        *a += f.rgb[p + c] as u32;
                     }
                     n += 1;
                 }
