@@ -63,8 +63,16 @@ fn a_throwing_camera_passes_then_fails_when_turned_away_or_covered() {
         "on by default with an incident analyzer"
     );
 
-    let first = selftest::run(&cam, None, &facade_frames());
+    let live = facade_frames();
+    let pixels: Vec<Vec<u8>> = live.iter().map(|f| f.rgb.to_vec()).collect();
+    let first = selftest::run(&cam, None, &live);
     assert!(first.passed, "{first:#?}");
+    for (f, before) in live.iter().zip(&pixels) {
+        assert!(
+            f.rgb.as_slice() == before.as_slice(),
+            "a live frame was drawn on"
+        );
+    }
     println!("throwing self-test: {:.0} ms CPU", first.cpu_ms);
     assert_eq!(first.reference, "taken");
     assert!(selftest::reference_path(&cam).exists());

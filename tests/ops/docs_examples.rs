@@ -127,7 +127,7 @@ fn all_examples() -> Vec<Example> {
         .collect()
 }
 
-fn load_schema(file: &str) -> Value {
+pub(crate) fn load_schema(file: &str) -> Value {
     let path = root().join("docs").join(file);
     serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -214,7 +214,7 @@ fn undescribed(
     }
 }
 
-fn assert_fits(schema: &Value, instance: &Value, what: &str) {
+pub(crate) fn assert_fits(schema: &Value, instance: &Value, what: &str) {
     let p = problems(schema, instance);
     assert!(
         p.is_empty(),

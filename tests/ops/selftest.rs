@@ -133,6 +133,8 @@ fn a_camera_turned_away_or_covered_fails_its_selftest_with_an_alert_and_a_zero_g
         },
     );
     assert_eq!(a["camera"], "tower", "{a}");
+    let schema = crate::docs_examples::load_schema("alert-v1.schema.json");
+    crate::docs_examples::assert_fits(&schema, &a, "a real selftest_failed alert");
     let names: Vec<&str> = a["details"]["failed"]
         .as_array()
         .unwrap()
