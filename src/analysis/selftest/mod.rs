@@ -515,6 +515,11 @@ impl SelftestTap {
         let want = (cam.selftest.capture_s() * cam.detect.fps as f32)
             .ceil()
             .max(1.0) as usize;
+        tracing::info!(
+            camera = %cam.name,
+            next = %DateTime::<Local>::from(due).format("%Y-%m-%d %H:%M:%S %z"),
+            "self-test scheduled"
+        );
         let (tx, rx) = mpsc::channel();
         SelftestTap {
             cam: cam.clone(),
