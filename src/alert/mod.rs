@@ -54,6 +54,10 @@ pub enum AlertKind {
     Sensor,
     /// A sensor has sent nothing for longer than its `stale_after_min`.
     SensorOffline,
+    /// A camera failed its daily self-test: its view moved, blurred or got
+    /// dark, or an analyzer no longer sees a synthetic incident
+    /// (`docs/operations.md`, "Self-test").
+    SelftestFailed,
 }
 
 impl AlertKind {
@@ -70,6 +74,7 @@ impl AlertKind {
             AlertKind::Test => "test",
             AlertKind::Sensor => "sensor",
             AlertKind::SensorOffline => "sensor_offline",
+            AlertKind::SelftestFailed => "selftest_failed",
         }
     }
 
@@ -89,7 +94,7 @@ impl AlertKind {
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [AlertKind; 10] = [
+    pub const ALL: [AlertKind; 11] = [
         AlertKind::Throwing,
         AlertKind::Fire,
         AlertKind::Smoke,
@@ -100,6 +105,7 @@ impl AlertKind {
         AlertKind::Test,
         AlertKind::Sensor,
         AlertKind::SensorOffline,
+        AlertKind::SelftestFailed,
     ];
 }
 
@@ -111,7 +117,7 @@ impl std::fmt::Display for AlertKind {
 
 /// An unknown alert kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test, sensor, sensor_offline")]
+#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test, sensor, sensor_offline, selftest_failed")]
 pub struct UnknownKind(pub String);
 
 impl std::str::FromStr for AlertKind {

@@ -18,6 +18,7 @@ pub mod fire;
 pub mod garbage;
 pub mod motion;
 pub mod registry;
+pub mod selftest;
 pub mod throwing;
 pub mod worker;
 

@@ -237,6 +237,7 @@ impl Config {
             }
             cam.check(&path, &mut p);
             cam.analyzers.check(&format!("{path}.analyzers"), &mut p);
+            cam.selftest.check(&format!("{path}.selftest"), &mut p);
         }
         let names: Vec<&str> = self.cameras.iter().map(|c| c.name.as_str()).collect();
         crate::sensors::config::check(

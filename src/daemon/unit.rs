@@ -4,6 +4,7 @@
 
 use crate::alert::fusion::FusedSink;
 use crate::analysis::config::CameraConfig;
+use crate::analysis::selftest::{self, SelftestHandle, SelftestTap};
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
 use crate::config::Config;
 use crate::health::{self, Heartbeat, Watchdog};
@@ -28,6 +29,8 @@ pub struct CameraUnit {
     pub heartbeat: Heartbeat,
     /// Frames analysed and time per analyzer.
     pub analysis: Arc<AnalysisStats>,
+    /// Its self-test, when it runs one.
+    pub selftest: Option<SelftestHandle>,
     /// [`secret_digest`] of its password when it started, so a reload sees a
     /// changed `password_file` or `password_env` content as a change.
     pub(super) secret: Option<[u8; 32]>,
@@ -49,7 +52,17 @@ impl CameraUnit {
     /// Builds the analyzers (the step that can fail for a bad camera
     /// config), then starts ingest and the worker thread.
     pub fn start(cam: &CameraConfig, ctx: &UnitContext) -> anyhow::Result<CameraUnit> {
-        let analyzers = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref())?;
+        let mut analyzers = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref())?;
+        // The self-test runs beside the analyzers (it only watches for its
+        // moment and keeps frames; the test runs on a thread of its own).
+        let selftest = selftest::enabled(cam).then(SelftestHandle::default);
+        if let Some(handle) = &selftest {
+            analyzers.push(Box::new(SelftestTap::new(
+                cam,
+                ctx.models.clone(),
+                handle.clone(),
+            )));
+        }
         let slot = FrameSlot::new();
         // Its grace first, so a camera added by reload is not judged by the default.
         let _ = ctx.events.send(CameraEvent {
@@ -97,7 +110,17 @@ impl CameraUnit {
             worker,
             heartbeat,
             analysis,
+            selftest,
         })
+    }
+
+    /// Runs the camera's self-test as soon as it has frames; false when it
+    /// has none.
+    pub fn request_selftest(&self) -> bool {
+        self.selftest
+            .as_ref()
+            .map(SelftestHandle::request)
+            .is_some()
     }
 
     /// Stops ingest (no new frames), then lets the worker finish the frame
@@ -126,6 +149,7 @@ impl CameraUnit {
             fps_skipped: 0.0,
             worker_tick_age_ms: health::now_ms().saturating_sub(self.heartbeat.last()),
             analyzer_ms: self.analysis.analyzers.snapshot(),
+            selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
         }
     }
 }

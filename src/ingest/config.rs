@@ -14,11 +14,12 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
 
-/// `[[cameras]]`: one camera. `A` is the type of its `analyzers` table
-/// (analysis's business; `()` where it is not needed).
+/// `[[cameras]]`: one camera. `A` is the type of its `analyzers` table and
+/// `S` of its `selftest` table (analysis's business; `()` where they are not
+/// needed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CameraConfig<A = ()> {
+pub struct CameraConfig<A = (), S = ()> {
     /// Unique name, used in topics and alerts. Required; letters, digits, `-`, `_`, `.`.
     pub name: String,
     /// `rtsp://[user@]host[:port]/path`, `rtsps://…`, or `file:///path` for a
@@ -55,6 +56,11 @@ pub struct CameraConfig<A = ()> {
     /// Default: none.
     #[serde(default)]
     pub analyzers: A,
+    /// The camera's daily self-test (see
+    /// [`crate::analysis::selftest::config::SelftestConfig`]). Default: on
+    /// when the camera has an incident analyzer.
+    #[serde(default)]
+    pub selftest: S,
 }
 
 /// A camera as ingest keeps it: its entry without the analyzers.
@@ -120,7 +126,7 @@ impl Default for DetectConfig {
 
 /// The cameras' names, comma-separated, for messages such as "no camera X
 /// (cameras: a, b)".
-pub fn camera_names<A>(cameras: &[CameraConfig<A>]) -> String {
+pub fn camera_names<A, S>(cameras: &[CameraConfig<A, S>]) -> String {
     cameras
         .iter()
         .map(|c| c.name.as_str())
@@ -128,7 +134,7 @@ pub fn camera_names<A>(cameras: &[CameraConfig<A>]) -> String {
         .join(", ")
 }
 
-impl<A> CameraConfig<A> {
+impl<A, S> CameraConfig<A, S> {
     /// The camera without its analyzers, as ingest keeps it.
     pub fn stream(&self) -> StreamConfig {
         CameraConfig {
@@ -143,6 +149,7 @@ impl<A> CameraConfig<A> {
             reconnect_min_ms: self.reconnect_min_ms,
             reconnect_max_ms: self.reconnect_max_ms,
             analyzers: (),
+            selftest: (),
         }
     }
 

@@ -11,3 +11,4 @@ mod throwing_scene;
 mod deb;
 mod docs_examples;
 mod monitor;
+mod selftest;
