@@ -157,7 +157,10 @@ pub fn describe(alert: &Alert, snapshot: Option<&std::path::Path>) -> String {
             None => s.push_str(" clip=none"),
         }
         if let Some(p) = &ev.snapshot {
-            s.push_str(&format!(" full_snapshot={} ({}x{})", p.path, p.width, p.height));
+            s.push_str(&format!(
+                " full_snapshot={} ({}x{})",
+                p.path, p.width, p.height
+            ));
         }
         if let Some(r) = &ev.reason {
             s.push_str(&format!(" evidence_reason={r:?}"));

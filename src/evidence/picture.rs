@@ -74,11 +74,9 @@ pub fn decode_last(units: &[EncodedUnit], path: &Path) -> Result<RgbImage, Evide
         }
         let _ = src.end_of_stream();
         let mut last = None;
-        loop {
-            match sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
-                Some(s) => last = Some(s),
-                None => break,
-            }
+        // Until end of stream (the decoder flushes every frame it holds).
+        while let Some(s) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+            last = Some(s);
         }
         let sample = last.ok_or_else(|| err(path, "the decoder gave no frame"))?;
         let info = sample

@@ -161,6 +161,23 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
         received(&update).duration_since(received(&new)).as_millis()
     );
     assert_eq!(update["state"], "update", "{update}");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/alert-v1.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&update)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the announcement does not fit the schema: {errors:?}"
+    );
     assert_eq!(update["kind"], "throwing");
     assert!(
         update.get("snapshot").is_none(),
