@@ -193,7 +193,10 @@ pub fn secret_digest(cam: &CameraConfig) -> Option<[u8; 32]> {
 /// compared separately because `Debug` hides them. A changed password file
 /// content is caught by comparing [`secret_digest`]s.
 pub fn camera_changed(a: &CameraConfig, b: &CameraConfig) -> bool {
-    format!("{a:?}") != format!("{b:?}") || a.password.password != b.password.password
+    let evidence_pw = |c: &CameraConfig| c.evidence.as_ref().map(|e| e.password.password.clone());
+    format!("{a:?}") != format!("{b:?}")
+        || a.password.password != b.password.password
+        || evidence_pw(a) != evidence_pw(b)
 }
 
 impl Pipeline {
@@ -271,6 +274,14 @@ mod tests {
             &cam("password = \"a\""),
             &cam("password = \"b\"")
         ));
+        let ev = |pw: &str| {
+            cam(&format!(
+                "[cameras.evidence]\nurl = \"rtsp://u@h/main\"\npassword = \"{pw}\""
+            ))
+        };
+        assert!(!camera_changed(&ev("a"), &ev("a")));
+        assert!(camera_changed(&ev("a"), &ev("b")), "evidence password");
+        assert!(camera_changed(&base, &ev("a")), "evidence added");
     }
 
     #[test]

@@ -24,6 +24,12 @@ struct Rig {
 }
 
 fn rig(post_s: u64) -> Rig {
+    rig_with(post_s, true)
+}
+
+/// [`rig`]; without `own_stream` the camera has `[cameras.evidence]` but no
+/// evidence `url`: clips come from its detect stream.
+fn rig_with(post_s: u64, own_stream: bool) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     scenegen(
         dir.path(),
@@ -58,10 +64,14 @@ fn rig(post_s: u64) -> Rig {
     std::fs::write(
         &config,
         format!(
-            "{}\n[evidence]\ndir = \"{}\"\n{camera}\n[cameras.evidence]\nurl = \"{}\"\npre_s = 1\npost_s = {post_s}\n",
+            "{}\n[evidence]\ndir = \"{}\"\n{camera}\n[cameras.evidence]\n{}pre_s = 1\npost_s = {post_s}\n",
             config_text(broker.port(), &outbox, "", ""),
             evidence.display(),
-            server.url("/tower-main"),
+            if own_stream {
+                format!("url = \"{}\"\n", server.url("/tower-main"))
+            } else {
+                String::new()
+            },
         ),
     )
     .unwrap();
@@ -194,5 +204,44 @@ fn clip_announcements_made_while_the_broker_is_down_arrive_after_it_returns_in_o
     let received = starts.clone();
     starts.sort();
     assert_eq!(received, starts, "announcements out of order");
+    drop(daemon);
+}
+
+#[test]
+fn without_an_evidence_stream_clips_are_cut_from_the_detect_stream() {
+    let r = rig_with(2, false);
+    let daemon = Daemon::start(&r.config, &r.outbox, &r.log);
+    assert!(
+        r.sub.wait_until(Duration::from_secs(150), |msgs| msgs
+            .iter()
+            .any(
+                |m| m.json()["kind"] == "throwing" && m.json()["evidence"]["clip"].is_object()
+            )),
+        "no clip announced; daemon log:\n{}",
+        daemon.log()
+    );
+    let update = r
+        .sub
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "throwing" && a["evidence"]["clip"].is_object())
+        .unwrap();
+    let clip = &update["evidence"]["clip"];
+    // The detect stream's own encoded frames, at its resolution.
+    assert_eq!(
+        (clip["width"].as_u64(), clip["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    let path = r.evidence.join(clip["path"].as_str().unwrap());
+    let out = std::process::Command::new("gst-discoverer-1.0")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("Width: 640"),
+        "{text}"
+    );
+    assert!(!daemon.log().contains("evidence stream offline"));
     drop(daemon);
 }
