@@ -2,7 +2,8 @@
 //!
 //! Owns the [`Alert`] type and its JSON form (documented in `docs/mqtt.md`,
 //! schema in `docs/alert-v1.schema.json`), and the vocabulary around it:
-//! [`AlertKind`], [`Severity`], [`AlertState`], [`BBox`]. Analysis produces
+//! [`AlertKind`], [`Severity`], [`AlertState`], [`BBox`], and the
+//! [`Evidence`] an `update` announces (clip and full-resolution snapshot). Analysis produces
 //! alerts; delivery stores and publishes them byte-for-byte as serialised here.
 //!
 //! An incident is one `event` id shared by its messages: `new`, then any
@@ -221,6 +222,52 @@ pub struct Alert {
     /// The annotated picture, for video alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
+    /// The incident's evidence files, on the `update` that announces them
+    /// (absent on every other message): see [`Evidence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// The evidence kept for an incident, announced once its files are complete
+/// (an `update` with the incident's `event`; `docs/evidence.md`). Paths are
+/// relative to the gateway's evidence folder (`[evidence] dir`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The clip, or null when there is none (see `reason`).
+    pub clip: Option<Clip>,
+    /// The full-resolution snapshot, or null when none could be made.
+    pub snapshot: Option<EvidenceImage>,
+    /// Why `clip` or `snapshot` is null (e.g. `evidence stream offline: …`);
+    /// null when both are there.
+    pub reason: Option<String>,
+}
+
+/// An MP4 clip cut from the camera's own encoded stream (never re-encoded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clip {
+    /// `<camera>/<event>/clip.mp4`, relative to the evidence folder.
+    pub path: String,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+    pub bytes: u64,
+    /// From its first frame's timestamp to the end of its last frame.
+    pub duration_ms: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Wall-clock arrival time of its first frame, RFC 3339 UTC with milliseconds.
+    #[serde(with = "rfc3339_ms")]
+    pub start: DateTime<Utc>,
+}
+
+/// A full-resolution JPEG with the alert drawn on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceImage {
+    /// `<camera>/<event>/snapshot.jpg`, relative to the evidence folder.
+    pub path: String,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 impl Alert {
@@ -245,6 +292,7 @@ impl Alert {
             bbox: None,
             details: serde_json::json!({}),
             snapshot: None,
+            evidence: None,
         }
     }
 
@@ -335,6 +383,19 @@ mod tests {
             width: 1,
             height: 1,
             data: vec![1],
+        });
+        a.evidence = Some(Evidence {
+            clip: Some(Clip {
+                path: "c/e/clip.mp4".into(),
+                sha256: "00".into(),
+                bytes: 1,
+                duration_ms: 15000,
+                width: 1920,
+                height: 1080,
+                start: Utc::now(),
+            }),
+            snapshot: None,
+            reason: None,
         });
         let v = serde_json::to_value(&a).unwrap();
         let keys: std::collections::BTreeSet<&str> =

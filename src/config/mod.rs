@@ -121,6 +121,10 @@ pub struct Config {
     /// enabled, 60 s window.
     #[serde(default)]
     pub fusion: crate::alert::fusion::FusionConfig,
+    /// Where evidence clips and full-resolution snapshots are kept (cameras
+    /// opt in with `[cameras.evidence]`). Default: `/var/lib/estatewatch/evidence`.
+    #[serde(default)]
+    pub evidence: crate::evidence::EvidenceConfig,
 }
 
 /// `[site]`: the estate.
@@ -222,6 +226,7 @@ impl Config {
         self.outbox.check(&mut p);
         self.runtime.check(&mut p);
         self.health.check(&mut p);
+        self.evidence.check("evidence", &mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");

@@ -29,6 +29,9 @@ pub(super) fn state_name(s: crate::alert::AlertState) -> &'static str {
 pub(super) struct LifecycleHead {
     pub(super) event: Uuid,
     pub(super) state: crate::alert::AlertState,
+    /// Present on the `update` that announces the incident's evidence files.
+    #[serde(default)]
+    pub(super) evidence: Option<serde::de::IgnoredAny>,
 }
 
 impl LifecycleHead {
@@ -49,6 +52,12 @@ pub(super) fn track_lifecycle(
     match head.state {
         AlertState::End => {
             tx.prepare_cached("DELETE FROM open_events WHERE event = ?1")?
+                .execute(params![head.event.to_string()])?;
+        }
+        // An evidence announcement may come after the incident ended: it
+        // counts for an open incident but never opens one again.
+        AlertState::Update if a.kind.has_lifecycle() && head.evidence.is_some() => {
+            tx.prepare_cached("UPDATE open_events SET live = live + 1 WHERE event = ?1")?
                 .execute(params![head.event.to_string()])?;
         }
         AlertState::New | AlertState::Update if a.kind.has_lifecycle() => {
