@@ -216,8 +216,15 @@ fn a_left_bag_alerts_once_after_dwell_and_ends_when_removed() {
         (100.0..200.0).contains(&px),
         "person near the bag: {person}"
     );
+    // The drop time is when the person moved off the bag (they stand over it
+    // until t=6), not when it first lay still (t=5); the "left" panel is
+    // taken after that.
     let left_at = f.details["left_at_ms"].as_i64().unwrap();
-    assert!((4500..=7500).contains(&left_at), "left_at_ms {left_at}");
+    assert!((6000..=8000).contains(&left_at), "left_at_ms {left_at}");
+    let appeared = f.details["appeared_at_ms"].as_i64().unwrap();
+    assert!((4500..6000).contains(&appeared), "appeared_at_ms {appeared}");
+    let panel = f.details["left_panel_ms"].as_i64().unwrap();
+    assert!(panel >= left_at, "left panel at {panel} ms, before {left_at}");
     let pic = f.picture.as_ref().expect("composite picture");
     assert_eq!(pic.width(), 2 * W as u32 + 4, "two panels side by side");
     assert_eq!(pic.height(), H as u32);
