@@ -118,8 +118,7 @@ impl GarbageAnalyzer {
             }
             match self.judge(&mut tr, t, frame) {
                 Verdict::Wait(why) => {
-                    if why != tr.holding && !matches!(why, WAIT_MOTION | WAIT_DWELL | WAIT_CUES)
-                    {
+                    if why != tr.holding && !matches!(why, WAIT_MOTION | WAIT_DWELL | WAIT_CUES) {
                         self.rejected(&tr, t, why, false);
                     }
                     tr.holding = why;
@@ -218,7 +217,11 @@ impl GarbageAnalyzer {
             tr.person = Some(p);
         }
         tr.near_fg = self.foreground_near(&tr.bbox);
-        tracing::debug!(track = tr.id, left_at = left, "garbage: whoever left it moved off");
+        tracing::debug!(
+            track = tr.id,
+            left_at = left,
+            "garbage: whoever left it moved off"
+        );
     }
 
     /// Foreground cells (still or moving) around a box, within its own size:
@@ -281,21 +284,29 @@ impl GarbageAnalyzer {
             .push(Cue::at_least("quiet_s", since_motion, self.s.quiet_s));
         self.judged
             .push(Cue::at_least("dwell_s", t - tr.appeared_at, self.s.dwell_s));
-        let held = std::mem::take(&mut tr.held_by_motion);
         if !tr.was_quiet || (!quiet && (own_motion || t - tr.appeared_at < self.s.dwell_s)) {
-            tr.held_by_motion = true;
             return Verdict::Wait(WAIT_MOTION);
         }
-        // The first quiet spell: whoever put it down has moved off it. After
-        // a later hold, only when something still beside it then (a person
-        // crouching by their bag) has gone too; a passer-by does not move it.
-        if tr.left_at.is_none()
-            || (held && (self.foreground_near(&tr.bbox) as f32) < 0.75 * tr.near_fg as f32)
-        {
-            self.mark_left(tr, last_motion);
+        // Whoever put it down has moved off it: at the first quiet spell, the
+        // end of the last motion around it (within its own size, where the
+        // person stood or crouched). Later, when someone still beside it then
+        // (crouching by their bag) has gone too and the motion around it has
+        // stopped again, at the end of that motion; a passer-by does not move
+        // it, nor does light.
+        let around = self.last_motion_around(&tr.bbox);
+        let moved_off_again = tr.left_at.is_some_and(|left| around > left)
+            && t - around >= 1.0
+            && (self.foreground_near(&tr.bbox) as f32) < 0.75 * tr.near_fg as f32;
+        if tr.left_at.is_none() || moved_off_again {
+            self.mark_left(tr, around);
         }
         let border = self.border_evidence(&tr.cells);
         tr.contrast = border.contrast;
+        self.judged.push(Cue::at_most(
+            "ghost_share",
+            border.ghost_share as f64,
+            self.s.ghost_share as f64,
+        ));
         if border.ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
             return Verdict::Absorb("ghost: something was taken away here");
         }
@@ -324,7 +335,7 @@ impl GarbageAnalyzer {
         self.judged
             .push(Cue::at_most("area_px", area, max_area as f64));
         self.judged.push(Cue::at_least(
-            "area_px",
+            "peak_area_px",
             area.max(tr.peak_area as f64),
             min_area as f64,
         ));
@@ -367,13 +378,22 @@ impl GarbageAnalyzer {
         );
         // Core and holes mean something only for shapes several cells across.
         let big = tr.bbox.width().min(tr.bbox.height()) >= 6;
-        self.judged
-            .push(Cue::at_least("fill", sh.fill as f64, self.s.min_fill as f64));
+        self.judged.push(Cue::at_least(
+            "fill",
+            sh.fill as f64,
+            self.s.min_fill as f64,
+        ));
         if big {
-            self.judged
-                .push(Cue::at_least("core", sh.core as f64, self.s.min_core as f64));
-            self.judged
-                .push(Cue::at_most("holes", sh.holes as f64, self.s.max_holes as f64));
+            self.judged.push(Cue::at_least(
+                "core",
+                sh.core as f64,
+                self.s.min_core as f64,
+            ));
+            self.judged.push(Cue::at_most(
+                "holes",
+                sh.holes as f64,
+                self.s.max_holes as f64,
+            ));
         }
         if sh.fill < self.s.min_fill
             || (big && (sh.core < self.s.min_core || sh.holes > self.s.max_holes))
@@ -534,6 +554,16 @@ impl GarbageAnalyzer {
             let within = 2 * ob.grow(1, &grid).intersection(&b) >= b.area();
             id != tr.id && state == TrackState::Watching && tall && ((above && overlaps) || within)
         })
+    }
+
+    /// Latest frame-difference motion around a box, within its own size on
+    /// each side: where whoever put it down stood or crouched.
+    fn last_motion_around(&self, b: &CellBox) -> f64 {
+        let grid = self.grid();
+        b.grow(b.width().max(b.height()), &grid)
+            .cells(&grid)
+            .map(|c| self.model.last_motion[c])
+            .fold(f64::NEG_INFINITY, f64::max)
     }
 
     /// Latest frame-difference motion anywhere in (or next to) a box.

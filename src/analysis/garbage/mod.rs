@@ -200,10 +200,16 @@ impl GarbageAnalyzer {
             .iter()
             .map(|z| ZoneMask::from_polygon(&z.name, &z.polygon, width, height))
             .collect();
-        let rows = cfg.zones.iter().flat_map(|z| z.polygon.iter().map(|p| p[1]));
+        let rows = cfg
+            .zones
+            .iter()
+            .flat_map(|z| z.polygon.iter().map(|p| p[1]));
         let (far, near) = rows.fold((f32::MAX, f32::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
         let (far_y, near_y) = if far < near {
-            (far.clamp(0.0, 1.0) * height as f32, near.clamp(0.0, 1.0) * height as f32)
+            (
+                far.clamp(0.0, 1.0) * height as f32,
+                near.clamp(0.0, 1.0) * height as f32,
+            )
         } else {
             (0.0, height as f32)
         };
@@ -494,7 +500,11 @@ impl Analyzer for GarbageAnalyzer {
             snapshot::draw_box(img, b.normalised(self.width, self.height), LIMIT, 1);
         }
         let t = self.last_t;
-        for r in self.rejections.iter().filter(|r| r.absorbed && t - r.at <= 3.0) {
+        for r in self
+            .rejections
+            .iter()
+            .filter(|r| r.absorbed && t - r.at <= 3.0)
+        {
             let b = self.pixel_box(&r.bbox).normalised(self.width, self.height);
             snapshot::draw_box(img, b, ABSORBED, 1);
         }

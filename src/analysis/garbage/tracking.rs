@@ -37,9 +37,6 @@ pub(super) struct Track {
     /// report (`left_at_ms`) and the "left" panel shows; `None` until the
     /// spot first goes quiet.
     pub(super) left_at: Option<f64>,
-    /// The last judgement held the track for motion at the spot (someone is
-    /// still there or came back): the next quiet spell moves `left_at`.
-    pub(super) held_by_motion: bool,
     /// Foreground cells around the object when `left_at` was last set (see
     /// [`GarbageAnalyzer::foreground_near`]).
     pub(super) near_fg: usize,
@@ -229,7 +226,6 @@ impl GarbageAnalyzer {
                 bbox: blob.bbox,
                 appeared_at: appeared,
                 left_at: None,
-                held_by_motion: false,
                 near_fg: 0,
                 created: t,
                 matched: true,
