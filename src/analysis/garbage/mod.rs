@@ -6,15 +6,20 @@
 //!    a coarse cell grid. A cell that differs from the long-term model but no
 //!    longer moves holds a *static new object*.
 //! 2. Static cells are grouped into blobs ([`blobs::label`]) and followed from
-//!    frame to frame as [`Track`]s, each remembering when it was left and the
-//!    moving blob (the person) that was at the spot just before.
+//!    frame to frame as [`Track`]s, each remembering when it appeared, when
+//!    whoever put it down moved off it (the drop time and the "left" panel's
+//!    moment) and the moving blob (the person) at the spot then.
 //! 3. A track is confirmed once it has stayed `dwell_s` with no motion at the
-//!    spot for `quiet_s`, passes the shape filters (size, not tall like a
+//!    spot for `quiet_s`, passes the shape filters (size for the row it
+//!    stands on, following perspective; not tall like a
 //!    standing person, not sparse like a bicycle), is not a *ghost* (a
 //!    place something was taken away from) or half of a *moved object*, and —
 //!    when model cues are available — no person is detected on it. Then one
 //!    `New` finding goes out with a two-panel picture: the moment it was left
 //!    (person boxed) and now (object boxed).
+//!    A candidate turned down is logged at debug level with its reason and
+//!    cues, and explained for `replay --explain` ([`Analyzer::explain`]);
+//!    [`Analyzer::draw_debug`] draws candidates, their dwell and rejections.
 //! 4. When the object is taken away the alert ends (`End`); a track alerts at
 //!    most once. Rejected changes that are not people (moved bins, light
 //!    patches, parked bicycles, ghosts) are absorbed into the long-term
