@@ -216,8 +216,21 @@ fn a_left_bag_alerts_once_after_dwell_and_ends_when_removed() {
         (100.0..200.0).contains(&px),
         "person near the bag: {person}"
     );
+    // The drop time is when the person moved off the bag (they stand over it
+    // until t=6), not when it first lay still (t=5); the "left" panel is
+    // taken after that.
     let left_at = f.details["left_at_ms"].as_i64().unwrap();
-    assert!((4500..=7500).contains(&left_at), "left_at_ms {left_at}");
+    assert!((6000..=8000).contains(&left_at), "left_at_ms {left_at}");
+    let appeared = f.details["appeared_at_ms"].as_i64().unwrap();
+    assert!(
+        (4500..6000).contains(&appeared),
+        "appeared_at_ms {appeared}"
+    );
+    let panel = f.details["left_panel_ms"].as_i64().unwrap();
+    assert!(
+        panel >= left_at,
+        "left panel at {panel} ms, before {left_at}"
+    );
     let pic = f.picture.as_ref().expect("composite picture");
     assert_eq!(pic.width(), 2 * W as u32 + 4, "two panels side by side");
     assert_eq!(pic.height(), H as u32);
@@ -513,4 +526,89 @@ fn summary(found: &[(f64, Finding)]) -> Vec<String> {
         .iter()
         .map(|(t, f)| format!("{t:.1}s {:?} #{} {:?}", f.state, f.incident, f.bbox))
         .collect()
+}
+
+/// A config with the zone from a third of the way down to the bottom: its
+/// far edge at y=60, its near edge at y=180 (the frame's bottom).
+fn zoned_config() -> GarbageConfig {
+    GarbageConfig {
+        dwell_s: 5.0,
+        zones: vec![estatewatch::settings::ZoneConfig {
+            name: "frontage".into(),
+            polygon: vec![[0.0, 1.0 / 3.0], [1.0, 1.0 / 3.0], [1.0, 1.0], [0.0, 1.0]],
+        }],
+        ..GarbageConfig::default()
+    }
+}
+
+/// Someone walks in along the row `feet`, sets `object` down at t=5 (standing
+/// over it until 6) and walks off to the right.
+fn drop_object_scene(object: Rect, feet: f64) -> impl FnMut(f64) -> (Vec<Rect>, f64) {
+    move |t| {
+        let stop = object.x - 16.0;
+        let mut objs = Vec::new();
+        if t >= 5.0 {
+            objs.push(object);
+        }
+        if t < 5.0 {
+            objs.extend(person(-20.0 + (stop + 20.0) / 5.0 * t, feet));
+        } else if t < 6.0 {
+            objs.extend(person(stop, feet));
+        } else if t < 14.0 {
+            objs.extend(person(stop + 40.0 * (t - 6.0), feet));
+        }
+        (objs, 1.0)
+    }
+}
+
+#[test]
+fn a_large_bag_by_the_camera_alerts_where_the_same_box_far_off_is_too_large() {
+    // 40×36 px: 2.5 % of the frame, over the old flat limit of 2 %.
+    let near = rect(140.0, 140.0, 40.0, 36.0, [25, 25, 30]);
+    let mut a = GarbageAnalyzer::new(&zoned_config(), W as u32, H as u32);
+    let found = run(&mut a, 20.0, drop_object_scene(near, 178.0));
+    let new = news(&found);
+    assert_eq!(new.len(), 1, "the near bag alerts: {:?}", summary(&found));
+    let b = new[0].1.bbox.expect("box");
+    assert!(
+        b.w * b.h > 0.02,
+        "box is the whole bag, over 2 % of the frame: {b:?}"
+    );
+
+    // The same box whose bottom is at the zone's far edge is larger than
+    // anything left there can be: rejected, with its reason explained.
+    let far = rect(140.0, 40.0, 40.0, 36.0, [25, 25, 30]);
+    let mut a = GarbageAnalyzer::new(&zoned_config(), W as u32, H as u32);
+    a.set_explain(true);
+    let mut explained = Vec::new();
+    let mut painter = Painter::new();
+    let mut scene = drop_object_scene(far, 76.0);
+    let mut alerts = 0;
+    for i in 0..(20.0 * FPS) as u64 {
+        let (objs, g) = scene(i as f64 / FPS);
+        let findings = a.process(&frame(i, painter.paint(&objs, g)));
+        alerts += findings
+            .iter()
+            .filter(|f| f.state == AlertState::New)
+            .count();
+        explained.extend(a.explain().into_iter().map(|e| e.to_string()));
+    }
+    assert_eq!(alerts, 0, "{explained:?}");
+    let line = explained
+        .iter()
+        .find(|l| l.contains("rejected (too large for a bag at its row)"))
+        .unwrap_or_else(|| panic!("no size rejection explained: {explained:?}"));
+    assert!(
+        line.starts_with("garbage candidate ") && line.contains("area_px") && line.contains("FAIL"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_person_sized_still_blob_by_the_camera_is_rejected() {
+    // 60×52 px (5.4 % of the frame): a crouching person's size by the camera.
+    let blob = rect(120.0, 124.0, 60.0, 52.0, [40, 60, 150]);
+    let mut a = GarbageAnalyzer::new(&zoned_config(), W as u32, H as u32);
+    let found = run(&mut a, 20.0, drop_object_scene(blob, 178.0));
+    assert!(news(&found).is_empty(), "{:?}", summary(&found));
 }

@@ -253,6 +253,23 @@ pub struct Params {
     /// Encoder bitrate in kbit/s (about 0.15 bit per pixel per frame otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bitrate_kbps: Option<u32>,
+    // Garbage (issue 14, item 3; scene_binroom.rs, hard/garbage.rs).
+    /// Bin room: where the bag is left, 0 (the zone's far edge) ..= 1 (its
+    /// near edge, by the camera). Default: just in front of the bins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bag_depth: Option<f32>,
+    /// Bin room: bag height as a fraction of a person's height where it is
+    /// left, 0.1..=0.6. Default: 0.18..0.28.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bag_scale: Option<f32>,
+    /// Bin room: seconds the person stays crouched by the bag after setting
+    /// it down, 0..=30. Default: 0.8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crouch_s: Option<f32>,
+    /// Bin room: people who walk in, crouch by the bins a few seconds (tie a
+    /// shoe, look in a bag) and leave nothing, 0..=4. Default: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crouchers: Option<u32>,
 }
 
 impl Params {
@@ -289,10 +306,14 @@ impl Params {
                 "removed_after_s" => p.removed_after_s = Some(num()?),
                 "duration_s" => p.duration_s = Some(num()?),
                 "bitrate_kbps" => p.bitrate_kbps = Some(int()?),
+                "bag_depth" => p.bag_depth = Some(num()?),
+                "bag_scale" => p.bag_scale = Some(num()?),
+                "crouch_s" => p.crouch_s = Some(num()?),
+                "crouchers" => p.crouchers = Some(int()?),
                 _ => {
                     return Err(SceneError::BadParam {
                         key: key.to_string(),
-                        message: "unknown; expected size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s or bitrate_kbps".into(),
+                        message: "unknown; expected size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, bag_depth, bag_scale, crouch_s or crouchers".into(),
                     })
                 }
             }
@@ -326,6 +347,17 @@ impl Params {
         if let Some(v) = self.duration_s {
             if !(1.0..=900.0).contains(&v) {
                 return bad("duration_s", format!("must be 1..=900, got {v}"));
+            }
+        }
+        let ranges = [
+            ("bag_depth", self.bag_depth, 0.0, 1.0),
+            ("bag_scale", self.bag_scale, 0.1, 0.6),
+            ("crouch_s", self.crouch_s, 0.0, 30.0),
+            ("crouchers", self.crouchers.map(|n| n as f32), 0.0, 4.0),
+        ];
+        for (key, v, lo, hi) in ranges {
+            if let Some(v) = v.filter(|v| !(lo..=hi).contains(v)) {
+                return bad(key, format!("must be {lo}..={hi}, got {v}"));
             }
         }
         Ok(())
@@ -464,6 +496,11 @@ pub struct Incident {
     /// Throws: the object's size in pixels at release (for recall by size).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_px: Option<f32>,
+    /// Garbage: when whoever left the bag has moved off it (their box no
+    /// longer overlaps the bag's); an alert's "left" panel should be at or
+    /// after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_ms: Option<u64>,
 }
 
 /// A named polygon, normalised.
@@ -583,6 +620,11 @@ pub(crate) trait Actor: Send {
     fn truth_box(&self, _t: f32) -> Option<[f32; 4]> {
         None
     }
+    /// For a left bag: when whoever left it has moved off it (see
+    /// [`Incident::clear_ms`]).
+    fn clear_s(&self) -> Option<f32> {
+        None
+    }
 }
 
 /// An incident as planned by a scene builder, tracked through an actor.
@@ -692,6 +734,9 @@ pub fn render_clip(spec: &ClipSpec, out_dir: &Path, threads: u32) -> Result<Trut
             track,
             origin: p.origin,
             size_px: p.size_px,
+            clear_ms: built.actors[p.actor]
+                .clear_s()
+                .map(|c| (c * 1000.0).round() as u64),
         })
         .collect();
     let truth = Truth {

@@ -135,7 +135,7 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     let mut end_needed: f32 = 8.0 + dwell + 9.0;
 
     if spec.kind == Kind::Garbage {
-        let plan = plan_drop(&room, &mut act, spec.params.removed_after_s);
+        let plan = plan_drop(&room, &mut act, &spec.params);
         end_needed = end_needed.max(plan.t_drop + dwell + 9.0);
         let end = plan.t_removed.unwrap_or(f32::MAX);
         incidents.push(Planned {
@@ -152,6 +152,15 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     let mut extra = spec.with.clone();
     if !spec.kind.is_incident() && spec.kind != Kind::BinroomEmpty {
         extra.insert(0, spec.kind);
+    }
+    let crouchers = spec.params.crouchers.unwrap_or(0);
+    if crouchers > 0 {
+        negatives.push("crouching".to_string());
+    }
+    for i in 0..crouchers {
+        let (p, t_end) = croucher(&room, &mut act.fork(200 + u64::from(i)), dwell);
+        end_needed = end_needed.max(t_end + 5.0);
+        actors.push(Box::new(p));
     }
     let mut lighting: Option<Box<dyn Actor>> = None;
     for k in extra {
@@ -348,6 +357,8 @@ struct Bag {
     from: f32,
     until: f32,
     lean: f32,
+    /// When whoever left it has moved off it (see `Actor::clear_s`).
+    clear: Option<f32>,
 }
 
 impl Bag {
@@ -366,17 +377,48 @@ impl Actor for Bag {
 
     fn truth_box(&self, t: f32) -> Option<[f32; 4]> {
         if t >= self.from && t < self.until {
-            let s = self.size;
-            Some([
-                self.x - 0.42 * s,
-                self.y - s * 1.05,
-                self.x + 0.42 * s,
-                self.y + 0.05 * s,
-            ])
+            Some(self.bbox())
         } else {
             None
         }
     }
+
+    fn clear_s(&self) -> Option<f32> {
+        self.clear
+    }
+}
+
+impl Bag {
+    fn bbox(&self) -> [f32; 4] {
+        let s = self.size;
+        [
+            self.x - 0.42 * s,
+            self.y - s * 1.05,
+            self.x + 0.42 * s,
+            self.y + 0.05 * s,
+        ]
+    }
+}
+
+/// The first time from `from` (in 0.02 s steps, until `until`) when the
+/// person's box (half a body height wide, a body height tall) no longer
+/// overlaps `bbox`.
+fn moved_off(p: &Person, bbox: [f32; 4], from: f32, until: f32) -> Option<f32> {
+    let mut t = from;
+    while t <= until {
+        let st = p.state(t);
+        if !st.visible {
+            return Some(t);
+        }
+        let h = p.persp.height_at(st.y);
+        let b = [st.x - 0.25 * h, st.y - h, st.x + 0.25 * h, st.y];
+        let overlap = b[0] < bbox[2] && bbox[0] < b[2] && b[1] < bbox[3] && bbox[1] < b[3];
+        if !overlap {
+            return Some(t);
+        }
+        t += 0.02;
+    }
+    None
 }
 
 struct DropPlan {
@@ -386,8 +428,10 @@ struct DropPlan {
     t_removed: Option<f32>,
 }
 
-/// Someone walks in with a bag, sets it down outside the bins, walks off.
-fn plan_drop(r: &Room, rng: &mut Rng, removed_after: Option<f32>) -> DropPlan {
+/// Someone walks in with a bag, sets it down outside the bins (or where
+/// `bag_depth` says), stays crouched by it `crouch_s`, and walks off.
+fn plan_drop(r: &Room, rng: &mut Rng, params: &super::Params) -> DropPlan {
+    let removed_after = params.removed_after_s;
     let fig = figure(r, rng);
     let from_left = rng.chance(0.5);
     let edge = |left: bool| if left { -0.08 * r.w } else { 1.08 * r.w };
@@ -395,7 +439,7 @@ fn plan_drop(r: &Room, rng: &mut Rng, removed_after: Option<f32>) -> DropPlan {
     // Spot: just in front of or beside the bins.
     let first = r.bins[0];
     let last = r.bins[r.bins.len() - 1];
-    let spot_x = if rng.chance(0.5) {
+    let mut spot_x = if rng.chance(0.5) {
         rng.range(first.x, last.x)
     } else if rng.chance(0.5) {
         first.x - first.height * rng.range(0.7, 1.2)
@@ -403,17 +447,28 @@ fn plan_drop(r: &Room, rng: &mut Rng, removed_after: Option<f32>) -> DropPlan {
         last.x + last.height * rng.range(0.7, 1.2)
     }
     .clamp(0.08 * r.w, 0.92 * r.w);
-    let spot_y = r.wall_bottom + rng.range(0.1, 0.22) * r.h;
+    let mut spot_y = r.wall_bottom + rng.range(0.1, 0.22) * r.h;
+    if let Some(d) = params.bag_depth {
+        // Between the zone's far edge and (almost) its near edge; the bag
+        // must stay in the picture, so keep clear of the sides near the camera.
+        let (far, near) = (r.wall_bottom + 0.04 * r.h, 0.93 * r.h);
+        spot_y = far + d.clamp(0.0, 1.0) * (near - far);
+        let hgt = r.persp.height_at(spot_y);
+        let margin = (0.5 * hgt / r.w).min(0.3);
+        spot_x = spot_x.clamp(margin * r.w, (1.0 - margin) * r.w);
+    }
     let speed = rng.range(0.12, 0.2) * r.w;
     let t0 = rng.range(2.0, 4.0);
     let xa = edge(from_left);
     let t1 = t0 + ((spot_x - xa).powi(2) + (spot_y - ya).powi(2)).sqrt() / speed;
     let facing = if spot_x >= xa { 1.0 } else { -1.0 };
     let hgt = r.persp.height_at(spot_y);
-    let bag_size = rng.range(0.18, 0.28) * hgt;
+    let drawn_size = rng.range(0.18, 0.28);
+    let bag_size = params.bag_scale.unwrap_or(drawn_size) * hgt;
     let t_crouch = t1 + rng.range(0.3, 1.0);
     let t_drop = t_crouch + 0.8;
-    let t_up = t_drop + 0.8;
+    let crouch = params.crouch_s.unwrap_or(0.8).max(0.0);
+    let t_up = t_drop + crouch.max(0.8);
     let leave_left = rng.chance(0.5);
     let xb = edge(leave_left);
     let yb = rng.range(0.65, 0.95) * r.h;
@@ -425,6 +480,8 @@ fn plan_drop(r: &Room, rng: &mut Rng, removed_after: Option<f32>) -> DropPlan {
             Key::at(t1, spot_x, spot_y).carrying(true),
             Key::at(t_crouch, spot_x, spot_y).carrying(true),
             Key::at(t_drop, spot_x, spot_y).crouched(1.0),
+            // Stays down a while (`crouch_s`), then gets up over 0.8 s.
+            Key::at(t_up - 0.8, spot_x, spot_y).crouched(1.0),
             Key::at(t_up, spot_x, spot_y),
             Key::at(t_up + 0.3, spot_x, spot_y),
             Key::at(t2, xb, yb),
@@ -439,6 +496,18 @@ fn plan_drop(r: &Room, rng: &mut Rng, removed_after: Option<f32>) -> DropPlan {
     };
     // Where the hand puts it: ahead of the feet, on the ground.
     let bag_x = spot_x + facing * 0.3 * hgt;
+    let bag_box = Bag {
+        x: bag_x,
+        y: spot_y,
+        size: bag_size,
+        col,
+        from: t_drop,
+        until: f32::MAX,
+        lean: 0.0,
+        clear: None,
+    }
+    .bbox();
+    let clear = moved_off(&person, bag_box, t_up, t2);
     let mut people: Vec<Box<dyn Actor>> = vec![Box::new(person)];
     let mut until = f32::MAX;
     let mut t_removed = None;
@@ -482,6 +551,7 @@ fn plan_drop(r: &Room, rng: &mut Rng, removed_after: Option<f32>) -> DropPlan {
             from: t_drop,
             until,
             lean: rng.range(-0.2, 0.2),
+            clear,
         },
         people,
         t_drop,
@@ -520,6 +590,55 @@ fn standing(r: &Room, rng: &mut Rng, dwell: f32) -> (Person, f32) {
             ],
             persp: r.persp,
             load: Load::Nothing,
+            seed: rng.next_u64(),
+        },
+        t3,
+    )
+}
+
+/// Someone walks in, crouches by the bins for 3..8 s (ties a shoe, looks in
+/// a bag), gets up and leaves, leaving nothing; some time within the dwell.
+fn croucher(r: &Room, rng: &mut Rng, dwell: f32) -> (Person, f32) {
+    let xa = if rng.chance(0.5) {
+        -0.08 * r.w
+    } else {
+        1.08 * r.w
+    };
+    let ya = rng.range(0.65, 0.95) * r.h;
+    let sx = rng.range(0.15, 0.85) * r.w;
+    let sy = r.wall_bottom + rng.range(0.08, 0.45) * r.h;
+    let speed = rng.range(0.12, 0.2) * r.w;
+    let t0 = rng.range(2.0, 2.0 + dwell.max(4.0));
+    let t1 = t0 + ((sx - xa).powi(2) + (sy - ya).powi(2)).sqrt() / speed;
+    let t_down = t1 + 0.8;
+    let t_stay = t_down + rng.range(3.0, 8.0);
+    let t_up = t_stay + 0.8;
+    let xb = if rng.chance(0.5) {
+        -0.08 * r.w
+    } else {
+        1.08 * r.w
+    };
+    let t3 = t_up + 0.3 + (xb - sx).abs() / speed;
+    let load = if rng.chance(0.5) {
+        Load::Bag(bag_colour(r, rng), rng.range(0.18, 0.28))
+    } else {
+        Load::Nothing
+    };
+    let carry = matches!(load, Load::Bag(..));
+    (
+        Person {
+            fig: figure(r, rng),
+            keys: vec![
+                Key::at(t0, xa, ya).carrying(carry),
+                Key::at(t1, sx, sy).carrying(carry),
+                Key::at(t_down, sx, sy).crouched(1.0).carrying(carry),
+                Key::at(t_stay, sx, sy).crouched(1.0).carrying(carry),
+                Key::at(t_up, sx, sy).carrying(carry),
+                Key::at(t_up + 0.3, sx, sy).carrying(carry),
+                Key::at(t3, xb, sy).carrying(carry),
+            ],
+            persp: r.persp,
+            load,
             seed: rng.next_u64(),
         },
         t3,

@@ -123,6 +123,9 @@ pub struct Detection {
     pub t_ms: u64,
     pub floor: Option<i64>,
     pub column: Option<i64>,
+    /// Garbage: media time (ms) of the alert's "left" panel (`details.left_panel_ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_panel_ms: Option<i64>,
 }
 
 /// The alert fields read; everything else in the schema is ignored.
@@ -217,6 +220,7 @@ fn read_alert_file(path: &Path, clip: Option<&str>, out: &mut Alerts) -> Result<
             t_ms,
             floor: origin["floor"].as_i64(),
             column: origin["column"].as_i64(),
+            left_panel_ms: a.details["left_panel_ms"].as_i64(),
         });
     }
     Ok(())
@@ -258,6 +262,10 @@ pub struct RowScore {
     pub floor_exact: Option<f64>,
     pub floor_within_one: Option<f64>,
     pub column_exact: Option<f64>,
+    /// Garbage: fraction of TPs whose incident says when the person moved
+    /// off the bag (`clear_ms`) with the alert's "left" panel at or after it
+    /// (the bag shown without the person): (clear, judged).
+    pub left_panel_clear: Option<(usize, usize)>,
     /// Clips with at least one incident of this row, and clips of a scene
     /// made for it with none.
     pub positive_clips: usize,
@@ -291,6 +299,7 @@ struct Target {
     floor: Option<u32>,
     column: Option<u32>,
     size_px: Option<f32>,
+    clear_ms: Option<u64>,
     kind: String,
     matched: bool,
 }
@@ -306,6 +315,7 @@ fn targets(truth: &Truth, row: &RowDef) -> Vec<Target> {
             floor: i.origin.map(|o| o.floor),
             column: i.origin.map(|o| o.column),
             size_px: i.size_px,
+            clear_ms: i.clear_ms,
             kind: i.kind.clone(),
             matched: false,
         })
@@ -414,6 +424,13 @@ pub fn score(truths: &[Truth], alerts: &Alerts, opts: Options) -> Scorecard {
                     x.matched = true;
                     rs.tp += 1;
                     delays.push(d.t_ms as i64 - x.start as i64);
+                    if let Some(clear) = x.clear_ms {
+                        let e = rs.left_panel_clear.get_or_insert((0, 0));
+                        e.1 += 1;
+                        if d.left_panel_ms.is_some_and(|p| p >= clear as i64) {
+                            e.0 += 1;
+                        }
+                    }
                     // Floors are judged only for throw alerts (which carry an origin).
                     let judges_floor = row.alert_kinds.contains(&"throwing");
                     if let Some(f) = x.floor.filter(|_| judges_floor) {
@@ -574,6 +591,13 @@ pub fn render_text(card: &Scorecard, max_events: usize) -> String {
                 .collect();
             let _ = writeln!(s, "    recall by size: {}", parts.join(", "));
         }
+        if let Some((clear, n)) = r.left_panel_clear {
+            let _ = writeln!(
+                s,
+                "    left panel clear of the person: {} ({clear}/{n})",
+                fmt_ratio(ratio(clear, n))
+            );
+        }
         if !r.fp_by_negative.is_empty() {
             let parts: Vec<String> = r
                 .fp_by_negative
@@ -629,6 +653,9 @@ pub struct RowThresholds {
     pub max_p95_delay_ms: Option<i64>,
     pub min_floor_exact: Option<f64>,
     pub min_floor_within_one: Option<f64>,
+    /// Garbage: minimum share of TPs whose "left" panel shows the bag
+    /// without the person ([`RowScore::left_panel_clear`]).
+    pub min_left_panel_clear: Option<f64>,
     /// Minimum recall per size bucket (`lt8px`, `ge8px`).
     #[serde(default)]
     pub min_recall_by_size: BTreeMap<String, f64>,
@@ -706,6 +733,12 @@ impl Thresholds {
                 r.floor_within_one,
                 t.min_floor_within_one,
                 true,
+            );
+            min(
+                "left_panel_clear",
+                r.left_panel_clear.and_then(|(c, n)| ratio(c, n)),
+                t.min_left_panel_clear,
+                false,
             );
             for (bucket, want) in &t.min_recall_by_size {
                 let have = r

@@ -20,15 +20,28 @@ pub struct GarbageConfig {
     /// Seconds an object must be gone before its alert ends, 0.5..=60. Default: 2.
     #[serde(default = "default_garbage_removal")]
     pub removal_s: f32,
-    /// Smallest object box, as a fraction of the frame area, > 0 and < max_area.
-    /// Default: 0.0008 (about 13×13 px at 640×360).
+    /// Smallest object box at the zones' near (bottom) edge, as a fraction of
+    /// the frame area, > 0 and < max_area; further up it shrinks with
+    /// perspective (see `far_scale`). Default: 0.0016 (about 19×19 px at
+    /// 640×360; 0.0004, about 10×10 px, at the far edge with the default `far_scale`).
     #[serde(default = "default_garbage_min_area")]
     pub min_area: f32,
-    /// Largest object box, as a fraction of the frame area, <= 1; bigger changes
-    /// (moved bins, light patches) are accepted into the background. Default: 0.02
-    /// (about 68×68 px at 640×360).
+    /// Largest object box at the zones' near (bottom) edge, as a fraction of
+    /// the frame area, <= 1; further up it shrinks with perspective (see
+    /// `far_scale`). Bigger changes (moved bins, light patches, a crouching
+    /// person near the camera) are accepted into the background. Default: 0.04
+    /// (about 96×96 px at 640×360; 0.01, about 48×48 px, at the far edge).
     #[serde(default = "default_garbage_max_area")]
     pub max_area: f32,
+    /// Perspective: how large things look at the zones' far (top) edge
+    /// relative to their near (bottom) edge, as a ratio of lengths, 0.05..=1.
+    /// The size limits scale with its square, linearly in the row where an
+    /// object meets the ground between the two edges (clamped outside them);
+    /// 1 turns perspective off. With no zones the frame's top and bottom are
+    /// the edges. Default: 0.5 (a person at the far edge is half as tall as
+    /// at the near edge).
+    #[serde(default = "default_garbage_far_scale")]
+    pub far_scale: f32,
     /// Tallest object box, height / width, 0.5..=10: taller static shapes are
     /// treated as standing people and never alerted. Default: 2.0.
     #[serde(default = "default_garbage_max_aspect")]
@@ -62,6 +75,7 @@ impl Default for GarbageConfig {
             removal_s: default_garbage_removal(),
             min_area: default_garbage_min_area(),
             max_area: default_garbage_max_area(),
+            far_scale: default_garbage_far_scale(),
             max_aspect: default_garbage_max_aspect(),
             threshold: default_garbage_threshold(),
             background_s: default_garbage_background(),
@@ -82,10 +96,13 @@ fn default_garbage_removal() -> f32 {
     2.0
 }
 fn default_garbage_min_area() -> f32 {
-    0.0008
+    0.0016
 }
 fn default_garbage_max_area() -> f32 {
-    0.02
+    0.04
+}
+fn default_garbage_far_scale() -> f32 {
+    0.5
 }
 fn default_garbage_max_aspect() -> f32 {
     2.0
@@ -113,6 +130,7 @@ impl GarbageConfig {
         range("quiet_s", self.quiet_s, 0.0, 60.0);
         range("removal_s", self.removal_s, 0.5, 60.0);
         range("max_area", self.max_area, 1e-6, 1.0);
+        range("far_scale", self.far_scale, 0.05, 1.0);
         range("max_aspect", self.max_aspect, 0.5, 10.0);
         range("threshold", self.threshold, 4.0, 128.0);
         range("background_s", self.background_s, 30.0, 3600.0);

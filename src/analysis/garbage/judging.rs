@@ -13,6 +13,7 @@ use super::blobs::{shape, CellBox};
 use super::cues::CueVerdict;
 use super::tracking::{Track, TrackState};
 use super::GarbageAnalyzer;
+use crate::analysis::explain::{Cue, Explanation, Verdict as ExplainVerdict};
 use crate::analysis::Finding;
 use crate::ingest::Frame;
 
@@ -44,6 +45,21 @@ pub(super) struct Change {
     before: [f32; 3],
     /// Mean colour of the place now.
     now: [f32; 3],
+}
+
+/// Wait reasons that are timers, not judgements: they are neither logged
+/// nor explained as rejections.
+pub(super) const WAIT_MOTION: &str = "motion at the spot";
+pub(super) const WAIT_DWELL: &str = "dwell";
+pub(super) const WAIT_CUES: &str = "person detector";
+
+/// A change the judge has turned down lately, for the debug video.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rejection {
+    pub(super) at: f64,
+    pub(super) bbox: CellBox,
+    /// Absorbed into the background (true) or only held for now.
+    pub(super) absorbed: bool,
 }
 
 enum Verdict {
@@ -102,16 +118,27 @@ impl GarbageAnalyzer {
             }
             match self.judge(&mut tr, t, frame) {
                 Verdict::Wait(why) => {
+                    if why != tr.holding && !matches!(why, WAIT_MOTION | WAIT_DWELL | WAIT_CUES) {
+                        self.rejected(&tr, t, why, false);
+                    }
                     tr.holding = why;
                     keep.push(tr);
                 }
                 Verdict::Absorb(why) => {
-                    tracing::debug!(track = tr.id, why, "garbage: change accepted as background");
+                    self.rejected(&tr, t, why, true);
                     self.vanished.push_back(self.change_of(&tr));
-                    absorb.push((tr.cells.clone(), tr.left_at));
+                    absorb.push((tr.cells.clone(), tr.appeared_at));
                 }
                 Verdict::Alert => {
                     tr.state = TrackState::Alerted;
+                    let cues = std::mem::take(&mut self.judged);
+                    let subject = self.subject(&tr);
+                    self.explain.record(|| Explanation {
+                        analyzer: "garbage",
+                        subject,
+                        verdict: ExplainVerdict::Alert("garbage".into()),
+                        cues,
+                    });
                     out.push(self.new_finding(&tr, t, frame));
                     keep.push(tr);
                 }
@@ -122,6 +149,89 @@ impl GarbageAnalyzer {
             self.absorb(absorb);
         }
         out
+    }
+
+    /// Logs (debug) and explains a candidate turned down: absorbed into the
+    /// background (`absorbed`) or held for a reason that is a judgement (too
+    /// small, shaped like a person, a person detected on it).
+    fn rejected(&mut self, tr: &Track, t: f64, why: &'static str, absorbed: bool) {
+        let cues = std::mem::take(&mut self.judged);
+        let listed: Vec<String> = cues.iter().map(|c| c.to_string()).collect();
+        let rect = self.pixel_box(&tr.bbox);
+        tracing::debug!(
+            track = tr.id,
+            why,
+            absorbed,
+            x = rect.x0,
+            y = rect.y0,
+            w = rect.x1 - rect.x0,
+            h = rect.y1 - rect.y0,
+            cues = %listed.join("; "),
+            "garbage: candidate rejected"
+        );
+        self.rejections.push_back(Rejection {
+            at: t,
+            bbox: tr.bbox,
+            absorbed,
+        });
+        while self.rejections.len() > 32 {
+            self.rejections.pop_front();
+        }
+        let subject = self.subject(tr);
+        let verdict = if absorbed {
+            why.to_string()
+        } else {
+            format!("held: {why}")
+        };
+        self.explain.record(|| Explanation {
+            analyzer: "garbage",
+            subject,
+            verdict: ExplainVerdict::Rejected(verdict),
+            cues,
+        });
+    }
+
+    /// How explanations name a track: `candidate 3 at (312,280) 40x36`.
+    fn subject(&self, tr: &Track) -> String {
+        let r = self.pixel_box(&tr.bbox);
+        format!(
+            "candidate {} at ({:.0},{:.0}) {:.0}x{:.0}",
+            tr.id,
+            r.x0,
+            r.y0,
+            r.x1 - r.x0,
+            r.y1 - r.y0
+        )
+    }
+
+    /// Sets when whoever put the object down moved off it: the end of the
+    /// last motion at the spot (`last_motion`), and the "left" panel's frame
+    /// and person from just after that.
+    fn mark_left(&mut self, tr: &mut Track, last_motion: f64) {
+        let left = last_motion.max(tr.appeared_at);
+        tr.left_at = Some(left);
+        if let Some(key) = self.frame_after(left + 1e-3) {
+            tr.keyframe = Some(key);
+        }
+        if let Some(p) = self.person_from_motion(&tr.bbox, left) {
+            tr.person = Some(p);
+        }
+        tr.near_fg = self.foreground_near(&tr.bbox);
+        tracing::debug!(
+            track = tr.id,
+            left_at = left,
+            "garbage: whoever left it moved off"
+        );
+    }
+
+    /// Foreground cells (still or moving) around a box, within its own size:
+    /// the object and anyone still beside it.
+    fn foreground_near(&self, b: &CellBox) -> usize {
+        let grid = self.grid();
+        b.grow(b.width().max(b.height()), &grid)
+            .cells(&grid)
+            .filter(|&c| self.model.foreground[c])
+            .count()
     }
 
     /// Accepts rejected tracks' cells (and their immediate neighbours, where
@@ -153,38 +263,87 @@ impl GarbageAnalyzer {
         self.model.absorb(cells);
     }
 
-    /// Decides what to do with a watched, currently visible track.
+    /// Decides what to do with a watched, currently visible track. The cues
+    /// it compared go to `self.judged` (for explanations).
     fn judge(&mut self, tr: &mut Track, t: f64, frame: &Frame) -> Verdict {
+        self.judged.clear();
         // Motion at the spot holds a track until whoever left it has gone;
         // after that, people passing by do not hold it again. (Someone
         // standing in front of a bin hides its edges and looks like a ghost:
         // the ghost test waits for quiet too.)
-        let quiet = t - self.last_motion_near(&tr.bbox) >= self.s.quiet_s;
+        let last_motion = self.last_motion_near(&tr.bbox);
+        let since_motion = if last_motion.is_finite() {
+            t - last_motion
+        } else {
+            t - tr.appeared_at
+        };
+        let quiet = since_motion >= self.s.quiet_s;
         tr.was_quiet |= quiet;
         let own_motion = tr.cells.iter().any(|&c| self.model.flicker[c]);
-        if !tr.was_quiet || (!quiet && (own_motion || t - tr.left_at < self.s.dwell_s)) {
-            return Verdict::Wait("motion at the spot");
+        self.judged
+            .push(Cue::at_least("quiet_s", since_motion, self.s.quiet_s));
+        self.judged
+            .push(Cue::at_least("dwell_s", t - tr.appeared_at, self.s.dwell_s));
+        if !tr.was_quiet || (!quiet && (own_motion || t - tr.appeared_at < self.s.dwell_s)) {
+            return Verdict::Wait(WAIT_MOTION);
+        }
+        // Whoever put it down has moved off it: at the first quiet spell, the
+        // end of the last motion around it (within its own size, where the
+        // person stood or crouched). Later, when someone still beside it then
+        // (crouching by their bag) has gone too and the motion around it has
+        // stopped again, at the end of that motion; a passer-by does not move
+        // it, nor does light.
+        let around = self.last_motion_around(&tr.bbox);
+        let moved_off_again = tr.left_at.is_some_and(|left| around > left)
+            && t - around >= 1.0
+            && (self.foreground_near(&tr.bbox) as f32) < 0.75 * tr.near_fg as f32;
+        if tr.left_at.is_none() || moved_off_again {
+            self.mark_left(tr, around);
         }
         let border = self.border_evidence(&tr.cells);
         tr.contrast = border.contrast;
+        self.judged.push(Cue::at_most(
+            "ghost_share",
+            border.ghost_share as f64,
+            self.s.ghost_share as f64,
+        ));
         if border.ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
             return Verdict::Absorb("ghost: something was taken away here");
         }
-        if t - tr.left_at < self.s.dwell_s {
-            return Verdict::Wait("dwell");
+        if t - tr.appeared_at < self.s.dwell_s {
+            return Verdict::Wait(WAIT_DWELL);
         }
         let rect = self.pixel_box(&tr.bbox);
         let (w, h) = (rect.x1 - rect.x0, rect.y1 - rect.y0);
         // Light (a lamp pool, a sun patch) brightens the surroundings too and
         // draws no new edge; an object puts an outline down on unchanged ground.
+        self.judged.push(Cue::at_most(
+            "light_spill",
+            border.spill as f64,
+            self.s.light_spill as f64,
+        ));
+        self.judged.push(Cue::at_least(
+            "edge_share",
+            border.edge_share as f64,
+            self.s.light_max_edges as f64,
+        ));
         if border.spill >= self.s.light_spill && border.edge_share < self.s.light_max_edges {
             return Verdict::Absorb("soft change spilling around: light or shadow");
         }
-        if rect.area() > self.s.max_area_px {
-            return Verdict::Absorb("too large for a bag");
+        let (min_area, max_area) = self.area_limits(rect.y1);
+        let area = rect.area() as f64;
+        self.judged
+            .push(Cue::at_most("area_px", area, max_area as f64));
+        self.judged.push(Cue::at_least(
+            "peak_area_px",
+            area.max(tr.peak_area as f64),
+            min_area as f64,
+        ));
+        if rect.area() > max_area {
+            return Verdict::Absorb("too large for a bag at its row");
         }
-        if rect.area().max(tr.peak_area) < self.s.min_area_px {
-            return Verdict::Wait("too small");
+        if rect.area().max(tr.peak_area) < min_area {
+            return Verdict::Wait("too small for its row");
         }
         // The other half of a moved object: nearby, at about the same time,
         // a place that used to have this colour lost it. "This colour" means
@@ -196,7 +355,7 @@ impl GarbageAnalyzer {
         let own_change = dist(&me.before, &me.now);
         if self.peers.iter().chain(self.vanished.iter()).any(|g| {
             g.id != tr.id
-                && (g.left_at - tr.left_at).abs() <= self.s.moved_window_s
+                && (g.left_at - tr.appeared_at).abs() <= self.s.moved_window_s
                 && g.bbox.gap(&tr.bbox) <= 3 * size.max(g.bbox.width().max(g.bbox.height()))
                 && dist(&g.before, &me.now) <= (2.0 * th).min(0.5 * own_change)
                 && dist(&g.before, &g.now) > th
@@ -219,6 +378,23 @@ impl GarbageAnalyzer {
         );
         // Core and holes mean something only for shapes several cells across.
         let big = tr.bbox.width().min(tr.bbox.height()) >= 6;
+        self.judged.push(Cue::at_least(
+            "fill",
+            sh.fill as f64,
+            self.s.min_fill as f64,
+        ));
+        if big {
+            self.judged.push(Cue::at_least(
+                "core",
+                sh.core as f64,
+                self.s.min_core as f64,
+            ));
+            self.judged.push(Cue::at_most(
+                "holes",
+                sh.holes as f64,
+                self.s.max_holes as f64,
+            ));
+        }
         if sh.fill < self.s.min_fill
             || (big && (sh.core < self.s.min_core || sh.holes > self.s.max_holes))
         {
@@ -226,6 +402,13 @@ impl GarbageAnalyzer {
         }
         // A box cut by the frame's side is narrower than its object.
         let cut = tr.bbox.x0 == 0 || tr.bbox.x1 + 1 >= grid.w;
+        if !cut {
+            self.judged.push(Cue::at_most(
+                "aspect",
+                (h / w.max(1.0)) as f64,
+                self.s.max_aspect as f64,
+            ));
+        }
         if h > self.s.max_aspect * w && !cut {
             return Verdict::Wait("tall like a standing person");
         }
@@ -242,7 +425,7 @@ impl GarbageAnalyzer {
         }
         if self.cues.is_some() {
             if t < tr.next_cue {
-                return Verdict::Wait("person detector");
+                return Verdict::Wait(WAIT_CUES);
             }
             tr.next_cue = t + 2.0;
             match self.check_cues(tr, rect, frame) {
@@ -251,6 +434,8 @@ impl GarbageAnalyzer {
                 CueVerdict::Clear => {}
             }
             if let (Some(min), Some(b)) = (self.s.min_bag_like, tr.bag_like) {
+                self.judged
+                    .push(Cue::at_least("bag_like", b as f64, min as f64));
                 if b < min {
                     return Verdict::Absorb("not bag-like");
                 }
@@ -328,7 +513,7 @@ impl GarbageAnalyzer {
         Change {
             id: tr.id,
             state: tr.state,
-            left_at: tr.left_at,
+            left_at: tr.appeared_at,
             bbox: tr.bbox,
             before: self.mean_colour(&tr.cells, |m, c| m.long_term(c)),
             now: self.mean_colour(&tr.cells, |m, c| m.current(c)),
@@ -369,6 +554,16 @@ impl GarbageAnalyzer {
             let within = 2 * ob.grow(1, &grid).intersection(&b) >= b.area();
             id != tr.id && state == TrackState::Watching && tall && ((above && overlaps) || within)
         })
+    }
+
+    /// Latest frame-difference motion around a box, within its own size on
+    /// each side: where whoever put it down stood or crouched.
+    fn last_motion_around(&self, b: &CellBox) -> f64 {
+        let grid = self.grid();
+        b.grow(b.width().max(b.height()), &grid)
+            .cells(&grid)
+            .map(|c| self.model.last_motion[c])
+            .fold(f64::NEG_INFINITY, f64::max)
     }
 
     /// Latest frame-difference motion anywhere in (or next to) a box.

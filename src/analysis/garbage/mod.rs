@@ -6,15 +6,20 @@
 //!    a coarse cell grid. A cell that differs from the long-term model but no
 //!    longer moves holds a *static new object*.
 //! 2. Static cells are grouped into blobs ([`blobs::label`]) and followed from
-//!    frame to frame as [`Track`]s, each remembering when it was left and the
-//!    moving blob (the person) that was at the spot just before.
+//!    frame to frame as [`Track`]s, each remembering when it appeared, when
+//!    whoever put it down moved off it (the drop time and the "left" panel's
+//!    moment) and the moving blob (the person) at the spot then.
 //! 3. A track is confirmed once it has stayed `dwell_s` with no motion at the
-//!    spot for `quiet_s`, passes the shape filters (size, not tall like a
+//!    spot for `quiet_s`, passes the shape filters (size for the row it
+//!    stands on, following perspective; not tall like a
 //!    standing person, not sparse like a bicycle), is not a *ghost* (a
 //!    place something was taken away from) or half of a *moved object*, and —
 //!    when model cues are available — no person is detected on it. Then one
 //!    `New` finding goes out with a two-panel picture: the moment it was left
 //!    (person boxed) and now (object boxed).
+//!    A candidate turned down is logged at debug level with its reason and
+//!    cues, and explained for `replay --explain` ([`Analyzer::explain`]);
+//!    [`Analyzer::draw_debug`] draws candidates, their dwell and rejections.
 //! 4. When the object is taken away the alert ends (`End`); a track alerts at
 //!    most once. Rejected changes that are not people (moved bins, light
 //!    patches, parked bicycles, ghosts) are absorbed into the long-term
@@ -44,6 +49,7 @@ use self::blobs::CellBox;
 use self::config::GarbageConfig;
 use self::judging::Change;
 use self::tracking::Track;
+use super::explain::{Cue, Explain, Explanation};
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot::{self, ALERT_RED};
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
@@ -119,8 +125,14 @@ struct Settings {
     dwell_s: f64,
     quiet_s: f64,
     removal_s: f64,
+    /// Size limits (px²) at the zones' near edge; see [`GarbageAnalyzer::area_limits`].
     min_area_px: f32,
     max_area_px: f32,
+    /// Length scale at the zones' far edge relative to the near edge.
+    far_scale: f32,
+    /// Rows (px) of the zones' far (top) and near (bottom) edges.
+    far_y: f32,
+    near_y: f32,
     max_aspect: f32,
     min_bag_like: Option<f32>,
     use_cues: bool,
@@ -170,6 +182,13 @@ pub struct GarbageAnalyzer {
     peers: Vec<Change>,
     cues: Option<Box<dyn Cues>>,
     first_wall: Option<SystemTime>,
+    /// Stream time of the last frame processed (for the debug drawing).
+    last_t: f64,
+    /// Candidates turned down lately, for the debug drawing.
+    rejections: VecDeque<judging::Rejection>,
+    /// The cues the current judgement compared, for its explanation.
+    judged: Vec<Cue>,
+    explain: Explain,
 }
 
 impl GarbageAnalyzer {
@@ -186,6 +205,19 @@ impl GarbageAnalyzer {
             .iter()
             .map(|z| ZoneMask::from_polygon(&z.name, &z.polygon, width, height))
             .collect();
+        let rows = cfg
+            .zones
+            .iter()
+            .flat_map(|z| z.polygon.iter().map(|p| p[1]));
+        let (far, near) = rows.fold((f32::MAX, f32::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+        let (far_y, near_y) = if far < near {
+            (
+                far.clamp(0.0, 1.0) * height as f32,
+                near.clamp(0.0, 1.0) * height as f32,
+            )
+        } else {
+            (0.0, height as f32)
+        };
         GarbageAnalyzer {
             s: Settings {
                 dwell_s: cfg.dwell_s as f64,
@@ -193,6 +225,9 @@ impl GarbageAnalyzer {
                 removal_s: cfg.removal_s as f64,
                 min_area_px: cfg.min_area * frame_area,
                 max_area_px: cfg.max_area * frame_area,
+                far_scale: cfg.far_scale.clamp(0.05, 1.0),
+                far_y,
+                near_y,
                 max_aspect: cfg.max_aspect,
                 min_bag_like: cfg.min_bag_like,
                 use_cues: cfg.person_detector,
@@ -219,6 +254,10 @@ impl GarbageAnalyzer {
             peers: Vec::new(),
             cues: None,
             first_wall: None,
+            last_t: 0.0,
+            rejections: VecDeque::new(),
+            judged: Vec::new(),
+            explain: Explain::default(),
         }
     }
 
@@ -269,6 +308,17 @@ impl GarbageAnalyzer {
 
     fn grid(&self) -> Grid {
         self.model.grid
+    }
+
+    /// The smallest and largest object box (px²) for an object that meets the
+    /// ground at row `ground_y` (px): the configured limits at the zones' near
+    /// edge, shrinking with perspective to `far_scale`² of them at the far
+    /// edge, linearly in the row (clamped outside the edges).
+    pub fn area_limits(&self, ground_y: f32) -> (f32, f32) {
+        let span = (self.s.near_y - self.s.far_y).max(1.0);
+        let u = ((ground_y - self.s.far_y) / span).clamp(0.0, 1.0);
+        let k = self.s.far_scale + (1.0 - self.s.far_scale) * u;
+        (self.s.min_area_px * k * k, self.s.max_area_px * k * k)
     }
 
     fn stream_time(&mut self, frame: &Frame) -> f64 {
@@ -323,11 +373,13 @@ impl GarbageAnalyzer {
                 "source": p.source,
             })
         });
+        let left_at = tr.left_at.unwrap_or(tr.appeared_at);
         tracing::info!(
             track = tr.id,
             x = rect.x0,
             y = rect.y0,
-            dwell_s = t - tr.left_at,
+            dwell_s = t - tr.appeared_at,
+            left_at,
             "garbage: object left on the ground"
         );
         Finding {
@@ -340,8 +392,10 @@ impl GarbageAnalyzer {
             bbox: Some(bbox),
             details: serde_json::json!({
                 "object_box": bbox,
-                "left_at_ms": (tr.left_at * 1000.0).round() as i64,
-                "dwell_s": ((t - tr.left_at) * 10.0).round() / 10.0,
+                "left_at_ms": (left_at * 1000.0).round() as i64,
+                "appeared_at_ms": (tr.appeared_at * 1000.0).round() as i64,
+                "left_panel_ms": tr.keyframe.as_ref().map(|(kt, _)| (kt * 1000.0).round() as i64),
+                "dwell_s": ((t - tr.appeared_at) * 10.0).round() / 10.0,
                 "area_px": rect.area().round(),
                 "contrast": (tr.contrast * 10.0).round() / 10.0,
                 "person_box": person.as_ref().map(|p| p["box"].clone()),
@@ -365,8 +419,8 @@ impl GarbageAnalyzer {
             bbox: Some(rect.normalised(self.width, self.height)),
             details: serde_json::json!({
                 "reason": "removed",
-                "left_at_ms": (tr.left_at * 1000.0).round() as i64,
-                "present_s": ((t - tr.left_at) * 10.0).round() / 10.0,
+                "left_at_ms": (tr.left_at.unwrap_or(tr.appeared_at) * 1000.0).round() as i64,
+                "present_s": ((t - tr.appeared_at) * 10.0).round() / 10.0,
             }),
             picture: None,
         }
@@ -381,20 +435,21 @@ impl GarbageAnalyzer {
         }
     }
 
-    /// Two panels side by side: the moment it was left (person in yellow,
-    /// the spot in red) and now (object in red).
+    /// Two panels side by side: the moment it was left, just after whoever
+    /// put it down moved off it (the spot in red, that person in yellow when
+    /// seen within a second of the panel's frame), and now (object in red).
     fn picture(&self, tr: &Track, frame: &Frame) -> Option<RgbImage> {
         let bbox = self.pixel_box(&tr.bbox).normalised(self.width, self.height);
         let mut now = snapshot::to_image(&frame.rgb, frame.width, frame.height).ok()?;
         snapshot::draw_box(&mut now, bbox, ALERT_RED, 2);
-        let Some((_, key)) = &tr.keyframe else {
+        let Some((key_t, key)) = &tr.keyframe else {
             return Some(now);
         };
         let Ok(mut left) = snapshot::to_image(key, frame.width, frame.height) else {
             return Some(now);
         };
         snapshot::draw_box(&mut left, bbox, ALERT_RED, 1);
-        if let Some(p) = tr.person {
+        if let Some(p) = tr.person.filter(|p| (p.at - key_t).abs() <= 1.0) {
             snapshot::draw_box(
                 &mut left,
                 p.rect.normalised(self.width, self.height),
@@ -415,6 +470,78 @@ impl Analyzer for GarbageAnalyzer {
         "garbage"
     }
 
+    /// Zones (green), the largest object box allowed at the zones' far and
+    /// near edge (grey squares at the left), and each candidate: yellow while
+    /// motion at the spot holds it, cyan while its dwell runs (the bar above
+    /// it fills as the dwell passes), orange while a judgement holds it (too
+    /// small, shaped like a person, a person detected on it), red once
+    /// alerted; a white tick under it from the moment it was left. Candidates
+    /// absorbed into the background show in magenta for 3 s. Legend in
+    /// `docs/garbage.md`.
+    fn draw_debug(&self, img: &mut RgbImage) {
+        if img.width() != self.width || img.height() != self.height {
+            return;
+        }
+        const ZONE: Rgb<u8> = Rgb([60, 220, 90]);
+        const LIMIT: Rgb<u8> = Rgb([170, 170, 170]);
+        const MOTION: Rgb<u8> = Rgb([255, 230, 0]);
+        const DWELL: Rgb<u8> = Rgb([0, 220, 255]);
+        const HELD: Rgb<u8> = Rgb([255, 140, 0]);
+        const ABSORBED: Rgb<u8> = Rgb([255, 0, 255]);
+        const BAR_BACK: Rgb<u8> = Rgb([60, 60, 60]);
+        const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
+        for z in &self.zones {
+            z.draw_outline(img, ZONE);
+        }
+        for y in [self.s.far_y, self.s.near_y] {
+            let side = self.area_limits(y).1.sqrt();
+            let y = y.min(self.height as f32 - 1.0);
+            let b = PixelBox {
+                x0: 2.0,
+                y0: (y - side).max(0.0),
+                x1: 2.0 + side,
+                y1: y,
+            };
+            snapshot::draw_box(img, b.normalised(self.width, self.height), LIMIT, 1);
+        }
+        let t = self.last_t;
+        for r in self
+            .rejections
+            .iter()
+            .filter(|r| r.absorbed && t - r.at <= 3.0)
+        {
+            let b = self.pixel_box(&r.bbox).normalised(self.width, self.height);
+            snapshot::draw_box(img, b, ABSORBED, 1);
+        }
+        for tr in &self.tracks {
+            let rect = self.pixel_box(&tr.bbox);
+            let colour = match (tr.state, tr.holding) {
+                (tracking::TrackState::Alerted, _) => ALERT_RED,
+                (_, judging::WAIT_MOTION) => MOTION,
+                (_, judging::WAIT_DWELL | judging::WAIT_CUES) => DWELL,
+                _ => HELD,
+            };
+            snapshot::draw_box(img, rect.normalised(self.width, self.height), colour, 1);
+            let share = ((t - tr.appeared_at) / self.s.dwell_s.max(1e-3)).clamp(0.0, 1.0) as f32;
+            let y = (rect.y0 - 3.0).max(0.0);
+            let x_end = rect.x0 + share * (rect.x1 - rect.x0);
+            snapshot::draw_line(img, (rect.x0, y), (rect.x1, y), BAR_BACK, 2);
+            snapshot::draw_line(img, (rect.x0, y), (x_end, y), colour, 2);
+            if tr.left_at.is_some() {
+                let (cx, yb) = ((rect.x0 + rect.x1) / 2.0, rect.y1 + 2.0);
+                snapshot::draw_line(img, (cx, yb), (cx, yb + 4.0), WHITE, 1);
+            }
+        }
+    }
+
+    fn set_explain(&mut self, on: bool) {
+        self.explain.on = on;
+    }
+
+    fn explain(&mut self) -> Vec<Explanation> {
+        self.explain.take()
+    }
+
     fn process(&mut self, frame: &Frame) -> Vec<Finding> {
         if frame.width != self.width || frame.height != self.height {
             tracing::warn!(
@@ -425,6 +552,7 @@ impl Analyzer for GarbageAnalyzer {
             return Vec::new();
         }
         let t = self.stream_time(frame);
+        self.last_t = t;
         let grid = self.grid();
         if !self.model.observe(&frame.rgb, t) {
             self.model.learn(t, &vec![false; grid.len()]);

@@ -29,13 +29,23 @@ pub(super) struct Track {
     pub(super) id: u64,
     pub(super) cells: Vec<usize>,
     pub(super) bbox: CellBox,
-    /// Estimated stream time the object was put down.
-    pub(super) left_at: f64,
+    /// Stream time the object first lay still (it appeared). The dwell counts
+    /// from here.
+    pub(super) appeared_at: f64,
+    /// Stream time whoever put it down moved off it: the end of the last
+    /// motion at the spot before it went quiet. This is the drop time alerts
+    /// report (`left_at_ms`) and the "left" panel shows; `None` until the
+    /// spot first goes quiet.
+    pub(super) left_at: Option<f64>,
+    /// Foreground cells around the object when `left_at` was last set (see
+    /// [`GarbageAnalyzer::foreground_near`]).
+    pub(super) near_fg: usize,
     pub(super) created: f64,
     pub(super) matched: bool,
     pub(super) gone_since: Option<f64>,
     pub(super) state: TrackState,
-    /// A frame from just before `left_at`, for the "left" panel.
+    /// The frame for the "left" panel: from just before the object appeared
+    /// until `left_at` is known, then the first frame after it.
     pub(super) keyframe: Option<(f64, Arc<Vec<u8>>)>,
     pub(super) person: Option<PersonSighting>,
     /// Earliest stream time the model cues may be asked again.
@@ -79,6 +89,15 @@ impl GarbageAnalyzer {
         while self.motion.front().is_some_and(|(old, _)| t - old > 12.0) {
             self.motion.pop_front();
         }
+    }
+
+    /// The first frame at or after `t` in the ring (the newest when none is).
+    pub(super) fn frame_after(&self, t: f64) -> Option<(f64, Arc<Vec<u8>>)> {
+        self.ring
+            .iter()
+            .find(|(ft, _)| *ft >= t)
+            .or(self.ring.back())
+            .map(|(ft, f)| (*ft, f.clone()))
     }
 
     /// The frame closest before `t` in the ring.
@@ -136,7 +155,7 @@ impl GarbageAnalyzer {
                 .map(|(i, tr)| {
                     let shared = blob.cells.iter().filter(|&&c| own[c] == i).count();
                     let touching = tr.bbox.grow(1, &grid).intersection(&blob.bbox) > 0;
-                    let same_time = (blob.time - tr.left_at).abs() <= self.s.same_time_s;
+                    let same_time = (blob.time - tr.appeared_at).abs() <= self.s.same_time_s;
                     // Mostly inside the box of an object being watched: the
                     // part a passer-by covered, settling again later.
                     let inside = blob
@@ -183,13 +202,14 @@ impl GarbageAnalyzer {
             tr.bbox = bbox;
         }
         for blob in fresh {
-            let area = self.pixel_box(&blob.bbox).area();
-            if area < self.s.min_area_px {
+            let rect = self.pixel_box(&blob.bbox);
+            let area = rect.area();
+            if area < self.area_limits(rect.y1).0 {
                 continue;
             }
-            let left_at = blob.time;
-            let keyframe = self.frame_before(left_at - 0.5);
-            let person = self.person_from_motion(&blob.bbox, left_at);
+            let appeared = blob.time;
+            let keyframe = self.frame_before(appeared - 0.5);
+            let person = self.person_from_motion(&blob.bbox, appeared);
             self.next_id += 1;
             tracing::debug!(
                 track = self.next_id,
@@ -197,14 +217,16 @@ impl GarbageAnalyzer {
                 y = blob.bbox.y0,
                 w = blob.bbox.width(),
                 h = blob.bbox.height(),
-                left_at,
+                appeared,
                 "garbage: new candidate"
             );
             self.tracks.push(Track {
                 id: self.next_id,
                 cells: blob.cells,
                 bbox: blob.bbox,
-                left_at,
+                appeared_at: appeared,
+                left_at: None,
+                near_fg: 0,
                 created: t,
                 matched: true,
                 gone_since: None,
