@@ -19,6 +19,8 @@
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
+//! - [`evidence`]: stored snapshots and clips per incident, the folder's
+//!   limits, and fetching them over HTTP.
 //! - [`daemon`]: `estatewatch run`, which wires the above together and
 //!   applies config reloads (SIGHUP).
 //! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.
@@ -36,6 +38,7 @@ pub mod base;
 pub mod config;
 pub mod daemon;
 pub mod delivery;
+pub mod evidence;
 pub mod health;
 pub mod ingest;
 pub mod monitor;

@@ -31,7 +31,7 @@ use uuid::Uuid;
 pub const SCHEMA_V1: &str = "estatewatch.alert.v1";
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// An object thrown or falling from height.
@@ -215,6 +215,37 @@ pub struct Alert {
     /// The annotated picture, for video alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
+    /// The incident's files stored on the gateway (paths, URLs, sha256),
+    /// for alerts that have any; see [`EvidenceRef`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceRef>,
+}
+
+/// The evidence files an alert points to: the files of its incident's
+/// folder that existed when the alert left the evidence stage. Fetch them
+/// with `GET <url>` and the evidence token (`docs/operations.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRef {
+    pub files: Vec<EvidenceFile>,
+    /// Why a file this alert should have was not stored (e.g. the disk is
+    /// full); absent when all went well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// One stored evidence file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceFile {
+    /// The file name: `snapshot-detect.jpg`, `snapshot.jpg` or `clip.mp4`.
+    pub name: String,
+    /// Where it is, relative to the evidence folder: `<camera>/<event>/<name>`.
+    pub path: String,
+    /// Where to fetch it: `evidence.http.public_url` + `/evidence/<event>/<name>`,
+    /// or just the path part when no public URL is configured.
+    pub url: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 impl Alert {
@@ -239,6 +270,7 @@ impl Alert {
             bbox: None,
             details: serde_json::json!({}),
             snapshot: None,
+            evidence: None,
         }
     }
 
@@ -329,6 +361,10 @@ mod tests {
             width: 1,
             height: 1,
             data: vec![1],
+        });
+        a.evidence = Some(EvidenceRef {
+            files: Vec::new(),
+            problem: None,
         });
         let v = serde_json::to_value(&a).unwrap();
         let keys: std::collections::BTreeSet<&str> =

@@ -6,7 +6,8 @@
 //! [`analysis::config`](crate::analysis::config) and each analyzer's folder,
 //! `[runtime]` in [`analysis::detector::config`](crate::analysis::detector::config),
 //! `[mqtt]` and `[outbox]` in [`delivery::config`](crate::delivery::config),
-//! `[health]` in [`monitor::config`](crate::monitor::config), the sensor
+//! `[health]` in [`monitor::config`](crate::monitor::config), `[evidence]`
+//! in [`evidence::config`](crate::evidence::config), the sensor
 //! sections in [`sensors::config`](crate::sensors::config). What they share
 //! (the problem list, secrets, zones) is in [`crate::settings`]. This module
 //! only composes them, loads the file (size cap and parse-error reporting in
@@ -121,6 +122,10 @@ pub struct Config {
     /// enabled, 60 s window.
     #[serde(default)]
     pub fusion: crate::alert::fusion::FusionConfig,
+    /// Stored evidence (snapshots, clips): folder, limits, HTTP token.
+    /// Default: `/var/lib/estatewatch/evidence`, 20 GB, 30 days, not served.
+    #[serde(default)]
+    pub evidence: crate::evidence::config::EvidenceConfig,
 }
 
 /// `[site]`: the estate.
@@ -222,6 +227,7 @@ impl Config {
         self.outbox.check(&mut p);
         self.runtime.check(&mut p);
         self.health.check(&mut p);
+        self.evidence.check(&mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");

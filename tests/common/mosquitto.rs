@@ -625,11 +625,20 @@ pub fn check_order_and_count_duplicates(expected: &[String], received: &[String]
 
 /// A minimal config for tests. `mqtt_extra` and `extra` are appended to the
 /// `[mqtt]` table and to the end.
+///
+/// Evidence goes to `evidence/` beside the outbox (never the system's
+/// `/var/lib/estatewatch/evidence`); add `[evidence.http]` after it to serve it.
 pub fn config_text(port: u16, outbox: &Path, mqtt_extra: &str, outbox_extra: &str) -> String {
+    let evidence = outbox
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("evidence");
     format!(
         "[site]\nid = \"test-estate\"\n[gateway]\nid = \"gw1\"\n\
          [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\n{mqtt_extra}\n\
-         [outbox]\npath = \"{}\"\n{outbox_extra}\n",
-        outbox.display()
+         [outbox]\npath = \"{}\"\n{outbox_extra}\n\
+         [evidence]\ndir = \"{}\"\n",
+        outbox.display(),
+        evidence.display()
     )
 }

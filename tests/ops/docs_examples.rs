@@ -721,6 +721,21 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
             value: Some(0.02),
             last_reading_age_s: Some(31.5),
         }],
+        evidence: Some(estatewatch::evidence::store::EvidenceStats {
+            bytes: 7_340_032_000,
+            events: 412,
+            oldest_age_s: 2_591_000.0,
+            evictions: [
+                ("retention".to_string(), 120),
+                ("cap".to_string(), 0),
+                ("disk_free".to_string(), 0),
+            ]
+            .into(),
+            write_failures: 0,
+            writable: true,
+            problem: None,
+            free_bytes: Some(48_000_000_000),
+        }),
     };
     // Serialised as the stats publisher does.
     let real: Value =

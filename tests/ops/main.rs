@@ -10,4 +10,5 @@ mod throwing_scene;
 
 mod deb;
 mod docs_examples;
+mod evidence;
 mod monitor;

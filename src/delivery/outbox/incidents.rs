@@ -103,3 +103,27 @@ impl Outbox {
         Ok(out)
     }
 }
+
+impl Outbox {
+    /// The incidents whose files must be kept: every `event` with an alert
+    /// still waiting for delivery, and every open incident (a read-only
+    /// query; the evidence store asks it before removing anything).
+    pub fn protected_events(&self) -> Result<std::collections::BTreeSet<Uuid>, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT event FROM outbox WHERE event IS NOT NULL
+                 UNION SELECT event FROM open_events",
+            )
+            .map_err(err)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+        let mut out = std::collections::BTreeSet::new();
+        for row in rows {
+            if let Ok(event) = Uuid::parse_str(&row.map_err(err)?) {
+                out.insert(event);
+            }
+        }
+        Ok(out)
+    }
+}
