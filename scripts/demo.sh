@@ -6,8 +6,9 @@
 #  2. serves them as RTSP cameras from a local server (looping);
 #  3. starts a private mosquitto on a free port;
 #  4. runs `estatewatch run` against them, with its outbox in demo-out/;
-#  5. prints each alert as a subscriber receives it and saves its snapshot
-#     under demo-out/snapshots/.
+#  5. prints each alert as a subscriber receives it and saves the pictures
+#     of the retained snapshot topics under demo-out/snapshots/ (the daemon
+#     stores each incident's evidence under demo-out/evidence/).
 # It stops by itself after DEMO_SECONDS (default 150), or on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,9 @@ port = $MQTT_PORT
 
 [outbox]
 path = "$PWD/$OUT/outbox.db"
+
+[evidence]
+dir = "$PWD/$OUT/evidence"
 
 CONF
   for cam in tower-a bike-shed bin-room; do

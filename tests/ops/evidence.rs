@@ -155,7 +155,7 @@ fn alerts_point_to_stored_pictures_served_with_the_token_and_published_retained(
     let auth = format!("Authorization: Bearer {TOKEN}\r\n");
     for bad in [
         format!("/evidence/{event}/../../estatewatch.toml"),
-        format!("/evidence/../outbox.db"),
+        "/evidence/../outbox.db".to_string(),
         format!("/evidence/{event}/%2e%2e/snapshot-detect.jpg"),
         format!("/evidence/{event}/clip.mp4"),
         "/evidence/00000000-0000-0000-0000-000000000000/snapshot-detect.jpg".to_string(),
