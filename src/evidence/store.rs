@@ -356,6 +356,7 @@ impl EvidenceStore {
 
     /// One sweep: removes what the limits say must go (see the module doc).
     pub fn sweep(&self, link: &dyn EvidenceLink, now: SystemTime) -> SweepReport {
+        let started = std::time::Instant::now();
         let folders = self.scan(now);
         let mut protected: BTreeSet<Uuid> = lock(&self.state).open.iter().copied().collect();
         match link.protected_events() {
@@ -495,6 +496,13 @@ impl EvidenceStore {
             .collect();
         drop(st);
         self.publish_full_snapshots(link, pending);
+        tracing::debug!(
+            folders = folders.len(),
+            protected = protected.len(),
+            evicted = report.evicted.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "evidence sweep"
+        );
         report
     }
 
@@ -657,6 +665,68 @@ mod tests {
             .unwrap();
         std::fs::File::open(&d).unwrap().set_modified(t).unwrap();
         event
+    }
+
+    /// An outbox that cannot answer, recording what is published.
+    #[derive(Default)]
+    struct Failing(Mutex<Vec<(String, AlertKind, Vec<u8>)>>);
+    impl EvidenceLink for Failing {
+        fn protected_events(&self) -> Result<BTreeSet<Uuid>, String> {
+            Err("outbox file is failing".into())
+        }
+        fn publish_snapshot(&self, camera: &str, kind: AlertKind, jpeg: Vec<u8>) {
+            lock(&self.0).push((camera.to_string(), kind, jpeg));
+        }
+    }
+
+    fn limits(max_bytes: u64) -> Limits {
+        Limits {
+            max_bytes,
+            min_free_bytes: 0,
+            retention: Duration::from_secs(30 * 86_400),
+        }
+    }
+
+    #[test]
+    fn without_the_outbox_incidents_seen_open_stay_until_their_end() {
+        use crate::alert::AlertState;
+        let dir = tempfile::tempdir().unwrap();
+        let fire = folder(dir.path(), 2, 1000);
+        let other = folder(dir.path(), 1, 1000);
+        let store = EvidenceStore::new(dir.path(), limits(500));
+        store.note_lifecycle(fire, AlertKind::Fire, AlertState::New);
+        // A throw has no lifecycle: never "open".
+        store.note_lifecycle(other, AlertKind::Throwing, AlertState::New);
+        let r = store.sweep(&Failing::default(), SystemTime::now());
+        assert_eq!(r.evicted, [(other, "cap")]);
+        store.note_lifecycle(fire, AlertKind::Fire, AlertState::End);
+        let r = store.sweep(&Failing::default(), SystemTime::now());
+        assert_eq!(r.evicted, [(fire, "cap")]);
+    }
+
+    #[test]
+    fn the_full_resolution_snapshot_replaces_the_published_picture_when_it_appears() {
+        let dir = tempfile::tempdir().unwrap();
+        let event = folder(dir.path(), 0, 10);
+        let store = EvidenceStore::new(dir.path(), limits(1 << 30));
+        store.published("cam", AlertKind::Throwing, event, false);
+        let link = Failing::default();
+        store.sweep(&link, SystemTime::now());
+        assert!(lock(&link.0).is_empty(), "nothing new to publish yet");
+        let full = super::super::event_dir(dir.path(), "cam", event).join(super::super::SNAPSHOT);
+        std::fs::write(&full, b"full-res jpeg").unwrap();
+        store.sweep(&link, SystemTime::now());
+        store.sweep(&link, SystemTime::now());
+        let got = lock(&link.0).clone();
+        assert_eq!(
+            got,
+            [(
+                "cam".to_string(),
+                AlertKind::Throwing,
+                b"full-res jpeg".to_vec()
+            )],
+            "published once"
+        );
     }
 
     #[test]
