@@ -181,16 +181,17 @@ async fn answer(mut stream: TcpStream, handler: Handler, slot: Slot) {
         Ok(Ok(head)) => match parse_request(&head) {
             Ok(req) => {
                 let head_only = req.method == "HEAD";
+                let range = req.header("range").map(str::to_string);
                 let r = tokio::task::spawn_blocking(move || handler(&req))
                     .await
                     .unwrap_or_else(|_| Response::text(500, "internal error\n"));
-                Some((r, head_only))
+                Some((r, head_only, range))
             }
-            Err(r) => Some((r, false)),
+            Err(r) => Some((r, false, None)),
         },
         Ok(Err(_)) | Err(_) => None,
     };
-    if let Some((r, head_only)) = resp {
+    if let Some((r, head_only, range)) = resp {
         match &r.body {
             Body::Text(_) => {
                 let _ = tokio::time::timeout(WRITE_TIMEOUT, async {
@@ -199,15 +200,63 @@ async fn answer(mut stream: TcpStream, handler: Handler, slot: Slot) {
                 })
                 .await;
             }
-            Body::File(path) => send_file(&mut stream, &r, path, head_only).await,
+            Body::File(path) => send_file(&mut stream, &r, path, head_only, range.as_deref()).await,
         }
     }
     drop(slot);
 }
 
+/// What a `Range` header asks of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// The whole file: no header, or one this server does not handle
+    /// (several ranges, another unit).
+    Whole,
+    /// The first and last byte, inclusive.
+    Part(u64, u64),
+    /// Starts at or past the end: 416.
+    Unsatisfiable,
+}
+
+/// What a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`) asks of a
+/// `len`-byte file.
+pub fn byte_range(header: Option<&str>, len: u64) -> ByteRange {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return ByteRange::Whole;
+    };
+    if spec.contains(',') {
+        return ByteRange::Whole;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return ByteRange::Whole;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(first), Ok(last)) if first <= last => (first, last.min(len.saturating_sub(1))),
+        (Ok(first), Err(_)) if b.is_empty() => (first, len.saturating_sub(1)),
+        (Err(_), Ok(suffix)) if a.is_empty() && suffix > 0 => {
+            (len.saturating_sub(suffix), len.saturating_sub(1))
+        }
+        _ => return ByteRange::Whole,
+    };
+    if len == 0 || range.0 >= len {
+        return ByteRange::Unsatisfiable;
+    }
+    ByteRange::Part(range.0, range.1)
+}
+
 /// Streams a file answer: the head with its length, then the bytes in
 /// chunks, each written within [`WRITE_TIMEOUT`] (a stalled client is cut).
-async fn send_file(stream: &mut TcpStream, r: &Response, path: &std::path::Path, head_only: bool) {
+/// A single `Range: bytes=…` is answered with 206 and that part (video
+/// players seek with it).
+async fn send_file(
+    stream: &mut TcpStream,
+    r: &Response,
+    path: &std::path::Path,
+    head_only: bool,
+    range: Option<&str>,
+) {
+    use tokio::io::AsyncSeekExt;
     let opened = async {
         let f = tokio::fs::File::open(path).await?;
         let len = f.metadata().await?.len();
@@ -224,7 +273,34 @@ async fn send_file(stream: &mut TcpStream, r: &Response, path: &std::path::Path,
             return;
         }
     };
-    let head = head_bytes(r.status, r.content_type, len);
+    let (status, first, count, extra) = match byte_range(range, len) {
+        ByteRange::Whole => (r.status, 0, len, String::new()),
+        ByteRange::Part(a, b) => (
+            206,
+            a,
+            b - a + 1,
+            format!("Content-Range: bytes {a}-{b}/{len}\r\n"),
+        ),
+        ByteRange::Unsatisfiable => {
+            let head = head_bytes_with(
+                416,
+                "text/plain; charset=utf-8",
+                0,
+                &format!("Content-Range: bytes */{len}\r\n"),
+            );
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&head)).await;
+            return;
+        }
+    };
+    if first > 0 && file.seek(std::io::SeekFrom::Start(first)).await.is_err() {
+        return;
+    }
+    let head = head_bytes_with(
+        status,
+        r.content_type,
+        count,
+        &format!("Accept-Ranges: bytes\r\n{extra}"),
+    );
     if !matches!(
         tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&head)).await,
         Ok(Ok(()))
@@ -233,11 +309,14 @@ async fn send_file(stream: &mut TcpStream, r: &Response, path: &std::path::Path,
     }
     if !head_only {
         let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match file.read(&mut buf).await {
+        let mut left = count;
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match file.read(&mut buf[..want]).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            left -= n as u64;
             if !matches!(
                 tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&buf[..n])).await,
                 Ok(Ok(()))
@@ -324,6 +403,8 @@ fn parse_request_line_target(head: &str) -> Result<(String, String), Response> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        206 => "Partial Content",
+        416 => "Range Not Satisfiable",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -339,6 +420,11 @@ fn reason(status: u16) -> &'static str {
 
 /// The head of a response whose body is `len` bytes.
 fn head_bytes(status: u16, content_type: &str, len: u64) -> Vec<u8> {
+    head_bytes_with(status, content_type, len, "")
+}
+
+/// [`head_bytes`] with `extra` header lines (each ending in CRLF).
+fn head_bytes_with(status: u16, content_type: &str, len: u64, extra: &str) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
         status,
@@ -352,6 +438,7 @@ fn head_bytes(status: u16, content_type: &str, len: u64) -> Vec<u8> {
     if status == 401 {
         out.push_str("WWW-Authenticate: Bearer realm=\"estatewatch evidence\"\r\n");
     }
+    out.push_str(extra);
     out.push_str("\r\n");
     out.into_bytes()
 }
@@ -393,6 +480,21 @@ mod tests {
                 .status,
             505
         );
+    }
+
+    #[test]
+    fn byte_ranges_are_parsed_like_rfc_9110() {
+        use ByteRange::*;
+        assert_eq!(byte_range(None, 100), Whole);
+        assert_eq!(byte_range(Some("bytes=0-9"), 100), Part(0, 9));
+        assert_eq!(byte_range(Some("bytes=90-"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=90-500"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=-10"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=-500"), 100), Part(0, 99));
+        assert_eq!(byte_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(byte_range(Some("bytes=0-1,5-6"), 100), Whole);
+        assert_eq!(byte_range(Some("bytes=9-2"), 100), Whole);
+        assert_eq!(byte_range(Some("items=0-1"), 100), Whole);
     }
 
     #[test]

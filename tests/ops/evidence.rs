@@ -2,8 +2,8 @@
 //! `file://` camera with the motion analyzer and a real mosquitto: each
 //! video alert's picture is stored in its event folder and the alert
 //! carries its path, URL and sha256 instead of the bytes; `GET
-//! /evidence/<event>/<file>` answers 401 without the token, the file with
-//! it, and 404 for anything outside the layout; the picture is on the
+//! /evidence/<event>/<file>` answers 401 without the token, the file (or
+//! a byte range of it) with it, and 404 for anything outside the layout; the picture is on the
 //! retained snapshot topic for a subscriber that comes later, as a JPEG;
 //! `/metrics` shows the folder. With an evidence folder that cannot be
 //! written, alerts still flow and the failures are reported.
@@ -152,6 +152,22 @@ fn alerts_point_to_stored_pictures_served_with_the_token_and_published_retained(
     let img = image::load_from_memory(&body).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (160, 120));
     assert_eq!(get(http, &format!("{path}?token={TOKEN}"), "").0, 200);
+    // Players seek with byte ranges.
+    let (status, part) = get(
+        http,
+        &path,
+        &format!("Authorization: Bearer {TOKEN}\r\nRange: bytes=10-19\r\n"),
+    );
+    assert_eq!((status, part.as_slice()), (206, &body[10..20]));
+    let (status, _) = get(
+        http,
+        &path,
+        &format!(
+            "Authorization: Bearer {TOKEN}\r\nRange: bytes={}-\r\n",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 416);
     let auth = format!("Authorization: Bearer {TOKEN}\r\n");
     for bad in [
         format!("/evidence/{event}/../../estatewatch.toml"),
