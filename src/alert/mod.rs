@@ -216,16 +216,16 @@ pub struct Alert {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
     /// The incident's files stored on the gateway (paths, URLs, sha256),
-    /// for alerts that have any; see [`EvidenceRef`].
+    /// for alerts that have any; see [`Evidence`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<EvidenceRef>,
+    pub evidence: Option<Evidence>,
 }
 
 /// The evidence files an alert points to: the files of its incident's
 /// folder that existed when the alert left the evidence stage. Fetch them
 /// with `GET <url>` and the evidence token (`docs/operations.md`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvidenceRef {
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
     pub files: Vec<EvidenceFile>,
     /// Why a file this alert should have was not stored (e.g. the disk is
     /// full); absent when all went well.
@@ -362,7 +362,7 @@ mod tests {
             height: 1,
             data: vec![1],
         });
-        a.evidence = Some(EvidenceRef {
+        a.evidence = Some(Evidence {
             files: Vec::new(),
             problem: None,
         });

@@ -20,7 +20,7 @@
 use super::store::{EvidenceLink, EvidenceStore};
 use super::{camera_dir_ok, event_dir, write_once, SNAPSHOT, SNAPSHOT_DETECT};
 use crate::alert::submit::{AlertSubmit, SubmitError};
-use crate::alert::{Alert, EvidenceRef};
+use crate::alert::{Alert, Evidence};
 use crate::base::{lock, wait_timeout};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -67,10 +67,8 @@ impl AlertSubmit for EvidenceSink {
             drop(st);
             tracing::warn!(id = %alert.id, kind = %alert.kind, "evidence stage busy (disk slow?); alert sent without stored evidence");
             let mut alert = alert;
-            alert.evidence = Some(EvidenceRef {
-                files: Vec::new(),
-                problem: Some("the evidence writer was busy; the picture was not stored".into()),
-            });
+            alert.evidence.get_or_insert_with(Evidence::default).problem =
+                Some("the evidence writer was busy; the picture was not stored".into());
             return self.next.submit(alert);
         }
         st.bytes += bytes;
@@ -202,7 +200,11 @@ impl Worker {
         if folder.is_dir() || problem.is_some() {
             let files = self.store.files_of(&camera, alert.event, &self.url_base);
             if !files.is_empty() || problem.is_some() {
-                alert.evidence = Some(EvidenceRef { files, problem });
+                // Fill in the stage's part; whatever else the alert's
+                // producer put in `evidence` stays.
+                let ev = alert.evidence.get_or_insert_with(Evidence::default);
+                ev.files = files;
+                ev.problem = problem;
             }
         }
         alert
