@@ -17,6 +17,7 @@ test: setup
 	$(CARGO) test --workspace --lib --bins --tests -- --test-threads=2
 	$(CARGO) test --workspace --doc
 	scripts/scorecard.sh
+	SUITE=hard scripts/scorecard.sh
 
 lint: setup
 	$(CARGO) fmt --all --check
@@ -36,10 +37,11 @@ deb:
 	@scripts/setup.sh --deb
 	@deb=$$(scripts/build-deb.sh) && echo "$$deb" && lintian --info "$$deb"
 
-# Scene suite -> replay -> scorecard, gated by tests/scorecard-thresholds.toml (docs/scenes.md);
-# also the last step of `make test`.
+# Scene suites -> replay -> scorecard, gated by tests/scorecard-thresholds.toml and
+# tests/scorecard-thresholds-hard.toml (docs/scenes.md); also the last steps of `make test`.
 scorecard: setup
 	scripts/scorecard.sh
+	SUITE=hard scripts/scorecard.sh
 
 clean:
 	$(CARGO) clean

@@ -3,12 +3,16 @@
 #
 #  1. renders three short scenes (a throw from a tower, a fire in an e-bike
 #     shed, a bag left at a bin room) with the project's scene generator;
-#  2. serves them as RTSP cameras from a local server (looping);
+#     each also at 1920x1080: the camera's main (evidence) stream;
+#  2. serves them as RTSP cameras from a local server (looping): each camera
+#     a 640x360 detect mount and a 1080p evidence mount, the same scene;
 #  3. starts a private mosquitto on a free port;
 #  4. runs `estatewatch run` against them, with its outbox in demo-out/;
 #  5. prints each alert as a subscriber receives it and saves the pictures
-#     of the retained snapshot topics under demo-out/snapshots/ (the daemon
-#     stores each incident's evidence under demo-out/evidence/).
+#     of the retained snapshot topics under demo-out/snapshots/; each
+#     incident's evidence (a clip cut from the 1080p stream without
+#     re-encoding, a full-resolution snapshot, the detect-size composite) is
+#     written under demo-out/evidence/ and printed when it is announced.
 # It stops by itself after DEMO_SECONDS (default 150), or on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +22,7 @@ BIN=${BIN:-target/release/estatewatch}
 SCENEGEN=${SCENEGEN:-target/release/scenegen}
 OUT=demo-out
 SECONDS_TO_RUN=${DEMO_SECONDS:-150}
-mkdir -p "$OUT/clips" "$OUT/snapshots"
+mkdir -p "$OUT/clips" "$OUT/snapshots" "$OUT/evidence"
 rm -f "$OUT"/outbox.db*
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -34,6 +38,10 @@ echo "demo: rendering scenes (cached after the first run)"
 "$SCENEGEN" --kind throwing --seed 7 --params floor=6,column=2 --name tower-a --configs --out "$OUT/clips" >/dev/null
 "$SCENEGEN" --kind fire --seed 3003 --name bike-shed --configs --out "$OUT/clips" >/dev/null
 "$SCENEGEN" --kind garbage --seed 5 --params dwell_s=20 --name bin-room --configs --out "$OUT/clips" >/dev/null
+echo "demo: rendering the 1080p main streams (cached after the first run)"
+"$SCENEGEN" --kind throwing --seed 7 --params floor=6,column=2 --size 1920x1080 --name tower-a-main --out "$OUT/clips" >/dev/null
+"$SCENEGEN" --kind fire --seed 3003 --size 1920x1080 --name bike-shed-main --out "$OUT/clips" >/dev/null
+"$SCENEGEN" --kind garbage --seed 5 --params dwell_s=20 --size 1920x1080 --name bin-room-main --out "$OUT/clips" >/dev/null
 
 MQTT_PORT=$(free_port)
 RTSP_PORT=$(free_port)
@@ -48,6 +56,8 @@ pids+=($!)
 
 "$BIN" serve-rtsp --port "$RTSP_PORT" \
   tower-a="$OUT/clips/tower-a.mp4" bike-shed="$OUT/clips/bike-shed.mp4" bin-room="$OUT/clips/bin-room.mp4" \
+  tower-a-main="$OUT/clips/tower-a-main.mp4" bike-shed-main="$OUT/clips/bike-shed-main.mp4" \
+  bin-room-main="$OUT/clips/bin-room-main.mp4" \
   >"$OUT/rtsp.log" 2>&1 &
 pids+=($!)
 
@@ -75,12 +85,15 @@ CONF
   for cam in tower-a bike-shed bin-room; do
     sed -n '/^\[\[cameras\]\]/,$p' "$OUT/clips/$cam.toml" \
       | sed "s#^url = .*#url = \"rtsp://127.0.0.1:$RTSP_PORT/$cam\"#"
+    printf '\n[cameras.evidence]\nurl = "rtsp://127.0.0.1:%s/%s-main"\n' "$RTSP_PORT" "$cam"
     echo
   done
 } > "$OUT/demo.toml"
 "$BIN" check-config "$OUT/demo.toml"
 
-echo "demo: alerts as a subscriber receives them (snapshots in $OUT/snapshots):"
+echo "demo: alerts as a subscriber receives them (snapshots in $OUT/snapshots;"
+echo "      clips and full-resolution snapshots in $OUT/evidence, each printed as clip=... when announced;"
+echo "      play one with: gst-play-1.0 $OUT/evidence/<camera>/<event>/clip.mp4):"
 "$BIN" watch --config "$OUT/demo.toml" --snapshots "$OUT/snapshots" &
 pids+=($!)
 
@@ -92,3 +105,5 @@ sleep "$SECONDS_TO_RUN" || true
 kill -TERM "$daemon" 2>/dev/null || true
 wait "$daemon" 2>/dev/null || true
 echo "demo: done. Daemon log: $OUT/daemon.log; snapshots: $OUT/snapshots/"
+echo "demo: evidence clips written:"
+find "$OUT/evidence" -name clip.mp4 | sort | sed -e 's/^/  /'

@@ -9,14 +9,24 @@
 #      (exit 1 when a threshold is broken, 2 on bad input, 3 when replay is missing).
 #
 # Usage: scripts/scorecard.sh [extra `score` flags, e.g. --json]
-# Environment: PROFILE=debug|release (default debug), SUITE=default|smoke,
-#              JOBS=<parallel replays> (default: CPUs), NO_REAL=1, THRESHOLDS=<file>.
+# Environment: PROFILE=debug|release (default debug), SUITE=default|hard|smoke,
+#              JOBS=<parallel replays> (default: CPUs), NO_REAL=1,
+#              THRESHOLDS=<file> (default tests/scorecard-thresholds.toml, or
+#              tests/scorecard-thresholds-hard.toml for SUITE=hard).
+# The hard suite (issue 14) replays real footage with every incident analyzer on
+# over the whole frame (`scenegen --real … --all-analyzers`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-debug}
 SUITE=${SUITE:-default}
 JOBS=${JOBS:-$(nproc)}
-THRESHOLDS=${THRESHOLDS:-tests/scorecard-thresholds.toml}
+if [ "$SUITE" = hard ]; then
+  THRESHOLDS=${THRESHOLDS:-tests/scorecard-thresholds-hard.toml}
+  REAL_FLAGS=--all-analyzers
+else
+  THRESHOLDS=${THRESHOLDS:-tests/scorecard-thresholds.toml}
+  REAL_FLAGS=
+fi
 # The daemon (`estatewatch`) and the scene tools (`scenegen`, `score`, crates/estatewatch-scenes).
 if [ "$PROFILE" = release ]; then cargo build --release --workspace --bins --quiet; else cargo build --workspace --bins --quiet; fi
 BIN=$PWD/target/$PROFILE/estatewatch
@@ -25,7 +35,7 @@ SCORE=$PWD/target/$PROFILE/score
 KEY=$("$SCENEGEN" --cache-key)
 ROOT=target/scenes/$KEY
 DIR=$ROOT/$SUITE
-ALERTS=$ROOT/alerts
+ALERTS=$ROOT/alerts-$SUITE
 say() { printf 'scorecard: %s\n' "$*" >&2; }
 
 # 1. The suite (and a replay config per clip).
@@ -37,7 +47,7 @@ if [ "${NO_REAL:-0}" != 1 ]; then
     for c in $clips; do
       stem=real-$(basename "${c%.*}")
       [ -s "$DIR/$stem.json" ] && [ -s "$DIR/$stem.toml" ] && continue
-      "$SCENEGEN" --real "$c" --out "$DIR" --configs >/dev/null
+      "$SCENEGEN" --real "$c" $REAL_FLAGS --out "$DIR" --configs >/dev/null
     done
   else
     say "no real footage (fetch failed); scoring generated clips only"

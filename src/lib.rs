@@ -19,8 +19,10 @@
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
-//! - [`evidence`]: stored snapshots and clips per incident, the folder's
-//!   limits, and fetching them over HTTP.
+//! - [`evidence`]: clips and full-resolution snapshots cut from a camera's
+//!   encoded main stream (never decoded in steady state), the detect-size
+//!   composite, the folder that keeps them within its limits, and fetching
+//!   them over HTTP.
 //! - [`daemon`]: `estatewatch run`, which wires the above together and
 //!   applies config reloads (SIGHUP).
 //! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.

@@ -36,6 +36,11 @@ enum Command {
     /// outbox lock) to reload it (SIGHUP). Exits 2 when the file is invalid
     /// (the daemon is not signalled), 1 when no daemon runs.
     Reload(cmds::reload::Args),
+    /// Tell the daemon using a config file (found by its outbox lock) to run
+    /// every camera's self-test now (SIGUSR1); results go to /metrics, the
+    /// stats topic and, on failure, a `selftest_failed` alert. Exits 1 when
+    /// no daemon runs.
+    Selftest(cmds::selftest::Args),
     /// Validate a config file and print every problem, then build each enabled
     /// camera's analyzers (loading the models they name); exits 2 when invalid.
     CheckConfig(cmds::check_config::Args),
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Run(args) => cmds::run::run(args),
         Command::Reload(args) => cmds::reload::run(args),
+        Command::Selftest(args) => cmds::selftest::run(args),
         Command::CheckConfig(args) => cmds::check_config::run(args),
         Command::Watch(args) => cmds::watch::run(args),
         Command::Detect(args) => cmds::detect::run(args),

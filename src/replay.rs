@@ -41,6 +41,10 @@ pub struct ReplayOptions {
     pub debug_video: Option<PathBuf>,
     /// Show a progress line on stderr (only when stderr is a terminal).
     pub progress: bool,
+    /// Print, on stderr, each analyzer's explanation of every alert it
+    /// raised and every candidate it rejected, with the cue values and
+    /// thresholds (see [`analysis::explain`]).
+    pub explain: bool,
 }
 
 /// The config sections a replay reads.
@@ -80,6 +84,11 @@ pub fn replay(
         })?;
     let models = analysis::load_wanted_models(config.runtime, [cam]);
     let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
+    if options.explain {
+        for a in analyzers.iter_mut() {
+            a.set_explain(true);
+        }
+    }
     let mut builder = AlertBuilder::new(AlertOrigin {
         site: config.site.to_string(),
         gateway: config.gateway.to_string(),
@@ -116,6 +125,14 @@ pub fn replay(
         let alerts = analysis::worker::analyse(&frame, &mut analyzers, &mut builder);
         if let Some(d) = debug.as_mut() {
             d.push(&frame, &analyzers, &alerts)?;
+        }
+        if options.explain {
+            let t = frame.pts.unwrap_or_default().as_secs_f64();
+            for a in analyzers.iter_mut() {
+                for e in a.explain() {
+                    eprintln!("explain: t={t:.2}s {e}");
+                }
+            }
         }
         for alert in alerts {
             summary.alerts += 1;

@@ -179,6 +179,27 @@ pub fn describe(alert: &Alert, snapshot: Option<&std::path::Path>) -> String {
         if let Some(p) = &ev.problem {
             s.push_str(&format!(" evidence_problem={p:?}"));
         }
+        match &ev.clip {
+            Some(c) => s.push_str(&format!(
+                " clip={} ({}x{}, {:.1} s, sha256 {})",
+                c.path,
+                c.width,
+                c.height,
+                c.duration_ms as f64 / 1000.0,
+                &c.sha256[..c.sha256.len().min(12)]
+            )),
+            None if ev.reason.is_some() => s.push_str(" clip=none"),
+            None => {}
+        }
+        if let Some(p) = &ev.snapshot {
+            s.push_str(&format!(
+                " full_snapshot={} ({}x{})",
+                p.path, p.width, p.height
+            ));
+        }
+        if let Some(r) = &ev.reason {
+            s.push_str(&format!(" evidence_reason={r:?}"));
+        }
     }
     s
 }

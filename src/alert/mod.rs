@@ -2,7 +2,8 @@
 //!
 //! Owns the [`Alert`] type and its JSON form (documented in `docs/mqtt.md`,
 //! schema in `docs/alert-v1.schema.json`), and the vocabulary around it:
-//! [`AlertKind`], [`Severity`], [`AlertState`], [`BBox`]. Analysis produces
+//! [`AlertKind`], [`Severity`], [`AlertState`], [`BBox`], and the
+//! [`Evidence`] an `update` announces (clip and full-resolution snapshot). Analysis produces
 //! alerts; delivery stores and publishes them byte-for-byte as serialised here.
 //!
 //! An incident is one `event` id shared by its messages: `new`, then any
@@ -54,6 +55,10 @@ pub enum AlertKind {
     Sensor,
     /// A sensor has sent nothing for longer than its `stale_after_min`.
     SensorOffline,
+    /// A camera failed its daily self-test: its view moved, blurred or got
+    /// dark, or an analyzer no longer sees a synthetic incident
+    /// (`docs/operations.md`, "Self-test").
+    SelftestFailed,
 }
 
 impl AlertKind {
@@ -70,6 +75,7 @@ impl AlertKind {
             AlertKind::Test => "test",
             AlertKind::Sensor => "sensor",
             AlertKind::SensorOffline => "sensor_offline",
+            AlertKind::SelftestFailed => "selftest_failed",
         }
     }
 
@@ -89,7 +95,7 @@ impl AlertKind {
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [AlertKind; 10] = [
+    pub const ALL: [AlertKind; 11] = [
         AlertKind::Throwing,
         AlertKind::Fire,
         AlertKind::Smoke,
@@ -100,6 +106,7 @@ impl AlertKind {
         AlertKind::Test,
         AlertKind::Sensor,
         AlertKind::SensorOffline,
+        AlertKind::SelftestFailed,
     ];
 }
 
@@ -111,7 +118,7 @@ impl std::fmt::Display for AlertKind {
 
 /// An unknown alert kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test, sensor, sensor_offline")]
+#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test, sensor, sensor_offline, selftest_failed")]
 pub struct UnknownKind(pub String);
 
 impl std::str::FromStr for AlertKind {
@@ -215,22 +222,43 @@ pub struct Alert {
     /// The annotated picture, for video alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
-    /// The incident's files stored on the gateway (paths, URLs, sha256),
-    /// for alerts that have any; see [`Evidence`].
+    /// The incident's evidence: the stored files (paths, URLs, sha256) on
+    /// alerts that have any, and the clip and full-resolution snapshot on
+    /// the `update` that announces them; see [`Evidence`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
 }
 
-/// The evidence files an alert points to: the files of its incident's
-/// folder that existed when the alert left the evidence stage. Fetch them
-/// with `GET <url>` and the evidence token (`docs/operations.md`).
+/// The evidence an alert points to. Every field is left out when empty, so
+/// a message says only what it carries:
+/// - `files` and `problem`: the files of the incident's folder that existed
+///   when the alert left the evidence stage (fetch them with `GET <url>` and
+///   the evidence token, `docs/operations.md`), and why one it should have
+///   was not stored;
+/// - `clip`, `snapshot` and `reason`: on the `update` that announces the
+///   clip and full-resolution snapshot once they are complete
+///   (`docs/evidence.md`); `reason` says why one of them is missing.
+///
+/// Paths are relative to the gateway's evidence folder (`[evidence] dir`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<EvidenceFile>,
     /// Why a file this alert should have was not stored (e.g. the disk is
     /// full); absent when all went well.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The clip, on its announcement; absent when there is none (see `reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<Clip>,
+    /// The full-resolution snapshot, on its announcement; absent when none
+    /// could be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<EvidenceImage>,
+    /// Why the announced `clip` or `snapshot` is missing (e.g. `evidence
+    /// stream offline: …`); absent when both are there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One stored evidence file.
@@ -246,6 +274,34 @@ pub struct EvidenceFile {
     /// SHA-256 of the file's bytes, lowercase hex.
     pub sha256: String,
     pub bytes: u64,
+}
+
+/// An MP4 clip cut from the camera's own encoded stream (never re-encoded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clip {
+    /// `<camera>/<event>/clip.mp4`, relative to the evidence folder.
+    pub path: String,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+    pub bytes: u64,
+    /// From its first frame's timestamp to the end of its last frame.
+    pub duration_ms: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Wall-clock arrival time of its first frame, RFC 3339 UTC with milliseconds.
+    #[serde(with = "rfc3339_ms")]
+    pub start: DateTime<Utc>,
+}
+
+/// A full-resolution JPEG with the alert drawn on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceImage {
+    /// `<camera>/<event>/snapshot.jpg`, relative to the evidence folder.
+    pub path: String,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 impl Alert {
@@ -363,8 +419,16 @@ mod tests {
             data: vec![1],
         });
         a.evidence = Some(Evidence {
-            files: Vec::new(),
-            problem: None,
+            clip: Some(Clip {
+                path: "c/e/clip.mp4".into(),
+                sha256: "00".into(),
+                bytes: 1,
+                duration_ms: 15000,
+                width: 1920,
+                height: 1080,
+                start: Utc::now(),
+            }),
+            ..Evidence::default()
         });
         let v = serde_json::to_value(&a).unwrap();
         let keys: std::collections::BTreeSet<&str> =

@@ -17,7 +17,8 @@ use crate::settings::ConfigProblem;
 use serde::Deserialize;
 
 /// `[[cameras]]`: one camera, with its analyzers.
-pub type CameraConfig = crate::ingest::config::CameraConfig<AnalyzersConfig>;
+pub type CameraConfig =
+    crate::ingest::config::CameraConfig<AnalyzersConfig, super::selftest::config::SelftestConfig>;
 
 /// Declares the analyzers: generates the [`AnalyzersConfig`] table (one
 /// optional field per analyzer, doc comment passed through, default off) and

@@ -13,10 +13,12 @@
 
 pub mod config;
 pub mod detector;
+pub mod explain;
 pub mod fire;
 pub mod garbage;
 pub mod motion;
 pub mod registry;
+pub mod selftest;
 pub mod throwing;
 pub mod worker;
 
@@ -59,6 +61,14 @@ pub trait Analyzer: Send {
     /// Draws the analyzer's view of the last frame it processed (foreground,
     /// tracks, calibration) over `img`, for debug videos. Default: nothing.
     fn draw_debug(&self, _img: &mut image::RgbImage) {}
+    /// Starts (or stops) recording [`explain::Explanation`]s: why each alert
+    /// was raised and each candidate rejected. Default: nothing to record.
+    fn set_explain(&mut self, _on: bool) {}
+    /// The explanations recorded since the last call (see [`explain`]).
+    /// Default: none.
+    fn explain(&mut self) -> Vec<explain::Explanation> {
+        Vec::new()
+    }
 }
 
 /// Errors building a camera's analyzers.

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod reload;
 pub mod replay;
 pub mod run;
+pub mod selftest;
 pub mod send_test_alert;
 pub mod serve_rtsp;
 pub mod still;

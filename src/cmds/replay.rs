@@ -21,6 +21,10 @@ pub struct Args {
     /// to this MP4 (H.264).
     #[arg(long, value_name = "OUT.mp4")]
     debug_video: Option<PathBuf>,
+    /// Print on stderr why each alert was raised and each candidate was
+    /// rejected: every cue's value and the threshold it was compared with.
+    #[arg(long)]
+    explain: bool,
     /// The clip (anything GStreamer's decodebin reads).
     clip: PathBuf,
 }
@@ -35,6 +39,7 @@ fn replay(args: &Args) -> anyhow::Result<()> {
         snapshots: args.snapshots.clone(),
         debug_video: args.debug_video.clone(),
         progress: true,
+        explain: args.explain,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

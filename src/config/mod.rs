@@ -122,10 +122,11 @@ pub struct Config {
     /// enabled, 60 s window.
     #[serde(default)]
     pub fusion: crate::alert::fusion::FusionConfig,
-    /// Stored evidence (snapshots, clips): folder, limits, HTTP token.
+    /// Stored evidence (snapshots, clips): folder, limits, HTTP token; cameras
+    /// opt in to clips with `[cameras.evidence]`.
     /// Default: `/var/lib/estatewatch/evidence`, 20 GB, 30 days, not served.
     #[serde(default)]
-    pub evidence: crate::evidence::config::EvidenceConfig,
+    pub evidence: crate::evidence::EvidenceConfig,
 }
 
 /// `[site]`: the estate.
@@ -243,6 +244,7 @@ impl Config {
             }
             cam.check(&path, &mut p);
             cam.analyzers.check(&format!("{path}.analyzers"), &mut p);
+            cam.selftest.check(&format!("{path}.selftest"), &mut p);
         }
         let names: Vec<&str> = self.cameras.iter().map(|c| c.name.as_str()).collect();
         crate::sensors::config::check(

@@ -39,7 +39,7 @@ mod unit;
 mod watch;
 
 pub use reload::{sensors_changed, ReloadReport};
-pub use signals::request_reload;
+pub use signals::{request_reload, request_selftest};
 pub use unit::{camera_changed, secret_digest, start_pipeline, CameraUnit, Pipeline, UnitContext};
 pub use watch::{start_camera_watch, CameraWatchTask};
 
@@ -186,6 +186,16 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                     None => tracing::warn!("SIGHUP: no config file to reload; ignored"),
                 }
                 notifier.notify("READY=1");
+            }
+            Signal::Selftest => {
+                let p = lock(&pipeline);
+                let asked: Vec<&str> = p
+                    .cameras
+                    .iter()
+                    .filter(|(_, unit)| unit.request_selftest())
+                    .map(|(name, _)| name.as_str())
+                    .collect();
+                tracing::info!(cameras = ?asked, "SIGUSR1: self-test requested");
             }
             Signal::Stop(name) => break name,
         }

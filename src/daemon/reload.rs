@@ -186,6 +186,7 @@ impl ReloadTarget {
                 gateway: config.gateway.id.clone(),
                 sink: sink.clone(),
                 events,
+                evidence_dir: config.evidence.dir.clone(),
                 models: crate::analysis::load_wanted_models(
                     &config.runtime,
                     config.enabled_cameras(),

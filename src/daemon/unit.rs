@@ -4,10 +4,12 @@
 
 use crate::alert::fusion::FusedSink;
 use crate::analysis::config::CameraConfig;
+use crate::analysis::selftest::{self, SelftestHandle, SelftestTap};
 use crate::analysis::worker::{self, AlertBuilder, AlertOrigin};
 use crate::config::Config;
+use crate::evidence::Recorder;
 use crate::health::{self, Heartbeat, Watchdog};
-use crate::ingest::supervisor::{spawn_camera, CameraHandle};
+use crate::ingest::supervisor::{spawn_camera, spawn_camera_tapped, CameraHandle};
 use crate::ingest::{CameraEvent, CameraStatus, FrameSlot};
 use crate::monitor::{AnalysisStats, CameraSnapshot};
 use std::collections::BTreeMap;
@@ -28,6 +30,10 @@ pub struct CameraUnit {
     pub heartbeat: Heartbeat,
     /// Frames analysed and time per analyzer.
     pub analysis: Arc<AnalysisStats>,
+    /// Its self-test, when it runs one.
+    pub selftest: Option<SelftestHandle>,
+    /// Its evidence (clips, full-resolution snapshots), with `[cameras.evidence]`.
+    recorder: Option<Arc<Recorder>>,
     /// [`secret_digest`] of its password when it started, so a reload sees a
     /// changed `password_file` or `password_env` content as a change.
     pub(super) secret: Option<[u8; 32]>,
@@ -41,6 +47,8 @@ pub struct UnitContext {
     /// Where the camera's analysis submits alerts (shared by every producer).
     pub sink: FusedSink,
     pub events: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+    /// `[evidence] dir`, for cameras with `[cameras.evidence]`.
+    pub evidence_dir: std::path::PathBuf,
     /// Models for analyzers that use them as cues, loaded once at start.
     pub models: Option<Arc<crate::analysis::detector::Models>>,
 }
@@ -49,7 +57,17 @@ impl CameraUnit {
     /// Builds the analyzers (the step that can fail for a bad camera
     /// config), then starts ingest and the worker thread.
     pub fn start(cam: &CameraConfig, ctx: &UnitContext) -> anyhow::Result<CameraUnit> {
-        let analyzers = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref())?;
+        let mut analyzers = crate::analysis::build_analyzers_with(cam, ctx.models.as_deref())?;
+        // The self-test runs beside the analyzers (it only watches for its
+        // moment and keeps frames; the test runs on a thread of its own).
+        let selftest = selftest::enabled(cam).then(SelftestHandle::default);
+        if let Some(handle) = &selftest {
+            analyzers.push(Box::new(SelftestTap::new(
+                cam,
+                ctx.models.clone(),
+                handle.clone(),
+            )));
+        }
         let slot = FrameSlot::new();
         // Its grace first, so a camera added by reload is not judged by the default.
         let _ = ctx.events.send(CameraEvent {
@@ -59,8 +77,35 @@ impl CameraUnit {
                 offline_grace: Duration::from_secs(cam.offline_grace_s),
             },
         });
-        let handle = spawn_camera(cam.stream(), slot.clone(), ctx.events.clone())
-            .map_err(|e| anyhow::anyhow!("camera {}: {e}", cam.name))?;
+        let recorder = match &cam.evidence {
+            Some(ev) => Some(Arc::new(
+                Recorder::start(
+                    &cam.name,
+                    ev,
+                    &ctx.evidence_dir,
+                    cam.evidence_stream(),
+                    Arc::new(ctx.sink.clone()),
+                )
+                .map_err(|e| anyhow::anyhow!("camera {} evidence stream: {e}", cam.name))?,
+            )),
+            None => None,
+        };
+        let spawned = match &recorder {
+            // No evidence stream of its own: clips from the detect stream's units.
+            Some(r) if cam.evidence_stream().is_none() => {
+                spawn_camera_tapped(cam.stream(), slot.clone(), ctx.events.clone(), r.tap())
+            }
+            _ => spawn_camera(cam.stream(), slot.clone(), ctx.events.clone()),
+        };
+        let handle = match spawned {
+            Ok(h) => h,
+            Err(e) => {
+                if let Some(r) = &recorder {
+                    r.stop();
+                }
+                return Err(anyhow::anyhow!("camera {}: {e}", cam.name));
+            }
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let builder = AlertBuilder::new(AlertOrigin {
             site: ctx.site.clone(),
@@ -71,11 +116,12 @@ impl CameraUnit {
         let span = tracing::info_span!("camera", name = %cam.name);
         let heartbeat = Heartbeat::new();
         let analysis = Arc::new(AnalysisStats::default());
-        let (w_slot, w_stop, w_beat, w_stats) = (
+        let (w_slot, w_stop, w_beat, w_stats, w_rec) = (
             slot.clone(),
             stop.clone(),
             heartbeat.clone(),
             analysis.clone(),
+            recorder.clone(),
         );
         let worker = std::thread::Builder::new()
             .name(format!("ew-analyse-{}", cam.name))
@@ -83,6 +129,9 @@ impl CameraUnit {
                 let _enter = span.enter();
                 worker::run(w_slot, analyzers, builder, w_stop, w_beat, w_stats, |alert| {
                     let (kind, id) = (alert.kind, alert.id);
+                    if let Some(r) = &w_rec {
+                        r.on_alert(&alert);
+                    }
                     if let Err(e) = sink.submit(alert) {
                         tracing::error!(%id, kind = kind.as_str(), error = %e, "alert not accepted by delivery");
                     }
@@ -97,7 +146,18 @@ impl CameraUnit {
             worker,
             heartbeat,
             analysis,
+            selftest,
+            recorder,
         })
+    }
+
+    /// Runs the camera's self-test as soon as it has frames; false when it
+    /// has none.
+    pub fn request_selftest(&self) -> bool {
+        self.selftest
+            .as_ref()
+            .map(SelftestHandle::request)
+            .is_some()
     }
 
     /// Stops ingest (no new frames), then lets the worker finish the frame
@@ -108,6 +168,10 @@ impl CameraUnit {
         self.stop.store(true, Ordering::Relaxed);
         if self.worker.join().is_err() {
             tracing::error!(camera = %self.config.name, "an analysis thread panicked");
+        }
+        // Clips in progress end now and are announced before delivery stops.
+        if let Some(r) = self.recorder {
+            r.stop();
         }
     }
 
@@ -126,6 +190,7 @@ impl CameraUnit {
             fps_skipped: 0.0,
             worker_tick_age_ms: health::now_ms().saturating_sub(self.heartbeat.last()),
             analyzer_ms: self.analysis.analyzers.snapshot(),
+            selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
         }
     }
 }
@@ -152,7 +217,10 @@ pub fn secret_digest(cam: &CameraConfig) -> Option<[u8; 32]> {
 /// compared separately because `Debug` hides them. A changed password file
 /// content is caught by comparing [`secret_digest`]s.
 pub fn camera_changed(a: &CameraConfig, b: &CameraConfig) -> bool {
-    format!("{a:?}") != format!("{b:?}") || a.password.password != b.password.password
+    let evidence_pw = |c: &CameraConfig| c.evidence.as_ref().map(|e| e.password.password.clone());
+    format!("{a:?}") != format!("{b:?}")
+        || a.password.password != b.password.password
+        || evidence_pw(a) != evidence_pw(b)
 }
 
 impl Pipeline {
@@ -182,9 +250,14 @@ pub fn start_pipeline(
         gateway: config.gateway.id.clone(),
         sink: sink.clone(),
         events,
+        evidence_dir: config.evidence.dir.clone(),
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
     };
+    if config.enabled_cameras().any(|c| c.evidence.is_some()) {
+        // Unfinished files of a run that crashed: never announced, not kept.
+        crate::evidence::clean_stale_parts(&config.evidence.dir);
+    }
     let mut pipeline = Pipeline::default();
     for cam in config.enabled_cameras() {
         match CameraUnit::start(cam, &ctx) {
@@ -225,6 +298,14 @@ mod tests {
             &cam("password = \"a\""),
             &cam("password = \"b\"")
         ));
+        let ev = |pw: &str| {
+            cam(&format!(
+                "[cameras.evidence]\nurl = \"rtsp://u@h/main\"\npassword = \"{pw}\""
+            ))
+        };
+        assert!(!camera_changed(&ev("a"), &ev("a")));
+        assert!(camera_changed(&ev("a"), &ev("b")), "evidence password");
+        assert!(camera_changed(&base, &ev("a")), "evidence added");
     }
 
     #[test]

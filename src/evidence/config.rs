@@ -1,6 +1,8 @@
 //! The `[evidence]` section of the config file (with `[evidence.http]`):
 //! where evidence files live, how much of the disk they may use and for how
-//! long they are kept, and who may fetch them over HTTP.
+//! long they are kept, and who may fetch them over HTTP. Per-camera stream
+//! and clip-length keys are in `[cameras.evidence]`
+//! ([`EvidenceStreamConfig`](crate::ingest::config::EvidenceStreamConfig)).
 
 use crate::settings::{credential_path, push, ConfigProblem};
 use serde::Deserialize;
@@ -120,6 +122,12 @@ impl EvidenceConfig {
     pub fn check(&self, p: &mut Vec<ConfigProblem>) {
         if self.dir.as_os_str().is_empty() {
             push(p, "evidence.dir", "must not be empty");
+        } else if !self.dir.is_absolute() {
+            push(
+                p,
+                "evidence.dir",
+                format!("must be an absolute path, got {}", self.dir.display()),
+            );
         } else if self.dir.exists() && !self.dir.is_dir() {
             push(
                 p,

@@ -14,11 +14,12 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
 
-/// `[[cameras]]`: one camera. `A` is the type of its `analyzers` table
-/// (analysis's business; `()` where it is not needed).
+/// `[[cameras]]`: one camera. `A` is the type of its `analyzers` table and
+/// `S` of its `selftest` table (analysis's business; `()` where they are not
+/// needed).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CameraConfig<A = ()> {
+pub struct CameraConfig<A = (), S = ()> {
     /// Unique name, used in topics and alerts. Required; letters, digits, `-`, `_`, `.`.
     pub name: String,
     /// `rtsp://[user@]host[:port]/path`, `rtsps://…`, or `file:///path` for a
@@ -51,10 +52,20 @@ pub struct CameraConfig<A = ()> {
     /// Longest reconnect delay in milliseconds, >= reconnect_min_ms, <= 600000. Default: 30000.
     #[serde(default = "default_backoff_max")]
     pub reconnect_max_ms: u64,
+    /// `[cameras.evidence]`: evidence clips and full-resolution snapshots
+    /// for this camera's alerts, from its main stream. Default: absent (no
+    /// clips; alerts carry only the detect-size snapshot).
+    #[serde(default)]
+    pub evidence: Option<EvidenceStreamConfig>,
     /// Analyzers run on this camera (see [`crate::analysis::config::AnalyzersConfig`]).
     /// Default: none.
     #[serde(default)]
     pub analyzers: A,
+    /// The camera's daily self-test (see
+    /// [`crate::analysis::selftest::config::SelftestConfig`]). Default: on
+    /// when the camera has an incident analyzer.
+    #[serde(default)]
+    pub selftest: S,
 }
 
 /// A camera as ingest keeps it: its entry without the analyzers.
@@ -73,6 +84,105 @@ pub struct DetectConfig {
     /// Frames per second delivered to analysis, 1..=30. Default: 10.
     #[serde(default = "default_fps")]
     pub fps: u32,
+}
+
+/// `[cameras.evidence]`: where a camera's evidence comes from and how long
+/// its clips are (see `docs/evidence.md`). Its stream is never decoded in
+/// steady state; only a short-lived decoder runs for a full-resolution
+/// snapshot.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceStreamConfig {
+    /// The camera's main stream, `rtsp://[user@]host[:port]/path` (e.g.
+    /// Hikvision `/Streaming/Channels/101`, Dahua `…&subtype=0`), with its
+    /// password given as for `url` (`password`, `password_file`,
+    /// `password_env`; the camera's own password is not reused). Default:
+    /// none: clips are cut from the detect stream's own encoded frames.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Password for `url`'s user. Default: none.
+    #[serde(default, flatten)]
+    pub password: Secret,
+    /// Seconds of video kept before the alert, 1..=30. Default: 5.
+    #[serde(default = "default_pre_s")]
+    pub pre_s: u32,
+    /// Seconds of video after the alert, 1..=120. Default: 10.
+    #[serde(default = "default_post_s")]
+    pub post_s: u32,
+    /// Longest clip in seconds while the incident keeps updating (each
+    /// `update` moves the end to `post_s` after it), >= pre_s + post_s,
+    /// <= 600. Default: 60.
+    #[serde(default = "default_max_s")]
+    pub max_s: u32,
+}
+
+fn default_pre_s() -> u32 {
+    5
+}
+fn default_post_s() -> u32 {
+    10
+}
+fn default_max_s() -> u32 {
+    60
+}
+
+impl EvidenceStreamConfig {
+    fn check(&self, path: &str, p: &mut Vec<ConfigProblem>) {
+        if let Some(url) = &self.url {
+            match parse_camera_url(url) {
+                Ok(ParsedUrl::Rtsp { user, .. }) => {
+                    if !self.password.is_empty() && user.is_none() {
+                        push(
+                            p,
+                            format!("{path}.url"),
+                            format!(
+                                "a password is configured but the URL names no user (expected rtsp://user@host/...): {}",
+                                redact_url(url)
+                            ),
+                        );
+                    }
+                }
+                Ok(ParsedUrl::File(_)) => push(
+                    p,
+                    format!("{path}.url"),
+                    "an evidence stream must be rtsp:// or rtsps://",
+                ),
+                Err(e) => push(p, format!("{path}.url"), e),
+            }
+        } else if !self.password.is_empty() {
+            push(
+                p,
+                format!("{path}.password"),
+                "a password is configured but there is no evidence url",
+            );
+        }
+        self.password.check(path, p);
+        if !(1..=30).contains(&self.pre_s) {
+            push(
+                p,
+                format!("{path}.pre_s"),
+                format!("must be 1..=30, got {}", self.pre_s),
+            );
+        }
+        if !(1..=120).contains(&self.post_s) {
+            push(
+                p,
+                format!("{path}.post_s"),
+                format!("must be 1..=120, got {}", self.post_s),
+            );
+        }
+        if self.max_s < self.pre_s + self.post_s || self.max_s > 600 {
+            push(
+                p,
+                format!("{path}.max_s"),
+                format!(
+                    "must be pre_s + post_s ({})..=600, got {}",
+                    self.pre_s + self.post_s,
+                    self.max_s
+                ),
+            );
+        }
+    }
 }
 
 /// RTSP lower transport.
@@ -120,7 +230,7 @@ impl Default for DetectConfig {
 
 /// The cameras' names, comma-separated, for messages such as "no camera X
 /// (cameras: a, b)".
-pub fn camera_names<A>(cameras: &[CameraConfig<A>]) -> String {
+pub fn camera_names<A, S>(cameras: &[CameraConfig<A, S>]) -> String {
     cameras
         .iter()
         .map(|c| c.name.as_str())
@@ -128,7 +238,7 @@ pub fn camera_names<A>(cameras: &[CameraConfig<A>]) -> String {
         .join(", ")
 }
 
-impl<A> CameraConfig<A> {
+impl<A, S> CameraConfig<A, S> {
     /// The camera without its analyzers, as ingest keeps it.
     pub fn stream(&self) -> StreamConfig {
         CameraConfig {
@@ -142,8 +252,24 @@ impl<A> CameraConfig<A> {
             offline_grace_s: self.offline_grace_s,
             reconnect_min_ms: self.reconnect_min_ms,
             reconnect_max_ms: self.reconnect_max_ms,
+            evidence: self.evidence.clone(),
             analyzers: (),
+            selftest: (),
         }
+    }
+
+    /// The camera's evidence stream as a stream ingest can supervise
+    /// ([`spawn_encoded`](super::supervisor::spawn_encoded)): its URL and
+    /// password, the camera's transport and timings. `None` without an
+    /// evidence `url`.
+    pub fn evidence_stream(&self) -> Option<StreamConfig> {
+        let ev = self.evidence.as_ref()?;
+        let url = ev.url.clone()?;
+        let mut s = self.stream();
+        s.url = url;
+        s.password = ev.password.clone();
+        s.evidence = None;
+        Some(s)
     }
 
     /// Checks every key but `analyzers`; `path` is the entry's, e.g. `cameras[2]`.
@@ -179,6 +305,9 @@ impl<A> CameraConfig<A> {
         // A disabled camera's secret may legitimately be absent on this box.
         if self.enabled {
             self.password.check(path, p);
+            if let Some(ev) = &self.evidence {
+                ev.check(&format!("{path}.evidence"), p);
+            }
         }
         let d = &self.detect;
         if !(32..=3840).contains(&d.width) || d.width % 2 != 0 {

@@ -11,12 +11,15 @@
 //! - [`config`]: a camera's stream settings in the config file, and camera URLs.
 //! - [`supervisor`]: one thread per camera that builds its GStreamer pipeline,
 //!   watches it, and rebuilds it with backoff ([`spawn_camera`]).
+//! - [`encoded`]: [`EncodedUnit`]s, the undecoded access units evidence
+//!   clips are cut from, and the [`EncodedTap`] that receives them.
 //! - [`file`]: [`FileReader`], every frame of a clip for `estatewatch replay`.
 //! - [`rtsp_server`]: an in-process RTSP server for tests and the demo.
 //! - [`synth`]: synthetic clips and live test streams.
 //! - `pipeline`: the GStreamer element chains both of the first two use.
 
 pub mod config;
+pub mod encoded;
 mod error;
 pub mod file;
 pub mod mp4;
@@ -25,10 +28,14 @@ pub mod rtsp_server;
 pub mod supervisor;
 pub mod synth;
 
+pub use encoded::{EncodedTap, EncodedUnit};
 pub use error::IngestError;
 pub use file::FileReader;
 pub use rtsp_server::RtspServer;
-pub use supervisor::{spawn_camera, CameraHandle, CameraStats, CameraStatsSnapshot};
+pub use supervisor::{
+    spawn_camera, spawn_camera_tapped, spawn_encoded, CameraHandle, CameraStats,
+    CameraStatsSnapshot,
+};
 
 use crate::base::{lock, wait_timeout};
 use std::sync::{Arc, Condvar, Mutex};

@@ -41,6 +41,7 @@ use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
 use super::config::{redact_params, redact_url, Transport};
+use super::encoded::{EncodedTap, EncodedUnit};
 use super::{Frame, IngestError};
 
 /// Posted by the appsink callback on the first frame of a session.
@@ -379,15 +380,29 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Builds `rtspsrc → (depay ! parse ! decoder, on pad-added) → tail`.
+/// What an RTSP pipeline delivers at its appsink.
+pub(crate) enum RtspOutput<'a> {
+    /// Decoded frames at the detect size and rate (the [`add_tail`] tail);
+    /// with `tap`, every encoded unit is also handed to it before decoding.
+    Frames {
+        width: u32,
+        height: u32,
+        fps: u32,
+        dropped: &'a Arc<AtomicU64>,
+        tap: Option<EncodedTap>,
+    },
+    /// Encoded access units only (`depay ! parse ! appsink`), never decoded:
+    /// an evidence stream.
+    Encoded,
+}
+
+/// Builds `rtspsrc → (depay ! parse ! decoder, on pad-added) → tail`, or
+/// with [`RtspOutput::Encoded`] `rtspsrc → depay ! parse → appsink`.
 pub(crate) fn build_rtsp(
     target: &RtspTarget,
     transport: Transport,
     timeout: Duration,
-    width: u32,
-    height: u32,
-    fps: u32,
-    dropped: &Arc<AtomicU64>,
+    output: RtspOutput<'_>,
 ) -> Result<(gst::Pipeline, gst_app::AppSink), IngestError> {
     let pipeline = gst::Pipeline::new();
     let src = make("rtspsrc")?;
@@ -432,10 +447,34 @@ pub(crate) fn build_rtsp(
     pipeline
         .add(&src)
         .map_err(|e| IngestError::Pipeline(e.to_string()))?;
-    let tail = add_tail(&pipeline, width, height, fps, SinkMode::Live, dropped)?;
+    let (tail_first, sink, tap) = match output {
+        RtspOutput::Frames {
+            width,
+            height,
+            fps,
+            dropped,
+            tap,
+        } => {
+            let tail = add_tail(&pipeline, width, height, fps, SinkMode::Live, dropped)?;
+            (Some(tail.first), tail.sink, tap)
+        }
+        RtspOutput::Encoded => {
+            // Keep every unit (a clip needs them all); never wait for the clock.
+            let sink = gst_app::AppSink::builder()
+                .sync(false)
+                .max_buffers(64)
+                .drop(false)
+                .enable_last_sample(false)
+                .build();
+            pipeline
+                .add(&sink)
+                .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+            (None, sink, None)
+        }
+    };
+    let sink_el: gst::Element = sink.clone().upcast();
 
     let linked = AtomicBool::new(false);
-    let tail_first = tail.first.clone();
     let pipeline_weak = pipeline.downgrade();
     src.connect_pad_added(move |src, pad| {
         let Some(pipeline) = pipeline_weak.upgrade() else {
@@ -459,16 +498,18 @@ pub(crate) fn build_rtsp(
             .get::<&str>("encoding-name")
             .unwrap_or("unknown")
             .to_ascii_uppercase();
-        let names: [&'static str; 3] = match encoding.as_str() {
-            "H264" => ["rtph264depay", "h264parse", "avdec_h264"],
-            "H265" => ["rtph265depay", "h265parse", "avdec_h265"],
+        let names: &[&'static str] = match (encoding.as_str(), tail_first.is_some()) {
+            ("H264", true) => &["rtph264depay", "h264parse", "avdec_h264"],
+            ("H265", true) => &["rtph265depay", "h265parse", "avdec_h265"],
+            ("H264", false) => &["rtph264depay", "h264parse"],
+            ("H265", false) => &["rtph265depay", "h265parse"],
             _ => {
                 post(src, MSG_UNSUPPORTED_CODEC, Some(("codec", &encoding)));
                 return;
             }
         };
         let mut chain = Vec::with_capacity(3);
-        for name in names {
+        for &name in names {
             match make(name) {
                 Ok(e) => chain.push(e),
                 Err(_) => {
@@ -477,9 +518,15 @@ pub(crate) fn build_rtsp(
                 }
             }
         }
+        // Parameter sets before every keyframe, so a clip may start at any of them.
+        chain[1].set_property("config-interval", -1i32);
+        if let Some(tap) = &tap {
+            tap_encoded(&chain[1], tap.clone());
+        }
+        let last = &chain[chain.len() - 1];
         let ok = pipeline.add_many(&chain).is_ok()
             && gst::Element::link_many(&chain).is_ok()
-            && chain[2].link(&tail_first).is_ok()
+            && last.link(tail_first.as_ref().unwrap_or(&sink_el)).is_ok()
             && chain.iter().all(|e| e.sync_state_with_parent().is_ok())
             && chain[0]
                 .static_pad("sink")
@@ -493,7 +540,20 @@ pub(crate) fn build_rtsp(
             );
         }
     });
-    Ok((pipeline, tail.sink))
+    Ok((pipeline, sink))
+}
+
+/// Hands every buffer leaving `parser` to `tap`, with the pad's caps.
+fn tap_encoded(parser: &gst::Element, tap: EncodedTap) {
+    let Some(pad) = parser.static_pad("src") else {
+        return;
+    };
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        if let (Some(buffer), Some(caps)) = (info.buffer(), pad.current_caps()) {
+            tap(EncodedUnit::new(buffer.clone(), caps));
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 fn link_to_fakesink(pipeline: &gst::Pipeline, pad: &gst::Pad) -> Result<(), IngestError> {

@@ -42,8 +42,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, error, info, info_span, warn};
 
 use super::config::{CameraSource, StreamConfig};
+use super::encoded::{EncodedTap, EncodedUnit};
 use super::pipeline::{
-    self, RtspTarget, SinkMode, MSG_FIRST_FRAME, MSG_MISSING_ELEMENT, MSG_NO_VIDEO,
+    self, RtspOutput, RtspTarget, SinkMode, MSG_FIRST_FRAME, MSG_MISSING_ELEMENT, MSG_NO_VIDEO,
     MSG_UNSUPPORTED_CODEC,
 };
 use super::{CameraEvent, CameraStatus, FrameSlot, IngestError};
@@ -158,11 +159,64 @@ pub fn spawn_camera(
     slot: Arc<FrameSlot>,
     events: UnboundedSender<CameraEvent>,
 ) -> Result<CameraHandle, IngestError> {
+    spawn(cfg, slot, events, Output::Frames(None))
+}
+
+/// [`spawn_camera`], also handing every encoded unit of the stream to `tap`
+/// before it is decoded (clips from the detect stream of a camera without an
+/// evidence stream). A `file://` camera has no encoded units: `tap` is never
+/// called for it.
+pub fn spawn_camera_tapped(
+    cfg: StreamConfig,
+    slot: Arc<FrameSlot>,
+    events: UnboundedSender<CameraEvent>,
+    tap: EncodedTap,
+) -> Result<CameraHandle, IngestError> {
+    spawn(cfg, slot, events, Output::Frames(Some(tap)))
+}
+
+/// Supervises a stream that is never decoded (a camera's evidence stream):
+/// `rtspsrc ! depay ! parse`, each access unit to `tap`. Reconnects,
+/// backoff, stall detection, events and redaction are those of
+/// [`spawn_camera`]; `cfg.detect` is not used, and a "frame" in the stats
+/// and the stall timer is an access unit. Only `rtsp://` and `rtsps://`
+/// URLs are accepted.
+pub fn spawn_encoded(
+    cfg: StreamConfig,
+    events: UnboundedSender<CameraEvent>,
+    tap: EncodedTap,
+) -> Result<CameraHandle, IngestError> {
+    spawn(cfg, FrameSlot::new(), events, Output::Encoded(tap))
+}
+
+/// What a supervised pipeline delivers.
+enum Output {
+    /// Decoded frames to the slot; with a tap, encoded units too.
+    Frames(Option<EncodedTap>),
+    /// Encoded units only.
+    Encoded(EncodedTap),
+}
+
+fn spawn(
+    cfg: StreamConfig,
+    slot: Arc<FrameSlot>,
+    events: UnboundedSender<CameraEvent>,
+    output: Output,
+) -> Result<CameraHandle, IngestError> {
     super::error::init()?;
     let source = cfg.source().map_err(IngestError::Source)?;
-    let mut needed: Vec<&'static str> = pipeline::TAIL_ELEMENTS.to_vec();
+    let mut needed: Vec<&'static str> = match output {
+        Output::Frames(_) => pipeline::TAIL_ELEMENTS.to_vec(),
+        Output::Encoded(_) => vec!["appsink"],
+    };
     match &source {
         CameraSource::Rtsp { .. } => needed.push("rtspsrc"),
+        CameraSource::File(_) if matches!(output, Output::Encoded(_)) => {
+            return Err(IngestError::Source(format!(
+                "an evidence stream must be rtsp:// or rtsps://, got {}",
+                cfg.redacted_url()
+            )));
+        }
         CameraSource::File(path) => {
             needed.extend(["filesrc", "decodebin"]);
             if !path.is_file() {
@@ -191,6 +245,7 @@ pub fn spawn_camera(
         stats: stats.clone(),
         stop_rx,
         link: Link::Unknown,
+        output,
     };
     let thread = std::thread::Builder::new()
         .name(format!("cam-{name}"))
@@ -239,6 +294,7 @@ struct Supervisor {
     stats: Arc<CameraStats>,
     stop_rx: mpsc::Receiver<()>,
     link: Link,
+    output: Output,
 }
 
 /// One pipeline's lifetime. Dropping it sets the pipeline to NULL.
@@ -342,8 +398,17 @@ impl Supervisor {
         let stall = Duration::from_secs(self.cfg.stall_timeout_s);
         let (pipeline, sink) = match &self.source {
             Source::Rtsp(target) => {
-                let dropped = &self.stats.frames_dropped;
-                pipeline::build_rtsp(target, self.cfg.transport, stall, w, h, fps, dropped)?
+                let output = match &self.output {
+                    Output::Frames(tap) => RtspOutput::Frames {
+                        width: w,
+                        height: h,
+                        fps,
+                        dropped: &self.stats.frames_dropped,
+                        tap: tap.clone(),
+                    },
+                    Output::Encoded(_) => RtspOutput::Encoded,
+                };
+                pipeline::build_rtsp(target, self.cfg.transport, stall, output)?
             }
             Source::File(path) => {
                 let dropped = &self.stats.frames_dropped;
@@ -355,7 +420,12 @@ impl Supervisor {
             .ok_or_else(|| IngestError::Pipeline("pipeline has no bus".into()))?;
         let started = Instant::now();
         let last_frame_ms = Arc::new(AtomicU64::new(NO_FRAME));
-        self.install_frame_callback(&sink, started, last_frame_ms.clone());
+        match &self.output {
+            Output::Frames(_) => self.install_frame_callback(&sink, started, last_frame_ms.clone()),
+            Output::Encoded(tap) => {
+                self.install_unit_callback(&sink, tap.clone(), started, last_frame_ms.clone())
+            }
+        }
         let session = Session {
             pipeline,
             bus,
@@ -408,6 +478,43 @@ impl Supervisor {
                             Err(gst::FlowError::Error)
                         }
                     }
+                })
+                .build(),
+        );
+    }
+
+    /// Encoded units: appsink (streaming thread) → tap; counted as frames.
+    fn install_unit_callback(
+        &self,
+        sink: &gst_app::AppSink,
+        tap: EncodedTap,
+        started: Instant,
+        last_frame_ms: Arc<AtomicU64>,
+    ) {
+        let stats = self.stats.clone();
+        let first = AtomicBool::new(true);
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
+                    let (Some(buffer), Some(caps)) = (sample.buffer_owned(), sample.caps_owned())
+                    else {
+                        return Ok(gst::FlowSuccess::Ok);
+                    };
+                    let unit = EncodedUnit::new(buffer, caps);
+                    let unix_ms = unit
+                        .arrived
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_millis() as u64)
+                        .unwrap_or(1);
+                    tap(unit);
+                    stats.frames_in.fetch_add(1, Ordering::Relaxed);
+                    stats.last_frame_unix_ms.store(unix_ms, Ordering::Relaxed);
+                    last_frame_ms.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    if first.swap(false, Ordering::Relaxed) {
+                        pipeline::post(sink.upcast_ref(), MSG_FIRST_FRAME, None);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),
         );

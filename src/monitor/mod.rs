@@ -16,6 +16,7 @@
 pub mod config;
 pub mod http;
 pub mod prometheus;
+pub mod selftest;
 
 use crate::base::lock;
 pub use crate::base::Timing;
@@ -96,6 +97,9 @@ pub struct CameraSnapshot {
     pub worker_tick_age_ms: u64,
     /// Time per analyzer.
     pub analyzer_ms: BTreeMap<String, Timing>,
+    /// The latest self-test (`null` before the first, or when the camera
+    /// has none).
+    pub selftest: Option<selftest::SelftestResult>,
 }
 
 /// The outbox figures.
@@ -184,7 +188,7 @@ pub struct Snapshot {
     pub evidence: Option<crate::evidence::store::EvidenceStats>,
 }
 
-fn rfc3339_ms<S: serde::Serializer>(
+pub(crate) fn rfc3339_ms<S: serde::Serializer>(
     t: &chrono::DateTime<chrono::Utc>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
@@ -385,7 +389,7 @@ pub fn verdict(s: &Snapshot, limits: &Limits) -> Verdict {
 pub(crate) mod tests {
     use super::*;
 
-    fn cam(name: &str, frames: u64, age: u64) -> CameraSnapshot {
+    pub(crate) fn cam(name: &str, frames: u64, age: u64) -> CameraSnapshot {
         CameraSnapshot {
             camera: name.into(),
             online: true,
@@ -398,6 +402,7 @@ pub(crate) mod tests {
             fps_skipped: 0.0,
             worker_tick_age_ms: age,
             analyzer_ms: BTreeMap::new(),
+            selftest: None,
         }
     }
 

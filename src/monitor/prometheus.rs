@@ -199,6 +199,47 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         |x| (lab(x), x.2.last_ms / 1000.0),
     );
 
+    let tests: Vec<(String, &'static str, bool)> = cams
+        .iter()
+        .flat_map(|c| {
+            c.selftest.iter().flat_map(|r| {
+                r.kinds()
+                    .into_iter()
+                    .map(|(k, ok)| (c.camera.clone(), k, ok))
+            })
+        })
+        .collect();
+    o.each(
+        &tests,
+        "estatewatch_selftest_pass",
+        "gauge",
+        "1 when the camera's latest self-test passed this kind of check (view, throwing, fire, garbage), 0 when it failed.",
+        |x| (vec![("camera", x.0.clone()), ("kind", x.1.to_string())], flag(x.2)),
+    );
+    let runs: Vec<(String, f64, f64)> = cams
+        .iter()
+        .filter_map(|c| {
+            c.selftest.as_ref().map(|r| {
+                let at = r.at.timestamp_millis() as f64 / 1000.0;
+                (c.camera.clone(), at, r.cpu_ms / 1000.0)
+            })
+        })
+        .collect();
+    o.each(
+        &runs,
+        "estatewatch_selftest_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the camera's latest self-test.",
+        |x| (vec![("camera", x.0.clone())], x.1),
+    );
+    o.each(
+        &runs,
+        "estatewatch_selftest_last_cpu_seconds",
+        "gauge",
+        "CPU seconds the camera's latest self-test took (its own thread).",
+        |x| (vec![("camera", x.0.clone())], x.2),
+    );
+
     let models: Vec<(String, Timing)> = s.models.iter().map(|(k, v)| (k.clone(), *v)).collect();
     let m = |x: &(String, Timing)| vec![("model", x.0.clone())];
     o.summary(
@@ -474,5 +515,46 @@ mod tests {
             !text.contains("estatewatch_sensor_value{sensor=\"shed-temp\"}"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn selftest_results_give_one_pass_gauge_per_kind_and_the_run_time() {
+        use super::super::selftest::{SelftestCheck, SelftestResult};
+        let check = |name, kind, passed| SelftestCheck {
+            name,
+            kind,
+            passed,
+            value: Some(0.1),
+            threshold: Some(0.45),
+            note: None,
+        };
+        let mut gate = super::super::tests::cam("gate", 10, 0);
+        gate.selftest = Some(SelftestResult {
+            at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            passed: false,
+            checks: vec![
+                check("brightness", "view", true),
+                check("similarity", "view", false),
+                check("throwing", "throwing", true),
+            ],
+            reference: "compared",
+            frames: 30,
+            cpu_ms: 450.0,
+        });
+        let never = super::super::tests::cam("never", 10, 0);
+        let snap = super::super::Snapshot {
+            cameras: vec![gate, never],
+            ..super::super::tests::quiet_snapshot()
+        };
+        let text = render(&snap, true);
+        for line in [
+            "estatewatch_selftest_pass{camera=\"gate\",kind=\"view\"} 0",
+            "estatewatch_selftest_pass{camera=\"gate\",kind=\"throwing\"} 1",
+            "estatewatch_selftest_last_run_timestamp_seconds{camera=\"gate\"} 1700000000",
+            "estatewatch_selftest_last_cpu_seconds{camera=\"gate\"} 0.45",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("camera=\"never\",kind"), "{text}");
     }
 }

@@ -23,6 +23,7 @@ mod garbage_config;
 mod garbage_e2e;
 mod garbage_scenes;
 mod garbage_suite_cases;
+mod selftest;
 mod throwing_config;
 mod throwing_e2e;
 mod throwing_synthetic;

@@ -48,6 +48,16 @@ fn minimal_config_with_a_camera_is_valid() {
 fn bad_configs_are_rejected_with_their_field_path() {
     let cases: Vec<(&str, String, &str)> = vec![
         (
+            "self-test time of day",
+            format!("{BASE}{CAMERA}[cameras.selftest]\nat = \"3:30pm\"\n"),
+            "cameras[0].selftest.at: expected a time of day as \"HH:MM\"",
+        ),
+        (
+            "self-test unknown key",
+            format!("{BASE}{CAMERA}[cameras.selftest]\nevery_s = 60\n"),
+            "every_s",
+        ),
+        (
             "fps out of range",
             format!("{BASE}{CAMERA}[cameras.detect]\nfps = 0\n"),
             "cameras[0].detect.fps: must be 1..=30, got 0",

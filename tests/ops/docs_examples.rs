@@ -127,7 +127,7 @@ fn all_examples() -> Vec<Example> {
         .collect()
 }
 
-fn load_schema(file: &str) -> Value {
+pub(crate) fn load_schema(file: &str) -> Value {
     let path = root().join("docs").join(file);
     serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -214,7 +214,7 @@ fn undescribed(
     }
 }
 
-fn assert_fits(schema: &Value, instance: &Value, what: &str) {
+pub(crate) fn assert_fits(schema: &Value, instance: &Value, what: &str) {
     let p = problems(schema, instance);
     assert!(
         p.is_empty(),
@@ -758,6 +758,21 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
             fps_skipped: 0.2,
             worker_tick_age_ms: 31,
             analyzer_ms: timings.clone(),
+            selftest: Some(monitor::selftest::SelftestResult {
+                at: chrono::Utc::now(),
+                passed: true,
+                checks: vec![monitor::selftest::SelftestCheck {
+                    name: "similarity",
+                    kind: "view",
+                    passed: true,
+                    value: Some(0.91),
+                    threshold: Some(0.45),
+                    note: None,
+                }],
+                reference: "compared",
+                frames: 30,
+                cpu_ms: 412.5,
+            }),
         }],
         models: [("nanodet-g-coco".to_string(), timing)].into(),
         outbox: monitor::OutboxSnapshot {

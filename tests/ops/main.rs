@@ -12,3 +12,4 @@ mod deb;
 mod docs_examples;
 mod evidence;
 mod monitor;
+mod selftest;

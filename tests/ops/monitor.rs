@@ -229,7 +229,7 @@ fn promtool() -> PathBuf {
 }
 
 /// `promtool check metrics` on a `/metrics` text: no lint problem at all.
-fn promtool_check(text: &str) {
+pub(crate) fn promtool_check(text: &str) {
     use std::io::Write;
     let mut child = Command::new(promtool())
         .args(["check", "metrics"])

@@ -93,11 +93,48 @@ pub fn camera_section(truth: &Truth, video: &Path) -> String {
         );
     }
     s.push('\n');
+    if truth.scene == Scene::Real && truth.hints.all_analyzers {
+        all_analyzers_section(&mut s, truth);
+    }
     throwing_section(&mut s, truth);
     fire_section(&mut s, truth);
     garbage_section(&mut s, truth);
     s.push_str(&calibration_comment(truth));
     s
+}
+
+/// Every incident analyzer over real footage, the way an integrator who has
+/// not calibrated yet might switch them on: a facade over the whole frame
+/// with ten floors and four columns, a fire zone over the whole frame and a
+/// garbage zone over the lower half, every other key at its default (the
+/// garbage dwell is the suite's, to keep clips short).
+fn all_analyzers_section(s: &mut String, truth: &Truth) {
+    let whole = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    let lower = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]];
+    let rows: Vec<f32> = (0..=10).map(|i| 0.95 - 0.09 * i as f32).collect();
+    let _ = writeln!(
+        s,
+        "[cameras.analyzers.throwing]\nfacade = {}\n\n\
+         [cameras.analyzers.throwing.floors]\nrows = {}\nfirst = 0\nheight_m = 3.0\n\n\
+         [cameras.analyzers.throwing.columns]\nedges = {}\n",
+        poly(&whole),
+        list(&rows),
+        list(&[0.0, 0.25, 0.5, 0.75, 1.0])
+    );
+    let _ = writeln!(
+        s,
+        "[cameras.analyzers.fire]\n\n[[cameras.analyzers.fire.zones]]\nname = \"frame\"\npolygon = {}\n",
+        poly(&whole)
+    );
+    let _ = writeln!(s, "[cameras.analyzers.garbage]");
+    if let Some(d) = truth.hints.garbage_dwell_s {
+        let _ = writeln!(s, "dwell_s = {d:?}");
+    }
+    let _ = writeln!(
+        s,
+        "\n[[cameras.analyzers.garbage.zones]]\nname = \"lower_half\"\npolygon = {}\n",
+        poly(&lower)
+    );
 }
 
 /// `[cameras.analyzers.throwing]` from the facade calibration (tower scenes).

@@ -27,6 +27,7 @@
 pub mod camera;
 pub mod camera_config;
 pub mod encode;
+pub mod hard;
 mod people;
 pub mod raster;
 pub mod rng;
@@ -518,6 +519,11 @@ pub struct Hints {
     /// The garbage dwell the clip assumes, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub garbage_dwell_s: Option<f32>,
+    /// Real footage only: replay it with every incident analyzer on (a
+    /// facade over the whole frame, a fire zone over the whole frame and a
+    /// garbage zone over the lower half), as the hard suite does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_analyzers: bool,
 }
 
 /// The ground-truth file written beside each clip (`<name>.json`).

@@ -225,6 +225,7 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
         },
         hints: Hints {
             garbage_dwell_s: Some(dwell),
+            ..Hints::default()
         },
         duration_s: duration,
         look,

@@ -25,10 +25,11 @@ fn spec(kind: Kind, seed: u64, variant: Variant) -> ClipSpec {
 /// about 60 s; the suite's replay config sets this instead to keep clips short).
 pub const SUITE_DWELL_S: f32 = 20.0;
 
-/// The clips of a named suite (`default` or `smoke`).
+/// The clips of a named suite (`default`, `hard` or `smoke`).
 pub fn suite(name: &str) -> Result<Vec<ClipSpec>, SceneError> {
     match name {
         "default" => Ok(default_suite()),
+        "hard" => Ok(super::hard::suite()),
         "smoke" => Ok(smoke_suite()),
         other => Err(SceneError::UnknownSuite(other.to_string())),
     }
@@ -264,7 +265,13 @@ fn real_negatives(file_name: &str) -> Vec<String> {
 /// Enters a real clip with no incidents into `out_dir`: copies the video there
 /// and writes its truth (no incidents, whole-frame zone). Probes the file for
 /// its size, rate and frame count.
-pub fn add_real_clip(video: &Path, out_dir: &Path) -> Result<Truth, SceneError> {
+/// With `all_analyzers`, its replay config turns on every incident analyzer
+/// over the whole frame (see [`Hints::all_analyzers`](super::Hints)).
+pub fn add_real_clip(
+    video: &Path,
+    out_dir: &Path,
+    all_analyzers: bool,
+) -> Result<Truth, SceneError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| SceneError::Io { path, source }
@@ -328,6 +335,7 @@ pub fn add_real_clip(video: &Path, out_dir: &Path) -> Result<Truth, SceneError> 
         },
         hints: Hints {
             garbage_dwell_s: Some(SUITE_DWELL_S),
+            all_analyzers,
         },
         spec: None,
     };

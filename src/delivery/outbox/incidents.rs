@@ -29,6 +29,33 @@ pub(super) fn state_name(s: crate::alert::AlertState) -> &'static str {
 pub(super) struct LifecycleHead {
     pub(super) event: Uuid,
     pub(super) state: crate::alert::AlertState,
+    /// The alert's `evidence`: every video alert lists its stored files
+    /// there; the `update` that announces the clip and full-resolution
+    /// snapshot also has `clip`, `snapshot` or `reason`.
+    #[serde(default)]
+    pub(super) evidence: Option<EvidenceHead>,
+}
+
+/// The parts of `evidence` that mark a clip announcement.
+#[derive(serde::Deserialize)]
+pub(super) struct EvidenceHead {
+    #[serde(default)]
+    clip: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    snapshot: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    reason: Option<serde::de::IgnoredAny>,
+}
+
+impl LifecycleHead {
+    /// True for the `update` that announces the incident's clip and
+    /// full-resolution snapshot (or says why there is none), as opposed to
+    /// an alert that only lists its stored files.
+    pub(super) fn announces_evidence(&self) -> bool {
+        self.evidence
+            .as_ref()
+            .is_some_and(|e| e.clip.is_some() || e.snapshot.is_some() || e.reason.is_some())
+    }
 }
 
 impl LifecycleHead {
@@ -49,6 +76,12 @@ pub(super) fn track_lifecycle(
     match head.state {
         AlertState::End => {
             tx.prepare_cached("DELETE FROM open_events WHERE event = ?1")?
+                .execute(params![head.event.to_string()])?;
+        }
+        // An evidence announcement may come after the incident ended: it
+        // counts for an open incident but never opens one again.
+        AlertState::Update if a.kind.has_lifecycle() && head.announces_evidence() => {
+            tx.prepare_cached("UPDATE open_events SET live = live + 1 WHERE event = ?1")?
                 .execute(params![head.event.to_string()])?;
         }
         AlertState::New | AlertState::Update if a.kind.has_lifecycle() => {

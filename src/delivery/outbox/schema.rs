@@ -19,7 +19,9 @@
 //!    triggers, in the same transaction as the change).
 //! 6. `open_events` holds one row per incident that is open: a `new` or
 //!    `update` of a kind with a lifecycle ([`AlertKind::has_lifecycle`])
-//!    inserts or refreshes its `event`'s row, and any `end` deletes it, in the
+//!    inserts or refreshes its `event`'s row (an `update` that announces
+//!    evidence only counts in an open row, never opens one), and any `end`
+//!    deletes it, in the
 //!    same transaction as the alert's own insert. It is independent of the
 //!    `outbox` rows (delivery never touches it; caps and TTL only lower its
 //!    `live` counts, invariant 7), so after a crash it tells which incidents

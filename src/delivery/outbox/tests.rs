@@ -337,3 +337,67 @@ fn byte_cap_drops_lowest_severity_oldest_first() {
     assert!(o.contains(info_new.id).unwrap());
     assert_eq!(o.counters().unwrap()["dropped_cap_info"], 1);
 }
+
+#[test]
+fn an_evidence_announcement_never_reopens_an_ended_incident() {
+    use crate::alert::AlertState::{End, New, Update};
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Outbox::open(&dir.path().join("o.db"), caps(100, 1 << 20), true).unwrap();
+    let fire = Uuid::now_v7();
+    let announce = |event| {
+        let mut a = crate::alert::Alert::new(AlertKind::Fire, Severity::Major, "s", "g");
+        a.event = event;
+        a.state = Update;
+        a.evidence = Some(crate::alert::Evidence {
+            clip: None,
+            snapshot: None,
+            reason: Some("evidence stream offline: test".into()),
+            ..Default::default()
+        });
+        EncodedAlert {
+            id: a.id,
+            kind: AlertKind::Fire,
+            severity: a.severity,
+            created_ms: 0,
+            payload: a.to_json().unwrap(),
+        }
+    };
+    let new = incident(AlertKind::Fire, New, fire);
+    o.append(std::slice::from_ref(&new)).unwrap();
+    // While open, it counts but the summary stays the latest detection.
+    o.append(&[announce(fire)]).unwrap();
+    let open = o.open_events().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id, new.id);
+    // An update that only lists its stored files is an ordinary update: it
+    // becomes the incident's summary.
+    let mut listed = crate::alert::Alert::new(AlertKind::Fire, Severity::Major, "s", "g");
+    listed.event = fire;
+    listed.state = Update;
+    listed.evidence = Some(crate::alert::Evidence {
+        files: vec![crate::alert::EvidenceFile {
+            name: "snapshot-detect.jpg".into(),
+            path: format!("cam/{fire}/snapshot-detect.jpg"),
+            url: format!("/evidence/{fire}/snapshot-detect.jpg"),
+            sha256: "00".repeat(32),
+            bytes: 1,
+        }],
+        ..Default::default()
+    });
+    let listed = EncodedAlert {
+        id: listed.id,
+        kind: AlertKind::Fire,
+        severity: listed.severity,
+        created_ms: 0,
+        payload: listed.to_json().unwrap(),
+    };
+    o.append(std::slice::from_ref(&listed)).unwrap();
+    assert_eq!(o.open_events().unwrap()[0].id, listed.id);
+    o.append(&[incident(AlertKind::Fire, End, fire)]).unwrap();
+    // The fire ended before its clip was finished: the announcement is
+    // queued, and the incident stays closed.
+    let late = announce(fire);
+    o.append(std::slice::from_ref(&late)).unwrap();
+    assert!(o.contains(late.id).unwrap());
+    assert!(o.open_events().unwrap().is_empty());
+}

@@ -38,12 +38,17 @@ struct Args {
     /// Clip name (default <kind>-<seed>).
     #[arg(long)]
     name: Option<String>,
-    /// Render a whole suite: `default` or `smoke`. Clips already rendered by this generator version are reused.
+    /// Render a whole suite: `default`, `hard` or `smoke`. Clips already rendered by this generator version are reused.
     #[arg(long)]
     suite: Option<String>,
     /// Enter a real video (no incidents) into the output folder; repeatable.
     #[arg(long)]
     real: Vec<PathBuf>,
+    /// With --real: its replay config turns on every incident analyzer over
+    /// the whole frame (throwing facade and fire zone over the frame, garbage
+    /// zone over the lower half), as the `hard` suite does.
+    #[arg(long, requires = "real")]
+    all_analyzers: bool,
     /// Also write <clip>.toml, a replay config made from each clip's calibration.
     #[arg(long)]
     configs: bool,
@@ -94,7 +99,7 @@ fn scenegen(a: Args) -> anyhow::Result<()> {
     if !a.real.is_empty() {
         let mut truths = Vec::new();
         for v in &a.real {
-            let t = suite::add_real_clip(v, &out_dir)?;
+            let t = suite::add_real_clip(v, &out_dir, a.all_analyzers)?;
             println!(
                 "{}: {} frames {}x{} at {} fps",
                 t.clip, t.frames, t.width, t.height, t.fps

@@ -1,0 +1,139 @@
+//! The full-resolution snapshot: a short-lived decoder over the evidence
+//! units from the keyframe before the alert up to its moment (`appsrc !
+//! parse ! avdec ! videoconvert ! RGB appsink`), run only for an alert; the
+//! alert drawn on the last frame: its box scaled up, and for a throw the
+//! trajectory and the floor and unit label.
+
+use super::clip::{element, parser_for};
+use super::EvidenceError;
+use crate::alert::snapshot::{self, ALERT_RED};
+use crate::alert::{Alert, AlertKind};
+use crate::ingest::EncodedUnit;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+use image::{Rgb, RgbImage};
+use std::path::Path;
+
+fn err(path: &Path, e: impl std::fmt::Display) -> EvidenceError {
+    EvidenceError::Snapshot {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+/// Decodes `units` (a keyframe first) and returns the last frame, full size.
+/// `path` only names the snapshot in errors.
+pub fn decode_last(units: &[EncodedUnit], path: &Path) -> Result<RgbImage, EvidenceError> {
+    let first = units
+        .first()
+        .ok_or_else(|| err(path, "no video around the alert"))?;
+    let parser = parser_for(&first.caps).ok_or_else(|| err(path, "unknown codec"))?;
+    let decoder = if parser == "h264parse" {
+        "avdec_h264"
+    } else {
+        "avdec_h265"
+    };
+    let pipeline = gst::Pipeline::new();
+    let src = gst_app::AppSrc::builder()
+        .caps(&first.caps)
+        .format(gst::Format::Time)
+        .build();
+    let parse = element(parser, path)?;
+    let dec = element(decoder, path)?;
+    // One thread: this runs next to the cameras' own decoders.
+    dec.set_property("max-threads", 1i32);
+    let convert = element("videoconvert", path)?;
+    let sink = gst_app::AppSink::builder()
+        .caps(
+            &gst_video::VideoCapsBuilder::new()
+                .format(gst_video::VideoFormat::Rgb)
+                .build(),
+        )
+        .sync(false)
+        .max_buffers(1)
+        .drop(true)
+        .build();
+    let chain = [
+        src.upcast_ref::<gst::Element>(),
+        &parse,
+        &dec,
+        &convert,
+        sink.upcast_ref(),
+    ];
+    pipeline.add_many(chain).map_err(|e| err(path, e))?;
+    gst::Element::link_many(chain).map_err(|e| err(path, e))?;
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| err(path, e))?;
+        for u in units {
+            src.push_buffer(u.buffer.clone())
+                .map_err(|e| err(path, format!("{e:?}")))?;
+        }
+        let _ = src.end_of_stream();
+        let mut last = None;
+        // Until end of stream (the decoder flushes every frame it holds).
+        while let Some(s) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+            last = Some(s);
+        }
+        let sample = last.ok_or_else(|| err(path, "the decoder gave no frame"))?;
+        let info = sample
+            .caps()
+            .and_then(|c| gst_video::VideoInfo::from_caps(c).ok())
+            .ok_or_else(|| err(path, "decoded frame without video caps"))?;
+        let buffer = sample
+            .buffer()
+            .ok_or_else(|| err(path, "decoded frame without data"))?;
+        let map = buffer.map_readable().map_err(|e| err(path, e))?;
+        let (w, h) = (info.width(), info.height());
+        let stride = info.stride()[0] as usize;
+        let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
+        for row in 0..h as usize {
+            let start = row * stride;
+            rgb.extend_from_slice(&map[start..start + w as usize * 3]);
+        }
+        RgbImage::from_raw(w, h, rgb).ok_or_else(|| err(path, "decoded frame has the wrong size"))
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
+
+/// Draws `alert` on a full-size frame: its box (thickness scaled to the
+/// frame), and for a throw the trajectory and the `floor N unit U` label.
+pub fn annotate(img: &mut RgbImage, alert: &Alert) {
+    let scale = (img.width() / 640).max(1);
+    if alert.kind == AlertKind::Throwing {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        let points: Vec<(f32, f32)> = alert.details["trajectory"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| {
+                        let x = p.get(1)?.as_f64()? as f32 * w;
+                        let y = p.get(2)?.as_f64()? as f32 * h;
+                        Some((x, y))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        const PATH: Rgb<u8> = Rgb([255, 140, 0]);
+        for pair in points.windows(2) {
+            snapshot::draw_line(img, pair[0], pair[1], PATH, scale);
+        }
+        let origin = &alert.details["origin"];
+        if let (Some(floor), Some(unit)) = (origin["floor"].as_i64(), origin["unit_label"].as_str())
+        {
+            let label = format!("FLOOR {floor} UNIT {unit}");
+            let (x, y) = points
+                .first()
+                .map(|p| (p.0 as i64 + 8 * scale as i64, p.1 as i64))
+                .unwrap_or((8, 8));
+            crate::still::draw_text(img, x, y, &label, Rgb([255, 220, 0]), scale * 2);
+        }
+    }
+    if let Some(b) = alert.bbox {
+        snapshot::draw_box(img, b, ALERT_RED, 2 * scale);
+    }
+}
