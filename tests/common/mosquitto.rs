@@ -643,6 +643,15 @@ pub fn config_text(port: u16, outbox: &Path, mqtt_extra: &str, outbox_extra: &st
     )
 }
 
+/// `text` from [`config_text`] without its `[evidence]` section (its last),
+/// for a test that writes its own.
+pub fn without_evidence(text: String) -> String {
+    match text.find("[evidence]") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// The stored picture an alert points to (`evidence.files`, name
 /// `snapshot-detect.jpg`), read from the evidence folder [`config_text`]
 /// sets up beside `outbox`; fails the test unless it exists and matches

@@ -9,7 +9,7 @@
 //! written, alerts still flow and the failures are reported.
 
 use crate::common::daemon::{metric, metrics, wait_for, Daemon};
-use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
+use crate::common::mosquitto::{config_text, free_port, without_evidence, Broker, Subscriber};
 use estatewatch::ingest::synth::{write_clip, ClipSpec};
 use sha2::Digest;
 use std::io::{Read, Write};
@@ -40,11 +40,7 @@ fn clip(dir: &Path) -> PathBuf {
 /// `[evidence]` section `config_text` writes.
 fn write_config(dir: &Path, broker: u16, http: u16, evidence: &str) -> PathBuf {
     let clip = clip(dir);
-    let base = config_text(broker, &dir.join("outbox.db"), "", "");
-    let base = match base.find("[evidence]") {
-        Some(i) => base[..i].to_string(),
-        None => base,
-    };
+    let base = without_evidence(config_text(broker, &dir.join("outbox.db"), "", ""));
     let text = format!(
         "{base}{evidence}\n[health]\nlisten = \"127.0.0.1:{http}\"\n\
          [[cameras]]\nname = \"gate\"\nurl = \"file://{}\"\nstall_timeout_s = 5\n\
