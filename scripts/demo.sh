@@ -8,9 +8,10 @@
 #     a 640x360 detect mount and a 1080p evidence mount, the same scene;
 #  3. starts a private mosquitto on a free port;
 #  4. runs `estatewatch run` against them, with its outbox in demo-out/;
-#  5. prints each alert as a subscriber receives it and saves its snapshot
-#     under demo-out/snapshots/; each incident's evidence (a clip cut from
-#     the 1080p stream without re-encoding, a full-resolution snapshot) is
+#  5. prints each alert as a subscriber receives it and saves the pictures
+#     of the retained snapshot topics under demo-out/snapshots/; each
+#     incident's evidence (a clip cut from the 1080p stream without
+#     re-encoding, a full-resolution snapshot, the detect-size composite) is
 #     written under demo-out/evidence/ and printed when it is announced.
 # It stops by itself after DEMO_SECONDS (default 150), or on Ctrl-C.
 set -euo pipefail

@@ -20,8 +20,9 @@
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
 //! - [`evidence`]: clips and full-resolution snapshots cut from a camera's
-//!   encoded main stream (never decoded in steady state), announced as
-//!   alert `update`s.
+//!   encoded main stream (never decoded in steady state), the detect-size
+//!   composite, the folder that keeps them within its limits, and fetching
+//!   them over HTTP.
 //! - [`daemon`]: `estatewatch run`, which wires the above together and
 //!   applies config reloads (SIGHUP).
 //! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.

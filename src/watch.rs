@@ -1,5 +1,7 @@
 //! `estatewatch watch`: subscribes to this gateway's topics and prints each
-//! alert as staff would receive it, one line per message, saving snapshots.
+//! alert as staff would receive it, one line per message, saving the
+//! pictures: those embedded in alerts (`mqtt.embed_snapshots`) and those
+//! on the retained snapshot topics (`cameras/<camera>/snapshot/<kind>`).
 //! A tool for installers and for `make demo`; the daemon does not use it.
 
 use crate::alert::Alert;
@@ -28,7 +30,9 @@ pub enum WatchError {
 /// Options for [`watch`].
 #[derive(Debug, Clone, Default)]
 pub struct WatchOptions {
-    /// Save each alert's snapshot as `<dir>/<kind>-<alert id>.jpg`.
+    /// Save each alert's embedded snapshot as `<dir>/<kind>-<alert id>.jpg`,
+    /// and each picture of a snapshot topic as
+    /// `<dir>/<camera>-<kind>-<n>.jpg` (`n` counting from 1).
     pub snapshots: Option<PathBuf>,
     /// Stop after this many alerts (0 = never).
     pub count: u64,
@@ -57,6 +61,7 @@ pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u6
     }
     let deadline = options.duration.map(|d| std::time::Instant::now() + d);
     let mut alerts = 0u64;
+    let mut pictures = 0u64;
     let mut warned = false;
     loop {
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
@@ -96,6 +101,22 @@ pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u6
                     if options.count > 0 && alerts >= options.count {
                         return Ok(alerts);
                     }
+                } else if let Some((camera, kind)) = snapshot_topic(rest) {
+                    pictures += 1;
+                    let saved = match &options.snapshots {
+                        Some(dir) => {
+                            let path = dir.join(format!("{camera}-{kind}-{pictures}.jpg"));
+                            std::fs::write(&path, &p.payload).map_err(|source| {
+                                WatchError::Snapshot {
+                                    path: path.clone(),
+                                    source,
+                                }
+                            })?;
+                            format!(" saved={}", path.display())
+                        }
+                        None => String::new(),
+                    };
+                    println!("{}{} = JPEG, {} bytes{saved}", base, rest, p.payload.len());
                 } else {
                     println!("{}{} = {}", base, rest, String::from_utf8_lossy(&p.payload));
                 }
@@ -103,6 +124,13 @@ pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u6
             _ => {}
         }
     }
+}
+
+/// `(camera, kind)` of a topic `/cameras/<camera>/snapshot/<kind>` (below the gateway).
+fn snapshot_topic(rest: &str) -> Option<(&str, &str)> {
+    let rest = rest.strip_prefix("/cameras/")?;
+    let (camera, kind) = rest.split_once("/snapshot/")?;
+    (!camera.contains('/') && !kind.contains('/')).then_some((camera, kind))
 }
 
 fn save_snapshot(alert: &Alert, options: &WatchOptions) -> Result<Option<PathBuf>, WatchError> {
@@ -145,6 +173,12 @@ pub fn describe(alert: &Alert, snapshot: Option<&std::path::Path>) -> String {
         s.push_str(&format!(" snapshot={}", p.display()));
     }
     if let Some(ev) = &alert.evidence {
+        for f in &ev.files {
+            s.push_str(&format!(" {}={}", f.name, f.url));
+        }
+        if let Some(p) = &ev.problem {
+            s.push_str(&format!(" evidence_problem={p:?}"));
+        }
         match &ev.clip {
             Some(c) => s.push_str(&format!(
                 " clip={} ({}x{}, {:.1} s, sha256 {})",
@@ -154,7 +188,8 @@ pub fn describe(alert: &Alert, snapshot: Option<&std::path::Path>) -> String {
                 c.duration_ms as f64 / 1000.0,
                 &c.sha256[..c.sha256.len().min(12)]
             )),
-            None => s.push_str(" clip=none"),
+            None if ev.reason.is_some() => s.push_str(" clip=none"),
+            None => {}
         }
         if let Some(p) = &ev.snapshot {
             s.push_str(&format!(

@@ -32,7 +32,7 @@ use uuid::Uuid;
 pub const SCHEMA_V1: &str = "estatewatch.alert.v1";
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// An object thrown or falling from height.
@@ -222,24 +222,58 @@ pub struct Alert {
     /// The annotated picture, for video alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
-    /// The incident's evidence files, on the `update` that announces them
-    /// (absent on every other message): see [`Evidence`].
+    /// The incident's evidence: the stored files (paths, URLs, sha256) on
+    /// alerts that have any, and the clip and full-resolution snapshot on
+    /// the `update` that announces them; see [`Evidence`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
 }
 
-/// The evidence kept for an incident, announced once its files are complete
-/// (an `update` with the incident's `event`; `docs/evidence.md`). Paths are
-/// relative to the gateway's evidence folder (`[evidence] dir`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The evidence an alert points to. Every field is left out when empty, so
+/// a message says only what it carries:
+/// - `files` and `problem`: the files of the incident's folder that existed
+///   when the alert left the evidence stage (fetch them with `GET <url>` and
+///   the evidence token, `docs/operations.md`), and why one it should have
+///   was not stored;
+/// - `clip`, `snapshot` and `reason`: on the `update` that announces the
+///   clip and full-resolution snapshot once they are complete
+///   (`docs/evidence.md`); `reason` says why one of them is missing.
+///
+/// Paths are relative to the gateway's evidence folder (`[evidence] dir`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The clip, or null when there is none (see `reason`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<EvidenceFile>,
+    /// Why a file this alert should have was not stored (e.g. the disk is
+    /// full); absent when all went well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// The clip, on its announcement; absent when there is none (see `reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip: Option<Clip>,
-    /// The full-resolution snapshot, or null when none could be made.
+    /// The full-resolution snapshot, on its announcement; absent when none
+    /// could be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<EvidenceImage>,
-    /// Why `clip` or `snapshot` is null (e.g. `evidence stream offline: …`);
-    /// null when both are there.
+    /// Why the announced `clip` or `snapshot` is missing (e.g. `evidence
+    /// stream offline: …`); absent when both are there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// One stored evidence file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceFile {
+    /// The file name: `snapshot-detect.jpg`, `snapshot.jpg` or `clip.mp4`.
+    pub name: String,
+    /// Where it is, relative to the evidence folder: `<camera>/<event>/<name>`.
+    pub path: String,
+    /// Where to fetch it: `evidence.http.public_url` + `/evidence/<event>/<name>`,
+    /// or just the path part when no public URL is configured.
+    pub url: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// An MP4 clip cut from the camera's own encoded stream (never re-encoded).
@@ -394,8 +428,7 @@ mod tests {
                 height: 1080,
                 start: Utc::now(),
             }),
-            snapshot: None,
-            reason: None,
+            ..Evidence::default()
         });
         let v = serde_json::to_value(&a).unwrap();
         let keys: std::collections::BTreeSet<&str> =

@@ -6,7 +6,8 @@
 //! [`analysis::config`](crate::analysis::config) and each analyzer's folder,
 //! `[runtime]` in [`analysis::detector::config`](crate::analysis::detector::config),
 //! `[mqtt]` and `[outbox]` in [`delivery::config`](crate::delivery::config),
-//! `[health]` in [`monitor::config`](crate::monitor::config), the sensor
+//! `[health]` in [`monitor::config`](crate::monitor::config), `[evidence]`
+//! in [`evidence::config`](crate::evidence::config), the sensor
 //! sections in [`sensors::config`](crate::sensors::config). What they share
 //! (the problem list, secrets, zones) is in [`crate::settings`]. This module
 //! only composes them, loads the file (size cap and parse-error reporting in
@@ -121,8 +122,9 @@ pub struct Config {
     /// enabled, 60 s window.
     #[serde(default)]
     pub fusion: crate::alert::fusion::FusionConfig,
-    /// Where evidence clips and full-resolution snapshots are kept (cameras
-    /// opt in with `[cameras.evidence]`). Default: `/var/lib/estatewatch/evidence`.
+    /// Stored evidence (snapshots, clips): folder, limits, HTTP token; cameras
+    /// opt in to clips with `[cameras.evidence]`.
+    /// Default: `/var/lib/estatewatch/evidence`, 20 GB, 30 days, not served.
     #[serde(default)]
     pub evidence: crate::evidence::EvidenceConfig,
 }
@@ -226,7 +228,7 @@ impl Config {
         self.outbox.check(&mut p);
         self.runtime.check(&mut p);
         self.health.check(&mut p);
-        self.evidence.check("evidence", &mut p);
+        self.evidence.check(&mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");

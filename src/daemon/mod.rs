@@ -2,7 +2,9 @@
 //! applies config reloads, and shuts them down in order.
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
-//! does not need the broker to be up), then the camera watch
+//! does not need the broker to be up), then [`Evidence`] (the evidence
+//! stage between fusion and delivery, and the folder's sweeper; `[evidence]`
+//! changes take effect at the next start), then the camera watch
 //! ([`start_camera_watch`], camera events to alerts), then the producers
 //! ([`start_pipeline`]), then the monitor (the `/healthz` + `/metrics` endpoint and the stats
 //! topic, see [`crate::monitor`]).
@@ -17,7 +19,8 @@
 //! ([`crate::sensors::restart`]); a `[fusion]` change is applied to the
 //! shared sink ([`FusedSink::set_fusion`]), so it reaches every producer.
 //! Stop (SIGINT or SIGTERM): stop the producers first so no new alerts
-//! appear, then let delivery commit what is queued and give the publisher
+//! appear, then let the evidence stage store what it holds, then let
+//! delivery commit what is queued and give the publisher
 //! [`SHUTDOWN_GRACE`] to deliver before it announces `offline` and
 //! disconnects. With no cameras configured the daemon still runs and
 //! delivers alerts already in the outbox.
@@ -44,6 +47,7 @@ use crate::alert::fusion::FusedSink;
 use crate::base::lock;
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::evidence::Evidence;
 use crate::health::{self, Notifier, Watchdog};
 use crate::monitor;
 use reload::{apply_sensor_sections, reload, ReloadTarget};
@@ -84,14 +88,28 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config.delivery()).await?;
+    // Video alerts pass the evidence stage (stored picture, evidence paths)
+    // on their way to delivery.
+    let evidence = match Evidence::start(
+        &config.evidence,
+        Arc::new(delivery.probe()),
+        delivery.sink(),
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            delivery.shutdown(Duration::ZERO).await;
+            return Err(e.into());
+        }
+    };
     let cameras = start_camera_watch(&config, &delivery);
     // Every producer submits through this one sink, so fusion sees them all.
-    let alerts = FusedSink::new(delivery.sink(), &config.fusion);
+    let alerts = FusedSink::new(evidence.sink(), &config.fusion);
     let started = Instant::now();
     let pipeline = match start_pipeline(&config, &alerts, cameras.events()) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
             cameras.shutdown().await;
+            let _ = tokio::task::spawn_blocking(move || evidence.shutdown()).await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e);
         }
@@ -102,6 +120,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
             let pipeline = std::mem::take(&mut *lock(&pipeline));
             let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;
             cameras.shutdown().await;
+            let _ = tokio::task::spawn_blocking(move || evidence.shutdown()).await;
             delivery.shutdown(Duration::ZERO).await;
             return Err(e.into());
         }
@@ -116,6 +135,8 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         rates: Arc::default(),
         link: Arc::new(monitor::LinkWatch::new(started)),
         sensors: Arc::new(Mutex::new(sensor_counters(sensors.as_ref()))),
+        evidence: evidence.store(),
+        evidence_http: evidence.server(),
     };
     let monitor_tasks = monitor.start().await;
     notifier.notify("READY=1");
@@ -193,6 +214,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         sensors.shutdown().await;
     }
     cameras.shutdown().await;
+    let _ = tokio::task::spawn_blocking(move || evidence.shutdown()).await;
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())

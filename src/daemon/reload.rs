@@ -237,6 +237,7 @@ pub(super) fn reload(
             format!("{:?}", old.runtime) != format!("{:?}", new.runtime),
         ),
         ("health", old.health != new.health),
+        ("evidence", old.evidence != new.evidence),
     ];
     for (section, changed) in sections {
         if changed {

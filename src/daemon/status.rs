@@ -4,6 +4,8 @@
 use super::unit::{CameraUnit, Pipeline};
 use crate::base::lock;
 use crate::delivery::StatusProbe;
+use crate::evidence::serve::{Answer, EvidenceServer, PREFIX};
+use crate::evidence::store::EvidenceStore;
 use crate::monitor::config::HealthConfig;
 use crate::monitor::{self, CameraSnapshot, Rates, Snapshot};
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,10 @@ pub(super) struct Monitor {
     /// Each sensor input's name and counters (empty without sensors);
     /// replaced when a reload restarts the inputs.
     pub(super) sensors: Arc<Mutex<SensorFigures>>,
+    /// The evidence folder's figures.
+    pub(super) evidence: Arc<EvidenceStore>,
+    /// Answers `/evidence/...`.
+    pub(super) evidence_http: EvidenceServer,
 }
 
 impl Monitor {
@@ -62,13 +68,28 @@ impl Monitor {
                 .iter()
                 .map(|(name, c)| monitor::SensorSnapshot::of(name, c))
                 .collect(),
+            evidence: Some(self.evidence.stats()),
         }
     }
 
-    fn answer(&self, path: &str) -> monitor::http::Response {
-        use monitor::http::Response;
+    fn answer(&self, req: &monitor::http::Request) -> monitor::http::Response {
+        use monitor::http::{Body, Response};
         let limits = monitor::Limits::of(&self.health);
-        match path {
+        if req.path.starts_with(PREFIX) {
+            return match self.evidence_http.answer(
+                &req.path,
+                &req.query,
+                req.header("authorization"),
+            ) {
+                Answer::File { path, content_type } => Response {
+                    status: 200,
+                    content_type,
+                    body: Body::File(path),
+                },
+                Answer::Refused { status, reason } => Response::text(status, reason),
+            };
+        }
+        match req.path.as_str() {
             "/healthz" => {
                 let s = self.snapshot();
                 let v = monitor::verdict(&s, &limits);
@@ -79,22 +100,25 @@ impl Monitor {
                     "outbox_writable": s.outbox.writable,
                     "mqtt_connected": s.mqtt.connected,
                 });
-                Response {
-                    status: if v.healthy { 200 } else { 503 },
-                    content_type: "application/json",
-                    body: format!("{body}\n"),
-                }
+                Response::typed(
+                    if v.healthy { 200 } else { 503 },
+                    "application/json",
+                    format!("{body}\n"),
+                )
             }
             "/metrics" => {
                 let s = self.snapshot();
                 let healthy = monitor::verdict(&s, &limits).healthy;
-                Response {
-                    status: 200,
-                    content_type: "text/plain; version=0.0.4; charset=utf-8",
-                    body: monitor::prometheus::render(&s, healthy),
-                }
+                Response::typed(
+                    200,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    monitor::prometheus::render(&s, healthy),
+                )
             }
-            "/" => Response::text(200, "estatewatch: /healthz, /metrics\n"),
+            "/" => Response::text(
+                200,
+                "estatewatch: /healthz, /metrics, /evidence/<event>/<file>\n",
+            ),
             _ => Response::text(404, "not found; try /healthz or /metrics\n"),
         }
     }

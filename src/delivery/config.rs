@@ -3,7 +3,7 @@
 //! until the broker acknowledges them, with their validation. `[sensor_broker]`
 //! has the same keys as `[mqtt]`.
 
-use crate::settings::{check_file, default_true, push, ConfigProblem, Secret};
+use crate::settings::{check_file, push, ConfigProblem, Secret};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -32,9 +32,11 @@ pub struct MqttConfig {
     /// Keep-alive interval in seconds, 5..=3600. Default: 30.
     #[serde(default = "default_keep_alive")]
     pub keep_alive_s: u64,
-    /// Attach the annotated JPEG snapshot to video alerts (base64 in the
-    /// alert's `snapshot` field). Default: true.
-    #[serde(default = "default_true")]
+    /// Also embed the annotated JPEG in video alerts (base64 in the alert's
+    /// `snapshot` field, ~40–80 KB per alert in the outbox and on the wire).
+    /// Without it alerts point to the stored files (`evidence`) and the
+    /// picture is published on the retained snapshot topic. Default: false.
+    #[serde(default)]
     pub embed_snapshots: bool,
     /// TLS settings; absent means plain TCP. Default: absent.
     #[serde(default)]
@@ -106,7 +108,7 @@ impl Default for MqttConfig {
             username: None,
             password: Secret::default(),
             keep_alive_s: default_keep_alive(),
-            embed_snapshots: true,
+            embed_snapshots: false,
             tls: None,
         }
     }

@@ -251,6 +251,25 @@ impl StatusProbe {
         let _ = self.core_tx.send(CoreMsg::Stats { payload });
     }
 
+    /// Publishes `jpeg` retained on
+    /// `<prefix>/<gateway>/cameras/<camera>/snapshot/<kind>` (QoS 1, after
+    /// any queued alerts; only the newest picture per camera and kind waits
+    /// for the broker). Pictures larger than an alert may be are not sent.
+    pub fn publish_snapshot(&self, camera: String, kind: AlertKind, jpeg: Vec<u8>) {
+        if jpeg.len() > mqtt::MAX_ALERT_BYTES {
+            tracing::warn!(camera, kind = %kind, bytes = jpeg.len(), limit = mqtt::MAX_ALERT_BYTES, "snapshot too large for the snapshot topic; not published");
+            return;
+        }
+        let _ = self.core_tx.send(CoreMsg::Snapshot { camera, kind, jpeg });
+    }
+
+    /// The incidents whose evidence must stay: those with an alert still
+    /// waiting for delivery (file or memory) and those still open (see
+    /// [`Store::protected_events`]).
+    pub fn protected_events(&self) -> Result<std::collections::BTreeSet<Uuid>, OutboxError> {
+        lock(&self.store).protected_events()
+    }
+
     /// Publishes `payload` retained on
     /// `<prefix>/<gateway>/cameras/<camera>/state`; an empty payload deletes
     /// the broker's retained state.
@@ -514,6 +533,7 @@ fn restart_end(last: Alert) -> Alert {
         detected_at: chrono::Utc::now(),
         media_time_ms: None,
         snapshot: None,
+        evidence: None,
         details: serde_json::json!({
             "ended_by": "restart",
             "last_seen_at": last.detected_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

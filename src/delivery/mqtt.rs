@@ -51,6 +51,12 @@ impl Topics {
         format!("{}/cameras/{camera}/state", self.base)
     }
 
+    /// `<prefix>/<gateway>/cameras/<camera>/snapshot/<kind>`: the latest
+    /// picture of that kind of alert at that camera, a raw JPEG, retained.
+    pub fn snapshot(&self, camera: &str, kind: AlertKind) -> String {
+        format!("{}/cameras/{camera}/snapshot/{}", self.base, kind.as_str())
+    }
+
     /// `<prefix>/<gateway>/stats`: retained JSON with the gateway's figures.
     pub fn stats(&self) -> String {
         format!("{}/stats", self.base)

@@ -29,6 +29,7 @@
 use super::config::MqttConfig;
 use super::mqtt::{describe_connection_error, Topics, STATUS_OFFLINE, STATUS_ONLINE, WINDOW};
 use super::store::{Cursor, RowRef, Store};
+use crate::alert::AlertKind;
 use crate::base::{lock, Backoff, Timing};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, MqttState, Outgoing, Packet, QoS};
 use serde::Serialize;
@@ -66,6 +67,13 @@ pub(crate) enum CoreMsg {
     CameraState { camera: String, payload: Vec<u8> },
     /// New gateway stats JSON for the retained stats topic.
     Stats { payload: Vec<u8> },
+    /// The latest picture of an alert kind at a camera, for its retained
+    /// snapshot topic (raw JPEG; only the newest per camera and kind is kept).
+    Snapshot {
+        camera: String,
+        kind: AlertKind,
+        jpeg: Vec<u8>,
+    },
     /// Deliver what can be delivered until `deadline`, then stop.
     Shutdown { deadline: Instant },
 }
@@ -158,6 +166,8 @@ impl Publisher {
             cameras: BTreeMap::new(),
             dirty_cameras: BTreeSet::new(),
             stats: None,
+            snapshots: BTreeMap::new(),
+            dirty_snapshots: BTreeSet::new(),
             announce_pending: false,
             last_progress: Instant::now(),
             shutdown: None,
@@ -340,7 +350,11 @@ enum What {
     Status(&'static str),
     Camera,
     Stats,
+    Snapshot(SnapshotKey),
 }
+
+/// A retained snapshot topic: camera and alert kind.
+type SnapshotKey = (String, AlertKind);
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -385,6 +399,10 @@ struct Core {
     dirty_cameras: BTreeSet<String>,
     /// Latest stats JSON not yet published.
     stats: Option<Vec<u8>>,
+    /// Latest picture per camera and kind, and which still need publishing
+    /// (one per key at most: a "latest picture", not a queue).
+    snapshots: BTreeMap<SnapshotKey, Vec<u8>>,
+    dirty_snapshots: BTreeSet<SnapshotKey>,
     announce_pending: bool,
     last_progress: Instant,
     shutdown: Option<Phase>,
@@ -408,6 +426,7 @@ impl Core {
             }
             self.flush_acks();
             self.pump();
+            self.pump_snapshots();
             self.check_stall();
             if self.shutdown_step() {
                 break;
@@ -433,6 +452,14 @@ impl Core {
                 s.broker_error = None;
             }
             CoreMsg::Disconnected { error } => {
+                // Pictures not acknowledged are sent again on the next connection.
+                for e in self.queued.iter().chain(self.inflight.values()) {
+                    if let What::Snapshot(key) = &e.what {
+                        if self.snapshots.contains_key(key) {
+                            self.dirty_snapshots.insert(key.clone());
+                        }
+                    }
+                }
                 if self.generation.is_some() && !self.inflight.is_empty() {
                     tracing::info!(
                         in_flight = self.inflight.len() + self.queued.len(),
@@ -485,6 +512,11 @@ impl Core {
                 self.cameras.insert(camera, payload);
             }
             CoreMsg::Stats { payload } => self.stats = Some(payload),
+            CoreMsg::Snapshot { camera, kind, jpeg } => {
+                let key = (camera, kind);
+                self.dirty_snapshots.insert(key.clone());
+                self.snapshots.insert(key, jpeg);
+            }
             CoreMsg::Shutdown { deadline } => {
                 let sooner = match &self.shutdown {
                     Some(Phase::Draining { deadline: d }) => deadline < *d,
@@ -630,6 +662,32 @@ impl Core {
             let mut s = lock(&self.status);
             s.sent += n;
             s.resent += resent;
+        }
+    }
+
+    /// Publishes the pictures that changed, retained, with whatever room the
+    /// alerts left in the window (alerts go first).
+    fn pump_snapshots(&mut self) {
+        if self.generation.is_none() || matches!(self.shutdown, Some(Phase::Announcing { .. })) {
+            return;
+        }
+        while self.outstanding() < WINDOW as usize {
+            let Some(key) = self.dirty_snapshots.first().cloned() else {
+                break;
+            };
+            let Some(jpeg) = self.snapshots.get(&key).cloned() else {
+                self.dirty_snapshots.remove(&key);
+                continue;
+            };
+            let entry = Entry {
+                what: What::Snapshot(key.clone()),
+                epoch: self.epoch,
+                queued_at: Instant::now(),
+            };
+            if !self.queue(self.topics.snapshot(&key.0, key.1), true, jpeg, entry) {
+                return;
+            }
+            self.dirty_snapshots.remove(&key);
         }
     }
 

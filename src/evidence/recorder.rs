@@ -277,6 +277,7 @@ impl Shared {
             reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             clip,
             snapshot: snap,
+            ..Evidence::default()
         };
         match &evidence.clip {
             Some(c) => tracing::info!(

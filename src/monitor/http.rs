@@ -1,8 +1,10 @@
-//! A deliberately small HTTP/1.1 responder for `/healthz` and `/metrics`:
-//! one request per connection (`Connection: close`), `GET`/`HEAD` only,
-//! request head at most [`MAX_HEAD`] bytes and read within [`READ_TIMEOUT`],
-//! answer written within [`WRITE_TIMEOUT`]. Meant for a local scraper, not
-//! for the internet.
+//! A deliberately small HTTP/1.1 responder for `/healthz`, `/metrics` and
+//! `/evidence/...`: one request per connection (`Connection: close`),
+//! `GET`/`HEAD` only, request head at most [`MAX_HEAD`] bytes and read
+//! within [`READ_TIMEOUT`], a text answer written within [`WRITE_TIMEOUT`],
+//! a file answer (evidence) streamed in chunks, each within
+//! [`WRITE_TIMEOUT`]. Meant for a local scraper or a reverse proxy, not for
+//! the internet.
 //!
 //! At most [`MAX_CONNECTIONS`] connections are open at once, so idle or slow
 //! clients cannot use up the daemon's file descriptors (which its cameras
@@ -27,12 +29,43 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most connections open at once (see the module doc).
 pub const MAX_CONNECTIONS: usize = 64;
 
+/// A request as the handler sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `GET` or `HEAD`.
+    pub method: String,
+    /// The path, without the query string.
+    pub path: String,
+    /// The query string (after `?`), possibly empty.
+    pub query: String,
+    /// Header names (lowercase) and values, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a response carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Text(String),
+    /// A file, streamed from disk (404 if it is gone by then).
+    File(std::path::PathBuf),
+}
+
 /// What a handler answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
-    pub body: String,
+    pub body: Body,
 }
 
 impl Response {
@@ -40,13 +73,22 @@ impl Response {
         Response {
             status,
             content_type: "text/plain; charset=utf-8",
-            body: body.into(),
+            body: Body::Text(body.into()),
+        }
+    }
+
+    /// A response with a text body of another type (JSON, Prometheus text).
+    pub fn typed(status: u16, content_type: &'static str, body: String) -> Response {
+        Response {
+            status,
+            content_type,
+            body: Body::Text(body),
         }
     }
 }
 
-/// Answers a path (the query string removed). Called on a blocking thread.
-pub type Handler = Arc<dyn Fn(&str) -> Response + Send + Sync>;
+/// Answers a request. Called on a blocking thread.
+pub type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
 /// Accepts connections on `listener` until the task is aborted, at most
 /// [`MAX_CONNECTIONS`] at once.
@@ -136,26 +178,154 @@ async fn answer(mut stream: TcpStream, handler: Handler, slot: Slot) {
     let head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await;
     slot.busy();
     let resp = match head {
-        Ok(Ok(head)) => match parse_request_line(&head) {
-            Ok((method, path)) => {
-                let head_only = method == "HEAD";
-                let r = tokio::task::spawn_blocking(move || handler(&path))
+        Ok(Ok(head)) => match parse_request(&head) {
+            Ok(req) => {
+                let head_only = req.method == "HEAD";
+                let range = req.header("range").map(str::to_string);
+                let r = tokio::task::spawn_blocking(move || handler(&req))
                     .await
                     .unwrap_or_else(|_| Response::text(500, "internal error\n"));
-                Some((r, head_only))
+                Some((r, head_only, range))
             }
-            Err(r) => Some((r, false)),
+            Err(r) => Some((r, false, None)),
         },
         Ok(Err(_)) | Err(_) => None,
     };
-    if let Some((r, head_only)) = resp {
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, async {
-            stream.write_all(&encode(&r, head_only)).await?;
-            stream.shutdown().await
-        })
-        .await;
+    if let Some((r, head_only, range)) = resp {
+        match &r.body {
+            Body::Text(_) => {
+                let _ = tokio::time::timeout(WRITE_TIMEOUT, async {
+                    stream.write_all(&encode(&r, head_only)).await?;
+                    stream.shutdown().await
+                })
+                .await;
+            }
+            Body::File(path) => send_file(&mut stream, &r, path, head_only, range.as_deref()).await,
+        }
     }
     drop(slot);
+}
+
+/// What a `Range` header asks of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// The whole file: no header, or one this server does not handle
+    /// (several ranges, another unit).
+    Whole,
+    /// The first and last byte, inclusive.
+    Part(u64, u64),
+    /// Starts at or past the end: 416.
+    Unsatisfiable,
+}
+
+/// What a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`) asks of a
+/// `len`-byte file.
+pub fn byte_range(header: Option<&str>, len: u64) -> ByteRange {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return ByteRange::Whole;
+    };
+    if spec.contains(',') {
+        return ByteRange::Whole;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return ByteRange::Whole;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(first), Ok(last)) if first <= last => (first, last.min(len.saturating_sub(1))),
+        (Ok(first), Err(_)) if b.is_empty() => (first, len.saturating_sub(1)),
+        (Err(_), Ok(suffix)) if a.is_empty() && suffix > 0 => {
+            (len.saturating_sub(suffix), len.saturating_sub(1))
+        }
+        _ => return ByteRange::Whole,
+    };
+    if len == 0 || range.0 >= len {
+        return ByteRange::Unsatisfiable;
+    }
+    ByteRange::Part(range.0, range.1)
+}
+
+/// Streams a file answer: the head with its length, then the bytes in
+/// chunks, each written within [`WRITE_TIMEOUT`] (a stalled client is cut).
+/// A single `Range: bytes=…` is answered with 206 and that part (video
+/// players seek with it).
+async fn send_file(
+    stream: &mut TcpStream,
+    r: &Response,
+    path: &std::path::Path,
+    head_only: bool,
+    range: Option<&str>,
+) {
+    use tokio::io::AsyncSeekExt;
+    let opened = async {
+        let f = tokio::fs::File::open(path).await?;
+        let len = f.metadata().await?.len();
+        Ok::<_, std::io::Error>((f, len))
+    }
+    .await;
+    let (mut file, len) = match opened {
+        Ok(x) => x,
+        Err(_) => {
+            let gone = Response::text(404, "no such evidence\n");
+            let _ =
+                tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&encode(&gone, head_only)))
+                    .await;
+            return;
+        }
+    };
+    let (status, first, count, extra) = match byte_range(range, len) {
+        ByteRange::Whole => (r.status, 0, len, String::new()),
+        ByteRange::Part(a, b) => (
+            206,
+            a,
+            b - a + 1,
+            format!("Content-Range: bytes {a}-{b}/{len}\r\n"),
+        ),
+        ByteRange::Unsatisfiable => {
+            let head = head_bytes_with(
+                416,
+                "text/plain; charset=utf-8",
+                0,
+                &format!("Content-Range: bytes */{len}\r\n"),
+            );
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&head)).await;
+            return;
+        }
+    };
+    if first > 0 && file.seek(std::io::SeekFrom::Start(first)).await.is_err() {
+        return;
+    }
+    let head = head_bytes_with(
+        status,
+        r.content_type,
+        count,
+        &format!("Accept-Ranges: bytes\r\n{extra}"),
+    );
+    if !matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&head)).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    if !head_only {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut left = count;
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match file.read(&mut buf[..want]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            left -= n as u64;
+            if !matches!(
+                tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&buf[..n])).await,
+                Ok(Ok(()))
+            ) {
+                return;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, stream.shutdown()).await;
 }
 
 /// Reads until the blank line that ends the head.
@@ -178,8 +348,40 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// The request of a request head (line and headers), or the error
+/// response to send.
+pub fn parse_request(head: &str) -> Result<Request, Response> {
+    let (method, target) = parse_request_line_target(head)?;
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (target, String::new()),
+    };
+    let headers = head
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            Some((k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
+        .collect();
+    Ok(Request {
+        method,
+        path,
+        query,
+        headers,
+    })
+}
+
 /// `(method, path)` of a request head, or the error response to send.
 pub fn parse_request_line(head: &str) -> Result<(String, String), Response> {
+    let (method, target) = parse_request_line_target(head)?;
+    let path = target.split('?').next().unwrap_or_default().to_string();
+    Ok((method, path))
+}
+
+/// `(method, target)` of a request head, or the error response to send.
+fn parse_request_line_target(head: &str) -> Result<(String, String), Response> {
     if head.len() > MAX_HEAD {
         return Err(Response::text(431, "request head too large\n"));
     }
@@ -195,14 +397,17 @@ pub fn parse_request_line(head: &str) -> Result<(String, String), Response> {
     if method != "GET" && method != "HEAD" {
         return Err(Response::text(405, "GET or HEAD only\n"));
     }
-    let path = target.split('?').next().unwrap_or_default().to_string();
-    Ok((method.to_string(), path))
+    Ok((method.to_string(), target.to_string()))
 }
 
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        206 => "Partial Content",
+        416 => "Range Not Satisfiable",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         431 => "Request Header Fields Too Large",
@@ -213,22 +418,41 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The bytes of a response (no body for `HEAD`).
-pub fn encode(r: &Response, head_only: bool) -> Vec<u8> {
+/// The head of a response whose body is `len` bytes.
+fn head_bytes(status: u16, content_type: &str, len: u64) -> Vec<u8> {
+    head_bytes_with(status, content_type, len, "")
+}
+
+/// [`head_bytes`] with `extra` header lines (each ending in CRLF).
+fn head_bytes_with(status: u16, content_type: &str, len: u64, extra: &str) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
-        r.status,
-        reason(r.status),
-        r.content_type,
-        r.body.len()
+        status,
+        reason(status),
+        content_type,
+        len
     );
-    if r.status == 405 {
+    if status == 405 {
         out.push_str("Allow: GET, HEAD\r\n");
     }
+    if status == 401 {
+        out.push_str("WWW-Authenticate: Bearer realm=\"estatewatch evidence\"\r\n");
+    }
+    out.push_str(extra);
     out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
+    out.into_bytes()
+}
+
+/// The bytes of a text response (no body for `HEAD`); a file body is
+/// streamed by the server instead and encodes as its head only.
+pub fn encode(r: &Response, head_only: bool) -> Vec<u8> {
+    let text = match &r.body {
+        Body::Text(t) => t.as_str(),
+        Body::File(_) => "",
+    };
+    let mut bytes = head_bytes(r.status, r.content_type, text.len() as u64);
     if !head_only {
-        bytes.extend_from_slice(r.body.as_bytes());
+        bytes.extend_from_slice(text.as_bytes());
     }
     bytes
 }
@@ -259,6 +483,33 @@ mod tests {
     }
 
     #[test]
+    fn byte_ranges_are_parsed_like_rfc_9110() {
+        use ByteRange::*;
+        assert_eq!(byte_range(None, 100), Whole);
+        assert_eq!(byte_range(Some("bytes=0-9"), 100), Part(0, 9));
+        assert_eq!(byte_range(Some("bytes=90-"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=90-500"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=-10"), 100), Part(90, 99));
+        assert_eq!(byte_range(Some("bytes=-500"), 100), Part(0, 99));
+        assert_eq!(byte_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(byte_range(Some("bytes=0-1,5-6"), 100), Whole);
+        assert_eq!(byte_range(Some("bytes=9-2"), 100), Whole);
+        assert_eq!(byte_range(Some("items=0-1"), 100), Whole);
+    }
+
+    #[test]
+    fn requests_carry_query_and_headers() {
+        let r = parse_request(
+            "GET /evidence/x/clip.mp4?token=a%2B HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer t0k\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(r.path, "/evidence/x/clip.mp4");
+        assert_eq!(r.query, "token=a%2B");
+        assert_eq!(r.header("authorization"), Some("Bearer t0k"));
+        assert_eq!(r.header("HOST"), Some("gw"));
+    }
+
+    #[test]
     fn responses_carry_length_and_close() {
         let r = Response::text(503, "no\n");
         let s = String::from_utf8(encode(&r, false)).unwrap();
@@ -275,7 +526,7 @@ mod tests {
     async fn idle_connections_beyond_the_cap_make_room_for_requests() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let handler: Handler = Arc::new(|p| Response::text(200, format!("at {p}\n")));
+        let handler: Handler = Arc::new(|r| Response::text(200, format!("at {}\n", r.path)));
         let server = tokio::spawn(serve_with_cap(listener, handler, 4));
         let mut idle = Vec::new();
         for _ in 0..10 {

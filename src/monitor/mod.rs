@@ -10,7 +10,8 @@
 //! and MQTT figures from [`Delivery::status`](crate::delivery::Delivery::status).
 //! Rates (fps) are computed by [`Rates`] between two samples
 //! [`RATE_WINDOW`] apart. The `[health]` section of the config file, which
-//! sets the endpoint and the stats interval, is in [`config`].
+//! sets the endpoint and the stats interval, is in [`config`]. The evidence
+//! folder's figures come from [`crate::evidence::store`].
 
 pub mod config;
 pub mod http;
@@ -181,6 +182,10 @@ pub struct Snapshot {
     pub mqtt: MqttSnapshot,
     /// One entry per `[[sensors]]` input (empty without sensors).
     pub sensors: Vec<SensorSnapshot>,
+    /// The evidence folder (size, evictions, write failures); absent when
+    /// the daemon keeps no evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::evidence::store::EvidenceStats>,
 }
 
 pub(crate) fn rfc3339_ms<S: serde::Serializer>(
@@ -428,6 +433,7 @@ pub(crate) mod tests {
                 down_for_s: 0.0,
             },
             sensors: Vec::new(),
+            evidence: None,
         }
     }
 

@@ -379,7 +379,68 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         "Seconds since the sensor's latest reading.",
         |(x, _, age)| (sensor(x), *age),
     );
+    if let Some(ev) = &s.evidence {
+        evidence(&mut o, ev);
+    }
     o.0
+}
+
+/// The `estatewatch_evidence_*` families.
+fn evidence(o: &mut Out, ev: &crate::evidence::store::EvidenceStats) {
+    o.family(
+        "estatewatch_evidence_bytes",
+        "gauge",
+        "Bytes in the evidence folder's event folders.",
+    );
+    o.sample("estatewatch_evidence_bytes", &[], ev.bytes as f64);
+    o.family(
+        "estatewatch_evidence_events",
+        "gauge",
+        "Event folders in the evidence folder.",
+    );
+    o.sample("estatewatch_evidence_events", &[], ev.events as f64);
+    o.family(
+        "estatewatch_evidence_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest event folder's latest write (0 when none).",
+    );
+    o.sample(
+        "estatewatch_evidence_oldest_age_seconds",
+        &[],
+        ev.oldest_age_s,
+    );
+    let evictions: Vec<(&String, &u64)> = ev.evictions.iter().collect();
+    o.each(
+        &evictions,
+        "estatewatch_evidence_evictions_total",
+        "counter",
+        "Event folders removed, by reason (retention, cap, disk_free).",
+        |(r, n)| (vec![("reason", r.to_string())], **n as f64),
+    );
+    o.family(
+        "estatewatch_evidence_write_failures_total",
+        "counter",
+        "Evidence files that could not be written (full disk, unwritable folder).",
+    );
+    o.sample(
+        "estatewatch_evidence_write_failures_total",
+        &[],
+        ev.write_failures as f64,
+    );
+    o.family(
+        "estatewatch_evidence_writable",
+        "gauge",
+        "0 after a failed evidence write, until one succeeds.",
+    );
+    o.sample("estatewatch_evidence_writable", &[], flag(ev.writable));
+    if let Some(free) = ev.free_bytes {
+        o.family(
+            "estatewatch_evidence_free_bytes",
+            "gauge",
+            "Free bytes on the evidence folder's filesystem at the last sweep.",
+        );
+        o.sample("estatewatch_evidence_free_bytes", &[], free as f64);
+    }
 }
 
 #[cfg(test)]

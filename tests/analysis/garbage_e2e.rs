@@ -9,7 +9,7 @@
 //! runs on motion cues alone when they are not.
 
 use crate::common::daemon::Daemon;
-use crate::common::mosquitto::{config_text, Broker, Subscriber};
+use crate::common::mosquitto::{config_text, stored_snapshot, Broker, Subscriber};
 use estatewatch::ingest::RtspServer;
 use estatewatch_scenes::{render_clip, ClipSpec, Kind};
 use std::time::Duration;
@@ -106,15 +106,10 @@ fn a_bag_left_on_an_rtsp_camera_reaches_an_mqtt_subscriber() {
     assert!(dwell >= DWELL_S as f64, "alerted after {dwell} s");
     assert!(details["left_at_ms"].as_u64().is_some(), "{details}");
 
-    // A two-panel picture (then and now) is attached.
-    let snap = &a["snapshot"];
-    assert_eq!(snap["content_type"], "image/jpeg");
-    assert_eq!(
-        snap["width"].as_u64(),
-        Some(2 * 640 + 4),
-        "{}",
-        snap["width"]
-    );
-    assert!(snap["data"].as_str().is_some_and(|d| d.len() > 1000));
+    // A two-panel picture (then and now) is stored with the incident.
+    let jpeg = stored_snapshot(a, &outbox);
+    let img = image::load_from_memory(&jpeg).expect("a JPEG");
+    assert_eq!(img.width(), 2 * 640 + 4);
+    assert!(jpeg.len() > 1000);
     server.stop();
 }

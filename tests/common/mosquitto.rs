@@ -625,11 +625,54 @@ pub fn check_order_and_count_duplicates(expected: &[String], received: &[String]
 
 /// A minimal config for tests. `mqtt_extra` and `extra` are appended to the
 /// `[mqtt]` table and to the end.
+///
+/// Evidence goes to `evidence/` beside the outbox (never the system's
+/// `/var/lib/estatewatch/evidence`); add `[evidence.http]` after it to serve it.
 pub fn config_text(port: u16, outbox: &Path, mqtt_extra: &str, outbox_extra: &str) -> String {
+    let evidence = outbox
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("evidence");
     format!(
         "[site]\nid = \"test-estate\"\n[gateway]\nid = \"gw1\"\n\
          [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\n{mqtt_extra}\n\
-         [outbox]\npath = \"{}\"\n{outbox_extra}\n",
-        outbox.display()
+         [outbox]\npath = \"{}\"\n{outbox_extra}\n\
+         [evidence]\ndir = \"{}\"\n",
+        outbox.display(),
+        evidence.display()
     )
+}
+
+/// `text` from [`config_text`] without its `[evidence]` section (its last),
+/// for a test that writes its own.
+pub fn without_evidence(text: String) -> String {
+    match text.find("[evidence]") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// The stored picture an alert points to (`evidence.files`, name
+/// `snapshot-detect.jpg`), read from the evidence folder [`config_text`]
+/// sets up beside `outbox`; fails the test unless it exists and matches
+/// the alert's sha256 and size.
+pub fn stored_snapshot(alert: &serde_json::Value, outbox: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    let f = alert["evidence"]["files"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["name"] == "snapshot-detect.jpg"))
+        .unwrap_or_else(|| panic!("no stored snapshot in {alert}"));
+    let dir = outbox
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("evidence");
+    let bytes = std::fs::read(dir.join(f["path"].as_str().expect("a path")))
+        .unwrap_or_else(|e| panic!("{f}: {e}"));
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(f["sha256"].as_str(), Some(sha.as_str()), "{f}");
+    assert_eq!(f["bytes"].as_u64(), Some(bytes.len() as u64), "{f}");
+    bytes
 }

@@ -11,7 +11,8 @@ use estatewatch::ingest::{CameraEvent, CameraStatus};
 use std::time::{Duration, Instant};
 
 fn config(port: u16, dir: &std::path::Path, cameras: &str) -> Config {
-    let text = config_text(port, &dir.join("outbox.db"), "", "") + cameras;
+    // Embedded snapshots: the big alerts below must travel whole.
+    let text = config_text(port, &dir.join("outbox.db"), "embed_snapshots = true", "") + cameras;
     let c = Config::parse(&text).unwrap();
     assert!(c.validate().is_empty(), "{:?}", c.validate());
     c

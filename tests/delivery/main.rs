@@ -8,6 +8,7 @@ mod common;
 
 mod broker;
 mod daemon;
+mod evidence;
 mod health_notify;
 mod outbox;
 mod tls;

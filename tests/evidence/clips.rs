@@ -2,8 +2,9 @@
 //! announcement, the full-resolution snapshot; and what an alert says when
 //! the evidence stream is gone.
 
+use crate::announces;
 use crate::common::daemon::Daemon;
-use crate::common::mosquitto::{config_text, Broker, Subscriber};
+use crate::common::mosquitto::{config_text, without_evidence, Broker, Subscriber};
 use crate::common::scenegen::scenegen;
 use estatewatch::ingest::{FileReader, RtspServer};
 use estatewatch_scenes::Truth;
@@ -98,7 +99,7 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
         &config,
         format!(
             "{}\n[evidence]\ndir = \"{}\"\n{}",
-            config_text(broker.port(), &outbox, "", ""),
+            without_evidence(config_text(broker.port(), &outbox, "", "")),
             evidence_dir.display(),
             camera(
                 &dir.path().join("sub/throwing-61.toml"),
@@ -123,7 +124,7 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
         msgs.iter().any(|m| {
             let a = m.json();
             a["kind"] == "throwing"
-                && a["evidence"].is_object()
+                && announces(&a)
                 && a["detected_at"].is_string()
                 && ts(&a["detected_at"]) > early
         })
@@ -138,9 +139,7 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
     let alerts = sub.alerts();
     let update = alerts
         .iter()
-        .find(|a| {
-            a["kind"] == "throwing" && a["evidence"].is_object() && ts(&a["detected_at"]) > early
-        })
+        .find(|a| a["kind"] == "throwing" && announces(a) && ts(&a["detected_at"]) > early)
         .unwrap()
         .clone();
     let new = alerts
@@ -329,7 +328,7 @@ fn when_the_evidence_stream_drops_alerts_go_on_and_say_there_is_no_clip() {
         &config,
         format!(
             "{}\n[evidence]\ndir = \"{}\"\n{}",
-            config_text(broker.port(), &outbox, "", ""),
+            without_evidence(config_text(broker.port(), &outbox, "", "")),
             evidence_dir.display(),
             camera(
                 &sub_dir.join("throwing-61.toml"),
@@ -357,33 +356,34 @@ fn when_the_evidence_stream_drops_alerts_go_on_and_say_there_is_no_clip() {
     let got = sub.wait_until(Duration::from_secs(150), |msgs| {
         msgs.iter().any(|m| {
             let a = m.json();
-            after(&a) && a["evidence"].is_object()
+            after(&a) && announces(&a)
         })
     });
     assert!(got, "no announcement; daemon log:\n{}", daemon.log());
     let alerts = sub.alerts();
-    let update = alerts
-        .iter()
-        .find(|a| after(a) && a["evidence"].is_object())
-        .unwrap();
+    let update = alerts.iter().find(|a| after(a) && announces(a)).unwrap();
     assert!(
         alerts.iter().any(|a| a["event"] == update["event"]
             && a["state"] == "new"
-            && a["snapshot"].is_object()),
-        "the alert itself went out, with its detect-size snapshot"
+            && a["evidence"]["files"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["name"] == "snapshot-detect.jpg"))),
+        "the alert itself went out, with its detect-size snapshot stored"
     );
     let ev = &update["evidence"];
     assert!(ev["clip"].is_null(), "{ev}");
     assert!(ev["snapshot"].is_null(), "{ev}");
     let reason = ev["reason"].as_str().unwrap();
     assert!(reason.starts_with("evidence stream offline"), "{reason}");
-    assert!(
-        !evidence_dir
-            .join("throwing-61")
-            .join(update["event"].as_str().unwrap())
-            .exists(),
-        "nothing is written for an alert without evidence"
-    );
+    let folder = evidence_dir
+        .join("throwing-61")
+        .join(update["event"].as_str().unwrap());
+    for name in ["clip.mp4", "snapshot.jpg"] {
+        assert!(
+            !folder.join(name).exists(),
+            "no {name} is written without the evidence stream"
+        );
+    }
     drop(daemon);
     detect.stop();
 }

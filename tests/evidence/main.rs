@@ -10,3 +10,13 @@ mod common;
 
 mod clips;
 mod outages;
+
+/// True for the `update` that announces an incident's clip and
+/// full-resolution snapshot (`evidence` with `clip`, `snapshot` or
+/// `reason`), not an alert that only lists its stored files.
+pub fn announces(alert: &serde_json::Value) -> bool {
+    let e = &alert["evidence"];
+    ["clip", "snapshot", "reason"]
+        .iter()
+        .any(|k| e.get(*k).is_some())
+}

@@ -474,9 +474,71 @@ fn a_real_throwing_alert_fits_the_schema_and_the_docs_show_its_fields() {
         &real,
         "a real throwing alert",
     );
-    // The docs' example has exactly the real alert's fields.
+    // The docs' example has exactly the fields of the alert as published
+    // by default: picture stored and pointed to, not embedded.
+    let published = alert_value(&published(alert));
+    assert_fits(
+        &load_schema("alert-v1.schema.json"),
+        &published,
+        "a real throwing alert as published",
+    );
     let doc = doc_example("alert-v1.schema.json", "\"kind\": \"throwing\"");
-    assert_eq!(paths(&doc), paths(&real), "docs/mqtt.md's throwing alert");
+    assert_eq!(
+        paths(&doc),
+        paths(&published),
+        "docs/mqtt.md's throwing alert"
+    );
+}
+
+/// `alert` as the daemon publishes it by default: through the real
+/// evidence stage (picture stored, `evidence` added), then without the
+/// embedded snapshot (`mqtt.embed_snapshots = false`).
+fn published(alert: Alert) -> Alert {
+    use estatewatch::alert::submit::{AlertSubmit, SubmitError};
+    use estatewatch::evidence::sink::EvidenceStage;
+    use estatewatch::evidence::store::{EvidenceLink, EvidenceStore, Limits};
+    struct Keep(std::sync::Mutex<Vec<Alert>>);
+    impl AlertSubmit for Keep {
+        fn submit(&self, a: Alert) -> Result<(), SubmitError> {
+            self.0.lock().unwrap().push(a);
+            Ok(())
+        }
+    }
+    struct NoOutbox;
+    impl EvidenceLink for NoOutbox {
+        fn protected_events(&self) -> Result<std::collections::BTreeSet<uuid::Uuid>, String> {
+            Ok(Default::default())
+        }
+        fn publish_snapshot(&self, _: &str, _: AlertKind, _: Vec<u8>) {}
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EvidenceStore::new(
+        dir.path(),
+        Limits {
+            max_bytes: 1 << 30,
+            min_free_bytes: 0,
+            retention: Duration::from_secs(86_400),
+        },
+    ));
+    let keep = Arc::new(Keep(std::sync::Mutex::new(Vec::new())));
+    let stage = EvidenceStage::start(
+        store,
+        Arc::new(NoOutbox),
+        Some("https://gw-tower-a.example:8443"),
+        keep.clone(),
+    )
+    .unwrap();
+    stage.sink().submit(alert).unwrap();
+    stage.shutdown();
+    let mut a = keep
+        .0
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("the stage passed it on");
+    assert!(a.evidence.is_some(), "{a:?}");
+    a.snapshot = None;
+    a
 }
 
 fn frame_of(seq: u64, t: f64, w: u32, h: u32, rgb: Vec<u8>) -> Frame {
@@ -736,6 +798,21 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
             value: Some(0.02),
             last_reading_age_s: Some(31.5),
         }],
+        evidence: Some(estatewatch::evidence::store::EvidenceStats {
+            bytes: 7_340_032_000,
+            events: 412,
+            oldest_age_s: 2_591_000.0,
+            evictions: [
+                ("retention".to_string(), 120),
+                ("cap".to_string(), 0),
+                ("disk_free".to_string(), 0),
+            ]
+            .into(),
+            write_failures: 0,
+            writable: true,
+            problem: None,
+            free_bytes: Some(48_000_000_000),
+        }),
     };
     // Serialised as the stats publisher does.
     let real: Value =

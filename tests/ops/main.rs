@@ -10,5 +10,6 @@ mod throwing_scene;
 
 mod deb;
 mod docs_examples;
+mod evidence;
 mod monitor;
 mod selftest;

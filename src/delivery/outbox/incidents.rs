@@ -29,9 +29,33 @@ pub(super) fn state_name(s: crate::alert::AlertState) -> &'static str {
 pub(super) struct LifecycleHead {
     pub(super) event: Uuid,
     pub(super) state: crate::alert::AlertState,
-    /// Present on the `update` that announces the incident's evidence files.
+    /// The alert's `evidence`: every video alert lists its stored files
+    /// there; the `update` that announces the clip and full-resolution
+    /// snapshot also has `clip`, `snapshot` or `reason`.
     #[serde(default)]
-    pub(super) evidence: Option<serde::de::IgnoredAny>,
+    pub(super) evidence: Option<EvidenceHead>,
+}
+
+/// The parts of `evidence` that mark a clip announcement.
+#[derive(serde::Deserialize)]
+pub(super) struct EvidenceHead {
+    #[serde(default)]
+    clip: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    snapshot: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    reason: Option<serde::de::IgnoredAny>,
+}
+
+impl LifecycleHead {
+    /// True for the `update` that announces the incident's clip and
+    /// full-resolution snapshot (or says why there is none), as opposed to
+    /// an alert that only lists its stored files.
+    pub(super) fn announces_evidence(&self) -> bool {
+        self.evidence
+            .as_ref()
+            .is_some_and(|e| e.clip.is_some() || e.snapshot.is_some() || e.reason.is_some())
+    }
 }
 
 impl LifecycleHead {
@@ -56,7 +80,7 @@ pub(super) fn track_lifecycle(
         }
         // An evidence announcement may come after the incident ended: it
         // counts for an open incident but never opens one again.
-        AlertState::Update if a.kind.has_lifecycle() && head.evidence.is_some() => {
+        AlertState::Update if a.kind.has_lifecycle() && head.announces_evidence() => {
             tx.prepare_cached("UPDATE open_events SET live = live + 1 WHERE event = ?1")?
                 .execute(params![head.event.to_string()])?;
         }
@@ -107,6 +131,30 @@ impl Outbox {
                 Err(e) => {
                     tracing::warn!(path = %self.path.display(), event, error = %e, "unreadable open incident skipped")
                 }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Outbox {
+    /// The incidents whose files must be kept: every `event` with an alert
+    /// still waiting for delivery, and every open incident (a read-only
+    /// query; the evidence store asks it before removing anything).
+    pub fn protected_events(&self) -> Result<std::collections::BTreeSet<Uuid>, OutboxError> {
+        let err = |e| OutboxError::from_sqlite(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT event FROM outbox WHERE event IS NOT NULL
+                 UNION SELECT event FROM open_events",
+            )
+            .map_err(err)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+        let mut out = std::collections::BTreeSet::new();
+        for row in rows {
+            if let Ok(event) = Uuid::parse_str(&row.map_err(err)?) {
+                out.insert(event);
             }
         }
         Ok(out)

@@ -352,6 +352,7 @@ fn an_evidence_announcement_never_reopens_an_ended_incident() {
             clip: None,
             snapshot: None,
             reason: Some("evidence stream offline: test".into()),
+            ..Default::default()
         });
         EncodedAlert {
             id: a.id,
@@ -368,6 +369,30 @@ fn an_evidence_announcement_never_reopens_an_ended_incident() {
     let open = o.open_events().unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].id, new.id);
+    // An update that only lists its stored files is an ordinary update: it
+    // becomes the incident's summary.
+    let mut listed = crate::alert::Alert::new(AlertKind::Fire, Severity::Major, "s", "g");
+    listed.event = fire;
+    listed.state = Update;
+    listed.evidence = Some(crate::alert::Evidence {
+        files: vec![crate::alert::EvidenceFile {
+            name: "snapshot-detect.jpg".into(),
+            path: format!("cam/{fire}/snapshot-detect.jpg"),
+            url: format!("/evidence/{fire}/snapshot-detect.jpg"),
+            sha256: "00".repeat(32),
+            bytes: 1,
+        }],
+        ..Default::default()
+    });
+    let listed = EncodedAlert {
+        id: listed.id,
+        kind: AlertKind::Fire,
+        severity: listed.severity,
+        created_ms: 0,
+        payload: listed.to_json().unwrap(),
+    };
+    o.append(std::slice::from_ref(&listed)).unwrap();
+    assert_eq!(o.open_events().unwrap()[0].id, listed.id);
     o.append(&[incident(AlertKind::Fire, End, fire)]).unwrap();
     // The fire ended before its clip was finished: the announcement is
     // queued, and the incident stays closed.

@@ -24,6 +24,17 @@ pub(super) fn is_end(payload: &[u8]) -> bool {
     serde_json::from_slice::<Head>(payload).is_ok_and(|h| h.state == crate::alert::AlertState::End)
 }
 
+/// The `event` of an alert payload, if it is one.
+pub(super) fn event_of(payload: &[u8]) -> Option<uuid::Uuid> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        event: uuid::Uuid,
+    }
+    serde_json::from_slice::<Head>(payload)
+        .ok()
+        .map(|h| h.event)
+}
+
 impl Store {
     pub(super) fn push_mem(&mut self, batch: Vec<EncodedAlert>) {
         let now = Instant::now();

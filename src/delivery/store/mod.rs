@@ -238,6 +238,31 @@ impl Store {
         }
     }
 
+    /// The incidents whose evidence must stay (see
+    /// [`Outbox::protected_events`]): those of the file's waiting rows and
+    /// open incidents, plus those of the alerts held in memory. An error
+    /// while the file cannot be read: then only the memory rows are known.
+    pub fn protected_events(&self) -> Result<BTreeSet<uuid::Uuid>, OutboxError> {
+        let mut out: BTreeSet<uuid::Uuid> = self
+            .mem
+            .iter()
+            .filter_map(|m| memory::event_of(&m.alert.payload))
+            .collect();
+        match &self.file {
+            Some(f) => out.extend(f.protected_events()?),
+            None => {
+                return Err(OutboxError::Other {
+                    path: self.path.clone(),
+                    detail: self
+                        .problem
+                        .as_ref()
+                        .map_or_else(|| "the file is not open".into(), |p| p.to_string()),
+                })
+            }
+        }
+        Ok(out)
+    }
+
     /// Changes when the set of rows is renumbered; see the module doc.
     pub fn epoch(&self) -> u64 {
         self.epoch
