@@ -215,6 +215,67 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         |x| (m(x), x.1.last_ms / 1000.0),
     );
 
+    let inf = &s.inference;
+    o.family(
+        "estatewatch_inference_queue_depth",
+        "gauge",
+        "Jobs waiting in the shared inference worker's queue.",
+    );
+    o.sample(
+        "estatewatch_inference_queue_depth",
+        &[],
+        inf.queue_depth as f64,
+    );
+    o.family(
+        "estatewatch_inference_submitted_total",
+        "counter",
+        "Jobs analyzers gave the shared inference worker.",
+    );
+    o.sample(
+        "estatewatch_inference_submitted_total",
+        &[],
+        inf.submitted as f64,
+    );
+    o.family(
+        "estatewatch_inference_dropped_total",
+        "counter",
+        "Jobs dropped from the full inference queue without running.",
+    );
+    o.sample(
+        "estatewatch_inference_dropped_total",
+        &[],
+        inf.dropped as f64,
+    );
+    let name = "estatewatch_inference_latency_seconds";
+    o.family(
+        name,
+        "histogram",
+        "Time of one model run (ONNX Runtime), per model.",
+    );
+    for (model, h) in &inf.latency {
+        let mut cumulative = 0;
+        for (i, bound) in super::LATENCY_BUCKETS_S.iter().enumerate() {
+            cumulative += h.buckets[i];
+            let le = number(*bound);
+            o.sample(
+                &format!("{name}_bucket"),
+                &[("model", model), ("le", &le)],
+                cumulative as f64,
+            );
+        }
+        o.sample(
+            &format!("{name}_bucket"),
+            &[("model", model), ("le", "+Inf")],
+            h.count as f64,
+        );
+        o.sample(&format!("{name}_sum"), &[("model", model)], h.sum_s);
+        o.sample(
+            &format!("{name}_count"),
+            &[("model", model)],
+            h.count as f64,
+        );
+    }
+
     let ob = &s.outbox;
     o.family(
         "estatewatch_alerts_submitted_total",
