@@ -146,7 +146,8 @@ PY
   m1=$(curl -fsS "http://127.0.0.1:$health_port/metrics" || true)
   c1=$(cpu_ticks "$daemon")
   rss=$(rss_kb "$daemon")
-  cp "/proc/$daemon/smaps_rollup" "$run/smaps_rollup" 2>/dev/null || true
+  cp "/proc/$daemon/smaps_rollup" "/proc/$daemon/smaps" "$run/" 2>/dev/null || true
+  ls "/proc/$daemon/task" | wc -l >"$run/threads"
   printf '%s\n' "$m1" >"$run/metrics.txt"
   stop_all
   in=$(( $(metric_sum "$m1" estatewatch_camera_frames_in_total) - $(metric_sum "$m0" estatewatch_camera_frames_in_total) ))

@@ -415,6 +415,31 @@ mod tests {
     }
 
     #[test]
+    fn inference_latency_is_a_cumulative_histogram_per_model() {
+        let mut snap = super::super::tests::quiet_snapshot();
+        let mut h = super::super::Histogram::default();
+        for ms in [3, 30, 30, 9000] {
+            h.record(std::time::Duration::from_millis(ms));
+        }
+        snap.inference.latency.insert("nanodet-g-coco".into(), h);
+        snap.inference.dropped = 2;
+        let text = render(&snap, true);
+        let name = "estatewatch_inference_latency_seconds";
+        for line in [
+            format!("# TYPE {name} histogram"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"0.005\"}} 1"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"0.025\"}} 1"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"0.05\"}} 3"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"5\"}} 3"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"+Inf\"}} 4"),
+            format!("{name}_count{{model=\"nanodet-g-coco\"}} 4"),
+            "estatewatch_inference_dropped_total 2".to_string(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+    }
+
+    #[test]
     fn timings_are_summaries_in_seconds() {
         let mut snap = super::super::tests::quiet_snapshot();
         let mut t = Timing::default();

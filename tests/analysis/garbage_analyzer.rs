@@ -597,6 +597,8 @@ fn a_slow_person_detector_never_stalls_the_camera() {
             models.inference(),
             "bin-room",
         );
+        // As in the daemon: the analyzers outlive the models' registry.
+        drop(models);
         let mut painter = Painter::new();
         let mut scene = drop_scene(f64::INFINITY);
         let mut news = 0;

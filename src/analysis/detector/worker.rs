@@ -86,19 +86,38 @@ impl Shared {
     }
 }
 
-/// The shared inference worker; see the module doc. Dropping it stops its
-/// threads after the job each is running; queued jobs are answered
+/// Closes the queue when the pool and every client of it are gone: the
+/// threads stop after the job each is running, queued jobs are answered
 /// [`Answer::Dropped`].
-pub struct InferencePool {
+struct Owner {
     shared: Arc<Shared>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        let dropped: Vec<Job> = lock(&self.shared.queue).drain(..).collect();
+        inference_stats().set_depth(0);
+        for job in dropped {
+            (job.drop)();
+        }
+        self.shared.ready.notify_all();
+    }
+}
+
+/// The shared inference worker; see the module doc. It runs as long as it
+/// or any of its clients lives (the analyzers keep it after the
+/// [`Models`](super::Models) that made it are dropped).
+pub struct InferencePool {
+    owner: Arc<Owner>,
     next_client: AtomicU64,
 }
 
 impl std::fmt::Debug for InferencePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InferencePool")
-            .field("threads", &self.shared.threads)
-            .field("capacity", &self.shared.capacity)
+            .field("threads", &self.owner.shared.threads)
+            .field("capacity", &self.owner.shared.capacity)
             .finish()
     }
 }
@@ -115,14 +134,16 @@ impl InferencePool {
     /// jobs (at least 1). Threads start with the first queued job.
     pub fn new(threads: usize, capacity: usize) -> InferencePool {
         InferencePool {
-            shared: Arc::new(Shared {
-                queue: Mutex::new(VecDeque::new()),
-                ready: Condvar::new(),
-                capacity: capacity.max(1),
-                threads: threads.max(1),
-                started: OnceLock::new(),
-                closed: AtomicBool::new(false),
-                inline: AtomicBool::new(false),
+            owner: Arc::new(Owner {
+                shared: Arc::new(Shared {
+                    queue: Mutex::new(VecDeque::new()),
+                    ready: Condvar::new(),
+                    capacity: capacity.max(1),
+                    threads: threads.max(1),
+                    started: OnceLock::new(),
+                    closed: AtomicBool::new(false),
+                    inline: AtomicBool::new(false),
+                }),
             }),
             next_client: AtomicU64::new(1),
         }
@@ -131,17 +152,17 @@ impl InferencePool {
     /// Runs every job on the submitting thread, at submit (replay: one clip
     /// per process, as fast as it decodes, answers repeatable).
     pub fn set_inline(&self, inline: bool) {
-        self.shared.inline.store(inline, Ordering::SeqCst);
+        self.owner.shared.inline.store(inline, Ordering::SeqCst);
     }
 
     /// Number of worker threads.
     pub fn threads(&self) -> usize {
-        self.shared.threads
+        self.owner.shared.threads
     }
 
     /// Most jobs queued at once.
     pub fn capacity(&self) -> usize {
-        self.shared.capacity
+        self.owner.shared.capacity
     }
 
     /// A client for one analyzer of `camera` (named in logs); its answers
@@ -149,25 +170,14 @@ impl InferencePool {
     pub fn client<R: Send + 'static>(&self, camera: &str) -> InferenceClient<R> {
         let (tx, rx) = mpsc::channel();
         InferenceClient {
-            shared: self.shared.clone(),
+            shared: self.owner.shared.clone(),
+            _owner: self.owner.clone(),
             id: self.next_client.fetch_add(1, Ordering::Relaxed),
             camera: camera.to_string(),
             tx,
             rx,
             pending: 0,
         }
-    }
-}
-
-impl Drop for InferencePool {
-    fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        let dropped: Vec<Job> = lock(&self.shared.queue).drain(..).collect();
-        inference_stats().set_depth(0);
-        for job in dropped {
-            (job.drop)();
-        }
-        self.shared.ready.notify_all();
     }
 }
 
@@ -190,7 +200,13 @@ fn work(shared: &Shared) {
                 };
             }
         };
-        (job.run)();
+        let Job { run, drop, .. } = job;
+        // A job that panics must not take the thread (and every camera's
+        // model answers) with it; its analyzer hears it was dropped.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+            tracing::error!("an inference job panicked; answered as dropped");
+            drop();
+        }
     }
 }
 
@@ -200,6 +216,8 @@ type Reply<R> = (u64, Answer<R>, Duration);
 /// One analyzer's line to the pool; see the module doc.
 pub struct InferenceClient<R> {
     shared: Arc<Shared>,
+    /// Keeps the worker running while this client lives.
+    _owner: Arc<Owner>,
     id: u64,
     camera: String,
     tx: Sender<Reply<R>>,
@@ -349,15 +367,23 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_pool_answers_queued_jobs_dropped() {
+    fn the_worker_runs_while_a_client_lives_after_the_pool_is_dropped() {
         let (pool, release) = busy_pool(4);
         let mut a = pool.client::<u8>("a");
         a.submit(1, || 1);
+        // The analyzers outlive the `Models` that made the pool.
         drop(pool);
         drop(release);
-        assert!(matches!(a.poll().as_slice(), [(1, Answer::Dropped)]));
         a.submit(2, || 2);
-        assert!(matches!(a.poll().as_slice(), [(2, Answer::Dropped)]));
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            got.extend(
+                a.poll()
+                    .into_iter()
+                    .map(|(t, ans)| (t, matches!(ans, Answer::Done(_)))),
+            );
+        }
+        assert_eq!(got, vec![(1, true), (2, true)]);
     }
 
     #[test]
