@@ -83,6 +83,11 @@ pub fn replay(
             ReplayError::NoSuchCamera(camera.to_string(), camera_names(config.cameras))
         })?;
     let models = analysis::load_wanted_models(config.runtime, [cam]);
+    if let Some(m) = &models {
+        // One clip, as fast as it decodes: model answers come on the next
+        // frame, every time, so a replay is repeatable.
+        m.inference().set_inline(true);
+    }
     let mut analyzers = analysis::build_analyzers_with(cam, models.as_ref())?;
     if options.explain {
         for a in analyzers.iter_mut() {

@@ -62,6 +62,7 @@ impl Monitor {
             uptime_s: self.started.elapsed().as_secs(),
             cameras,
             models: monitor::model_timings().snapshot(),
+            inference: monitor::inference_stats().snapshot(),
             outbox,
             mqtt,
             sensors: lock(&self.sensors)

@@ -511,7 +511,12 @@ pub(crate) fn build_rtsp(
         let mut chain = Vec::with_capacity(3);
         for &name in names {
             match make(name) {
-                Ok(e) => chain.push(e),
+                Ok(e) => {
+                    if name.starts_with("avdec_") {
+                        single_threaded(&e);
+                    }
+                    chain.push(e)
+                }
                 Err(_) => {
                     post(src, MSG_MISSING_ELEMENT, Some(("element", name)));
                     return;
@@ -554,6 +559,17 @@ fn tap_encoded(parser: &gst::Element, tap: EncodedTap) {
         }
         gst::PadProbeReturn::Ok
     });
+}
+
+/// Decodes on the streaming thread alone (`max-threads=1`). libav's default
+/// (one thread per core, frame threading) adds a thread and a decoded frame
+/// in flight per extra thread (3 MB at 1080p) to every camera, for no gain on
+/// a box that decodes several cameras at once (each camera already has its
+/// own streaming thread). See docs/capacity.md, "Memory per camera".
+fn single_threaded(decoder: &gst::Element) {
+    if decoder.find_property("max-threads").is_some() {
+        decoder.set_property("max-threads", 1i32);
+    }
 }
 
 fn link_to_fakesink(pipeline: &gst::Pipeline, pad: &gst::Pad) -> Result<(), IngestError> {

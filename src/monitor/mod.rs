@@ -60,6 +60,99 @@ pub fn model_timings() -> &'static TimingSet {
     MODELS.get_or_init(TimingSet::default)
 }
 
+/// Upper bounds (seconds) of the inference latency histogram's buckets.
+pub const LATENCY_BUCKETS_S: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+/// A latency histogram: counts per bucket of [`LATENCY_BUCKETS_S`] (not
+/// cumulative; the last slot counts what is above every bound), sum and count.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Histogram {
+    pub buckets: [u64; LATENCY_BUCKETS_S.len() + 1],
+    pub sum_s: f64,
+    pub count: u64,
+}
+
+impl Histogram {
+    pub fn record(&mut self, d: Duration) {
+        let s = d.as_secs_f64();
+        let i = LATENCY_BUCKETS_S
+            .iter()
+            .position(|&b| s <= b)
+            .unwrap_or(LATENCY_BUCKETS_S.len());
+        self.buckets[i] += 1;
+        self.sum_s += s;
+        self.count += 1;
+    }
+}
+
+/// What the shared inference worker
+/// ([`analysis::detector::worker`](crate::analysis::detector::worker)) counts.
+#[derive(Debug, Default)]
+pub struct InferenceStats {
+    depth: std::sync::atomic::AtomicU64,
+    submitted: std::sync::atomic::AtomicU64,
+    dropped: std::sync::atomic::AtomicU64,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+}
+
+/// The inference worker's figures at one instant.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct InferenceSnapshot {
+    /// Jobs waiting in the queue.
+    pub queue_depth: u64,
+    pub submitted: u64,
+    /// Jobs dropped from a full queue without running.
+    pub dropped: u64,
+    /// Time of each inference (one model run), per model.
+    pub latency: BTreeMap<String, Histogram>,
+}
+
+impl InferenceStats {
+    pub fn set_depth(&self, depth: u64) {
+        self.depth
+            .store(depth, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn submitted(&self) {
+        self.submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn dropped(&self) {
+        self.dropped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records one run of `model`.
+    pub fn inference(&self, model: &str, d: Duration) {
+        let mut m = lock(&self.latency);
+        match m.get_mut(model) {
+            Some(h) => h.record(d),
+            None => {
+                let mut h = Histogram::default();
+                h.record(d);
+                m.insert(model.to_string(), h);
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> InferenceSnapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        InferenceSnapshot {
+            queue_depth: self.depth.load(Relaxed),
+            submitted: self.submitted.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
+            latency: lock(&self.latency).clone(),
+        }
+    }
+}
+
+/// The process's inference worker figures.
+pub fn inference_stats() -> &'static InferenceStats {
+    static STATS: OnceLock<InferenceStats> = OnceLock::new();
+    STATS.get_or_init(InferenceStats::default)
+}
+
 /// What a camera's analysis worker counts.
 #[derive(Debug, Default)]
 pub struct AnalysisStats {
@@ -178,6 +271,8 @@ pub struct Snapshot {
     pub cameras: Vec<CameraSnapshot>,
     /// Inference time per model.
     pub models: BTreeMap<String, Timing>,
+    /// The shared inference worker: queue, drops, latency per model.
+    pub inference: InferenceSnapshot,
     pub outbox: OutboxSnapshot,
     pub mqtt: MqttSnapshot,
     /// One entry per `[[sensors]]` input (empty without sensors).
@@ -416,6 +511,7 @@ pub(crate) mod tests {
             uptime_s: 1,
             cameras: Vec::new(),
             models: BTreeMap::new(),
+            inference: InferenceSnapshot::default(),
             outbox: OutboxSnapshot {
                 submitted: 0,
                 depth: 0,

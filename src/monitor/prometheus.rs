@@ -256,6 +256,67 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         |x| (m(x), x.1.last_ms / 1000.0),
     );
 
+    let inf = &s.inference;
+    o.family(
+        "estatewatch_inference_queue_depth",
+        "gauge",
+        "Jobs waiting in the shared inference worker's queue.",
+    );
+    o.sample(
+        "estatewatch_inference_queue_depth",
+        &[],
+        inf.queue_depth as f64,
+    );
+    o.family(
+        "estatewatch_inference_submitted_total",
+        "counter",
+        "Jobs analyzers gave the shared inference worker.",
+    );
+    o.sample(
+        "estatewatch_inference_submitted_total",
+        &[],
+        inf.submitted as f64,
+    );
+    o.family(
+        "estatewatch_inference_dropped_total",
+        "counter",
+        "Jobs dropped from the full inference queue without running.",
+    );
+    o.sample(
+        "estatewatch_inference_dropped_total",
+        &[],
+        inf.dropped as f64,
+    );
+    let name = "estatewatch_inference_latency_seconds";
+    o.family(
+        name,
+        "histogram",
+        "Time of one model run (ONNX Runtime), per model.",
+    );
+    for (model, h) in &inf.latency {
+        let mut cumulative = 0;
+        for (i, bound) in super::LATENCY_BUCKETS_S.iter().enumerate() {
+            cumulative += h.buckets[i];
+            let le = number(*bound);
+            o.sample(
+                &format!("{name}_bucket"),
+                &[("model", model), ("le", &le)],
+                cumulative as f64,
+            );
+        }
+        o.sample(
+            &format!("{name}_bucket"),
+            &[("model", model), ("le", "+Inf")],
+            h.count as f64,
+        );
+        o.sample(&format!("{name}_sum"), &[("model", model)], h.sum_s);
+        o.sample(
+            &format!("{name}_count"),
+            &[("model", model)],
+            h.count as f64,
+        );
+    }
+
     let ob = &s.outbox;
     o.family(
         "estatewatch_alerts_submitted_total",
@@ -453,6 +514,31 @@ mod tests {
         assert_eq!(number(1.5), "1.5");
         assert_eq!(number(3.0), "3");
         assert_eq!(number(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn inference_latency_is_a_cumulative_histogram_per_model() {
+        let mut snap = super::super::tests::quiet_snapshot();
+        let mut h = super::super::Histogram::default();
+        for ms in [3, 30, 30, 9000] {
+            h.record(std::time::Duration::from_millis(ms));
+        }
+        snap.inference.latency.insert("nanodet-g-coco".into(), h);
+        snap.inference.dropped = 2;
+        let text = render(&snap, true);
+        let name = "estatewatch_inference_latency_seconds";
+        for line in [
+            format!("# TYPE {name} histogram"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"0.005\"}} 1"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"0.025\"}} 1"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"0.05\"}} 3"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"5\"}} 3"),
+            format!("{name}_bucket{{model=\"nanodet-g-coco\",le=\"+Inf\"}} 4"),
+            format!("{name}_count{{model=\"nanodet-g-coco\"}} 4"),
+            "estatewatch_inference_dropped_total 2".to_string(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ fn cfg(lib: &Path) -> RuntimeConfig {
         onnxruntime: Some(lib.to_path_buf()),
         models_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")),
         intra_op_threads: Some(2),
+        ..Default::default()
     }
 }
 

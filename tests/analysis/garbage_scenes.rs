@@ -155,7 +155,13 @@ fn replay_bin_room_clips() {
         );
         let mut analyzer = GarbageAnalyzer::new(&cfg, w, h);
         if let Some(m) = &models {
-            analyzer = analyzer.with_cues(Box::new(cues::ModelCues::from_models(m).expect("cues")));
+            // Answers on the next frame, as in `estatewatch replay`.
+            m.inference().set_inline(true);
+            analyzer = analyzer.with_cues(
+                std::sync::Arc::new(cues::ModelCues::from_models(m).expect("cues")),
+                m.inference(),
+                &stem,
+            );
         }
         let mut dump_after: Option<f64> = None;
         let mut builder = AlertBuilder::new(AlertOrigin {

@@ -775,6 +775,16 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
             }),
         }],
         models: [("nanodet-g-coco".to_string(), timing)].into(),
+        inference: {
+            let mut h = monitor::Histogram::default();
+            h.record(Duration::from_millis(24));
+            monitor::InferenceSnapshot {
+                queue_depth: 1,
+                submitted: 1210,
+                dropped: 0,
+                latency: [("nanodet-g-coco".to_string(), h)].into(),
+            }
+        },
         outbox: monitor::OutboxSnapshot {
             submitted: 41,
             depth: 0,

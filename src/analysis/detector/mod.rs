@@ -35,6 +35,7 @@ pub mod decode;
 pub mod manifest;
 pub mod preprocess;
 pub mod runtime;
+pub mod worker;
 
 pub use classifier::{ClassScore, Classification, Classifier};
 pub use manifest::{IncidentClasses, Manifest, Task};
@@ -505,6 +506,9 @@ pub struct Models {
     detectors: BTreeMap<String, Detector>,
     classifiers: BTreeMap<String, Classifier>,
     dir: Option<PathBuf>,
+    /// The worker analyzers run their model calls on (shared by every
+    /// camera built with these models).
+    inference: Arc<worker::InferencePool>,
 }
 
 impl Models {
@@ -513,7 +517,16 @@ impl Models {
     /// threads each (default 1). Duplicate names load once. With no names,
     /// ONNX Runtime is not even loaded.
     pub fn load(cfg: &RuntimeConfig, names: &[&str]) -> Result<Models, DetectorError> {
-        let mut models = Models::default();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut models = Models {
+            inference: Arc::new(worker::InferencePool::new(
+                cfg.inference_threads
+                    .map_or(worker::default_threads(cpus), usize::from),
+                cfg.inference_queue
+                    .map_or(worker::DEFAULT_QUEUE, usize::from),
+            )),
+            ..Models::default()
+        };
         if names.is_empty() {
             return Ok(models);
         }
@@ -556,6 +569,12 @@ impl Models {
             return Ok(c.clone());
         }
         Err(self.missing(name, Task::Classifier))
+    }
+
+    /// The shared inference worker for these models' calls
+    /// ([`worker`]): analyzers take a client from it.
+    pub fn inference(&self) -> &Arc<worker::InferencePool> {
+        &self.inference
     }
 
     /// The folder models were loaded from (`None` when none were asked for).

@@ -552,7 +552,9 @@ impl Model {
             let outputs = session
                 .run(ort::inputs![self.input_info.name.as_str() => value])
                 .map_err(OrtError::ort)?;
-            crate::monitor::model_timings().record(&self.name, started.elapsed());
+            let took = started.elapsed();
+            crate::monitor::model_timings().record(&self.name, took);
+            crate::monitor::inference_stats().inference(&self.name, took);
             self.run_outputs
                 .iter()
                 .map(|name| {

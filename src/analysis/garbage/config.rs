@@ -170,9 +170,14 @@ impl AnalyzerConfig for GarbageConfig {
         let cam = ctx.camera;
         let mut a = super::GarbageAnalyzer::new(self, cam.detect.width, cam.detect.height);
         if self.person_detector {
-            match ctx.models.map(super::cues::ModelCues::from_models) {
-                Some(Ok(cues)) => a = a.with_cues(Box::new(cues)),
-                Some(Err(e)) => tracing::warn!(camera = %cam.name, error = %e,
+            match ctx
+                .models
+                .map(|m| (m, super::cues::ModelCues::from_models(m)))
+            {
+                Some((m, Ok(cues))) => {
+                    a = a.with_cues(std::sync::Arc::new(cues), m.inference(), &cam.name)
+                }
+                Some((_, Err(e))) => tracing::warn!(camera = %cam.name, error = %e,
                     "garbage: person detector unavailable; using motion cues only"),
                 None => tracing::info!(camera = %cam.name,
                     "garbage: no models loaded; using motion cues only"),

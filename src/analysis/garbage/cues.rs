@@ -4,13 +4,22 @@
 //! detector (`nanodet-g-coco`), and the `bag_like` group score of the
 //! ImageNet crop classifier (`efficientnet-lite0`). Also the analyzer's use of
 //! cues: the person seen at the spot just before an object was left (the
-//! moving blob, or the detector's person in the keyframe), and the calls to
-//! the detector and classifier when a track is about to be confirmed.
+//! moving blob, or the detector's person in the keyframe), and the questions
+//! to the detector and classifier when a track is about to be confirmed.
+//!
+//! Those questions never run on the camera's analysis thread: the analyzer
+//! [asks](GarbageAnalyzer::ask_cues) the shared inference worker
+//! ([`crate::analysis::detector::worker`]) with the frame, the object's box
+//! and the track's keyframe, keeps judging the following frames, and applies
+//! the [`CueOutcome`] to the track it was asked for when it arrives (polled at
+//! the start of every frame, [`GarbageAnalyzer::take_cue_answers`]).
 
 use super::error::CueError;
 use super::{CueLabel, CueObject, Cues, PixelBox};
+use crate::analysis::detector::worker::{Answer, InferenceClient};
 use crate::analysis::detector::{Classifier, Detector, Models, Rect};
 use crate::ingest::Frame;
+use std::sync::Arc;
 
 use super::blobs::CellBox;
 use super::tracking::Track;
@@ -47,7 +56,7 @@ impl ModelCues {
 }
 
 impl Cues for ModelCues {
-    fn objects(&mut self, frame: &Frame) -> Result<Vec<CueObject>, CueError> {
+    fn objects(&self, frame: &Frame) -> Result<Vec<CueObject>, CueError> {
         let found = self
             .detector
             .detect(&frame.rgb, frame.width, frame.height, None)?;
@@ -74,7 +83,7 @@ impl Cues for ModelCues {
             .collect())
     }
 
-    fn bag_like(&mut self, frame: &Frame, region: PixelBox) -> Result<f32, CueError> {
+    fn bag_like(&self, frame: &Frame, region: PixelBox) -> Result<f32, CueError> {
         let Some(classifier) = &self.classifier else {
             return Err(CueError::NotLoaded { model: CLASSIFIER });
         };
@@ -113,10 +122,100 @@ pub(super) struct PersonSighting {
     pub(super) source: &'static str,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CueVerdict {
     Person,
     Bicycle,
     Clear,
+}
+
+/// The models' answer about one track, computed on the inference worker.
+#[derive(Debug, Clone)]
+pub(super) struct CueOutcome {
+    pub(super) verdict: CueVerdict,
+    /// The classifier's `bag_like` score, when it was asked for and answered.
+    pub(super) bag_like: Option<f32>,
+    /// The person the detector saw in the track's keyframe.
+    pub(super) person: Option<PersonSighting>,
+}
+
+/// The analyzer's line to its cue models: the models and its client of the
+/// shared inference worker.
+pub(super) struct CueLine {
+    pub(super) cues: Arc<dyn Cues>,
+    pub(super) client: InferenceClient<CueOutcome>,
+}
+
+/// Asks the models about the object at `rect` in `frame` (the work of one
+/// cue question, run on the inference worker): a person or bicycle on it
+/// stops there; otherwise its `bag_like` score (when `want_bag`) and who is
+/// in the keyframe from before it was left.
+fn consult(
+    cues: &dyn Cues,
+    frame: &Frame,
+    rect: PixelBox,
+    keyframe: Option<(f64, Arc<Vec<u8>>)>,
+    want_bag: bool,
+) -> CueOutcome {
+    let mut out = CueOutcome {
+        verdict: CueVerdict::Clear,
+        bag_like: None,
+        person: None,
+    };
+    match cues.objects(frame) {
+        Ok(found) => {
+            for o in &found {
+                let share = o.rect.intersection(&rect) / rect.area().max(1.0);
+                match o.label {
+                    CueLabel::Person if share >= 0.3 => {
+                        out.verdict = CueVerdict::Person;
+                        return out;
+                    }
+                    CueLabel::Bicycle if share >= 0.5 => {
+                        out.verdict = CueVerdict::Bicycle;
+                        return out;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "garbage: person detector failed; using motion cues only")
+        }
+    }
+    if want_bag {
+        match cues.bag_like(frame, rect) {
+            Ok(b) => out.bag_like = Some(b),
+            Err(e) => tracing::warn!(error = %e, "garbage: bag classifier failed"),
+        }
+    }
+    // Find who left it in the keyframe, if the detector sees a person there.
+    if let Some((kt, rgb)) = keyframe {
+        let key = Frame {
+            rgb,
+            pts: Some(std::time::Duration::from_secs_f64(kt.max(0.0))),
+            ..frame.clone()
+        };
+        if let Ok(found) = cues.objects(&key) {
+            let cx = (rect.x0 + rect.x1) / 2.0;
+            let best = found
+                .iter()
+                .filter(|o| o.label == CueLabel::Person)
+                .min_by(|a, b| {
+                    let da = ((a.rect.x0 + a.rect.x1) / 2.0 - cx).abs();
+                    let db = ((b.rect.x0 + b.rect.x1) / 2.0 - cx).abs();
+                    da.total_cmp(&db)
+                });
+            if let Some(p) = best {
+                out.person = Some(PersonSighting {
+                    rect: p.rect,
+                    at: kt,
+                    source: "detector",
+                });
+            }
+        }
+    }
+    out
 }
 
 impl GarbageAnalyzer {
@@ -147,63 +246,40 @@ impl GarbageAnalyzer {
         None
     }
 
-    pub(super) fn check_cues(
-        &mut self,
-        tr: &mut Track,
-        rect: PixelBox,
-        frame: &Frame,
-    ) -> CueVerdict {
-        let Some(cues) = self.cues.as_mut() else {
-            return CueVerdict::Clear;
+    /// Puts the cue question about `tr` (object at `rect` in `frame`) to the
+    /// inference worker; the answer comes on a later frame. Returns at once.
+    pub(super) fn ask_cues(&mut self, tr: &mut Track, rect: PixelBox, frame: &Frame) {
+        let Some(line) = self.cues.as_mut() else {
+            return;
         };
-        match cues.objects(frame) {
-            Ok(found) => {
-                for o in &found {
-                    let share = o.rect.intersection(&rect) / rect.area().max(1.0);
-                    match o.label {
-                        CueLabel::Person if share >= 0.3 => return CueVerdict::Person,
-                        CueLabel::Bicycle if share >= 0.5 => return CueVerdict::Bicycle,
-                        _ => {}
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "garbage: person detector failed; using motion cues only")
-            }
-        }
-        if tr.bag_like.is_none() {
-            match cues.bag_like(frame, rect) {
-                Ok(b) => tr.bag_like = Some(b),
-                Err(e) => tracing::warn!(error = %e, "garbage: bag classifier failed"),
-            }
-        }
-        // Find who left it in the keyframe, if the detector sees a person there.
-        if let Some((kt, rgb)) = &tr.keyframe {
-            let key = Frame {
-                rgb: rgb.clone(),
-                pts: Some(std::time::Duration::from_secs_f64(kt.max(0.0))),
-                ..frame.clone()
+        let cues = line.cues.clone();
+        let frame = frame.clone();
+        let keyframe = tr.keyframe.clone();
+        let want_bag = tr.bag_like.is_none();
+        tr.cue_asked = true;
+        line.client.submit(tr.id, move || {
+            consult(cues.as_ref(), &frame, rect, keyframe, want_bag)
+        });
+    }
+
+    /// Hands the answers that arrived since the last frame to the tracks
+    /// they were asked for (an answer for a track gone since is dropped).
+    /// A question dropped from a full queue is asked again on the next frame
+    /// its track is judged.
+    pub(super) fn take_cue_answers(&mut self) {
+        let Some(line) = self.cues.as_mut() else {
+            return;
+        };
+        for (id, answer) in line.client.poll() {
+            let Some(tr) = self.tracks.iter_mut().find(|tr| tr.id == id) else {
+                continue;
             };
-            if let Ok(found) = cues.objects(&key) {
-                let cx = (rect.x0 + rect.x1) / 2.0;
-                let best = found
-                    .iter()
-                    .filter(|o| o.label == CueLabel::Person)
-                    .min_by(|a, b| {
-                        let da = ((a.rect.x0 + a.rect.x1) / 2.0 - cx).abs();
-                        let db = ((b.rect.x0 + b.rect.x1) / 2.0 - cx).abs();
-                        da.total_cmp(&db)
-                    });
-                if let Some(p) = best {
-                    tr.person = Some(PersonSighting {
-                        rect: p.rect,
-                        at: *kt,
-                        source: "detector",
-                    });
-                }
+            tr.cue_asked = false;
+            match answer {
+                Answer::Done(outcome) => tr.cue_answer = Some(outcome),
+                Answer::Dropped => tr.next_cue = f64::NEG_INFINITY,
             }
         }
-        CueVerdict::Clear
     }
 }
 

@@ -424,11 +424,23 @@ impl GarbageAnalyzer {
             return Verdict::Wait("part of an object already alerted");
         }
         if self.cues.is_some() {
-            if t < tr.next_cue {
+            // The models' answer to the last question about this track,
+            // asked on an earlier frame (see `cues`).
+            let Some(answer) = tr.cue_answer.take() else {
+                if tr.cue_asked || t < tr.next_cue {
+                    return Verdict::Wait(WAIT_CUES);
+                }
+                tr.next_cue = t + 2.0;
+                self.ask_cues(tr, rect, frame);
                 return Verdict::Wait(WAIT_CUES);
+            };
+            if answer.bag_like.is_some() && tr.bag_like.is_none() {
+                tr.bag_like = answer.bag_like;
             }
-            tr.next_cue = t + 2.0;
-            match self.check_cues(tr, rect, frame) {
+            if answer.person.is_some() {
+                tr.person = answer.person;
+            }
+            match answer.verdict {
                 CueVerdict::Person => return Verdict::Wait("person detected at the spot"),
                 CueVerdict::Bicycle => return Verdict::Absorb("bicycle detected"),
                 CueVerdict::Clear => {}

@@ -53,6 +53,7 @@ use super::explain::{Cue, Explain, Explanation};
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot::{self, ALERT_RED};
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
+use crate::analysis::detector::worker::InferencePool;
 use crate::ingest::Frame;
 use image::{Rgb, RgbImage};
 use std::collections::VecDeque;
@@ -110,13 +111,15 @@ pub struct CueObject {
 
 /// Model-based cues the analyzer can use when models are available: the COCO
 /// detector (people, bicycles) and the crop classifier (`bag_like`). The
-/// analyzer calls them only when a track is about to be confirmed, so their
-/// cost is a few inferences per incident, not per frame.
-pub trait Cues: Send {
+/// analyzer asks them only when a track is about to be confirmed, so their
+/// cost is a few inferences per incident, not per frame; and it asks them
+/// on the shared inference worker, never on its camera's thread (see
+/// [`cues`]).
+pub trait Cues: Send + Sync {
     /// People and bicycles in a frame, boxes in frame pixels.
-    fn objects(&mut self, frame: &Frame) -> Result<Vec<CueObject>, CueError>;
+    fn objects(&self, frame: &Frame) -> Result<Vec<CueObject>, CueError>;
     /// The classifier's `bag_like` group score (0..=1) for a region of a frame.
-    fn bag_like(&mut self, frame: &Frame, region: PixelBox) -> Result<f32, CueError>;
+    fn bag_like(&self, frame: &Frame, region: PixelBox) -> Result<f32, CueError>;
 }
 
 /// Settings derived from [`GarbageConfig`] plus fixed tuning.
@@ -180,7 +183,7 @@ pub struct GarbageAnalyzer {
     /// Every track as of the start of this frame's judging (tracks are
     /// moved out of `tracks` while they are judged).
     peers: Vec<Change>,
-    cues: Option<Box<dyn Cues>>,
+    cues: Option<cues::CueLine>,
     first_wall: Option<SystemTime>,
     /// Stream time of the last frame processed (for the debug drawing).
     last_t: f64,
@@ -261,13 +264,37 @@ impl GarbageAnalyzer {
         }
     }
 
-    /// Adds model cues (person/bicycle detector, bag classifier). Ignored when
-    /// the config's `person_detector` is false.
-    pub fn with_cues(mut self, cues: Box<dyn Cues>) -> GarbageAnalyzer {
+    /// Adds model cues (person/bicycle detector, bag classifier), asked on
+    /// `pool` (the shared inference worker, [`Models::inference`]) for the
+    /// camera named `camera`. Ignored when the config's `person_detector` is
+    /// false.
+    ///
+    /// [`Models::inference`]: crate::analysis::detector::Models::inference
+    pub fn with_cues(
+        mut self,
+        cues: Arc<dyn Cues>,
+        pool: &InferencePool,
+        camera: &str,
+    ) -> GarbageAnalyzer {
         if self.s.use_cues {
-            self.cues = Some(cues);
+            self.cues = Some(cues::CueLine {
+                cues,
+                client: pool.client(camera),
+            });
         }
         self
+    }
+
+    /// Cue questions with the inference worker, not yet answered (for tests
+    /// and debugging).
+    pub fn cues_pending(&self) -> usize {
+        self.cues.as_ref().map_or(0, |l| l.client.pending())
+    }
+
+    /// Why each followed object has not alerted yet, by track (for tests and
+    /// debugging).
+    pub fn holding(&self) -> Vec<&'static str> {
+        self.tracks.iter().map(|tr| tr.holding).collect()
     }
 
     /// Number of objects currently followed (for tests and debugging).
@@ -551,6 +578,7 @@ impl Analyzer for GarbageAnalyzer {
             );
             return Vec::new();
         }
+        self.take_cue_answers();
         let t = self.stream_time(frame);
         self.last_t = t;
         let grid = self.grid();

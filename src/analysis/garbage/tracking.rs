@@ -9,7 +9,7 @@
 //! blobs, and matching those blobs to tracks frame by frame.
 
 use super::blobs::{label, label_by_time, Blob, CellBox};
-use super::cues::PersonSighting;
+use super::cues::{CueOutcome, PersonSighting};
 use super::GarbageAnalyzer;
 use crate::ingest::Frame;
 use std::sync::Arc;
@@ -50,6 +50,10 @@ pub(super) struct Track {
     pub(super) person: Option<PersonSighting>,
     /// Earliest stream time the model cues may be asked again.
     pub(super) next_cue: f64,
+    /// A cue question about this track is with the inference worker.
+    pub(super) cue_asked: bool,
+    /// The answer to it, arrived and not yet judged.
+    pub(super) cue_answer: Option<CueOutcome>,
     pub(super) bag_like: Option<f32>,
     /// Why the track has not alerted yet (for logs and debugging).
     pub(super) holding: &'static str,
@@ -234,6 +238,8 @@ impl GarbageAnalyzer {
                 keyframe,
                 person,
                 next_cue: t,
+                cue_asked: false,
+                cue_answer: None,
                 bag_like: None,
                 holding: "dwell",
                 was_quiet: false,
