@@ -25,4 +25,5 @@ mod garbage_scenes;
 mod garbage_suite_cases;
 mod throwing_config;
 mod throwing_e2e;
+mod throwing_explain;
 mod throwing_synthetic;
