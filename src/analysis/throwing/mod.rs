@@ -335,6 +335,10 @@ impl ThrowingAnalyzer {
         // the default suite's IR clips that delayed alerts by up to 0.8 s
         // (docs/throwing-motion.md).
         let d = (d.0.round(), d.1.round());
+        self.last_shift = d;
+        if d == (0.0, 0.0) {
+            return;
+        }
         let w = self.width as usize;
         self.luma_aligned.resize(self.luma.len(), 0);
         self.chroma_aligned.resize(self.chroma.len(), 0);
@@ -663,7 +667,11 @@ impl Analyzer for ThrowingAnalyzer {
 
         luma_chroma_into(&frame.rgb, &mut self.luma, &mut self.chroma);
         self.compensate_motion(dt);
-        let (y, c) = (&self.luma_aligned, &self.chroma_aligned);
+        let (y, c) = if self.last_shift == (0.0, 0.0) {
+            (&self.luma, &self.chroma)
+        } else {
+            (&self.luma_aligned, &self.chroma_aligned)
+        };
         self.background.apply_into(y, dt, &mut self.fg);
         self.chroma_background
             .apply_into(c, dt, &mut self.fg_chroma);

@@ -52,7 +52,7 @@ impl Level {
     /// One Gauss–Newton step of (dx, dy) at this level's scale (reduced
     /// pixels), fitting a brightness offset alongside. `None` when too
     /// little texture took part.
-    fn step(&self, dx: f32, dy: f32) -> Option<(f32, f32, usize)> {
+    fn step(&self, dx: f32, dy: f32, stride: usize) -> Option<(f32, f32, usize)> {
         let (w, h) = (self.w, self.h);
         if w < 8 || h < 8 {
             return None;
@@ -63,16 +63,18 @@ impl Level {
             .min(w / 3)
             .min(h / 3);
         // Normal equations of [gx gy 1] · [dx dy b] = e.
-        let mut a = [[0.0f64; 3]; 3];
-        let mut r = [0.0f64; 3];
+        // Sums of gx², gx·gy, gy², gx, gy, 1 and of gx·e, gy·e, e.
+        let (mut sxx, mut sxy, mut syy, mut sgx, mut sgy) =
+            (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        let (mut rx, mut ry, mut re) = (0.0f32, 0.0f32, 0.0f32);
         let mut n = 0usize;
         let (bg, fr) = (&self.background, &self.frame);
-        for y in margin..h - margin {
+        for y in (margin..h - margin).step_by(stride) {
             let sy = (y as isize + oy) as usize;
             if sy + 1 >= h {
                 continue;
             }
-            for x in margin..w - margin {
+            for x in (margin..w - margin).step_by(stride) {
                 let i = y * w + x;
                 let gx = bg[i + 1] as i32 - bg[i - 1] as i32;
                 let gy = bg[i + w] as i32 - bg[i - w] as i32;
@@ -92,21 +94,27 @@ impl Level {
                 if e.abs() > MAX_RESIDUAL {
                     continue;
                 }
-                let (gx, gy) = (gx as f64 * 0.5, gy as f64 * 0.5);
-                let v = [gx, gy, 1.0];
-                for (p, vp) in v.iter().enumerate() {
-                    for (q, vq) in v.iter().enumerate() {
-                        a[p][q] += vp * vq;
-                    }
-                    r[p] += vp * e as f64;
-                }
+                let (gx, gy) = (gx as f32 * 0.5, gy as f32 * 0.5);
+                sxx += gx * gx;
+                sxy += gx * gy;
+                syy += gy * gy;
+                sgx += gx;
+                sgy += gy;
+                rx += gx * e;
+                ry += gy * e;
+                re += e;
                 n += 1;
             }
         }
         if n < 50 {
             return None;
         }
-        let d = solve3(&a, &r)?;
+        let a = [
+            [sxx as f64, sxy as f64, sgx as f64],
+            [sxy as f64, syy as f64, sgy as f64],
+            [sgx as f64, sgy as f64, n as f64],
+        ];
+        let d = solve3(&a, &[rx as f64, ry as f64, re as f64])?;
         // frame(p + d + δ) ≈ frame(p + d) + ∇·δ ≈ bg(p): with ∇frame ≈ ∇bg,
         // δ = the fitted (dx, dy) of e = bg − frame(p + d).
         Some((dx + d[0] as f32, dy + d[1] as f32, n))
@@ -159,13 +167,22 @@ impl MotionEstimator {
             return self.shift;
         }
         let mut d = self.shift;
-        for level in [&mut self.coarse, &mut self.fine] {
-            reduce(frame, self.width, level.scale, &mut level.frame);
-            reduce(background, self.width, level.scale, &mut level.background);
+        // The 2× level from the frame, the 4× level from the 2× one.
+        halve(frame, self.width, &mut self.fine.frame);
+        halve(background, self.width, &mut self.fine.background);
+        halve(&self.fine.frame, self.fine.w, &mut self.coarse.frame);
+        halve(
+            &self.fine.background,
+            self.fine.w,
+            &mut self.coarse.background,
+        );
+        // The fine level samples every other pixel: as many as the coarse
+        // level has, enough for a tenth of a pixel.
+        for (level, stride) in [(&self.coarse, 1), (&self.fine, 2)] {
             let s = level.scale as f32;
             let mut ld = (d.0 / s, d.1 / s);
             for _ in 0..ITERATIONS {
-                match level.step(ld.0, ld.1) {
+                match level.step(ld.0, ld.1, stride) {
                     Some((x, y, _)) => {
                         let moved = (x - ld.0).abs().max((y - ld.1).abs());
                         ld = (x, y);
@@ -187,18 +204,26 @@ impl MotionEstimator {
     }
 }
 
-/// `src` (`width` wide) reduced by `scale` (box average) into `dst`.
-fn reduce(src: &[u8], width: usize, scale: usize, dst: &mut [u8]) {
-    let (w, h) = (width / scale, src.len() / width.max(1) / scale);
-    let area = (scale * scale) as u32;
-    for y in 0..h {
-        for x in 0..w {
-            let mut sum = 0u32;
-            for yy in 0..scale {
-                let row = &src[(y * scale + yy) * width + x * scale..][..scale];
-                sum += row.iter().map(|v| *v as u32).sum::<u32>();
-            }
-            dst[y * w + x] = ((sum + area / 2) / area) as u8;
+/// `src` (`width` wide) halved in each direction (2×2 box average) into
+/// `dst`, which is `width / 2` wide.
+fn halve(src: &[u8], width: usize, dst: &mut [u8]) {
+    let w = width / 2;
+    if w == 0 {
+        return;
+    }
+    for (y, out) in dst.chunks_exact_mut(w).enumerate() {
+        let (Some(r0), Some(r1)) = (
+            src.get(2 * y * width..(2 * y + 1) * width),
+            src.get((2 * y + 1) * width..(2 * y + 2) * width),
+        ) else {
+            break;
+        };
+        for ((o, a), b) in out
+            .iter_mut()
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+        {
+            *o = ((a[0] as u16 + a[1] as u16 + b[0] as u16 + b[1] as u16 + 2) >> 2) as u8;
         }
     }
 }
