@@ -26,4 +26,5 @@ mod garbage_suite_cases;
 mod selftest;
 mod throwing_config;
 mod throwing_e2e;
+mod throwing_explain;
 mod throwing_synthetic;

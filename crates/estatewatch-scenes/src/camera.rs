@@ -32,6 +32,10 @@ pub struct Camera {
     noise_grey: Vec<i16>,
     a: Vec<u8>,
     b: Vec<u8>,
+    /// Random per-frame shake, pixels each way, replacing the look's wander.
+    jitter_px: Option<f32>,
+    /// Slow drift, pixels per second (direction from the seed).
+    drift: (f32, f32),
 }
 
 const NOISE_TABLE: usize = 1 << 18;
@@ -67,17 +71,35 @@ impl Camera {
             noise_grey,
             a: Vec::new(),
             b: Vec::new(),
+            jitter_px: None,
+            drift: (0.0, 0.0),
         }
+    }
+
+    /// Replaces the look's mild wander with a fresh random offset of up to
+    /// `jitter_px` each way per frame (`None`: keep the wander), and adds a
+    /// slow drift of `drift_px_s` pixels per second in a direction drawn from
+    /// the seed.
+    pub fn set_shake(&mut self, jitter_px: Option<f32>, drift_px_s: f32) {
+        self.jitter_px = jitter_px;
+        let a = (self.seed % 360) as f32 * std::f32::consts::PI / 180.0;
+        self.drift = (drift_px_s * a.cos(), drift_px_s * a.sin());
     }
 
     /// The shake offset at time `t` seconds, in pixels.
     pub fn shake(&mut self, t: f32) -> (f32, f32) {
+        let (ddx, ddy) = (self.drift.0 * t, self.drift.1 * t);
+        if let Some(j) = self.jitter_px {
+            let jx = self.rng.range(-j, j);
+            let jy = self.rng.range(-j, j);
+            return (ddx + jx, ddy + jy);
+        }
         let a = self.look.shake_px;
         let jx = self.rng.range(-0.25, 0.25);
         let jy = self.rng.range(-0.25, 0.25);
         (
-            a * (0.75 * wobble(self.seed ^ 1, t, 0.4) + jx),
-            a * (0.75 * wobble(self.seed ^ 2, t, 0.35) + jy),
+            ddx + a * (0.75 * wobble(self.seed ^ 1, t, 0.4) + jx),
+            ddy + a * (0.75 * wobble(self.seed ^ 2, t, 0.35) + jy),
         )
     }
 

@@ -270,6 +270,23 @@ pub struct Params {
     /// shoe, look in a bag) and leave nothing, 0..=4. Default: 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crouchers: Option<u32>,
+    // Throwing (issue 14, hard suite): camera shake and drift, facade texture, late pick-up.
+    /// Camera shake: each frame is shifted by a fresh random offset of up to
+    /// this many pixels each way (bilinear, so sub-pixel), replacing the
+    /// scene's mild default wander; 0 = a steady camera (0..=8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shake_px: Option<f32>,
+    /// Slow camera drift: the view moves this many pixels over the clip, in a
+    /// direction drawn from the seed (0..=20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_px: Option<f32>,
+    /// Tower: contrast of the facade's texture, times the usual (1..=8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texture: Option<f32>,
+    /// Throws: the object is hidden (behind a ledge) for this many seconds
+    /// after release, then fades in over 0.2 s, so tracking starts late (0..=3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_s: Option<f32>,
 }
 
 impl Params {
@@ -310,10 +327,14 @@ impl Params {
                 "bag_scale" => p.bag_scale = Some(num()?),
                 "crouch_s" => p.crouch_s = Some(num()?),
                 "crouchers" => p.crouchers = Some(int()?),
+                "shake_px" => p.shake_px = Some(num()?),
+                "drift_px" => p.drift_px = Some(num()?),
+                "texture" => p.texture = Some(num()?),
+                "late_s" => p.late_s = Some(num()?),
                 _ => {
                     return Err(SceneError::BadParam {
                         key: key.to_string(),
-                        message: "unknown; expected size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, bag_depth, bag_scale, crouch_s or crouchers".into(),
+                        message: "unknown; expected size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, bag_depth, bag_scale, crouch_s, crouchers, shake_px, drift_px, texture or late_s".into(),
                     })
                 }
             }
@@ -358,6 +379,22 @@ impl Params {
         for (key, v, lo, hi) in ranges {
             if let Some(v) = v.filter(|v| !(lo..=hi).contains(v)) {
                 return bad(key, format!("must be {lo}..={hi}, got {v}"));
+            }
+        }
+        for (key, v, max) in [
+            ("shake_px", self.shake_px, 8.0),
+            ("drift_px", self.drift_px, 20.0),
+            ("late_s", self.late_s, 3.0),
+        ] {
+            if let Some(v) = v {
+                if !(0.0..=max).contains(&v) {
+                    return bad(key, format!("must be 0..={max}, got {v}"));
+                }
+            }
+        }
+        if let Some(v) = self.texture {
+            if !(1.0..=8.0).contains(&v) {
+                return bad("texture", format!("must be 1..=8, got {v}"));
             }
         }
         Ok(())
@@ -692,6 +729,12 @@ pub fn render_clip(spec: &ClipSpec, out_dir: &Path, threads: u32) -> Result<Trut
         },
     )?;
     let mut cam = camera::Camera::new(built.look, spec.seed ^ 0x5EED);
+    if spec.params.shake_px.is_some() || spec.params.drift_px.is_some() {
+        cam.set_shake(
+            spec.params.shake_px,
+            spec.params.drift_px.unwrap_or(0.0) / built.duration_s.max(0.1),
+        );
+    }
     let mut frame = built.background.clone();
     let mut tracks: Vec<Vec<[f64; 5]>> = vec![Vec::new(); built.incidents.len()];
     for n in 0..frames {

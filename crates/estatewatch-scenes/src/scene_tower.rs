@@ -329,7 +329,35 @@ fn paint_background(t: &mut Tower, spec: &ClipSpec, rng: &mut Rng) -> (Canvas, L
     let body = t.quad(t.left, t.right, 0.0, top_z);
     c.polygon(&body, facade, 1.0, 2);
     let (bx0, by_top) = (body[3].0.min(body[0].0), body[3].1.max(0.0));
-    c.texture(bx0, by_top, body[1].0.max(body[2].0), body[0].1, 7.0, rng);
+    // `texture` > 1: a rougher facade (daylight on concrete, tiles), the
+    // texture also in blotches a few pixels across, which shake makes flicker.
+    let rough = spec.params.texture.unwrap_or(1.0);
+    c.texture(
+        bx0,
+        by_top,
+        body[1].0.max(body[2].0),
+        body[0].1,
+        7.0 * rough,
+        rng,
+    );
+    if rough > 1.0 {
+        let (x0, x1) = (bx0, body[1].0.max(body[2].0));
+        let blotches = (((x1 - x0) * (body[0].1 - by_top)) / 40.0) as usize;
+        for _ in 0..blotches {
+            let (cx, cy) = (rng.range(x0, x1), rng.range(by_top, body[0].1));
+            let r = rng.range(1.0, 3.5);
+            let k = 1.0 + rng.range(-0.12, 0.12) * rough.min(4.0);
+            c.ellipse(
+                cx,
+                cy,
+                r,
+                r * rng.range(0.5, 1.0),
+                0.0,
+                shade(facade, k),
+                0.8,
+            );
+        }
+    }
     // Slabs between floors.
     for k in 0..=t.floors {
         let z = k as f32 * t.floor_h;
@@ -522,6 +550,8 @@ struct Throw {
     release_s: f32,
     end_s: f32,
     hold_s: f32,
+    /// Seconds after release the object stays hidden (`late_s`).
+    late_s: f32,
     size_px: f32,
     depth0: f32,
     shape: Shape,
@@ -543,6 +573,10 @@ fn plan_throw(t: &Tower, spec: &ClipSpec, r: &mut Rng, exposure: f32) -> Result<
                     spec.seed
                 ),
             })
+        }
+        // A late pick-up is of interest from high up, where there is a fall left to see.
+        None if spec.params.late_s.is_some_and(|l| l > 0.0) => {
+            r.int(top.saturating_sub(3).max(2).min(top) as i64, top as i64) as u32
         }
         None => r.int(2.min(top as i64), top as i64) as u32,
     };
@@ -639,6 +673,7 @@ fn plan_throw(t: &Tower, spec: &ClipSpec, r: &mut Rng, exposure: f32) -> Result<
         release_s,
         end_s,
         hold_s: 0.5,
+        late_s: spec.params.late_s.unwrap_or(0.0),
         size_px,
         depth0,
         shape,
@@ -671,6 +706,15 @@ impl Actor for Throw {
             let Some((u, v, s)) = self.at(ts) else {
                 continue;
             };
+            // A late pick-up: hidden behind a ledge, then fading in.
+            let alpha = if self.late_s > 0.0 {
+                alpha * ((ts - self.release_s - self.late_s) / 0.2).clamp(0.0, 1.0)
+            } else {
+                alpha
+            };
+            if alpha <= 0.0 {
+                continue;
+            }
             let angle = self.spin * (ts - self.release_s).max(0.0);
             let col = self.colour;
             match self.shape {

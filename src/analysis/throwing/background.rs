@@ -31,7 +31,7 @@ pub const STRONG: u8 = 2;
 pub const WEAK: u8 = 1;
 
 /// Foreground found in one frame.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Foreground {
     /// One byte per pixel, row-major: [`STRONG`], [`WEAK`] or 0.
     pub mask: Vec<u8>,
@@ -139,19 +139,26 @@ impl BackgroundModel {
     /// Takes one luma frame, `dt_s` seconds after the previous one, and
     /// returns its foreground; learns from it afterwards.
     pub fn apply(&mut self, luma: &[u8], dt_s: f32) -> Foreground {
+        let mut fg = Foreground::default();
+        self.apply_into(luma, dt_s, &mut fg);
+        fg
+    }
+
+    /// [`apply`](Self::apply) into `fg`, reusing its mask's storage (no
+    /// allocation per frame once the mask has its size).
+    pub fn apply_into(&mut self, luma: &[u8], dt_s: f32, fg: &mut Foreground) {
         let n = self.width * self.height;
-        let mut fg = Foreground {
-            mask: vec![0; n],
-            count: 0,
-            offset: 0,
-            scene_change: false,
-        };
+        fg.mask.clear();
+        fg.mask.resize(n, 0);
+        fg.count = 0;
+        fg.offset = 0;
+        fg.scene_change = false;
         if luma.len() != n {
-            return fg;
+            return;
         }
         if self.frames == 0 {
             self.reset(luma);
-            return fg;
+            return;
         }
         self.frames = self.frames.saturating_add(1);
         let alpha = (dt_s.max(0.0) / self.learn_s).clamp(0.002, 0.5);
@@ -160,7 +167,7 @@ impl BackgroundModel {
         if self.frames <= WARM_UP_FRAMES {
             self.excess.iter_mut().for_each(|e| *e = 0);
             self.learn(luma, &fg.mask, alpha);
-            return fg;
+            return;
         }
         self.envelope();
         let offset = self.global_offset(luma);
@@ -178,10 +185,47 @@ impl BackgroundModel {
             fg.mask.iter_mut().for_each(|m| *m = 0);
             fg.count = 0;
             fg.scene_change = true;
-            return fg;
+            return;
         }
         self.learn(luma, &fg.mask, alpha);
-        fg
+    }
+
+    /// The background's middle, luma, one byte per pixel (the reference the
+    /// frame's global shift is measured against).
+    pub fn background(&self) -> &[u8] {
+        &self.bg8
+    }
+
+    /// Moves the whole model by whole pixels, `by` = (dx, dy): what it showed
+    /// at p it now shows at p + by (edges repeat). Used to follow a camera
+    /// that drifts, so the background keeps up without re-learning.
+    pub fn translate(&mut self, by: (i32, i32)) {
+        if by == (0, 0) {
+            return;
+        }
+        let (w, h) = (self.width, self.height);
+        fn move_buf<T: Copy>(buf: &mut [T], tmp: &mut Vec<T>, w: usize, h: usize, by: (i32, i32)) {
+            tmp.clear();
+            tmp.extend_from_slice(buf);
+            for y in 0..h {
+                let sy = (y as i64 - by.1 as i64).clamp(0, h as i64 - 1) as usize;
+                for x in 0..w {
+                    let sx = (x as i64 - by.0 as i64).clamp(0, w as i64 - 1) as usize;
+                    buf[y * w + x] = tmp[sy * w + sx];
+                }
+            }
+        }
+        let mut t16 = Vec::new();
+        move_buf(&mut self.lo_bg, &mut t16, w, h, by);
+        move_buf(&mut self.hi_bg, &mut t16, w, h, by);
+        move_buf(&mut self.dev, &mut t16, w, h, by);
+        let mut t8 = std::mem::take(&mut self.tmp_lo);
+        move_buf(&mut self.thr, &mut t8, w, h, by);
+        move_buf(&mut self.bg8, &mut t8, w, h, by);
+        move_buf(&mut self.lo8, &mut t8, w, h, by);
+        move_buf(&mut self.hi8, &mut t8, w, h, by);
+        t8.resize(w * h, 0);
+        self.tmp_lo = t8;
     }
 
     /// Marks each pixel strong, weak or background and records its excess

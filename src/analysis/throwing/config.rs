@@ -94,8 +94,9 @@ pub struct ThrowingConfig {
     /// Largest RMS distance of track points from the fitted path, in pixels, > 0. Default: 1.5.
     #[serde(default = "default_max_residual_px")]
     pub max_residual_px: f32,
-    /// How far back (seconds) the fitted path may be traced before the first
-    /// observation, to where it was at rest, 0..=2. Default: 0.3.
+    /// How far back (seconds) the path may be traced before the first
+    /// observation, to where it was at rest (an object picked up late, after
+    /// a ledge or while too faint), 0..=4. Default: 2.5.
     #[serde(default = "default_max_backtrack_s")]
     pub max_backtrack_s: f32,
     /// Objects at least this large (metres, estimated from the pixel scale)
@@ -203,7 +204,7 @@ fn default_max_residual_px() -> f32 {
     1.5
 }
 fn default_max_backtrack_s() -> f32 {
-    0.3
+    2.5
 }
 fn default_critical_size_m() -> f32 {
     0.3
@@ -282,7 +283,7 @@ impl ThrowingConfig {
         let r = self.max_residual_px;
         range("max_residual_px", r, r > 0.0, "> 0");
         let bt = self.max_backtrack_s;
-        range("max_backtrack_s", bt, (0.0..=2.0).contains(&bt), "0..=2");
+        range("max_backtrack_s", bt, (0.0..=4.0).contains(&bt), "0..=4");
         let c = self.critical_size_m;
         range("critical_size_m", c, c > 0.0, "> 0");
         let h = self.history_s;

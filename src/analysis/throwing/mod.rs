@@ -23,18 +23,21 @@ pub mod background;
 pub mod blobs;
 pub mod calibration;
 pub mod config;
+pub mod motion;
 pub mod tracker;
 pub mod trajectory;
 
+use super::explain::{Cue, Explain, Explanation, Verdict as Judged};
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot;
 use crate::alert::{AlertKind, AlertState, BBox, Severity};
 use crate::analysis::detector::DetectorError;
 use crate::ingest::Frame;
-use background::BackgroundModel;
+use background::{BackgroundModel, Foreground};
 use calibration::{Calibration, CalibrationError};
 use config::ThrowingConfig;
 use image::{Rgb, RgbImage};
+use motion::MotionEstimator;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tracker::Tracker;
@@ -45,6 +48,10 @@ const MAX_BLOBS: usize = 400;
 /// Seconds after an alert during which a new track lying on the alerted
 /// path is the same object, not a new one.
 const SAME_OBJECT_S: f64 = 4.0;
+/// Time constant (seconds) of the slow part of the camera's shift: a drift
+/// the background follows by moving itself, where the fast part (shake) is
+/// undone frame by frame.
+const DRIFT_S: f32 = 1.0;
 
 /// A second opinion on a candidate: the probability that a crop around the
 /// object shows a bird. Implemented over the ONNX crop classifier or COCO
@@ -112,6 +119,10 @@ pub struct SecondOpinion {
 struct RecentFall {
     fit_x: Quad,
     fit_y: Quad,
+    /// Where and when the fall started (extrapolated back for a late track).
+    origin: (f64, f32, f32),
+    /// When the path was first seen.
+    first_seen: f64,
     alerted_at: f64,
     until: f64,
     tolerance: f32,
@@ -142,6 +153,24 @@ pub struct ThrowingAnalyzer {
     warned_size: bool,
     /// The last frame's foreground mask (non-zero = foreground), for debug drawing.
     last_foreground: Vec<u8>,
+    /// Global motion compensation (see [`motion`]).
+    motion: MotionEstimator,
+    /// The slow part of the shift (drift), pixels.
+    drift: (f32, f32),
+    /// The shift undone in the last frame (frame = background + shift), pixels.
+    last_shift: (f32, f32),
+    /// Per-frame buffers, kept between frames: luma and chroma, as taken
+    /// and as shifted into line with the background, and the two masks.
+    luma: Vec<u8>,
+    chroma: Vec<u8>,
+    luma_aligned: Vec<u8>,
+    chroma_aligned: Vec<u8>,
+    fg: Foreground,
+    fg_chroma: Foreground,
+    /// Alerts and rejected tracks, for `replay --explain`.
+    explain: Explain,
+    /// Tracks already explained as rejected (each is explained once).
+    explained: std::collections::HashMap<u64, &'static str>,
 }
 
 impl ThrowingAnalyzer {
@@ -216,6 +245,17 @@ impl ThrowingAnalyzer {
             second_opinion: None,
             warned_size: false,
             last_foreground: Vec::new(),
+            motion: MotionEstimator::new(width, height),
+            drift: (0.0, 0.0),
+            last_shift: (0.0, 0.0),
+            luma: Vec::new(),
+            chroma: Vec::new(),
+            luma_aligned: Vec::new(),
+            chroma_aligned: Vec::new(),
+            fg: Foreground::default(),
+            fg_chroma: Foreground::default(),
+            explain: Explain::default(),
+            explained: std::collections::HashMap::new(),
         })
     }
 
@@ -255,6 +295,58 @@ impl ThrowingAnalyzer {
         })
     }
 
+    /// Measures the frame's shift against the background ([`motion`]) and
+    /// shifts luma and chroma into line (`luma_aligned`, `chroma_aligned`)
+    /// to the nearest pixel. The slow part of the shift (a
+    /// drift) is handed to the background models in whole pixels instead, so
+    /// the shift undone per frame stays about the size of the shake; live
+    /// tracks move with them.
+    fn compensate_motion(&mut self, dt: f32) {
+        let mut d = self
+            .motion
+            .estimate(&self.luma, self.background.background());
+        let k = (dt / DRIFT_S).clamp(0.0, 1.0);
+        self.drift.0 += (d.0 - self.drift.0) * k;
+        self.drift.1 += (d.1 - self.drift.1) * k;
+        let whole = (self.drift.0.round() as i32, self.drift.1.round() as i32);
+        if whole != (0, 0) {
+            // What the background showed at p is now at p + whole.
+            self.background.translate(whole);
+            self.chroma_background.translate(whole);
+            let by = (whole.0 as f32, whole.1 as f32);
+            self.motion.rebase(by);
+            self.drift = (self.drift.0 - by.0, self.drift.1 - by.1);
+            d = (d.0 - by.0, d.1 - by.1);
+            for track in &mut self.tracker.tracks {
+                for o in &mut track.obs {
+                    o.x += by.0;
+                    o.y += by.1;
+                }
+            }
+            tracing::debug!(
+                dx = whole.0,
+                dy = whole.1,
+                "throwing: background follows the camera's drift"
+            );
+        }
+        // Undone in whole pixels (a plain copy); the background's envelope
+        // (`shake_px`) takes the sub-pixel rest. Resampling to a fraction of
+        // a pixel smooths sensor noise and small dim objects with it: on
+        // the default suite's IR clips that delayed alerts by up to 0.8 s
+        // (docs/throwing-motion.md).
+        let d = (d.0.round(), d.1.round());
+        self.last_shift = d;
+        if d == (0.0, 0.0) {
+            return;
+        }
+        let w = self.width as usize;
+        self.luma_aligned.resize(self.luma.len(), 0);
+        self.chroma_aligned.resize(self.chroma.len(), 0);
+        motion::shift_plane(&self.luma, &mut self.luma_aligned, w, d.0, d.1);
+        motion::shift_plane(&self.chroma, &mut self.chroma_aligned, w, d.0, d.1);
+        self.last_shift = d;
+    }
+
     fn finding(
         &mut self,
         frame: &Frame,
@@ -273,6 +365,13 @@ impl ThrowingAnalyzer {
         if !cell.within {
             confidence *= 0.8;
         }
+        let (floor_confidence, second_floor) = floor_odds(
+            cal,
+            fall.origin_x,
+            fall.origin_y,
+            fall.origin_sigma_px,
+            cell.floor,
+        );
         let mut details = serde_json::json!({
             "origin": {
                 "floor": cell.floor,
@@ -282,6 +381,9 @@ impl ThrowingAnalyzer {
                 "x": fall.origin_x / w,
                 "y": fall.origin_y / h,
                 "within_calibration": cell.within,
+                "extrapolated_s": round4(fall.extrapolated_s as f64),
+                "floor_confidence": round4(floor_confidence as f64),
+                "second_floor": second_floor,
             },
             "acceleration_px_s2": fall.accel_px,
             "acceleration_g": fall.accel_g,
@@ -438,6 +540,14 @@ impl Analyzer for ThrowingAnalyzer {
         "throwing"
     }
 
+    fn set_explain(&mut self, on: bool) {
+        self.explain.on = on;
+    }
+
+    fn explain(&mut self) -> Vec<Explanation> {
+        self.explain.take()
+    }
+
     fn draw_debug(&self, img: &mut RgbImage) {
         if img.width() != self.width || img.height() != self.height {
             return;
@@ -446,6 +556,8 @@ impl Analyzer for ThrowingAnalyzer {
         const FOREGROUND: Rgb<u8> = Rgb([255, 0, 255]);
         const TRACK: Rgb<u8> = Rgb([0, 255, 0]);
         const DONE: Rgb<u8> = Rgb([255, 40, 40]);
+        const PARABOLA: Rgb<u8> = Rgb([255, 140, 0]);
+        const RELEASE: Rgb<u8> = Rgb([255, 255, 0]);
         let w = self.width as f32;
         let (bottom, top) = self.calibration.edges_px();
         let lines = self.calibration.lines_px();
@@ -462,17 +574,54 @@ impl Analyzer for ThrowingAnalyzer {
                 img.put_pixel(x, y, FOREGROUND);
             }
         }
+        // Tracks are kept in the background's frame of reference; the
+        // picture is where the camera was this frame.
+        let (sx, sy) = self.last_shift;
         for track in &self.tracker.tracks {
             let colour = if track.done { DONE } else { TRACK };
             for pair in track.obs.windows(2) {
                 snapshot::draw_line(
                     img,
-                    (pair[0].x, pair[0].y),
-                    (pair[1].x, pair[1].y),
+                    (pair[0].x + sx, pair[0].y + sy),
+                    (pair[1].x + sx, pair[1].y + sy),
                     colour,
                     1,
                 );
             }
+        }
+        // Each alerted fall: the fitted parabola from the release point to
+        // the alert (dashed where extrapolated back), and the release point.
+        for r in &self.recent {
+            let (t0, ox, oy) = r.origin;
+            let at = |t: f64| -> (f32, f32) {
+                let x = if t < r.first_seen {
+                    ox as f64 + r.fit_x.rate(r.first_seen) * (t - t0)
+                } else {
+                    r.fit_x.at(t)
+                };
+                let y = if t < r.first_seen {
+                    // Between the two back-traces' ends: the free-fall one
+                    // starts at the origin, the fit joins at the first sighting.
+                    let k = ((t - t0) / (r.first_seen - t0).max(1e-3)).clamp(0.0, 1.0);
+                    oy as f64 + (r.fit_y.at(r.first_seen) - oy as f64) * k * k
+                } else {
+                    r.fit_y.at(t)
+                };
+                (x as f32 + sx, y as f32 + sy)
+            };
+            let steps = (((r.alerted_at - t0) * 30.0).ceil() as usize).clamp(1, 300);
+            let mut prev = at(t0);
+            for k in 1..=steps {
+                let t = t0 + (r.alerted_at - t0) * k as f64 / steps as f64;
+                let p = at(t);
+                if t >= r.first_seen || k % 2 == 0 {
+                    snapshot::draw_line(img, prev, p, PARABOLA, 1);
+                }
+                prev = p;
+            }
+            let (rx, ry) = (ox + sx, oy + sy);
+            snapshot::draw_line(img, (rx - 5.0, ry - 5.0), (rx + 5.0, ry + 5.0), RELEASE, 2);
+            snapshot::draw_line(img, (rx - 5.0, ry + 5.0), (rx + 5.0, ry - 5.0), RELEASE, 2);
         }
     }
 
@@ -516,29 +665,41 @@ impl Analyzer for ThrowingAnalyzer {
         }
         self.recent.retain(|r| r.until >= t);
 
-        let (y, c) = luma_chroma(&frame.rgb);
-        let mut fg = self.background.apply(&y, dt);
-        let fg_c = self.chroma_background.apply(&c, dt);
-        if !fg.scene_change && !fg_c.scene_change {
-            for (m, mc) in fg.mask.iter_mut().zip(&fg_c.mask) {
+        luma_chroma_into(&frame.rgb, &mut self.luma, &mut self.chroma);
+        self.compensate_motion(dt);
+        let (y, c) = if self.last_shift == (0.0, 0.0) {
+            (&self.luma, &self.chroma)
+        } else {
+            (&self.luma_aligned, &self.chroma_aligned)
+        };
+        self.background.apply_into(y, dt, &mut self.fg);
+        self.chroma_background
+            .apply_into(c, dt, &mut self.fg_chroma);
+        if self.fg.scene_change || self.fg_chroma.scene_change {
+            self.motion.rebase(self.motion.shift());
+            self.drift = (0.0, 0.0);
+        } else {
+            for (m, mc) in self.fg.mask.iter_mut().zip(&self.fg_chroma.mask) {
                 *m = (*m).max(*mc);
             }
         }
-        let fg_pixels = fg.count;
+        let fg_pixels = self.fg.count;
         let blobs = blobs::extract(
-            &mut fg.mask,
+            &mut self.fg.mask,
             self.width,
             self.height,
             self.min_blob_px,
             self.max_blob_side_px,
             MAX_BLOBS,
         );
-        self.last_foreground = fg.mask;
+        std::mem::swap(&mut self.last_foreground, &mut self.fg.mask);
         tracing::trace!(
             t,
             fg_pixels,
             blobs = blobs.len(),
             tracks = self.tracker.tracks.len(),
+            shift_x = self.last_shift.0,
+            shift_y = self.last_shift.1,
             "throwing: frame"
         );
         let cal = &self.calibration;
@@ -550,25 +711,48 @@ impl Analyzer for ThrowingAnalyzer {
         );
 
         let mut out = Vec::new();
+        let live: std::collections::HashSet<u64> =
+            self.tracker.tracks.iter().map(|t| t.id).collect();
+        self.explained.retain(|id, _| live.contains(id));
         for id in updated {
-            let Some(track) = self.tracker.get_mut(id) else {
+            let (tracker, cal, params) = (&mut self.tracker, &self.calibration, &self.params);
+            let Some(track) = tracker.get_mut(id) else {
                 continue;
             };
             if track.done {
                 continue;
             }
-            let obs = track.obs.clone();
-            let cal = &self.calibration;
-            let verdict = trajectory::judge(&obs, |y| cal.gravity_px(y), &self.params);
+            let (verdict, measures) =
+                trajectory::judge_measured(&track.obs, |y| cal.gravity_px(y), params);
             let fall = match verdict {
                 Verdict::Fall(fall) => fall,
                 Verdict::Reject(why) => {
-                    let last = obs[obs.len() - 1];
-                    tracing::trace!(track = id, points = obs.len(), x = last.x, y = last.y, why, obs = ?obs.iter().map(|o| (o.t, o.x as i32, o.y as i32, o.area)).collect::<Vec<_>>(), "throwing: not a fall (yet)");
+                    // Explained (and logged at debug) once per reason per track.
+                    if self.explained.get(&id) != Some(&why) {
+                        self.explained.insert(id, why);
+                        let last = track.obs[track.obs.len() - 1];
+                        tracing::debug!(
+                            track = id,
+                            points = track.obs.len(),
+                            x = last.x,
+                            y = last.y,
+                            why,
+                            "throwing: track rejected (not a fall so far)"
+                        );
+                        tracing::trace!(track = id, obs = ?track.obs.iter().map(|o| (o.t, o.x as i32, o.y as i32, o.area)).collect::<Vec<_>>(), "throwing: rejected track's points");
+                        let cues = measures.cues(params);
+                        self.explain.record(|| Explanation {
+                            analyzer: "throwing",
+                            subject: format!("track {id} at ({:.0},{:.0})", last.x, last.y),
+                            verdict: Judged::Rejected(why.into()),
+                            cues,
+                        });
+                    }
                     continue;
                 }
                 Verdict::Wait => continue,
             };
+            let obs = track.obs.clone();
             track.done = true;
             tracing::debug!(track = id, ?fall, obs = ?&obs[fall.start..], "throwing: fall accepted");
             // A track that lost the object and another that picked it up again
@@ -582,11 +766,29 @@ impl Analyzer for ThrowingAnalyzer {
             self.recent.push(RecentFall {
                 fit_x: fall.fit_x,
                 fit_y: fall.fit_y,
+                origin: (fall.origin_t, fall.origin_x, fall.origin_y),
+                first_seen: obs[fall.start].t,
                 alerted_at: t,
                 until: t + SAME_OBJECT_S,
                 tolerance,
             });
             if let Some(f) = self.finding(frame, id, &obs, &fall) {
+                let mut cues = measures.cues(&self.params);
+                cues.push(Cue::at_most(
+                    "extrapolated_s",
+                    fall.extrapolated_s as f64,
+                    self.params.max_backtrack_s as f64,
+                ));
+                if let Some(c) = f.details["origin"]["floor_confidence"].as_f64() {
+                    cues.push(Cue::at_least("floor_confidence", c, 0.0));
+                }
+                let floor = f.details["origin"]["floor"].as_i64().unwrap_or_default();
+                self.explain.record(|| Explanation {
+                    analyzer: "throwing",
+                    subject: format!("track {id} from floor {floor}"),
+                    verdict: Judged::Alert("throwing".into()),
+                    cues,
+                });
                 out.push(f);
             }
         }
@@ -597,14 +799,51 @@ impl Analyzer for ThrowingAnalyzer {
 /// Luma (BT.601) and a red–blue opponent channel, `128 + (R − B) / 2`, of
 /// a packed RGB buffer.
 pub fn luma_chroma(rgb: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let n = rgb.len() / 3;
-    let (mut y, mut c) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for p in rgb.chunks_exact(3) {
-        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
-        y.push(((77 * r + 150 * g + 29 * b) >> 8) as u8);
-        c.push((128 + ((r - b) >> 1)) as u8);
-    }
+    let (mut y, mut c) = (Vec::new(), Vec::new());
+    luma_chroma_into(rgb, &mut y, &mut c);
     (y, c)
+}
+
+/// [`luma_chroma`] into kept buffers (resized to fit).
+pub fn luma_chroma_into(rgb: &[u8], y: &mut Vec<u8>, c: &mut Vec<u8>) {
+    let n = rgb.len() / 3;
+    y.resize(n, 0);
+    c.resize(n, 0);
+    for ((p, yv), cv) in rgb.chunks_exact(3).zip(y.iter_mut()).zip(c.iter_mut()) {
+        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+        *yv = ((77 * r + 150 * g + 29 * b) >> 8) as u8;
+        *cv = (128 + ((r - b) >> 1)) as u8;
+    }
+}
+
+/// How sure the floor of an origin at (x, y) is, given the origin row's
+/// standard uncertainty `sigma_px`: the share of a normal distribution
+/// around `y` that falls in `floor`'s band, and the floor with the next
+/// largest share (`None` when no other floor gets any).
+fn floor_odds(cal: &Calibration, x: f32, y: f32, sigma_px: f32, floor: i32) -> (f32, Option<i32>) {
+    let sigma = sigma_px.max(0.25);
+    let mut shares: Vec<(i32, f32)> = Vec::new();
+    const STEPS: i32 = 64;
+    for k in -STEPS..=STEPS {
+        let z = 4.0 * k as f32 / STEPS as f32;
+        let weight = (-0.5 * z * z).exp();
+        let f = cal.cell_at(x, y + z * sigma).floor;
+        match shares.iter_mut().find(|(g, _)| *g == f) {
+            Some((_, s)) => *s += weight,
+            None => shares.push((f, weight)),
+        }
+    }
+    let total: f32 = shares.iter().map(|(_, s)| s).sum::<f32>().max(1e-6);
+    let own = shares
+        .iter()
+        .find(|(g, _)| *g == floor)
+        .map_or(0.0, |(_, s)| *s);
+    let second = shares
+        .iter()
+        .filter(|(g, s)| *g != floor && *s > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(g, _)| *g);
+    (own / total, second)
 }
 
 /// `mask` grown sideways by `by` pixels on each side, row by row.

@@ -9,10 +9,17 @@
 //! `[min_g, max_g]` of free fall at the local pixel scale, and the sideways
 //! acceleration is small (leaves zig-zag, laundry swings). The start is traced
 //! back along the fitted path: to the first observation, or earlier (by at
-//! most `max_backtrack_s`) to where the fitted vertical speed was zero, for an
-//! object first seen already moving.
+//! most `max_backtrack_s`) to where the vertical speed was zero, for an
+//! object first seen already moving (picked up late, behind a ledge or too
+//! faint at first). Beyond the first point the path is extrapolated as free
+//! fall at the local pixel scale (from the floor lines), starting from the
+//! fitted position and speed there; the fitted parabola's own rest point is
+//! kept as a check, and how far the two disagree widens the origin's
+//! uncertainty (`origin_sigma_px`), from which the alert's floor confidence
+//! and second-best floor come.
 
 use super::tracker::Obs;
+use crate::analysis::explain::Cue;
 
 /// A fitted quadratic `v(t) = c0 + c1·dt + c2·dt²` with `dt = t − t0`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,6 +150,73 @@ pub struct Fall {
     pub confidence: f32,
     /// Mean blob side, pixels.
     pub size_px: f32,
+    /// Seconds the origin lies before the first observation used (the path
+    /// extrapolated back over a late pick-up); 0 when seen from the start.
+    pub extrapolated_s: f32,
+    /// Where the fitted parabola alone puts the origin's row (the check on
+    /// the free-fall back-trace), pixels.
+    pub origin_y_fit: f32,
+    /// Standard uncertainty of the origin's row, pixels.
+    pub origin_sigma_px: f32,
+}
+
+/// What the test measured on a run of observations, for explanations
+/// (`replay --explain`); `None` where the test stopped before measuring it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measures {
+    pub points: usize,
+    pub span_s: f32,
+    /// Share of the frames in the span with an observation.
+    pub coverage: f32,
+    pub drop_px: Option<f32>,
+    pub rms_y_px: Option<f32>,
+    pub rms_x_px: Option<f32>,
+    /// The residual allowed for this object size, pixels.
+    pub allowance_px: Option<f32>,
+    pub accel_g: Option<f32>,
+    /// Fitted acceleration over its standard error.
+    pub significance: Option<f32>,
+    pub lateral_g: Option<f32>,
+}
+
+impl Measures {
+    /// Each measured cue with the threshold it was compared with.
+    pub fn cues(&self, p: &Params) -> Vec<Cue> {
+        let mut v = vec![
+            Cue::at_least("points", self.points as f64, p.min_points as f64),
+            Cue::at_least("track_s", self.span_s as f64, p.min_track_s as f64),
+            Cue::at_least("coverage", self.coverage as f64, MIN_COVERAGE as f64),
+        ];
+        if let Some(d) = self.drop_px {
+            v.push(Cue::at_least("drop_px", d as f64, p.min_drop_px as f64));
+        }
+        let allowance = self.allowance_px.unwrap_or(p.max_residual_px) as f64;
+        if let Some(r) = self.rms_y_px {
+            v.push(Cue::at_most("residual_y_px", r as f64, allowance));
+        }
+        if let Some(r) = self.rms_x_px {
+            v.push(Cue::at_most("residual_x_px", r as f64, allowance));
+        }
+        if let Some(a) = self.significance {
+            v.push(Cue::at_least(
+                "accel_significance",
+                a as f64,
+                SIGNIFICANCE as f64,
+            ));
+        }
+        if let Some(g) = self.accel_g {
+            v.push(Cue::at_least("min_g", g as f64, p.min_g as f64));
+            v.push(Cue::at_most("max_g", g as f64, p.max_g as f64));
+        }
+        if let Some(l) = self.lateral_g {
+            v.push(Cue::at_most(
+                "max_lateral_g",
+                l as f64,
+                p.max_lateral_g as f64,
+            ));
+        }
+        v
+    }
 }
 
 /// The test's answer for a track so far.
@@ -186,6 +260,27 @@ const MAX_STARTS: usize = 6;
 /// all along is only ever judged over its whole path. The fitted path
 /// is then extended back over earlier points that lie on it.
 pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdict {
+    judge_measured(obs, gravity_px, p).0
+}
+
+/// [`judge`], with what was measured on the run the verdict is about (the
+/// accepted one, or the longest rejected one).
+pub fn judge_measured(
+    obs: &[Obs],
+    gravity_px: impl Fn(f32) -> f32,
+    p: &Params,
+) -> (Verdict, Measures) {
+    let mut m = Measures::default();
+    let v = judge_inner(obs, gravity_px, p, &mut m);
+    (v, m)
+}
+
+fn judge_inner(
+    obs: &[Obs],
+    gravity_px: impl Fn(f32) -> f32,
+    p: &Params,
+    measures: &mut Measures,
+) -> Verdict {
     let Some(first) = obs.first() else {
         return Verdict::Wait;
     };
@@ -233,8 +328,10 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
     let mut verdict = Verdict::Wait;
     // Latest start first: the fall begins when the object was last still.
     for &s in starts.iter().rev() {
-        match test_suffix(&obs[s..], &gravity_px, p) {
+        let mut m = Measures::default();
+        match test_suffix(&obs[s..], &gravity_px, p, &mut m) {
             Verdict::Fall(mut fall) => {
+                *measures = m;
                 // Take in earlier points that lie on the fitted path.
                 let tol = p.max_residual_px + 0.1 * fall.size_px + 1.0;
                 let mut start = s;
@@ -248,11 +345,20 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
                     start -= 1;
                 }
                 fall.start = start;
-                trace_origin(&mut fall, obs[start].t, obs[obs.len() - 1].t, p);
+                trace_origin(
+                    &mut fall,
+                    obs[start].t,
+                    obs[obs.len() - 1].t,
+                    &gravity_px,
+                    p,
+                );
                 return Verdict::Fall(fall);
             }
             // Report the reason for the longest run.
-            Verdict::Reject(why) => verdict = Verdict::Reject(why),
+            Verdict::Reject(why) => {
+                verdict = Verdict::Reject(why);
+                *measures = m;
+            }
             _ => {}
         }
     }
@@ -260,13 +366,21 @@ pub fn judge(obs: &[Obs], gravity_px: impl Fn(f32) -> f32, p: &Params) -> Verdic
 }
 
 /// The free-fall test on one run of observations.
-fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Verdict {
+fn test_suffix(
+    pts: &[Obs],
+    gravity_px: &impl Fn(f32) -> f32,
+    p: &Params,
+    m: &mut Measures,
+) -> Verdict {
     let n = pts.len();
     let (t_first, t_last) = (pts[0].t, pts[n - 1].t);
+    m.points = n;
+    m.span_s = (t_last - t_first) as f32;
     if n < p.min_points as usize || ((t_last - t_first) as f32) < p.min_track_s {
         return Verdict::Wait;
     }
     let frames_spanned = ((t_last - t_first) as f32 / p.frame_s.max(1e-3)).round() + 1.0;
+    m.coverage = n as f32 / frames_spanned;
     if (n as f32) < MIN_COVERAGE * frames_spanned {
         return Verdict::Reject("too many gaps");
     }
@@ -281,6 +395,7 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
     };
     let drop = (fy.at(t_last) - fy.at(t_first)) as f32;
     let dx = (fx.at(t_last) - fx.at(t_first)) as f32;
+    m.drop_px = Some(drop);
     if drop < -p.min_drop_px {
         return Verdict::Reject("rising");
     }
@@ -331,6 +446,9 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
         return Verdict::Reject("stops and starts");
     }
     let allowance = p.max_residual_px + 0.1 * size;
+    m.allowance_px = Some(allowance);
+    m.rms_y_px = Some(fy.rms as f32);
+    m.rms_x_px = Some(fx.rms as f32);
     if fy.rms as f32 > allowance {
         return Verdict::Reject("erratic vertical path");
     }
@@ -342,6 +460,8 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
     let accel = fy.accel() as f32;
     let sigma = 2.0 * fy.sigma_c2 as f32;
     let accel_g = accel / g;
+    m.accel_g = Some(accel_g);
+    m.significance = Some(accel / sigma.max(1e-6));
     if accel < SIGNIFICANCE * sigma || accel_g < p.min_g {
         return Verdict::Reject("too little acceleration (constant speed)");
     }
@@ -349,6 +469,7 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
         return Verdict::Reject("too much acceleration");
     }
     let lateral = fx.accel().abs() as f32;
+    m.lateral_g = Some((lateral - 2.0 * 2.0 * fx.sigma_c2 as f32).max(0.0) / g);
     if lateral - 2.0 * 2.0 * fx.sigma_c2 as f32 > p.max_lateral_g * g {
         return Verdict::Reject("sideways acceleration");
     }
@@ -369,23 +490,67 @@ fn test_suffix(pts: &[Obs], gravity_px: &impl Fn(f32) -> f32, p: &Params) -> Ver
         duration_s: (t_last - t_first) as f32,
         confidence,
         size_px: size,
+        extrapolated_s: 0.0,
+        origin_y_fit: fy.at(t_first) as f32,
+        origin_sigma_px: 1.0 + 0.1 * size,
     })
 }
 
-/// Traces the fitted path back from its first point (`t_first`) to where
-/// the fall started: there, or up to `max_backtrack_s` earlier where the
-/// fitted vertical speed was zero.
-fn trace_origin(fall: &mut Fall, t_first: f64, t_last: f64, p: &Params) {
+/// Traces the path back from its first point (`t_first`) to where the
+/// fall started: there, when the fitted vertical speed there is not
+/// downwards (a toss seen from the hand), or up to `max_backtrack_s` earlier
+/// where the speed was zero, integrating free fall at the local scale
+/// (`gravity_px(y)`) backwards from the fitted position and speed at
+/// `t_first`. Sets the origin, `extrapolated_s`, `origin_y_fit` (the
+/// parabola's own rest point) and `origin_sigma_px`.
+fn trace_origin(
+    fall: &mut Fall,
+    t_first: f64,
+    t_last: f64,
+    gravity_px: &impl Fn(f32) -> f32,
+    p: &Params,
+) {
     let (fx, fy) = (&fall.fit_x, &fall.fit_y);
-    let t_rest = fy.t0 - fy.c1 / (2.0 * fy.c2);
-    let origin_t = if t_rest < t_first {
-        t_rest.max(t_first - p.max_backtrack_s as f64)
+    let limit = p.max_backtrack_s.max(0.0) as f64;
+    let base_sigma = 1.0 + 0.1 * fall.size_px;
+    let v_first = fy.rate(t_first);
+    let t_rest_fit = if fy.c2 > 0.0 {
+        fy.t0 - fy.c1 / (2.0 * fy.c2)
     } else {
         t_first
     };
+    if v_first <= 0.0 || t_rest_fit >= t_first || limit <= 0.0 {
+        fall.origin_t = t_first;
+        fall.origin_y = fy.at(t_first) as f32;
+        fall.origin_y_fit = fall.origin_y;
+        fall.origin_x = fx.at(t_first) as f32;
+        fall.extrapolated_s = 0.0;
+        fall.origin_sigma_px = base_sigma;
+        fall.duration_s = (t_last - t_first) as f32;
+        return;
+    }
+    // Free fall backwards: v shrinks by g(y)·h per step until it is zero.
+    const STEP_S: f64 = 1.0 / 480.0;
+    let (mut y, mut v, mut back) = (fy.at(t_first), v_first, 0.0f64);
+    while v > 0.0 && back < limit {
+        let g = gravity_px(y as f32).max(1e-3) as f64;
+        let h = STEP_S.min(v / g).min(limit - back);
+        y -= v * h - 0.5 * g * h * h;
+        v -= g * h;
+        back += h;
+    }
+    let t_fit = t_rest_fit.max(t_first - limit);
+    let y_fit = fy.at(t_fit);
+    let origin_t = t_first - back;
     fall.origin_t = origin_t;
-    fall.origin_y = fy.at(origin_t) as f32;
+    fall.origin_y = y as f32;
+    fall.origin_y_fit = y_fit as f32;
     fall.origin_x = (fx.at(t_first) + fx.rate(t_first) * (origin_t - t_first)) as f32;
+    fall.extrapolated_s = back as f32;
+    // The two back-traces agree when the scale and the fit do; where they
+    // do not, the truth is most likely between them.
+    let disagreement = (y - y_fit).abs() as f32;
+    fall.origin_sigma_px = base_sigma.hypot(0.5 * disagreement);
     fall.duration_s = (t_last - origin_t) as f32;
 }
 
@@ -466,6 +631,28 @@ mod tests {
             Verdict::Fall(f) => {
                 assert!((f.origin_y - 50.0).abs() < 1.5, "{f:?}");
                 assert!((f.origin_t - 9.8).abs() < 0.07, "{f:?}");
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn a_late_track_is_extrapolated_back_past_the_old_cap() {
+        // First seen 1.2 s after release, well past the old 0.3 s cap.
+        let obs = track(10, 0.3, |t| {
+            let t = t + 1.2;
+            (100.0, 50.0 + 0.5 * G as f64 * t * t)
+        });
+        let p = Params {
+            max_backtrack_s: 2.5,
+            ..params()
+        };
+        match judge(&obs, |_| G, &p) {
+            Verdict::Fall(f) => {
+                assert!((f.extrapolated_s - 1.2).abs() < 0.1, "{f:?}");
+                assert!((f.origin_y - 50.0).abs() < 3.0, "{f:?}");
+                assert!((f.origin_t - 8.8).abs() < 0.1, "{f:?}");
+                assert!(f.origin_sigma_px >= 1.0, "{f:?}");
             }
             v => panic!("{v:?}"),
         }
