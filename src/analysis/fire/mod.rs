@@ -523,6 +523,8 @@ impl Analyzer for FireAnalyzer {
                 &flames,
                 |r, bbox| flame_hit(r, bbox, st, px_area),
             );
+            // `zi` indexes several per-zone arrays.
+            #[allow(clippy::needless_range_loop)]
             for zi in 0..nz {
                 let of_zone = || flames.iter().filter(move |r| r.region.zone as usize == zi);
                 let biggest = |hit: bool| {
