@@ -308,3 +308,33 @@ fn replay_explains_garbage_alerts_and_rejections_and_draws_candidates() {
         "{rejected}"
     );
 }
+
+/// `replay --explain` on a generated shed fire: the fire analyzer prints the
+/// alert's cues with their thresholds, and at least one rejected candidate
+/// with the cue that failed it.
+#[test]
+fn replay_explain_prints_fire_cues_for_the_alert_and_rejections() {
+    let dir = tempfile::tempdir().unwrap();
+    scenegen(dir.path(), "fire", 3003, None, "", true);
+    let out = Command::new(BIN)
+        .args(["replay", "--explain", "--camera", "fire-3003", "--config"])
+        .arg(dir.path().join("fire-3003.toml"))
+        .arg(dir.path().join("fire-3003.mp4"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let alert = stderr
+        .lines()
+        .find(|l| l.contains("fire zone shed: ALERT fire"))
+        .unwrap_or_else(|| panic!("no explained fire alert:\n{stderr}"));
+    for cue in ["flame_area", "flicker", "structure"] {
+        assert!(alert.contains(&format!("; {cue} ")), "{cue}: {alert}");
+    }
+    assert!(
+        stderr.lines().any(|l| l.contains("explain: t=")
+            && l.contains(": rejected (")
+            && l.contains(" FAIL")),
+        "no rejected candidate explained:\n{stderr}"
+    );
+}

@@ -29,6 +29,10 @@ pub const GREY_CHROMA: i32 = 24;
 /// in a shed, and their core saturates the sensor.
 pub const HOT_Y: u8 = 220;
 
+/// Least luma change of a pixel in one frame that counts as sharp motion
+/// (a person's or a vehicle's edge passing; smoke thickens far slower).
+pub const MOVE_DY: u16 = 30;
+
 /// Geometry of the analysis grid for one frame size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grid {
@@ -85,6 +89,8 @@ pub struct ZoneMap {
     pub cell: Vec<u8>,
     /// Per cell: pixels that are in some zone.
     pub active: Vec<u16>,
+    /// Cells per row of the grid.
+    pub gw: usize,
 }
 
 impl ZoneMap {
@@ -134,6 +140,7 @@ impl ZoneMap {
             pixel,
             cell,
             active,
+            gw: grid.gw,
         }
     }
 }
@@ -154,6 +161,24 @@ pub struct CellStats {
     pub flame_flip: Vec<u16>,
     /// Flame-coloured pixels that are also hot: luma >= [`HOT_Y`].
     pub hot_n: Vec<u16>,
+    /// Pixels that are flame-coloured now but were not in the previous
+    /// frame, or the other way round: a flame's shape changes from frame to
+    /// frame, printed or lit red-and-white material keeps its shape.
+    pub flame_toggled: Vec<u16>,
+    /// Sum of |luma change| since the previous frame over the pixels that
+    /// are flame-coloured now or were before: how strongly the flame's
+    /// brightness flickers (compression flutter on a printed red stripe
+    /// moves it by a few grey levels, a flame by tens).
+    pub flame_dy: Vec<u32>,
+    /// Sums of the analysis row (y) of the flame-coloured, hot and changed
+    /// flame pixels: where in a region the hot core and the flicker sit.
+    pub flame_row: Vec<u32>,
+    pub hot_row: Vec<u32>,
+    pub changed_row: Vec<u32>,
+    /// Active pixels (any colour) whose luma changed by at least the change
+    /// threshold since the previous frame: sharp motion, which people and
+    /// vehicles make and slow, diffuse smoke does not.
+    pub moved: Vec<u16>,
     /// Sum of luma, gradient magnitude and chroma over active pixels.
     pub y_sum: Vec<u32>,
     pub grad_sum: Vec<u32>,
@@ -176,6 +201,12 @@ impl CellStats {
             flame_energy: vec![0; cells],
             flame_flip: vec![0; cells],
             hot_n: vec![0; cells],
+            flame_toggled: vec![0; cells],
+            flame_dy: vec![0; cells],
+            flame_row: vec![0; cells],
+            hot_row: vec![0; cells],
+            changed_row: vec![0; cells],
+            moved: vec![0; cells],
             y_sum: vec![0; cells],
             grad_sum: vec![0; cells],
             chroma_sum: vec![0; cells],
@@ -322,15 +353,29 @@ impl Extractor {
                 if flame {
                     st.flame_n[c] += 1;
                     st.flame_energy[c] += luma as u32;
+                    st.flame_row[c] += y as u32;
                     if luma >= HOT_Y {
                         st.hot_n[c] += 1;
+                        st.hot_row[c] += y as u32;
                     }
                 }
                 let dy = luma as i16 - self.prev_y[i] as i16;
+                if self.have_prev {
+                    if flame != self.prev_flame[i] {
+                        st.flame_toggled[c] += 1;
+                    }
+                    if flame || self.prev_flame[i] {
+                        st.flame_dy[c] += dy.unsigned_abs() as u32;
+                    }
+                    if dy.unsigned_abs() >= (change_threshold as u16).max(MOVE_DY) {
+                        st.moved[c] += 1;
+                    }
+                }
                 if self.have_prev && (flame || self.prev_flame[i]) {
                     let thr = change_threshold as i16;
                     if dy.abs() >= thr {
                         st.flame_changed[c] += 1;
+                        st.changed_row[c] += y as u32;
                         let before = self.prev_dy[i];
                         if before.abs() >= thr && (before > 0) != (dy > 0) {
                             st.flame_flip[c] += 1;
@@ -400,10 +445,18 @@ pub struct History {
     flame_energy: Vec<u32>,
     flame_flip: Vec<u16>,
     hot_n: Vec<u16>,
+    flame_toggled: Vec<u16>,
+    flame_dy: Vec<u32>,
+    flame_row: Vec<u32>,
+    hot_row: Vec<u32>,
+    changed_row: Vec<u32>,
     /// Per cell, bit `k` set when the cell was flame-coloured `k` frames ago.
     pub flame_on: Vec<u32>,
     /// Per cell, bit `k` set when the cell looked smoky `k` frames ago.
     pub smoky: Vec<u32>,
+    /// Per cell, bit `k` set when it was in sharp motion `k` frames ago
+    /// (set by the caller from the smoke model's verdict).
+    pub moving: Vec<u32>,
 }
 
 impl History {
@@ -418,8 +471,14 @@ impl History {
             flame_energy: vec![0; cells * HISTORY],
             flame_flip: vec![0; cells * HISTORY],
             hot_n: vec![0; cells * HISTORY],
+            flame_toggled: vec![0; cells * HISTORY],
+            flame_dy: vec![0; cells * HISTORY],
+            flame_row: vec![0; cells * HISTORY],
+            hot_row: vec![0; cells * HISTORY],
+            changed_row: vec![0; cells * HISTORY],
             flame_on: vec![0; cells],
             smoky: vec![0; cells],
+            moving: vec![0; cells],
         }
     }
 
@@ -433,7 +492,14 @@ impl History {
     }
 
     /// Adds a frame's stats (taken at stream time `t`) and smoke verdicts.
-    pub fn push(&mut self, t: f64, st: &CellStats, active: &[u16], smoky: &[bool]) {
+    pub fn push(
+        &mut self,
+        t: f64,
+        st: &CellStats,
+        active: &[u16],
+        smoky: &[bool],
+        moving: &[bool],
+    ) {
         self.head = (self.head + 1) % HISTORY;
         self.len = (self.len + 1).min(HISTORY);
         self.t[self.head] = t;
@@ -443,6 +509,11 @@ impl History {
         self.flame_energy[base..base + self.cells].copy_from_slice(&st.flame_energy);
         self.flame_flip[base..base + self.cells].copy_from_slice(&st.flame_flip);
         self.hot_n[base..base + self.cells].copy_from_slice(&st.hot_n);
+        self.flame_toggled[base..base + self.cells].copy_from_slice(&st.flame_toggled);
+        self.flame_dy[base..base + self.cells].copy_from_slice(&st.flame_dy);
+        self.flame_row[base..base + self.cells].copy_from_slice(&st.flame_row);
+        self.hot_row[base..base + self.cells].copy_from_slice(&st.hot_row);
+        self.changed_row[base..base + self.cells].copy_from_slice(&st.changed_row);
         // `c` indexes several parallel per-cell arrays.
         #[allow(clippy::needless_range_loop)]
         for c in 0..self.cells {
@@ -451,6 +522,8 @@ impl History {
             self.flame_on[c] = (self.flame_on[c] << 1) | on as u32;
             let s = smoky.get(c).copied().unwrap_or(false);
             self.smoky[c] = (self.smoky[c] << 1) | s as u32;
+            let m = moving.get(c).copied().unwrap_or(false);
+            self.moving[c] = (self.moving[c] << 1) | m as u32;
         }
     }
 
@@ -490,6 +563,20 @@ impl History {
     pub fn hot_n(&self, age: usize, cell: usize) -> u16 {
         self.hot_n[self.slot(age) * self.cells + cell]
     }
+
+    pub fn flame_toggled(&self, age: usize, cell: usize) -> u16 {
+        self.flame_toggled[self.slot(age) * self.cells + cell]
+    }
+
+    pub fn flame_dy(&self, age: usize, cell: usize) -> u32 {
+        self.flame_dy[self.slot(age) * self.cells + cell]
+    }
+
+    /// Row sums of the flame, hot and changed pixels (see [`CellStats::flame_row`]).
+    pub fn rows(&self, age: usize, cell: usize) -> (u32, u32, u32) {
+        let i = self.slot(age) * self.cells + cell;
+        (self.flame_row[i], self.hot_row[i], self.changed_row[i])
+    }
 }
 
 #[cfg(test)]
@@ -528,7 +615,7 @@ mod tests {
         let mut st = CellStats::zeroed(1);
         for i in 0..40u16 {
             st.flame_n[0] = i;
-            h.push(i as f64 * 0.1, &st, &[16], &[false]);
+            h.push(i as f64 * 0.1, &st, &[16], &[false], &[false]);
         }
         assert_eq!(h.len(), HISTORY);
         assert_eq!(h.flame_n(0, 0), 39);

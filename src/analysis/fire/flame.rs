@@ -38,6 +38,12 @@ pub const MAX_DRIFT: f32 = 0.35;
 pub const BASE_FLICKER: f32 = 0.10;
 /// Least share of flame pixels reversing brightness per frame.
 pub const MIN_FLIP: f32 = 0.03;
+/// Least flame structure: how far the hot pixels' centre lies below the
+/// flame pixels' centre plus how far the flickering pixels' centre lies
+/// above it, ÷ the region's height. A flame burns white at its base and
+/// flickers at its tips; a red-and-white stripe, a cone or a sign that
+/// flutters under compression has its white and its flicker all over.
+pub const MIN_STRUCTURE: f32 = 0.1;
 
 /// Per-zone thresholds.
 #[derive(Debug, Clone)]
@@ -65,17 +71,30 @@ pub struct FlameRegion {
     pub steady: f32,
     pub drift: f32,
     pub growth: f32,
+    /// Mean share of the flame area that changed membership frame to frame.
+    pub shape_change: f32,
+    /// Mean |luma change| per frame over the flame pixels, grey levels.
+    pub amplitude: f32,
+    /// How far below the flame pixels' centre the hot pixels' centre lies,
+    /// and how far above it the flickering pixels' centre lies, each ÷ the
+    /// region's height in analysis pixels (a flame: hot core at the base,
+    /// flicker at the tips).
+    pub core_low: f32,
+    pub flicker_high: f32,
+    /// `core_low + flicker_high`.
+    pub structure: f32,
     /// Which cues held.
     pub colour_ok: bool,
     pub flicker_ok: bool,
     pub steady_ok: bool,
     pub in_place_ok: bool,
+    pub structure_ok: bool,
 }
 
 impl FlameRegion {
     /// All required cues held.
     pub fn hit(&self) -> bool {
-        self.colour_ok && self.flicker_ok && self.steady_ok && self.in_place_ok
+        self.colour_ok && self.flicker_ok && self.steady_ok && self.in_place_ok && self.structure_ok
     }
 
     /// Names of the cues that held, for alert details.
@@ -89,6 +108,9 @@ impl FlameRegion {
         }
         if self.steady_ok && self.in_place_ok {
             c.push("persistence");
+        }
+        if self.structure_ok {
+            c.push("structure");
         }
         if self.growth >= 1.2 {
             c.push("growth");
@@ -113,6 +135,7 @@ pub fn find(
     zones: &ZoneMap,
     p: &FlameParams,
     open: &[bool],
+    grey: bool,
 ) -> Vec<FlameRegion> {
     let persist = hist.frames_within(PERSIST_S).max(1);
     let window = hist.frames_within(WINDOW_S);
@@ -157,6 +180,10 @@ pub fn find(
         let mut changed = vec![0f32; window];
         let mut energy = vec![0f32; window];
         let mut flips = vec![0f32; window];
+        let mut toggled = vec![0f32; window];
+        let mut dy = vec![0f32; window];
+        let (mut fr, mut hr, mut cr) = (0f64, 0f64, 0f64);
+        let (mut fnn, mut hn, mut cn) = (0f64, 0f64, 0f64);
         let mut hot = 0.0f32;
         let mut cx = vec![f32::NAN; window];
         for (age, ((a, ch), e)) in area
@@ -172,6 +199,15 @@ pub fn find(
                 *ch += hist.flame_changed(age, c) as f32;
                 *e += hist.flame_energy(age, c) as f32;
                 flips[age] += hist.flame_flip(age, c) as f32;
+                toggled[age] += hist.flame_toggled(age, c) as f32;
+                dy[age] += hist.flame_dy(age, c) as f32;
+                let (a, b, d) = hist.rows(age, c);
+                fr += a as f64;
+                hr += b as f64;
+                cr += d as f64;
+                fnn += hist.flame_n(age, c) as f64;
+                hn += hist.hot_n(age, c) as f64;
+                cn += hist.flame_changed(age, c) as f64;
                 if age < 3 {
                     hot += hist.hot_n(age, c) as f32 / 3.0;
                 }
@@ -195,6 +231,31 @@ pub fn find(
             flip += flips[age] / area[age].max(area[age + 1]).max(1.0);
         }
         flip /= (window - 2) as f32;
+        let mut shape_change = 0.0;
+        for age in 0..window - 1 {
+            shape_change += toggled[age] / area[age].max(area[age + 1]).max(1.0);
+        }
+        shape_change /= (window - 1) as f32;
+        // Flicker amplitude: per frame, the summed |luma change| over the
+        // pixels flame-coloured then or before, divided by their count
+        // (area + toggled approximates the union).
+        let mut amplitude = 0.0;
+        for age in 0..window - 1 {
+            amplitude += dy[age] / (area[age].max(area[age + 1]) + 0.5 * toggled[age]).max(1.0);
+        }
+        amplitude /= (window - 1) as f32;
+        let rh = (region.size().1 * super::features::CELL) as f64;
+        let fc = fr / fnn.max(1.0);
+        let core_low = if hn > 0.0 {
+            ((hr / hn - fc) / rh) as f32
+        } else {
+            0.0
+        };
+        let flicker_high = if cn > 0.0 {
+            ((fc - cr / cn) / rh) as f32
+        } else {
+            0.0
+        };
         // Steadiness: the least ratio of a frame's area to the largest of the
         // three frames before it, over frames that follow a sizeable area. A
         // growing flame stays near 1; a light blinking off drops to ~0.
@@ -225,6 +286,10 @@ pub fn find(
             flicker_ok: flicker >= min_flicker * relax && flip >= MIN_FLIP * relax,
             steady_ok: steady >= MIN_STEADY,
             in_place_ok: drift <= MAX_DRIFT,
+            // Grey (IR) frames have no colour to tell a hot core by, and no
+            // red-and-white print to confuse: structure is not required.
+            structure_ok: grey || core_low + flicker_high >= MIN_STRUCTURE * relax,
+            structure: core_low + flicker_high,
             region,
             area: now,
             flicker,
@@ -234,6 +299,10 @@ pub fn find(
             periodicity,
             steady,
             drift,
+            shape_change,
+            amplitude,
+            core_low,
+            flicker_high,
             growth: now / then.max(1.0),
         });
     }

@@ -29,8 +29,9 @@ pub mod models;
 pub mod regions;
 pub mod smoke;
 
+use super::explain::{Cue as ExplainCue, Explain, Explanation, Verdict};
 use super::{Analyzer, Finding, ZoneMask};
-use crate::alert::{AlertKind, BBox, Severity};
+use crate::alert::{snapshot, AlertKind, AlertState, BBox, Severity};
 use crate::ingest::Frame;
 use config::{FireConfig, FireFusion};
 use features::{Extractor, Grid, History, ZoneMap, CELL};
@@ -122,6 +123,26 @@ pub struct FireAnalyzer {
     verifier: Option<VerifierHook>,
     detector: Option<DetectorHook>,
     warned_size: bool,
+    explain: Explain,
+    /// What the last frame showed, for `--debug-video`.
+    debug: DebugView,
+    /// Per zone and kind (0 flame, 1 smoke): stream time of the last logged
+    /// rejection (one line a second at most).
+    rejected_at: Vec<[f64; 2]>,
+    /// Per zone and kind: the cues of the last sighting, for the explanation
+    /// of the alert it opens.
+    last_cues: Vec<[Vec<ExplainCue>; 2]>,
+}
+
+/// The last frame's candidates, drawn by [`Analyzer::draw_debug`].
+#[derive(Debug, Default, Clone)]
+struct DebugView {
+    /// Frame size the boxes belong to.
+    size: (u32, u32),
+    /// Flame candidates: box, hit.
+    flames: Vec<(BBox, bool)>,
+    /// Smoke regions: box, hit, read as a flame's glow.
+    smoke: Vec<(BBox, bool, bool)>,
 }
 
 impl FireAnalyzer {
@@ -165,6 +186,10 @@ impl FireAnalyzer {
             verifier: None,
             detector: None,
             warned_size: false,
+            explain: Explain::default(),
+            debug: DebugView::default(),
+            rejected_at: vec![[f64::NEG_INFINITY; 2]; n],
+            last_cues: vec![[Vec::new(), Vec::new()]; n],
         }
     }
 
@@ -340,6 +365,38 @@ impl Analyzer for FireAnalyzer {
         "fire"
     }
 
+    /// Flame candidates (orange; red when every cue held), smoke regions
+    /// (grey; white when they hit) and smoke read as a flame's glow (yellow).
+    fn draw_debug(&self, img: &mut image::RgbImage) {
+        if (img.width(), img.height()) != self.debug.size {
+            return;
+        }
+        for &(b, hit, glow) in &self.debug.smoke {
+            let c = match (glow, hit) {
+                (true, _) => image::Rgb([255, 230, 0]),
+                (false, true) => image::Rgb([255, 255, 255]),
+                (false, false) => image::Rgb([128, 128, 160]),
+            };
+            snapshot::draw_box(img, b, c, 1);
+        }
+        for &(b, hit) in &self.debug.flames {
+            let c = if hit {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([255, 150, 0])
+            };
+            snapshot::draw_box(img, b, c, if hit { 2 } else { 1 });
+        }
+    }
+
+    fn set_explain(&mut self, on: bool) {
+        self.explain.on = on;
+    }
+
+    fn explain(&mut self) -> Vec<Explanation> {
+        self.explain.take()
+    }
+
     fn process(&mut self, frame: &Frame) -> Vec<Finding> {
         let expected = frame.width as usize * frame.height as usize * 3;
         if frame.rgb.len() != expected || frame.width < 8 || frame.height < 8 {
@@ -380,15 +437,23 @@ impl Analyzer for FireAnalyzer {
             return out;
         };
 
+        self.debug.size = (frame.width, frame.height);
         // 1. Pixel pass, smoke background, history.
         let stats = st.extractor.process(&frame.rgb, &st.zones);
         let smoky = if self.cfg.smoke {
-            st.smoke
-                .update(t, &stats, &st.zones, &st.smoke_params, &st.near_flame)
+            st.smoke.update(
+                t,
+                &stats,
+                &st.zones,
+                &st.smoke_params,
+                &st.near_flame,
+                &st.history.moving,
+            )
         } else {
             Vec::new()
         };
-        st.history.push(t, &stats, &st.zones.active, &smoky);
+        st.history
+            .push(t, &stats, &st.zones.active, &smoky, &st.smoke.moving_now);
         let mode = if stats.grey { "grey" } else { "colour" };
 
         // 2. Optional detector run.
@@ -410,11 +475,21 @@ impl Analyzer for FireAnalyzer {
         let frame_px = (frame.width * frame.height) as f32;
         let px_area = st.grid.px_area() as f32;
 
-        // 3. Flames.
+        // 3. Flame candidates.
+        let mut flame_obs: Vec<Option<Observation>> = vec![None; nz];
+        let mut flames: Vec<FlameRegion> = Vec::new();
         if self.cfg.flame {
             let open: Vec<bool> = self.flame_trackers.iter().map(|t| t.is_open()).collect();
-            let regions = flame::find(&st.history, &st.grid, &st.zones, &st.flame_params, &open);
-            for r in &regions {
+            flames = flame::find(
+                &st.history,
+                &st.grid,
+                &st.zones,
+                &st.flame_params,
+                &open,
+                stats.grey,
+            );
+            let open = &open;
+            for r in &flames {
                 tracing::trace!(
                     t,
                     zone = r.region.zone,
@@ -426,24 +501,191 @@ impl Analyzer for FireAnalyzer {
                     steady = r.steady,
                     drift = r.drift,
                     growth = r.growth,
+                    structure = r.structure,
                     hz = ?r.flicker_hz,
                     hit = r.hit(),
                     "flame candidate"
                 );
             }
-            mark_glow(&st.grid, &regions, &mut st.near_flame);
-            st.flame_boxes = regions.iter().map(|r| r.region.clone()).collect();
+            mark_glow(&st.grid, &flames, &mut st.near_flame);
+            self.debug.flames = flames
+                .iter()
+                .map(|r| (cell_bbox(&st.grid, &r.region), r.hit()))
+                .collect();
+            st.flame_boxes = flames.iter().map(|r| r.region.clone()).collect();
             st.flame_boxes
                 .extend(flame::seeds(&st.history, &st.grid, &st.zones));
-            let per_zone = zone_observations(
+            flame_obs = zone_observations(
                 self.detector.as_ref(),
                 AlertKind::Fire,
                 st,
                 (nz, frame_px, mode),
-                &regions,
+                &flames,
                 |r, bbox| flame_hit(r, bbox, st, px_area),
             );
-            for (zi, obs) in per_zone.into_iter().enumerate() {
+            // `zi` indexes several per-zone arrays.
+            #[allow(clippy::needless_range_loop)]
+            for zi in 0..nz {
+                let of_zone = || flames.iter().filter(move |r| r.region.zone as usize == zi);
+                let biggest = |hit: bool| {
+                    of_zone()
+                        .filter(move |r| r.hit() == hit)
+                        .max_by(|a, b| a.area.total_cmp(&b.area))
+                };
+                if let Some(r) = biggest(true) {
+                    self.last_cues[zi][0] = flame_cues(r, &st.flame_params, open[zi]);
+                }
+                if let Some(r) = biggest(false) {
+                    if t - self.rejected_at[zi][0] >= 1.0 {
+                        self.rejected_at[zi][0] = t;
+                        let cues = flame_cues(r, &st.flame_params, open[zi]);
+                        let subject = cells_subject("flame cells", &r.region);
+                        reject(&mut self.explain, t, &self.zone_names[zi], subject, cues);
+                    }
+                }
+            }
+        }
+
+        // 4. Smoke candidates. A smoke region round a flame-coloured region
+        // (hot pixels, enough area: `colour` holds) is that flame's glow or
+        // its own smoke: it counts as the flame's sighting (`fire`, cue
+        // `glow`), so a visible flame is never reported as mere smoke; it
+        // counts as smoke too only when it also lost texture (edge loss),
+        // which a glow, lifting the wall's light, does not.
+        let mut smoke_obs: Vec<Option<Observation>> = vec![None; nz];
+        if self.cfg.smoke {
+            let open: Vec<bool> = self.smoke_trackers.iter().map(|t| t.is_open()).collect();
+            let regions = smoke::find(
+                &st.history,
+                &st.grid,
+                &st.zones,
+                &st.smoke,
+                &st.smoke_params,
+                &open,
+                &st.flame_boxes,
+            );
+            let round_flame = |r: &SmokeRegion| {
+                self.cfg.flame
+                    && r.hit()
+                    && flames
+                        .iter()
+                        .any(|f| f.colour_ok && touches(&r.region, &f.region))
+            };
+            // Round a flame, a region that only lifted (veil) is the glow;
+            // one that also lost texture (edge loss) is smoke as well.
+            let glow: Vec<SmokeRegion> =
+                regions.iter().filter(|r| round_flame(r)).cloned().collect();
+            let regions: Vec<SmokeRegion> = regions
+                .into_iter()
+                .filter(|r| !round_flame(r) || r.edge_cells > 0)
+                .collect();
+            for r in glow.iter().chain(&regions) {
+                tracing::trace!(
+                    t,
+                    zone = r.region.zone,
+                    bbox = ?r.region.bbox,
+                    cells = r.cells,
+                    growth = r.growth,
+                    rise = r.rise,
+                    edge_ratio = r.edge_ratio,
+                    in_place = r.in_place_ok,
+                    below_flame = r.below_flame,
+                    moving = r.motion,
+                    hit = r.hit(),
+                    "smoke candidate"
+                );
+            }
+            for zi in 0..nz {
+                let of_zone = || regions.iter().filter(move |r| r.region.zone as usize == zi);
+                let biggest = |hit: bool| {
+                    of_zone()
+                        .filter(move |r| r.hit() == hit)
+                        .max_by(|a, b| a.cells.total_cmp(&b.cells))
+                };
+                if let Some(r) = biggest(true) {
+                    self.last_cues[zi][1] = smoke_cues(r, &st.smoke_params);
+                }
+                if let Some(r) = biggest(false).filter(|r| r.cells >= 2.0) {
+                    if t - self.rejected_at[zi][1] >= 1.0 {
+                        self.rejected_at[zi][1] = t;
+                        let cues = smoke_cues(r, &st.smoke_params);
+                        let subject = cells_subject("smoke cells", &r.region);
+                        reject(&mut self.explain, t, &self.zone_names[zi], subject, cues);
+                    }
+                }
+                if let Some(g) = glow
+                    .iter()
+                    .find(|g| g.region.zone as usize == zi && g.edge_cells == 0)
+                {
+                    let mut cues = smoke_cues(g, &st.smoke_params);
+                    cues.push(ExplainCue::at_least("touches_flame_cells", 1.0, 1.0));
+                    self.last_cues[zi][0].clone_from(&cues);
+                    if t - self.rejected_at[zi][1] >= 1.0 {
+                        self.rejected_at[zi][1] = t;
+                        let subject = cells_subject("smoke cells", &g.region);
+                        tracing::debug!(t, zone = %self.zone_names[zi], %subject, "fire: smoke region round a flame counted as the flame's glow, not as smoke");
+                        self.explain.record(|| Explanation {
+                            analyzer: "fire",
+                            subject,
+                            verdict: Verdict::Rejected(
+                                "smoke round a flame: counted as fire (glow)".into(),
+                            ),
+                            cues,
+                        });
+                    }
+                }
+            }
+            self.debug.smoke = glow
+                .iter()
+                .map(|r| (cell_bbox(&st.grid, &r.region), true, true))
+                .chain(
+                    regions
+                        .iter()
+                        .map(|r| (cell_bbox(&st.grid, &r.region), r.hit(), false)),
+                )
+                .collect();
+            smoke_obs = zone_observations(
+                self.detector.as_ref(),
+                AlertKind::Smoke,
+                st,
+                (nz, frame_px, mode),
+                &regions,
+                |r, bbox| smoke_hit(r, bbox, st),
+            );
+            if self.detector.as_ref().map(|d| d.fusion) != Some(FireFusion::Replace) {
+                for g in &glow {
+                    let z = g.region.zone as usize;
+                    let Some(f) = flames
+                        .iter()
+                        .filter(|f| f.colour_ok && touches(&g.region, &f.region))
+                        .max_by(|a, b| a.area.total_cmp(&b.area))
+                    else {
+                        continue;
+                    };
+                    let bbox = cell_bbox(&st.grid, &f.region);
+                    let Some(det) = confirm(self.detector.as_ref(), AlertKind::Fire, bbox) else {
+                        continue;
+                    };
+                    let mut hit = flame_hit(f, bbox, st, px_area);
+                    hit.cues.push("glow");
+                    if let Some(slot) = flame_obs.get_mut(z) {
+                        if slot.is_none() {
+                            merge_hit(slot, hit, frame_px, mode, det);
+                        } else if let Some(o) = slot.as_mut() {
+                            if let Some(Value::Array(c)) = o.details.get_mut("cues") {
+                                if !c.iter().any(|v| v == "glow") {
+                                    c.push(json!("glow"));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // 5. Confirmation and lifecycle.
+        if self.cfg.flame {
+            for (zi, obs) in flame_obs.into_iter().enumerate() {
                 let mut obs = obs;
                 // Second opinion, asked only when this hit would open an incident.
                 if let (Some(v), Some(o)) = (self.verifier.as_mut(), obs.as_mut()) {
@@ -470,54 +712,126 @@ impl Analyzer for FireAnalyzer {
                     }
                 }
                 if let Some(m) = self.flame_trackers[zi].step(t, obs, &mut self.next_incident) {
+                    if m.state == AlertState::New {
+                        let cues = self.last_cues[zi][0].clone();
+                        self.explain.record(|| Explanation {
+                            analyzer: "fire",
+                            subject: format!("zone {}", self.zone_names[zi]),
+                            verdict: Verdict::Alert("fire".into()),
+                            cues,
+                        });
+                    }
                     out.push(finding(AlertKind::Fire, &self.zone_names[zi], m));
                 }
             }
         }
-
-        // 4. Smoke.
         if self.cfg.smoke {
-            let open: Vec<bool> = self.smoke_trackers.iter().map(|t| t.is_open()).collect();
-            let regions = smoke::find(
-                &st.history,
-                &st.grid,
-                &st.zones,
-                &st.smoke,
-                &st.smoke_params,
-                &open,
-                &st.flame_boxes,
-            );
-            for r in &regions {
-                tracing::trace!(
-                    t,
-                    zone = r.region.zone,
-                    bbox = ?r.region.bbox,
-                    cells = r.cells,
-                    growth = r.growth,
-                    rise = r.rise,
-                    edge_ratio = r.edge_ratio,
-                    in_place = r.in_place_ok,
-                    below_flame = r.below_flame,
-                    hit = r.hit(),
-                    "smoke candidate"
-                );
-            }
-            let per_zone = zone_observations(
-                self.detector.as_ref(),
-                AlertKind::Smoke,
-                st,
-                (nz, frame_px, mode),
-                &regions,
-                |r, bbox| smoke_hit(r, bbox, st),
-            );
-            for (zi, obs) in per_zone.into_iter().enumerate() {
+            for (zi, obs) in smoke_obs.into_iter().enumerate() {
                 if let Some(m) = self.smoke_trackers[zi].step(t, obs, &mut self.next_incident) {
+                    if m.state == AlertState::New {
+                        let cues = self.last_cues[zi][1].clone();
+                        self.explain.record(|| Explanation {
+                            analyzer: "fire",
+                            subject: format!("zone {}", self.zone_names[zi]),
+                            verdict: Verdict::Alert("smoke".into()),
+                            cues,
+                        });
+                    }
                     out.push(finding(AlertKind::Smoke, &self.zone_names[zi], m));
                 }
             }
         }
         out
     }
+}
+
+/// `flame cells 12..15,20..22` style subject naming a region's cell box.
+fn cells_subject(what: &str, r: &CellRegion) -> String {
+    format!(
+        "{what} {}..{},{}..{}",
+        r.bbox.0, r.bbox.2, r.bbox.1, r.bbox.3
+    )
+}
+
+/// Logs (debug) and records a rejected candidate; the reason names its
+/// first failing cue.
+fn reject(explain: &mut Explain, t: f64, zone: &str, subject: String, cues: Vec<ExplainCue>) {
+    let why = cues
+        .iter()
+        .find(|c| !c.passes())
+        .map_or("not confirmed".to_string(), |c| {
+            format!("{} failed", c.name)
+        });
+    tracing::debug!(t, zone, %subject, reason = %why, "fire: candidate rejected");
+    explain.record(|| Explanation {
+        analyzer: "fire",
+        subject,
+        verdict: Verdict::Rejected(why),
+        cues,
+    });
+}
+
+/// A flame candidate's cues against the thresholds it was judged by.
+fn flame_cues(r: &FlameRegion, p: &FlameParams, open: bool) -> Vec<ExplainCue> {
+    let z = r.region.zone as usize;
+    let relax = if open { 0.5 } else { 1.0 };
+    let min_area = p.min_area.get(z).copied().unwrap_or(1.0) as f64;
+    let min_flicker = p.min_flicker.get(z).copied().unwrap_or(flame::BASE_FLICKER) as f64;
+    vec![
+        ExplainCue::at_least("flame_area", r.area as f64, min_area * relax),
+        ExplainCue::at_least("hot_pixels", r.hot as f64, (0.03 * r.area as f64).max(2.0)),
+        ExplainCue::at_least("flicker", r.flicker as f64, min_flicker * relax),
+        ExplainCue::at_least(
+            "flip",
+            r.flip as f64,
+            (flame::MIN_FLIP * relax as f32) as f64,
+        ),
+        ExplainCue::at_least("steady", r.steady as f64, flame::MIN_STEADY as f64),
+        ExplainCue::at_most("drift", r.drift as f64, flame::MAX_DRIFT as f64),
+        ExplainCue::at_least(
+            "structure",
+            r.structure as f64,
+            (flame::MIN_STRUCTURE * relax as f32) as f64,
+        ),
+    ]
+}
+
+/// A smoke region's cues against the thresholds it was judged by.
+fn smoke_cues(r: &SmokeRegion, p: &SmokeParams) -> Vec<ExplainCue> {
+    let z = r.region.zone as usize;
+    let relax = if r.sustaining { 0.5 } else { 1.0 };
+    let min_cells = p.min_cells.get(z).copied().unwrap_or(1.0) as f64;
+    let mut v = vec![
+        ExplainCue::at_least("smoke_cells", r.cells as f64, min_cells * relax),
+        ExplainCue::at_most(
+            "below_flame",
+            r.below_flame as f64,
+            smoke::MAX_BELOW_FLAME as f64,
+        ),
+    ];
+    if !r.sustaining {
+        v.push(ExplainCue::at_least(
+            "cells_a_second_ago",
+            r.before as f64,
+            (0.15 * r.cells as f64).max(1.0),
+        ));
+        // Growth or rise: the one that holds (or growth, when neither does).
+        if r.rise >= 1 {
+            v.push(ExplainCue::at_least("rise_cells", r.rise as f64, 1.0));
+        } else {
+            v.push(ExplainCue::at_least("growth", r.growth as f64, 1.1));
+        }
+    }
+    v
+}
+
+/// Whether two cell regions of one zone overlap or touch (within one cell).
+fn touches(a: &CellRegion, b: &CellRegion) -> bool {
+    a.zone == b.zone
+        && a.bbox.0 <= b.bbox.2 + 1
+        && b.bbox.0 <= a.bbox.2 + 1
+        && a.bbox.1 <= b.bbox.3 + 1
+        && b.bbox.1 <= a.bbox.3 + 1
 }
 
 /// Marks the cells next to a flame candidate (two cells round it), whose

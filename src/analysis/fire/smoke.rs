@@ -63,6 +63,9 @@ pub const VEIL_LIFT: f32 = 4.0;
 /// a dark, flat wall brings its own wisps, so a bright veil may gain some
 /// texture (a quarter of its lift) and still count.
 pub const VEIL_TEXTURE: f32 = 0.25;
+/// Frames (bit 0 this one, bit k the one k frames before) in which sharp
+/// motion makes a cell not smoky: this one and the 3 before.
+pub const MOTION_HOLD_MASK: u32 = 0b1111;
 /// A change of a cell's mean luma between two frames this large is a jump.
 pub const JUMP_Y: f32 = 6.0;
 
@@ -93,6 +96,12 @@ pub struct SmokeModel {
     warmup: Vec<Vec<[f32; 5]>>,
     last_t: f64,
     frames: u32,
+    /// Reused buffer for the median lift.
+    scratch: Vec<f32>,
+    /// The last frame's median gain of luma over the background.
+    pub gain: f32,
+    /// Cells in sharp motion in the last frame (grown by one cell).
+    pub moving_now: Vec<bool>,
 }
 
 impl SmokeModel {
@@ -111,6 +120,9 @@ impl SmokeModel {
             warmup: Vec::new(),
             last_t: 0.0,
             frames: 0,
+            scratch: Vec::new(),
+            gain: 1.0,
+            moving_now: Vec::new(),
         }
     }
 
@@ -124,6 +136,7 @@ impl SmokeModel {
         zones: &ZoneMap,
         p: &SmokeParams,
         near_flame: &[bool],
+        moving: &[u32],
     ) -> Vec<bool> {
         let started = *self.started.get_or_insert(t);
         let learnt = t - started >= WARMUP_S;
@@ -153,6 +166,53 @@ impl SmokeModel {
                     .collect(),
             );
         }
+        // The scene's own change of light (auto exposure, clouds, dusk): the
+        // median gain of the zones' cells over their background. A veil is
+        // judged by how much a cell lifted beyond that gain: smoke is local,
+        // a change of light is everywhere (and lifts bright things most).
+        let gain = if learnt {
+            self.scratch.clear();
+            self.scratch.extend((0..cells).filter_map(|c| {
+                let n = zones.active[c] as f32;
+                (n >= 4.0 && zones.cell[c] != NO_ZONE && self.bg_y[c] >= 16.0)
+                    .then(|| st.y_sum[c] as f32 / n / self.bg_y[c])
+            }));
+            let mid = self.scratch.len() / 2;
+            if self.scratch.is_empty() {
+                1.0
+            } else {
+                self.scratch
+                    .select_nth_unstable_by(mid, f32::total_cmp)
+                    .1
+                    .clamp(0.5, 2.0)
+            }
+        } else {
+            1.0
+        };
+        self.gain = gain;
+        // Sharp motion this frame, grown by one cell each way: a mover's
+        // plain-coloured middle changes little, its edges a lot.
+        let gw = zones.gw.max(1);
+        let raw: Vec<bool> = (0..cells)
+            .map(|c| st.moved[c] >= (zones.active[c] / 4).max(3))
+            .collect();
+        let mut cur_moving = vec![false; cells];
+        for (c, m) in raw.iter().enumerate() {
+            if !m {
+                continue;
+            }
+            let (x, y) = ((c % gw) as i64, (c / gw) as i64);
+            for ny in y - 1..=y + 1 {
+                for nx in x - 1..=x + 1 {
+                    if nx >= 0 && ny >= 0 && (nx as usize) < gw {
+                        if let Some(v) = cur_moving.get_mut(ny as usize * gw + nx as usize) {
+                            *v = true;
+                        }
+                    }
+                }
+            }
+        }
+        self.moving_now.clone_from(&cur_moving);
         let mut smoky = vec![false; cells];
         // `c` indexes several parallel per-cell arrays.
         #[allow(clippy::needless_range_loop)]
@@ -172,10 +232,16 @@ impl SmokeModel {
             self.jumps[c] = (self.jumps[c] << 1) | jump as u32;
             self.prev_y[c] = y;
             let jumpy = (self.jumps[c] & 0x7fff).count_ones() >= 3;
+            // Sharp motion (people, vehicles) in this frame or the last few
+            // (MOTION_HOLD_MASK): not smoke, and not learnt into the
+            // background either.
+            let cur = cur_moving[c];
+            let m = (moving.get(c).copied().unwrap_or(0) << 1) | cur as u32;
+            let moved_now = m & MOTION_HOLD_MASK != 0;
             let mut cue = Cue::None;
             self.ratio[c] = 1.0;
             let grey = chroma <= 24.0 && chroma <= self.bg_chroma[c] + 8.0 && y <= 235.0;
-            if learnt && grey && !jumpy {
+            if learnt && grey && !jumpy && !moved_now {
                 let max_ratio = p.max_ratio.get(z as usize).copied().unwrap_or(BASE_RATIO);
                 if self.bg_grad[c] >= MIN_TEXTURE_GRAD
                     && self.bg_contrast[c] >= MIN_TEXTURE_CONTRAST
@@ -189,7 +255,7 @@ impl SmokeModel {
                 // The veil: brighter and greyer, with no edges gained. The
                 // brightening needed grows as the sensitivity falls.
                 let lift = VEIL_LIFT * (1.0 - max_ratio) / (1.0 - BASE_RATIO);
-                let dy = y - self.bg_y[c];
+                let dy = y - gain * self.bg_y[c];
                 if cue == Cue::None
                     && !near_flame.get(c).copied().unwrap_or(false)
                     && dy >= lift
@@ -201,11 +267,16 @@ impl SmokeModel {
                 }
             }
             smoky[c] = cue != Cue::None;
+
             self.cue[c] = cue;
             if !learnt {
                 continue;
             }
-            let a = if smoky[c] { alpha / 20.0 } else { alpha };
+            let a = if smoky[c] || moved_now {
+                alpha / 20.0
+            } else {
+                alpha
+            };
             self.bg_contrast[c] += a * (contrast - self.bg_contrast[c]);
             self.bg_grad[c] += a * (grad - self.bg_grad[c]);
             self.bg_y[c] += a * (y - self.bg_y[c]);
@@ -292,6 +363,8 @@ pub struct SmokeRegion {
     pub cells: f32,
     /// Area now ÷ area [`LAG_S`] ago (at least one cell).
     pub growth: f32,
+    /// Smoky cells [`LAG_S`] ago, mean of three frames.
+    pub before: f32,
     /// Cells the top edge rose over [`LAG_S`].
     pub rise: i32,
     /// Mean contrast ratio over the region (lower is thicker smoke).
@@ -302,6 +375,10 @@ pub struct SmokeRegion {
     /// Share of the region below the bottom of a flame candidate it surrounds
     /// (0 when it surrounds none).
     pub below_flame: f32,
+    /// Share of the region's cells that moved sharply (a quarter of their
+    /// pixels changing by the change threshold in one frame) in the last
+    /// [`LAG_S`] seconds: people and vehicles do, smoke does not.
+    pub motion: f32,
     pub size_ok: bool,
     pub in_place_ok: bool,
     pub growing_ok: bool,
@@ -439,7 +516,19 @@ pub fn find(
             .iter()
             .filter(|&&c| model.cue(c) == Cue::Veil)
             .count();
+        let lag_mask = if lag + 1 >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << (lag + 1)) - 1
+        };
+        let motion = region
+            .cells
+            .iter()
+            .filter(|&&c| hist.moving[c] & lag_mask != 0)
+            .count() as f32
+            / region.cells.len().max(1) as f32;
         out.push(SmokeRegion {
+            motion,
             size_ok: now >= min_cells * relax,
             in_place_ok: before >= 1.0 && before >= 0.15 * now,
             growing_ok: growth >= 1.1 || rise >= 1,
@@ -447,6 +536,7 @@ pub fn find(
             region,
             cells: now,
             growth,
+            before,
             rise,
             edge_ratio,
             edge_cells,

@@ -24,5 +24,31 @@ pub fn specs() -> Vec<ClipSpec> {
     for (i, k) in neg.iter().enumerate() {
         v.push(spec(*k, 14_000 + i as u64, [Night, Ir][i % 2]));
     }
+    // People and vehicles in the zone while a flame burns: hi-vis walkers
+    // crossing, a car's lit front sweeping by, a blinking beacon beside it.
+    let busy = [
+        (Kind::Fire, Kind::OrangeJacket, Night),
+        (Kind::Fire, Kind::Headlights, Day),
+        (Kind::Smoke, Kind::OrangeJacket, Ir),
+        (Kind::FireSmoke, Kind::FlashingLight, Night),
+    ];
+    for (i, (k, with, variant)) in busy.iter().enumerate() {
+        let mut s = spec(*k, 13_100 + i as u64, *variant);
+        s.with = vec![*with];
+        v.push(s);
+    }
+    // Several distractors at once, no incident: walkers, a car's lights, a
+    // blinking beacon and a red bike wheeled in, by day, night and IR.
+    let crowds = [
+        (Kind::OrangeJacket, Kind::Headlights, Day),
+        (Kind::FlashingLight, Kind::OrangeJacket, Night),
+        (Kind::OrangeBike, Kind::FlashingLight, Ir),
+        (Kind::Headlights, Kind::OrangeBike, Night),
+    ];
+    for (i, (k, with, variant)) in crowds.iter().enumerate() {
+        let mut s = spec(*k, 14_100 + i as u64, *variant);
+        s.with = vec![*with];
+        v.push(s);
+    }
     v
 }
