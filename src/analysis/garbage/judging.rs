@@ -52,6 +52,8 @@ pub(super) struct Change {
 pub(super) const WAIT_MOTION: &str = "motion at the spot";
 pub(super) const WAIT_DWELL: &str = "dwell";
 pub(super) const WAIT_CUES: &str = "person detector";
+/// Held while the shared inference worker answers the track's question.
+pub(super) const WAIT_ANSWER: &str = "person detector: waiting for its answer";
 
 /// A change the judge has turned down lately, for the debug video.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +120,9 @@ impl GarbageAnalyzer {
             }
             match self.judge(&mut tr, t, frame) {
                 Verdict::Wait(why) => {
-                    if why != tr.holding && !matches!(why, WAIT_MOTION | WAIT_DWELL | WAIT_CUES) {
+                    if why != tr.holding
+                        && !matches!(why, WAIT_MOTION | WAIT_DWELL | WAIT_CUES | WAIT_ANSWER)
+                    {
                         self.rejected(&tr, t, why, false);
                     }
                     tr.holding = why;
@@ -427,12 +431,15 @@ impl GarbageAnalyzer {
             // The models' answer to the last question about this track,
             // asked on an earlier frame (see `cues`).
             let Some(answer) = tr.cue_answer.take() else {
-                if tr.cue_asked || t < tr.next_cue {
+                if tr.cue_asked {
+                    return Verdict::Wait(WAIT_ANSWER);
+                }
+                if t < tr.next_cue {
                     return Verdict::Wait(WAIT_CUES);
                 }
                 tr.next_cue = t + 2.0;
                 self.ask_cues(tr, rect, frame);
-                return Verdict::Wait(WAIT_CUES);
+                return Verdict::Wait(WAIT_ANSWER);
             };
             if answer.bag_like.is_some() && tr.bag_like.is_none() {
                 tr.bag_like = answer.bag_like;

@@ -545,7 +545,7 @@ impl Analyzer for GarbageAnalyzer {
             let colour = match (tr.state, tr.holding) {
                 (tracking::TrackState::Alerted, _) => ALERT_RED,
                 (_, judging::WAIT_MOTION) => MOTION,
-                (_, judging::WAIT_DWELL | judging::WAIT_CUES) => DWELL,
+                (_, judging::WAIT_DWELL | judging::WAIT_CUES | judging::WAIT_ANSWER) => DWELL,
                 _ => HELD,
             };
             snapshot::draw_box(img, rect.normalised(self.width, self.height), colour, 1);

@@ -25,6 +25,12 @@ pub struct SelftestConfig {
     /// time. Default: none (only at `at`).
     #[serde(default)]
     pub first_after_s: Option<u64>,
+    /// Also check a garbage camera with a synthetic bag. Default: false:
+    /// the garbage analyzer's shape checks (issue 14) reject the synthetic
+    /// bag as sparse, so the check would fail on every garbage camera; the
+    /// view checks still run.
+    #[serde(default)]
+    pub garbage: Option<bool>,
     /// Seconds of live frames copied for the test, 1..=10. Default: 3.
     #[serde(default)]
     pub capture_s: Option<f32>,

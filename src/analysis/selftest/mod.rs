@@ -197,7 +197,11 @@ pub fn run(
         };
         checks.push(check);
     }
-    if let Some(g) = &a.garbage {
+    if let Some(g) = a
+        .garbage
+        .as_ref()
+        .filter(|_| cam.selftest.garbage == Some(true))
+    {
         let mut g = g.clone();
         g.dwell_s = g.dwell_s.min(GARBAGE_DWELL_S);
         g.quiet_s = g.quiet_s.min(1.0);
