@@ -143,8 +143,10 @@ fn a_camera_turned_away_or_covered_fails_its_selftest_with_an_alert_and_a_zero_g
         .collect();
     assert!(names.contains(&"similarity"), "{a}");
     assert!(
-        a["snapshot"]["data"].is_string(),
-        "the live view is attached: {a}"
+        a["evidence"]["files"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["name"] == "snapshot-detect.jpg")),
+        "the live view is attached (stored as the alert's picture): {a}"
     );
     assert_eq!(
         metric(
