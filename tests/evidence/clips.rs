@@ -4,7 +4,7 @@
 
 use crate::announces;
 use crate::common::daemon::Daemon;
-use crate::common::mosquitto::{config_text, without_evidence, Broker, Subscriber};
+use crate::common::mosquitto::{config_text, Broker, Subscriber};
 use crate::common::scenegen::scenegen;
 use estatewatch::ingest::{FileReader, RtspServer};
 use estatewatch_scenes::Truth;
@@ -98,9 +98,9 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
     std::fs::write(
         &config,
         format!(
-            "{}\n[evidence]\ndir = \"{}\"\n{}",
-            without_evidence(config_text(broker.port(), &outbox, "", "")),
-            evidence_dir.display(),
+            "{}\n{}",
+            // Its `[evidence] dir` is `evidence_dir`, beside the outbox.
+            config_text(broker.port(), &outbox, "", ""),
             camera(
                 &dir.path().join("sub/throwing-61.toml"),
                 &server.url("/tower"),
@@ -327,9 +327,9 @@ fn when_the_evidence_stream_drops_alerts_go_on_and_say_there_is_no_clip() {
     std::fs::write(
         &config,
         format!(
-            "{}\n[evidence]\ndir = \"{}\"\n{}",
-            without_evidence(config_text(broker.port(), &outbox, "", "")),
-            evidence_dir.display(),
+            "{}\n{}",
+            // Its `[evidence] dir` is `evidence_dir`, beside the outbox.
+            config_text(broker.port(), &outbox, "", ""),
             camera(
                 &sub_dir.join("throwing-61.toml"),
                 &detect.url("/tower"),

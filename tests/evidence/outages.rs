@@ -4,7 +4,7 @@
 
 use crate::announces;
 use crate::common::daemon::Daemon;
-use crate::common::mosquitto::{config_text, without_evidence, Broker, Subscriber};
+use crate::common::mosquitto::{config_text, Broker, Subscriber};
 use crate::common::scenegen::scenegen;
 use estatewatch::ingest::RtspServer;
 use std::path::{Path, PathBuf};
@@ -65,9 +65,9 @@ fn rig_with(post_s: u64, own_stream: bool) -> Rig {
     std::fs::write(
         &config,
         format!(
-            "{}\n[evidence]\ndir = \"{}\"\n{camera}\n[cameras.evidence]\n{}pre_s = 1\npost_s = {post_s}\n",
-            without_evidence(config_text(broker.port(), &outbox, "", "")),
-            evidence.display(),
+            "{}\n{camera}\n[cameras.evidence]\n{}pre_s = 1\npost_s = {post_s}\n",
+            // Its `[evidence] dir` is `evidence`, beside the outbox.
+            config_text(broker.port(), &outbox, "", ""),
             if own_stream {
                 format!("url = \"{}\"\n", server.url("/tower-main"))
             } else {
