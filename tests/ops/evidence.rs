@@ -10,7 +10,7 @@
 
 use crate::common::daemon::{metric, metrics, wait_for, Daemon};
 use crate::common::mosquitto::{config_text, free_port, without_evidence, Broker, Subscriber};
-use estatewatch::ingest::synth::{write_clip, ClipSpec};
+use crate::monitor::clip;
 use sha2::Digest;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -18,23 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const TOKEN: &str = "test-evidence-token-0123456789";
-
-fn clip(dir: &Path) -> PathBuf {
-    let path = dir.join("ball.mp4");
-    write_clip(
-        &path,
-        &ClipSpec {
-            width: 160,
-            height: 120,
-            fps: 10,
-            frames: 20,
-            pattern: "ball",
-            ..ClipSpec::default()
-        },
-    )
-    .unwrap();
-    path
-}
 
 /// A config with one motion camera `gate`; `evidence` replaces the
 /// `[evidence]` section `config_text` writes.

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// A 2 s clip of a moving ball: the motion analyzer sees change on every frame.
-fn clip(dir: &Path) -> PathBuf {
+pub(crate) fn clip(dir: &Path) -> PathBuf {
     let path = dir.join("ball.mp4");
     write_clip(
         &path,
