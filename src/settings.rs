@@ -2,7 +2,9 @@
 //! validation fills ([`ConfigProblem`], with the dotted path of the field it
 //! concerns), the common checks ([`check_id`], [`check_file`]), passwords
 //! ([`Secret`], with systemd credential paths resolved outside the service
-//! by [`credential_path`]) and zones ([`ZoneConfig`], [`check_polygon`], [`check_zones`]).
+//! by [`credential_path`]), zones ([`ZoneConfig`], [`check_polygon`], [`check_zones`])
+//! and the site's time zone ([`SiteTimezone`]), which every human-facing
+//! time uses (payloads stay UTC).
 //!
 //! Each component owns its own section (the fire analyzer's in
 //! `analysis::fire::config`, MQTT's in `delivery::config`, …) and checks it
@@ -211,6 +213,10 @@ pub fn credential_path(configured: &Path) -> PathBuf {
 pub struct ZoneConfig {
     /// Zone name reported in alerts. Required.
     pub name: String,
+    /// The name staff see (console, notifications, pictures), any UTF-8,
+    /// e.g. `"一号车棚"`. Default: `name`.
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// At least three `[x, y]` points, each in 0..=1. Required.
     pub polygon: Vec<[f32; 2]>,
 }
@@ -253,5 +259,70 @@ pub fn check_zones(zones: &[ZoneConfig], path: &str, p: &mut Vec<ConfigProblem>)
             );
         }
         check_polygon(&z.polygon, &format!("{zp}.polygon"), p);
+    }
+}
+
+/// The site's time zone (`[site] timezone`), an IANA name such as
+/// `Asia/Shanghai`. Every time shown to people (the console, `watch`,
+/// notifications, text drawn on pictures) is in this zone; alert payloads
+/// stay UTC (RFC 3339). Default: `UTC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SiteTimezone(pub chrono_tz::Tz);
+
+impl SiteTimezone {
+    /// `t` in the site's zone.
+    pub fn local(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono_tz::Tz> {
+        t.with_timezone(&self.0)
+    }
+
+    /// `t` as people read it on site: `2026-12-04 03:12:45 CST`.
+    pub fn human(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        self.local(t).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+    }
+
+    /// The IANA name, e.g. `Asia/Shanghai`.
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl std::str::FromStr for SiteTimezone {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<chrono_tz::Tz>().map(SiteTimezone).map_err(|_| {
+            format!(
+                "expected an IANA time zone name such as \"Asia/Shanghai\" or \"UTC\", got {s:?}"
+            )
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for SiteTimezone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_timezone_parses_iana_names_and_shows_local_time() {
+        let tz: SiteTimezone = "Asia/Shanghai".parse().expect("a real zone");
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T19:12:45Z")
+            .expect("rfc3339")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(tz.human(t), "2026-12-04 03:12:45 CST");
+        assert_eq!(SiteTimezone::default().human(t), "2026-12-03 19:12:45 UTC");
+        let err = "Mars/Olympus"
+            .parse::<SiteTimezone>()
+            .expect_err("no such zone");
+        assert!(
+            err.contains("Asia/Shanghai") && err.contains("Mars/Olympus"),
+            "{err}"
+        );
     }
 }

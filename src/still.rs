@@ -351,7 +351,7 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
         if t.facade.len() >= 3 {
             zone(img, "throwing:", "facade", &t.facade, FACADE);
         }
-        for ZoneConfig { name, polygon } in &t.exclude {
+        for ZoneConfig { name, polygon, .. } in &t.exclude {
             zone(img, "exclude:", name, polygon, EXCLUDE);
         }
     }

@@ -135,9 +135,14 @@ pub struct Config {
 pub struct SiteConfig {
     /// Short id used in alerts, e.g. `harbour-view`. Required; letters, digits, `-`, `_`, `.`.
     pub id: String,
-    /// Human-readable name for staff. Default: the id.
+    /// Human-readable name for staff, any UTF-8 (e.g. `"海景花园"`). Default: the id.
     #[serde(default)]
     pub name: Option<String>,
+    /// IANA time zone for every time shown to people (console, `watch`,
+    /// notifications, text on pictures), e.g. `"Asia/Shanghai"`. Alert
+    /// payloads stay UTC. Default: `"UTC"`.
+    #[serde(default)]
+    pub timezone: crate::settings::SiteTimezone,
 }
 
 /// `[gateway]`: this box.

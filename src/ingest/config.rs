@@ -22,6 +22,10 @@ use std::path::PathBuf;
 pub struct CameraConfig<A = (), S = ()> {
     /// Unique name, used in topics and alerts. Required; letters, digits, `-`, `_`, `.`.
     pub name: String,
+    /// The name staff see (console, notifications, pictures), any UTF-8,
+    /// e.g. `"3号楼南侧"`. Default: `name`.
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// `rtsp://[user@]host[:port]/path`, `rtsps://…`, or `file:///path` for a
     /// recorded clip. A password may be written in the URL, but prefer
     /// `password_file` or `password_env`. Required.
@@ -243,6 +247,7 @@ impl<A, S> CameraConfig<A, S> {
     pub fn stream(&self) -> StreamConfig {
         CameraConfig {
             name: self.name.clone(),
+            display_name: self.display_name.clone(),
             url: self.url.clone(),
             password: self.password.clone(),
             transport: self.transport,

@@ -551,6 +551,7 @@ fn zoned_config() -> GarbageConfig {
         dwell_s: 5.0,
         zones: vec![estatewatch::settings::ZoneConfig {
             name: "frontage".into(),
+            display_name: None,
             polygon: vec![[0.0, 1.0 / 3.0], [1.0, 1.0 / 3.0], [1.0, 1.0], [0.0, 1.0]],
         }],
         ..GarbageConfig::default()

@@ -141,6 +141,7 @@ fn replay_bin_room_clips() {
         {
             cfg.zones.push(ZoneConfig {
                 name: z["name"].as_str().unwrap_or("zone").to_string(),
+                display_name: None,
                 polygon: z["polygon"]
                     .as_array()
                     .expect("polygon")

@@ -44,6 +44,7 @@ fn run_suite_clip(name: &str) -> (Truth, Vec<(f64, i64)>) {
             .iter()
             .map(|z| ZoneConfig {
                 name: z.name.clone(),
+                display_name: None,
                 polygon: z.polygon.clone(),
             })
             .collect(),

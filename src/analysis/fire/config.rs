@@ -82,6 +82,9 @@ pub struct FireConfig {
 pub struct FireZoneConfig {
     /// Zone name reported in alerts. Required.
     pub name: String,
+    /// The name staff see, any UTF-8, e.g. `"一号车棚"`. Default: `name`.
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// At least three `[x, y]` points, each in 0..=1. Required.
     pub polygon: Vec<[f32; 2]>,
     /// 0..=1: higher finds smaller, calmer flames and thinner smoke sooner, at
@@ -182,6 +185,7 @@ impl FireConfig {
             .iter()
             .map(|z| ZoneConfig {
                 name: z.name.clone(),
+                display_name: z.display_name.clone(),
                 polygon: z.polygon.clone(),
             })
             .collect();
