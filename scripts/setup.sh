@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything estatewatch needs to build, test and run on Debian 12:
-#   - the Debian packages (GStreamer 1.22 + plugins, RTSP server library, mosquitto, ...);
+#   - the Debian packages (GStreamer 1.22 + plugins, RTSP server library, mosquitto,
+#     fonts-wqy-microhei for Chinese text on pictures, ...);
 #   - the ONNX Runtime shared library, taken from the pinned PyPI `onnxruntime`
 #     wheel (sha256 checked) into .ort/ in this checkout, where the binary looks
 #     for it without any environment variable;
@@ -28,6 +29,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   gstreamer1.0-plugins-base-apps
   mosquitto mosquitto-clients openssl darknet
+  fonts-wqy-microhei
   debhelper
 )
 if [ "$WANT_DEB" = 1 ]; then

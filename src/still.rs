@@ -15,6 +15,7 @@ use crate::analysis;
 use crate::analysis::config::CameraConfig;
 use crate::analysis::detector::config::RuntimeConfig;
 use crate::analysis::throwing::config::ThrowingConfig;
+use crate::base::font::{draw_text, line_height, text_width};
 use crate::ingest::config::camera_names;
 use crate::ingest::{spawn_camera, CameraStatus, Frame, FrameSlot, IngestError, Take};
 use crate::settings::ZoneConfig;
@@ -321,6 +322,12 @@ const EXCLUDE: Rgb<u8> = Rgb([200, 200, 200]);
 pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) {
     let an = &cam.analyzers;
     let mut labels: Vec<(String, (f32, f32), Rgb<u8>)> = Vec::new();
+    // A zone is labelled with the name the config uses, and the name staff
+    // see beside it when they differ.
+    let named = |name: &str, display: &Option<String>| match display {
+        Some(d) if d != name => format!("{name} {d}"),
+        _ => name.to_string(),
+    };
     let mut zone = |img: &mut RgbImage, prefix: &str, name: &str, poly: &[[f32; 2]], c| {
         if let Some(at) = draw_polygon(img, poly, c) {
             let text = format!("{prefix}{name}");
@@ -331,28 +338,63 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
     };
     if let Some(m) = &an.motion {
         for z in &m.zones {
-            zone(img, "motion:", &z.name, &z.polygon, MOTION);
+            zone(
+                img,
+                "motion:",
+                &named(&z.name, &z.display_name),
+                &z.polygon,
+                MOTION,
+            );
         }
     }
     if let Some(f) = &an.fire {
         for z in &f.zones {
-            zone(img, "fire:", &z.name, &z.polygon, FIRE_ZONE);
+            zone(
+                img,
+                "fire:",
+                &named(&z.name, &z.display_name),
+                &z.polygon,
+                FIRE_ZONE,
+            );
         }
         for z in &f.masks {
-            zone(img, "fire mask:", &z.name, &z.polygon, FIRE_MASK);
+            zone(
+                img,
+                "fire mask:",
+                &named(&z.name, &z.display_name),
+                &z.polygon,
+                FIRE_MASK,
+            );
         }
     }
     if let Some(g) = &an.garbage {
         for z in &g.zones {
-            zone(img, "garbage:", &z.name, &z.polygon, GARBAGE);
+            zone(
+                img,
+                "garbage:",
+                &named(&z.name, &z.display_name),
+                &z.polygon,
+                GARBAGE,
+            );
         }
     }
     if let Some(t) = &an.throwing {
         if t.facade.len() >= 3 {
             zone(img, "throwing:", "facade", &t.facade, FACADE);
         }
-        for ZoneConfig { name, polygon, .. } in &t.exclude {
-            zone(img, "exclude:", name, polygon, EXCLUDE);
+        for ZoneConfig {
+            name,
+            display_name,
+            polygon,
+        } in &t.exclude
+        {
+            zone(
+                img,
+                "exclude:",
+                &named(name, display_name),
+                polygon,
+                EXCLUDE,
+            );
         }
     }
     let scale = text_scale(img);
@@ -487,7 +529,7 @@ impl Labels {
     fn fit(&self, img: &RgbImage, x: i64, y: i64, text: &str, scale: u32) -> [i64; 4] {
         let s = scale.max(1) as i64;
         let (w, h) = (img.width() as i64, img.height() as i64);
-        let (tw, th) = (text_width(text, scale) as i64, 9 * s);
+        let (tw, th) = (text_width(text, scale) as i64, line_height(scale) as i64);
         [
             x.clamp(0, (w - tw - s).max(0)),
             y.clamp(0, (h - th).max(0)),
@@ -510,118 +552,9 @@ impl Labels {
     }
 }
 
-/// Width in pixels of `text` drawn at `scale`.
-pub fn text_width(text: &str, scale: u32) -> u32 {
-    text.chars().count() as u32 * 6 * scale
-}
-
-/// Draws `text` (5×7 capitals, digits and a little punctuation; lower case is
-/// shown as capitals) with its top-left corner at (x, y), on a dark box so it
-/// reads on any background. Parts outside the image are clipped.
-pub fn draw_text(img: &mut RgbImage, x: i64, y: i64, text: &str, colour: Rgb<u8>, scale: u32) {
-    let s = scale.max(1) as i64;
-    let (tw, th) = (text_width(text, scale) as i64, 7 * s);
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    // Keep the label on the picture.
-    let x = x.clamp(0, (w - tw - s).max(0));
-    let y = y.clamp(0, (h - th - s).max(0));
-    for py in (y - s).max(0)..(y + th + s).min(h) {
-        for px in (x - s).max(0)..(x + tw).min(w) {
-            let p = img.get_pixel_mut(px as u32, py as u32);
-            for c in p.0.iter_mut() {
-                *c /= 3;
-            }
-        }
-    }
-    for (i, ch) in text.chars().enumerate() {
-        let rows = glyph(ch);
-        let gx = x + i as i64 * 6 * s;
-        for (row, bits) in rows.iter().enumerate() {
-            for col in 0..5 {
-                if bits & (0x10 >> col) == 0 {
-                    continue;
-                }
-                for dy in 0..s {
-                    for dx in 0..s {
-                        let (px, py) = (gx + col * s + dx, y + row as i64 * s + dy);
-                        if px >= 0 && py >= 0 && px < w && py < h {
-                            img.put_pixel(px as u32, py as u32, colour);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The 5×7 bitmap of a character, one byte per row, bit 4 = left column.
-fn glyph(c: char) -> [u8; 7] {
-    match c.to_ascii_uppercase() {
-        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
-        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
-        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
-        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
-        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
-        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
-        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
-        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
-        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
-        'A' => [0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'B' => [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E],
-        'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
-        'D' => [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
-        'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
-        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
-        'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
-        'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
-        'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
-        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
-        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
-        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F],
-        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
-        'N' => [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
-        'O' => [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'P' => [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10],
-        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
-        'R' => [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11],
-        'S' => [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E],
-        'T' => [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
-        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E],
-        'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04],
-        'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A],
-        'X' => [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11],
-        'Y' => [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04],
-        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
-        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C],
-        '-' => [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00],
-        '_' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F],
-        ':' => [0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00],
-        '/' => [0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00],
-        '+' => [0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00],
-        '#' => [0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A],
-        ' ' => [0x00; 7],
-        _ => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_is_drawn_inside_its_box_and_clipped_at_the_edge() {
-        let mut img = RgbImage::from_pixel(40, 20, Rgb([120, 120, 120]));
-        draw_text(&mut img, 2, 2, "0.1", Rgb([255, 255, 255]), 1);
-        let white = img.pixels().filter(|p| p.0 == [255; 3]).count();
-        // '0' has 19 lit pixels, '.' 4, '1' 10.
-        assert_eq!(white, 33);
-        // Far from the label, untouched.
-        assert_eq!(img.get_pixel(35, 15).0, [120; 3]);
-        // A label asked for beyond the right edge is moved onto the picture.
-        draw_text(&mut img, 100, 100, "9", Rgb([255, 0, 0]), 1);
-        assert!(img.pixels().any(|p| p.0 == [255, 0, 0]));
-    }
 
     #[test]
     fn scrub_removes_a_password_written_into_the_url() {

@@ -1,13 +1,15 @@
 //! Base: the small helpers several rooms share, so that none of them has to
 //! borrow from another: recovering a poisoned lock ([`lock`],
 //! [`wait_timeout`]), retry [`Backoff`] with its one [`jitter`] rule, a
-//! repeated-duration [`Timing`], and the even-odd [`point_in_polygon`] test.
+//! repeated-duration [`Timing`], the even-odd [`point_in_polygon`] test, and
+//! text on pictures ([`font`]: a CJK TrueType font, or a bitmap fallback).
 //!
 //! Base imports nothing from the rest of the crate, so every module may use
 //! it without making an import circle. Keep it that way: a helper that needs
 //! a config section or an alert type belongs to the room that owns those.
 
 mod backoff;
+pub mod font;
 mod geometry;
 mod sync;
 mod timing;

@@ -130,7 +130,7 @@ pub fn annotate(img: &mut RgbImage, alert: &Alert) {
                 .first()
                 .map(|p| (p.0 as i64 + 8 * scale as i64, p.1 as i64))
                 .unwrap_or((8, 8));
-            crate::still::draw_text(img, x, y, &label, Rgb([255, 220, 0]), scale * 2);
+            crate::base::font::draw_text(img, x, y, &label, Rgb([255, 220, 0]), scale * 2);
         }
     }
     if let Some(b) = alert.bbox {
