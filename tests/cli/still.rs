@@ -135,8 +135,9 @@ fn still_draws_the_configured_grid_and_zones_where_the_config_puts_them() {
     }
     // Inside the facade cells, away from every line (floor, column, and the
     // 0.1 normalised grid at multiples of 32 px across and 18 px down) and
-    // from the labels, the picture is the frame itself.
-    for (cx, cy) in [(0.36, 0.34), (0.45, 0.55), (0.66, 0.75), (0.75, 0.34)] {
+    // from the labels (the facade's name runs along its top, in the first
+    // cell), the picture is the frame itself.
+    for (cx, cy) in [(0.36, 0.36), (0.45, 0.55), (0.66, 0.75), (0.75, 0.34)] {
         let (x0, y0) = ((cx * 320.0) as u32, (cy * 180.0) as u32);
         for y in y0 - 2..=y0 + 2 {
             for x in x0 - 2..=x0 + 2 {
