@@ -85,6 +85,7 @@ impl CameraUnit {
                     &ctx.evidence_dir,
                     cam.evidence_stream(),
                     Arc::new(ctx.sink.clone()),
+                    ctx.events.clone(),
                 )
                 .map_err(|e| anyhow::anyhow!("camera {} evidence stream: {e}", cam.name))?,
             )),
@@ -191,6 +192,7 @@ impl CameraUnit {
             worker_tick_age_ms: health::now_ms().saturating_sub(self.heartbeat.last()),
             analyzer_ms: self.analysis.analyzers.snapshot(),
             selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
+            evidence: self.recorder.as_ref().map(|r| r.stats()),
         }
     }
 }

@@ -176,6 +176,12 @@ pub enum CameraStatus {
     Configured { offline_grace: std::time::Duration },
     /// Sent by the daemon when a reload took the camera out of the config.
     Removed,
+    /// Sent by the camera's evidence recorder (not by its detect stream):
+    /// its evidence stream (`[cameras.evidence] url`) delivers again.
+    EvidenceOnline,
+    /// Sent by the camera's evidence recorder: its evidence stream could
+    /// not be reached, stalled or ended.
+    EvidenceOffline { reason: String },
 }
 
 #[cfg(test)]
