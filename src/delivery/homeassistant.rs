@@ -97,6 +97,65 @@ struct State {
     count_shown: Option<usize>,
 }
 
+impl State {
+    /// Takes note of an alert; true when something may have changed.
+    fn apply(&mut self, a: &Alert, now: Instant, hold: Duration) -> bool {
+        match a.state {
+            AlertState::End => self.open.remove(&a.event).is_some(),
+            // Only a `new` opens: a late `update` (a clip announced after the
+            // incident ended) never reopens it.
+            AlertState::New => {
+                let until = if a.kind.has_lifecycle() {
+                    None
+                } else if matches!(a.kind, AlertKind::Throwing | AlertKind::Motion) {
+                    Some(now + hold)
+                } else {
+                    return false;
+                };
+                self.open.insert(
+                    a.event,
+                    Open {
+                        camera: a.camera.clone(),
+                        kind: a.kind,
+                        until,
+                    },
+                );
+                true
+            }
+            // A single-shot incident's later messages (its clip) keep it shown.
+            AlertState::Update => match self.open.get_mut(&a.event) {
+                Some(o) if o.until.is_some() => {
+                    o.until = Some(now + hold);
+                    false
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// Drops single-shot incidents whose hold is over; true when any went.
+    fn expire(&mut self, now: Instant) -> bool {
+        let before = self.open.len();
+        self.open.retain(|_, o| o.until.is_none_or(|u| u > now));
+        self.open.len() != before
+    }
+
+    /// Each camera and kind's binary_sensor value now.
+    fn wanted(&self) -> Vec<((String, AlertKind), bool)> {
+        self.cameras
+            .iter()
+            .flat_map(|c| c.kinds.iter().map(move |k| (c.name.clone(), *k)))
+            .map(|(camera, kind)| {
+                let on = self
+                    .open
+                    .values()
+                    .any(|o| o.kind == kind && o.camera.as_deref() == Some(camera.as_str()));
+                ((camera, kind), on)
+            })
+            .collect()
+    }
+}
+
 /// The topics and payloads of one gateway's entities.
 struct Layout {
     topics: Topics,
@@ -316,49 +375,15 @@ impl Inner {
 
     fn observe(&self, a: &Alert, now: Instant) {
         let mut st = lock(&self.state);
-        match a.state {
-            AlertState::End => {
-                st.open.remove(&a.event);
-            }
-            AlertState::New | AlertState::Update if a.kind.has_lifecycle() => {
-                st.open.insert(
-                    a.event,
-                    Open {
-                        camera: a.camera.clone(),
-                        kind: a.kind,
-                        until: None,
-                    },
-                );
-            }
-            AlertState::New if matches!(a.kind, AlertKind::Throwing | AlertKind::Motion) => {
-                st.open.insert(
-                    a.event,
-                    Open {
-                        camera: a.camera.clone(),
-                        kind: a.kind,
-                        until: Some(now + self.hold),
-                    },
-                );
-            }
-            AlertState::Update => {
-                // A single-shot incident's later messages (its clip) keep it shown.
-                if let Some(o) = st.open.get_mut(&a.event) {
-                    if o.until.is_some() {
-                        o.until = Some(now + self.hold);
-                    }
-                }
-            }
-            AlertState::New => {}
+        if st.apply(a, now, self.hold) {
+            self.publish_changes(&mut st, false);
         }
-        self.publish_changes(&mut st, false);
     }
 
     /// Ends single-shot incidents whose hold is over.
     fn refresh(&self, now: Instant) {
         let mut st = lock(&self.state);
-        let before = st.open.len();
-        st.open.retain(|_, o| o.until.is_none_or(|u| u > now));
-        if st.open.len() != before {
+        if st.expire(now) {
             self.publish_changes(&mut st, false);
         }
     }
@@ -366,19 +391,7 @@ impl Inner {
     /// Publishes each binary_sensor and the counter whose value changed
     /// (all of them with `all`).
     fn publish_changes(&self, st: &mut State, all: bool) {
-        let wanted: Vec<((String, AlertKind), bool)> = st
-            .cameras
-            .iter()
-            .flat_map(|c| c.kinds.iter().map(move |k| (c.name.clone(), *k)))
-            .map(|(camera, kind)| {
-                let on = st
-                    .open
-                    .values()
-                    .any(|o| o.kind == kind && o.camera.as_deref() == Some(camera.as_str()));
-                ((camera, kind), on)
-            })
-            .collect();
-        for (key, on) in wanted {
+        for (key, on) in st.wanted() {
             if all || st.shown.get(&key) != Some(&on) {
                 let payload = if on { ON } else { OFF };
                 self.probe.publish_retained(
@@ -431,6 +444,71 @@ mod tests {
     fn ids_keep_only_what_home_assistant_allows() {
         assert_eq!(id_part("tower-a.south 1"), "tower-a_south_1");
         assert_eq!(Layout::object("gate.1", AlertKind::Fire), "gate_1_fire");
+    }
+
+    fn alert(kind: AlertKind, state: AlertState, event: Uuid) -> Alert {
+        let mut a = Alert::new(kind, crate::alert::Severity::Major, "s", "g");
+        a.camera = Some("gate".into());
+        a.state = state;
+        a.event = event;
+        a
+    }
+
+    fn shown(st: &State) -> Vec<(AlertKind, bool)> {
+        st.wanted()
+            .into_iter()
+            .map(|((_, k), on)| (k, on))
+            .collect()
+    }
+
+    #[test]
+    fn incidents_open_on_new_close_on_end_and_throws_after_their_hold() {
+        let mut st = State {
+            cameras: vec![HaCamera {
+                name: "gate".into(),
+                kinds: vec![AlertKind::Fire, AlertKind::Throwing],
+            }],
+            ..State::default()
+        };
+        let t0 = Instant::now();
+        let hold = Duration::from_secs(60);
+        let fire = Uuid::now_v7();
+        assert!(st.apply(&alert(AlertKind::Fire, AlertState::New, fire), t0, hold));
+        assert_eq!(
+            shown(&st),
+            [(AlertKind::Fire, true), (AlertKind::Throwing, false)]
+        );
+        assert!(st.apply(&alert(AlertKind::Fire, AlertState::End, fire), t0, hold));
+        // Its clip announced after the end does not reopen it.
+        st.apply(&alert(AlertKind::Fire, AlertState::Update, fire), t0, hold);
+        assert_eq!(
+            shown(&st),
+            [(AlertKind::Fire, false), (AlertKind::Throwing, false)]
+        );
+        let throw = Uuid::now_v7();
+        st.apply(
+            &alert(AlertKind::Throwing, AlertState::New, throw),
+            t0,
+            hold,
+        );
+        assert_eq!(st.open.len(), 1);
+        // Its clip announcement 30 s later holds it 60 s more.
+        st.apply(
+            &alert(AlertKind::Throwing, AlertState::Update, throw),
+            t0 + Duration::from_secs(30),
+            hold,
+        );
+        assert!(!st.expire(t0 + Duration::from_secs(61)));
+        assert_eq!(shown(&st)[1], (AlertKind::Throwing, true));
+        assert!(st.expire(t0 + Duration::from_secs(91)));
+        assert_eq!(shown(&st)[1], (AlertKind::Throwing, false));
+        // Kinds that are no incident (a test message) are not counted.
+        st.apply(
+            &alert(AlertKind::Test, AlertState::New, Uuid::now_v7()),
+            t0,
+            hold,
+        );
+        assert!(st.open.is_empty());
     }
 
     #[test]
