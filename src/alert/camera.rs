@@ -153,8 +153,26 @@ impl CameraWatch {
     pub fn on_event(&mut self, ev: &CameraEvent, now: SystemTime) -> Vec<Output> {
         let mut out = Vec::new();
         let (stream, offline) = match &ev.status {
-            CameraStatus::Configured { offline_grace } => {
+            CameraStatus::Configured {
+                offline_grace,
+                evidence_stream,
+            } => {
                 self.grace.insert(ev.camera.clone(), *offline_grace);
+                let key = (ev.camera.clone(), Stream::Evidence);
+                if !evidence_stream {
+                    // A reload took its evidence url away: its outage is over.
+                    if let Some(Status::Offline {
+                        since,
+                        alerted: Some(event),
+                        ..
+                    }) = self.cameras.remove(&key)
+                    {
+                        let mut a =
+                            self.removed_alert(Stream::Evidence, &ev.camera, event, since, ev.at);
+                        a.details["reason"] = "evidence stream removed from the config".into();
+                        out.push(Output::Alert(Box::new(a)));
+                    }
+                }
                 out.extend(self.tick(now));
                 return out;
             }
@@ -511,6 +529,7 @@ mod tests {
                 0,
                 CameraStatus::Configured {
                     offline_grace: grace,
+                    evidence_stream: false,
                 },
             ),
             t(0),
@@ -598,6 +617,35 @@ mod tests {
             (a[0].kind, a[0].state, a[0].event),
             (AlertKind::EvidenceOffline, AlertState::End, raised)
         );
+        // So does a reload that takes its evidence url away.
+        let configured = |evidence_stream| CameraStatus::Configured {
+            offline_grace: Duration::from_secs(10),
+            evidence_stream,
+        };
+        w.on_event(&status("yard", 60, configured(true)), t(60));
+        w.on_event(
+            &status(
+                "yard",
+                61,
+                CameraStatus::EvidenceOffline {
+                    reason: "eos".into(),
+                },
+            ),
+            t(61),
+        );
+        let raised = alerts(&w.tick(t(71)))[0].event;
+        assert!(alerts(&w.on_event(&status("yard", 80, configured(true)), t(80))).is_empty());
+        let o = w.on_event(&status("yard", 81, configured(false)), t(81));
+        let a = alerts(&o);
+        assert_eq!(
+            (a[0].kind, a[0].state, a[0].event),
+            (AlertKind::EvidenceOffline, AlertState::End, raised)
+        );
+        assert_eq!(
+            a[0].details["reason"],
+            "evidence stream removed from the config"
+        );
+        assert_eq!(w.next_deadline(), None);
     }
 
     #[test]

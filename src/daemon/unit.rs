@@ -75,6 +75,7 @@ impl CameraUnit {
             at: std::time::SystemTime::now(),
             status: CameraStatus::Configured {
                 offline_grace: Duration::from_secs(cam.offline_grace_s),
+                evidence_stream: cam.evidence_stream().is_some(),
             },
         });
         let recorder = match &cam.evidence {
