@@ -22,6 +22,12 @@
 //! shares its `event` id with `state = end`, so consumers can close the
 //! incident. The retained state changes immediately on every event, grace or
 //! not; it also records whether an alert was raised.
+//!
+//! A camera's evidence stream (`[cameras.evidence] url`), reported by its
+//! recorder as `EvidenceOnline` / `EvidenceOffline`, runs through the same
+//! machine with the same grace, separately from the detect stream: its
+//! outage is an `evidence_offline` (severity warning) ended by an
+//! `evidence_online`. It has no retained state of its own.
 
 use super::{Alert, AlertKind, AlertState, Severity};
 use crate::ingest::{CameraEvent, CameraStatus};
@@ -59,6 +65,49 @@ enum Status {
     },
 }
 
+/// Which of a camera's streams a state belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Stream {
+    /// `url`, the stream analysis runs on: `camera_offline` / `camera_online`
+    /// and the retained camera state.
+    Detect,
+    /// `[cameras.evidence] url`, the main stream clips are cut from:
+    /// `evidence_offline` / `evidence_online`, no retained state.
+    Evidence,
+}
+
+impl Stream {
+    fn offline_kind(self) -> AlertKind {
+        match self {
+            Stream::Detect => AlertKind::CameraOffline,
+            Stream::Evidence => AlertKind::EvidenceOffline,
+        }
+    }
+
+    fn online_kind(self) -> AlertKind {
+        match self {
+            Stream::Detect => AlertKind::CameraOnline,
+            Stream::Evidence => AlertKind::EvidenceOnline,
+        }
+    }
+
+    /// A camera that cannot be seen is major; one whose clips are missing
+    /// while detection goes on is a warning.
+    fn offline_severity(self) -> Severity {
+        match self {
+            Stream::Detect => Severity::Major,
+            Stream::Evidence => Severity::Warning,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Detect => "camera",
+            Stream::Evidence => "evidence stream",
+        }
+    }
+}
+
 /// The camera state machine; see the module doc.
 #[derive(Debug)]
 pub struct CameraWatch {
@@ -66,7 +115,8 @@ pub struct CameraWatch {
     gateway: String,
     default_grace: Duration,
     grace: HashMap<String, Duration>,
-    cameras: BTreeMap<String, Status>,
+    /// Each camera's streams: `(camera, stream)`.
+    cameras: BTreeMap<(String, Stream), Status>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -102,44 +152,75 @@ impl CameraWatch {
     /// Applies one event seen at `now`.
     pub fn on_event(&mut self, ev: &CameraEvent, now: SystemTime) -> Vec<Output> {
         let mut out = Vec::new();
-        let current = self.cameras.get(&ev.camera).cloned();
-        match (&ev.status, current) {
-            (CameraStatus::Configured { offline_grace }, _) => {
+        let (stream, offline) = match &ev.status {
+            CameraStatus::Configured {
+                offline_grace,
+                evidence_stream,
+            } => {
                 self.grace.insert(ev.camera.clone(), *offline_grace);
-            }
-            (CameraStatus::Removed, current) => {
-                if let Some(Status::Offline {
-                    since,
-                    alerted: Some(event),
-                    ..
-                }) = current
-                {
-                    let alert = self.removed_alert(&ev.camera, event, since, ev.at);
-                    out.push(Output::Alert(Box::new(alert)));
+                let key = (ev.camera.clone(), Stream::Evidence);
+                if !evidence_stream {
+                    // A reload took its evidence url away: its outage is over.
+                    if let Some(Status::Offline {
+                        since,
+                        alerted: Some(event),
+                        ..
+                    }) = self.cameras.remove(&key)
+                    {
+                        let mut a =
+                            self.removed_alert(Stream::Evidence, &ev.camera, event, since, ev.at);
+                        a.details["reason"] = "evidence stream removed from the config".into();
+                        out.push(Output::Alert(Box::new(a)));
+                    }
                 }
-                self.cameras.remove(&ev.camera);
+                out.extend(self.tick(now));
+                return out;
+            }
+            CameraStatus::Removed => {
+                for stream in [Stream::Detect, Stream::Evidence] {
+                    let key = (ev.camera.clone(), stream);
+                    if let Some(Status::Offline {
+                        since,
+                        alerted: Some(event),
+                        ..
+                    }) = self.cameras.remove(&key)
+                    {
+                        let alert = self.removed_alert(stream, &ev.camera, event, since, ev.at);
+                        out.push(Output::Alert(Box::new(alert)));
+                    }
+                }
                 self.grace.remove(&ev.camera);
                 // An empty retained message deletes the broker's retained state.
                 out.push(Output::State {
                     camera: ev.camera.clone(),
                     payload: Vec::new(),
                 });
+                out.extend(self.tick(now));
+                return out;
             }
-            (CameraStatus::Online, Some(Status::Online { .. })) => {}
-            (CameraStatus::Online, None) => {
-                self.set(&ev.camera, Status::Online { since: ev.at }, now, &mut out);
+            CameraStatus::Online => (Stream::Detect, None),
+            CameraStatus::Offline { reason } => (Stream::Detect, Some(reason)),
+            CameraStatus::EvidenceOnline => (Stream::Evidence, None),
+            CameraStatus::EvidenceOffline { reason } => (Stream::Evidence, Some(reason)),
+        };
+        let key = (ev.camera.clone(), stream);
+        let current = self.cameras.get(&key).cloned();
+        match (offline, current) {
+            (None, Some(Status::Online { .. })) => {}
+            (None, None) => {
+                self.set(&key, Status::Online { since: ev.at }, now, &mut out);
             }
-            (CameraStatus::Online, Some(Status::Offline { since, alerted, .. })) => {
+            (None, Some(Status::Offline { since, alerted, .. })) => {
                 if let Some(event) = alerted {
-                    let alert = self.online_alert(&ev.camera, event, since, ev.at);
+                    let alert = self.online_alert(stream, &ev.camera, event, since, ev.at);
                     out.push(Output::Alert(Box::new(alert)));
                 } else {
-                    tracing::info!(camera = %ev.camera, "camera back within its grace period; no alert");
+                    tracing::info!(camera = %ev.camera, "{} back within its grace period; no alert", stream.name());
                 }
-                self.set(&ev.camera, Status::Online { since: ev.at }, now, &mut out);
+                self.set(&key, Status::Online { since: ev.at }, now, &mut out);
             }
             (
-                CameraStatus::Offline { reason },
+                Some(reason),
                 Some(Status::Offline {
                     since,
                     reason: old,
@@ -152,47 +233,48 @@ impl CameraWatch {
                         reason: reason.clone(),
                         alerted,
                     };
-                    self.set(&ev.camera, s, now, &mut out);
+                    self.set(&key, s, now, &mut out);
                 }
             }
-            (CameraStatus::Offline { reason }, Some(Status::Online { .. }) | None) => {
+            (Some(reason), Some(Status::Online { .. }) | None) => {
                 let s = Status::Offline {
                     since: ev.at,
                     reason: reason.clone(),
                     alerted: None,
                 };
-                self.set(&ev.camera, s, now, &mut out);
+                self.set(&key, s, now, &mut out);
             }
         }
         out.extend(self.tick(now));
         out
     }
 
-    /// Raises `camera_offline` for every camera whose grace period is over.
+    /// Raises `camera_offline` (or `evidence_offline`) for every stream
+    /// whose grace period is over.
     pub fn tick(&mut self, now: SystemTime) -> Vec<Output> {
-        let due: Vec<String> = self
+        let due: Vec<(String, Stream)> = self
             .cameras
             .iter()
-            .filter_map(|(name, st)| match st {
+            .filter_map(|(key, st)| match st {
                 Status::Offline {
                     since,
                     alerted: None,
                     ..
-                } if now >= *since + self.grace_of(name) => Some(name.clone()),
+                } if now >= *since + self.grace_of(&key.0) => Some(key.clone()),
                 _ => None,
             })
             .collect();
         let mut out = Vec::new();
-        for name in due {
-            if let Some(Status::Offline { since, reason, .. }) = self.cameras.get(&name).cloned() {
-                let alert = self.offline_alert(&name, since, &reason, now);
+        for key in due {
+            if let Some(Status::Offline { since, reason, .. }) = self.cameras.get(&key).cloned() {
+                let alert = self.offline_alert(key.1, &key.0, since, &reason, now);
                 let s = Status::Offline {
                     since,
                     reason,
                     alerted: Some(alert.event),
                 };
                 out.push(Output::Alert(Box::new(alert)));
-                self.set(&name, s, now, &mut out);
+                self.set(&key, s, now, &mut out);
             }
         }
         out
@@ -202,18 +284,25 @@ impl CameraWatch {
     pub fn next_deadline(&self) -> Option<SystemTime> {
         self.cameras
             .iter()
-            .filter_map(|(name, st)| match st {
+            .filter_map(|(key, st)| match st {
                 Status::Offline {
                     since,
                     alerted: None,
                     ..
-                } => Some(*since + self.grace_of(name)),
+                } => Some(*since + self.grace_of(&key.0)),
                 _ => None,
             })
             .min()
     }
 
-    fn set(&mut self, camera: &str, status: Status, now: SystemTime, out: &mut Vec<Output>) {
+    fn set(
+        &mut self,
+        key: &(String, Stream),
+        status: Status,
+        now: SystemTime,
+        out: &mut Vec<Output>,
+    ) {
+        let camera = key.0.as_str();
         let json = match &status {
             Status::Online { since } => serde_json::json!({
                 "schema": CAMERA_STATE_SCHEMA,
@@ -238,23 +327,27 @@ impl CameraWatch {
                 "updated_at": rfc3339(now),
             }),
         };
-        self.cameras.insert(camera.to_string(), status);
-        out.push(Output::State {
-            camera: camera.to_string(),
-            payload: json.to_string().into_bytes(),
-        });
+        self.cameras.insert(key.clone(), status);
+        // The retained state is the detect stream's (what staff see).
+        if key.1 == Stream::Detect {
+            out.push(Output::State {
+                camera: camera.to_string(),
+                payload: json.to_string().into_bytes(),
+            });
+        }
     }
 
     fn offline_alert(
         &self,
+        stream: Stream,
         camera: &str,
         since: SystemTime,
         reason: &str,
         now: SystemTime,
     ) -> Alert {
         let mut a = Alert::new(
-            AlertKind::CameraOffline,
-            Severity::Major,
+            stream.offline_kind(),
+            stream.offline_severity(),
             &self.site,
             &self.gateway,
         );
@@ -278,9 +371,16 @@ impl CameraWatch {
         a
     }
 
-    /// Ends a raised `camera_offline` incident whose camera left the config.
-    fn removed_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
-        let mut a = self.end_alert(AlertKind::CameraOffline, camera, event, at);
+    /// Ends a raised outage incident whose camera left the config.
+    fn removed_alert(
+        &self,
+        stream: Stream,
+        camera: &str,
+        event: Uuid,
+        since: SystemTime,
+        at: SystemTime,
+    ) -> Alert {
+        let mut a = self.end_alert(stream.offline_kind(), camera, event, at);
         a.details = serde_json::json!({
             "reason": "removed from the config",
             "offline_since": rfc3339(since),
@@ -288,8 +388,15 @@ impl CameraWatch {
         a
     }
 
-    fn online_alert(&self, camera: &str, event: Uuid, since: SystemTime, at: SystemTime) -> Alert {
-        let mut a = self.end_alert(AlertKind::CameraOnline, camera, event, at);
+    fn online_alert(
+        &self,
+        stream: Stream,
+        camera: &str,
+        event: Uuid,
+        since: SystemTime,
+        at: SystemTime,
+    ) -> Alert {
+        let mut a = self.end_alert(stream.online_kind(), camera, event, at);
         let downtime = at.duration_since(since).unwrap_or_default();
         a.details = serde_json::json!({
             "offline_since": rfc3339(since),
@@ -422,6 +529,7 @@ mod tests {
                 0,
                 CameraStatus::Configured {
                     offline_grace: grace,
+                    evidence_stream: false,
                 },
             ),
             t(0),
@@ -454,6 +562,90 @@ mod tests {
         let o = w.on_event(&status("shed", 31, CameraStatus::Removed), t(31));
         assert!(alerts(&o).is_empty());
         assert_eq!(o.len(), 1);
+    }
+
+    #[test]
+    fn the_evidence_stream_has_its_own_outage_with_the_same_grace() {
+        let mut w = watch();
+        w.on_event(&ev("gate", 0, None), t(0));
+        w.on_event(&status("gate", 0, CameraStatus::EvidenceOnline), t(0));
+        let down = CameraStatus::EvidenceOffline {
+            reason: "connection refused".into(),
+        };
+        let o = w.on_event(&status("gate", 5, down), t(5));
+        assert!(o.is_empty(), "no alert and no retained state yet: {o:?}");
+        assert_eq!(w.next_deadline(), Some(t(15)), "the camera's 10 s grace");
+        let o = w.tick(t(15));
+        let a = alerts(&o);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].kind, AlertKind::EvidenceOffline);
+        assert_eq!(a[0].severity, Severity::Warning);
+        assert_eq!(a[0].details["reason"], "connection refused");
+        assert!(
+            states(&o).is_empty(),
+            "the camera's retained state is the detect stream's"
+        );
+        let raised = a[0].event;
+        // The detect stream is untouched by it, and its own outage is separate.
+        let o = w.on_event(&ev("gate", 20, Some("stalled")), t(20));
+        assert_eq!(states(&o)[0]["status"], "offline");
+        let o = w.on_event(&ev("gate", 21, None), t(21));
+        assert!(alerts(&o).is_empty(), "detect blip within grace");
+        let o = w.on_event(&status("gate", 30, CameraStatus::EvidenceOnline), t(30));
+        let a = alerts(&o);
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].kind, a[0].state, a[0].event),
+            (AlertKind::EvidenceOnline, AlertState::End, raised)
+        );
+        assert_eq!(a[0].details["downtime_s"], 25.0);
+        // A removed camera ends its open evidence outage too.
+        w.on_event(
+            &status(
+                "gate",
+                40,
+                CameraStatus::EvidenceOffline {
+                    reason: "eos".into(),
+                },
+            ),
+            t(40),
+        );
+        let raised = alerts(&w.tick(t(50)))[0].event;
+        let o = w.on_event(&status("gate", 51, CameraStatus::Removed), t(51));
+        let a = alerts(&o);
+        assert_eq!(
+            (a[0].kind, a[0].state, a[0].event),
+            (AlertKind::EvidenceOffline, AlertState::End, raised)
+        );
+        // So does a reload that takes its evidence url away.
+        let configured = |evidence_stream| CameraStatus::Configured {
+            offline_grace: Duration::from_secs(10),
+            evidence_stream,
+        };
+        w.on_event(&status("yard", 60, configured(true)), t(60));
+        w.on_event(
+            &status(
+                "yard",
+                61,
+                CameraStatus::EvidenceOffline {
+                    reason: "eos".into(),
+                },
+            ),
+            t(61),
+        );
+        let raised = alerts(&w.tick(t(71)))[0].event;
+        assert!(alerts(&w.on_event(&status("yard", 80, configured(true)), t(80))).is_empty());
+        let o = w.on_event(&status("yard", 81, configured(false)), t(81));
+        let a = alerts(&o);
+        assert_eq!(
+            (a[0].kind, a[0].state, a[0].event),
+            (AlertKind::EvidenceOffline, AlertState::End, raised)
+        );
+        assert_eq!(
+            a[0].details["reason"],
+            "evidence stream removed from the config"
+        );
+        assert_eq!(w.next_deadline(), None);
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub enum AlertKind {
     CameraOffline,
     /// A camera is back.
     CameraOnline,
+    /// A camera's evidence stream (`[cameras.evidence] url`, its main
+    /// stream) has been unreachable for longer than the camera's grace
+    /// period while detection may go on: its alerts get no clip.
+    EvidenceOffline,
+    /// A camera's evidence stream is back (ends its `evidence_offline`).
+    EvidenceOnline,
     /// Sent by `estatewatch send-test-alert` to check the wiring.
     Test,
     /// A sensor rule fired (threshold, rate of rise); see `docs/sensors.md`.
@@ -72,6 +78,8 @@ impl AlertKind {
             AlertKind::Motion => "motion",
             AlertKind::CameraOffline => "camera_offline",
             AlertKind::CameraOnline => "camera_online",
+            AlertKind::EvidenceOffline => "evidence_offline",
+            AlertKind::EvidenceOnline => "evidence_online",
             AlertKind::Test => "test",
             AlertKind::Sensor => "sensor",
             AlertKind::SensorOffline => "sensor_offline",
@@ -80,7 +88,7 @@ impl AlertKind {
     }
 
     /// Whether an incident of this kind stays open after its `new` until an
-    /// `end` closes it (fire, smoke, garbage, camera and sensor outages,
+    /// `end` closes it (fire, smoke, garbage, camera, evidence stream and sensor outages,
     /// sensor rules). Single-shot kinds (throwing, motion, test) never get one.
     pub fn has_lifecycle(self) -> bool {
         matches!(
@@ -89,13 +97,14 @@ impl AlertKind {
                 | AlertKind::Smoke
                 | AlertKind::Garbage
                 | AlertKind::CameraOffline
+                | AlertKind::EvidenceOffline
                 | AlertKind::Sensor
                 | AlertKind::SensorOffline
         )
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [AlertKind; 11] = [
+    pub const ALL: [AlertKind; 13] = [
         AlertKind::Throwing,
         AlertKind::Fire,
         AlertKind::Smoke,
@@ -103,6 +112,8 @@ impl AlertKind {
         AlertKind::Motion,
         AlertKind::CameraOffline,
         AlertKind::CameraOnline,
+        AlertKind::EvidenceOffline,
+        AlertKind::EvidenceOnline,
         AlertKind::Test,
         AlertKind::Sensor,
         AlertKind::SensorOffline,
@@ -118,7 +129,7 @@ impl std::fmt::Display for AlertKind {
 
 /// An unknown alert kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, test, sensor, sensor_offline, selftest_failed")]
+#[error("unknown alert kind {0:?}; expected one of throwing, fire, smoke, garbage, motion, camera_offline, camera_online, evidence_offline, evidence_online, test, sensor, sensor_offline, selftest_failed")]
 pub struct UnknownKind(pub String);
 
 impl std::str::FromStr for AlertKind {

@@ -5,7 +5,7 @@
 //! [`ingest::config`](crate::ingest::config), the analyzers' tables in
 //! [`analysis::config`](crate::analysis::config) and each analyzer's folder,
 //! `[runtime]` in [`analysis::detector::config`](crate::analysis::detector::config),
-//! `[mqtt]` and `[outbox]` in [`delivery::config`](crate::delivery::config),
+//! `[mqtt]`, `[outbox]` and `[homeassistant]` in [`delivery::config`](crate::delivery::config),
 //! `[health]` in [`monitor::config`](crate::monitor::config), `[evidence]`
 //! in [`evidence::config`](crate::evidence::config), the sensor
 //! sections in [`sensors::config`](crate::sensors::config). What they share
@@ -127,6 +127,10 @@ pub struct Config {
     /// Default: `/var/lib/estatewatch/evidence`, 20 GB, 30 days, not served.
     #[serde(default)]
     pub evidence: crate::evidence::EvidenceConfig,
+    /// Home Assistant MQTT discovery on the `[mqtt]` broker
+    /// (`docs/mqtt.md`, "Home Assistant"). Default: off.
+    #[serde(default)]
+    pub homeassistant: crate::delivery::config::HomeAssistantConfig,
 }
 
 /// `[site]`: the estate.
@@ -234,6 +238,7 @@ impl Config {
         self.runtime.check(&mut p);
         self.health.check(&mut p);
         self.evidence.check(&mut p);
+        self.homeassistant.check(&mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");

@@ -41,11 +41,13 @@ mod watch;
 pub use reload::{sensors_changed, ReloadReport};
 pub use signals::{request_reload, request_selftest};
 pub use unit::{camera_changed, secret_digest, start_pipeline, CameraUnit, Pipeline, UnitContext};
-pub use watch::{start_camera_watch, CameraWatchTask};
+pub use watch::{start_camera_watch, start_camera_watch_with, CameraWatchTask};
 
 use crate::alert::fusion::FusedSink;
 use crate::base::lock;
 use crate::config::Config;
+use crate::delivery::homeassistant::{kinds_of_analyzer, HaCamera, HaSink, HomeAssistant};
+use crate::delivery::mqtt::Topics;
 use crate::delivery::Delivery;
 use crate::evidence::Evidence;
 use crate::health::{self, Notifier, Watchdog};
@@ -88,12 +90,21 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config.delivery()).await?;
+    // With `[homeassistant]`, every alert is shown to its entities on the
+    // way into delivery.
+    let ha = HomeAssistant::start(
+        &config.homeassistant,
+        Topics::new(&config.mqtt.topic_prefix, &config.gateway.id),
+        &config.gateway.id,
+        delivery.probe(),
+        ha_cameras(&config),
+    );
     // Video alerts pass the evidence stage (stored picture, evidence paths)
     // on their way to delivery.
     let evidence = match Evidence::start(
         &config.evidence,
         Arc::new(delivery.probe()),
-        delivery.sink(),
+        HaSink::new(ha.clone(), delivery.sink()),
     ) {
         Ok(e) => e,
         Err(e) => {
@@ -101,7 +112,11 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
             return Err(e.into());
         }
     };
-    let cameras = start_camera_watch(&config, &delivery);
+    let cameras = start_camera_watch_with(
+        &config,
+        Arc::new(HaSink::new(ha.clone(), delivery.sink())),
+        delivery.probe(),
+    );
     // Every producer submits through this one sink, so fusion sees them all.
     let alerts = FusedSink::new(evidence.sink(), &config.fusion);
     let started = Instant::now();
@@ -176,6 +191,9 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                         {
                             Ok(Some(new)) => {
                                 apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
+                                if let Some(ha) = &ha {
+                                    ha.set_cameras(ha_cameras(&new));
+                                }
                                 *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
                                 config = new;
                             }
@@ -215,7 +233,26 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     }
     cameras.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || evidence.shutdown()).await;
+    drop(ha);
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The enabled cameras and the incident kinds their analyzers raise, for
+/// the Home Assistant entities.
+fn ha_cameras(config: &Config) -> Vec<HaCamera> {
+    config
+        .enabled_cameras()
+        .map(|c| HaCamera {
+            name: c.name.clone(),
+            kinds: c
+                .analyzers
+                .enabled()
+                .iter()
+                .flat_map(|(key, _)| kinds_of_analyzer(key).iter().copied())
+                .collect(),
+        })
+        .filter(|c| !c.kinds.is_empty())
+        .collect()
 }

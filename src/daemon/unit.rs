@@ -75,6 +75,7 @@ impl CameraUnit {
             at: std::time::SystemTime::now(),
             status: CameraStatus::Configured {
                 offline_grace: Duration::from_secs(cam.offline_grace_s),
+                evidence_stream: cam.evidence_stream().is_some(),
             },
         });
         let recorder = match &cam.evidence {
@@ -85,6 +86,7 @@ impl CameraUnit {
                     &ctx.evidence_dir,
                     cam.evidence_stream(),
                     Arc::new(ctx.sink.clone()),
+                    ctx.events.clone(),
                 )
                 .map_err(|e| anyhow::anyhow!("camera {} evidence stream: {e}", cam.name))?,
             )),
@@ -191,6 +193,7 @@ impl CameraUnit {
             worker_tick_age_ms: health::now_ms().saturating_sub(self.heartbeat.last()),
             analyzer_ms: self.analysis.analyzers.snapshot(),
             selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
+            evidence: self.recorder.as_ref().map(|r| r.stats()),
         }
     }
 }

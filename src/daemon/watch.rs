@@ -2,9 +2,11 @@
 //! the cameras' online/offline events into alerts and retained camera state.
 
 use crate::alert::camera::{CameraWatch, Output as CameraOutput};
+use crate::alert::submit::AlertSubmit;
 use crate::config::Config;
-use crate::delivery::{AlertSink, Delivery, StatusProbe};
+use crate::delivery::{Delivery, StatusProbe};
 use crate::ingest::CameraEvent;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The camera watch running on the real clock: turns the cameras'
@@ -45,6 +47,16 @@ impl Drop for CameraWatchTask {
 /// [`CameraUnit::start`](super::CameraUnit::start)), submitting to `delivery`. Must be called inside a
 /// tokio runtime.
 pub fn start_camera_watch(config: &Config, delivery: &Delivery) -> CameraWatchTask {
+    start_camera_watch_with(config, Arc::new(delivery.sink()), delivery.probe())
+}
+
+/// [`start_camera_watch`] submitting to `sink` (delivery's, or one in front
+/// of it) and publishing the retained camera state through `retained`.
+pub fn start_camera_watch_with(
+    config: &Config,
+    sink: Arc<dyn AlertSubmit>,
+    retained: StatusProbe,
+) -> CameraWatchTask {
     let grace = config
         .cameras
         .iter()
@@ -58,13 +70,7 @@ pub fn start_camera_watch(config: &Config, delivery: &Delivery) -> CameraWatchTa
     );
     let (events, rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(camera_loop(
-        rx,
-        watch,
-        delivery.sink(),
-        delivery.probe(),
-        stop_rx,
-    ));
+    let task = tokio::spawn(camera_loop(rx, watch, sink, retained, stop_rx));
     CameraWatchTask {
         events,
         stop,
@@ -76,7 +82,7 @@ pub fn start_camera_watch(config: &Config, delivery: &Delivery) -> CameraWatchTa
 async fn camera_loop(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<CameraEvent>,
     mut watch: CameraWatch,
-    sink: AlertSink,
+    sink: Arc<dyn AlertSubmit>,
     retained: StatusProbe,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {

@@ -1,7 +1,8 @@
 //! The `[mqtt]` (with `[mqtt.tls]`) and `[outbox]` sections of the config
 //! file: where alerts are published and the on-disk queue that holds them
 //! until the broker acknowledges them, with their validation. `[sensor_broker]`
-//! has the same keys as `[mqtt]`.
+//! has the same keys as `[mqtt]`. `[homeassistant]`: Home Assistant MQTT
+//! discovery on the `[mqtt]` broker ([`super::homeassistant`]).
 
 use crate::settings::{check_file, push, ConfigProblem, Secret};
 use serde::Deserialize;
@@ -232,6 +233,70 @@ impl OutboxConfig {
         }
         if self.ttl_hours == Some(0) {
             push(p, "outbox.ttl_hours", "must be >= 1 when set, got 0");
+        }
+    }
+}
+
+/// `[homeassistant]`: Home Assistant MQTT discovery on the `[mqtt]` broker
+/// (`docs/mqtt.md`, "Home Assistant").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeAssistantConfig {
+    /// Publish discovery configs and entity states for Home Assistant.
+    /// Default: false.
+    #[serde(default)]
+    pub enabled: bool,
+    /// First level of the discovery topics (Home Assistant's MQTT
+    /// integration setting of the same name). Default: `homeassistant`.
+    #[serde(default = "default_discovery_prefix")]
+    pub discovery_prefix: String,
+    /// Seconds a throw or motion incident (which has no `end`) shows as
+    /// `ON` after its last message, 1..=3600. Default: 60.
+    #[serde(default = "default_hold_s")]
+    pub hold_s: u64,
+}
+
+fn default_discovery_prefix() -> String {
+    "homeassistant".into()
+}
+
+fn default_hold_s() -> u64 {
+    60
+}
+
+impl Default for HomeAssistantConfig {
+    fn default() -> Self {
+        HomeAssistantConfig {
+            enabled: false,
+            discovery_prefix: default_discovery_prefix(),
+            hold_s: default_hold_s(),
+        }
+    }
+}
+
+impl HomeAssistantConfig {
+    /// Checks the keys, naming each field path.
+    pub fn check(&self, p: &mut Vec<ConfigProblem>) {
+        let dp = &self.discovery_prefix;
+        if dp.is_empty()
+            || dp.chars().any(|c| matches!(c, '+' | '#' | '\0'))
+            || dp.starts_with('/')
+            || dp.ends_with('/')
+        {
+            push(
+                p,
+                "homeassistant.discovery_prefix",
+                format!(
+                    "must be a non-empty topic without wildcards or leading/trailing '/', got {dp:?}"
+                ),
+            );
+        }
+        if !(1..=3600).contains(&self.hold_s) {
+            push(
+                p,
+                "homeassistant.hold_s",
+                format!("must be 1..=3600, got {}", self.hold_s),
+            );
         }
     }
 }

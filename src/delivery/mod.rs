@@ -33,6 +33,7 @@
 //! [`config`] holds the `[mqtt]` and `[outbox]` sections.
 
 pub mod config;
+pub mod homeassistant;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
@@ -268,6 +269,14 @@ impl StatusProbe {
     /// [`Store::protected_events`]).
     pub fn protected_events(&self) -> Result<std::collections::BTreeSet<Uuid>, OutboxError> {
         lock(&self.store).protected_events()
+    }
+
+    /// Publishes `payload` retained on `topic` (QoS 1, after queued
+    /// alerts' turn, again after every reconnect; the newest payload per
+    /// topic wins). An empty payload deletes the broker's retained message
+    /// and is not repeated. Used by [`homeassistant`].
+    pub fn publish_retained(&self, topic: String, payload: Vec<u8>) {
+        let _ = self.core_tx.send(CoreMsg::Retained { topic, payload });
     }
 
     /// Publishes `payload` retained on

@@ -57,6 +57,19 @@ impl Topics {
         format!("{}/cameras/{camera}/snapshot/{}", self.base, kind.as_str())
     }
 
+    /// `<prefix>/<gateway>/cameras/<camera>/incident/<kind>`: retained `ON`
+    /// while an incident of that kind is open at that camera, `OFF`
+    /// otherwise (with `[homeassistant]`, its binary_sensor's state).
+    pub fn incident_state(&self, camera: &str, kind: AlertKind) -> String {
+        format!("{}/cameras/{camera}/incident/{}", self.base, kind.as_str())
+    }
+
+    /// `<prefix>/<gateway>/incidents/open`: retained, the number of
+    /// incidents open now (with `[homeassistant]`, its sensor's state).
+    pub fn open_incidents(&self) -> String {
+        format!("{}/incidents/open", self.base)
+    }
+
     /// `<prefix>/<gateway>/stats`: retained JSON with the gateway's figures.
     pub fn stats(&self) -> String {
         format!("{}/stats", self.base)

@@ -67,6 +67,9 @@ pub(crate) enum CoreMsg {
     CameraState { camera: String, payload: Vec<u8> },
     /// New gateway stats JSON for the retained stats topic.
     Stats { payload: Vec<u8> },
+    /// A retained message on any topic (Home Assistant discovery and
+    /// states); an empty payload deletes it and is sent once.
+    Retained { topic: String, payload: Vec<u8> },
     /// The latest picture of an alert kind at a camera, for its retained
     /// snapshot topic (raw JPEG; only the newest per camera and kind is kept).
     Snapshot {
@@ -166,6 +169,8 @@ impl Publisher {
             cameras: BTreeMap::new(),
             dirty_cameras: BTreeSet::new(),
             stats: None,
+            retained: BTreeMap::new(),
+            dirty_retained: BTreeSet::new(),
             snapshots: BTreeMap::new(),
             dirty_snapshots: BTreeSet::new(),
             announce_pending: false,
@@ -399,6 +404,9 @@ struct Core {
     dirty_cameras: BTreeSet<String>,
     /// Latest stats JSON not yet published.
     stats: Option<Vec<u8>>,
+    /// Other retained messages by topic, and which still need publishing.
+    retained: BTreeMap<String, Vec<u8>>,
+    dirty_retained: BTreeSet<String>,
     /// Latest picture per camera and kind, and which still need publishing
     /// (one per key at most: a "latest picture", not a queue).
     snapshots: BTreeMap<SnapshotKey, Vec<u8>>,
@@ -445,6 +453,7 @@ impl Core {
                 self.cursor = Cursor::default();
                 self.announce_pending = self.announce;
                 self.dirty_cameras = self.cameras.keys().cloned().collect();
+                self.dirty_retained = self.retained.keys().cloned().collect();
                 self.last_progress = Instant::now();
                 let mut s = lock(&self.status);
                 s.connected = true;
@@ -512,6 +521,10 @@ impl Core {
                 self.cameras.insert(camera, payload);
             }
             CoreMsg::Stats { payload } => self.stats = Some(payload),
+            CoreMsg::Retained { topic, payload } => {
+                self.dirty_retained.insert(topic.clone());
+                self.retained.insert(topic, payload);
+            }
             CoreMsg::Snapshot { camera, kind, jpeg } => {
                 let key = (camera, kind);
                 self.dirty_snapshots.insert(key.clone());
@@ -611,6 +624,25 @@ impl Core {
                 return;
             }
             self.dirty_cameras.remove(&cam);
+        }
+        while self.outstanding() < window {
+            let Some(topic) = self.dirty_retained.first().cloned() else {
+                break;
+            };
+            let payload = self.retained.get(&topic).cloned().unwrap_or_default();
+            let entry = Entry {
+                what: What::Camera,
+                epoch: self.epoch,
+                queued_at: Instant::now(),
+            };
+            if !self.queue(topic.clone(), true, payload.clone(), entry) {
+                return;
+            }
+            self.dirty_retained.remove(&topic);
+            if payload.is_empty() {
+                // Deleted on the broker; not repeated after a reconnect.
+                self.retained.remove(&topic);
+            }
         }
         if self.outstanding() < window {
             if let Some(payload) = self.stats.take() {

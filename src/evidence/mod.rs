@@ -68,7 +68,7 @@ pub mod sink;
 pub mod store;
 
 pub use config::EvidenceConfig;
-pub use recorder::Recorder;
+pub use recorder::{Recorder, RecorderStats};
 pub use service::Evidence;
 
 use gstreamer as gst;

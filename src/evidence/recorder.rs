@@ -13,7 +13,11 @@
 //!    paths and sha256, or null and the reason (evidence stream offline, …).
 //!
 //! If the stream stops mid-clip (no unit for [`STREAM_GAP`]) the clip ends
-//! with what it has. Clock mapping: both streams are stamped with the wall
+//! with what it has. The evidence stream's online/offline changes go to the
+//! camera watch as `EvidenceOnline` / `EvidenceOffline` (its
+//! `evidence_offline` alert after the camera's grace); the recorder's figures
+//! (ring, clips written and failed, announcement delay) are read through
+//! [`Recorder::stats`]. Clock mapping: both streams are stamped with the wall
 //! clock when their units or frames leave the pipeline, so the same moment
 //! is off by the difference in their latencies (`docs/evidence.md`).
 
@@ -28,6 +32,7 @@ use crate::ingest::{CameraEvent, CameraHandle, CameraStatus, EncodedTap, Encoded
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use uuid::Uuid;
@@ -64,7 +69,36 @@ struct Shared {
     jobs: Mutex<HashMap<Uuid, SystemTime>>,
     sink: Arc<dyn AlertSubmit>,
     /// Set by [`Recorder::stop`]: running clips end now and are announced.
-    stopping: std::sync::atomic::AtomicBool,
+    stopping: AtomicBool,
+    /// Whether the camera has an evidence stream of its own (otherwise the
+    /// ring is fed by the detect stream).
+    own_stream: bool,
+    /// Clips announced with a clip, and announcements without one.
+    clips_written: AtomicU64,
+    clips_failed: AtomicU64,
+    /// Milliseconds from the latest written clip's alert (`detected_at`) to
+    /// its announcement; `u64::MAX` before the first.
+    last_announce_delay_ms: AtomicU64,
+}
+
+/// One camera's evidence figures, for `/metrics` and the stats topic.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecorderStats {
+    /// Bytes of encoded video held in memory.
+    pub ring_bytes: u64,
+    /// Seconds of video held in memory (oldest to newest unit).
+    pub ring_s: f64,
+    /// The evidence stream delivers (with no stream of its own: the ring
+    /// gets units from the detect stream).
+    pub stream_online: bool,
+    /// Clips written and announced since the camera started.
+    pub clips_written: u64,
+    /// Announcements that had to say there is no clip (stream offline,
+    /// write failure) since the camera started.
+    pub clips_failed: u64,
+    /// Seconds from the latest clip's `new` (its `detected_at`) to the
+    /// clip's announcement; `null` before the first clip.
+    pub last_announce_delay_s: Option<f64>,
 }
 
 /// One camera's evidence: its ring, its evidence stream (when it has its
@@ -88,6 +122,7 @@ impl Recorder {
         dir: &Path,
         stream: Option<crate::ingest::config::StreamConfig>,
         sink: Arc<dyn AlertSubmit>,
+        watch: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
     ) -> Result<Recorder, crate::ingest::IngestError> {
         let shared = Arc::new(Shared {
             camera: camera.to_string(),
@@ -100,6 +135,10 @@ impl Recorder {
             jobs: Mutex::new(HashMap::new()),
             sink,
             stopping: Default::default(),
+            own_stream: stream.is_some(),
+            clips_written: AtomicU64::new(0),
+            clips_failed: AtomicU64::new(0),
+            last_announce_delay_ms: AtomicU64::new(u64::MAX),
         });
         let stream = match stream {
             None => None,
@@ -112,6 +151,23 @@ impl Recorder {
                     .spawn(move || {
                         let _e = span.enter();
                         while let Some(ev) = rx.blocking_recv() {
+                            // The camera watch raises `evidence_offline` after the grace.
+                            let status = match &ev.status {
+                                CameraStatus::Online => Some(CameraStatus::EvidenceOnline),
+                                CameraStatus::Offline { reason } => {
+                                    Some(CameraStatus::EvidenceOffline {
+                                        reason: reason.clone(),
+                                    })
+                                }
+                                _ => None,
+                            };
+                            if let Some(status) = status {
+                                let _ = watch.send(CameraEvent {
+                                    camera: ev.camera.clone(),
+                                    at: ev.at,
+                                    status,
+                                });
+                            }
                             watcher.stream_event(ev.status);
                         }
                     })
@@ -182,12 +238,38 @@ impl Recorder {
         lock(&self.shared.ring).bytes()
     }
 
+    /// The camera's evidence figures now.
+    pub fn stats(&self) -> RecorderStats {
+        let sh = &self.shared;
+        let (ring_bytes, ring_s, newest) = {
+            let ring = lock(&sh.ring);
+            (
+                ring.bytes() as u64,
+                ring.span().as_secs_f64(),
+                ring.newest(),
+            )
+        };
+        let stream_online = if sh.own_stream {
+            lock(&sh.down).is_none()
+        } else {
+            // Fed by the detect stream: online while units keep coming.
+            newest.is_some_and(|n| n.elapsed().map(|d| d <= STREAM_GAP).unwrap_or(true))
+        };
+        let delay = sh.last_announce_delay_ms.load(Ordering::Relaxed);
+        RecorderStats {
+            ring_bytes,
+            ring_s,
+            stream_online,
+            clips_written: sh.clips_written.load(Ordering::Relaxed),
+            clips_failed: sh.clips_failed.load(Ordering::Relaxed),
+            last_announce_delay_s: (delay != u64::MAX).then(|| delay as f64 / 1000.0),
+        }
+    }
+
     /// Stops the evidence stream; running clips end with what they have,
     /// are written and announced before this returns.
     pub fn stop(&self) {
-        self.shared
-            .stopping
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.shared.stopping.store(true, Ordering::Relaxed);
         let stream = lock(&self.stream).take();
         if let Some(s) = stream {
             s.stop();
@@ -291,6 +373,21 @@ impl Shared {
                 tracing::warn!(event = %alert.event, reason = ?evidence.reason, "alert has no clip")
             }
         }
+        if evidence.clip.is_some() {
+            self.clips_written.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.clips_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if evidence.clip.is_some() {
+            let delay = SystemTime::now()
+                .duration_since(at)
+                .unwrap_or_default()
+                .as_millis();
+            self.last_announce_delay_ms.store(
+                u64::try_from(delay).unwrap_or(u64::MAX - 1),
+                Ordering::Relaxed,
+            );
+        }
         let update = Alert {
             id: Uuid::now_v7(),
             state: AlertState::Update,
@@ -377,7 +474,7 @@ impl Shared {
                 }
                 last_seq = seq;
             }
-            if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.stopping.load(Ordering::Relaxed) {
                 tracing::info!("stopping: the clip ends here");
                 break;
             }

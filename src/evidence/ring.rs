@@ -64,6 +64,14 @@ impl Ring {
         self.bytes
     }
 
+    /// The time between the oldest and the newest unit held (their arrival).
+    pub fn span(&self) -> Duration {
+        match (self.units.front(), self.units.back()) {
+            (Some((_, a)), Some((_, b))) => b.arrived.duration_since(a.arrived).unwrap_or_default(),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// The units from the newest keyframe that arrived at or before `t` (or
     /// the oldest keyframe held, when none did) to the newest unit.
     pub fn from_keyframe_before(&self, t: SystemTime) -> Vec<(u64, EncodedUnit)> {

@@ -172,10 +172,21 @@ pub enum CameraStatus {
     /// The camera could not be reached, stalled, or its stream ended.
     Offline { reason: String },
     /// Sent by the daemon (not by ingest) each time it starts the camera,
-    /// before any frame: the offline grace its current config gives it.
-    Configured { offline_grace: std::time::Duration },
+    /// before any frame: the offline grace its current config gives it, and
+    /// whether it has an evidence stream of its own (`[cameras.evidence]
+    /// url`; without one, an outage of a former one is over).
+    Configured {
+        offline_grace: std::time::Duration,
+        evidence_stream: bool,
+    },
     /// Sent by the daemon when a reload took the camera out of the config.
     Removed,
+    /// Sent by the camera's evidence recorder (not by its detect stream):
+    /// its evidence stream (`[cameras.evidence] url`) delivers again.
+    EvidenceOnline,
+    /// Sent by the camera's evidence recorder: its evidence stream could
+    /// not be reached, stalled or ended.
+    EvidenceOffline { reason: String },
 }
 
 #[cfg(test)]

@@ -193,6 +193,9 @@ pub struct CameraSnapshot {
     /// The latest self-test (`null` before the first, or when the camera
     /// has none).
     pub selftest: Option<selftest::SelftestResult>,
+    /// Its evidence recorder's figures (ring, evidence stream, clips), with
+    /// `[cameras.evidence]`; `null` without.
+    pub evidence: Option<crate::evidence::RecorderStats>,
 }
 
 /// The outbox figures.
@@ -498,6 +501,7 @@ pub(crate) mod tests {
             worker_tick_age_ms: age,
             analyzer_ms: BTreeMap::new(),
             selftest: None,
+            evidence: None,
         }
     }
 

@@ -199,6 +199,58 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         |x| (lab(x), x.2.last_ms / 1000.0),
     );
 
+    let evid: Vec<(String, &crate::evidence::RecorderStats)> = cams
+        .iter()
+        .filter_map(|c| c.evidence.as_ref().map(|e| (c.camera.clone(), e)))
+        .collect();
+    let ecam = |x: &(String, &crate::evidence::RecorderStats)| vec![("camera", x.0.clone())];
+    o.each(
+        &evid,
+        "estatewatch_evidence_ring_bytes",
+        "gauge",
+        "Bytes of the camera's encoded evidence video held in memory.",
+        |x| (ecam(x), x.1.ring_bytes as f64),
+    );
+    o.each(
+        &evid,
+        "estatewatch_evidence_ring_seconds",
+        "gauge",
+        "Seconds of the camera's evidence video held in memory.",
+        |x| (ecam(x), x.1.ring_s),
+    );
+    o.each(
+        &evid,
+        "estatewatch_evidence_stream_online",
+        "gauge",
+        "1 while the camera's evidence stream delivers (clips can be cut).",
+        |x| (ecam(x), flag(x.1.stream_online)),
+    );
+    o.each(
+        &evid,
+        "estatewatch_evidence_clips_written_total",
+        "counter",
+        "Clips written and announced since the camera started.",
+        |x| (ecam(x), x.1.clips_written as f64),
+    );
+    o.each(
+        &evid,
+        "estatewatch_evidence_clips_failed_total",
+        "counter",
+        "Clip announcements that said there is no clip (stream offline, write failure).",
+        |x| (ecam(x), x.1.clips_failed as f64),
+    );
+    let delays: Vec<(String, f64)> = evid
+        .iter()
+        .filter_map(|x| x.1.last_announce_delay_s.map(|d| (x.0.clone(), d)))
+        .collect();
+    o.each(
+        &delays,
+        "estatewatch_evidence_last_announce_delay_seconds",
+        "gauge",
+        "Seconds from the latest clip's new alert to its announcement.",
+        |x| (vec![("camera", x.0.clone())], x.1),
+    );
+
     let tests: Vec<(String, &'static str, bool)> = cams
         .iter()
         .flat_map(|c| {
@@ -642,5 +694,51 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
         }
         assert!(!text.contains("camera=\"never\",kind"), "{text}");
+    }
+
+    #[test]
+    fn each_camera_with_evidence_gets_its_ring_stream_and_clip_figures() {
+        let mut gate = super::super::tests::cam("gate", 10, 0);
+        gate.evidence = Some(crate::evidence::RecorderStats {
+            ring_bytes: 4096,
+            ring_s: 8.5,
+            stream_online: false,
+            clips_written: 3,
+            clips_failed: 2,
+            last_announce_delay_s: Some(12.25),
+        });
+        let mut fresh = super::super::tests::cam("fresh", 10, 0);
+        fresh.evidence = Some(crate::evidence::RecorderStats {
+            ring_bytes: 0,
+            ring_s: 0.0,
+            stream_online: true,
+            clips_written: 0,
+            clips_failed: 0,
+            last_announce_delay_s: None,
+        });
+        let none = super::super::tests::cam("none", 10, 0);
+        let snap = super::super::Snapshot {
+            cameras: vec![gate, fresh, none],
+            ..super::super::tests::quiet_snapshot()
+        };
+        let text = render(&snap, true);
+        for line in [
+            "estatewatch_evidence_ring_bytes{camera=\"gate\"} 4096",
+            "estatewatch_evidence_ring_seconds{camera=\"gate\"} 8.5",
+            "estatewatch_evidence_stream_online{camera=\"gate\"} 0",
+            "estatewatch_evidence_stream_online{camera=\"fresh\"} 1",
+            "estatewatch_evidence_clips_written_total{camera=\"gate\"} 3",
+            "estatewatch_evidence_clips_failed_total{camera=\"gate\"} 2",
+            "estatewatch_evidence_last_announce_delay_seconds{camera=\"gate\"} 12.25",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+        assert!(!text.contains("delay_seconds{camera=\"fresh\"}"), "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("estatewatch_evidence_") && l.contains("camera=\"none\"")),
+            "a camera without evidence has no evidence figures: {text}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Test helper for end-to-end tests: the real `estatewatch run` binary as a
 //! child process ([`Daemon`]), its `/metrics` and `/healthz` endpoints
-//! ([`http_get`], [`metrics`], [`metric`], [`scrape`]) and a polling
+//! ([`http_get`], [`metrics`], [`metric`], [`scrape`], [`promtool_check`]) and a polling
 //! [`wait_for`] that prints the daemon's log when it times out.
 //!
 //! Included by each test binary through `tests/common/mod.rs`; use it as
@@ -254,4 +254,45 @@ pub fn wait_for<T>(
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// promtool: on PATH, or unpacked by scripts/setup.sh into .cache/bin/.
+pub fn promtool() -> PathBuf {
+    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/bin/promtool");
+    if cached.is_file() {
+        return cached;
+    }
+    match Command::new("promtool").arg("--version").output() {
+        Ok(o) if o.status.success() => PathBuf::from("promtool"),
+        _ => panic!("promtool not found: run scripts/setup.sh (it unpacks it into .cache/bin/)"),
+    }
+}
+
+/// `promtool check metrics` on a `/metrics` text: no lint problem at all.
+pub fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut child = Command::new(promtool())
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && said.trim().is_empty(),
+        "promtool check metrics: {:?}\n{said}\nmetrics:\n{text}",
+        o.status.code()
+    );
 }

@@ -103,6 +103,8 @@ impl Events {
                 CameraStatus::Offline { .. } => "off",
                 CameraStatus::Configured { .. } => "configured",
                 CameraStatus::Removed => "removed",
+                CameraStatus::EvidenceOnline => "evidence on",
+                CameraStatus::EvidenceOffline { .. } => "evidence off",
             })
             .collect()
     }

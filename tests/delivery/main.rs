@@ -10,6 +10,7 @@ mod broker;
 mod daemon;
 mod evidence;
 mod health_notify;
+mod homeassistant;
 mod outbox;
 mod tls;
 mod watch;

@@ -1,10 +1,11 @@
 //! A thrown object on a camera with a 1080p evidence stream: the clip, its
-//! announcement, the full-resolution snapshot; and what an alert says when
-//! the evidence stream is gone.
+//! announcement, the full-resolution snapshot; and when the evidence stream
+//! is gone: its `evidence_offline` alert, what alerts say meanwhile, its
+//! `evidence_online`, and the evidence figures on `/metrics`.
 
 use crate::announces;
-use crate::common::daemon::Daemon;
-use crate::common::mosquitto::{config_text, Broker, Subscriber};
+use crate::common::daemon::{metric, metrics, promtool_check, wait_for, Daemon};
+use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
 use crate::common::scenegen::scenegen;
 use estatewatch::ingest::{FileReader, RtspServer};
 use estatewatch_scenes::Truth;
@@ -300,8 +301,13 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
     server.stop();
 }
 
+/// The value of `name{camera="throwing-61"}` in a `/metrics` text.
+fn cam_metric(body: &str, name: &str) -> Option<f64> {
+    metric(body, &format!("{name}{{camera=\"throwing-61\"}}"))
+}
+
 #[test]
-fn when_the_evidence_stream_drops_alerts_go_on_and_say_there_is_no_clip() {
+fn when_the_evidence_stream_drops_it_is_alerted_alerts_say_no_clip_and_it_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let sub_dir = dir.path().join("sub");
     scenegen(
@@ -315,53 +321,91 @@ fn when_the_evidence_stream_drops_alerts_go_on_and_say_there_is_no_clip() {
     let clip = sub_dir.join("throwing-61.mp4");
     let detect = RtspServer::start(0, None).unwrap();
     detect.add_file_loop("/tower", &clip);
-    // The evidence stream on a server of its own, to be unplugged.
+    // The evidence stream on a server of its own, to be unplugged and
+    // plugged in again on the same port.
     let main = RtspServer::start(0, None).unwrap();
     main.add_file_loop("/tower-main", &clip);
+    let main_port = main.port();
+    let main_url = main.url("/tower-main");
     let broker = Broker::start();
     let sub = Subscriber::connect(broker.port(), "estatewatch/#");
     sub.wait_subscribed(1, Duration::from_secs(10));
     let evidence_dir = dir.path().join("evidence");
     let outbox = dir.path().join("outbox.db");
     let config = dir.path().join("estatewatch.toml");
+    let http = free_port();
+    // A short grace and quick reconnects, as for the detect stream.
+    let camera = camera(
+        &sub_dir.join("throwing-61.toml"),
+        &detect.url("/tower"),
+        &format!("[cameras.evidence]\nurl = \"{main_url}\"\npre_s = {PRE_S}\npost_s = {POST_S}"),
+    )
+    .replacen(
+        "transport = \"tcp\"",
+        "transport = \"tcp\"\noffline_grace_s = 2\nreconnect_min_ms = 200\nreconnect_max_ms = 1000",
+        1,
+    );
     std::fs::write(
         &config,
         format!(
-            "{}\n{}",
+            "{}[health]\nlisten = \"127.0.0.1:{http}\"\n{camera}",
             // Its `[evidence] dir` is `evidence_dir`, beside the outbox.
             config_text(broker.port(), &outbox, "", ""),
-            camera(
-                &sub_dir.join("throwing-61.toml"),
-                &detect.url("/tower"),
-                &format!(
-                    "[cameras.evidence]\nurl = \"{}\"\npre_s = {PRE_S}\npost_s = {POST_S}",
-                    main.url("/tower-main")
-                )
-            )
         ),
     )
     .unwrap();
     let log = dir.path().join("daemon.log");
     let daemon = Daemon::start(&config, &outbox, &log);
+    let dlog = || daemon.log();
     daemon.wait_log("evidence stream online", Duration::from_secs(60));
+    wait_for(
+        "evidence stream online on /metrics",
+        Duration::from_secs(30),
+        &dlog,
+        || {
+            (cam_metric(&metrics(http), "estatewatch_evidence_stream_online") == Some(1.0))
+                .then_some(())
+        },
+    );
     main.stop();
     daemon.wait_log("evidence stream offline", Duration::from_secs(60));
     let unplugged = chrono::Utc::now();
 
+    // The outage is alerted after the grace, as its own incident; the
+    // camera itself is not offline.
+    let offline = wait_for(
+        "an evidence_offline alert",
+        Duration::from_secs(60),
+        &dlog,
+        || {
+            sub.alerts()
+                .into_iter()
+                .find(|a| a["kind"] == "evidence_offline")
+        },
+    );
+    assert_eq!(offline["state"], "new", "{offline}");
+    assert_eq!(offline["severity"], "warning", "{offline}");
+    assert_eq!(offline["camera"], "throwing-61", "{offline}");
+    assert!(offline["details"]["reason"].is_string(), "{offline}");
+    assert_eq!(offline["details"]["grace_s"], 2, "{offline}");
+
     // Throws seen after the unplugging are still alerted, and their
     // announcement says there is no clip, and why.
-    let after = |a: &serde_json::Value| {
-        a["kind"] == "throwing" && a["detected_at"].is_string() && ts(&a["detected_at"]) > unplugged
+    let after = |a: &serde_json::Value, t: chrono::DateTime<chrono::Utc>| {
+        a["kind"] == "throwing" && a["detected_at"].is_string() && ts(&a["detected_at"]) > t
     };
     let got = sub.wait_until(Duration::from_secs(150), |msgs| {
         msgs.iter().any(|m| {
             let a = m.json();
-            after(&a) && announces(&a)
+            after(&a, unplugged) && announces(&a)
         })
     });
     assert!(got, "no announcement; daemon log:\n{}", daemon.log());
     let alerts = sub.alerts();
-    let update = alerts.iter().find(|a| after(a) && announces(a)).unwrap();
+    let update = alerts
+        .iter()
+        .find(|a| after(a, unplugged) && announces(a))
+        .unwrap();
     assert!(
         alerts.iter().any(|a| a["event"] == update["event"]
             && a["state"] == "new"
@@ -384,6 +428,75 @@ fn when_the_evidence_stream_drops_alerts_go_on_and_say_there_is_no_clip() {
             "no {name} is written without the evidence stream"
         );
     }
+    assert!(
+        !alerts.iter().any(|a| a["kind"] == "camera_offline"),
+        "the detect stream stayed up"
+    );
+    let m = metrics(http);
+    assert_eq!(
+        cam_metric(&m, "estatewatch_evidence_stream_online"),
+        Some(0.0),
+        "{m}"
+    );
+    assert!(
+        cam_metric(&m, "estatewatch_evidence_clips_failed_total").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
+    promtool_check(&m);
+
+    // Plugged in again: the outage ends, and clips come back.
+    let main = RtspServer::start(main_port, None).unwrap();
+    main.add_file_loop("/tower-main", &clip);
+    let online = wait_for(
+        "an evidence_online alert",
+        Duration::from_secs(90),
+        &dlog,
+        || {
+            sub.alerts()
+                .into_iter()
+                .find(|a| a["kind"] == "evidence_online")
+        },
+    );
+    assert_eq!(online["state"], "end", "{online}");
+    assert_eq!(online["event"], offline["event"], "it ends the outage");
+    let back = ts(&online["detected_at"]);
+    let got = sub.wait_until(Duration::from_secs(150), |msgs| {
+        msgs.iter().any(|m| {
+            let a = m.json();
+            after(&a, back) && a["evidence"]["clip"].is_object()
+        })
+    });
+    assert!(
+        got,
+        "no clip after the stream came back; daemon log:\n{}",
+        daemon.log()
+    );
+    let m = metrics(http);
+    assert_eq!(
+        cam_metric(&m, "estatewatch_evidence_stream_online"),
+        Some(1.0),
+        "{m}"
+    );
+    assert!(
+        cam_metric(&m, "estatewatch_evidence_clips_written_total").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
+    let delay = cam_metric(&m, "estatewatch_evidence_last_announce_delay_seconds")
+        .expect("a clip's announcement delay");
+    assert!(
+        delay >= POST_S as f64,
+        "announced before post_s was over: {delay}"
+    );
+    assert!(
+        cam_metric(&m, "estatewatch_evidence_ring_bytes").unwrap_or(0.0) > 0.0,
+        "{m}"
+    );
+    assert!(
+        cam_metric(&m, "estatewatch_evidence_ring_seconds").unwrap_or(0.0) > 0.0,
+        "{m}"
+    );
+    promtool_check(&m);
     drop(daemon);
+    main.stop();
     detect.stop();
 }

@@ -622,6 +622,16 @@ fn real_camera_outage_alerts_and_states_fit_their_schemas() {
         &event(100, CameraStatus::Online),
         t0 + Duration::from_secs(100),
     ));
+    // Its evidence stream's own outage.
+    let evidence_off = CameraStatus::EvidenceOffline {
+        reason: "stalled: no data for 10 s".into(),
+    };
+    out.extend(watch.on_event(&event(110, evidence_off), t0 + Duration::from_secs(110)));
+    out.extend(watch.tick(t0 + Duration::from_secs(141)));
+    out.extend(watch.on_event(
+        &event(150, CameraStatus::EvidenceOnline),
+        t0 + Duration::from_secs(150),
+    ));
     let mut kinds = Vec::new();
     let mut states = Vec::new();
     for o in &out {
@@ -641,7 +651,9 @@ fn real_camera_outage_alerts_and_states_fit_their_schemas() {
         kinds,
         [
             (AlertKind::CameraOffline, AlertState::New),
-            (AlertKind::CameraOnline, AlertState::End)
+            (AlertKind::CameraOnline, AlertState::End),
+            (AlertKind::EvidenceOffline, AlertState::New),
+            (AlertKind::EvidenceOnline, AlertState::End)
         ]
     );
     assert!(states.iter().any(|s| s["alerted"] == true), "{states:#?}");
@@ -772,6 +784,14 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
                 reference: "compared",
                 frames: 30,
                 cpu_ms: 412.5,
+            }),
+            evidence: Some(estatewatch::evidence::RecorderStats {
+                ring_bytes: 4_718_592,
+                ring_s: 9.2,
+                stream_online: true,
+                clips_written: 3,
+                clips_failed: 0,
+                last_announce_delay_s: Some(10.4),
             }),
         }],
         models: [("nanodet-g-coco".to_string(), timing)].into(),

@@ -7,7 +7,9 @@
 //! changes one camera's zones leaves the other camera running and loses no
 //! alert.
 
-use crate::common::daemon::{http_get as get, metric, metrics, wait_for, Daemon, BIN};
+use crate::common::daemon::{
+    http_get as get, metric, metrics, promtool_check, wait_for, Daemon, BIN,
+};
 use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
 use estatewatch::ingest::synth::{write_clip, ClipSpec};
 use std::collections::HashSet;
@@ -214,47 +216,6 @@ fn healthz_turns_503_when_an_analysis_worker_hangs() {
     let m = metrics(http);
     assert_eq!(metric(&m, "estatewatch_up"), Some(0.0), "{m}");
     assert!(d.term());
-}
-
-/// promtool: on PATH, or unpacked by scripts/setup.sh into .cache/bin/.
-fn promtool() -> PathBuf {
-    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/bin/promtool");
-    if cached.is_file() {
-        return cached;
-    }
-    match Command::new("promtool").arg("--version").output() {
-        Ok(o) if o.status.success() => PathBuf::from("promtool"),
-        _ => panic!("promtool not found: run scripts/setup.sh (it unpacks it into .cache/bin/)"),
-    }
-}
-
-/// `promtool check metrics` on a `/metrics` text: no lint problem at all.
-pub(crate) fn promtool_check(text: &str) {
-    use std::io::Write;
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        o.status.success() && said.trim().is_empty(),
-        "promtool check metrics: {:?}\n{said}\nmetrics:\n{text}",
-        o.status.code()
-    );
 }
 
 #[test]

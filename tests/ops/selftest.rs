@@ -107,7 +107,7 @@ fn a_camera_turned_away_or_covered_fails_its_selftest_with_an_alert_and_a_zero_g
     assert_eq!((view, throwing), (1.0, 1.0), "{}", metrics(http));
     assert!(dir.path().join("reference/tower.png").exists());
     let m = metrics(http);
-    crate::monitor::promtool_check(&m);
+    crate::common::daemon::promtool_check(&m);
     assert!(
         metric(
             &m,
