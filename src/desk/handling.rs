@@ -52,6 +52,16 @@ pub struct HandlingMessage<'a> {
     pub assignee: Option<&'a str>,
 }
 
+/// The incident columns an escalation needs.
+struct Escalated {
+    kind: String,
+    camera: String,
+    zone: Option<String>,
+    first_ms: i64,
+    critical_ms: i64,
+    alert: Vec<u8>,
+}
+
 /// The incident columns a step needs.
 struct Head {
     kind: String,
@@ -376,26 +386,34 @@ impl Inner {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let row: Option<(String, String, Option<String>, i64, i64, Vec<u8>)> = tx
+        let row = tx
             .query_row(
                 "SELECT kind, camera, zone, first_ms, critical_ms, alert FROM incidents
                  WHERE event = ?1 AND state = 'open' AND escalated_ms IS NULL
                    AND critical_ms IS NOT NULL",
                 [event],
                 |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
+                    Ok(Escalated {
+                        kind: r.get(0)?,
+                        camera: r.get(1)?,
+                        zone: r.get(2)?,
+                        first_ms: r.get(3)?,
+                        critical_ms: r.get(4)?,
+                        alert: r.get(5)?,
+                    })
                 },
             )
             .optional()
             .map_err(err)?;
-        let Some((kind, camera, zone, first_ms, critical_ms, alert)) = row else {
+        let Some(Escalated {
+            kind,
+            camera,
+            zone,
+            first_ms,
+            critical_ms,
+            alert,
+        }) = row
+        else {
             return Ok(false);
         };
         tx.execute(

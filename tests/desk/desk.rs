@@ -546,6 +546,21 @@ async fn the_platform_acknowledges_over_mqtt_and_bad_commands_are_refused() {
     assert_eq!(handling[0]["actor"]["via"], "platform");
     assert_eq!(handling[0]["note"], "team 3 sent");
 
+    // The schema the platform is given says the same as the desk: the
+    // accepted payload fits it, the refused ones do not.
+    let commands = schema("command-v1.schema.json");
+    let good: Value = serde_json::json!({"by": "district-ops", "note": "team 3 sent"});
+    assert_valid(&commands, &good);
+    for (_, payload) in bad
+        .iter()
+        .filter(|(t, _)| t.ends_with("/ack") || t.ends_with("/resolve"))
+    {
+        let v: Value = serde_json::from_slice(payload).unwrap();
+        if v["by"] == "district-ops" && v.get("outcome").is_none() {
+            continue; // a good payload on an unknown incident
+        }
+        assert!(!commands.is_valid(&v), "{v} fits the command schema");
+    }
     let refused_before = desk.figures().unwrap().commands_refused;
     for (topic, payload) in bad.iter().cloned() {
         tokio::task::spawn_blocking(move || publish(port, &topic, payload))
