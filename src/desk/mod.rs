@@ -327,8 +327,8 @@ pub struct IncidentQuery {
     pub day: Option<NaiveDate>,
     /// Page number from 0.
     pub page: u32,
-    /// Incidents per page; 0 means the desk's default, more than
-    /// `[desk] max_per_page` is cut to it.
+    /// Incidents per page; 0 means 50 (or `[desk] max_per_page` when that
+    /// is lower), more than `max_per_page` is cut to it.
     pub per_page: u32,
 }
 

@@ -625,3 +625,126 @@ fn the_desk_file_keeps_its_trail_append_only_and_refuses_foreign_files() {
     assert!(e.to_string().contains("not an incident desk file"), "{e}");
     rt.block_on(delivery.shutdown(Duration::ZERO));
 }
+
+#[test]
+fn the_board_lists_newest_first_filtered_by_kind_camera_state_and_local_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = config(crate::common::mosquitto::free_port(), dir.path(), "");
+    cfg.site.timezone = "Asia/Shanghai".parse().unwrap();
+    let delivery = rt.block_on(Delivery::start(&cfg.delivery())).unwrap();
+    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let stage = desk.stage(delivery.sink());
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // A: 2 March 01:30 in Shanghai; B: 1 March 18:00; C: 2 March 11:00.
+    let mut a = throwing();
+    a.detected_at = at("2026-03-01T17:30:00Z");
+    let mut b = critical(AlertKind::Fire);
+    b.detected_at = at("2026-03-01T10:00:00Z");
+    let mut c = Alert::new(AlertKind::Garbage, Severity::Warning, "test-estate", "gw1");
+    c.camera = Some("bins".into());
+    c.detected_at = at("2026-03-02T03:00:00Z");
+    for x in [&a, &b, &c] {
+        stage.submit(x.clone()).unwrap();
+    }
+    let ev = |x: &Alert| x.event.to_string();
+    for x in [&a, &b, &c] {
+        wait_incident(&desk, &ev(x));
+    }
+    desk.act(
+        &ev(&b),
+        Action::Acknowledge { note: None },
+        &console("王工"),
+    )
+    .unwrap();
+    desk.act(
+        &ev(&c),
+        Action::Resolve {
+            outcome: Outcome::FalseAlarm,
+            reason: Some("a box".into()),
+        },
+        &console("王工"),
+    )
+    .unwrap();
+
+    let events = |q: IncidentQuery| -> (Vec<String>, u64) {
+        let p = desk.list(&q).unwrap();
+        (p.items.into_iter().map(|i| i.event).collect(), p.total)
+    };
+    let day = |d: &str| Some(d.parse::<chrono::NaiveDate>().unwrap());
+    assert_eq!(
+        events(IncidentQuery::default()),
+        (vec![ev(&c), ev(&a), ev(&b)], 3)
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            day: day("2026-03-02"),
+            ..Default::default()
+        }),
+        (vec![ev(&c), ev(&a)], 2),
+        "days are the site's: A is 2 March in Shanghai"
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            day: day("2026-03-01"),
+            ..Default::default()
+        }),
+        (vec![ev(&b)], 1)
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            kind: Some("fire".into()),
+            ..Default::default()
+        }),
+        (vec![ev(&b)], 1)
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            camera: Some("bins".into()),
+            ..Default::default()
+        }),
+        (vec![ev(&c)], 1)
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            state: Some(IncidentState::Open),
+            ..Default::default()
+        }),
+        (vec![ev(&a)], 1)
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            state: Some(IncidentState::ResolvedFalseAlarm),
+            ..Default::default()
+        }),
+        (vec![ev(&c)], 1)
+    );
+    assert_eq!(
+        events(IncidentQuery {
+            page: 1,
+            per_page: 2,
+            ..Default::default()
+        }),
+        (vec![ev(&b)], 3)
+    );
+    // The console reads a query string into the same type.
+    let q: IncidentQuery =
+        serde_json::from_value(serde_json::json!({"kind": "fire", "day": "2026-03-01"})).unwrap();
+    assert_eq!(events(q), (vec![ev(&b)], 1));
+    let counts = desk.counts().unwrap();
+    assert_eq!(counts.total, 2);
+    assert_eq!(counts.by_kind.get("throwing"), Some(&1));
+    assert_eq!(counts.by_kind.get("fire"), Some(&1));
+    assert_eq!(counts.by_kind.get("garbage"), None);
+    drop(stage);
+    drop(desk);
+    rt.block_on(delivery.shutdown(Duration::ZERO));
+}
