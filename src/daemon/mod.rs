@@ -2,7 +2,9 @@
 //! applies config reloads, and shuts them down in order.
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
-//! does not need the broker to be up), then [`Evidence`] (the evidence
+//! does not need the broker to be up), then the incident desk
+//! ([`start_desk`]: its file, its stage in front of delivery's sink, the
+//! platform commands), then [`Evidence`] (the evidence
 //! stage between fusion and delivery, and the folder's sweeper; `[evidence]`
 //! changes take effect at the next start), then the camera watch
 //! ([`start_camera_watch`], camera events to alerts), then the producers
@@ -44,11 +46,13 @@ pub use unit::{camera_changed, secret_digest, start_pipeline, CameraUnit, Pipeli
 pub use watch::{start_camera_watch, start_camera_watch_with, CameraWatchTask};
 
 use crate::alert::fusion::FusedSink;
+use crate::alert::submit::AlertSubmit;
 use crate::base::lock;
 use crate::config::Config;
 use crate::delivery::homeassistant::{kinds_of_analyzer, HaCamera, HaSink, HomeAssistant};
 use crate::delivery::mqtt::Topics;
 use crate::delivery::Delivery;
+use crate::desk::{CommandListener, Desk};
 use crate::evidence::Evidence;
 use crate::health::{self, Notifier, Watchdog};
 use crate::monitor;
@@ -61,6 +65,44 @@ use std::time::{Duration, Instant};
 
 /// How long the publisher may keep delivering after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Opens the incident desk (`[desk]`, unless disabled) on delivery's sink
+/// and starts listening for platform commands (`[desk]
+/// platform_commands`). The returned [`Desk`] is the handle the web console
+/// serves (the monitor keeps a clone, see `status::Monitor::desk`).
+pub fn start_desk(
+    config: &Config,
+    delivery: &Delivery,
+) -> anyhow::Result<(Option<Desk>, Option<CommandListener>)> {
+    if !config.desk.enabled {
+        return Ok((None, None));
+    }
+    // Like a failing outbox file, a desk file that cannot be opened does not
+    // stop the daemon: alerts are still delivered, the desk is missing.
+    let desk = match Desk::open(&config.desk_sections(), delivery.sink()) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "incident desk unavailable; alerts are delivered without it");
+            return Ok((None, None));
+        }
+    };
+    match desk.end_alerts_left_open() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            incidents = n,
+            "incident desk: alerts the last run left open marked ended"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "incident desk: cannot mark the last run's alerts ended")
+        }
+    }
+    let commands = if config.desk.platform_commands {
+        Some(desk.listen_commands(&config.mqtt, &config.gateway.id)?)
+    } else {
+        None
+    };
+    Ok((Some(desk), commands))
+}
 
 /// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM;
 /// SIGHUP reloads `path`.
@@ -90,6 +132,13 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config.delivery()).await?;
+    let (desk, commands) = match start_desk(&config, &delivery) {
+        Ok(d) => d,
+        Err(e) => {
+            delivery.shutdown(Duration::ZERO).await;
+            return Err(e);
+        }
+    };
     // With `[homeassistant]`, every alert is shown to its entities on the
     // way into delivery.
     let ha = HomeAssistant::start(
@@ -100,11 +149,16 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         ha_cameras(&config),
     );
     // Video alerts pass the evidence stage (stored picture, evidence paths)
-    // on their way to delivery.
+    // on their way to delivery; the desk sees each incident alert delivery
+    // accepted.
+    let to_delivery: Arc<dyn AlertSubmit> = match &desk {
+        Some(d) => Arc::new(d.stage(delivery.sink())),
+        None => Arc::new(delivery.sink()),
+    };
     let evidence = match Evidence::start(
         &config.evidence,
         Arc::new(delivery.probe()),
-        HaSink::new(ha.clone(), delivery.sink()),
+        HaSink::new(ha.clone(), to_delivery),
     ) {
         Ok(e) => e,
         Err(e) => {
@@ -152,6 +206,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         sensors: Arc::new(Mutex::new(sensor_counters(sensors.as_ref()))),
         evidence: evidence.store(),
         evidence_http: evidence.server(),
+        desk: desk.clone(),
     };
     let monitor_tasks = monitor.start().await;
     notifier.notify("READY=1");
@@ -194,6 +249,9 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                                 if let Some(ha) = &ha {
                                     ha.set_cameras(ha_cameras(&new));
                                 }
+                                if let Some(d) = &desk {
+                                    d.set_cameras(new.desk_sections().cameras);
+                                }
                                 *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
                                 config = new;
                             }
@@ -232,8 +290,12 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         sensors.shutdown().await;
     }
     cameras.shutdown().await;
+    if let Some(c) = commands {
+        c.stop().await;
+    }
     let _ = tokio::task::spawn_blocking(move || evidence.shutdown()).await;
     drop(ha);
+    drop(desk);
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())
