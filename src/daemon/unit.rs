@@ -194,6 +194,7 @@ impl CameraUnit {
             analyzer_ms: self.analysis.analyzers.snapshot(),
             selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
             evidence: self.recorder.as_ref().map(|r| r.stats()),
+            last_outage: s.last_error,
         }
     }
 }

@@ -793,6 +793,7 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
                 clips_failed: 0,
                 last_announce_delay_s: Some(10.4),
             }),
+            last_outage: None,
         }],
         models: [("nanodet-g-coco".to_string(), timing)].into(),
         inference: {
