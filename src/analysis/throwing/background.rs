@@ -20,6 +20,9 @@
 const SCENE_CHANGE_FRACTION: f32 = 0.2;
 /// Multiplier of the per-pixel noise level added to the threshold.
 const NOISE_K: i32 = 4;
+/// Headroom per pixel of sub-pixel shake, as a share of the envelope's
+/// width ([`BackgroundModel::set_subpixel_shake`]).
+const HEADROOM_K: f32 = 1.5;
 /// Frames at the start (and after a scene change) used only to learn.
 const WARM_UP_FRAMES: u32 = 3;
 
@@ -76,6 +79,9 @@ pub struct BackgroundModel {
     radius: usize,
     learn_s: f32,
     frames: u32,
+    /// Headroom per grey level of envelope width, ×256: the measured
+    /// sub-pixel shake ([`set_subpixel_shake`](Self::set_subpixel_shake)).
+    headroom: i16,
 }
 
 impl BackgroundModel {
@@ -128,7 +134,21 @@ impl BackgroundModel {
             radius: radius as usize,
             learn_s,
             frames: 0,
+            headroom: 0,
         }
+    }
+
+    /// Sets how far, in pixels, the frames are typically out of line with
+    /// the background after whole-pixel compensation (the mean sub-pixel
+    /// rest of the measured shift, 0..=0.5). A pixel's difference must then
+    /// exceed that share of its envelope's width as well: on static
+    /// high-contrast structure (a rough facade, window frames) a sub-pixel
+    /// move changes a pixel by about the local contrast times the move,
+    /// which the envelope alone does not cover when its range was learnt
+    /// from frames blurred by the same shake. Flat areas, where small dim
+    /// objects are seen, keep their threshold.
+    pub fn set_subpixel_shake(&mut self, px: f32) {
+        self.headroom = (px.clamp(0.0, 0.5) * HEADROOM_K * 256.0).round() as i16;
     }
 
     /// Number of pixels looked at.
@@ -235,10 +255,14 @@ impl BackgroundModel {
         let off = offset.clamp(-255, 255) as i16;
         let (lo, hi, thr, roi) = (&self.lo[..n], &self.hi[..n], &self.thr[..n], &self.roi[..n]);
         let (excess, mask) = (&mut self.excess[..n], &mut mask[..n]);
+        let k = self.headroom as i32;
         for i in 0..n {
             let c = luma[i] as i16 - off;
-            let e = (c - hi[i] as i16).max(lo[i] as i16 - c).clamp(0, 255);
             let t = thr[i] as i16;
+            // Structure: the envelope's width beyond what noise spans.
+            let structure = (hi[i] as i32 - lo[i] as i32 - 2 * t as i32).max(0);
+            let extra = ((structure * k) >> 8) as i16;
+            let e = ((c - hi[i] as i16).max(lo[i] as i16 - c) - extra).clamp(0, 255);
             let strong = (e > t) as u8;
             let weak = (2 * e > t) as u8;
             mask[i] = (strong + weak) * roi[i];
