@@ -479,6 +479,71 @@ mod tests {
         assert!((fg.offset - 30).abs() <= 2, "offset {}", fg.offset);
     }
 
+    /// A facade with pixel-level texture (±`amp` per pixel, fixed) seen
+    /// shifted by a sub-pixel (`dx`, `dy`), bilinear, plus a dark square
+    /// spot of `spot` pixels at (8, 8) on a flat patch, `depth` below it.
+    fn rough(w: usize, h: usize, dx: f32, dy: f32, amp: i32, spot: usize, depth: i32) -> Vec<u8> {
+        let texel = |x: usize, y: usize| -> f32 {
+            if x < 16 && y < 16 {
+                return 140.0; // the flat patch
+            }
+            let s = ((x * 7919 + y * 104_729) as u32).wrapping_mul(2_654_435_761);
+            140.0 + ((s >> 16) % (2 * amp as u32 + 1)) as f32 - amp as f32
+        };
+        let mut out = vec![0; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (u, v) = (x as f32 + dx, y as f32 + dy);
+                let (x0, y0) = (u.floor().max(0.0) as usize, v.floor().max(0.0) as usize);
+                let (fx, fy) = (u - x0 as f32, v - y0 as f32);
+                let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+                let val = texel(x0, y0) * (1.0 - fx) * (1.0 - fy)
+                    + texel(x1, y0) * fx * (1.0 - fy)
+                    + texel(x0, y1) * (1.0 - fx) * fy
+                    + texel(x1, y1) * fx * fy;
+                let in_spot = (8..8 + spot).contains(&x) && (8..8 + spot).contains(&y);
+                out[y * w + x] = (val - if in_spot { depth as f32 } else { 0.0 }) as u8;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sub_pixel_shake_on_rough_texture_needs_the_headroom_and_a_dim_spot_keeps_its_own() {
+        let (w, h) = (64, 48);
+        let shakes = [(0.0, 0.0), (0.5, 0.0), (0.0, -0.5), (-0.4, 0.4), (0.3, 0.2)];
+        let run = |headroom: f32| -> (usize, usize) {
+            let mut m = model(w, h);
+            m.set_subpixel_shake(headroom);
+            let mut noise = 0;
+            for k in 0..60 {
+                let (dx, dy) = shakes[k % shakes.len()];
+                let fg = m.apply(&rough(w, h, dx, dy, 28, 0, 0), 1.0 / 15.0);
+                if k >= 30 {
+                    noise += fg.count;
+                }
+            }
+            // A dim 3×3 spot on the flat patch, 14 below it.
+            let fg = m.apply(&rough(w, h, 0.0, 0.0, 28, 3, 14), 1.0 / 15.0);
+            let spot = (8..11)
+                .flat_map(|y| (8..11).map(move |x| y * w + x))
+                .filter(|i| fg.mask[*i] == STRONG)
+                .count();
+            (noise, spot)
+        };
+        let (noise_without, _) = run(0.0);
+        let (noise_with, spot_with) = run(0.3);
+        assert!(
+            noise_without > 50,
+            "the texture must flicker under this shake: {noise_without}"
+        );
+        assert!(
+            noise_with * 10 < noise_without,
+            "headroom cuts the flicker: {noise_with} of {noise_without}"
+        );
+        assert_eq!(spot_with, 9, "the dim spot on the flat patch is whole");
+    }
+
     #[test]
     fn a_big_change_resets_instead_of_flooding() {
         let (w, h) = (40, 20);
