@@ -9,7 +9,10 @@
 //! threshold outside the *envelope*: the min of `lo_bg` and the max of
 //! `hi_bg` over its `(2r+1)²` neighbourhood. The envelope makes a shake of up
 //! to `r` pixels invisible: a shifted edge still falls inside the range its
-//! neighbours span. The global brightness change is
+//! neighbours span. While the camera shakes by fractions of a pixel, a
+//! pixel on static structure must also exceed a headroom: the measured
+//! sub-pixel shake times the envelope's width beyond noise (see
+//! [`BackgroundModel::set_subpixel_shake`]). The global brightness change is
 //! the median difference between frame and background over a sparse sample,
 //! so a cloud or an exposure step does not light up the whole facade.
 //! A frame where more than a fifth of the region still changes is treated as
