@@ -9,7 +9,10 @@
 //! threshold outside the *envelope*: the min of `lo_bg` and the max of
 //! `hi_bg` over its `(2r+1)²` neighbourhood. The envelope makes a shake of up
 //! to `r` pixels invisible: a shifted edge still falls inside the range its
-//! neighbours span. The global brightness change is
+//! neighbours span. While the camera shakes by fractions of a pixel, a
+//! pixel on static structure must also exceed a headroom: the measured
+//! sub-pixel shake times the envelope's width beyond noise (see
+//! [`BackgroundModel::set_subpixel_shake`]). The global brightness change is
 //! the median difference between frame and background over a sparse sample,
 //! so a cloud or an exposure step does not light up the whole facade.
 //! A frame where more than a fifth of the region still changes is treated as
@@ -20,6 +23,9 @@
 const SCENE_CHANGE_FRACTION: f32 = 0.2;
 /// Multiplier of the per-pixel noise level added to the threshold.
 const NOISE_K: i32 = 4;
+/// Headroom per pixel of sub-pixel shake, as a share of the envelope's
+/// width ([`BackgroundModel::set_subpixel_shake`]).
+const HEADROOM_K: f32 = 1.5;
 /// Frames at the start (and after a scene change) used only to learn.
 const WARM_UP_FRAMES: u32 = 3;
 
@@ -76,6 +82,9 @@ pub struct BackgroundModel {
     radius: usize,
     learn_s: f32,
     frames: u32,
+    /// Headroom per grey level of envelope width, ×256: the measured
+    /// sub-pixel shake ([`set_subpixel_shake`](Self::set_subpixel_shake)).
+    headroom: i16,
 }
 
 impl BackgroundModel {
@@ -128,7 +137,21 @@ impl BackgroundModel {
             radius: radius as usize,
             learn_s,
             frames: 0,
+            headroom: 0,
         }
+    }
+
+    /// Sets how far, in pixels, the frames are typically out of line with
+    /// the background after whole-pixel compensation (the mean sub-pixel
+    /// rest of the measured shift, 0..=0.5). A pixel's difference must then
+    /// exceed that share of its envelope's width as well: on static
+    /// high-contrast structure (a rough facade, window frames) a sub-pixel
+    /// move changes a pixel by about the local contrast times the move,
+    /// which the envelope alone does not cover when its range was learnt
+    /// from frames blurred by the same shake. Flat areas, where small dim
+    /// objects are seen, keep their threshold.
+    pub fn set_subpixel_shake(&mut self, px: f32) {
+        self.headroom = (px.clamp(0.0, 0.5) * HEADROOM_K * 256.0).round() as i16;
     }
 
     /// Number of pixels looked at.
@@ -235,10 +258,14 @@ impl BackgroundModel {
         let off = offset.clamp(-255, 255) as i16;
         let (lo, hi, thr, roi) = (&self.lo[..n], &self.hi[..n], &self.thr[..n], &self.roi[..n]);
         let (excess, mask) = (&mut self.excess[..n], &mut mask[..n]);
+        let k = self.headroom as i32;
         for i in 0..n {
             let c = luma[i] as i16 - off;
-            let e = (c - hi[i] as i16).max(lo[i] as i16 - c).clamp(0, 255);
             let t = thr[i] as i16;
+            // Structure: the envelope's width beyond what noise spans.
+            let structure = (hi[i] as i32 - lo[i] as i32 - 2 * t as i32).max(0);
+            let extra = ((structure * k) >> 8) as i16;
+            let e = ((c - hi[i] as i16).max(lo[i] as i16 - c) - extra).clamp(0, 255);
             let strong = (e > t) as u8;
             let weak = (2 * e > t) as u8;
             mask[i] = (strong + weak) * roi[i];
@@ -453,6 +480,71 @@ mod tests {
         let fg = m.apply(&card(w, h, 0, 30, 80), 0.1);
         assert_eq!(fg.count, 0, "brightness step");
         assert!((fg.offset - 30).abs() <= 2, "offset {}", fg.offset);
+    }
+
+    /// A facade with pixel-level texture (±`amp` per pixel, fixed) seen
+    /// shifted by a sub-pixel (`dx`, `dy`), bilinear, plus a dark square
+    /// spot of `spot` pixels at (8, 8) on a flat patch, `depth` below it.
+    fn rough(w: usize, h: usize, dx: f32, dy: f32, amp: i32, spot: usize, depth: i32) -> Vec<u8> {
+        let texel = |x: usize, y: usize| -> f32 {
+            if x < 16 && y < 16 {
+                return 140.0; // the flat patch
+            }
+            let s = ((x * 7919 + y * 104_729) as u32).wrapping_mul(2_654_435_761);
+            140.0 + ((s >> 16) % (2 * amp as u32 + 1)) as f32 - amp as f32
+        };
+        let mut out = vec![0; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (u, v) = (x as f32 + dx, y as f32 + dy);
+                let (x0, y0) = (u.floor().max(0.0) as usize, v.floor().max(0.0) as usize);
+                let (fx, fy) = (u - x0 as f32, v - y0 as f32);
+                let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+                let val = texel(x0, y0) * (1.0 - fx) * (1.0 - fy)
+                    + texel(x1, y0) * fx * (1.0 - fy)
+                    + texel(x0, y1) * (1.0 - fx) * fy
+                    + texel(x1, y1) * fx * fy;
+                let in_spot = (8..8 + spot).contains(&x) && (8..8 + spot).contains(&y);
+                out[y * w + x] = (val - if in_spot { depth as f32 } else { 0.0 }) as u8;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sub_pixel_shake_on_rough_texture_needs_the_headroom_and_a_dim_spot_keeps_its_own() {
+        let (w, h) = (64, 48);
+        let shakes = [(0.0, 0.0), (0.5, 0.0), (0.0, -0.5), (-0.4, 0.4), (0.3, 0.2)];
+        let run = |headroom: f32| -> (usize, usize) {
+            let mut m = model(w, h);
+            m.set_subpixel_shake(headroom);
+            let mut noise = 0;
+            for k in 0..60 {
+                let (dx, dy) = shakes[k % shakes.len()];
+                let fg = m.apply(&rough(w, h, dx, dy, 28, 0, 0), 1.0 / 15.0);
+                if k >= 30 {
+                    noise += fg.count;
+                }
+            }
+            // A dim 3×3 spot on the flat patch, 14 below it.
+            let fg = m.apply(&rough(w, h, 0.0, 0.0, 28, 3, 14), 1.0 / 15.0);
+            let spot = (8..11)
+                .flat_map(|y| (8..11).map(move |x| y * w + x))
+                .filter(|i| fg.mask[*i] == STRONG)
+                .count();
+            (noise, spot)
+        };
+        let (noise_without, _) = run(0.0);
+        let (noise_with, spot_with) = run(0.3);
+        assert!(
+            noise_without > 50,
+            "the texture must flicker under this shake: {noise_without}"
+        );
+        assert!(
+            noise_with * 10 < noise_without,
+            "headroom cuts the flicker: {noise_with} of {noise_without}"
+        );
+        assert_eq!(spot_with, 9, "the dim spot on the flat patch is whole");
     }
 
     #[test]

@@ -52,6 +52,16 @@ const SAME_OBJECT_S: f64 = 4.0;
 /// the background follows by moving itself, where the fast part (shake) is
 /// undone frame by frame.
 const DRIFT_S: f32 = 1.0;
+/// Time constants (seconds) of the measured sub-pixel shake: it rises
+/// quickly when the camera starts shaking and settles slowly.
+const SUBPIXEL_RISE_S: f32 = 0.5;
+const SUBPIXEL_FALL_S: f32 = 3.0;
+/// Blobs per frame above which the shake headroom is brought in (the
+/// facade's structure is making noise), and below which it is let go.
+const NOISY_BLOBS: usize = 40;
+const QUIET_BLOBS: usize = 20;
+/// Seconds the headroom takes to come in fully; it goes four times slower.
+const HEADROOM_RISE_S: f32 = 0.5;
 
 /// A second opinion on a candidate: the probability that a crop around the
 /// object shows a bird. Implemented over the ONNX crop classifier or COCO
@@ -159,6 +169,13 @@ pub struct ThrowingAnalyzer {
     drift: (f32, f32),
     /// The shift undone in the last frame (frame = background + shift), pixels.
     last_shift: (f32, f32),
+    /// How far frames are typically out of line after the whole-pixel
+    /// undo: a running mean of the larger axis of the sub-pixel rest, pixels.
+    subpixel: f32,
+    /// How much of the shake headroom is applied, 0..=1: only as much as
+    /// the shake actually makes noise blobs (a quiet facade keeps its
+    /// thresholds, so dim objects at night are not lost at window edges).
+    headroom_gain: f32,
     /// Per-frame buffers, kept between frames: luma and chroma, as taken
     /// and as shifted into line with the background, and the two masks.
     luma: Vec<u8>,
@@ -248,6 +265,8 @@ impl ThrowingAnalyzer {
             motion: MotionEstimator::new(width, height),
             drift: (0.0, 0.0),
             last_shift: (0.0, 0.0),
+            subpixel: 0.0,
+            headroom_gain: 0.0,
             luma: Vec::new(),
             chroma: Vec::new(),
             luma_aligned: Vec::new(),
@@ -334,7 +353,25 @@ impl ThrowingAnalyzer {
         // a pixel smooths sensor noise and small dim objects with it: on
         // the default suite's IR clips that delayed alerts by up to 0.8 s
         // (docs/throwing-motion.md).
-        let d = (d.0.round(), d.1.round());
+        let rounded = (d.0.round(), d.1.round());
+        let rest = (d.0 - rounded.0).abs().max((d.1 - rounded.1).abs());
+        let tau = if rest > self.subpixel {
+            SUBPIXEL_RISE_S
+        } else {
+            SUBPIXEL_FALL_S
+        };
+        self.subpixel += (rest - self.subpixel) * (dt / tau).clamp(0.0, 1.0);
+        let shake = self.subpixel * self.headroom_gain;
+        self.background.set_subpixel_shake(shake);
+        self.chroma_background.set_subpixel_shake(shake);
+        tracing::trace!(
+            dx = d.0,
+            dy = d.1,
+            subpixel = self.subpixel,
+            headroom_gain = self.headroom_gain,
+            "throwing: measured shift"
+        );
+        let d = rounded;
         self.last_shift = d;
         if d == (0.0, 0.0) {
             return;
@@ -693,6 +730,12 @@ impl Analyzer for ThrowingAnalyzer {
             MAX_BLOBS,
         );
         std::mem::swap(&mut self.last_foreground, &mut self.fg.mask);
+        if blobs.len() > NOISY_BLOBS {
+            self.headroom_gain += dt / HEADROOM_RISE_S;
+        } else if blobs.len() < QUIET_BLOBS {
+            self.headroom_gain -= dt / (4.0 * HEADROOM_RISE_S);
+        }
+        self.headroom_gain = self.headroom_gain.clamp(0.0, 1.0);
         tracing::trace!(
             t,
             fg_pixels,

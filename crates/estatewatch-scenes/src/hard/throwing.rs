@@ -5,7 +5,8 @@
 //! textured facade) and at night, mostly 8 px or larger; some with a slow
 //! drift, some picked up late (`late_s`: hidden for the first second or so
 //! after release, from a high floor). Negatives (birds, leaves, rain,
-//! window lights) get the same shake.
+//! window lights) get the same shake: each kind at every level, by day
+//! and at night in turn.
 
 use super::spec;
 use crate::{ClipSpec, Kind, Variant};
@@ -65,11 +66,10 @@ pub fn specs() -> Vec<ClipSpec> {
         Kind::Rain,
         Kind::WindowLights,
     ];
+    // Every kind at every level, by day and at night in turn (each level
+    // has each kind once; across two neighbouring levels, both ways).
     for (li, shake) in SHAKE_LEVELS.iter().enumerate() {
         for (i, k) in neg.iter().enumerate() {
-            if (i + li) % 2 == 1 {
-                continue; // half of the pairs per level keeps the suite small
-            }
             let mut s = spec(
                 *k,
                 12_000 + (li * 10 + i) as u64,
