@@ -509,3 +509,75 @@ fn a_flame_in_its_glow_is_fire_first() {
         describe(&found)
     );
 }
+
+/// People standing still where the COCO detector would see them: the same
+/// boxes every frame (the analyzer's use of the answers is what is tested
+/// here; the real detector is tested in `detector_real.rs`).
+struct Standing(Vec<estatewatch::alert::BBox>);
+
+impl estatewatch::analysis::fire::PeopleFinder for Standing {
+    fn people_and_vehicles(
+        &self,
+        _frame: &Frame,
+    ) -> Result<Vec<estatewatch::alert::BBox>, FireError> {
+        Ok(self.0.clone())
+    }
+}
+
+fn bbox(x: f32, y: f32, w: f32, h: f32) -> estatewatch::alert::BBox {
+    estatewatch::alert::BBox { x, y, w, h }
+}
+
+/// An analyzer asking `boxes` of the people finder on an inline pool (each
+/// answer arrives on the next frame, as in replay).
+fn with_people(boxes: Vec<estatewatch::alert::BBox>) -> FireAnalyzer {
+    let pool = estatewatch::analysis::detector::worker::InferencePool::new(1, 8);
+    pool.set_inline(true);
+    FireAnalyzer::new(&config(""), FPS as u32).with_people(
+        std::sync::Arc::new(Standing(boxes)),
+        &pool,
+        "shed",
+    )
+}
+
+#[test]
+fn cells_people_stood_on_during_the_warm_up_are_relearnt_until_still() {
+    let mut a = with_people(vec![bbox(0.1, 0.4, 0.15, 0.4)]);
+    run(&mut a, 25, |_, _, _| {});
+    let relearning = a.smoke_cells_relearning();
+    // The box (96×144 px, 12×18 cells at 8 px) grown by a cell each way.
+    assert!(
+        (150..=320).contains(&relearning),
+        "{relearning} cells relearning after the warm-up"
+    );
+    // Quiet (1.5 s) and then learnt (1.5 s): judged again.
+    run(&mut a, 40, |_, _, _| {});
+    assert_eq!(a.smoke_cells_relearning(), 0);
+    let mut plain = FireAnalyzer::new(&config(""), FPS as u32);
+    run(&mut plain, 25, |_, _, _| {});
+    assert_eq!(plain.smoke_cells_relearning(), 0);
+}
+
+#[test]
+fn smoke_under_people_or_vehicles_is_not_smoke_but_beside_them_it_is() {
+    let first_smoke = |a: &mut FireAnalyzer| {
+        run(a, 220, growing_plume)
+            .iter()
+            .find(|(_, f)| f.kind == AlertKind::Smoke && f.state == AlertState::New)
+            .map_or(f64::INFINITY, |x| x.0)
+    };
+    let alone = first_smoke(&mut FireAnalyzer::new(&config(""), FPS as u32));
+    assert!(alone.is_finite(), "no smoke alert without people");
+    // A person far from the plume: the alert waits one frame for the answer.
+    let beside = first_smoke(&mut with_people(vec![bbox(0.02, 0.3, 0.1, 0.5)]));
+    assert!(
+        beside.is_finite() && beside <= alone + 0.25,
+        "alone {alone} s, person beside {beside} s"
+    );
+    // The detector sees a vehicle over the whole plume: its cells are not smoke.
+    let under = first_smoke(&mut with_people(vec![bbox(0.4, 0.2, 0.55, 0.8)]));
+    assert!(
+        under.is_infinite(),
+        "smoke alert at {under} s under a vehicle"
+    );
+}

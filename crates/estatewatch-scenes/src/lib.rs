@@ -161,6 +161,10 @@ kinds! {
     OrangeBike = "orange_bike", Shed, false;
     Sunlight = "sunlight", Shed, false;
     ShedEmpty = "shed_empty", Shed, false;
+    StripedTape = "striped_tape", Shed, false;
+    FlamePoster = "flame_poster", Shed, false;
+    BlinkingLight = "blinking_light", Shed, false;
+    Vehicle = "vehicle", Shed, false;
     Garbage = "garbage", Binroom, true;
     PersonStanding = "person_standing", Binroom, false;
     BagCarried = "bag_carried", Binroom, false;

@@ -66,6 +66,14 @@ pub struct FireConfig {
     /// Least `flame_like` score the classifier must give, 0..=1. Default: 0.05.
     #[serde(default = "default_fire_classifier_min")]
     pub classifier_min_score: f32,
+    /// Ask the shipped COCO detector (`nanodet-g-coco`, when it is installed)
+    /// where people and vehicles are, on the shared inference worker: cells
+    /// under one during the smoke background's first two seconds are
+    /// relearnt, and cells under one when a smoke alert is about to open are
+    /// not smoke (see `docs/fire.md`). A few inferences per camera start and
+    /// per smoke alert, never per frame. Default: true.
+    #[serde(default = "default_true")]
+    pub person_detector: bool,
     /// An integrator's fire/smoke ONNX detector. Default: none.
     #[serde(default)]
     pub detector: Option<FireDetectorConfig>,
@@ -310,8 +318,18 @@ impl AnalyzerConfig for FireConfig {
         FireConfig::check(self, path, p);
     }
 
+    fn wanted_models(&self) -> Vec<&'static str> {
+        if self.smoke && self.person_detector {
+            vec![super::models::PEOPLE_MODEL]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Without its people detector (not asked for, or not loaded) smoke runs
+    /// on motion cues only; that is logged, not an error.
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Box<dyn Analyzer>, AnalysisError> {
-        let a = super::models::build(self, ctx.camera.detect.fps)
+        let a = super::models::build(self, ctx.camera.detect.fps, &ctx.camera.name, ctx.models)
             .map_err(|e| ctx.setup_error("fire", e.to_string()))?;
         Ok(Box::new(a))
     }

@@ -286,9 +286,16 @@ pub fn find(
             flicker_ok: flicker >= min_flicker * relax && flip >= MIN_FLIP * relax,
             steady_ok: steady >= MIN_STEADY,
             in_place_ok: drift <= MAX_DRIFT,
-            // Grey (IR) frames have no colour to tell a hot core by, and no
-            // red-and-white print to confuse: structure is not required.
-            structure_ok: grey || core_low + flicker_high >= MIN_STRUCTURE * relax,
+            // Grey (IR) frames have no colour to tell a hot core by, so only
+            // the flicker's place counts there, and only its side: a flame
+            // flickers at its tips, above its middle; a bright sign or
+            // poster swaying on its fixings (white in IR) changes at its
+            // edges, all round or below.
+            structure_ok: if grey {
+                core_low + flicker_high >= 0.0
+            } else {
+                core_low + flicker_high >= MIN_STRUCTURE * relax
+            },
             structure: core_low + flicker_high,
             region,
             area: now,

@@ -14,7 +14,11 @@
 //!    form regions, kept when they persist and grow or rise.
 //! 4. Optional second opinions ([`FlameVerifier`], [`FireDetector`]; the ONNX
 //!    ones and building an analyzer with them are in [`models`]), fused by
-//!    the rule in `docs/fire.md`.
+//!    the rule in `docs/fire.md`. Where people and vehicles are
+//!    ([`PeopleFinder`], the shipped COCO detector) is asked on the shared
+//!    inference worker, never on the camera's thread: during the smoke
+//!    background's warm-up and when a smoke alert is about to open (see
+//!    [`smoke`]).
 //! 5. [`lifecycle`]: N-of-M confirmation per zone, then `new`, `update`s as the
 //!    area grows, and `end` once nothing has been seen for a while.
 //!
@@ -29,6 +33,7 @@ pub mod models;
 pub mod regions;
 pub mod smoke;
 
+use super::detector::worker::{Answer, InferenceClient, InferencePool};
 use super::explain::{Cue as ExplainCue, Explain, Explanation, Verdict};
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::{snapshot, AlertKind, AlertState, BBox, Severity};
@@ -68,6 +73,38 @@ pub struct DetectedBox {
 pub trait FireDetector: Send {
     /// Boxes of flame and smoke in the frame, any score (the analyzer filters).
     fn detect(&mut self, frame: &Frame) -> Result<Vec<DetectedBox>, FireError>;
+}
+
+/// Where people and vehicles are in a frame (the shipped COCO detector's
+/// `person`, `car`, `bus` and `truck`): the smoke test leaves their cells
+/// out. Bicycles and motorcycles are not asked for: an e-bike is what burns.
+pub trait PeopleFinder: Send + Sync {
+    /// Boxes of people and vehicles in `frame`, normalised.
+    fn people_and_vehicles(&self, frame: &Frame) -> Result<Vec<BBox>, FireError>;
+}
+
+/// Tag of a question asked during the smoke background's warm-up.
+const ASK_WARMUP: u64 = 1;
+/// Tag of a question asked before a smoke alert opens.
+const ASK_SMOKE: u64 = 2;
+/// Seconds of the warm-up at which people are looked for (start, middle, end).
+const WARMUP_ASKS: [f64; 3] = [0.0, 1.0, 1.9];
+/// Seconds an answer about a smoke candidate stays valid.
+const PEOPLE_FRESH_S: f64 = 1.0;
+/// Longest wait, seconds, for that answer before the alert opens without it
+/// (the worker is overloaded).
+const PEOPLE_WAIT_S: f64 = 2.0;
+
+/// The line to the COCO detector on the shared inference worker.
+struct PeopleHook {
+    finder: std::sync::Arc<dyn PeopleFinder>,
+    client: InferenceClient<Result<Vec<BBox>, String>>,
+    /// Warm-up questions asked so far.
+    warmup_asked: usize,
+    /// Stream time a smoke question was asked and is not answered yet.
+    pending_since: Option<f64>,
+    /// The last smoke answer: when it came, and the cells it covers.
+    fresh: Option<(f64, Vec<bool>)>,
 }
 
 /// Scales a base threshold by a zone's sensitivity: 0.5 → ×1, each 0.25 step
@@ -122,6 +159,7 @@ pub struct FireAnalyzer {
     last_t: Option<f64>,
     verifier: Option<VerifierHook>,
     detector: Option<DetectorHook>,
+    people: Option<PeopleHook>,
     warned_size: bool,
     explain: Explain,
     /// What the last frame showed, for `--debug-video`.
@@ -185,6 +223,7 @@ impl FireAnalyzer {
             last_t: None,
             verifier: None,
             detector: None,
+            people: None,
             warned_size: false,
             explain: Explain::default(),
             debug: DebugView::default(),
@@ -204,6 +243,35 @@ impl FireAnalyzer {
             last_score: vec![None; n],
         });
         self
+    }
+
+    /// Adds the people-and-vehicles finder, asked on `pool` (the shared
+    /// inference worker) for the camera named `camera`; see [`PeopleFinder`].
+    pub fn with_people(
+        mut self,
+        finder: std::sync::Arc<dyn PeopleFinder>,
+        pool: &InferencePool,
+        camera: &str,
+    ) -> Self {
+        self.people = Some(PeopleHook {
+            finder,
+            client: pool.client(camera),
+            warmup_asked: 0,
+            pending_since: None,
+            fresh: None,
+        });
+        self
+    }
+
+    /// Whether a people-and-vehicles finder is attached (for tests).
+    pub fn has_people_finder(&self) -> bool {
+        self.people.is_some()
+    }
+
+    /// Cells of the smoke background being relearnt because a person or
+    /// vehicle stood on them during its warm-up (for tests and debugging).
+    pub fn smoke_cells_relearning(&self) -> usize {
+        self.state.as_ref().map_or(0, |s| s.smoke.relearning())
     }
 
     /// Adds an integrator's detector, fused as `fusion` says, run every
@@ -438,6 +506,56 @@ impl Analyzer for FireAnalyzer {
         };
 
         self.debug.size = (frame.width, frame.height);
+        // 0. The COCO detector's answers that arrived since the last frame.
+        if let Some(h) = self.people.as_mut() {
+            for (tag, answer) in h.client.poll() {
+                if tag == ASK_SMOKE {
+                    h.pending_since = None;
+                }
+                let boxes = match answer {
+                    Answer::Done(Ok(b)) => b,
+                    Answer::Done(Err(e)) => {
+                        tracing::warn!(error = %e, "fire: people detector failed; smoke uses motion cues only");
+                        continue;
+                    }
+                    Answer::Dropped => continue,
+                };
+                let cells = box_cells(&st.grid, &boxes);
+                tracing::debug!(
+                    t,
+                    found = boxes.len(),
+                    cells = cells.iter().filter(|c| **c).count(),
+                    warmup = tag == ASK_WARMUP,
+                    "fire: people and vehicles (COCO detector) are not smoke"
+                );
+                if tag == ASK_WARMUP {
+                    st.smoke.relearn(
+                        cells
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| **c)
+                            .map(|(i, _)| i),
+                    );
+                } else {
+                    if !boxes.is_empty() {
+                        self.explain.record(|| Explanation {
+                            analyzer: "fire",
+                            subject: "smoke check".into(),
+                            verdict: Verdict::Rejected(format!(
+                                "{} people or vehicles (COCO detector): their cells are not smoke for {PEOPLE_FRESH_S} s",
+                                boxes.len()
+                            )),
+                            cues: vec![ExplainCue::at_most(
+                                "people_and_vehicles",
+                                boxes.len() as f64,
+                                0.0,
+                            )],
+                        });
+                    }
+                    h.fresh = Some((t, cells));
+                }
+            }
+        }
         // 1. Pixel pass, smoke background, history.
         let stats = st.extractor.process(&frame.rgb, &st.zones);
         let smoky = if self.cfg.smoke {
@@ -454,6 +572,18 @@ impl Analyzer for FireAnalyzer {
         };
         st.history
             .push(t, &stats, &st.zones.active, &smoky, &st.smoke.moving_now);
+        // People standing still through the warm-up would stay in the
+        // background's median: ask where they are at its start, middle and end.
+        if let (Some(h), true) = (self.people.as_mut(), self.cfg.smoke) {
+            if h.warmup_asked < WARMUP_ASKS.len() && st.smoke.age(t) >= WARMUP_ASKS[h.warmup_asked]
+            {
+                h.warmup_asked += 1;
+                let (finder, f) = (h.finder.clone(), frame.clone());
+                h.client.submit(ASK_WARMUP, move || {
+                    finder.people_and_vehicles(&f).map_err(|e| e.to_string())
+                });
+            }
+        }
         let mode = if stats.grey { "grey" } else { "colour" };
 
         // 2. Optional detector run.
@@ -533,12 +663,12 @@ impl Analyzer for FireAnalyzer {
                         .max_by(|a, b| a.area.total_cmp(&b.area))
                 };
                 if let Some(r) = biggest(true) {
-                    self.last_cues[zi][0] = flame_cues(r, &st.flame_params, open[zi]);
+                    self.last_cues[zi][0] = flame_cues(r, &st.flame_params, open[zi], stats.grey);
                 }
                 if let Some(r) = biggest(false) {
                     if t - self.rejected_at[zi][0] >= 1.0 {
                         self.rejected_at[zi][0] = t;
-                        let cues = flame_cues(r, &st.flame_params, open[zi]);
+                        let cues = flame_cues(r, &st.flame_params, open[zi], stats.grey);
                         let subject = cells_subject("flame cells", &r.region);
                         reject(&mut self.explain, t, &self.zone_names[zi], subject, cues);
                     }
@@ -555,6 +685,10 @@ impl Analyzer for FireAnalyzer {
         let mut smoke_obs: Vec<Option<Observation>> = vec![None; nz];
         if self.cfg.smoke {
             let open: Vec<bool> = self.smoke_trackers.iter().map(|t| t.is_open()).collect();
+            let excluded: &[bool] = match self.people.as_ref().and_then(|h| h.fresh.as_ref()) {
+                Some((at, cells)) if t - at <= PEOPLE_FRESH_S => cells,
+                _ => &[],
+            };
             let regions = smoke::find(
                 &st.history,
                 &st.grid,
@@ -563,6 +697,7 @@ impl Analyzer for FireAnalyzer {
                 &st.smoke_params,
                 &open,
                 &st.flame_boxes,
+                excluded,
             );
             let round_flame = |r: &SmokeRegion| {
                 self.cfg.flame
@@ -588,6 +723,8 @@ impl Analyzer for FireAnalyzer {
                     growth = r.growth,
                     rise = r.rise,
                     edge_ratio = r.edge_ratio,
+                    textured = r.textured_cells,
+                    textured_ratio = r.textured_ratio,
                     in_place = r.in_place_ok,
                     below_flame = r.below_flame,
                     moving = r.motion,
@@ -727,6 +864,50 @@ impl Analyzer for FireAnalyzer {
         }
         if self.cfg.smoke {
             for (zi, obs) in smoke_obs.into_iter().enumerate() {
+                let mut obs = obs;
+                // While a smoke candidate builds up towards an alert, the
+                // COCO detector says where people and vehicles are (asked at
+                // its first hit, then twice a second); the next
+                // frames leave their cells out. The alert opens only with a
+                // fresh answer, so it waits for one if it has none.
+                if let (Some(h), true) = (
+                    self.people.as_mut(),
+                    obs.is_some() && !self.smoke_trackers[zi].is_open(),
+                ) {
+                    let age = h.fresh.as_ref().map_or(f64::INFINITY, |(at, _)| t - at);
+                    let opening = self.smoke_trackers[zi].would_open();
+                    match h.pending_since {
+                        // Fresh enough; asked again at half its life, so an
+                        // opening seldom has to wait.
+                        _ if age <= PEOPLE_FRESH_S / 2.0 => {}
+                        None if age <= PEOPLE_FRESH_S => {
+                            h.pending_since = Some(t);
+                            let (finder, f) = (h.finder.clone(), frame.clone());
+                            h.client.submit(ASK_SMOKE, move || {
+                                finder.people_and_vehicles(&f).map_err(|e| e.to_string())
+                            });
+                        }
+                        _ if age <= PEOPLE_FRESH_S => {}
+                        Some(asked) if t - asked < PEOPLE_WAIT_S => {
+                            if opening {
+                                obs = None;
+                            }
+                        }
+                        Some(_) => {
+                            tracing::debug!(t, "fire: no answer from the people detector in time; smoke alert opens without it");
+                        }
+                        None => {
+                            h.pending_since = Some(t);
+                            let (finder, f) = (h.finder.clone(), frame.clone());
+                            h.client.submit(ASK_SMOKE, move || {
+                                finder.people_and_vehicles(&f).map_err(|e| e.to_string())
+                            });
+                            if opening {
+                                obs = None;
+                            }
+                        }
+                    }
+                }
                 if let Some(m) = self.smoke_trackers[zi].step(t, obs, &mut self.next_incident) {
                     if m.state == AlertState::New {
                         let cues = self.last_cues[zi][1].clone();
@@ -772,7 +953,7 @@ fn reject(explain: &mut Explain, t: f64, zone: &str, subject: String, cues: Vec<
 }
 
 /// A flame candidate's cues against the thresholds it was judged by.
-fn flame_cues(r: &FlameRegion, p: &FlameParams, open: bool) -> Vec<ExplainCue> {
+fn flame_cues(r: &FlameRegion, p: &FlameParams, open: bool, grey: bool) -> Vec<ExplainCue> {
     let z = r.region.zone as usize;
     let relax = if open { 0.5 } else { 1.0 };
     let min_area = p.min_area.get(z).copied().unwrap_or(1.0) as f64;
@@ -791,7 +972,11 @@ fn flame_cues(r: &FlameRegion, p: &FlameParams, open: bool) -> Vec<ExplainCue> {
         ExplainCue::at_least(
             "structure",
             r.structure as f64,
-            (flame::MIN_STRUCTURE * relax as f32) as f64,
+            if grey {
+                0.0
+            } else {
+                (flame::MIN_STRUCTURE * relax as f32) as f64
+            },
         ),
     ]
 }
@@ -832,6 +1017,27 @@ fn touches(a: &CellRegion, b: &CellRegion) -> bool {
         && b.bbox.0 <= a.bbox.2 + 1
         && a.bbox.1 <= b.bbox.3 + 1
         && b.bbox.1 <= a.bbox.3 + 1
+}
+
+/// The cells under `boxes` (normalised), grown by one cell each way.
+fn box_cells(grid: &Grid, boxes: &[BBox]) -> Vec<bool> {
+    let mut out = vec![false; grid.cells()];
+    if grid.gw == 0 || grid.gh == 0 {
+        return out;
+    }
+    let (gw, gh) = (grid.gw as f32, grid.gh as f32);
+    for b in boxes {
+        let x0 = ((b.x * gw).floor() as i64 - 1).max(0) as usize;
+        let y0 = ((b.y * gh).floor() as i64 - 1).max(0) as usize;
+        let x1 = (((b.x + b.w) * gw).ceil() as usize + 1).min(grid.gw);
+        let y1 = (((b.y + b.h) * gh).ceil() as usize + 1).min(grid.gh);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                out[y * grid.gw + x] = true;
+            }
+        }
+    }
+    out
 }
 
 /// Marks the cells next to a flame candidate (two cells round it), whose

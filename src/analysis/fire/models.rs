@@ -5,11 +5,13 @@
 //!   (EfficientNet-Lite0) as the [`FlameVerifier`] second opinion;
 //! - [`OnnxFireDetector`]: an integrator's YOLO-layout fire/smoke detector as
 //!   the [`FireDetector`], its classes mapped to `fire` / `smoke` by its
-//!   manifest's `[incidents]` table (or the camera config's overrides).
+//!   manifest's `[incidents]` table (or the camera config's overrides);
+//! - [`CocoPeople`]: the shipped COCO detector's people and vehicles as the
+//!   [`PeopleFinder`] the smoke test leaves out.
 
 use super::config::FireConfig;
-use super::{DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier};
-use crate::alert::AlertKind;
+use super::{DetectedBox, FireAnalyzer, FireDetector, FireError, FlameVerifier, PeopleFinder};
+use crate::alert::{AlertKind, BBox};
 use crate::analysis::detector::{Classifier, Detector, Models};
 use crate::ingest::Frame;
 
@@ -43,6 +45,39 @@ impl FlameVerifier for ClassifierVerifier {
             .classify(crop.as_raw(), crop.width(), crop.height(), None)
             .map_err(|e| FireError::Model(e.to_string()))?;
         Ok(c.group(FLAME_GROUP).unwrap_or(0.0))
+    }
+}
+
+/// The shipped COCO detector asked where people and vehicles are.
+pub const PEOPLE_MODEL: &str = "nanodet-g-coco";
+/// COCO classes whose cells are not smoke.
+pub const PEOPLE_CLASSES: [&str; 4] = ["person", "car", "bus", "truck"];
+/// Lowest detector score taken as a person or vehicle.
+pub const PEOPLE_MIN_SCORE: f32 = 0.35;
+
+/// The COCO detector's people and vehicles ([`PEOPLE_CLASSES`], score at
+/// least [`PEOPLE_MIN_SCORE`]).
+pub struct CocoPeople {
+    detector: Detector,
+}
+
+impl CocoPeople {
+    pub fn new(detector: Detector) -> CocoPeople {
+        CocoPeople { detector }
+    }
+}
+
+impl PeopleFinder for CocoPeople {
+    fn people_and_vehicles(&self, frame: &Frame) -> Result<Vec<BBox>, FireError> {
+        let found = self
+            .detector
+            .detect(&frame.rgb, frame.width, frame.height, None)
+            .map_err(|e| FireError::Model(e.to_string()))?;
+        Ok(found
+            .into_iter()
+            .filter(|d| d.score >= PEOPLE_MIN_SCORE && PEOPLE_CLASSES.contains(&d.class.as_str()))
+            .map(|d| d.bbox(frame.width, frame.height))
+            .collect())
     }
 }
 
@@ -119,9 +154,35 @@ impl FireDetector for OnnxFireDetector {
 }
 
 /// A fire analyzer with the classifier and detector its config asks for
-/// (loaded from `runtime.models_dir`); with neither, ONNX Runtime is not loaded.
-pub fn build(cfg: &FireConfig, fps: u32) -> Result<FireAnalyzer, FireError> {
+/// (loaded from `runtime.models_dir`); with neither, ONNX Runtime is not
+/// loaded for them. `shared` are the models loaded at start for every
+/// camera: with `person_detector` (and smoke) on, their COCO detector finds
+/// people and vehicles for the smoke test on the shared inference worker;
+/// without it the smoke test runs on motion cues alone (logged).
+pub fn build(
+    cfg: &FireConfig,
+    fps: u32,
+    camera: &str,
+    shared: Option<&Models>,
+) -> Result<FireAnalyzer, FireError> {
     let mut analyzer = FireAnalyzer::new(cfg, fps);
+    if cfg.smoke && cfg.person_detector {
+        match shared.map(|m| (m, m.get_detector(PEOPLE_MODEL))) {
+            Some((m, Ok(d))) => {
+                analyzer = analyzer.with_people(
+                    std::sync::Arc::new(CocoPeople::new(d)),
+                    m.inference(),
+                    camera,
+                )
+            }
+            Some((_, Err(e))) => tracing::warn!(camera, error = %e,
+                "fire: people detector unavailable; smoke uses motion cues only"),
+            None => tracing::info!(
+                camera,
+                "fire: no models loaded; smoke uses motion cues only"
+            ),
+        }
+    }
     let mut names = Vec::new();
     if cfg.classifier {
         names.push(CLASSIFIER_MODEL);

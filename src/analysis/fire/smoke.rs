@@ -32,6 +32,14 @@
 //! people passing by leave no ghost), then follows the scene with a time
 //! constant of [`BACKGROUND_TAU_S`] seconds, twenty times slower where a cell
 //! looks smoky, so smoke is not learnt as background.
+//!
+//! People and vehicles are not smoke. Besides sharp motion (below), the
+//! analyzer asks the COCO detector, when it has one, where people and
+//! vehicles are: cells under one during the warm-up hold them in its median
+//! (a group standing and talking), so they are [relearnt](SmokeModel::relearn):
+//! not smoky, and learnt [`RELEARN_TAU_S`] fast once nothing moved on them for
+//! 1.5 s, until they have been learnt for [`RELEARN_S`]; and cells under one when a smoke alert is about to open are
+//! not smoke candidates ([`find`]'s `excluded`).
 
 use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
 use super::regions::{group, CellRegion};
@@ -68,6 +76,15 @@ pub const VEIL_TEXTURE: f32 = 0.25;
 pub const MOTION_HOLD_MASK: u32 = 0b1111;
 /// A change of a cell's mean luma between two frames this large is a jump.
 pub const JUMP_Y: f32 = 6.0;
+/// Seconds of stillness after which a relearnt cell (a person or vehicle
+/// stood on it during the warm-up) is judged again.
+pub const RELEARN_S: f64 = 1.5;
+/// Time constant, seconds, at which a relearnt cell's background follows it.
+pub const RELEARN_TAU_S: f64 = 0.3;
+/// Frames (bit k: k frames ago) with no sharp motion before a relearnt cell
+/// learns: the last 15 (1.5 s at 10 fps), longer than a walker takes to
+/// cross a cell.
+pub const RELEARN_QUIET_MASK: u32 = 0x7fff;
 
 /// Per-zone thresholds.
 #[derive(Debug, Clone)]
@@ -87,6 +104,8 @@ pub struct SmokeModel {
     bg_warm: Vec<f32>,
     /// Last frame's contrast ratio per cell (1 where not measured).
     pub ratio: Vec<f32>,
+    /// Whether the last frame's ratio was measured (the background had texture).
+    pub measured: Vec<bool>,
     cue: Vec<Cue>,
     prev_y: Vec<f32>,
     /// Per cell, bit `k` set when its mean luma jumped `k` frames ago.
@@ -102,6 +121,9 @@ pub struct SmokeModel {
     pub gain: f32,
     /// Cells in sharp motion in the last frame (grown by one cell).
     pub moving_now: Vec<bool>,
+    /// Per cell, seconds of stillness still needed before a relearnt cell
+    /// (see [`SmokeModel::relearn`]) is judged again; 0 for the others.
+    relearn: Vec<f32>,
 }
 
 impl SmokeModel {
@@ -113,6 +135,7 @@ impl SmokeModel {
             bg_chroma: vec![0.0; cells],
             bg_warm: vec![0.0; cells],
             ratio: vec![1.0; cells],
+            measured: vec![false; cells],
             cue: vec![Cue::None; cells],
             prev_y: vec![0.0; cells],
             jumps: vec![0; cells],
@@ -123,7 +146,35 @@ impl SmokeModel {
             scratch: Vec::new(),
             gain: 1.0,
             moving_now: Vec::new(),
+            relearn: vec![0.0; cells],
         }
+    }
+
+    /// Distrusts the background of `cells` (a person or vehicle stood there
+    /// while it was learnt): each is not smoky, and its background follows
+    /// it quickly, until it has been still for [`RELEARN_S`] after the
+    /// warm-up.
+    pub fn relearn(&mut self, cells: impl IntoIterator<Item = usize>) {
+        for c in cells {
+            if let Some(r) = self.relearn.get_mut(c) {
+                *r = RELEARN_S as f32;
+            }
+        }
+    }
+
+    /// Whether the warm-up (the first background) is over.
+    pub fn learnt(&self, t: f64) -> bool {
+        self.started.is_some_and(|s| t - s >= WARMUP_S)
+    }
+
+    /// Seconds since the first frame (0 before it).
+    pub fn age(&self, t: f64) -> f64 {
+        self.started.map_or(0.0, |s| t - s)
+    }
+
+    /// Cells still being relearnt.
+    pub fn relearning(&self) -> usize {
+        self.relearn.iter().filter(|r| **r > 0.0).count()
     }
 
     /// Judges each cell of the frame at time `t`, then updates the
@@ -240,14 +291,17 @@ impl SmokeModel {
             let moved_now = m & MOTION_HOLD_MASK != 0;
             let mut cue = Cue::None;
             self.ratio[c] = 1.0;
+            self.measured[c] = false;
             let grey = chroma <= 24.0 && chroma <= self.bg_chroma[c] + 8.0 && y <= 235.0;
-            if learnt && grey && !jumpy && !moved_now {
+            let relearning = self.relearn[c] > 0.0;
+            if learnt && grey && !jumpy && !moved_now && !relearning {
                 let max_ratio = p.max_ratio.get(z as usize).copied().unwrap_or(BASE_RATIO);
                 if self.bg_grad[c] >= MIN_TEXTURE_GRAD
                     && self.bg_contrast[c] >= MIN_TEXTURE_CONTRAST
                 {
                     let ratio = contrast / self.bg_contrast[c];
                     self.ratio[c] = ratio;
+                    self.measured[c] = true;
                     if ratio <= max_ratio && y >= 0.7 * self.bg_y[c] {
                         cue = Cue::EdgeLoss;
                     }
@@ -272,7 +326,17 @@ impl SmokeModel {
             if !learnt {
                 continue;
             }
-            let a = if smoky[c] || moved_now {
+            let a = if relearning {
+                // A person's ghost: follow the ground quickly once nothing
+                // has moved on it for a while (a walker's plain-coloured
+                // middle does not move sharply, its edges did); hold until then.
+                if m & RELEARN_QUIET_MASK != 0 {
+                    0.0
+                } else {
+                    self.relearn[c] = (self.relearn[c] - dt as f32).max(0.0);
+                    (dt / RELEARN_TAU_S).min(1.0) as f32
+                }
+            } else if smoky[c] || moved_now {
                 alpha / 20.0
             } else {
                 alpha
@@ -369,6 +433,10 @@ pub struct SmokeRegion {
     pub rise: i32,
     /// Mean contrast ratio over the region (lower is thicker smoke).
     pub edge_ratio: f32,
+    /// Cells of the region over a textured background (contrast measured),
+    /// and their mean contrast ratio (1 when there are none).
+    pub textured_cells: usize,
+    pub textured_ratio: f32,
     /// Cells smoky by edge loss and by veil in the last frame.
     pub edge_cells: usize,
     pub veil_cells: usize,
@@ -427,7 +495,10 @@ impl SmokeRegion {
     }
 }
 
-/// Finds smoke regions from the smoky bits in `hist`.
+/// Finds smoke regions from the smoky bits in `hist`. Cells marked in
+/// `excluded` (under a person or vehicle the COCO detector saw) are not
+/// candidates.
+#[allow(clippy::too_many_arguments)]
 pub fn find(
     hist: &History,
     grid: &Grid,
@@ -436,6 +507,7 @@ pub fn find(
     p: &SmokeParams,
     open: &[bool],
     flames: &[CellRegion],
+    excluded: &[bool],
 ) -> Vec<SmokeRegion> {
     let persist = hist.frames_within(PERSIST_S).max(1);
     let window = hist.frames_within(WINDOW_S);
@@ -451,7 +523,12 @@ pub fn find(
     let candidate: Vec<bool> = hist
         .smoky
         .iter()
-        .map(|bits| bits & 0b111 != 0 && (bits & mask).count_ones() >= need)
+        .enumerate()
+        .map(|(c, bits)| {
+            bits & 0b111 != 0
+                && (bits & mask).count_ones() >= need
+                && !excluded.get(c).copied().unwrap_or(false)
+        })
         .collect();
     let mut out = Vec::new();
     for region in group(grid, &candidate, &zones.cell, 2) {
@@ -506,6 +583,17 @@ pub fn find(
                     / region.cells.len().max(1) as f32
             })
             .fold(0.0, f32::max);
+        let textured: Vec<f32> = region
+            .cells
+            .iter()
+            .filter(|&&c| model.measured[c])
+            .map(|&c| model.ratio[c])
+            .collect();
+        let textured_ratio = if textured.is_empty() {
+            1.0
+        } else {
+            textured.iter().sum::<f32>() / textured.len() as f32
+        };
         let edge_cells = region
             .cells
             .iter()
@@ -539,6 +627,8 @@ pub fn find(
             before,
             rise,
             edge_ratio,
+            textured_cells: textured.len(),
+            textured_ratio,
             edge_cells,
             veil_cells,
             below_flame,

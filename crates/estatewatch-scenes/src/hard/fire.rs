@@ -50,5 +50,29 @@ pub fn specs() -> Vec<ClipSpec> {
         s.with = vec![*with];
         v.push(s);
     }
+    // The distractors of issue 14 as conditions, each by day, at night and
+    // under IR: fluttering red-and-white tape, printed red signs and posters
+    // with a flame pictogram, blinking red/orange lights nobody masked, a car
+    // crossing, people in hi-vis. Each once with no incident (and a second
+    // distractor beside it), and once beside a burning flame, which must
+    // still raise `fire`.
+    let distractors = [
+        Kind::StripedTape,
+        Kind::FlamePoster,
+        Kind::BlinkingLight,
+        Kind::Vehicle,
+        Kind::OrangeJacket,
+    ];
+    for (i, d) in distractors.iter().enumerate() {
+        for (j, variant) in [Day, Night, Ir].into_iter().enumerate() {
+            let n = (i * 3 + j) as u64;
+            let mut quiet = spec(*d, 14_200 + n, variant);
+            quiet.with = vec![distractors[(i + 1 + j) % distractors.len()]];
+            v.push(quiet);
+            let mut burning = spec(Kind::Fire, 13_200 + n, variant);
+            burning.with = vec![*d];
+            v.push(burning);
+        }
+    }
     v
 }
