@@ -19,6 +19,9 @@
 //! - [`analysis`]: per-camera analyzers that turn frames into detections.
 //! - [`alert`]: the alert model published to staff, and snapshot rendering.
 //! - [`delivery`]: the durable outbox and the MQTT publisher.
+//! - [`desk`]: the incident desk: incidents as staff handle them
+//!   (acknowledge, assign, note, resolve), their audit trail, escalation and
+//!   response-time figures, fed by the alerts delivery accepts.
 //! - [`evidence`]: clips and full-resolution snapshots cut from a camera's
 //!   encoded main stream (never decoded in steady state), the detect-size
 //!   composite, the folder that keeps them within its limits, and fetching
@@ -40,6 +43,7 @@ pub mod base;
 pub mod config;
 pub mod daemon;
 pub mod delivery;
+pub mod desk;
 pub mod evidence;
 pub mod health;
 pub mod ingest;

@@ -127,6 +127,10 @@ pub struct Config {
     /// Default: `/var/lib/estatewatch/evidence`, 20 GB, 30 days, not served.
     #[serde(default)]
     pub evidence: crate::evidence::EvidenceConfig,
+    /// The incident desk: incidents as staff handle them, their audit trail,
+    /// escalation (`docs/desk.md`). Default: on, `desk.db` beside the outbox.
+    #[serde(default)]
+    pub desk: crate::desk::DeskConfig,
 }
 
 /// `[site]`: the estate.
@@ -234,6 +238,7 @@ impl Config {
         self.runtime.check(&mut p);
         self.health.check(&mut p);
         self.evidence.check(&mut p);
+        self.desk.check(&mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");
@@ -285,6 +290,30 @@ impl Config {
         }
     }
 
+    /// The sections the incident desk is started with.
+    pub fn desk_sections(&self) -> crate::desk::DeskSections<'_> {
+        crate::desk::DeskSections {
+            desk: &self.desk,
+            db: self.desk.db_path(&self.outbox.path),
+            site: &self.site.id,
+            gateway: &self.gateway.id,
+            timezone: self.site.timezone,
+            cameras: self
+                .cameras
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        crate::desk::CameraNames {
+                            display_name: c.display_name.clone(),
+                            zones: zone_display_names(c),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// The sections the sensor inputs are started with.
     pub fn sensor_sections(&self) -> SensorSections<'_> {
         SensorSections {
@@ -295,6 +324,26 @@ impl Config {
             sensor_broker: self.sensor_broker.as_ref(),
         }
     }
+}
+
+/// Zone name → `display_name` over every analyzer's zones of `cam` (the
+/// names alerts carry in `zone`); zones without a display name left out.
+fn zone_display_names(cam: &CameraConfig) -> std::collections::BTreeMap<String, String> {
+    let a = &cam.analyzers;
+    let fire = a.fire.iter().flat_map(|f| {
+        f.zones
+            .iter()
+            .map(|z| (z.name.as_str(), z.display_name.as_ref()))
+    });
+    let plain = a
+        .garbage
+        .iter()
+        .flat_map(|g| g.zones.iter())
+        .chain(a.motion.iter().flat_map(|m| m.zones.iter()))
+        .map(|z| (z.name.as_str(), z.display_name.as_ref()));
+    fire.chain(plain)
+        .filter_map(|(name, display)| display.map(|d| (name.to_string(), d.clone())))
+        .collect()
 }
 
 #[cfg(test)]
