@@ -30,7 +30,10 @@
 //!   applies config reloads (SIGHUP).
 //! - [`sensors`]: MQTT sensor inputs, their rules, and fusion with camera alerts.
 //! - [`health`]: systemd notify (READY, STOPPING, watchdog) and heartbeats.
-//! - [`monitor`]: `/healthz`, Prometheus `/metrics` and the stats topic.
+//! - [`monitor`]: the figures behind `/healthz`, Prometheus `/metrics` and
+//!   the stats topic.
+//! - [`console`]: the web console (pages behind a login, users and roles)
+//!   and the HTTP server of `/healthz`, `/metrics` and `/evidence`.
 //! - [`still`]: `estatewatch still`, a calibration picture from a live camera.
 //!
 //! The test footage analyzers are judged by (the scene generator and the
@@ -41,6 +44,7 @@ pub mod alert;
 pub mod analysis;
 pub mod base;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod delivery;
 pub mod desk;

@@ -61,6 +61,10 @@ enum Command {
     /// Serve video files as looping RTSP cameras on 127.0.0.1 (for demos and
     /// trials): `serve-rtsp --port 8554 tower=tower.mp4 shed=shed.mp4`.
     ServeRtsp(cmds::serve_rtsp::Args),
+    /// Manage the web console's users (`add NAME --role R`, `passwd NAME`,
+    /// `remove NAME`, `list`), in `[console] users_file`; passwords are read
+    /// from the terminal or stdin, never from the command line.
+    User(cmds::user::Args),
     /// Inspect or empty the outbox of undelivered alerts.
     Outbox(cmds::outbox::Args),
     /// Queue a `test` alert through the outbox and wait for the broker to acknowledge it.
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         Command::Still(args) => cmds::still::run(args),
         Command::ServeRtsp(args) => cmds::serve_rtsp::run(args),
         Command::Outbox(args) => cmds::outbox::run(args),
+        Command::User(args) => cmds::user::run(args),
         Command::SendTestAlert(args) => cmds::send_test_alert::run(args),
         Command::Manpage(args) => {
             cmds::manpage::run(args, <Cli as clap::CommandFactory>::command())

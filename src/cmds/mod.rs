@@ -14,6 +14,7 @@ pub mod selftest;
 pub mod send_test_alert;
 pub mod serve_rtsp;
 pub mod still;
+pub mod user;
 pub mod watch;
 
 use std::process::ExitCode;

@@ -8,7 +8,8 @@
 //! `[mqtt]` and `[outbox]` in [`delivery::config`](crate::delivery::config),
 //! `[health]` in [`monitor::config`](crate::monitor::config), `[evidence]`
 //! in [`evidence::config`](crate::evidence::config), the sensor
-//! sections in [`sensors::config`](crate::sensors::config). What they share
+//! sections in [`sensors::config`](crate::sensors::config), `[console]` in
+//! [`console::config`](crate::console::config). What they share
 //! (the problem list, secrets, zones) is in [`crate::settings`]. This module
 //! only composes them, loads the file (size cap and parse-error reporting in
 //! `parse`) and runs every section's checks; the components are started with
@@ -131,6 +132,11 @@ pub struct Config {
     /// escalation (`docs/desk.md`). Default: on, `desk.db` beside the outbox.
     #[serde(default)]
     pub desk: crate::desk::DeskConfig,
+    /// The web console and the HTTP endpoints (`docs/console.md`).
+    /// Default: on `[health] listen` (127.0.0.1:9807), users in
+    /// `/var/lib/estatewatch/users.toml`, plain HTTP, 12-hour logins.
+    #[serde(default)]
+    pub console: crate::console::ConsoleConfig,
 }
 
 /// `[site]`: the estate.
@@ -239,6 +245,7 @@ impl Config {
         self.health.check(&mut p);
         self.evidence.check(&mut p);
         self.desk.check(&mut p);
+        self.console.check(&self.health.listen, &mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");

@@ -6,8 +6,10 @@
 //! stage between fusion and delivery, and the folder's sweeper; `[evidence]`
 //! changes take effect at the next start), then the camera watch
 //! ([`start_camera_watch`], camera events to alerts), then the producers
-//! ([`start_pipeline`]), then the monitor (the `/healthz` + `/metrics` endpoint and the stats
-//! topic, see [`crate::monitor`]).
+//! ([`start_pipeline`]), then the monitor (the stats topic, see
+//! [`crate::monitor`]) and the console (pages, `/healthz`, `/metrics`,
+//! `/evidence`, see [`crate::console`]; `[console]` changes take effect at
+//! the next start).
 //! Reload (SIGHUP, or `estatewatch reload`): the config file is read and
 //! validated again; if it is invalid the running config stays. Cameras that
 //! were added, removed or changed are started, stopped or restarted; the
@@ -59,6 +61,26 @@ use std::time::{Duration, Instant};
 
 /// How long the publisher may keep delivering after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Starts the console on its address (`[console] bind`, else `[health]
+/// listen`); `None` when HTTP is off or the address cannot be bound (logged:
+/// alerting goes on without it).
+async fn start_console(config: &Config, monitor: &Monitor) -> Option<crate::console::Console> {
+    let addr = config.console.bind_addr(&config.health.listen)?;
+    let site_name = config
+        .site
+        .name
+        .clone()
+        .unwrap_or_else(|| config.site.id.clone());
+    let sources = monitor.sources(&config.evidence.dir, config.site.timezone, &site_name);
+    match crate::console::Console::start(config.console.clone(), addr, sources).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "console and /healthz, /metrics NOT started; alerting continues");
+            None
+        }
+    }
+}
 
 /// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM;
 /// SIGHUP reloads `path`.
@@ -139,6 +161,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         evidence_http: evidence.server(),
     };
     let monitor_tasks = monitor.start().await;
+    let console = start_console(&config, &monitor).await;
     notifier.notify("READY=1");
     let feeder = health::watchdog_timeout_from_env().map(|timeout| {
         let watchdog = Watchdog::new(health::max_age_for(timeout));
@@ -207,6 +230,9 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     }
     for t in monitor_tasks {
         t.abort();
+    }
+    if let Some(c) = console {
+        c.stop();
     }
     let pipeline = std::mem::take(&mut *lock(&pipeline));
     let _ = tokio::task::spawn_blocking(move || pipeline.stop()).await;

@@ -1,10 +1,11 @@
-//! The running daemon's figures: what `/healthz`, `/metrics` and the stats
-//! topic report, read from the cameras, delivery and the sensor inputs.
+//! The running daemon's figures: what `/healthz`, `/metrics`, the console's
+//! camera page and the stats topic report, read from the cameras, delivery
+//! and the sensor inputs.
 
 use super::unit::{CameraUnit, Pipeline};
 use crate::base::lock;
 use crate::delivery::StatusProbe;
-use crate::evidence::serve::{Answer, EvidenceServer, PREFIX};
+use crate::evidence::serve::EvidenceServer;
 use crate::evidence::store::EvidenceStore;
 use crate::monitor::config::HealthConfig;
 use crate::monitor::{self, CameraSnapshot, Rates, Snapshot};
@@ -73,73 +74,29 @@ impl Monitor {
         }
     }
 
-    fn answer(&self, req: &monitor::http::Request) -> monitor::http::Response {
-        use monitor::http::{Body, Response};
-        let limits = monitor::Limits::of(&self.health);
-        if req.path.starts_with(PREFIX) {
-            return match self.evidence_http.answer(
-                &req.path,
-                &req.query,
-                req.header("authorization"),
-            ) {
-                Answer::File { path, content_type } => Response {
-                    status: 200,
-                    content_type,
-                    body: Body::File(path),
-                },
-                Answer::Refused { status, reason } => Response::text(status, reason),
-            };
-        }
-        match req.path.as_str() {
-            "/healthz" => {
-                let s = self.snapshot();
-                let v = monitor::verdict(&s, &limits);
-                let body = serde_json::json!({
-                    "status": if v.healthy { "ok" } else { "unhealthy" },
-                    "problems": v.problems,
-                    "cameras": s.cameras.len(),
-                    "outbox_writable": s.outbox.writable,
-                    "mqtt_connected": s.mqtt.connected,
-                });
-                Response::typed(
-                    if v.healthy { 200 } else { 503 },
-                    "application/json",
-                    format!("{body}\n"),
-                )
-            }
-            "/metrics" => {
-                let s = self.snapshot();
-                let healthy = monitor::verdict(&s, &limits).healthy;
-                Response::typed(
-                    200,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    monitor::prometheus::render(&s, healthy),
-                )
-            }
-            "/" => Response::text(
-                200,
-                "estatewatch: /healthz, /metrics, /evidence/<event>/<file>\n",
-            ),
-            _ => Response::text(404, "not found; try /healthz or /metrics\n"),
+    /// What the console reads: this monitor's snapshot and limits, the
+    /// evidence answers and folder.
+    pub(super) fn sources(
+        &self,
+        evidence_dir: &std::path::Path,
+        timezone: crate::settings::SiteTimezone,
+        site_name: &str,
+    ) -> crate::console::Sources {
+        let me = self.clone();
+        crate::console::Sources {
+            snapshot: Arc::new(move || me.snapshot()),
+            limits: monitor::Limits::of(&self.health),
+            evidence: self.evidence_http.clone(),
+            evidence_dir: evidence_dir.to_path_buf(),
+            timezone,
+            site_name: site_name.to_string(),
         }
     }
 
-    /// Starts the HTTP endpoint, the stats publisher and a rate sampler.
+    /// Starts the stats publisher and a rate sampler (the HTTP side is the
+    /// console's, started by the daemon with [`Self::sources`]).
     pub(super) async fn start(&self) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
-        if let Some(addr) = self.health.listen_addr() {
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(listener) => {
-                    let me = self.clone();
-                    let handler: monitor::http::Handler = Arc::new(move |p| me.answer(p));
-                    tracing::info!(listen = %addr, "health endpoint: /healthz and /metrics");
-                    tasks.push(tokio::spawn(monitor::http::serve(listener, handler)));
-                }
-                Err(e) => {
-                    tracing::error!(listen = %addr, error = %e, "health endpoint NOT started (health.listen); alerting continues");
-                }
-            }
-        }
         // Keeps fps rates and the broker link watch fresh even when nobody scrapes.
         let me = self.clone();
         tasks.push(tokio::spawn(async move {

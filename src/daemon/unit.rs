@@ -191,6 +191,7 @@ impl CameraUnit {
             worker_tick_age_ms: health::now_ms().saturating_sub(self.heartbeat.last()),
             analyzer_ms: self.analysis.analyzers.snapshot(),
             selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
+            last_outage: s.last_error,
         }
     }
 }

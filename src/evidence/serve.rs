@@ -1,5 +1,6 @@
 //! `GET /evidence/<event>/<file>`: evidence files for callers with the
-//! token, on the daemon's health endpoint ([`crate::monitor::http`]).
+//! token, on the daemon's HTTP server (`crate::console`; a console session
+//! is accepted instead of the token there).
 //!
 //! - No token configured (`[evidence.http]`): every evidence request is
 //!   refused (403) and the start-up log says evidence is not served.
@@ -83,6 +84,12 @@ impl EvidenceServer {
                 reason: "a valid evidence token is required (Authorization: Bearer <token>)\n",
             };
         }
+        self.lookup(path)
+    }
+
+    /// Answers `path` for a caller already authenticated another way (a
+    /// console session): the same layout rules as [`Self::answer`], no token.
+    pub fn lookup(&self, path: &str) -> Answer {
         let not_found = Answer::Refused {
             status: 404,
             reason: "no such evidence\n",

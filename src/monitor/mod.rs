@@ -1,8 +1,9 @@
 //! How the daemon is doing, for people and machines: the counters that are
 //! not already kept elsewhere (analysis and model timings), one
 //! [`Snapshot`] that gathers every counter of the running daemon, the
-//! `/healthz` verdict, the Prometheus text ([`prometheus`]), the local HTTP
-//! endpoint ([`http`]) and the retained JSON on `<prefix>/<gateway>/stats`.
+//! `/healthz` verdict, the Prometheus text ([`prometheus`]) and the retained
+//! JSON on `<prefix>/<gateway>/stats`. The HTTP server that answers
+//! `/healthz` and `/metrics` is the console's (`crate::console`).
 //!
 //! Counters come from where they already live: frames in and reconnects from
 //! each camera's [`CameraHandle`](crate::ingest::supervisor::CameraHandle),
@@ -14,7 +15,6 @@
 //! folder's figures come from [`crate::evidence::store`].
 
 pub mod config;
-pub mod http;
 pub mod prometheus;
 pub mod selftest;
 
@@ -193,6 +193,11 @@ pub struct CameraSnapshot {
     /// The latest self-test (`null` before the first, or when the camera
     /// has none).
     pub selftest: Option<selftest::SelftestResult>,
+    /// Why the camera last went offline (the stream's error), `None` when
+    /// it has not since start. Shown on the console's camera page; not in
+    /// the stats JSON.
+    #[serde(skip)]
+    pub last_outage: Option<String>,
 }
 
 /// The outbox figures.
@@ -498,6 +503,7 @@ pub(crate) mod tests {
             worker_tick_age_ms: age,
             analyzer_ms: BTreeMap::new(),
             selftest: None,
+            last_outage: None,
         }
     }
 

@@ -773,6 +773,7 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
                 frames: 30,
                 cpu_ms: 412.5,
             }),
+            last_outage: None,
         }],
         models: [("nanodet-g-coco".to_string(), timing)].into(),
         inference: {

@@ -352,7 +352,7 @@ fn idle_connections_cannot_exhaust_the_daemons_descriptors() {
         most = most.max(fd_count(d.pid()));
         std::thread::sleep(Duration::from_millis(20));
     }
-    let cap = estatewatch::monitor::http::MAX_CONNECTIONS;
+    let cap = estatewatch::console::server::MAX_CONNECTIONS;
     assert!(
         most <= before + cap + 16,
         "daemon held {most} descriptors with {IDLE} idle connections (before: {before}, cap: {cap})"
