@@ -2,17 +2,56 @@
 //! the in-process RTSP server as the camera `throwing-61` (shown as
 //! "3号楼南侧"), a real mosquitto with a subscriber on everything the
 //! gateway publishes, and the real `estatewatch run` with its web console
-//! on a free port, in the site time zone Asia/Shanghai.
+//! on a free port, in the site time zone Asia/Shanghai, with console users
+//! made by `estatewatch user add` and the incident desk in its default
+//! place (beside the outbox).
 
-use crate::common::daemon::{http_get, wait_for, Daemon};
+use crate::common::daemon::{http_get, wait_for, Daemon, BIN};
 use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
 use crate::common::scenegen::scenegen;
 use estatewatch::ingest::RtspServer;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The camera's display name in the test config.
 pub const CAMERA_DISPLAY: &str = "3号楼南侧";
+
+/// The camera's name.
+pub const CAMERA: &str = "throwing-61";
+
+/// The floor and column the rendered object is thrown from.
+pub const FLOOR: i64 = 6;
+pub const COLUMN: i64 = 1;
+
+/// A console user: name, role, password.
+pub type User = (&'static str, &'static str, &'static str);
+
+/// `estatewatch user add NAME --role ROLE --users-file FILE`, the password
+/// on stdin.
+pub fn add_user(users_file: &Path, (name, role, password): User) {
+    let mut child = Command::new(BIN)
+        .args(["user", "add", name, "--role", role, "--users-file"])
+        .arg(users_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("estatewatch user add starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("the password is written");
+    let out = child.wait_with_output().expect("user add ends");
+    assert!(
+        out.status.success(),
+        "user add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// The running gateway. Dropping it stops the daemon, the broker and the
 /// RTSP server.
@@ -47,10 +86,11 @@ fn camera(replay_toml: &Path, url: &str) -> String {
 }
 
 impl Site {
-    /// Renders the throw (a 16 px object from floor 6, column 1), serves it
-    /// looping, and starts the broker, the subscriber (`estatewatch/#`) and
-    /// the daemon. `extra` is appended to the config (before the camera).
-    pub fn start(extra: &str) -> Site {
+    /// Renders the throw (a 16 px object from [`FLOOR`], [`COLUMN`]),
+    /// serves it looping, adds `users` to the console's users file, and
+    /// starts the broker, the subscriber (`estatewatch/#`) and the daemon.
+    /// `extra` is appended to the config (before the camera).
+    pub fn start(users: &[User], extra: &str) -> Site {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let sub_dir = dir.path().join("scene");
         scenegen(
@@ -58,7 +98,7 @@ impl Site {
             "throwing",
             61,
             None,
-            "size_px=16,floor=6,column=1",
+            &format!("size_px=16,floor={FLOOR},column={COLUMN}"),
             true,
         );
         let rtsp = RtspServer::start(0, None).expect("the RTSP server");
@@ -67,6 +107,10 @@ impl Site {
         let sub = Subscriber::connect(broker.port(), "estatewatch/#");
         sub.wait_subscribed(1, Duration::from_secs(10));
         let http = free_port();
+        let users_file = dir.path().join("users.toml");
+        for u in users {
+            add_user(&users_file, *u);
+        }
         let outbox = dir.path().join("outbox.db");
         let config = dir.path().join("estatewatch.toml");
         let base = config_text(broker.port(), &outbox, "", "").replacen(
@@ -77,7 +121,8 @@ impl Site {
         std::fs::write(
             &config,
             format!(
-                "{base}\n[health]\nlisten = \"127.0.0.1:{http}\"\n{extra}\n{}",
+                "{base}\n[health]\nlisten = \"127.0.0.1:{http}\"\n[console]\nusers_file = \"{}\"\n{extra}\n{}",
+                users_file.display(),
                 camera(&sub_dir.join("throwing-61.toml"), &rtsp.url("/tower"))
             ),
         )
