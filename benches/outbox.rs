@@ -71,6 +71,7 @@ fn encoded(n: usize, snapshot_bytes: usize) -> EncodedAlert {
         severity: a.severity,
         created_ms: a.detected_at.timestamp_millis(),
         payload: a.to_json().expect("json"),
+        topic: None,
     }
 }
 

@@ -2,7 +2,9 @@
 //! applies config reloads, and shuts them down in order.
 //!
 //! Start: load the config, start [`Delivery`] (outbox, writer, publisher; it
-//! does not need the broker to be up), then [`Evidence`] (the evidence
+//! does not need the broker to be up), then the incident desk
+//! ([`start_desk`]: its file, its stage in front of delivery's sink, the
+//! platform commands), then [`Evidence`] (the evidence
 //! stage between fusion and delivery, and the folder's sweeper; `[evidence]`
 //! changes take effect at the next start), then the camera watch
 //! ([`start_camera_watch`], camera events to alerts), then the producers
@@ -46,9 +48,11 @@ pub use unit::{camera_changed, secret_digest, start_pipeline, CameraUnit, Pipeli
 pub use watch::{start_camera_watch, CameraWatchTask};
 
 use crate::alert::fusion::FusedSink;
+use crate::alert::submit::AlertSubmit;
 use crate::base::lock;
 use crate::config::Config;
 use crate::delivery::Delivery;
+use crate::desk::{CommandListener, Desk};
 use crate::evidence::Evidence;
 use crate::health::{self, Notifier, Watchdog};
 use crate::monitor;
@@ -114,6 +118,34 @@ async fn start_console(
     }
 }
 
+/// Opens the incident desk (`[desk]`, unless disabled) on delivery's sink
+/// and starts listening for platform commands (`[desk]
+/// platform_commands`). The returned [`Desk`] is the handle the web console
+/// serves (the monitor keeps a clone, see `status::Monitor::desk`).
+pub fn start_desk(
+    config: &Config,
+    delivery: &Delivery,
+) -> anyhow::Result<(Option<Desk>, Option<CommandListener>)> {
+    if !config.desk.enabled {
+        return Ok((None, None));
+    }
+    // Like a failing outbox file, a desk file that cannot be opened does not
+    // stop the daemon: alerts are still delivered, the desk is missing.
+    let desk = match Desk::open(&config.desk_sections(), delivery.sink()) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "incident desk unavailable; alerts are delivered without it");
+            return Ok((None, None));
+        }
+    };
+    let commands = if config.desk.platform_commands {
+        Some(desk.listen_commands(&config.mqtt, &config.gateway.id)?)
+    } else {
+        None
+    };
+    Ok((Some(desk), commands))
+}
+
 /// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM;
 /// SIGHUP reloads `path`.
 pub fn run_from_file(path: &Path) -> anyhow::Result<()> {
@@ -142,13 +174,22 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config.delivery()).await?;
+    let (desk, commands) = match start_desk(&config, &delivery) {
+        Ok(d) => d,
+        Err(e) => {
+            delivery.shutdown(Duration::ZERO).await;
+            return Err(e);
+        }
+    };
     // Video alerts pass the evidence stage (stored picture, evidence paths)
-    // on their way to delivery.
-    let evidence = match Evidence::start(
-        &config.evidence,
-        Arc::new(delivery.probe()),
-        delivery.sink(),
-    ) {
+    // on their way to delivery; the desk sees each incident alert delivery
+    // accepted.
+    let to_delivery: Arc<dyn AlertSubmit> = match &desk {
+        Some(d) => Arc::new(d.stage(delivery.sink())),
+        None => Arc::new(delivery.sink()),
+    };
+    let evidence = match Evidence::start(&config.evidence, Arc::new(delivery.probe()), to_delivery)
+    {
         Ok(e) => e,
         Err(e) => {
             delivery.shutdown(Duration::ZERO).await;
@@ -191,9 +232,10 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         sensors: Arc::new(Mutex::new(sensor_counters(sensors.as_ref()))),
         evidence: evidence.store(),
         evidence_http: evidence.server(),
+        desk: desk.clone(),
     };
     let monitor_tasks = monitor.start().await;
-    let console = start_console(&config, &monitor, None).await;
+    let console = start_console(&config, &monitor, desk.clone()).await;
     notifier.notify("READY=1");
     let feeder = health::watchdog_timeout_from_env().map(|timeout| {
         let watchdog = Watchdog::new(health::max_age_for(timeout));
@@ -272,7 +314,11 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         sensors.shutdown().await;
     }
     cameras.shutdown().await;
+    if let Some(c) = commands {
+        c.stop().await;
+    }
     let _ = tokio::task::spawn_blocking(move || evidence.shutdown()).await;
+    drop(desk);
     delivery.shutdown(SHUTDOWN_GRACE).await;
     tracing::info!("stopped");
     Ok(())

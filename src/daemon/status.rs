@@ -40,6 +40,9 @@ pub(super) struct Monitor {
     pub(super) evidence: Arc<EvidenceStore>,
     /// Answers `/evidence/...`.
     pub(super) evidence_http: EvidenceServer,
+    /// The incident desk (`None` with `[desk] enabled = false`): its figures
+    /// for `/metrics`, and the handle the web console serves.
+    pub(super) desk: Option<crate::desk::Desk>,
 }
 
 impl Monitor {
@@ -71,6 +74,13 @@ impl Monitor {
                 .map(|(name, c)| monitor::SensorSnapshot::of(name, c))
                 .collect(),
             evidence: Some(self.evidence.stats()),
+            desk: self.desk.as_ref().and_then(|d| match d.figures() {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::warn!(error = %e, "incident desk figures unavailable");
+                    None
+                }
+            }),
         }
     }
 

@@ -214,6 +214,48 @@ impl AlertSink {
             severity: alert.severity,
             created_ms: alert.detected_at.timestamp_millis(),
             payload,
+            topic: None,
+        })
+    }
+}
+
+/// A message that is not an alert, queued through the outbox with an
+/// alert's guarantees (committed before it is sent, removed on its PUBACK,
+/// in order with the alerts): the incident desk's handling and escalation
+/// messages. See invariant 8 in `outbox::schema`.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    /// The message's id (UUIDv7), unique in the outbox.
+    pub id: Uuid,
+    /// Its topic under `<prefix>/<gateway>/`, e.g. `incidents/<event>/handling`.
+    pub topic: String,
+    /// The kind of the incident it is about.
+    pub kind: AlertKind,
+    /// The incident's severity (the drop policy ranks it by this).
+    pub severity: Severity,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+    /// The JSON payload, published as is.
+    pub payload: Vec<u8>,
+}
+
+impl AlertSink {
+    /// Queues `m` for the outbox; refused when larger than an alert may be.
+    pub fn submit_message(&self, m: OutboxMessage) -> Result<(), SubmitError> {
+        if m.payload.len() > self.max_bytes {
+            return Err(SubmitError::TooLarge {
+                id: m.id,
+                size: m.payload.len(),
+                limit: self.max_bytes,
+            });
+        }
+        self.intake.push(EncodedAlert {
+            id: m.id,
+            kind: m.kind,
+            severity: m.severity,
+            created_ms: m.created_ms,
+            payload: m.payload,
+            topic: Some(m.topic),
         })
     }
 }
@@ -654,6 +696,7 @@ pub async fn send_test_alerts(
                 severity: a.severity,
                 created_ms: a.detected_at.timestamp_millis(),
                 payload,
+                topic: None,
             })
         })
         .collect::<Result<_, _>>()
@@ -735,6 +778,7 @@ mod tests {
             severity: sev,
             created_ms: 0,
             payload: vec![0; 10],
+            topic: None,
         }
     }
 

@@ -62,6 +62,12 @@ impl Topics {
         format!("{}/stats", self.base)
     }
 
+    /// `<prefix>/<gateway>/<suffix>`, e.g. the incident desk's
+    /// `incidents/<event>/handling`.
+    pub fn under(&self, suffix: &str) -> String {
+        format!("{}/{suffix}", self.base)
+    }
+
     /// `<prefix>/<gateway>/#`: everything this gateway publishes.
     pub fn everything(&self) -> String {
         format!("{}/#", self.base)

@@ -648,7 +648,11 @@ impl Core {
                 epoch: self.epoch,
                 queued_at: Instant::now(),
             };
-            if !self.queue(self.topics.alert(row.kind), false, row.payload, entry) {
+            let topic = match &row.topic {
+                Some(t) => self.topics.under(t),
+                None => self.topics.alert(row.kind),
+            };
+            if !self.queue(topic, false, row.payload, entry) {
                 break;
             }
             self.cursor.advance(row.at);

@@ -35,9 +35,16 @@
 //! The desk imports `alert`, `delivery` (its sink, topics and client set-up),
 //! `base` and `settings`; `monitor` reads its figures, `daemon` wires it.
 
+pub mod commands;
 pub mod config;
+pub mod handling;
+pub mod incidents;
+pub mod metrics;
+pub mod store;
 
+pub use commands::{CommandError, CommandListener};
 pub use config::DeskConfig;
+pub use metrics::DeskFigures;
 
 use crate::alert::submit::{AlertSubmit, SubmitError};
 use crate::alert::Alert;
@@ -47,7 +54,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// Alerts waiting for the desk thread; more are dropped from the desk (not
+/// from delivery) with a warning.
+pub const RECORD_QUEUE: usize = 4096;
+
+/// How often the desk thread looks for incidents to escalate.
+pub const ESCALATION_TICK: Duration = Duration::from_millis(500);
 
 /// How many changes a slow [`Desk::subscribe`] receiver may fall behind
 /// before it misses some (it then gets `RecvError::Lagged` and should reload).
@@ -241,8 +257,10 @@ pub struct ThrowOrigin {
 pub struct IncidentSummary {
     /// The alert `event` id (UUID).
     pub event: String,
+    /// The camera's name; empty for an incident without a camera (a sensor's).
     pub camera: String,
-    /// The camera's `display_name`, or its name.
+    /// The camera's `display_name`, or its name; for an incident without a
+    /// camera (a sensor's), the sensor's `area` or name.
     pub camera_display: String,
     pub zone: Option<String>,
     /// The zone's `display_name`, or its name.
@@ -295,8 +313,10 @@ pub struct IncidentDetail {
     pub handling: Vec<HandlingRecord>,
 }
 
-/// Which incidents [`Desk::list`] returns.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Which incidents [`Desk::list`] returns. Reads from a query string such
+/// as `kind=fire&state=open&day=2026-03-01&page=2` (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct IncidentQuery {
     /// Only this alert kind (e.g. `throwing`).
     pub kind: Option<String>,
@@ -307,8 +327,8 @@ pub struct IncidentQuery {
     pub day: Option<NaiveDate>,
     /// Page number from 0.
     pub page: u32,
-    /// Incidents per page; 0 means the desk's default, more than
-    /// `[desk] max_per_page` is cut to it.
+    /// Incidents per page; 0 means 50 (or `[desk] max_per_page` when that
+    /// is lower), more than `max_per_page` is cut to it.
     pub per_page: u32,
 }
 
@@ -372,63 +392,93 @@ pub struct Desk {
 }
 
 struct Inner {
-    changes: tokio::sync::broadcast::Sender<DeskChange>,
+    /// The desk file; every read and write goes through this one connection.
+    db: Mutex<store::DeskDb>,
+    cfg: DeskConfig,
+    site: String,
+    gateway: String,
     timezone: SiteTimezone,
+    cameras: BTreeMap<String, CameraNames>,
+    /// Delivery's sink: handling and escalation messages go through the outbox.
+    outbox: AlertSink,
+    /// Every new or changed incident; receivers are the console's live pages.
+    changes: tokio::sync::broadcast::Sender<DeskChange>,
+    metrics: Mutex<metrics::Figures>,
+    /// To the desk thread; dropped with the last `Desk`, which ends the thread.
+    record_tx: SyncSender<Alert>,
 }
 
 impl std::fmt::Debug for Desk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Desk")
+        write!(
+            f,
+            "Desk({})",
+            crate::base::lock(&self.inner.db).path.display()
+        )
     }
 }
 
 impl Desk {
     /// Opens (creating it if needed) the desk file and starts the desk's
-    /// thread (incoming alerts, escalation). Handling and escalation
-    /// messages are queued on `outbox` (delivery's sink).
+    /// thread (`ew-desk`: incoming alerts, escalation; it ends when the last
+    /// `Desk` handle is dropped). Handling and escalation messages are queued
+    /// on `outbox` (delivery's sink).
     pub fn open(cfg: &DeskSections<'_>, outbox: AlertSink) -> Result<Desk, DeskError> {
-        let _ = (cfg.desk, outbox);
+        let db = store::DeskDb::open(&cfg.db)?;
+        let figures = metrics::load(&db.conn).map_err(|e| db.err(e))?;
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
-        Ok(Desk {
-            inner: Arc::new(Inner {
-                changes,
-                timezone: cfg.timezone,
-            }),
-        })
+        let (record_tx, record_rx) = std::sync::mpsc::sync_channel(RECORD_QUEUE);
+        let inner = Arc::new(Inner {
+            db: Mutex::new(db),
+            cfg: cfg.desk.clone(),
+            site: cfg.site.to_string(),
+            gateway: cfg.gateway.to_string(),
+            timezone: cfg.timezone,
+            cameras: cfg.cameras.clone(),
+            outbox,
+            changes,
+            metrics: Mutex::new(figures),
+            record_tx,
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("ew-desk".into())
+            .spawn(move || desk_thread(&weak, &record_rx))
+            .map_err(|e| DeskError::Db {
+                path: cfg.db.clone(),
+                detail: format!("cannot start the desk thread: {e}"),
+            })?;
+        tracing::info!(db = %cfg.db.display(), "incident desk open");
+        Ok(Desk { inner })
     }
 
     /// Incidents matching `q`, newest first (by first alert), one page.
+    /// Reads the desk file: call it off the async executor
+    /// (`spawn_blocking`), like every method here but [`subscribe`](Self::subscribe).
     pub fn list(&self, q: &IncidentQuery) -> Result<IncidentPage, DeskError> {
-        Ok(IncidentPage {
-            items: Vec::new(),
-            total: 0,
-            page: q.page,
-            per_page: q.per_page,
-        })
+        self.inner.list(q)
     }
 
     /// One incident with its latest alert and handling trail; `None` when
     /// there is no incident `event`.
     pub fn get(&self, event: &str) -> Result<Option<IncidentDetail>, DeskError> {
-        let _ = event;
-        Ok(None)
+        let db = crate::base::lock(&self.inner.db);
+        self.inner.detail_in(&db, event)
     }
 
     /// Takes a handling step: records it (with `actor` and the time) in the
     /// audit trail, changes the incident's state, queues the handling message
     /// for MQTT, and tells subscribers. A step that does not fit the state
     /// (acknowledging a resolved incident, …) is refused with
-    /// [`DeskError::NotAllowed`] and changes nothing.
+    /// [`DeskError::NotAllowed`], an empty or overlong name or text with
+    /// [`DeskError::Invalid`]; a refused step changes nothing.
     pub fn act(
         &self,
         event: &str,
         action: Action,
         actor: &Actor,
     ) -> Result<IncidentDetail, DeskError> {
-        let _ = (action, actor);
-        Err(DeskError::UnknownIncident {
-            event: event.to_string(),
-        })
+        self.inner.act(event, action, actor)
     }
 
     /// Every new or changed incident from now on (for live pages).
@@ -438,7 +488,7 @@ impl Desk {
 
     /// Open incidents per kind.
     pub fn counts(&self) -> Result<OpenCounts, DeskError> {
-        Ok(OpenCounts::default())
+        self.inner.counts()
     }
 
     /// The site's time zone (`[site] timezone`), for showing times.
@@ -446,11 +496,29 @@ impl Desk {
         self.inner.timezone
     }
 
+    /// The figures `/metrics` shows (response times, false alarms, open
+    /// incidents, escalations).
+    pub fn figures(&self) -> Result<DeskFigures, DeskError> {
+        let open = self.inner.counts()?;
+        Ok(crate::base::lock(&self.inner.metrics).figures(&open.by_kind, &self.inner.cfg.kinds))
+    }
+
     /// Records an alert delivery accepted (what [`DeskStage`] does for each
     /// one): creates or updates its incident when its kind is an incident
     /// kind. Returns at once; the desk thread does the writing.
     pub fn record(&self, alert: &Alert) {
-        let _ = alert;
+        if !self.inner.cfg.kinds.contains(&alert.kind) {
+            return;
+        }
+        let mut a = alert.clone();
+        a.snapshot = None;
+        match self.inner.record_tx.try_send(a) {
+            Ok(()) => {}
+            Err(TrySendError::Full(a)) => {
+                tracing::warn!(id = %a.id, event = %a.event, "incident desk queue full; alert not shown on the desk (it is still delivered)")
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
     }
 
     /// The stage to put in front of `next` (delivery's sink): passes every
@@ -459,6 +527,41 @@ impl Desk {
         DeskStage {
             desk: self.clone(),
             next,
+        }
+    }
+}
+
+/// The desk thread: applies recorded alerts and escalates on time. Holds
+/// the desk only weakly, so it ends when the last [`Desk`] is dropped.
+fn desk_thread(inner: &Weak<Inner>, rx: &Receiver<Alert>) {
+    let mut last_check = std::time::Instant::now() - ESCALATION_TICK;
+    loop {
+        let got = rx.recv_timeout(ESCALATION_TICK);
+        let Some(desk) = inner.upgrade() else {
+            break;
+        };
+        match got {
+            Ok(alert) => match desk.apply_alert(&alert) {
+                Ok(Some(summary)) => {
+                    let _ = desk.changes.send(DeskChange::Incident(summary));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(event = %alert.event, error = %e, "incident desk: alert not recorded")
+                }
+            },
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_check.elapsed() >= ESCALATION_TICK {
+            last_check = std::time::Instant::now();
+            match desk.escalate_due() {
+                Ok(_) => {}
+                // Delivery has shut down (the daemon is stopping): the
+                // incident stays unescalated and is escalated at the next start.
+                Err(DeskError::Publish { .. }) => {}
+                Err(e) => tracing::error!(error = %e, "incident desk: escalation check failed"),
+            }
         }
     }
 }
@@ -473,6 +576,9 @@ pub struct DeskStage<S> {
 
 impl<S: AlertSubmit> AlertSubmit for DeskStage<S> {
     fn submit(&self, mut alert: Alert) -> Result<(), SubmitError> {
+        if !self.desk.inner.cfg.kinds.contains(&alert.kind) {
+            return self.next.submit(alert);
+        }
         // The desk keeps the alert without its embedded picture (the stored
         // one is in `evidence`), so take it out before copying.
         let picture = alert.snapshot.take();

@@ -286,6 +286,11 @@ pub struct Snapshot {
     /// the daemon keeps no evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<crate::evidence::store::EvidenceStats>,
+    /// The incident desk's figures (response times, false alarms, open
+    /// incidents); on `/metrics` only, not in the stats topic. Absent
+    /// without a desk.
+    #[serde(skip)]
+    pub desk: Option<crate::desk::DeskFigures>,
 }
 
 pub(crate) fn rfc3339_ms<S: serde::Serializer>(
@@ -536,6 +541,7 @@ pub(crate) mod tests {
             },
             sensors: Vec::new(),
             evidence: None,
+            desk: None,
         }
     }
 

@@ -440,10 +440,89 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
         "Seconds since the sensor's latest reading.",
         |(x, _, age)| (sensor(x), *age),
     );
+    if let Some(d) = &s.desk {
+        desk(&mut o, d);
+    }
     if let Some(ev) = &s.evidence {
         evidence(&mut o, ev);
     }
     o.0
+}
+
+/// The `estatewatch_desk_*` families: response times as histograms, false
+/// alarms, open incidents, escalations, refused platform commands.
+fn desk(o: &mut Out, d: &crate::desk::DeskFigures) {
+    use crate::desk::metrics::{Series, BUCKETS_S};
+    let histogram = |o: &mut Out, name: &str, help: &str, series: &[Series]| {
+        o.family(name, "histogram", help);
+        for s in series {
+            let h = &s.histogram;
+            let base = [("kind", s.kind.as_str()), ("camera", s.camera.as_str())];
+            for (i, le) in BUCKETS_S.iter().enumerate() {
+                let n = h.buckets.get(i).copied().unwrap_or(0);
+                let le = number(*le);
+                let labels = [base[0], base[1], ("le", le.as_str())];
+                o.sample(&format!("{name}_bucket"), &labels, n as f64);
+            }
+            let inf = [base[0], base[1], ("le", "+Inf")];
+            o.sample(&format!("{name}_bucket"), &inf, h.count as f64);
+            o.sample(&format!("{name}_sum"), &base, h.sum_s);
+            o.sample(&format!("{name}_count"), &base, h.count as f64);
+        }
+    };
+    histogram(
+        o,
+        "estatewatch_desk_time_to_acknowledge_seconds",
+        "Time from an incident's first alert to its acknowledgement.",
+        &d.time_to_acknowledge,
+    );
+    histogram(
+        o,
+        "estatewatch_desk_time_to_resolve_seconds",
+        "Time from an incident's first alert to its resolution (handled or false alarm).",
+        &d.time_to_resolve,
+    );
+    o.each(
+        &d.false_alarms,
+        "estatewatch_desk_false_alarms_total",
+        "counter",
+        "Incidents resolved as false alarms, per camera and analyzer.",
+        |f| {
+            (
+                vec![
+                    ("camera", f.camera.clone()),
+                    ("analyzer", f.analyzer.clone()),
+                ],
+                f.count as f64,
+            )
+        },
+    );
+    let open: Vec<(&String, &u64)> = d.open.iter().collect();
+    o.each(
+        &open,
+        "estatewatch_desk_open_incidents",
+        "gauge",
+        "Incidents open or acknowledged, not yet resolved, per kind.",
+        |(k, n)| (vec![("kind", (*k).clone())], **n as f64),
+    );
+    let esc: Vec<(&String, &u64)> = d.escalations.iter().collect();
+    o.each(
+        &esc,
+        "estatewatch_desk_escalations_total",
+        "counter",
+        "Critical incidents escalated for want of an acknowledgement, per kind.",
+        |(k, n)| (vec![("kind", (*k).clone())], **n as f64),
+    );
+    o.family(
+        "estatewatch_desk_commands_refused_total",
+        "counter",
+        "Platform commands refused (bad topic, payload or step).",
+    );
+    o.sample(
+        "estatewatch_desk_commands_refused_total",
+        &[],
+        d.commands_refused as f64,
+    );
 }
 
 /// The `estatewatch_evidence_*` families.

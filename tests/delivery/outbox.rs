@@ -102,6 +102,7 @@ fn encoded(rng: &mut rand::rngs::StdRng) -> EncodedAlert {
         severity: SEVERITIES[rng.random_range(0..4)],
         created_ms: 0,
         payload: vec![b'a'; rng.random_range(10..400)],
+        topic: None,
     }
 }
 
@@ -372,6 +373,7 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
                     severity: a.severity,
                     created_ms: 0,
                     payload: a.to_json().unwrap(),
+                    topic: None,
                 }
             })
             .collect();
@@ -914,6 +916,7 @@ fn outbox_with_300_rows(path: &Path) -> Vec<EncodedAlert> {
                 severity: a.severity,
                 created_ms: i as i64,
                 payload: a.to_json().unwrap(),
+                topic: None,
             }
         })
         .collect();

@@ -54,6 +54,12 @@ pub struct EncodedAlert {
     pub created_ms: i64,
     /// The alert JSON exactly as it will be published.
     pub payload: Vec<u8>,
+    /// `None` for an alert (published on `<prefix>/<gateway>/alerts/<kind>`);
+    /// for another message queued through the outbox (the incident desk's
+    /// handling and escalation messages), its topic under
+    /// `<prefix>/<gateway>/`, e.g. `incidents/<event>/handling`. Such a
+    /// message never opens or ends an incident (schema invariant 8).
+    pub topic: Option<String>,
 }
 
 /// A queued row, as the publisher reads it.
@@ -66,6 +72,8 @@ pub struct Row {
     pub enqueued_ms: i64,
     pub attempts: u32,
     pub payload: Vec<u8>,
+    /// See [`EncodedAlert::topic`].
+    pub topic: Option<String>,
 }
 
 /// What [`Outbox::append`] did.
@@ -187,12 +195,17 @@ impl Outbox {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO outbox
-                         (id, kind, severity, created_ms, enqueued_ms, bytes, payload, event, state, held)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                         (id, kind, severity, created_ms, enqueued_ms, bytes, payload, event, state, held, topic)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 ?;
             for a in alerts {
-                let head = LifecycleHead::of(&a.payload);
+                // Only alerts take part in incidents (invariant 8).
+                let head = if a.topic.is_none() {
+                    LifecycleHead::of(&a.payload)
+                } else {
+                    None
+                };
                 let held = match &head {
                     Some(h) if h.state == crate::alert::AlertState::End => {
                         end_hold(tx, h.event)?
@@ -211,6 +224,7 @@ impl Outbox {
                         head.as_ref().map(|h| h.event.to_string()),
                         head.as_ref().map(|h| state_name(h.state)),
                         held,
+                        a.topic,
                     ])
                     ?;
                 if n == 1 {
@@ -235,7 +249,7 @@ impl Outbox {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, id, kind, severity, enqueued_ms, attempts, payload
+                "SELECT seq, id, kind, severity, enqueued_ms, attempts, payload, topic
                  FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )
             .map_err(err)?;
@@ -403,5 +417,6 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
         enqueued_ms: r.get(4)?,
         attempts: r.get::<_, i64>(5)? as u32,
         payload: r.get(6)?,
+        topic: r.get(7)?,
     }))
 }

@@ -101,8 +101,14 @@ pub(super) fn salvage_rows(path: &Path) -> Option<Salvage> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,
     );
+    // Files before schema 4 have no `topic` (every row is an alert).
     let mut by_key = conn
-        .prepare("SELECT id, kind, severity, created_ms, payload FROM outbox WHERE seq = ?1")
+        .prepare("SELECT id, kind, severity, created_ms, payload, topic FROM outbox WHERE seq = ?1")
+        .or_else(|_| {
+            conn.prepare(
+                "SELECT id, kind, severity, created_ms, payload, NULL FROM outbox WHERE seq = ?1",
+            )
+        })
         .ok()?;
     let mut known = std::collections::BTreeSet::new();
     for sql in [
@@ -134,9 +140,10 @@ pub(super) fn salvage_rows(path: &Path) -> Option<Salvage> {
                 r.get::<_, i64>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         });
-        let (id, kind, sev, created_ms, payload) = match row {
+        let (id, kind, sev, created_ms, payload, topic) = match row {
             Ok(r) => r,
             // An index entry without its row: nothing was there.
             Err(rusqlite::Error::QueryReturnedNoRows) => continue,
@@ -154,6 +161,7 @@ pub(super) fn salvage_rows(path: &Path) -> Option<Salvage> {
                 severity: severity_from_rank(sev)?,
                 created_ms,
                 payload,
+                topic,
             })
         })();
         if let Some(a) = parsed {

@@ -33,6 +33,13 @@
 //!    the incident is not in `open_events`: it began before this file
 //!    recorded it), less those dropped since; it is 0 for every other row.
 //!    So `held > 0` means staff got, or will get, some alert of the incident.
+//! 8. A row with a `topic` is not an alert but another message queued through
+//!    the outbox (the incident desk's handling and escalation messages,
+//!    `docs/desk.md`), published on `<prefix>/<gateway>/<topic>` in `seq`
+//!    order with the alerts; its `kind` and `severity` are those of the
+//!    incident it is about (for the drop policy), its `event` and `state`
+//!    are NULL and it never touches `open_events`. A row without one is an
+//!    alert, published on `<prefix>/<gateway>/alerts/<kind>`.
 //!
 //! # Schema versions
 //!
@@ -47,7 +54,7 @@ use super::{Outbox, OutboxError};
 use crate::alert::AlertKind;
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of an outbox file ("EWOB").
 pub const APPLICATION_ID: i64 = 0x4557_4f42;
@@ -112,6 +119,12 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     UPDATE outbox SET held = 1 WHERE state = 'end';    -- unknown history: keep them
     CREATE INDEX outbox_event ON outbox (event) WHERE event IS NOT NULL;
     ALTER TABLE open_events ADD COLUMN live INTEGER NOT NULL DEFAULT 1; -- invariant 7
+    "#,
+    ),
+    (
+        4,
+        r#"
+    ALTER TABLE outbox ADD COLUMN topic TEXT;          -- invariant 8; NULL for alerts
     "#,
     ),
 ];

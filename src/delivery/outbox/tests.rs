@@ -9,6 +9,7 @@ fn alert(sev: Severity, n: usize) -> EncodedAlert {
         severity: sev,
         created_ms: 0,
         payload: vec![b'x'; n],
+        topic: None,
     }
 }
 
@@ -38,6 +39,7 @@ fn incident(kind: AlertKind, state: crate::alert::AlertState, event: Uuid) -> En
         severity: a.severity,
         created_ms: 0,
         payload: a.to_json().unwrap(),
+        topic: None,
     }
 }
 
@@ -360,6 +362,7 @@ fn an_evidence_announcement_never_reopens_an_ended_incident() {
             severity: a.severity,
             created_ms: 0,
             payload: a.to_json().unwrap(),
+            topic: None,
         }
     };
     let new = incident(AlertKind::Fire, New, fire);
@@ -390,6 +393,7 @@ fn an_evidence_announcement_never_reopens_an_ended_incident() {
         severity: listed.severity,
         created_ms: 0,
         payload: listed.to_json().unwrap(),
+        topic: None,
     };
     o.append(std::slice::from_ref(&listed)).unwrap();
     assert_eq!(o.open_events().unwrap()[0].id, listed.id);
@@ -400,4 +404,32 @@ fn an_evidence_announcement_never_reopens_an_ended_incident() {
     o.append(std::slice::from_ref(&late)).unwrap();
     assert!(o.contains(late.id).unwrap());
     assert!(o.open_events().unwrap().is_empty());
+}
+
+#[test]
+fn a_message_with_a_topic_keeps_it_and_never_touches_open_incidents() {
+    use crate::alert::AlertState::New;
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Outbox::open(&dir.path().join("o.db"), caps(100, 1 << 20), true).unwrap();
+    let event = Uuid::now_v7();
+    let fire = incident_of(AlertKind::Fire, Severity::Critical, New, event);
+    // A handling message about the same incident, shaped like an alert
+    // `end` on purpose: only its topic tells it apart.
+    let mut handling = incident_of(
+        AlertKind::Fire,
+        Severity::Critical,
+        crate::alert::AlertState::End,
+        event,
+    );
+    handling.topic = Some(format!("incidents/{event}/handling"));
+    o.append(&[fire.clone(), handling.clone()]).unwrap();
+    let rows = o.rows_after(0, 10).unwrap();
+    let topics: Vec<Option<&str>> = rows.iter().map(|r| r.topic.as_deref()).collect();
+    assert_eq!(
+        topics,
+        [None, Some(format!("incidents/{event}/handling").as_str())]
+    );
+    let open = o.open_events().unwrap();
+    assert_eq!(open.len(), 1, "the message ended the incident: {open:?}");
+    assert_eq!(open[0].event, event);
 }

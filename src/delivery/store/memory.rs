@@ -45,7 +45,7 @@ impl Store {
             self.mem_bytes += alert.payload.len() as u64;
             self.mem.push_back(MemRow {
                 n: self.mem_next,
-                end: is_end(&alert.payload),
+                end: alert.topic.is_none() && is_end(&alert.payload),
                 alert,
                 enqueued: now,
                 attempts: 0,

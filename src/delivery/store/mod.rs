@@ -89,6 +89,8 @@ pub struct Pending {
     /// True when it was handed to a broker before (so this is a resend).
     pub resend: bool,
     pub payload: Vec<u8>,
+    /// See [`EncodedAlert::topic`](crate::delivery::outbox::EncodedAlert::topic).
+    pub topic: Option<String>,
 }
 
 /// The store's condition, for status output and tests.
@@ -323,6 +325,7 @@ impl Store {
                             kind: r.kind,
                             resend: r.attempts > 0,
                             payload: r.payload,
+                            topic: r.topic,
                         });
                     }
                 }
@@ -343,6 +346,7 @@ impl Store {
                     kind: m.alert.kind,
                     resend: m.attempts > 0,
                     payload: m.alert.payload.clone(),
+                    topic: m.alert.topic.clone(),
                 });
             }
         }
@@ -640,6 +644,7 @@ mod tests {
             severity: sev,
             created_ms: 0,
             payload: b"{}".to_vec(),
+            topic: None,
         }
     }
 
