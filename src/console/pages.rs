@@ -30,7 +30,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("cameras.html", include_str!("templates/cameras.html")),
     ("board.html", include_str!("templates/board.html")),
     ("incident.html", include_str!("templates/incident.html")),
-    ("incident_row.html", include_str!("templates/incident_row.html")),
+    (
+        "incident_row.html",
+        include_str!("templates/incident_row.html"),
+    ),
 ];
 
 /// Every asset under `/assets/`: `(name, content type, bytes)`.

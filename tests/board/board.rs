@@ -47,7 +47,12 @@ async fn log_in(b: &Browser, site: &Site, (name, _, password): User) {
         .send_keys(password)
         .await
         .expect("typing");
-    form.submit().await.expect("the login form submits");
+    form.find(fantoccini::Locator::Css("button[type=submit]"))
+        .await
+        .expect("a log-in button")
+        .click()
+        .await
+        .expect("the login form submits");
     b.find("#incidents").await;
 }
 
@@ -127,7 +132,12 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
         .alerts()
         .into_iter()
         .find(|a| a["event"] == event.as_str() && a["state"] == "new")
-        .unwrap_or_else(|| panic!("the board shows {event}, which was never published"));
+        .unwrap_or_else(|| {
+            panic!(
+                "the board shows {event}, which was never published; log:\n{}",
+                site.daemon.log()
+            )
+        });
     assert_eq!(new_alert["kind"], "throwing");
     assert_eq!(new_alert["camera"], CAMERA);
     let first_at = chrono::DateTime::parse_from_rfc3339(
@@ -159,16 +169,20 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
     b.find("#incident").await;
     assert!(b.url().await.ends_with(&format!("/incidents/{event}")));
     let clip = b
-        .until("the clip on the incident page", Duration::from_secs(90), || async {
-            if b.all("#clip-video").await.is_empty() {
-                b.client.refresh().await.ok()?;
-                return None;
-            }
-            b.eval("return document.getElementById('clip-video').getAttribute('src');")
-                .await
-                .as_str()
-                .map(str::to_string)
-        })
+        .until(
+            "the clip on the incident page",
+            Duration::from_secs(90),
+            || async {
+                if b.all("#clip-video").await.is_empty() {
+                    b.client.refresh().await.ok()?;
+                    return None;
+                }
+                b.eval("return document.getElementById('clip-video').getAttribute('src');")
+                    .await
+                    .as_str()
+                    .map(str::to_string)
+            },
+        )
         .await;
     assert_eq!(clip, format!("/evidence/{event}/clip.mp4"));
     b.until("the snapshot", Duration::from_secs(30), || async {
@@ -207,10 +221,14 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
         .await
         .expect("typing");
     click(&b, "#do-ack").await;
-    b.until("the acknowledged state", Duration::from_secs(30), || async {
-        let s = b.text("#state").await;
-        (s == "acknowledged").then_some(())
-    })
+    b.until(
+        "the acknowledged state",
+        Duration::from_secs(30),
+        || async {
+            let s = b.text("#state").await;
+            (s == "acknowledged").then_some(())
+        },
+    )
     .await;
     assert!(
         b.all("#do-ack").await.is_empty(),
@@ -253,7 +271,11 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
         }
         steps
     });
-    assert_eq!(steps, ["acknowledge", "resolve"], "handling messages in order");
+    assert_eq!(
+        steps,
+        ["acknowledge", "resolve"],
+        "handling messages in order"
+    );
 
     // A reload keeps the state (it is the desk's, not the page's).
     b.client.refresh().await.expect("reload");
@@ -277,9 +299,15 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
     b.screenshot("incident-zh").await;
     b.goto(&site.url("/")).await;
     let text = b.text(&row).await;
-    assert!(text.contains("高空抛物") && text.contains("已处理"), "{text}");
+    assert!(
+        text.contains("高空抛物") && text.contains("已处理"),
+        "{text}"
+    );
     assert!(text.contains(&local), "{text}");
-    assert_eq!(b.text("form.filters label").await.split_whitespace().next(), Some("类型"));
+    assert_eq!(
+        b.text("form.filters label").await.split_whitespace().next(),
+        Some("类型")
+    );
     b.screenshot("board-zh").await;
     click(&b, "#logout").await;
     b.find("input[name=user]").await;

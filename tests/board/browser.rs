@@ -39,7 +39,6 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
-    log: PathBuf,
 }
 
 /// The folder screenshots go to: `<target>/console-screenshots/`, found
@@ -111,13 +110,7 @@ impl Browser {
             client,
             driver,
             _profile: profile,
-            log,
         }
-    }
-
-    /// chromedriver's log (for failure messages).
-    pub fn driver_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Opens `url` and waits for the page to load.
@@ -131,12 +124,16 @@ impl Browser {
     /// Waits up to [`ELEMENT_TIMEOUT`] for the first element matching the
     /// CSS selector `css`.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(ELEMENT_TIMEOUT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css:?} on {:?}: {e}", self.url().await))
+        {
+            Ok(e) => e,
+            Err(e) => panic!("no {css:?} on {}: {e}", self.url().await),
+        }
     }
 
     /// The elements matching `css` now (none is fine).

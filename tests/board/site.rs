@@ -11,7 +11,7 @@ use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
 use crate::common::scenegen::scenegen;
 use estatewatch::ingest::RtspServer;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -56,13 +56,12 @@ pub fn add_user(users_file: &Path, (name, role, password): User) {
 /// The running gateway. Dropping it stops the daemon, the broker and the
 /// RTSP server.
 pub struct Site {
-    pub dir: tempfile::TempDir,
-    pub broker: Broker,
     pub sub: Subscriber,
     pub daemon: Daemon,
     pub http: u16,
-    pub config: PathBuf,
+    _broker: Broker,
     _rtsp: RtspServer,
+    _dir: tempfile::TempDir,
 }
 
 /// The replay config's camera (from `scenegen --configs`), reading `url`
@@ -135,13 +134,12 @@ impl Site {
             || http_get(http, "/healthz"),
         );
         Site {
-            dir,
-            broker,
             sub,
             daemon,
             http,
-            config,
+            _broker: broker,
             _rtsp: rtsp,
+            _dir: dir,
         }
     }
 

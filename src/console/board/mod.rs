@@ -89,12 +89,7 @@ fn no_desk(state: &ConsoleState, page: &Page) -> Response {
 /// A desk failure the user cannot fix: logged, and a 500 page.
 fn desk_failed(state: &ConsoleState, page: &Page, e: &DeskError) -> Response {
     tracing::error!(error = %e, "console: the incident desk failed");
-    message(
-        state,
-        page,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "act.failed",
-    )
+    message(state, page, StatusCode::INTERNAL_SERVER_ERROR, "act.failed")
 }
 
 /// One choice of a filter's select.
@@ -120,8 +115,8 @@ pub async fn board(
     };
     let q = filter.query();
     let d = desk.clone();
-    let found = tokio::task::spawn_blocking(move || Ok::<_, DeskError>((d.list(&q)?, d.counts()?)))
-        .await;
+    let found =
+        tokio::task::spawn_blocking(move || Ok::<_, DeskError>((d.list(&q)?, d.counts()?))).await;
     let (list, counts) = match found {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return desk_failed(&state, &page, &e),
@@ -130,7 +125,11 @@ pub async fn board(
     let lang = user.lang;
     let tz = state.sources.timezone;
     let now = chrono::Utc::now();
-    let rows: Vec<Row> = list.items.iter().map(|s| Row::of(s, lang, tz, now)).collect();
+    let rows: Vec<Row> = list
+        .items
+        .iter()
+        .map(|s| Row::of(s, lang, tz, now))
+        .collect();
     let kinds: Vec<Choice> = state
         .sources
         .board
@@ -264,7 +263,10 @@ pub async fn events(
                         return Some((Ok::<_, Infallible>(ev), rx));
                     }
                     Err(RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "console: a board stream fell behind; it reloads");
+                        tracing::warn!(
+                            missed = n,
+                            "console: a board stream fell behind; it reloads"
+                        );
                         let ev = Event::default().event("reload").data(n.to_string());
                         return Some((Ok(ev), rx));
                     }
@@ -349,7 +351,12 @@ pub async fn incident(
 }
 
 /// Takes `action` on `event` as `user`, then back to the incident page.
-async fn act(state: ConsoleState, user: &super::CurrentUser, event: String, action: Action) -> Response {
+async fn act(
+    state: ConsoleState,
+    user: &super::CurrentUser,
+    event: String,
+    action: Action,
+) -> Response {
     let page = Page::of(user);
     let Some(desk) = state.sources.board.as_ref().map(|b| b.desk.clone()) else {
         return no_desk(&state, &page);
@@ -373,11 +380,27 @@ async fn act(state: ConsoleState, user: &super::CurrentUser, event: String, acti
         Ok(Err(e @ DeskError::NotAllowed { .. })) => {
             tracing::info!(user = %user.name, event = %event, step, reason = %e, "console: handling step refused");
             let text = format!("{} ({e})", lang.text("act.refused"));
-            incident_page(&state, user, event, StatusCode::CONFLICT, Notice { error: Some(text) }).await
+            incident_page(
+                &state,
+                user,
+                event,
+                StatusCode::CONFLICT,
+                Notice { error: Some(text) },
+            )
+            .await
         }
         Ok(Err(DeskError::Invalid { field, message: m })) => {
-            let text = lang.text("act.invalid").replace("{why}", &format!("{field}: {m}"));
-            incident_page(&state, user, event, StatusCode::BAD_REQUEST, Notice { error: Some(text) }).await
+            let text = lang
+                .text("act.invalid")
+                .replace("{why}", &format!("{field}: {m}"));
+            incident_page(
+                &state,
+                user,
+                event,
+                StatusCode::BAD_REQUEST,
+                Notice { error: Some(text) },
+            )
+            .await
         }
         Ok(Err(e)) => desk_failed(&state, &page, &e),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
@@ -416,7 +439,13 @@ pub async fn ack(
     axum::Form(f): axum::Form<ActForm>,
 ) -> Response {
     let _ = f.csrf;
-    act(state, &user, event, Action::Acknowledge { note: text(f.note) }).await
+    act(
+        state,
+        &user,
+        event,
+        Action::Acknowledge { note: text(f.note) },
+    )
+    .await
 }
 
 /// `POST /incidents/<event>/assign` (operator+): to the person `to`.
@@ -459,8 +488,24 @@ pub async fn resolve(
                 other.unwrap_or("")
             );
             let text = lang.text("act.invalid").replace("{why}", &why);
-            return incident_page(&state, &user, event, StatusCode::BAD_REQUEST, Notice { error: Some(text) }).await;
+            return incident_page(
+                &state,
+                &user,
+                event,
+                StatusCode::BAD_REQUEST,
+                Notice { error: Some(text) },
+            )
+            .await;
         }
     };
-    act(state, &user, event, Action::Resolve { outcome, reason: text(f.reason) }).await
+    act(
+        state,
+        &user,
+        event,
+        Action::Resolve {
+            outcome,
+            reason: text(f.reason),
+        },
+    )
+    .await
 }

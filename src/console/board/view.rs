@@ -5,9 +5,7 @@
 //! tested without a server.
 
 use crate::console::i18n::Lang;
-use crate::desk::{
-    Action, HandlingRecord, IncidentQuery, IncidentState, IncidentSummary, Outcome,
-};
+use crate::desk::{Action, HandlingRecord, IncidentQuery, IncidentState, IncidentSummary, Outcome};
 use crate::settings::SiteTimezone;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,7 +54,10 @@ impl Filter {
     /// Checks the form; a bad field is named in the error.
     pub fn parse(f: &FilterForm) -> Result<Filter, String> {
         let state = match given(&f.state) {
-            Some(s) => Some(s.parse::<IncidentState>().map_err(|e| format!("state: {e}"))?),
+            Some(s) => Some(
+                s.parse::<IncidentState>()
+                    .map_err(|e| format!("state: {e}"))?,
+            ),
             None => None,
         };
         let day = match given(&f.day) {
@@ -92,7 +93,9 @@ impl Filter {
         self.kind.as_ref().is_none_or(|k| *k == s.kind)
             && self.camera.as_ref().is_none_or(|c| *c == s.camera)
             && self.state.is_none_or(|st| st == s.state)
-            && self.day.is_none_or(|d| tz.local(s.first_at).date_naive() == d)
+            && self
+                .day
+                .is_none_or(|d| tz.local(s.first_at).date_naive() == d)
     }
 
     /// The query string of this filter at `page` (without `?`), empty
@@ -220,10 +223,7 @@ impl Row {
                 .clone()
                 .or_else(|| o.column.map(|c| c.to_string()))
                 .map(|c| word_n(lang, "throw.column", &c)),
-            unit: o
-                .unit_label
-                .as_ref()
-                .map(|u| word_n(lang, "throw.unit", u)),
+            unit: o.unit_label.as_ref().map(|u| word_n(lang, "throw.unit", u)),
         });
         Row {
             event: s.event.clone(),
@@ -236,7 +236,11 @@ impl Row {
             severity: s.severity.clone(),
             severity_label: word(lang, &format!("severity.{}", s.severity), &s.severity),
             state: s.state.as_str().to_string(),
-            state_label: word(lang, &format!("state.{}", s.state.as_str()), s.state.as_str()),
+            state_label: word(
+                lang,
+                &format!("state.{}", s.state.as_str()),
+                s.state.as_str(),
+            ),
             is_open: s.state.is_open(),
             alert_state: s.alert_state.clone(),
             alert_state_label: word(
@@ -454,7 +458,10 @@ mod tests {
         let s = Step::of(&r, Lang::ZhCn, tz());
         assert_eq!(s.at_local, "2026-12-05 02:31:00 CST");
         assert_eq!(s.details, "误报: a bird");
-        assert_eq!((s.action_label.as_str(), s.via.as_str()), ("结案", "控制台"));
+        assert_eq!(
+            (s.action_label.as_str(), s.via.as_str()),
+            ("结案", "控制台")
+        );
         assert_eq!(pages(0), 1);
         assert_eq!(pages(26), 2);
     }

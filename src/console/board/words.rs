@@ -15,7 +15,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("board.newer", "Newer", "较新"),
     ("board.older", "Older", "较早"),
     ("board.open_count", "{n} open", "{n} 个未结"),
-    ("board.unavailable", "The incident desk is not running.", "事件台未运行。"),
+    (
+        "board.unavailable",
+        "The incident desk is not running.",
+        "事件台未运行。",
+    ),
     // Filters.
     ("filter.kind", "Kind", "类型"),
     ("filter.camera", "Camera", "摄像头"),
@@ -46,8 +50,16 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("incident.play", "Play clip", "播放视频"),
     ("incident.open", "Open", "详情"),
     ("incident.escalated", "Escalated", "已升级"),
-    ("incident.alert_json", "The alert as published", "发布的告警原文"),
-    ("incident.changed", "This incident has changed.", "此事件已有更新。"),
+    (
+        "incident.alert_json",
+        "The alert as published",
+        "发布的告警原文",
+    ),
+    (
+        "incident.changed",
+        "This incident has changed.",
+        "此事件已有更新。",
+    ),
     ("incident.reload", "Reload", "刷新"),
     ("incident.not_found", "No such incident.", "没有这个事件。"),
     ("incident.back", "All incidents", "全部事件"),
@@ -82,14 +94,22 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("state.open", "open", "待处理"),
     ("state.acknowledged", "acknowledged", "已确认"),
     ("state.resolved_handled", "resolved: handled", "已处理"),
-    ("state.resolved_false_alarm", "resolved: false alarm", "误报"),
+    (
+        "state.resolved_false_alarm",
+        "resolved: false alarm",
+        "误报",
+    ),
     // What the camera still sees.
     ("alert_state.new", "new", "新发生"),
     ("alert_state.update", "ongoing", "持续中"),
     ("alert_state.end", "ended", "已结束"),
     // Handling.
     ("handling.title", "Handling", "处理记录"),
-    ("handling.none", "Nobody has handled it yet.", "尚无处理记录。"),
+    (
+        "handling.none",
+        "Nobody has handled it yet.",
+        "尚无处理记录。",
+    ),
     ("handling.at", "Time", "时间"),
     ("handling.who", "Who", "处理人"),
     ("handling.step", "Step", "操作"),
@@ -140,7 +160,11 @@ mod tests {
     fn every_board_word_has_both_languages_once_and_no_clash_with_the_console() {
         for (k, en, zh) in WORDS {
             assert!(!en.is_empty() && !zh.is_empty(), "{k}");
-            assert_eq!(WORDS.iter().filter(|(o, _, _)| o == k).count(), 1, "{k} twice");
+            assert_eq!(
+                WORDS.iter().filter(|(o, _, _)| o == k).count(),
+                1,
+                "{k} twice"
+            );
             assert!(
                 !crate::console::i18n::CATALOG.iter().any(|(o, _, _)| o == k),
                 "{k} is also in the console's catalog"
