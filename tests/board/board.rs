@@ -65,10 +65,11 @@ async fn click(b: &Browser, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
-/// The events of the board's rows now.
+/// The events of the board's throw rows now (the scene's camera also
+/// raises motion incidents).
 async fn rows(b: &Browser) -> Vec<String> {
     let v = b
-        .eval("return [...document.querySelectorAll('#incidents li.incident')].map(e => e.dataset.event);")
+        .eval("return [...document.querySelectorAll('#incidents li.incident[data-kind=throwing]')].map(e => e.dataset.event);")
         .await;
     v.as_array()
         .map(|a| {
