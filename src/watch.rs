@@ -38,6 +38,8 @@ pub struct WatchOptions {
     pub count: u64,
     /// Stop after this long (None = never).
     pub duration: Option<Duration>,
+    /// Times are printed in this zone (`[site] timezone`). Default: UTC.
+    pub timezone: crate::settings::SiteTimezone,
 }
 
 /// Prints messages on `<prefix>/<gateway>/#` of the broker `m` until the
@@ -94,7 +96,7 @@ pub fn watch(m: &MqttConfig, gateway: &str, options: &WatchOptions) -> Result<u6
                         Ok(alert) => {
                             alerts += 1;
                             let saved = save_snapshot(&alert, options)?;
-                            println!("{}", describe(&alert, saved.as_deref()));
+                            println!("{}", describe(&alert, saved.as_deref(), options.timezone));
                         }
                         Err(e) => println!("{}: unreadable alert ({e})", p.topic),
                     }
@@ -145,11 +147,17 @@ fn save_snapshot(alert: &Alert, options: &WatchOptions) -> Result<Option<PathBuf
     Ok(Some(path))
 }
 
-/// One human-readable line for an alert.
-pub fn describe(alert: &Alert, snapshot: Option<&std::path::Path>) -> String {
+/// One human-readable line for an alert, its time in the site's zone
+/// (`2026-12-04 09:12:45.120 CST`).
+pub fn describe(
+    alert: &Alert,
+    snapshot: Option<&std::path::Path>,
+    tz: crate::settings::SiteTimezone,
+) -> String {
     let mut s = format!(
         "{} {:<14} {:<6} {:<8} camera={} score={:.2}",
-        alert.detected_at.format("%H:%M:%S%.3f"),
+        tz.local(alert.detected_at)
+            .format("%Y-%m-%d %H:%M:%S%.3f %Z"),
         alert.kind.as_str(),
         format!("{:?}", alert.state).to_lowercase(),
         format!("{:?}", alert.severity).to_lowercase(),

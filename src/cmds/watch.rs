@@ -32,6 +32,7 @@ fn watch(args: &Args) -> anyhow::Result<()> {
         snapshots: args.snapshots.clone(),
         count: args.count,
         duration: args.seconds.map(std::time::Duration::from_secs),
+        timezone: config.site.timezone,
     };
     estatewatch::watch::watch(&config.mqtt, &config.gateway.id, &options)?;
     Ok(())

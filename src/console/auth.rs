@@ -62,9 +62,12 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         })
 }
 
-/// The session the request's cookie names, when it is live.
+/// The session the request's cookie names, when it is live (and its user
+/// still has the password and role they logged in with).
 pub fn session_of(headers: &HeaderMap, state: &ConsoleState) -> Option<Session> {
-    state.sessions.get(cookie(headers, COOKIE)?)
+    let id = cookie(headers, COOKIE)?;
+    state.recheck_users();
+    state.sessions.get(id)
 }
 
 /// The language for a request: the session's, else `Accept-Language`.
@@ -384,7 +387,7 @@ pub async fn login(State(state): State<ConsoleState>, req: Request) -> Response 
     state.limiter.succeeded(&user);
     let session = state
         .sessions
-        .create(&found.name, found.role, found.lang.clone());
+        .create(&found.name, found.role, found.lang.clone(), &found.hash);
     tracing::info!(%ip, user = %found.name, role = %found.role, "console: login");
     let mut r = Redirect::to(&next).into_response();
     r.headers_mut().insert(

@@ -104,6 +104,8 @@ impl ConsoleConfig {
         }
         if !text.is_empty() {
             match text.parse::<SocketAddr>() {
+                // `[health] listen` is checked (and reported) by its owner.
+                Err(_) if self.bind.is_none() => {}
                 Err(_) => push(
                     p,
                     field,

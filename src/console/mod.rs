@@ -32,6 +32,9 @@ pub mod server;
 pub mod session;
 pub mod users;
 
+#[cfg(test)]
+mod tests;
+
 use crate::evidence::serve::EvidenceServer;
 use crate::monitor::{Limits, Snapshot};
 use crate::settings::SiteTimezone;
@@ -81,6 +84,9 @@ pub struct Inner {
     pub templates: pages::Templates,
     /// Cookies get `Secure` (the console is served over TLS).
     pub secure: bool,
+    /// The users file's modification time and size when last read, to
+    /// notice `user passwd|remove` (see [`ConsoleState::recheck_users`]).
+    users_stamp: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
 }
 
 impl std::ops::Deref for ConsoleState {
@@ -102,14 +108,43 @@ impl ConsoleState {
             limiter: session::LoginLimiter::default(),
             templates,
             secure,
+            users_stamp: std::sync::Mutex::new(None),
         }))
+    }
+
+    /// When the users file changed since last seen, ends the sessions of
+    /// users removed or given a new password or role there. One `stat` per
+    /// request that carries a session cookie.
+    pub fn recheck_users(&self) {
+        let path = &self.config.users_file;
+        let stamp = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let mut seen = crate::base::lock(&self.users_stamp);
+        if *seen == stamp {
+            return;
+        }
+        match users::Users::load(path) {
+            Ok(users) => {
+                self.sessions.keep_valid(&users);
+                *seen = stamp;
+            }
+            Err(e) => tracing::warn!(error = %e, "console: users file unreadable; sessions kept"),
+        }
     }
 }
 
 /// Every route of the console, with the CSRF guard and the security
 /// headers around them. New pages add their routes in [`routes`].
 pub fn router(state: ConsoleState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] plus `extra` routes (tests add protected routes this way),
+/// under the same guard and headers.
+pub fn router_with(state: ConsoleState, extra: Router<ConsoleState>) -> Router {
     routes()
+        .merge(extra)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf_guard,

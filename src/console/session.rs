@@ -51,6 +51,9 @@ pub struct Session {
     /// Must come back with every state-changing request.
     pub csrf: String,
     pub expires: Instant,
+    /// The user's password hash at login: a new password (or role, or the
+    /// user's removal) in the users file ends the session.
+    pub hash: String,
 }
 
 /// The server-side session store.
@@ -69,7 +72,7 @@ impl Sessions {
     }
 
     /// Opens a session for `user`.
-    pub fn create(&self, user: &str, role: Role, lang: Option<String>) -> Session {
+    pub fn create(&self, user: &str, role: Role, lang: Option<String>, hash: &str) -> Session {
         let now = Instant::now();
         let s = Session {
             id: random_token(),
@@ -78,6 +81,7 @@ impl Sessions {
             lang,
             csrf: random_token(),
             expires: now + self.lifetime,
+            hash: hash.to_string(),
         };
         let mut m = lock(&self.map);
         m.retain(|_, s| s.expires > now);
@@ -115,9 +119,19 @@ impl Sessions {
         lock(&self.map).remove(id);
     }
 
-    /// Ends every session of `user` (after a password or role change).
+    /// Ends every session of `user`.
     pub fn remove_user(&self, user: &str) {
         lock(&self.map).retain(|_, s| s.user != user);
+    }
+
+    /// Ends the sessions whose user is gone from `users`, or has another
+    /// password or role there now.
+    pub fn keep_valid(&self, users: &super::users::Users) {
+        lock(&self.map).retain(|_, s| {
+            users
+                .get(&s.user)
+                .is_some_and(|u| u.hash == s.hash && u.role == s.role)
+        });
     }
 
     /// The number of live sessions.
@@ -195,19 +209,29 @@ mod tests {
     #[test]
     fn sessions_expire_and_are_unguessable() {
         let s = Sessions::new(Duration::from_millis(0));
-        let a = s.create("wang", Role::Viewer, None);
+        let a = s.create("wang", Role::Viewer, None, "h");
         assert!(s.get(&a.id).is_none(), "expired at once");
         let s = Sessions::new(Duration::from_secs(60));
-        let a = s.create("wang", Role::Viewer, None);
-        let b = s.create("wang", Role::Viewer, None);
+        let a = s.create("wang", Role::Viewer, None, "h");
+        let b = s.create("wang", Role::Viewer, None, "h");
         assert_ne!(a.id, b.id);
         assert_ne!(a.csrf, a.id);
         assert_eq!(a.id.len(), 43);
         assert_eq!(s.get(&a.id).map(|x| x.user), Some("wang".into()));
         s.remove(&a.id);
         assert!(s.get(&a.id).is_none());
-        s.remove_user("wang");
-        assert!(s.get(&b.id).is_none());
+        let mut users = super::super::users::Users::default();
+        users.users.push(super::super::users::User {
+            name: "wang".into(),
+            role: Role::Viewer,
+            hash: "h".into(),
+            lang: None,
+        });
+        s.keep_valid(&users);
+        assert!(s.get(&b.id).is_some(), "same hash and role: kept");
+        users.users[0].hash = "new".into();
+        s.keep_valid(&users);
+        assert!(s.get(&b.id).is_none(), "new password: ended");
     }
 
     #[test]

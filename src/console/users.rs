@@ -198,6 +198,17 @@ impl Users {
         .and_then(|_| f.write_all(text.as_bytes()))
         .and_then(|_| f.sync_all())
         .map_err(write_err)?;
+        // Run as root (`sudo estatewatch user add`), the file takes the
+        // owner of its folder, so the service's own user (systemd's
+        // DynamicUser owns /var/lib/estatewatch) can read it.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(m) = std::fs::metadata(dir) {
+                if m.uid() != f.metadata().map(|f| f.uid()).unwrap_or(m.uid()) {
+                    let _ = std::os::unix::fs::chown(&tmp, Some(m.uid()), Some(m.gid()));
+                }
+            }
+        }
         std::fs::rename(&tmp, path).map_err(write_err)
     }
 

@@ -1,6 +1,7 @@
 //! Issue 17, MQTT: `watch` uses the daemon's client set-up, `[mqtt.tls]`
 //! included (item 11), and a broker crash is logged as a lost connection,
-//! not a "protocol error" (item 17). Real mosquitto, the real binary.
+//! not a "protocol error" (item 17); it prints times in the site's time
+//! zone. Real mosquitto, the real binary.
 
 use crate::common::daemon::Daemon;
 use crate::common::mosquitto::{config_text, make_pki, Broker};
@@ -18,11 +19,13 @@ fn watch_receives_an_alert_from_a_tls_broker() {
     let broker = Broker::start_tls(&pki, false);
     let tls = format!("[mqtt.tls]\nca_file = \"{}\"\n", pki.ca_cert.display());
     let file = dir.path().join("c.toml");
-    std::fs::write(
-        &file,
-        config_text(broker.port(), &dir.path().join("outbox.db"), &tls, ""),
-    )
-    .unwrap();
+    // Staff read times in the site's zone (`[site] timezone`).
+    let text = config_text(broker.port(), &dir.path().join("outbox.db"), &tls, "").replacen(
+        "[site]\n",
+        "[site]\ntimezone = \"Asia/Shanghai\"\n",
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
 
     let mut watch = Command::new(BIN)
         .args(["watch", "--count", "1", "--seconds", "60", "--config"])
@@ -65,9 +68,14 @@ fn watch_receives_an_alert_from_a_tls_broker() {
     let out = watch.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(" test "))
+        .unwrap_or_else(|| panic!("no test alert printed: {stdout}"));
+    // `2026-12-04 09:12:45.120 CST test ...`: the date, and China Standard Time.
     assert!(
-        stdout.lines().any(|l| l.contains(" test ")),
-        "no test alert printed: {stdout}"
+        line.split_whitespace().nth(2) == Some("CST"),
+        "not in Asia/Shanghai time: {line}"
     );
 }
 

@@ -8,6 +8,7 @@ mod common;
 #[path = "../throwing_scene/mod.rs"]
 mod throwing_scene;
 
+mod console;
 mod deb;
 mod docs_examples;
 mod evidence;
