@@ -138,6 +138,16 @@ pub fn start_desk(
             return Ok((None, None));
         }
     };
+    match desk.end_alerts_left_open() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            incidents = n,
+            "incident desk: alerts the last run left open marked ended"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "incident desk: cannot mark the last run's alerts ended")
+        }
+    }
     let commands = if config.desk.platform_commands {
         Some(desk.listen_commands(&config.mqtt, &config.gateway.id)?)
     } else {
@@ -273,6 +283,9 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                         {
                             Ok(Some(new)) => {
                                 apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
+                                if let Some(d) = &desk {
+                                    d.set_cameras(new.desk_sections().cameras);
+                                }
                                 *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
                                 config = new;
                             }

@@ -231,7 +231,11 @@ impl Inner {
     pub(super) fn summary_of(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentSummary> {
         let camera: String = r.get(2)?;
         let zone: Option<String> = r.get(3)?;
-        let names = self.cameras.get(&camera);
+        let cameras = self
+            .cameras
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names = cameras.get(&camera);
         let source: Option<String> = r.get(16)?;
         let camera_display = names
             .and_then(|n| n.display_name.clone())

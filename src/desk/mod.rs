@@ -398,7 +398,8 @@ struct Inner {
     site: String,
     gateway: String,
     timezone: SiteTimezone,
-    cameras: BTreeMap<String, CameraNames>,
+    /// Camera name → display names; replaced on reload ([`Desk::set_cameras`]).
+    cameras: std::sync::RwLock<BTreeMap<String, CameraNames>>,
     /// Delivery's sink: handling and escalation messages go through the outbox.
     outbox: AlertSink,
     /// Every new or changed incident; receivers are the console's live pages.
@@ -434,7 +435,7 @@ impl Desk {
             site: cfg.site.to_string(),
             gateway: cfg.gateway.to_string(),
             timezone: cfg.timezone,
-            cameras: cfg.cameras.clone(),
+            cameras: std::sync::RwLock::new(cfg.cameras.clone()),
             outbox,
             changes,
             metrics: Mutex::new(figures),
@@ -489,6 +490,44 @@ impl Desk {
     /// Open incidents per kind.
     pub fn counts(&self) -> Result<OpenCounts, DeskError> {
         self.inner.counts()
+    }
+
+    /// Takes new display names for cameras and zones (after a config
+    /// reload); summaries read from now on use them.
+    pub fn set_cameras(&self, cameras: BTreeMap<String, CameraNames>) {
+        *self
+            .inner
+            .cameras
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = cameras;
+    }
+
+    /// Marks the alert side of every incident of a kind with a lifecycle
+    /// (fire, smoke, garbage, sensor) as ended: what delivery does at start,
+    /// when it ends every incident the last run left open
+    /// (`details.ended_by = "restart"`) without passing the desk. The daemon
+    /// calls it right after starting delivery; returns how many changed.
+    pub fn end_alerts_left_open(&self) -> Result<usize, DeskError> {
+        let kinds: Vec<&str> = crate::alert::AlertKind::ALL
+            .into_iter()
+            .filter(|k| k.has_lifecycle())
+            .map(|k| k.as_str())
+            .collect();
+        let db = crate::base::lock(&self.inner.db);
+        let list = kinds
+            .iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        db.conn
+            .execute(
+                &format!(
+                    "UPDATE incidents SET alert_state = 'end'
+                     WHERE alert_state != 'end' AND kind IN ({list})"
+                ),
+                [],
+            )
+            .map_err(|e| db.err(e))
     }
 
     /// The site's time zone (`[site] timezone`), for showing times.

@@ -744,6 +744,33 @@ fn the_board_lists_newest_first_filtered_by_kind_camera_state_and_local_day() {
     assert_eq!(counts.by_kind.get("throwing"), Some(&1));
     assert_eq!(counts.by_kind.get("fire"), Some(&1));
     assert_eq!(counts.by_kind.get("garbage"), None);
+
+    // A restart ends the alert side of lifecycle incidents (fire, garbage),
+    // not of throws, and keeps their handling state.
+    assert_eq!(desk.end_alerts_left_open().unwrap(), 2);
+    let alert_state = |x: &Alert| desk.get(&ev(x)).unwrap().unwrap().summary.alert_state;
+    assert_eq!(
+        [alert_state(&a), alert_state(&b), alert_state(&c)],
+        ["new", "end", "end"]
+    );
+    assert_eq!(
+        desk.get(&ev(&b)).unwrap().unwrap().summary.state,
+        IncidentState::Acknowledged
+    );
+    // A reload's new display names show at once.
+    let mut names = cfg.desk_sections().cameras;
+    names.insert(
+        "bins".into(),
+        estatewatch::desk::CameraNames {
+            display_name: Some("垃圾房".into()),
+            ..Default::default()
+        },
+    );
+    desk.set_cameras(names);
+    assert_eq!(
+        desk.get(&ev(&c)).unwrap().unwrap().summary.camera_display,
+        "垃圾房"
+    );
     drop(stage);
     drop(desk);
     rt.block_on(delivery.shutdown(Duration::ZERO));
