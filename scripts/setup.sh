@@ -5,10 +5,11 @@
 #   - the ONNX Runtime shared library, taken from the pinned PyPI `onnxruntime`
 #     wheel (sha256 checked) into .ort/ in this checkout, where the binary looks
 #     for it without any environment variable;
-#   - for the tests: debhelper (tests/ops/deb.rs builds the .deb) and promtool
-#     (tests/ops/monitor.rs checks /metrics), the latter unpacked from Debian's
-#     `prometheus` package into .cache/bin/ so no Prometheus server is
-#     installed or started.
+#   - for the tests: debhelper (tests/ops/deb.rs builds the .deb), chromium and
+#     chromium-driver (tests/board/ drives the web console in headless Chromium
+#     over WebDriver) and promtool (tests/ops/monitor.rs checks /metrics), the
+#     latter unpacked from Debian's `prometheus` package into .cache/bin/ so no
+#     Prometheus server is installed or started.
 # With --deb (`make deb`) it also installs lintian, to check the package.
 # Safe to run again: each step checks first and does nothing when already done.
 set -euo pipefail
@@ -30,7 +31,8 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base-apps
   mosquitto mosquitto-clients openssl darknet
   fonts-wqy-microhei
-  debhelper
+  # Test-only: the .deb test, and the browser test of the web console.
+  debhelper chromium chromium-driver
 )
 if [ "$WANT_DEB" = 1 ]; then
   APT_PACKAGES+=(lintian)

@@ -5,7 +5,8 @@
 //! Templates call `t("key")`; a key missing from a language falls back to
 //! English, and a key missing from both shows the key itself (so a missing
 //! entry is visible, never an error). Add a page's words to both tables in
-//! [`CATALOG`].
+//! [`CATALOG`]; the incident board and page keep theirs in
+//! [`super::board::words`], looked up after it.
 
 /// A language the console speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +85,7 @@ impl Lang {
         };
         CATALOG
             .iter()
+            .chain(super::board::words::WORDS)
             .find_map(pick)
             .unwrap_or_else(|| key.to_string())
     }

@@ -14,6 +14,8 @@
 //!   minijinja), embedded assets, the camera page.
 //! - [`endpoints`]: `/healthz`, `/metrics`, `/evidence/...` (files with
 //!   byte ranges).
+//! - [`board`]: the incident board (`/`, live over Server-Sent Events) and
+//!   the incident page with its handling forms, on the desk.
 //!
 //! The console reads the running daemon through [`Sources`], which the
 //! daemon fills (it never sees the daemon itself): a function returning
@@ -21,6 +23,7 @@
 //! evidence folder. See `docs/console.md`.
 
 pub mod auth;
+pub mod board;
 pub mod config;
 pub mod endpoints;
 pub mod i18n;
@@ -45,8 +48,8 @@ pub use auth::{Admin, CurrentUser, Operator, RequireRole, Viewer};
 pub use config::ConsoleConfig;
 pub use users::Role;
 
-/// Where a logged-in user lands (`/` and after login).
-pub const HOME: &str = "/cameras";
+/// Where a logged-in user lands after login: the incident board.
+pub const HOME: &str = "/";
 
 /// What the console reads from the running daemon.
 #[derive(Clone)]
@@ -63,6 +66,9 @@ pub struct Sources {
     pub timezone: SiteTimezone,
     /// The estate's name for page titles.
     pub site_name: String,
+    /// The incident desk and what its pages list; `None` when the daemon
+    /// runs without a desk (`[desk] enabled = false`).
+    pub board: Option<board::BoardSources>,
 }
 
 /// Shared state of every handler.
@@ -154,13 +160,13 @@ fn routes() -> Router<ConsoleState> {
         .route("/healthz", get(endpoints::healthz))
         .route("/metrics", get(endpoints::metrics))
         .route("/evidence/{*rest}", get(endpoints::evidence))
-        .route("/", get(pages::root))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/lang", post(auth::set_lang))
         .route("/assets/{name}", get(pages::asset))
         .route("/cameras", get(pages::cameras))
         .route("/cameras/{name}/latest.jpg", get(pages::camera_picture))
+        .merge(board::routes())
         .fallback(pages::not_found)
 }
 

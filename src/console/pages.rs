@@ -13,11 +13,11 @@
 
 use super::auth::{CurrentUser, RequireRole, Viewer};
 use super::i18n::{Lang, LANGS};
-use super::{ConsoleState, HOME};
+use super::ConsoleState;
 use crate::settings::SiteTimezone;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use minijinja::value::Kwargs;
 use minijinja::{context, Environment, Value};
 use serde::Serialize;
@@ -28,6 +28,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("templates/login.html")),
     ("message.html", include_str!("templates/message.html")),
     ("cameras.html", include_str!("templates/cameras.html")),
+    ("board.html", include_str!("templates/board.html")),
+    ("incident.html", include_str!("templates/incident.html")),
+    (
+        "incident_row.html",
+        include_str!("templates/incident_row.html"),
+    ),
 ];
 
 /// Every asset under `/assets/`: `(name, content type, bytes)`.
@@ -41,6 +47,16 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         "console.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/console.js"),
+    ),
+    (
+        "board.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/board.css"),
+    ),
+    (
+        "board.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/board.js"),
     ),
 ];
 
@@ -200,14 +216,6 @@ pub async fn security_headers(mut r: Response) -> Response {
         );
     }
     r
-}
-
-/// `/`: the home page when logged in, else the login page.
-pub async fn root(State(state): State<ConsoleState>, headers: HeaderMap) -> Redirect {
-    match super::auth::session_of(&headers, &state) {
-        Some(_) => Redirect::to(HOME),
-        None => Redirect::to("/login"),
-    }
 }
 
 /// `/assets/<name>`: an embedded asset.

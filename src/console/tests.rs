@@ -53,6 +53,7 @@ fn fixture() -> Fixture {
         evidence_dir,
         timezone: "Asia/Shanghai".parse().unwrap(),
         site_name: "海景花园".into(),
+        board: None,
     };
     let config = ConsoleConfig {
         users_file,

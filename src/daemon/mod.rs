@@ -68,6 +68,58 @@ use std::time::{Duration, Instant};
 /// How long the publisher may keep delivering after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// What the incident board lists: the desk, the kinds that open incidents
+/// and the cameras with their display names.
+fn board_sources(config: &Config, desk: crate::desk::Desk) -> crate::console::board::BoardSources {
+    crate::console::board::BoardSources {
+        desk,
+        kinds: config
+            .desk
+            .kinds
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
+        cameras: config
+            .cameras
+            .iter()
+            .map(|c| {
+                let display = c.display_name.clone().unwrap_or_else(|| c.name.clone());
+                (c.name.clone(), display)
+            })
+            .collect(),
+    }
+}
+
+/// Starts the console on its address (`[console] bind`, else `[health]
+/// listen`); `None` when HTTP is off or the address cannot be bound (logged:
+/// alerting goes on without it). `desk` feeds the incident board.
+async fn start_console(
+    config: &Config,
+    monitor: &Monitor,
+    desk: Option<crate::desk::Desk>,
+) -> Option<crate::console::Console> {
+    let addr = config.console.bind_addr(&config.health.listen)?;
+    let site_name = config
+        .site
+        .name
+        .clone()
+        .unwrap_or_else(|| config.site.id.clone());
+    let board = desk.map(|d| board_sources(config, d));
+    let sources = monitor.sources(
+        &config.evidence.dir,
+        config.site.timezone,
+        &site_name,
+        board,
+    );
+    match crate::console::Console::start(config.console.clone(), addr, sources).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "console and /healthz, /metrics NOT started; alerting continues");
+            None
+        }
+    }
+}
+
 /// Opens the incident desk (`[desk]`, unless disabled) on delivery's sink
 /// and starts listening for platform commands (`[desk]
 /// platform_commands`). The returned [`Desk`] is the handle the web console
@@ -104,26 +156,6 @@ pub fn start_desk(
         None
     };
     Ok((Some(desk), commands))
-}
-
-/// Starts the console on its address (`[console] bind`, else `[health]
-/// listen`); `None` when HTTP is off or the address cannot be bound (logged:
-/// alerting goes on without it).
-async fn start_console(config: &Config, monitor: &Monitor) -> Option<crate::console::Console> {
-    let addr = config.console.bind_addr(&config.health.listen)?;
-    let site_name = config
-        .site
-        .name
-        .clone()
-        .unwrap_or_else(|| config.site.id.clone());
-    let sources = monitor.sources(&config.evidence.dir, config.site.timezone, &site_name);
-    match crate::console::Console::start(config.console.clone(), addr, sources).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::error!(error = %e, "console and /healthz, /metrics NOT started; alerting continues");
-            None
-        }
-    }
 }
 
 /// Loads the config at `path` and runs the daemon until SIGINT or SIGTERM;
@@ -231,7 +263,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         desk: desk.clone(),
     };
     let monitor_tasks = monitor.start().await;
-    let console = start_console(&config, &monitor).await;
+    let console = start_console(&config, &monitor, desk.clone()).await;
     notifier.notify("READY=1");
     let feeder = health::watchdog_timeout_from_env().map(|timeout| {
         let watchdog = Watchdog::new(health::max_age_for(timeout));

@@ -91,6 +91,7 @@ impl Monitor {
         evidence_dir: &std::path::Path,
         timezone: crate::settings::SiteTimezone,
         site_name: &str,
+        board: Option<crate::console::board::BoardSources>,
     ) -> crate::console::Sources {
         let me = self.clone();
         crate::console::Sources {
@@ -100,6 +101,7 @@ impl Monitor {
             evidence_dir: evidence_dir.to_path_buf(),
             timezone,
             site_name: site_name.to_string(),
+            board,
         }
     }
 

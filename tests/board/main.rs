@@ -1,0 +1,13 @@
+//! The web console in a real browser: headless Chromium driven over
+//! WebDriver (`fantoccini`) against the real `estatewatch run`, a real
+//! mosquitto and the in-process RTSP server serving a rendered throw.
+//!
+//! `browser` starts chromedriver and Chromium, `site` the gateway; the
+//! tests are in `board`. Screenshots go to `target/console-screenshots/`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod board;
+mod browser;
+mod site;
