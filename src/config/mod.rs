@@ -141,6 +141,10 @@ pub struct Config {
     /// `/var/lib/estatewatch/users.toml`, plain HTTP, 12-hour logins.
     #[serde(default)]
     pub console: crate::console::ConsoleConfig,
+    /// Phone and webhook notifiers, each fed from the outbox with its own
+    /// cursor (`docs/notifications.md`). Default: none.
+    #[serde(default)]
+    pub notifiers: Vec<crate::delivery::notify::config::NotifierConfig>,
 }
 
 /// `[site]`: the estate.

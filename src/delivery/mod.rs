@@ -34,6 +34,7 @@
 
 pub mod config;
 pub mod homeassistant;
+pub mod notify;
 pub mod mqtt;
 pub mod outbox;
 pub mod publisher;
