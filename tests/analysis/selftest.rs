@@ -158,7 +158,6 @@ fn a_fire_camera_sees_the_synthetic_flame_in_its_zone() {
 }
 
 #[test]
-#[ignore = "known failure: the garbage analyzer rejects the synthetic bag as a sparse shape (core 0, holes 0.58); the check is off by default ([cameras.selftest] garbage)"]
 fn a_garbage_camera_sees_the_synthetic_bag_with_a_shortened_dwell() {
     let dir = tempfile::tempdir().unwrap();
     let mut cam = shed_camera(

@@ -402,6 +402,14 @@ impl GarbageAnalyzer {
         if sh.fill < self.s.min_fill
             || (big && (sh.core < self.s.min_core || sh.holes > self.s.max_holes))
         {
+            // An object that appears at once (set down quickly, dropped)
+            // settles from its outline inwards: its edge cells, whose change
+            // threshold the edges raise, stop counting as moving frames
+            // before its flat middle does. Until nothing inside its box is
+            // still changing, a ring is not yet a shape.
+            if self.settling_inside(tr) {
+                return Verdict::Wait("still settling inside its box");
+            }
             return Verdict::Absorb("sparse shape (bicycle, fence)");
         }
         // A box cut by the frame's side is narrower than its object.
@@ -540,6 +548,22 @@ impl GarbageAnalyzer {
     }
 
     /// Mean colour of cells, read from the model with `get`.
+    /// Whether cells inside `tr`'s box but not yet its own differ from the
+    /// long-term background while still moving: the object may still be
+    /// settling there.
+    fn settling_inside(&self, tr: &Track) -> bool {
+        let w = self.grid().w;
+        let b = &tr.bbox;
+        (b.y0..=b.y1).any(|y| {
+            (b.x0..=b.x1).any(|x| {
+                let c = y * w + x;
+                self.model.foreground.get(c).copied().unwrap_or(false)
+                    && self.model.moving.get(c).copied().unwrap_or(false)
+                    && !tr.cells.contains(&c)
+            })
+        })
+    }
+
     fn mean_colour(
         &self,
         cells: &[usize],
