@@ -109,3 +109,42 @@ async fn aliyun_example_profile_publishes_thing_model_events_on_the_mapped_topic
     assert_eq!(mapped, 2);
     delivery.shutdown(Duration::from_secs(2)).await;
 }
+
+/// The daemon wires profiles in: `estatewatch run` with a camera nobody
+/// serves raises `camera_offline` (through the camera watch), and a profile
+/// mapping that kind publishes it on its own topic with the camera's
+/// display name.
+#[test]
+fn the_daemon_maps_a_camera_outage_through_its_profile() {
+    use crate::common::daemon::Daemon;
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox.db");
+    let nobody = crate::common::mosquitto::free_port();
+    let text = config_text(broker.port(), &outbox, "", "")
+        + &format!(
+            "[[cameras]]\nname = \"shed\"\ndisplay_name = \"1号车棚\"\n\
+             url = \"rtsp://127.0.0.1:{nobody}/s\"\noffline_grace_s = 1\n\
+             [[profiles]]\nname = \"district\"\nkinds = [\"camera_offline\"]\n\
+             topic = \"district/{{{{ vars.estate }}}}/{{{{ alert.camera }}}}/{{{{ identifier }}}}\"\n\
+             payload = '{{\"camera\": {{{{ camera_name|tojson }}}}, \"text\": {{{{ text|tojson }}}}}}'\n\
+             vars = {{ estate = \"harbour\" }}\nidentifiers = {{ camera_offline = \"offline\" }}\n"
+        );
+    let cfg = dir.path().join("estatewatch.toml");
+    std::fs::write(&cfg, &text).unwrap();
+    let sub = Subscriber::connect(broker.port(), "district/#");
+    sub.wait_subscribed(1, Duration::from_secs(10));
+    let mut daemon = Daemon::start(&cfg, &outbox, &dir.path().join("daemon.log"));
+    let got = sub.wait_until(Duration::from_secs(30), |m| !m.is_empty());
+    assert!(got, "nothing mapped; daemon log:\n{}", daemon.log());
+    let m = &sub.messages()[0];
+    assert_eq!(m.topic, "district/harbour/shed/offline");
+    let v = m.json();
+    assert_eq!(v["camera"], "1号车棚");
+    let t = v["text"].as_str().unwrap();
+    assert!(
+        t.starts_with("【严重】摄像头离线 · 1号车棚\n状态：新告警\n"),
+        "{t}"
+    );
+    assert!(daemon.term(), "{}", daemon.log());
+}
