@@ -198,7 +198,7 @@ impl Route {
             return false;
         }
         if let (Some(min), MessageType::Alert | MessageType::Escalation) = (self.min_severity, ty) {
-            if !field::<Severity>(p, "severity").is_some_and(|s| s >= min) {
+            if field::<Severity>(p, "severity").is_none_or(|s| s < min) {
                 return false;
             }
         }
