@@ -203,9 +203,6 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         delivery.probe(),
         ha_cameras(&config),
     );
-    // Video alerts pass the evidence stage (stored picture, evidence paths)
-    // on their way to delivery; the desk sees each incident alert delivery
-    // accepted.
     // With `[[profiles]]`, each alert's mapped messages are queued right
     // after it (`delivery::profile`).
     let profiled = |next: Arc<dyn AlertSubmit>| -> Arc<dyn AlertSubmit> {
@@ -220,6 +217,9 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
             ))
         }
     };
+    // Video alerts pass the evidence stage (stored picture, evidence paths)
+    // on their way to delivery; the desk sees each incident alert delivery
+    // accepted.
     let to_delivery: Arc<dyn AlertSubmit> = match &desk {
         Some(d) => Arc::new(d.stage(delivery.sink())),
         None => Arc::new(delivery.sink()),

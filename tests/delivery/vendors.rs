@@ -347,6 +347,14 @@ fn wecom_sends_markdown_then_the_picture_within_2_mb_and_reads_45009_as_rate_lim
         .collect();
     assert_eq!(img["image"]["md5"], md5.as_str());
     let back = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap();
+    println!(
+        "WeCom picture: stored {}x1200 JPEG of {} bytes sent as {}x{} JPEG of {} bytes",
+        1600,
+        big.len(),
+        back.width(),
+        back.height(),
+        bytes.len()
+    );
     assert!(
         back.width() < 1600 && back.width() > 200,
         "{}",
