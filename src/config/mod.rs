@@ -145,6 +145,12 @@ pub struct Config {
     /// cursor (`docs/notifications.md`). Default: none.
     #[serde(default)]
     pub notifiers: Vec<crate::delivery::notify::config::NotifierConfig>,
+    /// Platform profiles: alerts mapped onto another topic scheme and
+    /// payload shape by templates, queued through the outbox to the
+    /// `[mqtt]` broker (`docs/notifications.md`, "Platform profiles").
+    /// Default: none.
+    #[serde(default)]
+    pub profiles: Vec<crate::delivery::profile::ProfileConfig>,
 }
 
 /// `[site]`: the estate.
@@ -255,6 +261,16 @@ impl Config {
         self.homeassistant.check(&mut p);
         self.desk.check(&mut p);
         self.console.check(&self.health.listen, &mut p);
+        crate::delivery::profile::check(&self.profiles, &mut p);
+        let camera_names: Vec<&str> = self.cameras.iter().map(|c| c.name.as_str()).collect();
+        for (i, n) in self.notifiers.iter().enumerate() {
+            crate::delivery::notify::route::check(
+                &n.route,
+                &format!("notifiers[{i}].route"),
+                Some(&camera_names),
+                &mut p,
+            );
+        }
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");
@@ -327,6 +343,36 @@ impl Config {
                     )
                 })
                 .collect(),
+        }
+    }
+
+    /// What notifiers and platform profiles need to write for people:
+    /// the site's name and time zone, each camera's and zone's display
+    /// name, the evidence folder. `console_url` is left `None` here.
+    pub fn notify_context(&self) -> crate::delivery::notify::adapter::Context {
+        use crate::delivery::notify::adapter::{CameraNames, Context};
+        Context {
+            site_name: self
+                .site
+                .name
+                .clone()
+                .unwrap_or_else(|| self.site.id.clone()),
+            timezone: self.site.timezone,
+            cameras: self
+                .cameras
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        CameraNames {
+                            name: c.display_name.clone().unwrap_or_else(|| c.name.clone()),
+                            zones: zone_display_names(c),
+                        },
+                    )
+                })
+                .collect(),
+            console_url: None,
+            evidence_dir: self.evidence.dir.clone(),
         }
     }
 

@@ -53,6 +53,7 @@ use crate::base::lock;
 use crate::config::Config;
 use crate::delivery::homeassistant::{kinds_of_analyzer, HaCamera, HaSink, HomeAssistant};
 use crate::delivery::mqtt::Topics;
+use crate::delivery::profile::ProfileSink;
 use crate::delivery::Delivery;
 use crate::desk::{CommandListener, Desk};
 use crate::evidence::Evidence;
@@ -202,6 +203,20 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         delivery.probe(),
         ha_cameras(&config),
     );
+    // With `[[profiles]]`, each alert's mapped messages are queued right
+    // after it (`delivery::profile`).
+    let profiled = |next: Arc<dyn AlertSubmit>| -> Arc<dyn AlertSubmit> {
+        if config.profiles.is_empty() {
+            next
+        } else {
+            Arc::new(ProfileSink::new(
+                &config.profiles,
+                config.notify_context(),
+                delivery.sink(),
+                next,
+            ))
+        }
+    };
     // Video alerts pass the evidence stage (stored picture, evidence paths)
     // on their way to delivery; the desk sees each incident alert delivery
     // accepted.
@@ -209,6 +224,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         Some(d) => Arc::new(d.stage(delivery.sink())),
         None => Arc::new(delivery.sink()),
     };
+    let to_delivery = profiled(to_delivery);
     let evidence = match Evidence::start(
         &config.evidence,
         Arc::new(delivery.probe()),
@@ -222,7 +238,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     };
     let cameras = start_camera_watch_with(
         &config,
-        Arc::new(HaSink::new(ha.clone(), delivery.sink())),
+        Arc::new(HaSink::new(ha.clone(), profiled(Arc::new(delivery.sink())))),
         delivery.probe(),
     );
     // Every producer submits through this one sink, so fusion sees them all.

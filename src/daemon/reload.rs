@@ -238,6 +238,10 @@ pub(super) fn reload(
         ),
         ("health", old.health != new.health),
         ("evidence", old.evidence != new.evidence),
+        (
+            "[profiles]",
+            format!("{:?}", old.profiles) != format!("{:?}", new.profiles),
+        ),
     ];
     for (section, changed) in sections {
         if changed {

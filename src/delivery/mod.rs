@@ -34,9 +34,10 @@
 
 pub mod config;
 pub mod homeassistant;
-pub mod notify;
 pub mod mqtt;
+pub mod notify;
 pub mod outbox;
+pub mod profile;
 pub mod publisher;
 pub mod store;
 

@@ -20,6 +20,11 @@ pub const MAX_ALERT_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_PACKET_BYTES: usize = MAX_ALERT_BYTES + 64 * 1024;
 /// Payload of the retained status topic while the gateway is connected.
 pub const STATUS_ONLINE: &str = "online";
+/// Marks an absolute topic in the outbox's `topic` column: a row whose
+/// topic is `abs:<topic>` is published on `<topic>` as it is (a platform
+/// profile's mapped message, `delivery::profile`); any other topic is
+/// under `<prefix>/<gateway>/`.
+pub const ABSOLUTE_TOPIC: &str = "abs:";
 /// Payload of the retained status topic otherwise (also the last will).
 pub const STATUS_OFFLINE: &str = "offline";
 
@@ -79,6 +84,16 @@ impl Topics {
     /// `incidents/<event>/handling`.
     pub fn under(&self, suffix: &str) -> String {
         format!("{}/{suffix}", self.base)
+    }
+
+    /// The topic of an outbox row whose `topic` column is `stored`:
+    /// `abs:<topic>` is `<topic>` ([`ABSOLUTE_TOPIC`]), anything else is
+    /// [`under`](Self::under) the gateway.
+    pub fn of_row(&self, stored: &str) -> String {
+        match stored.strip_prefix(ABSOLUTE_TOPIC) {
+            Some(absolute) => absolute.to_string(),
+            None => self.under(stored),
+        }
     }
 
     /// `<prefix>/<gateway>/#`: everything this gateway publishes.

@@ -681,7 +681,7 @@ impl Core {
                 queued_at: Instant::now(),
             };
             let topic = match &row.topic {
-                Some(t) => self.topics.under(t),
+                Some(t) => self.topics.of_row(t),
                 None => self.topics.alert(row.kind),
             };
             if !self.queue(topic, false, row.payload, entry) {

@@ -159,6 +159,32 @@ fn bad_configs_are_rejected_with_their_field_path() {
             "[site]\nid = \"\"\n[gateway]\nid = \"g\"\n".to_string(),
             "site.id: must be 1..=64 characters",
         ),
+        (
+            "notifier hours",
+            format!(
+                "{BASE}{CAMERA}[[notifiers]]\nname = \"guards\"\nkind = \"dingtalk\"\n\
+                 credentials_file = \"/etc/estatewatch/dingtalk.toml\"\n\
+                 [notifiers.route]\nhours = \"22-07\"\ncameras = [\"cam9\"]\n"
+            ),
+            "notifiers[0].route.hours: expected \"HH:MM-HH:MM\"",
+        ),
+        (
+            "notifier route camera",
+            format!(
+                "{BASE}{CAMERA}[[notifiers]]\nname = \"guards\"\nkind = \"wecom\"\n\
+                 credentials_file = \"/etc/estatewatch/wecom.toml\"\n\
+                 [notifiers.route]\ncameras = [\"cam9\"]\n"
+            ),
+            "notifiers[0].route.cameras[0]: no camera named \"cam9\"",
+        ),
+        (
+            "profile payload not JSON",
+            format!(
+                "{BASE}[[profiles]]\nname = \"district\"\ntopic = \"d/{{{{ alert.kind }}}}\"\n\
+                 payload = \"kind={{{{ alert.kind }}}}\"\n"
+            ),
+            "profiles[0].payload: rendered text is not JSON",
+        ),
     ];
     assert!(cases.len() >= 10);
     for (what, text, expected) in cases {

@@ -12,5 +12,7 @@ mod evidence;
 mod health_notify;
 mod homeassistant;
 mod outbox;
+mod profiles;
 mod tls;
+mod vendors;
 mod watch;

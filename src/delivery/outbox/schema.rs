@@ -39,7 +39,9 @@
 //!    order with the alerts; its `kind` and `severity` are those of the
 //!    incident it is about (for the drop policy), its `event` and `state`
 //!    are NULL and it never touches `open_events`. A row without one is an
-//!    alert, published on `<prefix>/<gateway>/alerts/<kind>`.
+//!    alert, published on `<prefix>/<gateway>/alerts/<kind>`. A topic
+//!    `abs:<t>` is absolute: published on `<t>` as it is (a platform
+//!    profile's mapped message, `delivery::profile`).
 //!
 //! # Schema versions
 //!
