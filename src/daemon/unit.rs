@@ -51,6 +51,8 @@ pub struct UnitContext {
     pub evidence_dir: std::path::PathBuf,
     /// Models for analyzers that use them as cues, loaded once at start.
     pub models: Option<Arc<crate::analysis::detector::Models>>,
+    /// `[site] timezone`: the self-test's time of day is read in it.
+    pub timezone: crate::settings::SiteTimezone,
 }
 
 impl CameraUnit {
@@ -66,6 +68,7 @@ impl CameraUnit {
                 cam,
                 ctx.models.clone(),
                 handle.clone(),
+                ctx.timezone,
             )));
         }
         let slot = FrameSlot::new();
@@ -257,6 +260,7 @@ pub fn start_pipeline(
         evidence_dir: config.evidence.dir.clone(),
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
+        timezone: config.site.timezone,
     };
     if config.enabled_cameras().any(|c| c.evidence.is_some()) {
         // Unfinished files of a run that crashed: never announced, not kept.

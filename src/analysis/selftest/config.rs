@@ -15,9 +15,8 @@ pub struct SelftestConfig {
     /// `fire` or `garbage` analyzer, false otherwise.
     #[serde(default)]
     pub enabled: Option<bool>,
-    /// Time of day of the daily run, `HH:MM`, in the box's local time (the
-    /// project has no site time zone; set the box's with `timedatectl`).
-    /// Default: `"03:30"`.
+    /// Time of day of the daily run, `HH:MM`, in the site's time zone
+    /// (`[site] timezone`). Default: `"03:30"`.
     #[serde(default)]
     pub at: Option<String>,
     /// Also run once this many seconds after the camera starts (0..=86400),
@@ -25,10 +24,8 @@ pub struct SelftestConfig {
     /// time. Default: none (only at `at`).
     #[serde(default)]
     pub first_after_s: Option<u64>,
-    /// Also check a garbage camera with a synthetic bag. Default: false:
-    /// the garbage analyzer's shape checks (issue 14) reject the synthetic
-    /// bag as sparse, so the check would fail on every garbage camera; the
-    /// view checks still run.
+    /// Also check a garbage camera with a synthetic bag set down in its
+    /// first zone. Default: true (`false` keeps only the view checks).
     #[serde(default)]
     pub garbage: Option<bool>,
     /// Seconds of live frames copied for the test, 1..=10. Default: 3.

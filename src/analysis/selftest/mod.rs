@@ -1,5 +1,5 @@
-//! The per-camera self-test: once a day (at `[cameras.selftest] at`, the
-//! box's local time), or when asked (`first_after_s`, `estatewatch
+//! The per-camera self-test: once a day (at `[cameras.selftest] at`, in
+//! `[site] timezone`), or when asked (`first_after_s`, `estatewatch
 //! selftest`), a camera checks that it still sees what it should.
 //!
 //! - **Capture.** The camera's analysis thread runs a [`SelftestTap`] beside
@@ -39,7 +39,8 @@ use crate::alert::{AlertKind, AlertState, Severity};
 use crate::base::lock;
 use crate::ingest::Frame;
 use crate::monitor::selftest::{SelftestCheck, SelftestResult};
-use chrono::{DateTime, Local, TimeZone};
+use crate::settings::SiteTimezone;
+use chrono::{DateTime, TimeZone, Utc};
 use overlay::{Overlay, PxBox};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,7 +201,7 @@ pub fn run(
     if let Some(g) = a
         .garbage
         .as_ref()
-        .filter(|_| cam.selftest.garbage == Some(true))
+        .filter(|_| cam.selftest.garbage != Some(false))
     {
         let mut g = g.clone();
         g.dwell_s = g.dwell_s.min(GARBAGE_DWELL_S);
@@ -437,6 +438,12 @@ fn thread_cpu() -> Option<Duration> {
     (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+/// The next `at` (hour, minute) in the site's time zone, more than a minute
+/// from now.
+fn next_daily(tz: SiteTimezone, at: (u32, u32)) -> SystemTime {
+    SystemTime::from(next_at(Utc::now().with_timezone(&tz.0), at).with_timezone(&Utc))
+}
+
 /// The next time of day `at` (hour, minute, local time) more than a minute
 /// after `now`.
 pub fn next_at<Tz: TimeZone>(now: DateTime<Tz>, at: (u32, u32)) -> DateTime<Tz> {
@@ -500,6 +507,8 @@ pub struct SelftestTap {
     tx: mpsc::Sender<SelftestResult>,
     rx: mpsc::Receiver<SelftestResult>,
     failures: u64,
+    /// `[site] timezone`, in which `at` is read.
+    tz: SiteTimezone,
 }
 
 impl SelftestTap {
@@ -509,9 +518,10 @@ impl SelftestTap {
         cam: &CameraConfig,
         models: Option<Arc<detector::Models>>,
         handle: SelftestHandle,
+        tz: SiteTimezone,
     ) -> SelftestTap {
         let now = SystemTime::now();
-        let daily: SystemTime = next_at(Local::now(), cam.selftest.at()).into();
+        let daily = next_daily(tz, cam.selftest.at());
         let due = match cam.selftest.first_after_s {
             Some(s) => (now + Duration::from_secs(s)).min(daily),
             None => daily,
@@ -521,7 +531,7 @@ impl SelftestTap {
             .max(1.0) as usize;
         tracing::info!(
             camera = %cam.name,
-            next = %DateTime::<Local>::from(due).format("%Y-%m-%d %H:%M:%S %z"),
+            next = %tz.local(DateTime::<Utc>::from(due)).format("%Y-%m-%d %H:%M:%S %Z"),
             "self-test scheduled"
         );
         let (tx, rx) = mpsc::channel();
@@ -535,6 +545,7 @@ impl SelftestTap {
             tx,
             rx,
             failures: 0,
+            tz,
         }
     }
 
@@ -618,7 +629,7 @@ impl Analyzer for SelftestTap {
         let now = SystemTime::now();
         if shared.requested.swap(false, Ordering::Relaxed) || now >= self.due {
             if now >= self.due {
-                self.due = next_at(Local::now(), self.cam.selftest.at()).into();
+                self.due = next_daily(self.tz, self.cam.selftest.at());
             }
             tracing::info!("self-test: capturing {} frames", self.want);
             self.capture = Some(Vec::with_capacity(self.want));
