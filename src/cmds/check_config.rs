@@ -38,7 +38,10 @@ pub fn check(file: &Path) -> ExitCode {
         }
     };
     match check_file(file) {
-        Ok(Checked { config: c, warnings }) => {
+        Ok(Checked {
+            config: c,
+            warnings,
+        }) => {
             warn(&warnings);
             println!(
                 "{}: ok ({} camera(s), {} enabled)",

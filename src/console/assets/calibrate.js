@@ -40,10 +40,15 @@
   function r4(v) { return Math.round(v * 1e4) / 1e4; }
 
   stage.style.aspectRatio = W + " / " + H;
+  // No frame now (camera starting or offline, nothing stored yet): draw on
+  // a blank frame and ask again every few seconds.
+  const stillUrl = img.getAttribute("src");
   img.addEventListener("error", () => {
     stage.classList.add("blank");
     $("calib-readout").textContent = words.no_picture || "";
+    setTimeout(() => { img.src = stillUrl + "?retry=" + Date.now(); }, 3000);
   });
+  img.addEventListener("load", () => stage.classList.remove("blank"));
 
   // ---- the model ------------------------------------------------------
 
@@ -149,7 +154,8 @@
   function render() {
     const k = scale();
     const r = (coarse ? 11 : 7) * k;
-    const fs = 13 * k;
+    // 13 px text, smaller on a small picture (a phone), never below 9 px.
+    const fs = Math.min(13, Math.max(9, W / k / 50)) * k;
     svg.replaceChildren();
     const current = layer();
     // Zone lists: the current one on top with its handles, the others dimmed.
@@ -222,22 +228,28 @@
       }
     });
     const labels = el("g", {}, svg);
+    // On a small picture the labels are the bare numbers, and unit labels
+    // are left out of cells too small to hold them.
+    const small = svg.getBoundingClientRect().width < 600;
     for (let i = 0; i + 1 < rw.length; i++) {
       const ym = (rw[i] + rw[i + 1]) / 2;
-      text(labels, 0.075 * W, ym * H, words.floor + " " + (f.first + i), fs, "start").setAttribute("class", "floor-label");
+      const floor = String(f.first + i);
+      text(labels, (small ? 0.01 : 0.075) * W, ym * H, small ? floor : words.floor + " " + floor, fs, "start").setAttribute("class", "floor-label");
       const e = edgesAt(ym);
-      const cells = (rw.length - 1) * Math.max(0, e.length - 1);
-      if (cells > 300) continue;
+      const bandH = (rw[i] - rw[i + 1]) * H;
       for (let j = 0; j + 1 < e.length; j++) {
         const lab = f.labels[j] ?? String(j + 1).padStart(2, "0");
-        text(labels, ((e[j] + e[j + 1]) / 2) * W, ym * H, unitLabel(f.first + i, lab), fs * 0.85).setAttribute("class", "unit-label");
+        const unit = unitLabel(f.first + i, lab);
+        const cellW = (e[j + 1] - e[j]) * W;
+        if (bandH < fs * 1.1 || cellW < fs * 0.6 * (unit.length + 1)) continue;
+        text(labels, ((e[j] + e[j + 1]) / 2) * W, ym * H, unit, fs * 0.85).setAttribute("class", "unit-label");
       }
     }
     // Column labels under the lowest line.
     const eb = edgesAt(y0);
     for (let j = 0; j + 1 < eb.length; j++) {
       const lab = f.labels[j] ?? String(j + 1).padStart(2, "0");
-      text(labels, ((eb[j] + eb[j + 1]) / 2) * W, Math.min(H - fs, y0 * H + fs), words.column + " " + lab, fs).setAttribute("class", "column-label");
+      text(labels, ((eb[j] + eb[j + 1]) / 2) * W, Math.min(H - fs, y0 * H + fs), small ? lab : words.column + " " + lab, fs).setAttribute("class", "column-label");
     }
   }
 
@@ -468,7 +480,6 @@
   const stop = () => { drag = null; };
   svg.addEventListener("pointerup", stop);
   svg.addEventListener("pointercancel", stop);
-  svg.addEventListener("pointerleave", () => { if (!drag) $("calib-readout").textContent = "\u00a0"; });
   document.addEventListener("keydown", (e) => {
     if (e.target instanceof HTMLInputElement) return;
     if (e.key === "Escape" && drawing) { drawing = null; render(); }
@@ -545,6 +556,7 @@
     out.classList.toggle("refused", !ok);
     out.dataset.outcome = a.saved ? (a.reloaded ? "reloaded" : "saved") : a.status === 200 ? "unchanged" : "refused";
     render();
+    out.scrollIntoView({ block: "nearest" });
   });
 
   render();

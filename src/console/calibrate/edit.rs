@@ -102,7 +102,9 @@ pub enum EditError {
     Toml(String),
     #[error("camera {0:?} is not in the config file")]
     NoCamera(String),
-    #[error("camera {camera:?} has no [cameras.analyzers.{analyzer}] table; add the analyzer first")]
+    #[error(
+        "camera {camera:?} has no [cameras.analyzers.{analyzer}] table; add the analyzer first"
+    )]
     NoAnalyzer { camera: String, analyzer: String },
     #[error("cameras[{index}] cannot be read: {error}")]
     Camera { index: usize, error: String },
@@ -129,9 +131,9 @@ fn r4_list(v: &[f32]) -> Vec<f64> {
 
 /// The index and entry of camera `name` in the file's `[[cameras]]`.
 fn find_camera(text: &str, name: &str) -> Result<(usize, CameraConfig), EditError> {
-    let value: toml::Value = text.parse().map_err(|e: toml::de::Error| {
-        EditError::Toml(e.message().to_string())
-    })?;
+    let value: toml::Value = text
+        .parse()
+        .map_err(|e: toml::de::Error| EditError::Toml(e.message().to_string()))?;
     let cameras = value
         .get("cameras")
         .and_then(toml::Value::as_array)
@@ -140,14 +142,13 @@ fn find_camera(text: &str, name: &str) -> Result<(usize, CameraConfig), EditErro
         .iter()
         .position(|c| c.get("name").and_then(toml::Value::as_str) == Some(name))
         .ok_or_else(|| EditError::NoCamera(name.to_string()))?;
-    let cam: CameraConfig =
-        cameras[index]
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| EditError::Camera {
-                index,
-                error: e.message().to_string(),
-            })?;
+    let cam: CameraConfig = cameras[index]
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| EditError::Camera {
+            index,
+            error: e.message().to_string(),
+        })?;
     Ok((index, cam))
 }
 
@@ -203,13 +204,14 @@ pub fn read(text: &str, name: &str) -> Result<CameraView, EditError> {
             .and_then(|f| f.lines().ok())
             .map(|l| r4_list(&l))
             .unwrap_or_default();
-        let columns = t.columns.clone().unwrap_or(
-            crate::analysis::throwing::config::ColumnsConfig {
-                edges: vec![0.0, 1.0],
-                edges_top: None,
-                labels: None,
-            },
-        );
+        let columns =
+            t.columns
+                .clone()
+                .unwrap_or(crate::analysis::throwing::config::ColumnsConfig {
+                    edges: vec![0.0, 1.0],
+                    edges_top: None,
+                    labels: None,
+                });
         let (bottom, top) = columns.edges();
         Facade {
             polygon: r4_points(&t.facade),
@@ -308,7 +310,10 @@ fn write_zones(
     path: &str,
 ) -> Result<(), EditError> {
     // Each shape's entry as it was read, when it came from the file.
-    let was = |s: &Shape| s.orig.and_then(|i| before.iter().find(|b| b.orig == Some(i)));
+    let was = |s: &Shape| {
+        s.orig
+            .and_then(|i| before.iter().find(|b| b.orig == Some(i)))
+    };
     let parent_is_table = parent.is_table();
     let t = parent
         .as_table_like_mut()
@@ -376,11 +381,7 @@ fn write_zones(
 
 /// The sub-table `key` of `parent` (at `path`), made (in the parent's form)
 /// when missing.
-fn sub_table<'a>(
-    parent: &'a mut Item,
-    key: &str,
-    path: &str,
-) -> Result<&'a mut Item, EditError> {
+fn sub_table<'a>(parent: &'a mut Item, key: &str, path: &str) -> Result<&'a mut Item, EditError> {
     let parent_is_table = parent.is_table();
     let t = parent
         .as_table_like_mut()
@@ -404,8 +405,7 @@ fn sub_table<'a>(
 
 fn same_points(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(p, q)| r4(p[0]) == r4(q[0]) && r4(p[1]) == r4(q[1]))
 }
@@ -494,7 +494,9 @@ pub fn apply(text: &str, name: &str, new: &Geometry) -> Result<String, EditError
             }
         }
         let labels_changed = f.labels != old.labels;
-        if !same_list(&f.edges, &old.edges) || !same_list(&f.edges_top, &old.edges_top) || labels_changed
+        if !same_list(&f.edges, &old.edges)
+            || !same_list(&f.edges_top, &old.edges_top)
+            || labels_changed
         {
             let item = analyzer_item(cam, name, "throwing")?;
             let columns = sub_table(item, "columns", &path)?;
@@ -602,7 +604,10 @@ pre_s = 2
         assert_eq!(keys, ["fire.zones", "fire.masks", "throwing.exclude"]);
         let f = v.geometry.facade.unwrap();
         assert_eq!(f.rows, [0.9, 0.7, 0.5, 0.3, 0.1]);
-        assert_eq!((f.first, f.edges.as_slice(), f.labels.as_slice()), (3, &[0.0, 1.0][..], &["01".to_string()][..]));
+        assert_eq!(
+            (f.first, f.edges.as_slice(), f.labels.as_slice()),
+            (3, &[0.0, 1.0][..], &["01".to_string()][..])
+        );
         assert_eq!(f.unit_label, "{floor}-{column}");
         assert_eq!(
             read(FILE, "nope").unwrap_err(),
@@ -619,11 +624,7 @@ pre_s = 2
     #[test]
     fn a_new_zone_goes_into_its_list_and_only_the_cameras_keys_change() {
         let mut g = geometry(FILE, "tower");
-        let exclude = g
-            .layers
-            .iter_mut()
-            .find(|l| l.key == "exclude")
-            .unwrap();
+        let exclude = g.layers.iter_mut().find(|l| l.key == "exclude").unwrap();
         exclude.shapes.push(Shape {
             orig: None,
             name: "tree".into(),
@@ -631,7 +632,11 @@ pre_s = 2
             polygon: vec![[0.123456, 0.2], [0.3, 0.2], [0.3, 0.4]],
         });
         // The fire zone moves one point; its sensitivity and comment stay.
-        let fire = g.layers.iter_mut().find(|l| l.analyzer == "fire" && l.key == "zones").unwrap();
+        let fire = g
+            .layers
+            .iter_mut()
+            .find(|l| l.analyzer == "fire" && l.key == "zones")
+            .unwrap();
         fire.shapes[0].polygon[0] = [0.25, 0.2];
         let out = apply(FILE, "tower", &g).unwrap();
         // Every comment of the file is still there.
@@ -665,8 +670,14 @@ pre_s = 2
             polygon: vec![[0.6, 0.6], [0.9, 0.6], [0.9, 0.9]],
         });
         let out = apply(FILE, "gate", &g).unwrap();
-        let line = out.lines().find(|l| l.starts_with("zones = [")).expect("the inline list");
-        assert!(line.contains("{ name = \"door\", polygon = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]] }"), "{out}");
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("zones = ["))
+            .expect("the inline list");
+        assert!(
+            line.contains("{ name = \"door\", polygon = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]] }"),
+            "{out}"
+        );
         assert!(line.contains("{ name = \"path\", display_name = \"小路\", polygon = [[0.6, 0.6], [0.9, 0.6], [0.9, 0.9]] }"), "{out}");
         assert!(out.contains("# motion zones, inline"));
         let mut g = geometry(&out, "gate");
@@ -679,7 +690,10 @@ pre_s = 2
         g = back;
         g.layers[0].shapes.clear();
         let out3 = apply(&out2, "gate", &g).unwrap();
-        assert!(!out3[..out3.find("# The tower.").unwrap()].contains("zones ="), "{out3}");
+        assert!(
+            !out3[..out3.find("# The tower.").unwrap()].contains("zones ="),
+            "{out3}"
+        );
     }
 
     #[test]
@@ -691,8 +705,16 @@ pre_s = 2
         f.edges_top = vec![0.15, 0.5, 0.85];
         f.labels = vec!["01".into(), "02".into()];
         let out = apply(FILE, "tower", &g).unwrap();
-        assert!(out.contains("first = 3\nheight_m = 3.0\n# generated lines\nrows = [0.9, 0.72, 0.5, 0.3, 0.1]\n"), "{out}");
-        assert!(!out.contains("first_row") && !out.contains("count ="), "{out}");
+        assert!(
+            out.contains(
+                "first = 3\nheight_m = 3.0\n# generated lines\nrows = [0.9, 0.72, 0.5, 0.3, 0.1]\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            !out.contains("first_row") && !out.contains("count ="),
+            "{out}"
+        );
         assert!(out.contains("[cameras.analyzers.throwing.columns]\nedges = [0.1, 0.5, 0.9]\nedges_top = [0.15, 0.5, 0.85]\n"), "{out}");
         assert!(!out.contains("labels"), "default labels need no key: {out}");
         let back = geometry(&out, "tower").facade.unwrap();
@@ -718,7 +740,12 @@ pre_s = 2
             polygon: vec![[0.5, 0.5], [0.6, 0.5], [0.6, 0.6]],
         });
         let out = apply(&text, "tower", &g).unwrap();
-        assert!(out.contains("polygon = [[0.200001234, 0.2], [0.4, 0.2], [0.4, 0.4]]  # measured on a still"), "{out}");
+        assert!(
+            out.contains(
+                "polygon = [[0.200001234, 0.2], [0.4, 0.2], [0.4, 0.4]]  # measured on a still"
+            ),
+            "{out}"
+        );
         assert!(out.contains("name = \"shed2\""), "{out}");
     }
 

@@ -17,9 +17,15 @@ pub const KEEP_BACKUPS: usize = 5;
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     #[error("cannot back up {path}: {error}")]
-    Backup { path: PathBuf, error: std::io::Error },
+    Backup {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("cannot write {path}: {error}")]
-    Write { path: PathBuf, error: std::io::Error },
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// `<name>.bak-` for the file `path`: the prefix of its backups.
@@ -149,7 +155,10 @@ mod tests {
         let link = dir.path().join("estatewatch.toml");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         save(&link, "new\n").unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new\n");
     }
 }

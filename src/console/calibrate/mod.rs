@@ -379,7 +379,8 @@ async fn save_in(
         if version(&text) != want {
             return Err(Refused::Stale);
         }
-        let new = edit::apply(&text, &cam, &geometry).map_err(|e| Refused::Failed(e.to_string()))?;
+        let new =
+            edit::apply(&text, &cam, &geometry).map_err(|e| Refused::Failed(e.to_string()))?;
         if new == text {
             return Ok(Written::Unchanged);
         }
@@ -450,11 +451,7 @@ async fn save_in(
 }
 
 /// Asks the daemon to reload and says what it did to camera `name`.
-async fn ask_reload(
-    cal: &CalibrateSources,
-    name: &str,
-    lang: super::i18n::Lang,
-) -> (bool, String) {
+async fn ask_reload(cal: &CalibrateSources, name: &str, lang: super::i18n::Lang) -> (bool, String) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     if cal.reload.send(ReloadRequest { reply: tx }).await.is_err() {
         return (false, lang.text("calib.reload.timeout"));
@@ -470,7 +467,9 @@ async fn ask_reload(
 /// what to tell the user.
 pub fn reload_text(outcome: &ReloadOutcome, name: &str, lang: super::i18n::Lang) -> (bool, String) {
     match outcome {
-        ReloadOutcome::Rejected(e) => (false, format!("{} {e}", lang.text("calib.reload.rejected"))),
+        ReloadOutcome::Rejected(e) => {
+            (false, format!("{} {e}", lang.text("calib.reload.rejected")))
+        }
         ReloadOutcome::Applied(s) => {
             if let Some((_, why)) = s.failed.iter().find(|(n, _)| n == name) {
                 (false, format!("{} {why}", lang.text("calib.reload.failed")))
