@@ -2,7 +2,7 @@
 //! problem, then builds each enabled camera's analyzers (models included).
 
 use super::EXIT_INVALID_CONFIG;
-use estatewatch::config::{Config, ConfigError};
+use estatewatch::config::{check_file, CheckError, Checked, ConfigError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,18 +28,21 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// Exits 0 when `file` is valid and its analyzers build, 2 when not.
+/// Exits 0 when `file` is valid and its analyzers build, 2 when not. The
+/// checks are [`estatewatch::config::check_file`]'s (the web console's
+/// calibration page runs the same ones before it writes the file).
 pub fn check(file: &Path) -> ExitCode {
-    match Config::load(file) {
-        Ok(c) => {
-            // The file is valid; now build what it asks for, models included.
-            let setup = estatewatch::analysis::check_setup(&c.runtime, &c.cameras);
-            for w in &setup.warnings {
-                eprintln!("  warning: {w}");
-            }
-            if !setup.problems.is_empty() {
-                return report(&format!("{}:", file.display()), &setup.problems);
-            }
+    let warn = |warnings: &[String]| {
+        for w in warnings {
+            eprintln!("  warning: {w}");
+        }
+    };
+    match check_file(file) {
+        Ok(Checked {
+            config: c,
+            warnings,
+        }) => {
+            warn(&warnings);
             println!(
                 "{}: ok ({} camera(s), {} enabled)",
                 file.display(),
@@ -48,13 +51,19 @@ pub fn check(file: &Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(ConfigError::Syntax { path, problems }) => {
+        Err(CheckError::Setup {
+            problems, warnings, ..
+        }) => {
+            warn(&warnings);
+            report(&format!("{}:", file.display()), &problems)
+        }
+        Err(CheckError::Load(ConfigError::Syntax { path, problems })) => {
             report(&format!("{}: not valid:", path.display()), &problems)
         }
-        Err(ConfigError::Invalid { path, problems }) => {
+        Err(CheckError::Load(ConfigError::Invalid { path, problems })) => {
             report(&format!("{}:", path.display()), &problems)
         }
-        Err(e) => {
+        Err(CheckError::Load(e)) => {
             eprintln!("{e}");
             ExitCode::from(EXIT_INVALID_CONFIG)
         }

@@ -177,11 +177,94 @@ pub struct GatewayConfig {
     pub id: String,
 }
 
+/// What [`check_text`] found wrong: the file cannot be loaded
+/// ([`Config::load`]'s error), or it loads but a camera's analyzers cannot
+/// be built (each problem with its field path, e.g. `cameras[0].analyzers:
+/// …`).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Load(#[from] ConfigError),
+    #[error("{}: {} problem(s):\n{}", path.display(), problems.len(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Setup {
+        path: PathBuf,
+        problems: Vec<String>,
+        warnings: Vec<String>,
+    },
+}
+
+impl CheckError {
+    /// Every problem, one line each, as `check-config` prints them
+    /// (`cameras[0].analyzers.motion.zones[0].polygon: needs at least 3
+    /// points, got 2`).
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            CheckError::Load(ConfigError::Syntax { problems, .. })
+            | CheckError::Load(ConfigError::Invalid { problems, .. }) => {
+                problems.iter().map(|p| p.to_string()).collect()
+            }
+            CheckError::Load(e) => vec![e.to_string()],
+            CheckError::Setup { problems, .. } => problems.clone(),
+        }
+    }
+}
+
+/// A config that passed [`check_text`], with the warnings of the analyzer
+/// build (models the cameras would run without).
+#[derive(Debug)]
+pub struct Checked {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// The checks of `estatewatch check-config`, over `text` as the content of
+/// the config file `path` (which need not hold it yet: the web console's
+/// calibration page checks a new text before writing it): parse and
+/// validate as [`Config::load`] does, then build each enabled camera's
+/// analyzers, loading the models they name
+/// ([`check_setup`](crate::analysis::check_setup)).
+pub fn check_text(path: &Path, text: &str) -> Result<Checked, CheckError> {
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooBig {
+            path: path.to_path_buf(),
+            size: text.len() as u64,
+        }
+        .into());
+    }
+    let config = Config::from_text(path, text)?;
+    let setup = crate::analysis::check_setup(&config.runtime, &config.cameras);
+    if setup.problems.is_empty() {
+        Ok(Checked {
+            config,
+            warnings: setup.warnings,
+        })
+    } else {
+        Err(CheckError::Setup {
+            path: path.to_path_buf(),
+            problems: setup.problems,
+            warnings: setup.warnings,
+        })
+    }
+}
+
+/// [`check_text`] over the file at `path` (read with [`Config::load`]'s
+/// size cap).
+pub fn check_file(path: &Path) -> Result<Checked, CheckError> {
+    let text = read_text(path)?;
+    check_text(path, &text)
+}
+
 impl Config {
     /// Reads and parses a file, then validates it. Every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = read_text(path)?;
-        let config = Config::parse_problems(&text).map_err(|problems| ConfigError::Syntax {
+        Config::from_text(path, &text)
+    }
+
+    /// Parses and validates `text`, the content of the file `path` (named
+    /// in the errors), as [`Config::load`] does.
+    pub fn from_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse_problems(text).map_err(|problems| ConfigError::Syntax {
             path: path.to_path_buf(),
             problems,
         })?;

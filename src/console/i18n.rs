@@ -6,7 +6,8 @@
 //! English, and a key missing from both shows the key itself (so a missing
 //! entry is visible, never an error). Add a page's words to both tables in
 //! [`CATALOG`]; the incident board and page keep theirs in
-//! [`super::board::words`], looked up after it.
+//! [`super::board::words`], the calibration page in
+//! [`super::calibrate::words`], looked up after it.
 
 /// A language the console speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,7 @@ impl Lang {
         CATALOG
             .iter()
             .chain(super::board::words::WORDS)
+            .chain(super::calibrate::words::WORDS)
             .find_map(pick)
             .unwrap_or_else(|| key.to_string())
     }

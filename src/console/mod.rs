@@ -16,6 +16,9 @@
 //!   byte ranges).
 //! - [`board`]: the incident board (`/`, live over Server-Sent Events) and
 //!   the incident page with its handling forms, on the desk.
+//! - [`calibrate`]: the admin's calibration page (`/cameras/<name>/calibrate`):
+//!   zones and the facade grid drawn on a live frame, saved into the config
+//!   file (checked as `check-config` checks, backed up) and reloaded.
 //!
 //! The console reads the running daemon through [`Sources`], which the
 //! daemon fills (it never sees the daemon itself): a function returning
@@ -24,6 +27,7 @@
 
 pub mod auth;
 pub mod board;
+pub mod calibrate;
 pub mod config;
 pub mod endpoints;
 pub mod i18n;
@@ -69,6 +73,10 @@ pub struct Sources {
     /// The incident desk and what its pages list; `None` when the daemon
     /// runs without a desk (`[desk] enabled = false`).
     pub board: Option<board::BoardSources>,
+    /// The config file, its checks, live frames and the reload request, for
+    /// the calibration page; `None` when the daemon runs without a config
+    /// file.
+    pub calibrate: Option<calibrate::CalibrateSources>,
 }
 
 /// Shared state of every handler.
@@ -167,6 +175,7 @@ fn routes() -> Router<ConsoleState> {
         .route("/cameras", get(pages::cameras))
         .route("/cameras/{name}/latest.jpg", get(pages::camera_picture))
         .merge(board::routes())
+        .merge(calibrate::routes())
         .fallback(pages::not_found)
 }
 

@@ -34,6 +34,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "incident_row.html",
         include_str!("templates/incident_row.html"),
     ),
+    ("calibrate.html", include_str!("templates/calibrate.html")),
 ];
 
 /// Every asset under `/assets/`: `(name, content type, bytes)`.
@@ -57,6 +58,16 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         "board.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/board.js"),
+    ),
+    (
+        "calibrate.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/calibrate.css"),
+    ),
+    (
+        "calibrate.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/calibrate.js"),
     ),
 ];
 

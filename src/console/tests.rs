@@ -25,6 +25,7 @@ fn fixture() -> Fixture {
     let mut users = Users::default();
     users.add("eve", Role::Viewer, PASS).unwrap();
     users.add("wang", Role::Operator, PASS).unwrap();
+    users.add("root", Role::Admin, PASS).unwrap();
     users.save(&users_file).unwrap();
     let evidence_dir = dir.path().join("evidence");
     let event = uuid::Uuid::now_v7();
@@ -54,6 +55,7 @@ fn fixture() -> Fixture {
         timezone: "Asia/Shanghai".parse().unwrap(),
         site_name: "海景花园".into(),
         board: None,
+        calibrate: None,
     };
     let config = ConsoleConfig {
         users_file,
@@ -298,4 +300,44 @@ async fn the_camera_page_shows_state_in_the_users_language_and_site_time() {
         .unwrap();
     let (_, _, page) = send(&f.app, zh).await;
     assert!(page.contains("用户名"), "{page}");
+}
+
+#[tokio::test]
+async fn only_an_admin_reaches_the_calibration_page_and_its_save() {
+    let f = fixture();
+    let (status, headers, _) = send(&f.app, get("/cameras/gate/calibrate", None)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/login?next=%2Fcameras%2Fgate%2Fcalibrate"
+    );
+    for user in ["eve", "wang"] {
+        let (cookie, csrf) = login(&f.app, user).await;
+        for path in [
+            "/cameras/gate/calibrate",
+            "/cameras/gate/calibrate/still.jpg",
+        ] {
+            let (status, _, _) = send(&f.app, get(path, Some(&cookie))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{user} {path}");
+        }
+        let body = format!("csrf={csrf}&geometry=%7B%7D&version=x");
+        let (status, _, _) = send(
+            &f.app,
+            form("/cameras/gate/calibrate", Some(&cookie), &body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{user} saves");
+    }
+    // An admin passes the role check; this console was started without a
+    // config file, so the page says calibration is unavailable.
+    let (cookie, _) = login(&f.app, "root").await;
+    let (status, _, page) = send(&f.app, get("/cameras/gate/calibrate", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.contains("run --config"), "{page}");
+    // The camera page links to it for the admin only.
+    let (_, _, cameras) = send(&f.app, get("/cameras", Some(&cookie))).await;
+    assert!(cameras.contains("/cameras/gate/calibrate"), "{cameras}");
+    let (viewer, _) = login(&f.app, "eve").await;
+    let (_, _, cameras) = send(&f.app, get("/cameras", Some(&viewer))).await;
+    assert!(!cameras.contains("/calibrate"), "{cameras}");
 }

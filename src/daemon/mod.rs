@@ -12,7 +12,9 @@
 //! [`crate::monitor`]) and the console (pages, `/healthz`, `/metrics`,
 //! `/evidence`, see [`crate::console`]; `[console]` changes take effect at
 //! the next start).
-//! Reload (SIGHUP, or `estatewatch reload`): the config file is read and
+//! Reload (SIGHUP, `estatewatch reload`, or a save on the console's
+//! calibration page, which asks over a channel and is told the outcome):
+//! the config file is read and
 //! validated again; if it is invalid the running config stays. Cameras that
 //! were added, removed or changed are started, stopped or restarted; the
 //! others and delivery are not touched (see [`Pipeline::apply`]).
@@ -51,6 +53,9 @@ use crate::alert::fusion::FusedSink;
 use crate::alert::submit::AlertSubmit;
 use crate::base::lock;
 use crate::config::Config;
+use crate::console::calibrate::{
+    CalibrateSources, RawFrame, ReloadOutcome, ReloadRequest, ReloadSummary,
+};
 use crate::delivery::homeassistant::{kinds_of_analyzer, HaCamera, HaSink, HomeAssistant};
 use crate::delivery::mqtt::Topics;
 use crate::delivery::profile::ProfileSink;
@@ -98,6 +103,7 @@ async fn start_console(
     config: &Config,
     monitor: &Monitor,
     desk: Option<crate::desk::Desk>,
+    calibrate: Option<CalibrateSources>,
 ) -> Option<crate::console::Console> {
     let addr = config.console.bind_addr(&config.health.listen)?;
     let site_name = config
@@ -106,18 +112,66 @@ async fn start_console(
         .clone()
         .unwrap_or_else(|| config.site.id.clone());
     let board = desk.map(|d| board_sources(config, d));
-    let sources = monitor.sources(
+    let mut sources = monitor.sources(
         &config.evidence.dir,
         config.site.timezone,
         &site_name,
         board,
     );
+    sources.calibrate = calibrate;
     match crate::console::Console::start(config.console.clone(), addr, sources).await {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::error!(error = %e, "console and /healthz, /metrics NOT started; alerting continues");
             None
         }
+    }
+}
+
+/// What the console's calibration page needs from the daemon: the config
+/// file, `check-config`'s checks ([`crate::config::check_text`]), a fresh
+/// frame of a running camera (its `StillTap`, see `unit.rs`) and the way to
+/// ask the main loop for a reload (answered on the request's channel).
+fn calibrate_sources(
+    path: &Path,
+    pipeline: &Arc<Mutex<Pipeline>>,
+    reload: tokio::sync::mpsc::Sender<ReloadRequest>,
+) -> CalibrateSources {
+    let pipeline = pipeline.clone();
+    CalibrateSources {
+        config_path: path.to_path_buf(),
+        check: Arc::new(|path: &Path, text: &str| {
+            crate::config::check_text(path, text)
+                .map(|c| c.warnings)
+                .map_err(|e| e.problems())
+        }),
+        still: Arc::new(move |camera: &str, timeout: Duration| {
+            // The lock is held only to find the camera, not while waiting.
+            let tap = lock(&pipeline).cameras.get(camera).map(|u| u.still_tap())?;
+            tap.next_frame(timeout).map(|f| RawFrame {
+                width: f.width,
+                height: f.height,
+                rgb: f.rgb,
+            })
+        }),
+        reload,
+    }
+}
+
+/// What the main loop waits for.
+enum Asked {
+    Signal(Signal),
+    Console(ReloadRequest),
+}
+
+/// A reload's camera changes, as the console shows them.
+fn reload_summary(r: ReloadReport) -> ReloadSummary {
+    ReloadSummary {
+        added: r.added,
+        removed: r.removed,
+        restarted: r.restarted,
+        unchanged: r.unchanged,
+        failed: r.failed,
     }
 }
 
@@ -279,7 +333,11 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         desk: desk.clone(),
     };
     let monitor_tasks = monitor.start().await;
-    let console = start_console(&config, &monitor, desk.clone()).await;
+    let (reload_tx, mut console_reloads) = tokio::sync::mpsc::channel(4);
+    let calibrate = config_path
+        .as_ref()
+        .map(|path| calibrate_sources(path, &pipeline, reload_tx));
+    let console = start_console(&config, &monitor, desk.clone(), calibrate).await;
     notifier.notify("READY=1");
     let feeder = health::watchdog_timeout_from_env().map(|timeout| {
         let watchdog = Watchdog::new(health::max_age_for(timeout));
@@ -300,13 +358,23 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     }
     let mut config = config;
     let signal = loop {
-        match signals.next().await {
+        // A reload comes from SIGHUP or from the console (its calibration
+        // page saved the file); both take the same path.
+        let asked = tokio::select! {
+            s = signals.next() => Asked::Signal(s),
+            Some(r) = console_reloads.recv() => Asked::Console(r),
+        };
+        let (signal, reply) = match asked {
+            Asked::Signal(s) => (s, None),
+            Asked::Console(r) => (Signal::Hangup, Some(r.reply)),
+        };
+        match signal {
             Signal::Hangup => {
                 notifier.notify(&format!(
                     "RELOADING=1\nMONOTONIC_USEC={}",
                     health::monotonic_usec()
                 ));
-                match &config_path {
+                let outcome = match &config_path {
                     Some(path) => {
                         let (p, d) = (
                             pipeline.clone(),
@@ -315,7 +383,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                         let (path, old) = (path.clone(), config.clone());
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
                         {
-                            Ok(Some(new)) => {
+                            Ok(Ok((new, report))) => {
                                 apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
                                 if let Some(ha) = &ha {
                                     ha.set_cameras(ha_cameras(&new));
@@ -325,12 +393,22 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                                 }
                                 *lock(&monitor.sensors) = sensor_counters(sensors.as_ref());
                                 config = new;
+                                ReloadOutcome::Applied(reload_summary(report))
                             }
-                            Ok(None) => {}
-                            Err(e) => tracing::error!(error = %e, "reload failed"),
+                            Ok(Err(e)) => ReloadOutcome::Rejected(e),
+                            Err(e) => {
+                                tracing::error!(error = %e, "reload failed");
+                                ReloadOutcome::Rejected(format!("reload failed: {e}"))
+                            }
                         }
                     }
-                    None => tracing::warn!("SIGHUP: no config file to reload; ignored"),
+                    None => {
+                        tracing::warn!("SIGHUP: no config file to reload; ignored");
+                        ReloadOutcome::Rejected("the daemon runs without a config file".into())
+                    }
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(outcome);
                 }
                 notifier.notify("READY=1");
             }

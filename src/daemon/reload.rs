@@ -204,19 +204,20 @@ impl ReloadTarget {
 /// [`apply_sensor_sections`]). Other sections need a restart: a change there
 /// is logged and not applied. New sensor settings whose inputs cannot be set
 /// up (say, an unreadable CA file) are not taken: the running sensors stay.
-/// Returns `None` (nothing changed) when the file is unreadable or invalid.
+/// With the config it returns what [`Pipeline::apply`] did to the cameras.
+/// Returns the error (nothing changed) when the file is unreadable or invalid.
 pub(super) fn reload(
     path: &Path,
     old: &Config,
     pipeline: &Mutex<Pipeline>,
     target: &ReloadTarget,
-) -> Option<Config> {
+) -> Result<(Config, ReloadReport), String> {
     tracing::info!(config = %path.display(), "reloading the config");
     let new = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "new config rejected; the running config stays");
-            return None;
+            return Err(e.to_string());
         }
     };
     let sections = [
@@ -269,10 +270,10 @@ pub(super) fn reload(
     with_sensors.sensors = new.sensors;
     with_sensors.sensor_broker = new.sensor_broker;
     match crate::sensors::check(&with_sensors.sensor_sections()) {
-        Ok(()) => Some(with_sensors),
+        Ok(()) => Ok((with_sensors, report)),
         Err(e) => {
             tracing::error!(error = %e, "sensor config not applied; the running sensors stay");
-            Some(in_force)
+            Ok((in_force, report))
         }
     }
 }

@@ -102,6 +102,7 @@ impl Monitor {
             timezone,
             site_name: site_name.to_string(),
             board,
+            calibrate: None,
         }
     }
 

@@ -37,6 +37,52 @@ pub struct CameraUnit {
     /// [`secret_digest`] of its password when it started, so a reload sees a
     /// changed `password_file` or `password_env` content as a change.
     pub(super) secret: Option<[u8; 32]>,
+    /// Hands out the next analysed frame on request (the console's
+    /// calibration page).
+    still: StillTap,
+}
+
+/// Hands out a camera's next analysed frame to whoever asks (the console's
+/// calibration page draws on it). It rides on the analysis thread as one
+/// more analyzer ([`StillAnalyzer`]); when nobody waits it costs one atomic
+/// load per frame and keeps no frame.
+#[derive(Clone, Default)]
+pub struct StillTap(Arc<StillInner>);
+
+#[derive(Default)]
+struct StillInner {
+    wanted: AtomicBool,
+    waiting: std::sync::Mutex<Vec<std::sync::mpsc::SyncSender<crate::ingest::Frame>>>,
+}
+
+impl StillTap {
+    /// The next frame the camera's analysis sees, or `None` when none comes
+    /// within `timeout` (camera offline, or stopped meanwhile).
+    pub fn next_frame(&self, timeout: Duration) -> Option<crate::ingest::Frame> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        crate::base::lock(&self.0.waiting).push(tx);
+        self.0.wanted.store(true, Ordering::Release);
+        rx.recv_timeout(timeout).ok()
+    }
+}
+
+/// The analyzer side of a [`StillTap`]: finds nothing.
+struct StillAnalyzer(StillTap);
+
+impl crate::analysis::Analyzer for StillAnalyzer {
+    fn name(&self) -> &'static str {
+        "still"
+    }
+
+    fn process(&mut self, frame: &crate::ingest::Frame) -> Vec<crate::analysis::Finding> {
+        if self.0 .0.wanted.swap(false, Ordering::AcqRel) {
+            for tx in crate::base::lock(&self.0 .0.waiting).drain(..) {
+                // A frame is an `Arc` of its pixels: no copy.
+                let _ = tx.try_send(frame.clone());
+            }
+        }
+        Vec::new()
+    }
 }
 
 /// What a camera needs from the rest of the daemon.
@@ -71,6 +117,8 @@ impl CameraUnit {
                 ctx.timezone,
             )));
         }
+        let still = StillTap::default();
+        analyzers.push(Box::new(StillAnalyzer(still.clone())));
         let slot = FrameSlot::new();
         // Its grace first, so a camera added by reload is not judged by the default.
         let _ = ctx.events.send(CameraEvent {
@@ -153,7 +201,13 @@ impl CameraUnit {
             analysis,
             selftest,
             recorder,
+            still,
         })
+    }
+
+    /// Where to ask for the camera's next analysed frame.
+    pub fn still_tap(&self) -> StillTap {
+        self.still.clone()
     }
 
     /// Runs the camera's self-test as soon as it has frames; false when it

@@ -3,11 +3,13 @@
 //! mosquitto and the in-process RTSP server serving a rendered throw.
 //!
 //! `browser` starts chromedriver and Chromium, `site` the gateway; the
-//! tests are in `board`. Screenshots go to `target/console-screenshots/`.
+//! tests are in `board` (the incident board) and `calib` (the calibration
+//! page). Screenshots go to `target/console-screenshots/`.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod board;
 mod browser;
+mod calib;
 mod site;

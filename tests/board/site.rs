@@ -143,6 +143,11 @@ impl Site {
         }
     }
 
+    /// The config file the daemon runs from.
+    pub fn config(&self) -> std::path::PathBuf {
+        self._dir.path().join("estatewatch.toml")
+    }
+
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.http)
