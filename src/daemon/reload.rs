@@ -192,6 +192,7 @@ impl ReloadTarget {
                     config.enabled_cameras(),
                 )
                 .map(Arc::new),
+                pictures: super::unit::picture_text(config),
             },
         }
     }

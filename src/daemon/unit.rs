@@ -51,6 +51,8 @@ pub struct UnitContext {
     pub evidence_dir: std::path::PathBuf,
     /// Models for analyzers that use them as cues, loaded once at start.
     pub models: Option<Arc<crate::analysis::detector::Models>>,
+    /// How captions on pictures speak (`[site] timezone` and `lang`).
+    pub pictures: crate::alert::caption::PictureText,
 }
 
 impl CameraUnit {
@@ -78,6 +80,10 @@ impl CameraUnit {
                 evidence_stream: cam.evidence_stream().is_some(),
             },
         });
+        let caption = crate::alert::caption::Caption::new(
+            cam.display_name.clone().unwrap_or_else(|| cam.name.clone()),
+            ctx.pictures,
+        );
         let recorder = match &cam.evidence {
             Some(ev) => Some(Arc::new(
                 Recorder::start(
@@ -87,6 +93,7 @@ impl CameraUnit {
                     cam.evidence_stream(),
                     Arc::new(ctx.sink.clone()),
                     ctx.events.clone(),
+                    caption.clone(),
                 )
                 .map_err(|e| anyhow::anyhow!("camera {} evidence stream: {e}", cam.name))?,
             )),
@@ -109,11 +116,12 @@ impl CameraUnit {
             }
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let builder = AlertBuilder::new(AlertOrigin {
+        let mut builder = AlertBuilder::new(AlertOrigin {
             site: ctx.site.clone(),
             gateway: ctx.gateway.clone(),
             camera: cam.name.clone(),
         });
+        builder.caption = Some(caption);
         let sink = ctx.sink.clone();
         let span = tracing::info_span!("camera", name = %cam.name);
         let heartbeat = Heartbeat::new();
@@ -199,6 +207,14 @@ impl CameraUnit {
     }
 }
 
+/// How text on the cameras' pictures speaks: `[site] timezone` and `lang`.
+pub fn picture_text(config: &Config) -> crate::alert::caption::PictureText {
+    crate::alert::caption::PictureText {
+        timezone: config.site.timezone,
+        lang: config.site.lang,
+    }
+}
+
 /// Everything that produces alerts: one [`CameraUnit`] per enabled camera.
 #[derive(Default)]
 pub struct Pipeline {
@@ -257,6 +273,7 @@ pub fn start_pipeline(
         evidence_dir: config.evidence.dir.clone(),
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
+        pictures: picture_text(config),
     };
     if config.enabled_cameras().any(|c| c.evidence.is_some()) {
         // Unfinished files of a run that crashed: never announced, not kept.
