@@ -203,8 +203,35 @@ impl CameraUnit {
             selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
             evidence: self.recorder.as_ref().map(|r| r.stats()),
             last_outage: s.last_error,
+            display_name: self.config.display_name.clone(),
+            zones: zone_names(&self.config),
         }
     }
+}
+
+/// Every analyzer zone of `cam` as `(name, display_name)`, in config order
+/// (fire, garbage, motion, throwing exclusions), each name once.
+fn zone_names(cam: &CameraConfig) -> Vec<(String, Option<String>)> {
+    let a = &cam.analyzers;
+    let fire = a.fire.iter().flat_map(|f| {
+        f.zones
+            .iter()
+            .map(|z| (z.name.clone(), z.display_name.clone()))
+    });
+    let plain = a
+        .garbage
+        .iter()
+        .flat_map(|g| g.zones.iter())
+        .chain(a.motion.iter().flat_map(|m| m.zones.iter()))
+        .chain(a.throwing.iter().flat_map(|t| t.exclude.iter()))
+        .map(|z| (z.name.clone(), z.display_name.clone()));
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for (name, display) in fire.chain(plain) {
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, display));
+        }
+    }
+    out
 }
 
 /// How text on the cameras' pictures speaks: `[site] timezone` and `lang`.
