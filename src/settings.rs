@@ -3,8 +3,9 @@
 //! concerns), the common checks ([`check_id`], [`check_file`]), passwords
 //! ([`Secret`], with systemd credential paths resolved outside the service
 //! by [`credential_path`]), zones ([`ZoneConfig`], [`check_polygon`], [`check_zones`])
-//! and the site's time zone ([`SiteTimezone`]), which every human-facing
-//! time uses (payloads stay UTC).
+//! the site's time zone ([`SiteTimezone`]), which every human-facing
+//! time uses (payloads stay UTC), and the site's language ([`SiteLang`]) for
+//! text the gateway writes where no reader chose one (pictures).
 //!
 //! Each component owns its own section (the fire analyzer's in
 //! `analysis::fire::config`, MQTT's in `delivery::config`, …) and checks it
@@ -302,6 +303,31 @@ impl<'de> Deserialize<'de> for SiteTimezone {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The language of text the gateway draws on its pictures (`[site] lang`):
+/// captions and throw labels on snapshots and `still` pictures. The console
+/// follows each viewer's own choice instead. In the file: `"zh-CN"` or
+/// `"en"`. Default: `"zh-CN"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum SiteLang {
+    /// Simplified Chinese: `12层 1203室`.
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    /// English: `Floor 12 · Unit 1203`.
+    #[serde(rename = "en")]
+    En,
+}
+
+impl SiteLang {
+    /// The BCP 47 tag: `zh-CN` or `en`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            SiteLang::ZhCn => "zh-CN",
+            SiteLang::En => "en",
+        }
     }
 }
 

@@ -6,9 +6,10 @@
 //! twice: plainly (`--raw`, optional) and with everything the camera's config
 //! places on it: each analyzer's [`draw_debug`](crate::analysis::Analyzer::draw_debug)
 //! view, every zone, mask and exclusion with its name, the throwing facade
-//! grid with floor and column labels, and a light grid of normalised
+//! grid with floor and column labels, a light grid of normalised
 //! coordinates (every 0.1, labelled) so integrators can read config
-//! coordinates straight off the picture.
+//! coordinates straight off the picture, and the caption every picture of
+//! the gateway has (display name, site-local time; [`crate::alert::caption`]).
 
 use crate::alert::snapshot;
 use crate::analysis;
@@ -54,6 +55,9 @@ pub struct StillOptions {
     pub raw: Option<PathBuf>,
     /// How long to wait for the camera's frames.
     pub timeout: Duration,
+    /// The caption's time zone and language (`[site] timezone`, `lang`):
+    /// the camera's display name and the frame's local time, bottom left.
+    pub text: crate::alert::caption::PictureText,
 }
 
 /// What [`still`] wrote; its `Display` is the line the command prints.
@@ -120,6 +124,14 @@ pub fn still(
     }
     draw_config(&mut img, cam, &mut labels);
     labels.draw(&mut img);
+    crate::alert::caption::Caption::new(
+        cam.display_name.clone().unwrap_or_else(|| cam.name.clone()),
+        options.text,
+    )
+    .draw(
+        &mut img,
+        chrono::DateTime::<chrono::Utc>::from(frame.captured_at),
+    );
     if let Some(path) = &options.raw {
         save(&raw, path)?;
     }

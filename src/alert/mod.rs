@@ -18,8 +18,11 @@
 //! - [`camera`]: turns camera online/offline events into camera alerts and
 //!   retained camera state.
 //! - [`snapshot`]: the pictures alerts carry.
+//! - [`caption`]: the text drawn on pictures (camera name, site-local
+//!   time, a throw's floor and unit) in the site's language.
 
 pub mod camera;
+pub mod caption;
 pub mod fusion;
 pub mod snapshot;
 pub mod submit;

@@ -28,6 +28,9 @@ pub struct AlertBuilder {
     open: HashMap<(AlertKind, u64), Uuid>,
     /// Attach snapshots to alerts (off in tests that only count alerts).
     pub snapshots: bool,
+    /// Caption drawn on every snapshot (the camera's display name and the
+    /// site-local time; `alert::caption`). Default: none (replay, tests).
+    pub caption: Option<crate::alert::caption::Caption>,
 }
 
 impl AlertBuilder {
@@ -36,6 +39,7 @@ impl AlertBuilder {
             origin,
             open: HashMap::new(),
             snapshots: true,
+            caption: None,
         }
     }
 
@@ -74,6 +78,13 @@ impl AlertBuilder {
                     img
                 }),
             };
+            let caption = self.caption.as_ref();
+            let picture = picture.map(|mut p| {
+                if let Some(c) = caption {
+                    c.draw(&mut p, alert.detected_at);
+                }
+                p
+            });
             match picture.and_then(|p| snapshot::encode(&p)) {
                 Ok(s) => alert.snapshot = Some(s),
                 Err(e) => tracing::warn!(error = %e, "alert sent without snapshot"),

@@ -35,6 +35,10 @@ fn still(args: &Args) -> anyhow::Result<()> {
         out: args.out.clone(),
         raw: args.raw.clone(),
         timeout: std::time::Duration::from_secs(args.timeout_s),
+        text: estatewatch::alert::caption::PictureText {
+            timezone: config.site.timezone,
+            lang: config.site.lang,
+        },
     };
     println!(
         "{}",

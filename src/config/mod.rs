@@ -167,6 +167,11 @@ pub struct SiteConfig {
     /// payloads stay UTC. Default: `"UTC"`.
     #[serde(default)]
     pub timezone: crate::settings::SiteTimezone,
+    /// Language of the text drawn on pictures (captions, throw labels on
+    /// snapshots and `still` pictures): `"zh-CN"` (`12层 1203室`) or `"en"`
+    /// (`Floor 12 · Unit 1203`). Default: `"zh-CN"`.
+    #[serde(default)]
+    pub lang: crate::settings::SiteLang,
 }
 
 /// `[gateway]`: this box.

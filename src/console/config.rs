@@ -1,6 +1,6 @@
 //! The `[console]` section of the config file: where the web console (and
 //! with it `/healthz`, `/metrics` and `/evidence/...`) listens, the users
-//! file, optional TLS, and how long a login lasts.
+//! file, optional TLS, how long a login lasts and where sessions are kept.
 //!
 //! The console took over the address of the old `[health] listen` endpoint:
 //! when `console.bind` is not set, `[health] listen` is used (default
@@ -36,10 +36,16 @@ pub struct ConsoleConfig {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`. Default: none.
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
-    /// Hours a login lasts, 1..=720; sessions are kept in memory, so a
-    /// restart also ends them. Default: 12.
+    /// Hours a login lasts, 1..=720. Sessions outlive a daemon restart
+    /// (they are kept in `sessions_db`). Default: 12.
     #[serde(default = "default_session_hours")]
     pub session_hours: u64,
+    /// The SQLite file logins are kept in (hashed session ids, user, role,
+    /// CSRF token, expiry; mode 0600), so a restart does not log staff out.
+    /// Default: `sessions.db` in the users file's folder
+    /// (`/var/lib/estatewatch/sessions.db`).
+    #[serde(default)]
+    pub sessions_db: Option<PathBuf>,
 }
 
 impl Default for ConsoleConfig {
@@ -50,6 +56,7 @@ impl Default for ConsoleConfig {
             tls_cert: None,
             tls_key: None,
             session_hours: default_session_hours(),
+            sessions_db: None,
         }
     }
 }
@@ -76,6 +83,19 @@ impl ConsoleConfig {
     /// is not an address; `check` reports that).
     pub fn bind_addr(&self, health_listen: &str) -> Option<SocketAddr> {
         self.bind_text(health_listen).parse().ok()
+    }
+
+    /// The sessions file: `sessions_db`, or `sessions.db` beside the users
+    /// file.
+    pub fn sessions_path(&self) -> PathBuf {
+        match &self.sessions_db {
+            Some(p) => p.clone(),
+            None => self
+                .users_file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("sessions.db"), |d| d.join("sessions.db")),
+        }
     }
 
     /// Whether HTTPS is configured.
@@ -147,6 +167,17 @@ impl ConsoleConfig {
                 }
             }
             (None, None) => {}
+        }
+        if self
+            .sessions_db
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            push(
+                p,
+                "console.sessions_db",
+                "must not be empty (leave it out for sessions.db beside the users file)",
+            );
         }
         if !(1..=720).contains(&self.session_hours) {
             push(
@@ -220,5 +251,28 @@ mod tests {
             "{p:?}"
         );
         assert!(p.iter().any(|p| p.starts_with("console.tls_key")), "{p:?}");
+    }
+
+    #[test]
+    fn sessions_are_kept_beside_the_users_file_unless_told() {
+        let c = ConsoleConfig::default();
+        assert_eq!(
+            c.sessions_path(),
+            PathBuf::from("/var/lib/estatewatch/sessions.db")
+        );
+        let c = ConsoleConfig {
+            sessions_db: Some("/srv/ew/s.db".into()),
+            ..ConsoleConfig::default()
+        };
+        assert_eq!(c.sessions_path(), PathBuf::from("/srv/ew/s.db"));
+        let c = ConsoleConfig {
+            sessions_db: Some("".into()),
+            ..ConsoleConfig::default()
+        };
+        let p = problems(&c, "127.0.0.1:9807");
+        assert!(
+            p.iter().any(|p| p.starts_with("console.sessions_db")),
+            "{p:?}"
+        );
     }
 }

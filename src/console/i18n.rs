@@ -146,6 +146,8 @@ pub const CATALOG: &[(&str, &str, &str)] = &[
     ("cameras.outage", "Last outage", "最近一次中断"),
     ("cameras.outage.none", "none since start", "启动以来无"),
     ("cameras.thumbnail", "Latest picture", "最新画面"),
+    ("cameras.zones", "Zones", "区域"),
+    ("cameras.id", "id", "编号"),
     (
         "cameras.thumbnail.none",
         "no stored picture yet",

@@ -5,7 +5,8 @@
 //! - [`config`]: `[console]` (address, users file, TLS, session lifetime).
 //! - [`server`]: the listener, its connection cap and timeouts, TLS.
 //! - [`users`]: the users file, roles, argon2 hashes.
-//! - [`session`]: in-memory sessions and the failed-login limiter.
+//! - [`session`]: sessions (in their own SQLite file, so they outlive a
+//!   restart) and the failed-login limiter.
 //! - [`auth`]: the extractors handlers use ([`auth::CurrentUser`],
 //!   [`auth::RequireRole`]), the login and logout pages, the CSRF guard
 //!   every state-changing request passes, the language switch.
@@ -92,9 +93,12 @@ pub struct Inner {
     pub templates: pages::Templates,
     /// Cookies get `Secure` (the console is served over TLS).
     pub secure: bool,
-    /// The users file's modification time and size when last read, to
-    /// notice `user passwd|remove` (see [`ConsoleState::recheck_users`]).
-    users_stamp: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
+    /// The users file's modification time and size when last read (`None`
+    /// for no file), to notice `user passwd|remove` (see
+    /// [`ConsoleState::recheck_users`]); `None` before the first check, so
+    /// the sessions a restart kept are checked against the file as it is.
+    #[allow(clippy::type_complexity)]
+    users_stamp: std::sync::Mutex<Option<Option<(std::time::SystemTime, u64)>>>,
 }
 
 impl std::ops::Deref for ConsoleState {
@@ -109,10 +113,11 @@ impl ConsoleState {
         let secure = config.tls();
         let lifetime = Duration::from_secs(config.session_hours.saturating_mul(3600));
         let templates = pages::Templates::new(sources.timezone);
+        let sessions = session::Sessions::open_or_memory(&config.sessions_path(), lifetime);
         ConsoleState(Arc::new(Inner {
             config,
             sources,
-            sessions: session::Sessions::new(lifetime),
+            sessions,
             limiter: session::LoginLimiter::default(),
             templates,
             secure,
@@ -129,13 +134,13 @@ impl ConsoleState {
             .ok()
             .and_then(|m| Some((m.modified().ok()?, m.len())));
         let mut seen = crate::base::lock(&self.users_stamp);
-        if *seen == stamp {
+        if *seen == Some(stamp) {
             return;
         }
         match users::Users::load(path) {
             Ok(users) => {
                 self.sessions.keep_valid(&users);
-                *seen = stamp;
+                *seen = Some(stamp);
             }
             Err(e) => tracing::warn!(error = %e, "console: users file unreadable; sessions kept"),
         }

@@ -253,10 +253,23 @@ pub async fn not_found() -> Response {
         .into_response()
 }
 
+/// A zone as the camera page shows it.
+#[derive(Debug, Serialize)]
+struct ZoneLabel {
+    /// The config name (what alerts carry in `zone`).
+    name: String,
+    /// Its `display_name`, or the name.
+    display: String,
+}
+
 /// One row of the camera page.
 #[derive(Debug, Serialize)]
 struct CameraRow {
+    /// The config name (shown small, for integrators).
     name: String,
+    /// The `display_name`, or the name (the heading staff read).
+    display: String,
+    zones: Vec<ZoneLabel>,
     online: bool,
     fps_in: String,
     fps_analysed: String,
@@ -294,7 +307,9 @@ pub fn latest_picture(dir: &std::path::Path, camera: &str) -> Option<std::path::
     })
 }
 
-/// `GET /cameras` (viewer+): each camera's state and figures.
+/// `GET /cameras` (viewer+): each camera's state and figures, headed by
+/// its display name (its config name small beneath, for integrators), with
+/// its zones the same way.
 pub async fn cameras(State(state): State<ConsoleState>, user: RequireRole<Viewer>) -> Response {
     let st = state.clone();
     let rows = tokio::task::spawn_blocking(move || {
@@ -303,6 +318,15 @@ pub async fn cameras(State(state): State<ConsoleState>, user: RequireRole<Viewer
             .iter()
             .map(|c| CameraRow {
                 name: c.camera.clone(),
+                display: c.display_name.clone().unwrap_or_else(|| c.camera.clone()),
+                zones: c
+                    .zones
+                    .iter()
+                    .map(|(name, display)| ZoneLabel {
+                        name: name.clone(),
+                        display: display.clone().unwrap_or_else(|| name.clone()),
+                    })
+                    .collect(),
                 online: c.online,
                 fps_in: format!("{:.1}", c.fps_in),
                 fps_analysed: format!("{:.1}", c.fps_analysed),

@@ -38,6 +38,11 @@ fn fixture() -> Fixture {
             let mut c = cam("gate", 100, 0);
             c.fps_in = 10.0;
             c.last_outage = Some("stream error: connection refused".into());
+            c.display_name = Some("东大门".into());
+            c.zones = vec![
+                ("lawn".into(), Some("南草坪".into())),
+                ("bins".into(), None),
+            ];
             c.selftest = Some(crate::monitor::selftest::SelftestResult {
                 at: "2026-12-04T01:00:00Z".parse().unwrap(),
                 passed: true,
@@ -267,6 +272,17 @@ async fn the_camera_page_shows_state_in_the_users_language_and_site_time() {
     let (status, _, page) = send(&f.app, get("/cameras", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("data-camera=\"gate\""), "{page}");
+    // Staff read the display names; the ids stay, small, for integrators.
+    assert!(
+        page.contains("<span class=\"display-name\">东大门</span>")
+            && page.contains("<code class=\"id camera-id\">gate</code>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-zone=\"lawn\">南草坪 <code>lawn</code></span>")
+            && page.contains("data-zone=\"bins\">bins</span>"),
+        "{page}"
+    );
     assert!(
         page.contains("10.0") && page.contains("connection refused"),
         "{page}"

@@ -193,6 +193,7 @@ impl ReloadTarget {
                 )
                 .map(Arc::new),
                 timezone: config.site.timezone,
+                pictures: super::unit::picture_text(config),
             },
         }
     }

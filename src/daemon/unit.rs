@@ -99,6 +99,8 @@ pub struct UnitContext {
     pub models: Option<Arc<crate::analysis::detector::Models>>,
     /// `[site] timezone`: the self-test's time of day is read in it.
     pub timezone: crate::settings::SiteTimezone,
+    /// How captions on pictures speak (`[site] timezone` and `lang`).
+    pub pictures: crate::alert::caption::PictureText,
 }
 
 impl CameraUnit {
@@ -129,6 +131,10 @@ impl CameraUnit {
                 evidence_stream: cam.evidence_stream().is_some(),
             },
         });
+        let caption = crate::alert::caption::Caption::new(
+            cam.display_name.clone().unwrap_or_else(|| cam.name.clone()),
+            ctx.pictures,
+        );
         let recorder = match &cam.evidence {
             Some(ev) => Some(Arc::new(
                 Recorder::start(
@@ -138,6 +144,7 @@ impl CameraUnit {
                     cam.evidence_stream(),
                     Arc::new(ctx.sink.clone()),
                     ctx.events.clone(),
+                    caption.clone(),
                 )
                 .map_err(|e| anyhow::anyhow!("camera {} evidence stream: {e}", cam.name))?,
             )),
@@ -160,11 +167,12 @@ impl CameraUnit {
             }
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let builder = AlertBuilder::new(AlertOrigin {
+        let mut builder = AlertBuilder::new(AlertOrigin {
             site: ctx.site.clone(),
             gateway: ctx.gateway.clone(),
             camera: cam.name.clone(),
         });
+        builder.caption = Some(caption);
         let sink = ctx.sink.clone();
         let span = tracing::info_span!("camera", name = %cam.name);
         let heartbeat = Heartbeat::new();
@@ -252,7 +260,42 @@ impl CameraUnit {
             selftest: self.selftest.as_ref().and_then(SelftestHandle::latest),
             evidence: self.recorder.as_ref().map(|r| r.stats()),
             last_outage: s.last_error,
+            display_name: self.config.display_name.clone(),
+            zones: zone_names(&self.config),
         }
+    }
+}
+
+/// Every analyzer zone of `cam` as `(name, display_name)`, in config order
+/// (fire, garbage, motion, throwing exclusions), each name once.
+fn zone_names(cam: &CameraConfig) -> Vec<(String, Option<String>)> {
+    let a = &cam.analyzers;
+    let fire = a.fire.iter().flat_map(|f| {
+        f.zones
+            .iter()
+            .map(|z| (z.name.clone(), z.display_name.clone()))
+    });
+    let plain = a
+        .garbage
+        .iter()
+        .flat_map(|g| g.zones.iter())
+        .chain(a.motion.iter().flat_map(|m| m.zones.iter()))
+        .chain(a.throwing.iter().flat_map(|t| t.exclude.iter()))
+        .map(|z| (z.name.clone(), z.display_name.clone()));
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for (name, display) in fire.chain(plain) {
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, display));
+        }
+    }
+    out
+}
+
+/// How text on the cameras' pictures speaks: `[site] timezone` and `lang`.
+pub fn picture_text(config: &Config) -> crate::alert::caption::PictureText {
+    crate::alert::caption::PictureText {
+        timezone: config.site.timezone,
+        lang: config.site.lang,
     }
 }
 
@@ -315,6 +358,7 @@ pub fn start_pipeline(
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
         timezone: config.site.timezone,
+        pictures: picture_text(config),
     };
     if config.enabled_cameras().any(|c| c.evidence.is_some()) {
         // Unfinished files of a run that crashed: never announced, not kept.

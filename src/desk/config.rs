@@ -1,6 +1,6 @@
 //! The `[desk]` section of the config file: where the incident desk keeps
-//! its file, which alert kinds become incidents, and when an unacknowledged
-//! critical incident is escalated.
+//! its file, which alert kinds become incidents, when an unacknowledged
+//! critical incident is escalated, and how long resolved incidents are kept.
 
 use crate::alert::AlertKind;
 use crate::settings::{push, ConfigProblem};
@@ -42,6 +42,12 @@ pub struct DeskConfig {
     /// Most incidents one page of the list may hold, 1..=500. Default: 100.
     #[serde(default = "default_max_per_page")]
     pub max_per_page: u32,
+    /// Days a resolved incident and its handling trail are kept after the
+    /// last thing that happened to it (resolution, alert, note), 1..=36500;
+    /// then both are removed (at start and daily). Open and acknowledged
+    /// incidents are never removed. `0` keeps everything. Default: 365.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
 }
 
 impl Default for DeskConfig {
@@ -54,6 +60,7 @@ impl Default for DeskConfig {
             escalate_after_s_default: default_escalate_after(),
             platform_commands: true,
             max_per_page: default_max_per_page(),
+            retention_days: default_retention_days(),
         }
     }
 }
@@ -74,6 +81,12 @@ fn default_escalate_after() -> u64 {
 fn default_max_per_page() -> u32 {
     100
 }
+fn default_retention_days() -> u32 {
+    365
+}
+
+/// Longest retention accepted, days (a hundred years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// Longest escalation delay accepted, seconds (one week).
 pub const MAX_ESCALATE_AFTER_S: u64 = 7 * 24 * 3600;
@@ -88,6 +101,12 @@ impl DeskConfig {
                 .filter(|d| !d.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("desk.db"), |d| d.join("desk.db")),
         }
+    }
+
+    /// How long resolved incidents are kept, or `None` when they are kept
+    /// for ever (`retention_days = 0`).
+    pub fn retention(&self) -> Option<chrono::Duration> {
+        (self.retention_days > 0).then(|| chrono::Duration::days(i64::from(self.retention_days)))
     }
 
     /// The escalation delay of `kind`, or `None` when its critical incidents
@@ -111,6 +130,16 @@ impl DeskConfig {
                     "must not be empty (leave it out for the default beside the outbox)",
                 );
             }
+        }
+        if self.retention_days > MAX_RETENTION_DAYS {
+            push(
+                p,
+                "desk.retention_days",
+                format!(
+                    "expected 1..={MAX_RETENTION_DAYS} days, or 0 to keep everything; got {}",
+                    self.retention_days
+                ),
+            );
         }
         if !(1..=500).contains(&self.max_per_page) {
             push(

@@ -1,7 +1,8 @@
 //! The desk's response-time figures: time to acknowledge and time to
 //! resolve (histograms per kind and camera), false alarms per camera and
-//! analyzer, escalations per kind. Rebuilt from the desk file at start, so
-//! they count every incident the file holds; `/metrics` renders them
+//! analyzer, escalations per kind, rows removed by retention. Rebuilt from
+//! the desk file at start, so they count every incident the file holds
+//! (those within `[desk] retention_days`); `/metrics` renders them
 //! (`monitor::prometheus`).
 
 use super::incidents::analyzer_of;
@@ -74,6 +75,10 @@ pub struct DeskFigures {
     pub escalations: BTreeMap<String, u64>,
     /// Platform commands refused (bad topic, payload or step).
     pub commands_refused: u64,
+    /// Incidents removed by retention since start (`[desk] retention_days`).
+    pub retention_removed_incidents: u64,
+    /// Handling steps removed with them since start.
+    pub retention_removed_handling: u64,
 }
 
 /// The running figures (open counts are read from the file when rendered).
@@ -84,6 +89,7 @@ pub(super) struct Figures {
     false_alarms: BTreeMap<(String, &'static str), u64>,
     escalations: BTreeMap<AlertKind, u64>,
     pub(super) commands_refused: u64,
+    removed: super::retention::Removed,
 }
 
 impl Figures {
@@ -105,6 +111,12 @@ impl Figures {
                 .entry((camera.to_string(), analyzer_of(kind)))
                 .or_default() += 1;
         }
+    }
+
+    /// Counts rows removed by retention.
+    pub(super) fn removed(&mut self, r: &super::retention::Removed) {
+        self.removed.incidents += r.incidents;
+        self.removed.handling += r.handling;
     }
 
     pub(super) fn escalated(&mut self, kind: AlertKind) {
@@ -154,6 +166,8 @@ impl Figures {
                 })
                 .collect(),
             commands_refused: self.commands_refused,
+            retention_removed_incidents: self.removed.incidents,
+            retention_removed_handling: self.removed.handling,
         }
     }
 }

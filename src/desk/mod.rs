@@ -25,6 +25,8 @@
 //! - [`DeskStage`] sits between the evidence stage and delivery's sink: it
 //!   passes every alert on unchanged and tells the desk about each incident
 //!   alert delivery accepted.
+//! - [`retention`] removes resolved incidents and their trails after
+//!   `[desk] retention_days` (at start and daily); open ones never.
 //! - Handling steps are published through the outbox on
 //!   `<prefix>/<gateway>/incidents/<event>/handling` (schema
 //!   `estatewatch.handling.v1`), escalations on
@@ -40,6 +42,7 @@ pub mod config;
 pub mod handling;
 pub mod incidents;
 pub mod metrics;
+pub mod retention;
 pub mod store;
 
 pub use commands::{CommandError, CommandListener};
@@ -425,8 +428,18 @@ impl Desk {
     /// `Desk` handle is dropped). Handling and escalation messages are queued
     /// on `outbox` (delivery's sink).
     pub fn open(cfg: &DeskSections<'_>, outbox: AlertSink) -> Result<Desk, DeskError> {
-        let db = store::DeskDb::open(&cfg.db)?;
-        let figures = metrics::load(&db.conn).map_err(|e| db.err(e))?;
+        let mut db = store::DeskDb::open(&cfg.db)?;
+        // Retention first, so the figures count what the file keeps.
+        let removed = match cfg.desk.retention() {
+            Some(keep) => {
+                let r = retention::remove_before(&mut db, chrono::Utc::now() - keep)?;
+                log_removed(&r);
+                r
+            }
+            None => retention::Removed::default(),
+        };
+        let mut figures = metrics::load(&db.conn).map_err(|e| db.err(e))?;
+        figures.removed(&removed);
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
         let (record_tx, record_rx) = std::sync::mpsc::sync_channel(RECORD_QUEUE);
         let inner = Arc::new(Inner {
@@ -444,7 +457,7 @@ impl Desk {
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("ew-desk".into())
-            .spawn(move || desk_thread(&weak, &record_rx))
+            .spawn(move || desk_thread(&weak, &record_rx, retention::RUN_EVERY))
             .map_err(|e| DeskError::Db {
                 path: cfg.db.clone(),
                 detail: format!("cannot start the desk thread: {e}"),
@@ -530,6 +543,23 @@ impl Desk {
             .map_err(|e| db.err(e))
     }
 
+    /// Removes the resolved incidents (and their handling trails) with
+    /// nothing newer than `now` minus `[desk] retention_days`, as the desk
+    /// does at start and daily ([`retention`]); counted on `/metrics`.
+    /// Nothing when the retention is 0 (keep everything).
+    pub fn remove_expired(&self, now: DateTime<Utc>) -> Result<retention::Removed, DeskError> {
+        let Some(keep) = self.inner.cfg.retention() else {
+            return Ok(retention::Removed::default());
+        };
+        let removed = {
+            let mut db = crate::base::lock(&self.inner.db);
+            retention::remove_before(&mut db, now - keep)?
+        };
+        log_removed(&removed);
+        crate::base::lock(&self.inner.metrics).removed(&removed);
+        Ok(removed)
+    }
+
     /// The site's time zone (`[site] timezone`), for showing times.
     pub fn timezone(&self) -> SiteTimezone {
         self.inner.timezone
@@ -570,15 +600,37 @@ impl Desk {
     }
 }
 
-/// The desk thread: applies recorded alerts and escalates on time. Holds
-/// the desk only weakly, so it ends when the last [`Desk`] is dropped.
-fn desk_thread(inner: &Weak<Inner>, rx: &Receiver<Alert>) {
+/// Logs what a retention run removed (nothing when it removed nothing).
+fn log_removed(r: &retention::Removed) {
+    if r.incidents > 0 {
+        tracing::info!(
+            incidents = r.incidents,
+            handling_steps = r.handling,
+            "incident desk: resolved incidents past [desk] retention_days removed"
+        );
+    }
+}
+
+/// The desk thread: applies recorded alerts, escalates on time and runs
+/// retention every `retention_every`. Holds the desk only weakly, so it
+/// ends when the last [`Desk`] is dropped.
+fn desk_thread(inner: &Weak<Inner>, rx: &Receiver<Alert>, retention_every: Duration) {
     let mut last_check = std::time::Instant::now() - ESCALATION_TICK;
+    let mut last_retention = std::time::Instant::now();
     loop {
         let got = rx.recv_timeout(ESCALATION_TICK);
         let Some(desk) = inner.upgrade() else {
             break;
         };
+        if last_retention.elapsed() >= retention_every {
+            last_retention = std::time::Instant::now();
+            let d = Desk {
+                inner: desk.clone(),
+            };
+            if let Err(e) = d.remove_expired(Utc::now()) {
+                tracing::error!(error = %e, "incident desk: retention failed; tried again tomorrow");
+            }
+        }
         match got {
             Ok(alert) => match desk.apply_alert(&alert) {
                 Ok(Some(summary)) => {

@@ -16,12 +16,13 @@
 //!    `open|acknowledged → resolved_*` (resolve). A resolved incident never
 //!    reopens. `acked_ms` is set by the acknowledgement, `resolved_ms` by the
 //!    resolution, each once.
-//! 3. `handling` is append-only (triggers refuse `UPDATE` and `DELETE`):
-//!    one row per accepted step, with who (`actor`, `via`), when (`at_ms`),
-//!    what (`action`, and `body`, the step as JSON) and the incident's
-//!    `state` after it. `seq` only grows and is never reused; a step's
-//!    handling message carries it and the same `message_id` on every
-//!    redelivery.
+//! 3. `handling` is append-only (triggers refuse `UPDATE`, and `DELETE`
+//!    of the steps of an incident that is not resolved): one row per
+//!    accepted step, with who (`actor`, `via`), when (`at_ms`), what
+//!    (`action`, and `body`, the step as JSON) and the incident's `state`
+//!    after it. `seq` only grows and is never reused (`AUTOINCREMENT`, also
+//!    across removals); a step's handling message carries it and the same
+//!    `message_id` on every redelivery.
 //! 4. `escalated_ms` is set once, in the transaction that queues the
 //!    escalation message, only for an incident that was `open` and
 //!    `critical` at that moment.
@@ -29,8 +30,12 @@
 //!    range of them with the site's time zone, so changing the zone needs no
 //!    rewrite.
 //!
-//! Nothing is deleted yet: an incident is a few kilobytes, so a busy estate's
-//! year fits in tens of megabytes.
+//! 6. Rows are removed only by retention ([`super::retention`]): a resolved
+//!    incident whose resolution, latest alert and latest handling step are
+//!    all older than `[desk] retention_days`, together with its whole
+//!    handling trail, in one transaction. A trigger refuses removing an
+//!    incident that is open or acknowledged. An incident is a few
+//!    kilobytes, so a busy estate's year fits in tens of megabytes.
 //!
 //! # Schema versions
 //!
@@ -48,9 +53,10 @@ use std::time::Duration;
 pub const APPLICATION_ID: i64 = 0x4557_444b;
 
 /// Upgrade steps: `(version reached, SQL)`.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE incidents (
         event        TEXT    PRIMARY KEY,      -- the alerts' `event` UUID
         kind         TEXT    NOT NULL,         -- AlertKind::as_str
@@ -95,7 +101,27 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
         SELECT RAISE(ABORT, 'the handling trail is append-only');
     END;
     "#,
-)];
+    ),
+    (
+        2,
+        r#"
+    -- Retention (invariant 6): the trail of a resolved incident may go
+    -- with it; an open incident and its trail stay.
+    DROP TRIGGER handling_no_delete;
+    CREATE TRIGGER handling_no_delete BEFORE DELETE ON handling
+    WHEN (SELECT state FROM incidents WHERE event = OLD.event)
+         NOT IN ('resolved_handled', 'resolved_false_alarm')
+    BEGIN
+        SELECT RAISE(ABORT, 'the handling trail is append-only while its incident is unresolved');
+    END;
+    CREATE TRIGGER incidents_keep_open BEFORE DELETE ON incidents
+    WHEN OLD.state NOT IN ('resolved_handled', 'resolved_false_alarm')
+    BEGIN
+        SELECT RAISE(ABORT, 'an unresolved incident is kept');
+    END;
+    "#,
+    ),
+];
 
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(2000);

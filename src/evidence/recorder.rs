@@ -24,6 +24,7 @@
 use super::clip::{ClipWriter, Pushed};
 use super::ring::Ring;
 use super::{picture, sha256_file, EvidenceError};
+use crate::alert::caption::Caption;
 use crate::alert::submit::AlertSubmit;
 use crate::alert::{Alert, AlertKind, AlertState, Clip, Evidence, EvidenceImage};
 use crate::base::lock;
@@ -60,6 +61,8 @@ fn wants_evidence(kind: AlertKind) -> bool {
 
 struct Shared {
     camera: String,
+    /// The full-resolution snapshot's caption (display name, site time, language).
+    caption: Caption,
     dir: PathBuf,
     cfg: EvidenceStreamConfig,
     ring: Mutex<Ring>,
@@ -115,7 +118,7 @@ impl Recorder {
     /// given (supervised like a detect stream; see
     /// [`spawn_encoded`](crate::ingest::spawn_encoded)), otherwise only the
     /// ring, which the detect stream must feed through [`Recorder::tap`].
-    /// Announcements go to `sink`.
+    /// Announcements go to `sink`; full-resolution snapshots get `caption`.
     pub fn start(
         camera: &str,
         cfg: &EvidenceStreamConfig,
@@ -123,9 +126,11 @@ impl Recorder {
         stream: Option<crate::ingest::config::StreamConfig>,
         sink: Arc<dyn AlertSubmit>,
         watch: tokio::sync::mpsc::UnboundedSender<CameraEvent>,
+        caption: Caption,
     ) -> Result<Recorder, crate::ingest::IngestError> {
         let shared = Arc::new(Shared {
             camera: camera.to_string(),
+            caption,
             dir: dir.to_path_buf(),
             cfg: cfg.clone(),
             ring: Mutex::new(Ring::new(
@@ -427,7 +432,7 @@ impl Shared {
             from.into_iter().take(n).map(|(_, u)| u).collect()
         };
         let mut img = picture::decode_last(&units, &path)?;
-        picture::annotate(&mut img, alert);
+        picture::annotate(&mut img, alert, &self.caption);
         let jpeg = crate::alert::snapshot::encode(&img).map_err(|e| EvidenceError::Snapshot {
             path: path.clone(),
             detail: e.to_string(),

@@ -201,6 +201,14 @@ pub struct CameraSnapshot {
     /// the stats JSON.
     #[serde(skip)]
     pub last_outage: Option<String>,
+    /// The camera's `display_name` from the config, for the camera page;
+    /// not in the stats JSON.
+    #[serde(skip)]
+    pub display_name: Option<String>,
+    /// Its analyzers' zones as `(name, display_name)`, in config order, for
+    /// the camera page; not in the stats JSON.
+    #[serde(skip)]
+    pub zones: Vec<(String, Option<String>)>,
 }
 
 /// The outbox figures.
@@ -513,6 +521,8 @@ pub(crate) mod tests {
             selftest: None,
             evidence: None,
             last_outage: None,
+            display_name: None,
+            zones: Vec::new(),
         }
     }
 

@@ -502,7 +502,8 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
 }
 
 /// The `estatewatch_desk_*` families: response times as histograms, false
-/// alarms, open incidents, escalations, refused platform commands.
+/// alarms, open incidents, escalations, refused platform commands, rows
+/// removed by retention.
 fn desk(o: &mut Out, d: &crate::desk::DeskFigures) {
     use crate::desk::metrics::{Series, BUCKETS_S};
     let histogram = |o: &mut Out, name: &str, help: &str, series: &[Series]| {
@@ -575,6 +576,21 @@ fn desk(o: &mut Out, d: &crate::desk::DeskFigures) {
         &[],
         d.commands_refused as f64,
     );
+    o.family(
+        "estatewatch_desk_retention_removed_total",
+        "counter",
+        "Rows of resolved incidents removed from the desk file past [desk] retention_days, since start.",
+    );
+    for (table, n) in [
+        ("incidents", d.retention_removed_incidents),
+        ("handling", d.retention_removed_handling),
+    ] {
+        o.sample(
+            "estatewatch_desk_retention_removed_total",
+            &[("table", table)],
+            n as f64,
+        );
+    }
 }
 
 /// The `estatewatch_evidence_*` families.

@@ -3,7 +3,7 @@
 //!
 //! log in; the throw appears on the open board without a reload (live over
 //! Server-Sent Events), with the camera's display name, the floor and the
-//! local time; open it: the snapshot and the clip load (session-authenticated
+//! local time, and the header's open count rises with it; open it: the snapshot and the clip load (session-authenticated
 //! `/evidence`); acknowledge, then resolve as handled; the handling messages
 //! arrive on MQTT in that order; a reload shows the state kept; switched to
 //! zh-CN the pages speak Chinese and show Asia/Shanghai times; a viewer sees
@@ -113,6 +113,13 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
     })
     .await;
     let before: HashSet<String> = rows(&b).await.into_iter().collect();
+    let open_count = || async {
+        b.eval("return Number(document.getElementById('open-count').dataset.n);")
+            .await
+            .as_u64()
+            .expect("the header's open count")
+    };
+    let open_before = open_count().await;
     // A mark in the page: it is gone if the page reloads.
     b.eval("window.__notReloaded = true; return null;").await;
 
@@ -126,6 +133,18 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
         b.eval("return window.__notReloaded === true;").await,
         serde_json::json!(true),
         "the row came without reloading the page"
+    );
+    // The header's open count followed, over the same stream.
+    let open_now = open_count().await;
+    assert!(
+        open_now > open_before,
+        "the open count stayed {open_before} after a new incident"
+    );
+    assert_eq!(b.text("#open-count").await, format!("{open_now} open"));
+    assert_eq!(
+        b.eval("return window.__notReloaded === true;").await,
+        serde_json::json!(true),
+        "the count changed without reloading the page"
     );
     let row = format!("#inc-{event}");
     let new_alert = site

@@ -1,6 +1,7 @@
 //! `estatewatch still` through the real binary: a frame taken from a camera
 //! served over RTSP by the in-process test server, with the configured
-//! facade grid and zones drawn where the config puts them; and the errors an
+//! facade grid and zones drawn where the config puts them and the caption
+//! bottom left; and the errors an
 //! integrator meets (unknown camera, unreachable camera, unwritable path).
 
 use crate::common::scenegen::scenegen;
@@ -35,6 +36,7 @@ id = "t"
 id = "g"
 [[cameras]]
 name = "tower"
+display_name = "南塔楼"
 url = "{url}"
 stall_timeout_s = 2
 reconnect_min_ms = 200
@@ -145,6 +147,19 @@ fn still_draws_the_configured_grid_and_zones_where_the_config_puts_them() {
             }
         }
     }
+    // The caption, bottom left: the camera's display name and the frame's
+    // time, white text on a darkened box (`alert::caption`).
+    let (cx, cy, lh) = estatewatch::alert::caption::Caption::position(320, 180);
+    let (mut ink, mut darker) = (0, 0);
+    for y in cy as u32..(cy as u32 + lh).min(180) {
+        for x in cx as u32..140 {
+            let (p, r) = (pic.get_pixel(x, y).0, raw.get_pixel(x, y).0);
+            ink += usize::from(p.iter().all(|&c| c > 150) && r.iter().any(|&c| c <= 150));
+            darker += usize::from(p.iter().zip(r).all(|(a, b)| *a <= b) && p != r);
+        }
+    }
+    assert!(ink > 40, "caption text pixels: {ink}");
+    assert!(darker > 500, "darkened caption box pixels: {darker}");
     // The normalised grid: x = 0.5 is lightened below the labels.
     for y in 20..40 {
         let (p, r) = (pic.get_pixel(160, y), raw.get_pixel(160, y));

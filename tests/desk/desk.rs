@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// A deadline for a loaded, shared machine, not a speed check.
 const WAIT: Duration = Duration::from_secs(30);
 
-fn config(port: u16, dir: &Path, desk: &str) -> Config {
+pub(crate) fn config(port: u16, dir: &Path, desk: &str) -> Config {
     let text = format!(
         "{}\n[desk]\n{desk}\n\
          [[cameras]]\nname = \"tower-a-south\"\ndisplay_name = \"3号楼南侧\"\n\
@@ -28,7 +28,7 @@ fn config(port: u16, dir: &Path, desk: &str) -> Config {
     Config::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-fn console(name: &str) -> Actor {
+pub(crate) fn console(name: &str) -> Actor {
     Actor {
         name: name.into(),
         via: Via::Console,
@@ -36,7 +36,7 @@ fn console(name: &str) -> Actor {
 }
 
 /// A throwing alert as it leaves the evidence stage: stored picture, origin.
-fn throwing() -> Alert {
+pub(crate) fn throwing() -> Alert {
     let mut a = Alert::new(AlertKind::Throwing, Severity::Major, "test-estate", "gw1");
     a.camera = Some("tower-a-south".into());
     a.zone = Some("lawn".into());
@@ -63,7 +63,7 @@ fn critical(kind: AlertKind) -> Alert {
 }
 
 /// Waits until the desk knows `event`.
-fn wait_incident(desk: &Desk, event: &str) -> estatewatch::desk::IncidentDetail {
+pub(crate) fn wait_incident(desk: &Desk, event: &str) -> estatewatch::desk::IncidentDetail {
     let end = Instant::now() + WAIT;
     loop {
         if let Some(d) = desk.get(event).expect("desk readable") {

@@ -1,6 +1,6 @@
 //! The incident desk: incidents from accepted alerts, handling steps with
 //! their audit trail and MQTT messages, restarts, escalation, platform
-//! commands, and the daemon wiring. Real SQLite files, a real mosquitto.
+//! commands, retention, and the daemon wiring. Real SQLite files, a real mosquitto.
 //!
 //! One test binary for the area; shared helpers are in `tests/common/`.
 
@@ -9,3 +9,4 @@ mod common;
 
 mod daemon;
 mod desk;
+mod retention;

@@ -100,8 +100,13 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
         &config,
         format!(
             "{}\n{}",
-            // Its `[evidence] dir` is `evidence_dir`, beside the outbox.
-            config_text(broker.port(), &outbox, "", ""),
+            // Its `[evidence] dir` is `evidence_dir`, beside the outbox;
+            // pictures are captioned in the site's zone and language.
+            config_text(broker.port(), &outbox, "", "").replacen(
+                "[gateway]",
+                "timezone = \"Asia/Shanghai\"\nlang = \"zh-CN\"\n[gateway]",
+                1
+            ),
             camera(
                 &dir.path().join("sub/throwing-61.toml"),
                 &server.url("/tower"),
@@ -110,6 +115,7 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
                     server.url("/tower-main")
                 )
             )
+            .replacen("url = ", "display_name = \"3号楼南侧\"\nurl = ", 1)
         ),
     )
     .unwrap();
@@ -290,6 +296,49 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
         }
     }
     let (first, at_alert) = (first.unwrap(), at_alert.unwrap());
+    // The caption, bottom left, on both pictures: white text (the display
+    // name and the site-local time) on a darkened box, where the camera's
+    // own frame has neither.
+    let (cx, cy, lh) = estatewatch::alert::caption::Caption::position(1920, 1080);
+    let (mut ink, mut dark) = (0, 0);
+    for y in cy as u32..cy as u32 + lh {
+        for x in cx as u32..700 {
+            let p = img.get_pixel(x, y).0;
+            let i = (y as usize * 1920 + x as usize) * 3;
+            let raw = &at_alert.rgb[i..i + 3];
+            ink += usize::from(p.iter().all(|&c| c > 200) && raw.iter().any(|&c| c <= 200));
+            dark += usize::from(
+                p.iter()
+                    .zip(raw)
+                    .all(|(a, b)| u32::from(*a) * 2 <= u32::from(*b) + 4),
+            );
+        }
+    }
+    assert!(
+        ink > 400 && dark > 4000,
+        "no caption on the full-resolution snapshot: {ink} text pixels, {dark} darkened"
+    );
+    let detect = evidence_dir.join(format!(
+        "throwing-61/{}/snapshot-detect.jpg",
+        new["event"].as_str().unwrap()
+    ));
+    let small = image::open(&detect).unwrap().to_rgb8();
+    let (cx, cy, lh) =
+        estatewatch::alert::caption::Caption::position(small.width(), small.height());
+    let ink = (cy as u32..cy as u32 + lh)
+        .flat_map(|y| (cx as u32..240).map(move |x| (x, y)))
+        .filter(|&(x, y)| small.get_pixel(x, y).0.iter().all(|&c| c > 150))
+        .count();
+    assert!(
+        ink > 40,
+        "no caption on {}: {ink} text pixels",
+        detect.display()
+    );
+    // Kept for a look: target/evidence-pictures/.
+    let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("evidence-pictures");
+    let _ = std::fs::create_dir_all(&keep);
+    let _ = std::fs::copy(&spath, keep.join("snapshot.jpg"));
+    let _ = std::fs::copy(&detect, keep.join("snapshot-detect.jpg"));
     let r = 24;
     let here = patch_diff(&first.rgb, &at_alert.rgb, 1920, 1080, ox, oy, r);
     let elsewhere = patch_diff(&first.rgb, &at_alert.rgb, 1920, 1080, 1920.0 - ox, oy, r);

@@ -1,7 +1,8 @@
 //! The console on the real `estatewatch run` binary, over real sockets: a
 //! user added with `estatewatch user add` (password on stdin) logs in, sees
 //! the camera page with the camera's latest stored picture, and loses the
-//! old password (and the session opened with it) to `user passwd`; pages
+//! old password (and the session opened with it) to `user passwd`; a login
+//! outlives a daemon restart but not a new password; pages
 //! need a session, `/evidence` a token or a session; `HEAD` works as
 //! before. A console bound to the LAN without any user is refused by
 //! `check-config` and `run` until one is added. Over TLS the console
@@ -219,6 +220,94 @@ fn a_user_added_on_the_command_line_logs_in_and_sees_the_cameras() {
     );
     assert_eq!(login(http, "wang", "first-pass-123"), Err(401));
     // The session opened with the old password has ended.
+    assert_eq!(request(http, "GET", "/cameras", &auth, "").unwrap().0, 303);
+    login(http, "wang", "second-pass-456").expect("the new password works");
+    drop(d);
+}
+
+/// The CSRF token in a page (`<meta name="csrf-token" content="…">`).
+fn csrf_of(page: &str) -> Option<String> {
+    let needle = "name=\"csrf-token\" content=\"";
+    let at = page.find(needle)? + needle.len();
+    let end = page[at..].find('"')?;
+    Some(page[at..at + end].to_string())
+}
+
+#[test]
+fn a_login_survives_a_restart_and_ends_with_a_new_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = free_port();
+    let cfg = console_config(
+        dir.path(),
+        free_port(),
+        &format!("bind = \"127.0.0.1:{http}\""),
+        "",
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    let out = user_cmd(
+        &["add", "wang", "--role", "operator", "--config", cfg_s],
+        "first-pass-123\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = dir.path().join("daemon.log");
+    let start = || {
+        let d = Daemon::start_with(&cfg, &log, &[], &[]);
+        wait_for("the console", Duration::from_secs(30), &|| d.log(), || {
+            request(http, "GET", "/healthz", "", "")
+        });
+        d
+    };
+    let d = start();
+    let cookie = login(http, "wang", "first-pass-123").expect("logs in");
+    let auth = format!("Cookie: {cookie}\r\n");
+    let (status, _, body) = request(http, "GET", "/cameras", &auth, "").unwrap();
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&String::from_utf8_lossy(&body)).expect("a CSRF token in the page");
+    // The sessions file beside the users file holds no cookie value.
+    let sessions = dir.path().join("sessions.db");
+    let raw = std::fs::read(&sessions).expect("the sessions file");
+    let id = cookie.trim_start_matches("ew_session=");
+    assert!(!raw.windows(id.len()).any(|w| w == id.as_bytes()));
+    drop(d);
+
+    // A new process: the same cookie and CSRF token still work.
+    let d = start();
+    let (status, _, body) = request(http, "GET", "/cameras", &auth, "").unwrap();
+    assert_eq!(
+        status,
+        200,
+        "the session outlived the restart:\n{}",
+        d.log()
+    );
+    assert_eq!(
+        csrf_of(&String::from_utf8_lossy(&body)).as_deref(),
+        Some(csrf.as_str())
+    );
+    let form = format!("lang=zh-CN&next=%2Fcameras&csrf={csrf}");
+    let (status, _, _) = request(
+        http,
+        "POST",
+        "/lang",
+        &format!("{auth}Content-Type: application/x-www-form-urlencoded\r\n"),
+        &form,
+    )
+    .unwrap();
+    assert_eq!(status, 303, "the CSRF token outlived the restart");
+    drop(d);
+
+    // A new password set while the daemon is down ends the session at the
+    // next start.
+    let out = user_cmd(&["passwd", "wang", "--config", cfg_s], "second-pass-456\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = start();
     assert_eq!(request(http, "GET", "/cameras", &auth, "").unwrap().0, 303);
     login(http, "wang", "second-pass-456").expect("the new password works");
     drop(d);

@@ -794,6 +794,8 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
                 last_announce_delay_s: Some(10.4),
             }),
             last_outage: None,
+            display_name: None,
+            zones: Vec::new(),
         }],
         models: [("nanodet-g-coco".to_string(), timing)].into(),
         inference: {

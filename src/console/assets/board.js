@@ -6,6 +6,8 @@
 //    in the viewer's language and the site's time zone, in place of the old
 //    one (or on top, on the first page), or takes it away when it no longer
 //    matches the filters;
+//  - keeps the header's open count ("3 open") current: every incident event
+//    carries the desk's open total;
 //  - on an incident page, shows "this incident has changed" when it does;
 //  - keeps every age ("5 min") current.
 "use strict";
@@ -49,8 +51,15 @@
   source.addEventListener("error", function () { live(false); });
   // The stream fell behind and missed changes: start again from the server.
   source.addEventListener("reload", function () { window.location.reload(); });
+  var openCount = document.getElementById("open-count");
+  function setOpen(n) {
+    if (!openCount || typeof n !== "number") return;
+    openCount.dataset.n = String(n);
+    openCount.textContent = openCount.dataset.fmt.replace("{n}", String(n));
+  }
   source.addEventListener("incident", function (e) {
     var msg = JSON.parse(e.data);
+    setOpen(msg.open);
     if (page) {
       document.getElementById("changed").hidden = false;
       return;

@@ -7,9 +7,10 @@
 //!   state and day (in the site's time zone), paged ([`view::PER_PAGE`]).
 //! - `GET /board/events` (viewer+): Server-Sent Events with the same query
 //!   as the board: each new or changed incident as an `incident` event
-//!   (`{"event", "state", "first_at", "last_at", "html"}`, `html` being its
-//!   row rendered for the viewer, or `"remove": true` when it no longer
-//!   matches the filter); `reload` when the stream fell behind. The board's
+//!   (`{"event", "state", "first_at", "last_at", "open", "html"}`, `html`
+//!   being its row rendered for the viewer, or `"remove": true` when it no
+//!   longer matches the filter; `open` the desk's open incidents after the
+//!   change, for the header's count); `reload` when the stream fell behind. The board's
 //!   script (`assets/board.js`) puts the rows in place, so incidents appear
 //!   without reloading the page. `?event=<id>` follows one incident (the
 //!   incident page's "this incident has changed" notice).
@@ -193,6 +194,11 @@ struct Live<'a> {
     state: &'a str,
     first_at: chrono::DateTime<chrono::Utc>,
     last_at: chrono::DateTime<chrono::Utc>,
+    /// Open (open or acknowledged) incidents on the whole desk after this
+    /// change, whatever the filter: the board header's count. Absent when
+    /// the desk could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     html: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -226,6 +232,7 @@ pub async fn events(
         let st = st.clone();
         let filter = filter.clone();
         let only_event = only_event.clone();
+        let desk = desk.clone();
         async move {
             loop {
                 match rx.recv().await {
@@ -250,11 +257,13 @@ pub async fn events(
                         } else {
                             None
                         };
+                        let open = open_total(&desk).await;
                         let live = Live {
                             event: &s.event,
                             state: s.state.as_str(),
                             first_at: s.first_at,
                             last_at: s.last_at,
+                            open,
                             html,
                             remove: !keep,
                         };
@@ -278,6 +287,20 @@ pub async fn events(
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// The desk's open incidents now (one indexed count, on a blocking
+/// thread); `None`, logged, when the desk cannot be read.
+async fn open_total(desk: &crate::desk::Desk) -> Option<u64> {
+    let d = desk.clone();
+    match tokio::task::spawn_blocking(move || d.counts()).await {
+        Ok(Ok(c)) => Some(c.total),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "console: open incidents not counted");
+            None
+        }
+        Err(_) => None,
+    }
 }
 
 /// A handling step's outcome shown on the incident page.
