@@ -255,6 +255,7 @@ impl Config {
         self.homeassistant.check(&mut p);
         self.desk.check(&mut p);
         self.console.check(&self.health.listen, &mut p);
+        crate::delivery::notify::check(&self.notifiers, &self.notify_context(), &mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");
@@ -327,6 +328,35 @@ impl Config {
                     )
                 })
                 .collect(),
+        }
+    }
+
+    /// What every notifier needs from the rest of the config to write for
+    /// people (`[[notifiers]]`, `docs/notifications.md`).
+    pub fn notify_context(&self) -> crate::delivery::notify::adapter::Context {
+        use crate::delivery::notify::adapter::{CameraNames, Context};
+        Context {
+            site_name: self
+                .site
+                .name
+                .clone()
+                .unwrap_or_else(|| self.site.id.clone()),
+            timezone: self.site.timezone,
+            cameras: self
+                .cameras
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        CameraNames {
+                            name: c.display_name.clone().unwrap_or_else(|| c.name.clone()),
+                            zones: zone_display_names(c),
+                        },
+                    )
+                })
+                .collect(),
+            console_url: None,
+            evidence_dir: self.evidence.dir.clone(),
         }
     }
 

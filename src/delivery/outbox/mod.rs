@@ -27,8 +27,8 @@ mod tests;
 pub use error::OutboxError;
 pub use policy::{Caps, Dropped};
 pub use salvage::{quarantine, salvage, Salvage};
-pub use sinks::{SinkFigures, SinkRow, SinkSync};
 pub use schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+pub use sinks::{SinkFigures, SinkRow, SinkSync};
 pub use space::{create_reserve, free_bytes, reserve_path, SpacePlan, RESERVE_SUFFIX};
 pub use stats::{counter_name, severity_from_rank, severity_name, OutboxStats, RowInfo};
 

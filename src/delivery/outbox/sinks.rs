@@ -150,7 +150,9 @@ impl Outbox {
                     topic,
                     payload,
                 }),
-                _ => tracing::error!(path = %self.path.display(), seq, "outbox row with an unknown id or kind skipped by the notifiers"),
+                _ => {
+                    tracing::error!(path = %self.path.display(), seq, "outbox row with an unknown id or kind skipped by the notifiers")
+                }
             }
         }
         Ok(out)
@@ -192,7 +194,8 @@ impl Outbox {
         let path = self.path.clone();
         self.relaxed(|tx| {
             {
-                let mut stmt = tx.prepare_cached("UPDATE outbox SET mqtt_done = 1 WHERE id = ?1")?;
+                let mut stmt =
+                    tx.prepare_cached("UPDATE outbox SET mqtt_done = 1 WHERE id = ?1")?;
                 for id in ids {
                     stmt.execute([id.to_string()])?;
                 }

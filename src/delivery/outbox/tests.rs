@@ -437,7 +437,11 @@ fn a_message_with_a_topic_keeps_it_and_never_touches_open_incidents() {
 // ------------------------------------------------------------ sinks (schema 5)
 
 fn seqs(o: &Outbox) -> Vec<i64> {
-    o.sink_rows(0, 1000).unwrap().iter().map(|r| r.seq).collect()
+    o.sink_rows(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect()
 }
 
 #[test]
@@ -471,7 +475,10 @@ fn a_row_goes_only_when_mqtt_and_every_notifier_are_done() {
     assert_eq!(o.sink_cursors().unwrap()["a"], all[2]);
     // Removing b releases its row.
     let sync = o.sync_sinks(&["a".into()]).unwrap();
-    assert_eq!((sync.removed, sync.released_rows), (vec!["b".to_string()], 1));
+    assert_eq!(
+        (sync.removed, sync.released_rows),
+        (vec!["b".to_string()], 1)
+    );
     assert!(seqs(&o).is_empty());
     assert_eq!(o.totals().unwrap(), (0, 0));
 }
@@ -492,7 +499,11 @@ fn rows_only_a_notifier_waits_for_are_dropped_first_and_counted_for_it() {
     let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
     assert_eq!(gone, vec![crit.id]);
     let counters = o.counters().unwrap();
-    assert_eq!(counters.get("dropped_cap_critical"), None, "MQTT lost nothing");
+    assert_eq!(
+        counters.get("dropped_cap_critical"),
+        None,
+        "MQTT lost nothing"
+    );
     assert_eq!(o.sink_figures().unwrap()["hook"].dropped, 1);
     assert_eq!(o.mqtt_rows().unwrap(), 2);
 }
@@ -511,7 +522,11 @@ fn a_version_4_file_is_upgraded_to_5_with_its_rows_kept() {
             .unwrap();
         conn.pragma_update(None, "user_version", 4).unwrap();
         for topic in [None, Some("incidents/e/handling")] {
-            let id = if topic.is_none() { a.id } else { Uuid::now_v7() };
+            let id = if topic.is_none() {
+                a.id
+            } else {
+                Uuid::now_v7()
+            };
             conn.execute(
                 "INSERT INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload, topic)
                  VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6)",

@@ -725,7 +725,10 @@ impl Store {
         if epoch != self.epoch {
             return;
         }
-        let c = self.pending_sink_cursors.entry(name.to_string()).or_insert(cursor);
+        let c = self
+            .pending_sink_cursors
+            .entry(name.to_string())
+            .or_insert(cursor);
         *c = (*c).max(cursor);
         if !self.deletes_suspended() {
             self.flush_deletes();
