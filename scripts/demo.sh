@@ -12,7 +12,10 @@
 #     of the retained snapshot topics under demo-out/snapshots/; each
 #     incident's evidence (a clip cut from the 1080p stream without
 #     re-encoding, a full-resolution snapshot, the detect-size composite) is
-#     written under demo-out/evidence/ and printed when it is announced.
+#     written under demo-out/evidence/ and printed when it is announced;
+#  6. starts a local webhook receiver (scripts/notify-receiver.py) that a
+#     [[notifiers]] webhook in the demo config posts incidents to; it prints
+#     each notification as `notify: ...` (docs/notifications.md).
 # It stops by itself after DEMO_SECONDS (default 150), or on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +48,13 @@ echo "demo: rendering the 1080p main streams (cached after the first run)"
 
 MQTT_PORT=$(free_port)
 RTSP_PORT=$(free_port)
+HOOK_PORT=$(free_port)
+HOOK_SECRET=demo-secret
+
+# The notifier's credentials stay out of the config, in a 0600 file.
+(umask 077 && printf 'url = "http://127.0.0.1:%s/hook"\nsecret = "%s"\n' "$HOOK_PORT" "$HOOK_SECRET" > "$OUT/notify-webhook.toml")
+python3 scripts/notify-receiver.py --listen "127.0.0.1:$HOOK_PORT" --secret "$HOOK_SECRET" &
+pids+=($!)
 
 cat > "$OUT/mosquitto.conf" <<CONF
 listener $MQTT_PORT 127.0.0.1
@@ -80,6 +90,12 @@ path = "$PWD/$OUT/outbox.db"
 
 [evidence]
 dir = "$PWD/$OUT/evidence"
+
+# Incidents also go to a local webhook receiver, which prints them.
+[[notifiers]]
+name = "demo-webhook"
+kind = "webhook"
+credentials_file = "$PWD/$OUT/notify-webhook.toml"
 
 CONF
   for cam in tower-a bike-shed bin-room; do
