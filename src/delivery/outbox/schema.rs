@@ -56,7 +56,7 @@
 //!    the head (the highest `seq` ever used), so it gets only rows queued
 //!    after it was added. Other processes leave `sinks` alone.
 //! 10. `totals.mqtt_rows` always equals the number of rows with
-//!    `mqtt_done = 0` (kept by triggers).
+//!     `mqtt_done = 0` (kept by triggers).
 //!
 //! # Schema versions
 //!

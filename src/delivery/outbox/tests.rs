@@ -489,7 +489,7 @@ fn rows_only_a_notifier_waits_for_are_dropped_first_and_counted_for_it() {
     let mut o = Outbox::open(&dir.path().join("o.db"), caps(2, 1 << 20), true).unwrap();
     o.sync_sinks(&["hook".into()]).unwrap();
     let crit = alert(Severity::Critical, 1);
-    o.append(&[crit.clone()]).unwrap();
+    o.append(std::slice::from_ref(&crit)).unwrap();
     let s = seqs(&o);
     o.remove_delivered(&s).unwrap();
     // Two info alerts MQTT has not got push out the critical one MQTT has.
