@@ -368,3 +368,38 @@ fn sigkill_with_notifications_pending_then_all_delivered_after_restart() {
     assert_eq!(outbox_rows(&outbox), 0, "both sinks done: rows deleted");
     println!("SIGKILL with 50 notifications pending: 50 notified after the restart, 0 twice");
 }
+
+#[test]
+fn check_config_names_the_notifier_fields_that_are_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, _) = config_with_hook(dir.path(), 1883, "http://127.0.0.1:9/hook", "");
+    let bad = format!(
+        "{text}\n[[notifiers]]\nname = \"guards\"\nkind = \"webhook\"\ncredentials_file = \"{}\"\n\
+         \n[[notifiers]]\nname = \"bell\"\nkind = \"webhook\"\ncredentials_file = \"{}\"\n",
+        dir.path().join("missing.toml").display(),
+        dir.path().join("hook.toml").display(),
+    );
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, bad).unwrap();
+    std::fs::write(dir.path().join("hook.toml"), "url = \"mailto:x\"\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["check-config", "--config", cfg.to_str().unwrap()])
+        .env("ESTATEWATCH_LOG", "warn")
+        .output()
+        .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("notifiers[1].name") && out.contains("duplicate"), "{out}");
+    assert!(
+        out.contains("notifiers[1].credentials_file") && out.contains("missing.toml"),
+        "{out}"
+    );
+    assert!(
+        out.contains("notifiers[0].credentials_file") && out.contains("hook.toml") && out.contains("url"),
+        "{out}"
+    );
+}
