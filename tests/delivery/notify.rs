@@ -393,13 +393,18 @@ fn check_config_names_the_notifier_fields_that_are_wrong() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(o.status.code(), Some(2), "{out}");
-    assert!(out.contains("notifiers[1].name") && out.contains("duplicate"), "{out}");
+    assert!(
+        out.contains("notifiers[1].name") && out.contains("duplicate"),
+        "{out}"
+    );
     assert!(
         out.contains("notifiers[1].credentials_file") && out.contains("missing.toml"),
         "{out}"
     );
     assert!(
-        out.contains("notifiers[0].credentials_file") && out.contains("hook.toml") && out.contains("url"),
+        out.contains("notifiers[0].credentials_file")
+            && out.contains("hook.toml")
+            && out.contains("url"),
         "{out}"
     );
 }
