@@ -12,7 +12,12 @@
 #     of the retained snapshot topics under demo-out/snapshots/; each
 #     incident's evidence (a clip cut from the 1080p stream without
 #     re-encoding, a full-resolution snapshot, the detect-size composite) is
-#     written under demo-out/evidence/ and printed when it is announced.
+#     written under demo-out/evidence/ and printed when it is announced;
+#  6. starts a local receiver (scripts/notify-receiver.py) that two
+#     [[notifiers]] post incidents to: a generic webhook (the alert JSON,
+#     signed) and a WeCom group robot (the Chinese message staff read, then
+#     the picture); it prints each as `notify /hook: ...` or
+#     `notify /wecom: ...` (docs/notifications.md).
 # It stops by itself after DEMO_SECONDS (default 150), or on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +53,15 @@ RTSP_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 # What staff see the cameras called (console, watch, text on pictures).
 declare -A display=([tower-a]="3号楼南侧" [bike-shed]="一号车棚" [bin-room]="5号楼垃圾房")
+HOOK_PORT=$(free_port)
+HOOK_SECRET=demo-secret
+
+# The notifier's credentials stay out of the config, in a 0600 file.
+(umask 077 && printf 'url = "http://127.0.0.1:%s/hook"\nsecret = "%s"\n' "$HOOK_PORT" "$HOOK_SECRET" > "$OUT/notify-webhook.toml")
+# The same receiver plays a WeCom group robot: the staff's Chinese message.
+(umask 077 && printf 'url = "http://127.0.0.1:%s/wecom"\n' "$HOOK_PORT" > "$OUT/notify-wecom.toml")
+python3 scripts/notify-receiver.py --listen "127.0.0.1:$HOOK_PORT" --secret "$HOOK_SECRET" &
+pids+=($!)
 
 cat > "$OUT/mosquitto.conf" <<CONF
 listener $MQTT_PORT 127.0.0.1
@@ -81,6 +95,7 @@ port = $MQTT_PORT
 
 [console]
 bind = "127.0.0.1:$HTTP_PORT"
+public_url = "http://127.0.0.1:$HTTP_PORT"
 users_file = "$PWD/$OUT/users.toml"
 
 [outbox]
@@ -88,6 +103,23 @@ path = "$PWD/$OUT/outbox.db"
 
 [evidence]
 dir = "$PWD/$OUT/evidence"
+
+# Incidents also go to a local webhook receiver, which prints them.
+[[notifiers]]
+name = "demo-webhook"
+kind = "webhook"
+credentials_file = "$PWD/$OUT/notify-webhook.toml"
+
+# And, as a WeCom group robot would get them, in Chinese with the picture
+# (played by the same receiver).
+[[notifiers]]
+name = "demo-wecom"
+kind = "wecom"
+lang = "zh-CN"
+credentials_file = "$PWD/$OUT/notify-wecom.toml"
+[notifiers.route]
+kinds = ["throwing", "fire", "smoke", "garbage"]
+states = ["new"]
 
 CONF
   for cam in tower-a bike-shed bin-room; do

@@ -65,6 +65,13 @@ fn outbox(db: &Path, json: bool, action: &Action) -> anyhow::Result<()> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
+                println!("  for MQTT:    {}", s.mqtt_rows);
+                for (name, f) in &s.sinks {
+                    println!(
+                        "  notifier {name}: backlog {} (cursor {}), dropped {}",
+                        f.backlog, f.cursor, f.dropped
+                    );
+                }
                 println!("  by state:    {}", join(&s.by_state));
                 println!("  by kind:     {}", join(&s.by_kind));
                 println!("  by severity: {}", join(&s.by_severity));

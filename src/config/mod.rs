@@ -359,6 +359,7 @@ impl Config {
                 &mut p,
             );
         }
+        crate::delivery::notify::check(&self.notifiers, &self.notify_context(), &mut p);
         let mut seen = std::collections::HashMap::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let path = format!("cameras[{i}]");
@@ -436,7 +437,7 @@ impl Config {
 
     /// What notifiers and platform profiles need to write for people:
     /// the site's name and time zone, each camera's and zone's display
-    /// name, the evidence folder. `console_url` is left `None` here.
+    /// name, the evidence folder, and `[console] public_url` for links.
     pub fn notify_context(&self) -> crate::delivery::notify::adapter::Context {
         use crate::delivery::notify::adapter::{CameraNames, Context};
         Context {
@@ -459,7 +460,11 @@ impl Config {
                     )
                 })
                 .collect(),
-            console_url: None,
+            console_url: self
+                .console
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
             evidence_dir: self.evidence.dir.clone(),
         }
     }

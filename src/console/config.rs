@@ -46,6 +46,12 @@ pub struct ConsoleConfig {
     /// (`/var/lib/estatewatch/sessions.db`).
     #[serde(default)]
     pub sessions_db: Option<PathBuf>,
+    /// The console's address as staff reach it from their phones, e.g.
+    /// `"https://10.0.0.5:9807"`: notifications link
+    /// `<public_url>/incidents/<event>` (and DingTalk and Feishu show the
+    /// picture through it). Default: none (messages carry no link).
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 impl Default for ConsoleConfig {
@@ -57,6 +63,7 @@ impl Default for ConsoleConfig {
             tls_key: None,
             session_hours: default_session_hours(),
             sessions_db: None,
+            public_url: None,
         }
     }
 }
@@ -106,6 +113,18 @@ impl ConsoleConfig {
     /// Checks the section; problems are reported under `console.`.
     /// `health_listen` is `[health] listen` (the fallback address).
     pub fn check(&self, health_listen: &str, p: &mut Vec<ConfigProblem>) {
+        if let Some(u) = &self.public_url {
+            let rest = u
+                .strip_prefix("http://")
+                .or_else(|| u.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+                push(
+                    p,
+                    "console.public_url",
+                    format!("{u:?} is not an http:// or https:// address with a host"),
+                );
+            }
+        }
         let text = self.bind_text(health_listen);
         let field = if self.bind.is_some() {
             "console.bind"

@@ -11,7 +11,9 @@
 //! ([`start_pipeline`]), then the monitor (the stats topic, see
 //! [`crate::monitor`]) and the console (pages, `/healthz`, `/metrics`,
 //! `/evidence`, see [`crate::console`]; `[console]` changes take effect at
-//! the next start).
+//! the next start). The notifiers start with delivery
+//! ([`Delivery::start_notifiers`]); `[[notifiers]]` changes take effect at
+//! the next start.
 //! Reload (SIGHUP, `estatewatch reload`, or a save on the console's
 //! calibration page, which asks over a channel and is told the outcome):
 //! the config file is read and
@@ -241,6 +243,15 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
     let notifier = Arc::new(Notifier::from_env()?);
     let mut signals = Signals::install();
     let delivery = Delivery::start(&config.delivery()).await?;
+    // Notifiers read the outbox beside the publisher, each from its cursor.
+    let notify_ctx = config.notify_context();
+    let started_notifiers = crate::delivery::notify::specs(&config.notifiers, &notify_ctx)
+        .map_err(anyhow::Error::from)
+        .and_then(|specs| Ok(delivery.start_notifiers(specs, notify_ctx)?));
+    if let Err(e) = started_notifiers {
+        delivery.shutdown(Duration::ZERO).await;
+        return Err(e);
+    }
     let (desk, commands) = match start_desk(&config, &delivery) {
         Ok(d) => d,
         Err(e) => {
@@ -384,6 +395,11 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
                         {
                             Ok(Ok((new, report))) => {
+                                if format!("{:?}", config.notifiers)
+                                    != format!("{:?}", new.notifiers)
+                                {
+                                    tracing::warn!("[[notifiers]] changed: the change takes effect at the next start (restart the daemon)");
+                                }
                                 apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
                                 if let Some(ha) = &ha {
                                     ha.set_cameras(ha_cameras(&new));

@@ -53,7 +53,8 @@ impl Monitor {
             .map(CameraUnit::snapshot)
             .collect();
         lock(&self.rates).update(Instant::now(), &mut cameras);
-        let (outbox, mut mqtt) = Snapshot::delivery_parts(&self.delivery.status());
+        let delivery = self.delivery.status();
+        let (outbox, mut mqtt) = Snapshot::delivery_parts(&delivery);
         mqtt.down_for_s = self
             .link
             .observe(mqtt.connected, Instant::now())
@@ -81,6 +82,7 @@ impl Monitor {
                     None
                 }
             }),
+            notifiers: delivery.notifiers,
         }
     }
 

@@ -22,6 +22,10 @@
 //!   publisher.
 //! - The [`publisher`] sends committed rows in order and removes each only on
 //!   the broker's PUBACK for it; see ADR 0001 (`docs/adr/0001-outbox-and-delivery.md`).
+//! - The [`notify`] senders (one thread per `[[notifiers]]` entry, started
+//!   with [`Delivery::start_notifiers`]) read the same rows, each from its
+//!   own cursor; a row is deleted once the broker and every notifier are
+//!   done with it (ADR 0004, `docs/adr/0004-notifier-cursors.md`).
 //! - [`StatusProbe`] reads delivery's figures and publishes the retained
 //!   stats and per-camera state (built upstream, by
 //!   [`CameraWatch`](crate::alert::camera::CameraWatch)).
@@ -76,6 +80,12 @@ pub enum DeliveryError {
     Outbox(#[from] OutboxError),
     #[error("cannot start a delivery thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("notifiers[{index}] ({name}): {source}")]
+    Notifier {
+        index: usize,
+        name: String,
+        source: notify::BuildError,
+    },
 }
 
 /// Alerts waiting for the writer: a bounded queue with the outbox's drop
@@ -278,6 +288,8 @@ pub struct DeliveryStatus {
     pub oldest_age_s: f64,
     /// Alerts dropped ever (outbox counters) plus intake drops not yet counted there.
     pub dropped: u64,
+    /// Each notifier's figures (empty without `[[notifiers]]`).
+    pub notifiers: Vec<notify::sender::NotifierStatus>,
 }
 
 /// Reads delivery's status; see [`Delivery::probe`].
@@ -287,6 +299,7 @@ pub struct StatusProbe {
     store: Arc<Mutex<Store>>,
     link: Arc<Mutex<LinkStatus>>,
     core_tx: Sender<CoreMsg>,
+    notifiers: Arc<Mutex<Option<notify::sender::Senders>>>,
 }
 
 impl StatusProbe {
@@ -351,6 +364,10 @@ impl StatusProbe {
             depth: q.depth,
             oldest_age_s: q.oldest_age_s,
             dropped: q.dropped + uncounted,
+            notifiers: lock(&self.notifiers)
+                .as_ref()
+                .map(|n| n.status())
+                .unwrap_or_default(),
         }
     }
 }
@@ -400,6 +417,10 @@ pub struct Delivery {
     core_tx: Sender<CoreMsg>,
     writer: Option<std::thread::JoinHandle<()>>,
     publisher: Publisher,
+    /// Wakes the notifiers when the writer committed rows.
+    wake: Arc<notify::sender::Wake>,
+    /// The running notifiers (see [`Delivery::start_notifiers`]).
+    notifiers: Arc<Mutex<Option<notify::sender::Senders>>>,
     _lock: Option<DaemonLock>,
 }
 
@@ -464,11 +485,13 @@ impl Delivery {
             core_tx.clone(),
             core_rx,
         )?;
+        let wake = Arc::new(notify::sender::Wake::default());
         let writer = {
             let (intake, store, tx) = (intake.clone(), store.clone(), core_tx.clone());
+            let wake = wake.clone();
             std::thread::Builder::new()
                 .name("ew-outbox-writer".into())
-                .spawn(move || writer_loop(&intake, &store, &tx))?
+                .spawn(move || writer_loop(&intake, &store, &tx, &wake))?
         };
         let sink = AlertSink {
             intake,
@@ -485,6 +508,8 @@ impl Delivery {
             core_tx,
             writer: Some(writer),
             publisher,
+            wake,
+            notifiers: Arc::default(),
             _lock: lock_file,
         })
     }
@@ -507,6 +532,7 @@ impl Delivery {
             store: self.store.clone(),
             link: self.publisher.status_handle(),
             core_tx: self.core_tx.clone(),
+            notifiers: self.notifiers.clone(),
         }
     }
 
@@ -525,7 +551,13 @@ impl Delivery {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
         let _ = self.core_tx.send(CoreMsg::RowsAdded);
+        self.wake.rows_added();
+        // The notifiers keep sending during the publisher's grace period.
         self.publisher.shutdown(grace).await;
+        let notifiers = lock(&self.notifiers).take();
+        if let Some(n) = notifiers {
+            let _ = tokio::task::spawn_blocking(move || n.stop(NOTIFIER_STOP_WAIT)).await;
+        }
         tracing::info!("delivery stopped");
     }
 }
@@ -534,11 +566,22 @@ impl Drop for Delivery {
     fn drop(&mut self) {
         // Dropped without shutdown(): stop the threads; the outbox keeps the rest.
         self.sink.intake.close();
+        if let Some(n) = lock(&self.notifiers).as_ref() {
+            n.signal_stop();
+        }
     }
 }
 
+/// How long shutdown waits for a notifier busy with a request.
+const NOTIFIER_STOP_WAIT: Duration = Duration::from_secs(2);
+
 /// The writer thread: commits intake batches, runs store maintenance.
-fn writer_loop(intake: &Intake, store: &Mutex<Store>, tx: &Sender<CoreMsg>) {
+fn writer_loop(
+    intake: &Intake,
+    store: &Mutex<Store>,
+    tx: &Sender<CoreMsg>,
+    wake: &notify::sender::Wake,
+) {
     let mut last_maintenance = Instant::now();
     loop {
         let (batch, dropped, closed) = intake.take(Duration::from_millis(500));
@@ -550,11 +593,13 @@ fn writer_loop(intake: &Intake, store: &Mutex<Store>, tx: &Sender<CoreMsg>) {
         }
         if had_batch {
             let _ = tx.send(CoreMsg::RowsAdded);
+            wake.rows_added();
         }
         if last_maintenance.elapsed() >= Duration::from_secs(1) {
             last_maintenance = Instant::now();
             if lock(store).maintain(last_maintenance) {
                 let _ = tx.send(CoreMsg::RowsAdded);
+                wake.rows_added();
             }
         }
         if closed && !had_batch {
@@ -750,7 +795,7 @@ pub async fn send_test_alerts(
             let (o, ids) = (outbox.clone(), ids.clone());
             tokio::task::spawn_blocking(move || {
                 let o = lock(&o);
-                ids.iter().any(|id| o.contains(*id).unwrap_or(true))
+                ids.iter().any(|id| o.mqtt_pending(*id).unwrap_or(true))
             })
             .await
             .unwrap_or(true)

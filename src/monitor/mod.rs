@@ -302,6 +302,10 @@ pub struct Snapshot {
     /// without a desk.
     #[serde(skip)]
     pub desk: Option<crate::desk::DeskFigures>,
+    /// One entry per `[[notifiers]]` entry: backlog, failures, last
+    /// success (`docs/notifications.md`); absent without notifiers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifiers: Vec<crate::delivery::notify::sender::NotifierStatus>,
 }
 
 pub(crate) fn rfc3339_ms<S: serde::Serializer>(
@@ -556,6 +560,7 @@ pub(crate) mod tests {
             sensors: Vec::new(),
             evidence: None,
             desk: None,
+            notifiers: Vec::new(),
         }
     }
 

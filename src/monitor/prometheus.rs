@@ -11,6 +11,8 @@
 use super::{Snapshot, Timing};
 use std::fmt::Write;
 
+mod notifiers;
+
 /// Writes `# HELP` and `# TYPE` lines, then one sample per `(labels, value)`.
 struct Out(String);
 
@@ -497,6 +499,9 @@ pub fn render(s: &Snapshot, healthy: bool) -> String {
     }
     if let Some(ev) = &s.evidence {
         evidence(&mut o, ev);
+    }
+    if !s.notifiers.is_empty() {
+        notifiers::render(&mut o, &s.notifiers);
     }
     o.0
 }

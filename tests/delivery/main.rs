@@ -11,6 +11,8 @@ mod daemon;
 mod evidence;
 mod health_notify;
 mod homeassistant;
+mod notify;
+mod notify_server;
 mod outbox;
 mod profiles;
 mod tls;

@@ -382,7 +382,18 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
     let mut bytes = std::fs::read(&damaged).unwrap();
     let page = 4096;
     assert!(bytes.len() > 30 * page, "{} bytes", bytes.len());
-    for b in &mut bytes[20 * page..21 * page] {
+    // A table page from the middle of the file: payloads (with their
+    // padding) are only on the table's pages, never in an index.
+    let pages = bytes.len() / page;
+    let pad = vec![b'x'; 64];
+    let target = (pages / 2..pages)
+        .find(|p| {
+            bytes[p * page..(p + 1) * page]
+                .windows(pad.len())
+                .any(|w| w == pad.as_slice())
+        })
+        .expect("a table page in the second half of the file");
+    for b in &mut bytes[target * page..(target + 1) * page] {
         *b = 0xEE;
     }
     std::fs::write(&damaged, &bytes).unwrap();

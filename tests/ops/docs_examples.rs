@@ -847,6 +847,7 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
             free_bytes: Some(48_000_000_000),
         }),
         desk: None,
+        notifiers: Vec::new(),
     };
     // Serialised as the stats publisher does.
     let real: Value =

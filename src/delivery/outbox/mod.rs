@@ -8,6 +8,7 @@
 //!
 //! The rooms: [`schema`] (the file format, its invariants and upgrades),
 //! [`policy`] (caps, drop policy, TTL), [`incidents`] (open incidents),
+//! [`sinks`] (the notifiers' cursors and the deletion rule),
 //! [`space`] (WAL, checkpoints, the reserve file), [`stats`] (counters and
 //! listings), [`salvage`] (damaged files) and [`error`]. This file holds the
 //! [`Outbox`] type: opening, appending, reading and deleting rows.
@@ -17,6 +18,7 @@ mod incidents;
 mod policy;
 mod salvage;
 mod schema;
+mod sinks;
 mod space;
 mod stats;
 #[cfg(test)]
@@ -26,6 +28,7 @@ pub use error::OutboxError;
 pub use policy::{Caps, Dropped};
 pub use salvage::{quarantine, salvage, Salvage};
 pub use schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+pub use sinks::{SinkFigures, SinkRow, SinkSync};
 pub use space::{create_reserve, free_bytes, reserve_path, SpacePlan, RESERVE_SUFFIX};
 pub use stats::{counter_name, severity_from_rank, severity_name, OutboxStats, RowInfo};
 
@@ -243,14 +246,15 @@ impl Outbox {
         })
     }
 
-    /// Undelivered rows with `seq > after`, oldest first, at most `limit`.
+    /// Rows the broker has not acknowledged with `seq > after`, oldest
+    /// first, at most `limit` (rows kept only for a notifier are left out).
     pub fn rows_after(&self, after: i64, limit: usize) -> Result<Vec<Row>, OutboxError> {
         let err = |e| OutboxError::from_sqlite(&self.path, e);
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT seq, id, kind, severity, enqueued_ms, attempts, payload, topic
-                 FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                 FROM outbox WHERE mqtt_done = 0 AND seq > ?1 ORDER BY seq LIMIT ?2",
             )
             .map_err(err)?;
         let rows = stmt
@@ -286,7 +290,9 @@ impl Outbox {
         .map_err(err)
     }
 
-    /// Removes rows whose PUBACK arrived. Returns how many were still there.
+    /// Records that the broker acknowledged these rows (`mqtt_done`) and
+    /// removes those every notifier is done with too (schema invariant 9).
+    /// Returns how many were still waiting for the broker.
     ///
     /// Runs with `synchronous = NORMAL`: losing this commit in a power cut only
     /// means those alerts are sent again (consumers drop duplicates by `id`).
@@ -297,15 +303,18 @@ impl Outbox {
         let path = self.path.clone();
         let err = |e| OutboxError::from_sqlite(&path, e);
         self.relaxed(|tx| {
-            let mut removed = 0u64;
+            let mut marked = 0u64;
             {
-                let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE outbox SET mqtt_done = 1 WHERE seq = ?1 AND mqtt_done = 0",
+                )?;
                 for s in seqs {
-                    removed += stmt.execute([s])? as u64;
+                    marked += stmt.execute([s])? as u64;
                 }
             }
-            add_counter(tx, "delivered", removed)?;
-            Ok(removed)
+            sinks::sweep(tx)?;
+            add_counter(tx, "delivered", marked)?;
+            Ok(marked)
         })
         .map_err(err)
     }
@@ -368,7 +377,8 @@ impl Outbox {
         })
     }
 
-    /// Number of undelivered rows and their payload bytes (from `totals`).
+    /// Rows in the file (waiting for MQTT or for a notifier) and their
+    /// payload bytes (from `totals`).
     pub fn totals(&self) -> Result<(u64, u64), OutboxError> {
         self.conn
             .query_row("SELECT rows, bytes FROM totals", [], |r| {
@@ -377,14 +387,42 @@ impl Outbox {
             .map_err(|e| self.err(e))
     }
 
-    /// When the oldest waiting row was enqueued (ms since the Unix epoch).
-    pub fn oldest_enqueued_ms(&self) -> Result<Option<i64>, OutboxError> {
+    /// Rows the broker has not acknowledged yet (`totals.mqtt_rows`).
+    pub fn mqtt_rows(&self) -> Result<u64, OutboxError> {
         self.conn
-            .query_row("SELECT MIN(enqueued_ms) FROM outbox", [], |r| r.get(0))
+            .query_row("SELECT mqtt_rows FROM totals", [], |r| {
+                Ok(r.get::<_, i64>(0)?.max(0) as u64)
+            })
             .map_err(|e| self.err(e))
     }
 
-    /// True when `id` is still waiting for delivery.
+    /// When the oldest row waiting for the broker was enqueued (ms since
+    /// the Unix epoch).
+    pub fn oldest_enqueued_ms(&self) -> Result<Option<i64>, OutboxError> {
+        self.conn
+            .query_row(
+                "SELECT enqueued_ms FROM outbox WHERE mqtt_done = 0 ORDER BY seq LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// True when `id` is queued and the broker has not acknowledged it.
+    pub fn mqtt_pending(&self, id: Uuid) -> Result<bool, OutboxError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM outbox WHERE id = ?1 AND mqtt_done = 0",
+                [id.to_string()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// True when `id` is still in the file (waiting for MQTT or a notifier).
     pub fn contains(&self, id: Uuid) -> Result<bool, OutboxError> {
         self.conn
             .query_row(

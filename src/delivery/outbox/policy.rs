@@ -12,6 +12,13 @@
 //! (an `info` `camera_online` outlives the `major` alerts around it). Once
 //! every alert of its incident was dropped unseen, the `end` is an ordinary
 //! row again. The TTL never drops a held `end` either.
+//!
+//! With notifiers (schema version 5), rows the broker already has
+//! (`mqtt_done = 1`, kept only for a notifier that is behind) go before rows
+//! it has not got, at each of those two levels: a dead webhook never costs
+//! MQTT an alert. A dropped row is counted in `counters` only when MQTT had
+//! not got it, and in `sinks.dropped` of each notifier whose cursor had not
+//! passed it.
 
 use super::stats::{count_drops, severity_from_rank};
 use super::{Outbox, OutboxError};
@@ -45,6 +52,9 @@ pub struct Dropped {
     pub seq: i64,
     pub id: Uuid,
     pub severity: Severity,
+    /// True when the broker had it already (kept only for a notifier):
+    /// not counted as dropped for MQTT.
+    pub mqtt_done: bool,
 }
 
 /// A row chosen to be dropped.
@@ -55,10 +65,11 @@ pub(super) struct Victim {
     bytes: i64,
     event: Option<String>,
     state: Option<String>,
+    mqtt_done: bool,
 }
 
 impl Victim {
-    /// Reads `seq, id, severity, bytes, event, state`.
+    /// Reads `seq, id, severity, bytes, event, state, mqtt_done`.
     fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Victim> {
         Ok(Victim {
             seq: r.get(0)?,
@@ -67,6 +78,7 @@ impl Victim {
             bytes: r.get(3)?,
             event: r.get(4)?,
             state: r.get(5)?,
+            mqtt_done: r.get::<_, i64>(6)? != 0,
         })
     }
 
@@ -75,6 +87,7 @@ impl Victim {
             seq: self.seq,
             id: Uuid::parse_str(&self.id).unwrap_or(Uuid::nil()),
             severity: severity_from_rank(self.severity).unwrap_or(Severity::Info),
+            mqtt_done: self.mqtt_done,
         }
     }
 }
@@ -101,13 +114,18 @@ pub(super) fn enforce_caps(
 }
 
 /// The row the drop policy removes next: the lowest severity, oldest first,
-/// held `end`s only when nothing else is left.
+/// held `end`s only when nothing else is left; at each level rows the broker
+/// has already before those it has not.
 pub(super) fn next_victim(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Option<Victim>> {
     for sql in [
-        "SELECT seq, id, severity, bytes, event, state FROM outbox
-         WHERE held = 0 ORDER BY severity, seq LIMIT 1",
-        "SELECT seq, id, severity, bytes, event, state FROM outbox
-         WHERE held > 0 ORDER BY severity, seq LIMIT 1",
+        "SELECT seq, id, severity, bytes, event, state, mqtt_done FROM outbox
+         WHERE mqtt_done = 1 AND held = 0 ORDER BY severity, seq LIMIT 1",
+        "SELECT seq, id, severity, bytes, event, state, mqtt_done FROM outbox
+         WHERE mqtt_done = 0 AND held = 0 ORDER BY severity, seq LIMIT 1",
+        "SELECT seq, id, severity, bytes, event, state, mqtt_done FROM outbox
+         WHERE mqtt_done = 1 AND held > 0 ORDER BY severity, seq LIMIT 1",
+        "SELECT seq, id, severity, bytes, event, state, mqtt_done FROM outbox
+         WHERE mqtt_done = 0 AND held > 0 ORDER BY severity, seq LIMIT 1",
     ] {
         let v = tx
             .prepare_cached(sql)?
@@ -121,9 +139,12 @@ pub(super) fn next_victim(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Op
 }
 
 /// Deletes a dropped row, keeping invariant 7: a dropped `new` or `update`
-/// no longer counts for its incident.
+/// no longer counts for its incident; every notifier that had not passed it
+/// counts it in `sinks.dropped`.
 pub(super) fn drop_row(tx: &rusqlite::Transaction<'_>, v: &Victim) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+        .execute([v.seq])?;
+    tx.prepare_cached("UPDATE sinks SET dropped = dropped + 1 WHERE cursor < ?1")?
         .execute([v.seq])?;
     let (Some(event), Some("new" | "update")) = (v.event.as_deref(), v.state.as_deref()) else {
         return Ok(());
@@ -155,7 +176,7 @@ impl Outbox {
             loop {
                 let due = {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT seq, id, severity, bytes, event, state FROM outbox
+                        "SELECT seq, id, severity, bytes, event, state, mqtt_done FROM outbox
                          WHERE enqueued_ms < ?1 AND held = 0 ORDER BY seq",
                     )?;
                     let rows = stmt.query_map([cutoff], Victim::read)?;

@@ -8,10 +8,13 @@
 //!    or power cut) before anything tries to publish it.
 //! 2. Alert ids (`id`, the alert's UUIDv7) are unique: inserting an id that is
 //!    already queued is a no-op.
-//! 3. A row leaves the table only when (a) the broker's PUBACK for the very
-//!    packet that carried it arrived ([`Outbox::remove_delivered`]), (b) the cap
-//!    policy drops it, (c) it outlived the optional TTL, or (d) an installer
-//!    purged it. Every (b)–(d) removal is counted in `counters`.
+//! 3. A row leaves the table only when (a) every sink is done with it
+//!    (invariant 9: the broker's PUBACK for the very packet that carried it
+//!    arrived, [`Outbox::remove_delivered`], and every notifier's cursor is
+//!    past it), (b) the cap policy drops it, (c) it outlived the optional
+//!    TTL, or (d) an installer purged it. Every (b)–(d) removal is counted in
+//!    `counters` when MQTT had not got the row yet, and in each notifier's
+//!    `sinks.dropped` when that notifier had not.
 //! 4. Delivery order is `seq` order. `seq` is `INTEGER PRIMARY KEY
 //!    AUTOINCREMENT`: it only grows and is never reused, even by rows inserted
 //!    by another process (`estatewatch send-test-alert`).
@@ -42,6 +45,20 @@
 //!    alert, published on `<prefix>/<gateway>/alerts/<kind>`. A topic
 //!    `abs:<t>` is absolute: published on `<t>` as it is (a platform
 //!    profile's mapped message, `delivery::profile`).
+//! 9. Sinks (schema version 5). MQTT and every notifier take each row
+//!    independently. `mqtt_done` is 1 once the broker acknowledged the row
+//!    (it is never set back to 0); `sinks` holds one row per configured
+//!    notifier with its `cursor`: every outbox row with `seq <= cursor` is
+//!    done for that notifier (sent, taken by the vendor, rejected, merged
+//!    into a later state of its incident, or not taken by its routes). A row
+//!    is deleted as soon as `mqtt_done = 1` and `seq <= MIN(sinks.cursor)`
+//!    (at once when there are no sinks); a cursor only grows. The running
+//!    daemon makes `sinks` match its `[[notifiers]]` at start: a removed
+//!    notifier's row is deleted (releasing its rows), a new one starts at
+//!    the head (the highest `seq` ever used), so it gets only rows queued
+//!    after it was added. Other processes leave `sinks` alone.
+//! 10. `totals.mqtt_rows` always equals the number of rows with
+//!     `mqtt_done = 0` (kept by triggers).
 //!
 //! # Schema versions
 //!
@@ -56,7 +73,7 @@ use super::{Outbox, OutboxError};
 use crate::alert::AlertKind;
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `PRAGMA application_id` of an outbox file ("EWOB").
 pub const APPLICATION_ID: i64 = 0x4557_4f42;
@@ -127,6 +144,36 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         4,
         r#"
     ALTER TABLE outbox ADD COLUMN topic TEXT;          -- invariant 8; NULL for alerts
+    "#,
+    ),
+    (
+        5,
+        r#"
+    ALTER TABLE outbox ADD COLUMN mqtt_done INTEGER NOT NULL DEFAULT 0; -- invariant 9
+    CREATE INDEX outbox_mqtt ON outbox (mqtt_done, seq);
+    CREATE INDEX outbox_drop_sinks ON outbox (mqtt_done, severity, seq);
+    CREATE TABLE sinks (
+        name     TEXT    PRIMARY KEY,                  -- the notifier's `name`
+        cursor   INTEGER NOT NULL,                     -- rows with seq <= cursor are done
+        dropped  INTEGER NOT NULL DEFAULT 0,           -- rows the caps or TTL took before it
+        added_ms INTEGER NOT NULL                      -- when it was added, Unix ms
+    );
+    ALTER TABLE totals ADD COLUMN mqtt_rows INTEGER NOT NULL DEFAULT 0; -- invariant 10
+    UPDATE totals SET mqtt_rows = rows;
+    DROP TRIGGER outbox_totals_insert;
+    DROP TRIGGER outbox_totals_delete;
+    CREATE TRIGGER outbox_totals_insert AFTER INSERT ON outbox BEGIN
+        UPDATE totals SET rows = rows + 1, bytes = bytes + NEW.bytes,
+                          mqtt_rows = mqtt_rows + (NEW.mqtt_done = 0);
+    END;
+    CREATE TRIGGER outbox_totals_delete AFTER DELETE ON outbox BEGIN
+        UPDATE totals SET rows = rows - 1, bytes = bytes - OLD.bytes,
+                          mqtt_rows = mqtt_rows - (OLD.mqtt_done = 0);
+    END;
+    CREATE TRIGGER outbox_totals_mqtt AFTER UPDATE OF mqtt_done ON outbox
+        WHEN OLD.mqtt_done != NEW.mqtt_done BEGIN
+        UPDATE totals SET mqtt_rows = mqtt_rows + (NEW.mqtt_done = 0) - (OLD.mqtt_done = 0);
+    END;
     "#,
     ),
 ];

@@ -26,8 +26,12 @@ pub struct RowInfo {
 pub struct OutboxStats {
     pub path: String,
     pub schema_version: i64,
-    /// Undelivered rows.
+    /// Rows in the file: waiting for the broker or for a notifier.
     pub rows: u64,
+    /// Of those, rows the broker has not acknowledged.
+    pub mqtt_rows: u64,
+    /// Each notifier's cursor, backlog and drops (schema version 5).
+    pub sinks: BTreeMap<String, super::SinkFigures>,
     /// Sum of their payload sizes.
     pub payload_bytes: u64,
     /// Database file plus its WAL and shared-memory files.
@@ -77,7 +81,8 @@ pub(super) fn count_drops(
     dropped: &[Dropped],
 ) -> rusqlite::Result<()> {
     let mut by: BTreeMap<String, u64> = BTreeMap::new();
-    for d in dropped {
+    // Rows the broker had are not alerts MQTT lost (policy module doc).
+    for d in dropped.iter().filter(|d| !d.mqtt_done) {
         *by.entry(counter_name(prefix, d.severity)).or_default() += 1;
     }
     for (name, n) in by {
@@ -171,6 +176,8 @@ impl Outbox {
             path: self.path.display().to_string(),
             schema_version: self.schema_version()?,
             rows,
+            mqtt_rows: self.mqtt_rows()?,
+            sinks: self.sink_figures()?,
             payload_bytes,
             file_bytes,
             by_state,

@@ -433,3 +433,125 @@ fn a_message_with_a_topic_keeps_it_and_never_touches_open_incidents() {
     assert_eq!(open.len(), 1, "the message ended the incident: {open:?}");
     assert_eq!(open[0].event, event);
 }
+
+// ------------------------------------------------------------ sinks (schema 5)
+
+fn seqs(o: &Outbox) -> Vec<i64> {
+    o.sink_rows(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect()
+}
+
+#[test]
+fn a_row_goes_only_when_mqtt_and_every_notifier_are_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Outbox::open(&dir.path().join("o.db"), caps(100, 1 << 20), true).unwrap();
+    o.append(&[alert(Severity::Info, 1)]).unwrap();
+    // New notifiers start at the head: the row already queued is not theirs.
+    let sync = o.sync_sinks(&["a".into(), "b".into()]).unwrap();
+    assert_eq!(sync.added, ["a", "b"]);
+    let first = seqs(&o)[0];
+    assert_eq!(o.sink_cursors().unwrap()["a"], first);
+    o.append(&[alert(Severity::Info, 1), alert(Severity::Info, 1)])
+        .unwrap();
+    let all = seqs(&o);
+    assert_eq!(all.len(), 3);
+    // The broker has them all: the first goes (no notifier wants it), the
+    // others wait for the notifiers.
+    assert_eq!(o.remove_delivered(&all).unwrap(), 3);
+    assert_eq!(seqs(&o), all[1..]);
+    assert_eq!(o.mqtt_rows().unwrap(), 0);
+    assert!(o.rows_after(0, 10).unwrap().is_empty(), "MQTT is done");
+    o.advance_sink("a", all[2]).unwrap();
+    assert_eq!(seqs(&o).len(), 2, "b is still behind");
+    o.advance_sink("b", all[1]).unwrap();
+    assert_eq!(seqs(&o), [all[2]]);
+    let f = o.sink_figures().unwrap();
+    assert_eq!((f["a"].backlog, f["b"].backlog), (0, 1));
+    // A cursor never goes back.
+    o.advance_sink("a", 0).unwrap();
+    assert_eq!(o.sink_cursors().unwrap()["a"], all[2]);
+    // Removing b releases its row.
+    let sync = o.sync_sinks(&["a".into()]).unwrap();
+    assert_eq!(
+        (sync.removed, sync.released_rows),
+        (vec!["b".to_string()], 1)
+    );
+    assert!(seqs(&o).is_empty());
+    assert_eq!(o.totals().unwrap(), (0, 0));
+}
+
+#[test]
+fn rows_only_a_notifier_waits_for_are_dropped_first_and_counted_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Outbox::open(&dir.path().join("o.db"), caps(2, 1 << 20), true).unwrap();
+    o.sync_sinks(&["hook".into()]).unwrap();
+    let crit = alert(Severity::Critical, 1);
+    o.append(std::slice::from_ref(&crit)).unwrap();
+    let s = seqs(&o);
+    o.remove_delivered(&s).unwrap();
+    // Two info alerts MQTT has not got push out the critical one MQTT has.
+    let out = o
+        .append(&[alert(Severity::Info, 1), alert(Severity::Info, 1)])
+        .unwrap();
+    let gone: Vec<Uuid> = out.dropped.iter().map(|d| d.id).collect();
+    assert_eq!(gone, vec![crit.id]);
+    let counters = o.counters().unwrap();
+    assert_eq!(
+        counters.get("dropped_cap_critical"),
+        None,
+        "MQTT lost nothing"
+    );
+    assert_eq!(o.sink_figures().unwrap()["hook"].dropped, 1);
+    assert_eq!(o.mqtt_rows().unwrap(), 2);
+}
+
+#[test]
+fn a_version_4_file_is_upgraded_to_5_with_its_rows_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    let a = shot(Severity::Major);
+    {
+        let conn = Connection::open(&path).unwrap();
+        for (_, sql) in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        for topic in [None, Some("incidents/e/handling")] {
+            let id = if topic.is_none() {
+                a.id
+            } else {
+                Uuid::now_v7()
+            };
+            conn.execute(
+                "INSERT INTO outbox (id, kind, severity, created_ms, enqueued_ms, bytes, payload, topic)
+                 VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6)",
+                params![
+                    id.to_string(),
+                    a.kind.as_str(),
+                    a.severity.rank(),
+                    a.payload.len() as i64,
+                    a.payload,
+                    topic
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let mut o = Outbox::open(&path, caps(100, 1 << 20), false).unwrap();
+    assert_eq!(o.schema_version().unwrap(), 5);
+    assert_eq!(o.totals().unwrap().0, 2);
+    assert_eq!(o.mqtt_rows().unwrap(), 2, "nothing was acknowledged yet");
+    let rows = o.rows_after(0, 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].id, a.id);
+    assert_eq!(rows[1].topic.as_deref(), Some("incidents/e/handling"));
+    // The triggers of version 5 keep `mqtt_rows` in step.
+    o.remove_delivered(&[rows[0].seq]).unwrap();
+    assert_eq!(o.mqtt_rows().unwrap(), 1);
+    assert_eq!(o.totals().unwrap().0, 1);
+}

@@ -13,7 +13,10 @@ impl Store {
             let _ = std::fs::create_dir_all(dir);
         }
         match Outbox::open(&self.path, self.caps, true) {
-            Ok(f) => self.file_ok(f),
+            Ok(mut f) => {
+                self.sync_sinks_of(&mut f);
+                self.file_ok(f)
+            }
             Err(e) if e.is_corrupt() => self.recover_corrupt(e),
             Err(e) => self.fail(e),
         }
@@ -78,8 +81,11 @@ impl Store {
             .or_default() += salvage.lost.unwrap_or(0);
         match Outbox::open(&self.path, self.caps, true) {
             Ok(mut f) => {
-                // Row numbers of the old file mean nothing in the new one.
+                // Row numbers of the old file mean nothing in the new one;
+                // the notifiers start from the first row of the new one.
                 self.pending_deletes.clear();
+                self.pending_sink_cursors.clear();
+                self.sync_sinks_of(&mut f);
                 if let Err(e) = f.append(&rescued) {
                     tracing::error!(error = %e, "could not copy salvaged alerts; keeping them in memory");
                     self.push_mem(rescued);

@@ -13,6 +13,8 @@ pub(super) struct MemRow {
     pub(super) end: bool,
     pub(super) enqueued: Instant,
     pub(super) attempts: u32,
+    /// The broker acknowledged it; kept only for the notifiers.
+    pub(super) mqtt_done: bool,
 }
 
 /// True when `payload` is an alert whose `state` is `end`.
@@ -49,6 +51,7 @@ impl Store {
                 alert,
                 enqueued: now,
                 attempts: 0,
+                mqtt_done: false,
             });
             self.mem_next += 1;
         }
@@ -58,26 +61,30 @@ impl Store {
         while self.mem.len() as u64 > max_rows || self.mem_bytes > max_bytes {
             // Lowest severity, oldest first, like the file; an incident's
             // `end` only when nothing else is left (its `new` may well have
-            // been delivered already).
+            // been delivered already); rows the broker has (kept only for
+            // the notifiers) before those it has not, at each level.
             let Some(victim) = self
                 .mem
                 .iter()
                 .enumerate()
-                .min_by_key(|(i, m)| (m.end, m.alert.severity, *i))
+                .min_by_key(|(i, m)| (m.end, !m.mqtt_done, m.alert.severity, *i))
                 .map(|(i, _)| i)
             else {
                 break;
             };
             if let Some(m) = self.mem.remove(victim) {
                 self.mem_bytes -= m.alert.payload.len() as u64;
-                *self
-                    .pending_counters
-                    .entry(counter_name("dropped_memory", m.alert.severity))
-                    .or_default() += 1;
+                if !m.mqtt_done {
+                    *self
+                        .pending_counters
+                        .entry(counter_name("dropped_memory", m.alert.severity))
+                        .or_default() += 1;
+                }
                 dropped.push(outbox::Dropped {
                     seq: -(m.n as i64),
                     id: m.alert.id,
                     severity: m.alert.severity,
+                    mqtt_done: m.mqtt_done,
                 });
             }
         }
@@ -95,8 +102,18 @@ impl Store {
             return false;
         };
         let batch: Vec<EncodedAlert> = self.mem.iter().map(|m| m.alert.clone()).collect();
+        let done: Vec<uuid::Uuid> = self
+            .mem
+            .iter()
+            .filter(|m| m.mqtt_done)
+            .map(|m| m.alert.id)
+            .collect();
         match f.append(&batch) {
             Ok(out) => {
+                if let Err(e) = f.mark_mqtt_done(&done) {
+                    // Only means the broker gets them once more.
+                    tracing::warn!(error = %e, rows = done.len(), "could not mark moved alerts as delivered to the broker");
+                }
                 tracing::info!(path = %self.path.display(), moved = batch.len(), "in-memory alerts committed to the outbox file");
                 log_drops("outbox cap reached", &out.dropped);
                 self.mem.clear();

@@ -28,6 +28,14 @@
 //! into the file, or the file replaced), the publisher starts again from the
 //! oldest row; alerts in flight at that moment may be delivered twice, which
 //! consumers handle with the alert `id` like any other redelivery.
+//!
+//! Notifiers ([`super::notify`]) read file rows only, each from its own
+//! cursor ([`Store::sink_rows`], [`Store::advance_sink`]); the file deletes
+//! a row once the broker and every notifier are done with it (outbox schema
+//! invariant 9). While the file fails, an in-memory row the broker
+//! acknowledged is kept (marked) when notifiers are configured, and moved
+//! into the file with the others, so the notifiers get it once the file
+//! works again.
 
 mod failure;
 mod memory;
@@ -35,7 +43,10 @@ mod space;
 
 use memory::MemRow;
 
-use super::outbox::{self, counter_name, Caps, EncodedAlert, Outbox, OutboxError, SpacePlan};
+use super::outbox::{
+    self, counter_name, Caps, EncodedAlert, Outbox, OutboxError, SinkFigures, SinkRow, SinkSync,
+    SpacePlan,
+};
 use crate::alert::{AlertKind, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -151,6 +162,13 @@ pub struct Store {
     pending_deletes: BTreeSet<i64>,
     /// Counter increments not yet written to the file.
     pending_counters: BTreeMap<String, u64>,
+    /// The daemon's notifiers (`None`: a tool, which leaves the file's
+    /// `sinks` as they are); made to match the file whenever one is opened.
+    sinks: Option<Vec<String>>,
+    /// Notifier cursors not yet written to the file.
+    pending_sink_cursors: BTreeMap<String, i64>,
+    /// The file's `sinks` match [`Self::sinks`].
+    sinks_synced: bool,
     epoch: u64,
     quarantined: Vec<PathBuf>,
     salvaged: usize,
@@ -196,6 +214,9 @@ impl Store {
             mem_bytes: 0,
             pending_deletes: BTreeSet::new(),
             pending_counters: BTreeMap::new(),
+            sinks: None,
+            pending_sink_cursors: BTreeMap::new(),
+            sinks_synced: false,
             epoch: 0,
             quarantined: Vec::new(),
             salvaged: 0,
@@ -339,7 +360,8 @@ impl Store {
         }
         if out.len() < limit {
             let start = self.mem.partition_point(|m| m.n <= cursor.mem);
-            for m in self.mem.iter().skip(start).take(limit - out.len()) {
+            let waiting = self.mem.iter().skip(start).filter(|m| !m.mqtt_done);
+            for m in waiting.take(limit - out.len()) {
                 out.push(Pending {
                     at: RowRef::Mem(m.n),
                     id: m.alert.id,
@@ -396,7 +418,18 @@ impl Store {
                 }
                 RowRef::Mem(k) => {
                     let i = self.mem.partition_point(|m| m.n < k);
-                    if self.mem.get(i).is_some_and(|m| m.n == k) {
+                    let keep = self.keeps_for_sinks();
+                    if let Some(m) = self.mem.get_mut(i).filter(|m| m.n == k && keep) {
+                        // The notifiers still need it: keep it, marked.
+                        if !m.mqtt_done {
+                            m.mqtt_done = true;
+                            *self
+                                .pending_counters
+                                .entry("delivered".to_string())
+                                .or_default() += 1;
+                            n += 1;
+                        }
+                    } else if self.mem.get(i).is_some_and(|m| m.n == k) {
                         if let Some(m) = self.mem.remove(i) {
                             self.mem_bytes -= m.alert.payload.len() as u64;
                             *self
@@ -440,6 +473,18 @@ impl Store {
                 }
             }
         }
+        while let Some((name, cursor)) = self.pending_sink_cursors.pop_first() {
+            let Some(f) = self.file.as_mut() else {
+                self.pending_sink_cursors.insert(name, cursor);
+                return;
+            };
+            if let Err(e) = f.advance_sink(&name, cursor) {
+                tracing::warn!(error = %e, notifier = %name, "could not record a notifier's progress in the outbox; will retry (those notifications may be sent again after a restart)");
+                self.pending_sink_cursors.insert(name, cursor);
+                return self.fail(e);
+            }
+            removed = true;
+        }
         if !self.pending_counters.is_empty() {
             let Some(f) = self.file.as_mut() else { return };
             match f.add_counters(&self.pending_counters) {
@@ -473,6 +518,19 @@ impl Store {
         }
         if !self.deletes_suspended() {
             self.ensure_reserve(now);
+        }
+        if self.sinks.is_some() && !self.sinks_synced && !self.deletes_suspended() {
+            if let Some(mut f) = self.file.take() {
+                let synced = self.sync_sinks_of(&mut f).is_some();
+                if self.file.is_none() {
+                    self.file = Some(f);
+                }
+                if synced {
+                    // The notifiers read their cursors again.
+                    self.epoch += 1;
+                    changed = true;
+                }
+            }
         }
         if !self.mem.is_empty() && !self.writes_suspended() {
             changed |= self.migrate();
@@ -525,14 +583,15 @@ impl Store {
         changed
     }
 
-    /// True when nothing is waiting for delivery.
+    /// True when nothing is waiting for the broker (rows kept only for a
+    /// notifier do not count).
     pub fn is_drained(&self) -> bool {
-        if !self.mem.is_empty() {
+        if self.mem.iter().any(|m| !m.mqtt_done) {
             return false;
         }
         match &self.file {
-            Some(f) => match f.totals() {
-                Ok((rows, _)) => rows <= self.pending_deletes.len() as u64,
+            Some(f) => match f.mqtt_rows() {
+                Ok(rows) => rows <= self.pending_deletes.len() as u64,
                 Err(_) => false,
             },
             None => true,
@@ -549,15 +608,16 @@ impl Store {
             .is_some_and(|f| f.contains(id).unwrap_or(false))
     }
 
-    /// Alerts waiting (file and memory), the age of the oldest one, and the
+    /// Alerts waiting for the broker (file and memory), the age of the oldest one, and the
     /// number of alerts dropped ever (persistent `dropped_*` counters plus
     /// those not yet written). File errors count as an empty file.
     pub fn queue_figures(&self) -> QueueFigures {
         let now = outbox::now_ms();
-        let mut depth = self.mem.len() as u64;
+        let mut depth = self.mem.iter().filter(|m| !m.mqtt_done).count() as u64;
         let mut oldest_ms: Option<i64> = self
             .mem
-            .front()
+            .iter()
+            .find(|m| !m.mqtt_done)
             .map(|m| now - m.enqueued.elapsed().as_millis() as i64);
         let mut dropped: u64 = self
             .pending_counters
@@ -566,7 +626,7 @@ impl Store {
             .map(|(_, v)| v)
             .sum();
         if let Some(f) = &self.file {
-            if let Ok((rows, _)) = f.totals() {
+            if let Ok(rows) = f.mqtt_rows() {
                 depth += rows.saturating_sub(self.pending_deletes.len() as u64);
             }
             if let Ok(Some(t)) = f.oldest_enqueued_ms() {
@@ -589,6 +649,98 @@ impl Store {
             },
             dropped,
         }
+    }
+
+    /// True when an in-memory row the broker acknowledged must be kept
+    /// for the notifiers.
+    fn keeps_for_sinks(&self) -> bool {
+        self.sinks.as_ref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// Sets the daemon's notifiers and makes the file's `sinks` match them
+    /// (see [`Outbox::sync_sinks`]); again whenever a file is opened. `None`
+    /// while the file cannot be written (it is done when it can).
+    pub fn set_sinks(&mut self, names: Vec<String>) -> Option<SinkSync> {
+        self.sinks = Some(names);
+        self.pending_sink_cursors
+            .retain(|n, _| self.sinks.as_ref().is_some_and(|s| s.contains(n)));
+        let mut f = self.file.take()?;
+        let out = self.sync_sinks_of(&mut f);
+        self.file = Some(f);
+        out
+    }
+
+    /// Makes `f`'s sinks match the daemon's notifiers (a tool leaves them).
+    pub(super) fn sync_sinks_of(&mut self, f: &mut Outbox) -> Option<SinkSync> {
+        let names = self.sinks.clone()?;
+        self.sinks_synced = false;
+        match f.sync_sinks(&names) {
+            Ok(s) => {
+                self.sinks_synced = true;
+                if !s.added.is_empty() || !s.removed.is_empty() {
+                    tracing::info!(added = ?s.added, removed = ?s.removed, released_rows = s.released_rows, "outbox notifier cursors updated: new notifiers start at the newest row, removed ones release theirs");
+                }
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record the notifiers in the outbox; will retry");
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    /// File rows after `after` for a notifier, oldest first (empty while
+    /// the file cannot be read: notifications wait for it).
+    pub fn sink_rows(&mut self, after: i64, limit: usize) -> Vec<SinkRow> {
+        let Some(f) = &self.file else {
+            return Vec::new();
+        };
+        match f.sink_rows(after, limit) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "notifiers cannot read the outbox file");
+                if e.is_corrupt() {
+                    self.fail(e);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Where notifier `name` stands: its cursor not yet written, else the
+    /// file's; `None` when the file has no such sink (or cannot be read).
+    pub fn sink_cursor(&self, name: &str) -> Option<i64> {
+        if let Some(c) = self.pending_sink_cursors.get(name) {
+            return Some(*c);
+        }
+        let f = self.file.as_ref()?;
+        f.sink_cursors().ok()?.get(name).copied()
+    }
+
+    /// Records that notifier `name` is done with every row up to `cursor`
+    /// (read in `epoch`; ignored when the file was replaced since). Written
+    /// at once when the file works, else kept and retried.
+    pub fn advance_sink(&mut self, epoch: u64, name: &str, cursor: i64) {
+        if epoch != self.epoch {
+            return;
+        }
+        let c = self
+            .pending_sink_cursors
+            .entry(name.to_string())
+            .or_insert(cursor);
+        *c = (*c).max(cursor);
+        if !self.deletes_suspended() {
+            self.flush_deletes();
+        }
+    }
+
+    /// Each notifier's figures in the file (empty while it cannot be read).
+    pub fn sink_figures(&self) -> BTreeMap<String, SinkFigures> {
+        self.file
+            .as_ref()
+            .and_then(|f| f.sink_figures().ok())
+            .unwrap_or_default()
     }
 
     pub fn health(&self) -> StoreHealth {

@@ -1,0 +1,733 @@
+//! The sender: one thread per notifier (`ew-notify-<name>`) that reads the
+//! outbox from the notifier's own cursor and delivers each row through the
+//! notifier's [`Adapter`].
+//!
+//! For each row, in `seq` order:
+//!
+//! 1. The adapter says which requests carry it; none: the notifier's routes
+//!    do not take it, and it is done at once.
+//! 2. Each request is sent (blocking, with the notifier's `timeout_s`) and the
+//!    vendor's answer classified: [`Reply::Delivered`] goes on with the next
+//!    request; [`Reply::Retry`] (and a failed connection or a timeout) sends
+//!    the same request again after a backoff with jitter (1 s doubling to
+//!    60 s); [`Reply::Rejected`] is logged and counted and the row passed
+//!    over; [`Reply::RateLimited`] waits as long as the vendor asked (its
+//!    `Retry-After` header, else one rate window) and sends again.
+//! 3. Once every request of the row was taken, the cursor moves past it and
+//!    is written to the outbox ([`Store::advance_sink`]): a crash before that
+//!    only sends the row again (at least once).
+//!
+//! **Rate limit.** [`Adapter::rate_limit`] is kept with a sliding window of
+//! the times requests were sent. While the budget is spent (or the vendor
+//! said it was), the sender keeps reading ahead (up to [`READ_AHEAD`] rows)
+//! and, when the budget returns, sends only the newest pending state of each
+//! incident: a row whose incident has a later row waiting (same `event`, and
+//! the same topic for handling and escalation messages) is counted as
+//! `merged` and passed over. Nothing is dropped (the last state always goes)
+//! and order within an incident holds. Rows are never merged while the
+//! vendor is merely down (retries), only while the budget is spent.
+
+use super::adapter::{Adapter, Context, HttpRequest, Outgoing, RateLimit, Reply};
+use crate::base::{lock, wait_timeout, Backoff};
+use crate::delivery::outbox::SinkRow;
+use crate::delivery::store::Store;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most rows a notifier holds read ahead of its cursor (the merge window).
+pub const READ_AHEAD: usize = 1000;
+/// Most payload bytes it holds read ahead (alerts may carry a snapshot).
+pub const READ_AHEAD_BYTES: usize = 16 * 1024 * 1024;
+/// Rows read from the outbox at a time.
+const READ_BATCH: usize = 64;
+/// How often an idle notifier looks for rows written by other processes.
+pub const IDLE_POLL: Duration = Duration::from_millis(500);
+/// First and longest wait before a failed request is sent again.
+pub const RETRY_MIN: Duration = Duration::from_secs(1);
+pub const RETRY_MAX: Duration = Duration::from_secs(60);
+/// Most bytes of a vendor's answer read.
+const MAX_REPLY_BYTES: u64 = 256 * 1024;
+
+/// One notifier ready to run: its name, its vendor's adapter (with its
+/// routes and secrets) and its request timeout.
+#[derive(Clone)]
+pub struct NotifierSpec {
+    /// `[[notifiers]] name`.
+    pub name: String,
+    /// `webhook`, `wecom`, … (for metrics and the console).
+    pub kind: String,
+    pub adapter: Arc<dyn Adapter>,
+    /// `timeout_s`.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for NotifierSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifierSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One notifier's figures since the daemon started, plus its backlog in
+/// the outbox.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct NotifierStatus {
+    pub name: String,
+    pub kind: String,
+    /// Rows after its cursor in the outbox file (whether its routes take
+    /// them or not).
+    pub backlog: u64,
+    /// Rows the outbox caps or TTL removed before it got them (ever).
+    pub dropped: u64,
+    /// Messages the vendor took (all their requests).
+    pub notified: u64,
+    /// HTTP requests the vendor took.
+    pub requests: u64,
+    /// Failed attempts (no answer, timeouts, 5xx): each was retried.
+    pub failures: u64,
+    /// Messages the vendor refused for good (logged, passed over).
+    pub rejected: u64,
+    /// Times a message had to wait for the rate limit (the notifier's own
+    /// window or the vendor's answer).
+    pub rate_limited: u64,
+    /// Messages passed over because a later state of their incident was
+    /// waiting while the rate limit held.
+    pub merged: u64,
+    /// Messages its routes do not take.
+    pub skipped: u64,
+    /// When the vendor last took a message (RFC 3339, UTC).
+    pub last_success: Option<String>,
+    /// Seconds since the Unix epoch of `last_success`.
+    pub last_success_unix: Option<f64>,
+    /// The latest failure or refusal, for the console.
+    pub last_error: Option<String>,
+}
+
+/// Wakes the senders when the writer committed rows, and tells them to stop.
+#[derive(Default)]
+pub struct Wake {
+    state: Mutex<(u64, bool)>,
+    cond: Condvar,
+}
+
+impl Wake {
+    /// Rows were added.
+    pub fn rows_added(&self) {
+        lock(&self.state).0 += 1;
+        self.cond.notify_all();
+    }
+
+    fn stop(&self) {
+        lock(&self.state).1 = true;
+        self.cond.notify_all();
+    }
+
+    fn stopped(&self) -> bool {
+        lock(&self.state).1
+    }
+
+    /// Waits up to `d` for new rows or stop; returns true when stopping.
+    fn wait(&self, seen: &mut u64, d: Duration) -> bool {
+        let mut st = lock(&self.state);
+        if st.0 == *seen && !st.1 {
+            st = wait_timeout(&self.cond, st, d);
+        }
+        *seen = st.0;
+        st.1
+    }
+}
+
+/// The running notifiers.
+pub struct Senders {
+    wake: Arc<Wake>,
+    running: Vec<(Arc<Mutex<NotifierStatus>>, std::thread::JoinHandle<()>)>,
+    store: Arc<Mutex<Store>>,
+}
+
+impl Senders {
+    /// Starts one thread per notifier. The store must already know the
+    /// notifiers ([`Store::set_sinks`]).
+    pub fn start(
+        specs: Vec<NotifierSpec>,
+        ctx: Arc<Context>,
+        store: Arc<Mutex<Store>>,
+        wake: Arc<Wake>,
+    ) -> std::io::Result<Senders> {
+        let mut running = Vec::new();
+        for spec in specs {
+            let status = Arc::new(Mutex::new(NotifierStatus {
+                name: spec.name.clone(),
+                kind: spec.kind.clone(),
+                ..NotifierStatus::default()
+            }));
+            let worker = Worker::new(
+                spec,
+                ctx.clone(),
+                store.clone(),
+                wake.clone(),
+                status.clone(),
+            );
+            let handle = std::thread::Builder::new()
+                .name(format!("ew-notify-{}", worker.spec.name))
+                .spawn(move || worker.run())?;
+            running.push((status, handle));
+        }
+        Ok(Senders {
+            wake,
+            running,
+            store,
+        })
+    }
+
+    /// Each notifier's figures, with its backlog read from the outbox.
+    pub fn status(&self) -> Vec<NotifierStatus> {
+        let figures = lock(&self.store).sink_figures();
+        self.running
+            .iter()
+            .map(|(s, _)| {
+                let mut s = lock(s).clone();
+                if let Some(f) = figures.get(&s.name) {
+                    s.backlog = f.backlog;
+                    s.dropped = f.dropped;
+                }
+                s
+            })
+            .collect()
+    }
+
+    /// Tells the threads to stop, without waiting.
+    pub fn signal_stop(&self) {
+        self.wake.stop();
+    }
+
+    /// Stops the threads; waits up to `wait` for them (one in the middle of
+    /// a request is left to finish on its own: its row stays queued and is
+    /// sent again at the next start).
+    pub fn stop(self, wait: Duration) {
+        self.wake.stop();
+        let deadline = Instant::now() + wait;
+        for (status, handle) in self.running {
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            } else {
+                tracing::warn!(notifier = %lock(&status).name, "notifier still busy with a request at shutdown; its message is sent again at the next start");
+            }
+        }
+    }
+}
+
+/// A row read ahead of the cursor.
+struct Item {
+    seq: i64,
+    /// Merge key: the incident (`event`) plus the topic for messages that
+    /// are not alerts. `None`: never merged.
+    key: Option<String>,
+    topic: Option<String>,
+    payload: serde_json::Value,
+    /// Not taken by the routes (or unreadable): done at once.
+    skip: bool,
+    /// Requests of this row already taken by the vendor.
+    progress: usize,
+    /// Counted as rate limited already.
+    held: bool,
+    /// Payload bytes.
+    bytes: usize,
+}
+
+/// A sliding window of send times.
+struct Limiter {
+    limit: Option<RateLimit>,
+    sent: VecDeque<Instant>,
+    /// The vendor said to wait until then.
+    blocked_until: Option<Instant>,
+}
+
+impl Limiter {
+    fn new(limit: Option<RateLimit>) -> Limiter {
+        Limiter {
+            limit: limit.filter(|l| l.requests > 0),
+            sent: VecDeque::new(),
+            blocked_until: None,
+        }
+    }
+
+    /// `None` when a request may go now, else when it may.
+    fn ready_at(&mut self, now: Instant) -> Option<Instant> {
+        if let Some(t) = self.blocked_until {
+            if now < t {
+                return Some(t);
+            }
+            self.blocked_until = None;
+        }
+        let l = self.limit?;
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= l.per)
+        {
+            self.sent.pop_front();
+        }
+        if (self.sent.len() as u32) < l.requests {
+            None
+        } else {
+            self.sent.front().map(|t| *t + l.per)
+        }
+    }
+
+    fn record(&mut self, now: Instant) {
+        if self.limit.is_some() {
+            self.sent.push_back(now);
+        }
+    }
+
+    /// The vendor's own limit was hit.
+    fn block(&mut self, now: Instant, wait: Option<Duration>) {
+        let wait = wait
+            .or(self.limit.map(|l| l.per))
+            .unwrap_or(Duration::from_secs(60))
+            .min(Duration::from_secs(3600));
+        self.blocked_until = Some(now + wait);
+    }
+}
+
+/// What one HTTP exchange gave.
+enum Exchange {
+    Answer {
+        status: u16,
+        body: Vec<u8>,
+        retry_after: Option<Duration>,
+    },
+    Failed(String),
+}
+
+struct Worker {
+    spec: NotifierSpec,
+    ctx: Arc<Context>,
+    store: Arc<Mutex<Store>>,
+    wake: Arc<Wake>,
+    status: Arc<Mutex<NotifierStatus>>,
+    agent: ureq::Agent,
+    cursor: i64,
+    /// The file knows this notifier (its cursor is read from there).
+    registered: bool,
+    epoch: u64,
+    buf: VecDeque<Item>,
+    /// Payload bytes in `buf`.
+    buf_bytes: usize,
+    limiter: Limiter,
+    /// A failed request is not sent again before this.
+    retry_at: Option<Instant>,
+    /// Set while the rate limit holds messages back; cleared once caught up.
+    throttled: bool,
+    backoff: Backoff,
+    seen: u64,
+}
+
+impl Worker {
+    fn new(
+        spec: NotifierSpec,
+        ctx: Arc<Context>,
+        store: Arc<Mutex<Store>>,
+        wake: Arc<Wake>,
+        status: Arc<Mutex<NotifierStatus>>,
+    ) -> Worker {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(spec.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let limiter = Limiter::new(spec.adapter.rate_limit());
+        Worker {
+            spec,
+            ctx,
+            store,
+            wake,
+            status,
+            agent,
+            cursor: 0,
+            registered: false,
+            epoch: u64::MAX,
+            buf: VecDeque::new(),
+            buf_bytes: 0,
+            limiter,
+            retry_at: None,
+            throttled: false,
+            backoff: Backoff::new(RETRY_MIN, RETRY_MAX),
+            seen: 0,
+        }
+    }
+
+    fn run(mut self) {
+        let span =
+            tracing::info_span!("notifier", notifier = %self.spec.name, kind = %self.spec.kind);
+        let _enter = span.enter();
+        tracing::info!("notifier started");
+        while !self.wake.stopped() {
+            self.follow_store();
+            self.read_ahead();
+            let wait = self.step();
+            if let Some(wait) = wait {
+                if self.wake.wait(&mut self.seen, wait) {
+                    break;
+                }
+            }
+        }
+        tracing::info!("notifier stopped");
+    }
+
+    /// Picks up a new file (salvaged after damage) or moved rows: starts
+    /// again from the cursor the file holds.
+    fn follow_store(&mut self) {
+        let s = lock(&self.store);
+        if s.epoch() == self.epoch {
+            return;
+        }
+        self.epoch = s.epoch();
+        self.buf.clear();
+        self.buf_bytes = 0;
+        match s.sink_cursor(&self.spec.name) {
+            Some(c) => {
+                self.cursor = c;
+                self.registered = true;
+            }
+            None => {
+                // The file could not record this notifier yet; it will at
+                // the next open (which changes the epoch).
+                self.registered = false;
+            }
+        }
+    }
+
+    fn read_ahead(&mut self) {
+        if !self.registered {
+            return;
+        }
+        while self.buf.len() < READ_AHEAD
+            && (self.buf_bytes < READ_AHEAD_BYTES || self.buf.is_empty())
+        {
+            let after = self.buf.back().map_or(self.cursor, |i| i.seq);
+            let want = READ_BATCH.min(READ_AHEAD - self.buf.len());
+            let rows = lock(&self.store).sink_rows(after, want);
+            let got = rows.len();
+            let now = chrono::Utc::now();
+            for row in rows {
+                let item = self.item(row, now);
+                self.buf_bytes += item.bytes;
+                self.buf.push_back(item);
+            }
+            if got < want {
+                break;
+            }
+        }
+    }
+
+    fn item(&self, row: SinkRow, now: chrono::DateTime<chrono::Utc>) -> Item {
+        let payload: serde_json::Value = match serde_json::from_slice(&row.payload) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(seq = row.seq, error = %e, "outbox row is not JSON; passed over");
+                return Item {
+                    seq: row.seq,
+                    key: None,
+                    topic: None,
+                    payload: serde_json::Value::Null,
+                    skip: true,
+                    progress: 0,
+                    held: false,
+                    bytes: 0,
+                };
+            }
+        };
+        let key = match &row.topic {
+            Some(t) => Some(t.clone()),
+            None => payload
+                .get("event")
+                .and_then(|e| e.as_str())
+                .map(|e| format!("alert/{e}")),
+        };
+        let msg = Outgoing {
+            seq: row.seq,
+            topic: row.topic.as_deref(),
+            payload: &payload,
+        };
+        let skip = match self.spec.adapter.requests(&msg, &self.ctx, now) {
+            Ok(r) => r.is_empty(),
+            Err(e) => {
+                tracing::error!(seq = row.seq, id = %row.id, error = %e, "message cannot be written for this notifier; passed over");
+                self.note_rejected(e.to_string());
+                true
+            }
+        };
+        Item {
+            seq: row.seq,
+            key,
+            topic: row.topic,
+            payload,
+            skip,
+            progress: 0,
+            held: false,
+            bytes: row.payload.len(),
+        }
+    }
+
+    fn note_rejected(&self, reason: String) {
+        let mut s = lock(&self.status);
+        s.rejected += 1;
+        s.last_error = Some(reason);
+    }
+
+    /// Does the next piece of work; returns how long to wait before the
+    /// next, `None` to go on at once.
+    fn step(&mut self) -> Option<Duration> {
+        // Rows done without a request: routes, merges.
+        let mut done_to = None;
+        while let Some(head) = self.buf.front() {
+            if head.skip {
+                lock(&self.status).skipped += 1;
+            } else if self.throttled && head.progress == 0 && self.superseded(head) {
+                lock(&self.status).merged += 1;
+                tracing::debug!(
+                    seq = head.seq,
+                    "merged into a later state of its incident (rate limit)"
+                );
+            } else {
+                break;
+            }
+            done_to = self.pop_head().map(|i| i.seq);
+        }
+        if let Some(seq) = done_to {
+            self.commit(seq);
+        }
+        if self.buf.is_empty() {
+            self.throttled = false;
+            return Some(IDLE_POLL);
+        }
+        let now = Instant::now();
+        if let Some(at) = self.retry_at {
+            if now < at {
+                // Woken early (new rows): the backoff still holds.
+                return Some(at.duration_since(now));
+            }
+            self.retry_at = None;
+        }
+        if let Some(at) = self.limiter.ready_at(now) {
+            self.throttled = true;
+            if let Some(head) = self.buf.front_mut() {
+                if !head.held {
+                    head.held = true;
+                    lock(&self.status).rate_limited += 1;
+                }
+            }
+            // Keep reading ahead meanwhile (new states to merge).
+            return Some(at.duration_since(now).min(IDLE_POLL));
+        }
+        self.send_head()
+    }
+
+    /// True when a later row of the same incident waits in the buffer.
+    fn superseded(&self, head: &Item) -> bool {
+        let Some(key) = &head.key else { return false };
+        self.buf
+            .iter()
+            .skip(1)
+            .any(|i| !i.skip && i.key.as_ref() == Some(key))
+    }
+
+    /// Sends the head row's next request and handles the answer.
+    fn send_head(&mut self) -> Option<Duration> {
+        let Some(head) = self.buf.front() else {
+            return Some(IDLE_POLL);
+        };
+        let msg = Outgoing {
+            seq: head.seq,
+            topic: head.topic.as_deref(),
+            payload: &head.payload,
+        };
+        let requests = match self
+            .spec
+            .adapter
+            .requests(&msg, &self.ctx, chrono::Utc::now())
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(seq = head.seq, error = %e, "message cannot be written for this notifier; passed over");
+                self.note_rejected(e.to_string());
+                return self.finish_head(false);
+            }
+        };
+        let (seq, progress) = (head.seq, head.progress);
+        let Some(req) = requests.get(progress) else {
+            return self.finish_head(progress > 0);
+        };
+        let now = Instant::now();
+        self.limiter.record(now);
+        match self.exchange(req) {
+            Exchange::Answer {
+                status,
+                body,
+                retry_after,
+            } => match self.spec.adapter.classify(status, &body) {
+                Reply::Delivered => {
+                    self.backoff.reset();
+                    lock(&self.status).requests += 1;
+                    if let Some(h) = self.buf.front_mut() {
+                        h.progress += 1;
+                    }
+                    if progress + 1 >= requests.len() {
+                        return self.finish_head(true);
+                    }
+                    None
+                }
+                Reply::RateLimited { retry_after: r } => {
+                    let wait = r.or(retry_after);
+                    tracing::warn!(seq, status, wait_s = wait.map(|w| w.as_secs_f64()), "vendor rate limit hit; waiting, later states of an incident are merged meanwhile");
+                    self.limiter.block(Instant::now(), wait);
+                    self.throttled = true;
+                    if let Some(h) = self.buf.front_mut() {
+                        h.held = true;
+                    }
+                    let mut s = lock(&self.status);
+                    s.rate_limited += 1;
+                    s.last_error = Some(format!("rate limited (HTTP {status})"));
+                    None
+                }
+                Reply::Retry { reason } => self.failed(seq, format!("HTTP {status}: {reason}")),
+                Reply::Rejected { reason } => {
+                    tracing::error!(seq, status, %reason, "vendor refused the message for good; passed over");
+                    self.note_rejected(format!("HTTP {status}: {reason}"));
+                    self.finish_head(false)
+                }
+            },
+            Exchange::Failed(reason) => self.failed(seq, reason),
+        }
+    }
+
+    fn failed(&mut self, seq: i64, reason: String) -> Option<Duration> {
+        let wait = self.backoff.next_wait();
+        self.retry_at = Some(Instant::now() + wait);
+        let first = {
+            let mut s = lock(&self.status);
+            s.failures += 1;
+            let first = s.last_error.as_deref() != Some(reason.as_str());
+            s.last_error = Some(reason.clone());
+            first
+        };
+        if first {
+            tracing::warn!(seq, error = %reason, retry_in_s = wait.as_secs_f64(), "notification not delivered; retrying with backoff");
+        } else {
+            tracing::debug!(seq, error = %reason, retry_in_s = wait.as_secs_f64(), "notification still not delivered");
+        }
+        Some(wait)
+    }
+
+    /// The head row is done (delivered, or passed over): move the cursor.
+    fn pop_head(&mut self) -> Option<Item> {
+        let head = self.buf.pop_front()?;
+        self.buf_bytes = self.buf_bytes.saturating_sub(head.bytes);
+        Some(head)
+    }
+
+    fn finish_head(&mut self, delivered: bool) -> Option<Duration> {
+        let head = self.pop_head()?;
+        if delivered {
+            let now = chrono::Utc::now();
+            let mut s = lock(&self.status);
+            s.notified += 1;
+            s.last_success = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            s.last_success_unix = Some(now.timestamp_millis() as f64 / 1000.0);
+            s.last_error = None;
+        }
+        self.commit(head.seq);
+        None
+    }
+
+    fn commit(&mut self, seq: i64) {
+        self.cursor = self.cursor.max(seq);
+        lock(&self.store).advance_sink(self.epoch, &self.spec.name, self.cursor);
+    }
+
+    fn exchange(&self, req: &HttpRequest) -> Exchange {
+        let mut r = self.agent.post(&req.url);
+        for (k, v) in &req.headers {
+            r = r.header(k.as_str(), v.as_str());
+        }
+        match r.send(&req.body[..]) {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_REPLY_BYTES)
+                    .read_to_vec()
+                    .unwrap_or_default();
+                Exchange::Answer {
+                    status,
+                    body,
+                    retry_after,
+                }
+            }
+            Err(e) => Exchange::Failed(describe(&e, &req.url)),
+        }
+    }
+}
+
+/// A transport error in words, without the URL's query (keys live there).
+fn describe(e: &ureq::Error, url: &str) -> String {
+    let shown = url.split(['?', '#']).next().unwrap_or(url);
+    let mut text = e.to_string();
+    if url != shown {
+        text = text.replace(url, shown);
+    }
+    format!("{shown}: {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_keeps_a_sliding_window() {
+        let per = Duration::from_secs(60);
+        let mut l = Limiter::new(Some(RateLimit { requests: 2, per }));
+        let t0 = Instant::now();
+        assert!(l.ready_at(t0).is_none());
+        l.record(t0);
+        l.record(t0 + Duration::from_secs(10));
+        assert_eq!(l.ready_at(t0 + Duration::from_secs(30)), Some(t0 + per));
+        assert!(l.ready_at(t0 + per).is_none());
+        l.block(t0 + per, Some(Duration::from_secs(5)));
+        assert_eq!(
+            l.ready_at(t0 + per),
+            Some(t0 + per + Duration::from_secs(5))
+        );
+        let mut none = Limiter::new(None);
+        for _ in 0..100 {
+            none.record(t0);
+        }
+        assert!(none.ready_at(t0).is_none());
+    }
+
+    #[test]
+    fn urls_in_errors_lose_their_query() {
+        let url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET";
+        let e = ureq::Error::Io(std::io::Error::other(format!("refused by {url}")));
+        let text = describe(&e, url);
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.starts_with("https://qyapi.weixin.qq.com/cgi-bin/webhook/send"));
+    }
+}
