@@ -646,6 +646,23 @@ impl Truth {
         })
     }
 
+    /// When `incident` can first be seen, stream ms: its start, except for
+    /// a throw rendered with `late_s` (hidden behind a ledge for that long
+    /// after release, then fading in), which comes into view at
+    /// `start_ms + late_s`. The scorecard counts delay from here
+    /// (`docs/scenes.md`, "Delay").
+    pub fn visible_ms(&self, incident: &Incident) -> u64 {
+        let late_s = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.params.late_s)
+            .filter(|l| *l > 0.0 && incident.kind == "throwing");
+        match late_s {
+            Some(l) => (incident.start_ms + (l * 1000.0).round() as u64).min(incident.end_ms),
+            None => incident.start_ms,
+        }
+    }
+
     /// The clip's stem: the camera name its alerts carry.
     pub fn stem(&self) -> &str {
         self.clip

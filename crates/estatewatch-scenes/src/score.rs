@@ -14,7 +14,11 @@
 //!   earliest); if every such incident is already matched the alert is a
 //!   *duplicate* (not a false positive); if no window holds it, it is a false
 //!   positive. Unmatched incidents are misses.
-//! - Delay = alert time − incident start, in ms (negative if early).
+//! - Delay = alert time − the moment the incident can first be seen, in ms
+//!   (negative if early): its start, except for a throw hidden after its
+//!   release (`late_s`), which is counted from when it comes into view
+//!   ([`Truth::visible_ms`]). The delay from the start itself (the release)
+//!   is reported beside it (`delay_from_start_*`) and has its own limit.
 //!   Percentiles are nearest-rank: the p-th is the `ceil(p·n)`-th smallest,
 //!   so the median of an even count is the lower middle value.
 //! - Floor accuracy is over true positives whose incident has an origin; an
@@ -256,8 +260,13 @@ pub struct RowScore {
     pub precision: Option<f64>,
     /// TP / (TP + FN); `None` with no incidents.
     pub recall: Option<f64>,
+    /// Delay from when the incident could first be seen ([`Truth::visible_ms`]).
     pub delay_p50_ms: Option<i64>,
     pub delay_p95_ms: Option<i64>,
+    /// Delay from the incident's start (a throw's release), hidden time
+    /// included; equal to the above unless some incident was hidden at first.
+    pub delay_from_start_p50_ms: Option<i64>,
+    pub delay_from_start_p95_ms: Option<i64>,
     /// Fraction of throw TPs with the exact floor / within one floor.
     pub floor_exact: Option<f64>,
     pub floor_within_one: Option<f64>,
@@ -295,6 +304,8 @@ pub struct Scorecard {
 #[derive(Debug, Clone)]
 struct Target {
     start: u64,
+    /// When it can first be seen ([`Truth::visible_ms`]), >= `start`.
+    visible: u64,
     end: u64,
     floor: Option<u32>,
     column: Option<u32>,
@@ -311,6 +322,7 @@ fn targets(truth: &Truth, row: &RowDef) -> Vec<Target> {
         .filter(|i| row.incident_kinds.contains(&i.kind.as_str()))
         .map(|i| Target {
             start: i.start_ms,
+            visible: truth.visible_ms(i),
             end: i.end_ms,
             floor: i.origin.map(|o| o.floor),
             column: i.origin.map(|o| o.column),
@@ -384,6 +396,7 @@ pub fn score(truths: &[Truth], alerts: &Alerts, opts: Options) -> Scorecard {
             ..RowScore::default()
         };
         let mut delays = Vec::new();
+        let mut start_delays = Vec::new();
         let (mut with_origin, mut exact, mut within, mut col_exact) = (0, 0, 0, 0);
         for truth in truths {
             let mut tg = targets(truth, row);
@@ -423,7 +436,8 @@ pub fn score(truths: &[Truth], alerts: &Alerts, opts: Options) -> Scorecard {
                     let x = &mut tg[i];
                     x.matched = true;
                     rs.tp += 1;
-                    delays.push(d.t_ms as i64 - x.start as i64);
+                    delays.push(d.t_ms as i64 - x.visible as i64);
+                    start_delays.push(d.t_ms as i64 - x.start as i64);
                     if let Some(clear) = x.clear_ms {
                         let e = rs.left_panel_clear.get_or_insert((0, 0));
                         e.1 += 1;
@@ -486,6 +500,9 @@ pub fn score(truths: &[Truth], alerts: &Alerts, opts: Options) -> Scorecard {
             }
         }
         delays.sort_unstable();
+        start_delays.sort_unstable();
+        rs.delay_from_start_p50_ms = percentile(&start_delays, 0.5);
+        rs.delay_from_start_p95_ms = percentile(&start_delays, 0.95);
         rs.precision = ratio(rs.tp, rs.tp + rs.fp);
         rs.recall = ratio(rs.tp, rs.tp + rs.fn_);
         rs.delay_p50_ms = percentile(&delays, 0.5);
@@ -583,6 +600,16 @@ pub fn render_text(card: &Scorecard, max_events: usize) -> String {
             r.positive_clips,
             r.negative_clips
         );
+        if (r.delay_from_start_p50_ms, r.delay_from_start_p95_ms)
+            != (r.delay_p50_ms, r.delay_p95_ms)
+        {
+            let _ = writeln!(
+                s,
+                "    delay from the start (hidden time included): p50 {}, p95 {}",
+                fmt_ms(r.delay_from_start_p50_ms),
+                fmt_ms(r.delay_from_start_p95_ms)
+            );
+        }
         if !r.recall_by_size.is_empty() {
             let parts: Vec<String> = r
                 .recall_by_size
@@ -651,6 +678,10 @@ pub struct RowThresholds {
     pub max_duplicates: Option<usize>,
     pub max_p50_delay_ms: Option<i64>,
     pub max_p95_delay_ms: Option<i64>,
+    /// The p95 delay counted from the incident's start (a throw's release)
+    /// even where the object was hidden at first
+    /// ([`RowScore::delay_from_start_p95_ms`]).
+    pub max_p95_start_delay_ms: Option<i64>,
     pub min_floor_exact: Option<f64>,
     pub min_floor_within_one: Option<f64>,
     /// Garbage: minimum share of TPs whose "left" panel shows the bag
@@ -771,6 +802,11 @@ impl Thresholds {
             );
             max("delay_p50_ms", r.delay_p50_ms, t.max_p50_delay_ms);
             max("delay_p95_ms", r.delay_p95_ms, t.max_p95_delay_ms);
+            max(
+                "delay_from_start_p95_ms",
+                r.delay_from_start_p95_ms,
+                t.max_p95_start_delay_ms,
+            );
         }
         if let Some(l) = self.real.max_alerts {
             if card.real_alerts > l {

@@ -793,7 +793,10 @@ impl Analyzer for ThrowingAnalyzer {
                     }
                     continue;
                 }
-                Verdict::Wait => continue,
+                Verdict::Wait => {
+                    tracing::trace!(track = id, ?measures, "throwing: track waits for evidence");
+                    continue;
+                }
             };
             let obs = track.obs.clone();
             track.done = true;

@@ -215,6 +215,60 @@ fn tolerances_widen_and_narrow_the_window() {
 }
 
 #[test]
+fn a_throw_hidden_after_release_counts_its_delay_from_when_it_comes_into_view() {
+    let dir = tempfile::tempdir().unwrap();
+    // Released at 2000 ms, hidden for 1.2 s (`late_s`), alerted at 3800 ms.
+    let mut hidden = truth(
+        "tower-late",
+        "tower",
+        json!([throw(2000, 4500, 9, 14.0)]),
+        &[],
+    );
+    hidden["spec"] = json!({"name": "tower-late", "kind": "throwing", "seed": 1,
+        "variant": "day", "width": 640, "height": 360, "fps": 10,
+        "params": {"late_s": 1.2}});
+    // Seen from its release at 1000 ms, alerted at 1700 ms.
+    let seen = truth(
+        "tower-seen",
+        "tower",
+        json!([throw(1000, 3000, 4, 14.0)]),
+        &[],
+    );
+    for (name, t) in [("tower-late", &hidden), ("tower-seen", &seen)] {
+        std::fs::write(dir.path().join(format!("{name}.json")), t.to_string()).unwrap();
+    }
+    let alerts = dir.path().join("alerts.jsonl");
+    let lines = [
+        alert("tower-late", "throwing", "new", 3800, Some(9)),
+        alert("tower-seen", "throwing", "new", 1700, Some(4)),
+    ];
+    std::fs::write(&alerts, lines.join("\n")).unwrap();
+    let card = score::score_paths(dir.path(), &alerts, Options::default()).unwrap();
+    let t = row(&card, "throwing");
+    assert_eq!(t.tp, 2);
+    // From when each could be seen: 3800 - 3200 = 600 and 700.
+    assert_eq!((t.delay_p50_ms, t.delay_p95_ms), (Some(600), Some(700)));
+    // From the release, the hidden 1.2 s included: 700 and 1800.
+    assert_eq!(
+        (t.delay_from_start_p50_ms, t.delay_from_start_p95_ms),
+        (Some(700), Some(1800))
+    );
+    let text = score::render_text(&card, 10);
+    assert!(
+        text.contains("delay from the start (hidden time included): p50 700 ms, p95 1800 ms"),
+        "{text}"
+    );
+    // Each figure has its own limit.
+    let limits: Thresholds =
+        toml::from_str("[rows.throwing]\nmax_p95_delay_ms = 700\nmax_p95_start_delay_ms = 1500\n")
+            .unwrap();
+    assert_eq!(
+        limits.check(&card),
+        ["throwing.delay_from_start_p95_ms: 1800 is above the maximum 1500"]
+    );
+}
+
+#[test]
 fn a_folder_of_per_clip_files_scores_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let file = fixture(dir.path());
