@@ -581,3 +581,48 @@ fn smoke_under_people_or_vehicles_is_not_smoke_but_beside_them_it_is() {
         "smoke alert at {under} s under a vehicle"
     );
 }
+
+/// A patch of the wall lit up evenly (sun through cloud), growing: no
+/// churn inside it.
+fn light_patch(c: &mut Canvas, _i: u64, t: f64) {
+    if t >= 2.0 {
+        let w = (20.0 + (t - 2.0) * 16.0).min(200.0) as usize;
+        for y in 40..110 {
+            for x in 100..100 + w {
+                let p = c.get(x, y);
+                c.put(x as i64, y as i64, p.map(|v| v.saturating_add(10)));
+            }
+        }
+    }
+}
+
+/// A plume whose wisps rise and change shape, over the bikes.
+fn churning_plume(c: &mut Canvas, _i: u64, t: f64) {
+    if t >= 2.0 {
+        let k = ((t - 2.0) / 16.0).min(1.0);
+        c.smoke(420.0, 320.0 - 60.0 * k, 12.0 + 78.0 * k, 0.75, t);
+    }
+}
+
+#[test]
+fn with_smoke_churn_a_churning_plume_is_smoke_and_an_even_light_patch_is_not() {
+    let smoke_at = |extra: &str, draw: fn(&mut Canvas, u64, f64)| {
+        let mut a = FireAnalyzer::new(&config(extra), FPS as u32);
+        run(&mut a, 160, draw)
+            .iter()
+            .find(|(_, f)| f.kind == AlertKind::Smoke && f.state == AlertState::New)
+            .map_or(f64::INFINITY, |x| x.0)
+    };
+    let plume = smoke_at("smoke_churn = true", churning_plume);
+    assert!(plume.is_finite(), "no smoke alert for a churning plume");
+    let patch = smoke_at("smoke_churn = true", light_patch);
+    assert!(
+        patch.is_infinite(),
+        "smoke alert at {patch} s on an even light patch"
+    );
+    let patch_off = smoke_at("", light_patch);
+    assert!(
+        patch_off.is_finite(),
+        "without smoke_churn the light patch is read as a veil (the case the cue is for)"
+    );
+}

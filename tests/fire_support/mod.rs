@@ -131,6 +131,33 @@ impl Canvas {
         }
     }
 
+    /// A churning plume at time `t`: like [`Canvas::plume`], but its
+    /// opacity is broken into wisps that rise at 20 px/s and change shape as
+    /// they go, as real smoke does (the analyzer's `churn` cue looks for
+    /// exactly this; a soft disc that only grows has none).
+    pub fn smoke(&mut self, cx: f64, cy: f64, r: f64, alpha: f64, t: f64) {
+        let grey = 150.0;
+        for y in (cy - r) as i64..=(cy + r) as i64 {
+            for x in (cx - r) as i64..=(cx + r) as i64 {
+                if x < 0 || y < 0 || x as usize >= W || y as usize >= H {
+                    continue;
+                }
+                let d2 = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)) / (r * r);
+                if d2 >= 1.0 {
+                    continue;
+                }
+                let (xf, yf) = (x as f64, y as f64 + 20.0 * t);
+                let wisp = 0.5
+                    + 0.25 * ((xf * 0.21 + 1.7 * t).sin() * (yf * 0.17).sin())
+                    + 0.25 * ((xf * 0.09 - yf * 0.13 - 1.1 * t).sin());
+                let a = alpha * (1.0 - d2).sqrt() * (0.45 + 0.55 * wisp);
+                let p = self.get(x as usize, y as usize);
+                let q = p.map(|v| ((1.0 - a) * v as f64 + a * grey) as u8);
+                self.put(x, y, q);
+            }
+        }
+    }
+
     /// Sensor noise, uniform ±`amp`.
     pub fn noise(&mut self, amp: i32) {
         let span = (2 * amp + 1) as u64;

@@ -74,6 +74,15 @@ pub struct FireConfig {
     /// per smoke alert, never per frame. Default: true.
     #[serde(default = "default_true")]
     pub person_detector: bool,
+    /// A smoke region must *churn* before it opens a `smoke` incident: a
+    /// third of its cells changing inside (wisps moving both ways) in a third
+    /// of the last second's frames, unless its textured cells lost their
+    /// edges (contrast down to 0.7). Patchy changes of light (sun through
+    /// cloud) and flat moving bodies (a pale car) have no churn; a thin
+    /// plume over a dark flat wall has little, and is found later (see
+    /// `docs/fire.md`, "Churn"). Default: false.
+    #[serde(default)]
+    pub smoke_churn: bool,
     /// An integrator's fire/smoke ONNX detector. Default: none.
     #[serde(default)]
     pub detector: Option<FireDetectorConfig>,

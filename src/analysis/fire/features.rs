@@ -33,6 +33,11 @@ pub const HOT_Y: u8 = 220;
 /// (a person's or a vehicle's edge passing; smoke thickens far slower).
 pub const MOVE_DY: u16 = 30;
 
+/// Frames back over which a cell's *churn* (see [`Extractor::churn`]) is
+/// measured: 3, 0.3 s at 10 fps. A plume's slow internal motion adds up over
+/// a few frames; sensor noise and compression flutter do not.
+pub const CHURN_LAG: usize = 3;
+
 /// Geometry of the analysis grid for one frame size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grid {
@@ -229,6 +234,16 @@ pub struct Extractor {
     prev_flame: Vec<bool>,
     flame: Vec<bool>,
     have_prev: bool,
+    /// The analysis luma of the last [`CHURN_LAG`] frames, a ring whose slot
+    /// `ring_head` is the oldest; `ring_len` slots are filled.
+    ring: Vec<Vec<u8>>,
+    ring_head: usize,
+    ring_len: usize,
+    /// Per cell, over its active pixels: Σ|luma − luma [`CHURN_LAG`] frames
+    /// ago| and Σ(luma − luma then); valid when `churn_ready`.
+    churn_abs: Vec<u32>,
+    churn_sum: Vec<i32>,
+    churn_ready: bool,
 }
 
 /// YCbCr (BT.601, full range, integer) of one pixel.
@@ -282,7 +297,26 @@ impl Extractor {
             prev_flame: vec![false; n],
             flame: vec![false; n],
             have_prev: false,
+            ring: vec![vec![0; n]; CHURN_LAG],
+            ring_head: 0,
+            ring_len: 0,
+            churn_abs: vec![0; grid.cells()],
+            churn_sum: vec![0; grid.cells()],
+            churn_ready: false,
         }
+    }
+
+    /// Per cell, the last frame's change against the frame [`CHURN_LAG`]
+    /// frames before it, over the cell's active pixels: (Σ|Δluma|, ΣΔluma).
+    /// `None` until that many frames were seen.
+    ///
+    /// Their difference, Σ|Δ| − |ΣΔ|, is the cell's *churn*: change that
+    /// goes both ways inside the cell, as the wisps of a plume do, while a
+    /// change of light (clouds, exposure, a flame's glow) moves all its
+    /// pixels the same way and leaves next to none.
+    pub fn churn(&self) -> Option<(&[u32], &[i32])> {
+        self.churn_ready
+            .then_some((&self.churn_abs[..], &self.churn_sum[..]))
     }
 
     /// The analysis-grid RGB image of the last frame (for crops).
@@ -333,6 +367,10 @@ impl Extractor {
         }
         let change_threshold = (2.5 * mean_abs_dy).clamp(12.0, 40.0) as u8;
 
+        let churn_ready = self.ring_len >= CHURN_LAG;
+        self.churn_abs.fill(0);
+        self.churn_sum.fill(0);
+        let past = &self.ring[self.ring_head];
         let mut st = CellStats::zeroed(g.cells());
         st.grey = means.grey;
         st.mean_y = means.y as f32;
@@ -383,6 +421,11 @@ impl Extractor {
                     }
                 }
                 self.prev_dy[i] = if self.have_prev { dy } else { 0 };
+                if churn_ready {
+                    let d = luma as i32 - past[i] as i32;
+                    self.churn_abs[c] += d.unsigned_abs();
+                    self.churn_sum[c] += d;
+                }
                 let right = if x + 1 < g.w { self.y[i + 1] } else { luma };
                 let down = if y + 1 < g.h { self.y[i + g.w] } else { luma };
                 st.y_sum[c] += luma as u32;
@@ -392,6 +435,10 @@ impl Extractor {
                 st.warm_sum[c] += cr - cb;
             }
         }
+        self.ring[self.ring_head].copy_from_slice(&self.y);
+        self.ring_head = (self.ring_head + 1) % CHURN_LAG;
+        self.ring_len = (self.ring_len + 1).min(CHURN_LAG);
+        self.churn_ready = churn_ready;
         std::mem::swap(&mut self.y, &mut self.prev_y);
         std::mem::swap(&mut self.flame, &mut self.prev_flame);
         self.have_prev = true;
@@ -457,6 +504,9 @@ pub struct History {
     /// Per cell, bit `k` set when it was in sharp motion `k` frames ago
     /// (set by the caller from the smoke model's verdict).
     pub moving: Vec<u32>,
+    /// Per cell, bit `k` set when it churned `k` frames ago (the smoke
+    /// model's [`churny`](super::smoke::SmokeModel::churny)).
+    pub churn: Vec<u32>,
 }
 
 impl History {
@@ -479,6 +529,7 @@ impl History {
             flame_on: vec![0; cells],
             smoky: vec![0; cells],
             moving: vec![0; cells],
+            churn: vec![0; cells],
         }
     }
 
@@ -499,6 +550,7 @@ impl History {
         active: &[u16],
         smoky: &[bool],
         moving: &[bool],
+        churny: &[bool],
     ) {
         self.head = (self.head + 1) % HISTORY;
         self.len = (self.len + 1).min(HISTORY);
@@ -524,6 +576,8 @@ impl History {
             self.smoky[c] = (self.smoky[c] << 1) | s as u32;
             let m = moving.get(c).copied().unwrap_or(false);
             self.moving[c] = (self.moving[c] << 1) | m as u32;
+            let ch = churny.get(c).copied().unwrap_or(false);
+            self.churn[c] = (self.churn[c] << 1) | ch as u32;
         }
     }
 
@@ -615,7 +669,7 @@ mod tests {
         let mut st = CellStats::zeroed(1);
         for i in 0..40u16 {
             st.flame_n[0] = i;
-            h.push(i as f64 * 0.1, &st, &[16], &[false], &[false]);
+            h.push(i as f64 * 0.1, &st, &[16], &[false], &[false], &[false]);
         }
         assert_eq!(h.len(), HISTORY);
         assert_eq!(h.flame_n(0, 0), 39);

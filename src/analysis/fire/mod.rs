@@ -334,6 +334,7 @@ impl FireAnalyzer {
                     .iter()
                     .map(|k| (self.cfg.min_smoke_area * grid.cells() as f32 * k).max(2.0))
                     .collect(),
+                need_churn: self.cfg.smoke_churn,
             },
             extractor: Extractor::new(grid),
             history: History::new(grid.cells()),
@@ -566,12 +567,19 @@ impl Analyzer for FireAnalyzer {
                 &st.smoke_params,
                 &st.near_flame,
                 &st.history.moving,
+                st.extractor.churn(),
             )
         } else {
             Vec::new()
         };
-        st.history
-            .push(t, &stats, &st.zones.active, &smoky, &st.smoke.moving_now);
+        st.history.push(
+            t,
+            &stats,
+            &st.zones.active,
+            &smoky,
+            &st.smoke.moving_now,
+            &st.smoke.churny,
+        );
         // People standing still through the warm-up would stay in the
         // background's median: ask where they are at its start, middle and end.
         if let (Some(h), true) = (self.people.as_mut(), self.cfg.smoke) {
@@ -728,6 +736,11 @@ impl Analyzer for FireAnalyzer {
                     in_place = r.in_place_ok,
                     below_flame = r.below_flame,
                     moving = r.motion,
+                    churn = r.churn,
+                    churn_level = r.churn_level,
+                    churn_floor = st.smoke.churn_floor,
+                    veil = r.veil_cells,
+                    edge = r.edge_cells,
                     hit = r.hit(),
                     "smoke candidate"
                 );
@@ -1005,6 +1018,13 @@ fn smoke_cues(r: &SmokeRegion, p: &SmokeParams) -> Vec<ExplainCue> {
             v.push(ExplainCue::at_least("rise_cells", r.rise as f64, 1.0));
         } else {
             v.push(ExplainCue::at_least("growth", r.growth as f64, 1.1));
+        }
+        if p.need_churn {
+            v.push(ExplainCue::at_least(
+                "churn",
+                r.churn as f64,
+                smoke::MIN_CHURN as f64,
+            ));
         }
     }
     v

@@ -86,6 +86,25 @@ pub const RELEARN_TAU_S: f64 = 0.3;
 /// cross a cell.
 pub const RELEARN_QUIET_MASK: u32 = 0x7fff;
 
+/// Least churn floor, grey levels per pixel: a clean (or heavily
+/// compressed) picture whose background does not change at all still needs
+/// this much churn.
+pub const CHURN_MIN_FLOOR: f32 = 0.5;
+/// A cell *churns* in a frame when its churn is at least this many times the
+/// floor.
+pub const CHURN_K: f32 = 2.0;
+
+/// Least share of a smoke region's cells that must churn before it opens
+/// an incident (see [`SmokeRegion::churn`]).
+pub const MIN_CHURN: f32 = 0.3;
+
+/// A region whose textured cells (at least [`MIN_TEXTURED_CELLS`]) kept at
+/// most this share of their background's contrast has lost its edges, which
+/// a change of light never does (it scales edges with brightness), so it
+/// needs no churn to open.
+pub const MAX_TEXTURED_RATIO: f32 = 0.7;
+pub const MIN_TEXTURED_CELLS: usize = 3;
+
 /// Per-zone thresholds.
 #[derive(Debug, Clone)]
 pub struct SmokeParams {
@@ -93,6 +112,9 @@ pub struct SmokeParams {
     pub max_ratio: Vec<f32>,
     /// Least region size in cells, per zone.
     pub min_cells: Vec<f32>,
+    /// A region must churn (or have lost its edges) to open an incident
+    /// (`smoke_churn`).
+    pub need_churn: bool,
 }
 
 /// The per-cell slow background and the smoky verdict.
@@ -124,6 +146,15 @@ pub struct SmokeModel {
     /// Per cell, seconds of stillness still needed before a relearnt cell
     /// (see [`SmokeModel::relearn`]) is judged again; 0 for the others.
     relearn: Vec<f32>,
+    /// Per cell, the last frame's churn (grey levels per pixel, see
+    /// [`Extractor::churn`](super::features::Extractor::churn)).
+    pub churn: Vec<f32>,
+    /// The last frame's churn floor: the zones' lower quartile of churn
+    /// (what noise and compression make here), at least [`CHURN_MIN_FLOOR`].
+    pub churn_floor: f32,
+    churn_q25: f32,
+    /// Cells whose churn was at least [`CHURN_K`] × the floor in the last frame.
+    pub churny: Vec<bool>,
 }
 
 impl SmokeModel {
@@ -147,6 +178,10 @@ impl SmokeModel {
             gain: 1.0,
             moving_now: Vec::new(),
             relearn: vec![0.0; cells],
+            churn: vec![0.0; cells],
+            churn_floor: CHURN_MIN_FLOOR,
+            churn_q25: 0.0,
+            churny: vec![false; cells],
         }
     }
 
@@ -180,6 +215,7 @@ impl SmokeModel {
     /// Judges each cell of the frame at time `t`, then updates the
     /// background. `near_flame` marks cells lit by a flame candidate, where
     /// brightening is the flame's glow, not smoke.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
         t: f64,
@@ -188,6 +224,7 @@ impl SmokeModel {
         p: &SmokeParams,
         near_flame: &[bool],
         moving: &[u32],
+        churn: Option<(&[u32], &[i32])>,
     ) -> Vec<bool> {
         let started = *self.started.get_or_insert(t);
         let learnt = t - started >= WARMUP_S;
@@ -264,6 +301,7 @@ impl SmokeModel {
             }
         }
         self.moving_now.clone_from(&cur_moving);
+        self.measure_churn(zones, churn);
         let mut smoky = vec![false; cells];
         // `c` indexes several parallel per-cell arrays.
         #[allow(clippy::needless_range_loop)]
@@ -373,6 +411,46 @@ impl SmokeModel {
         smoky
     }
 
+    /// Each cell's churn in the last frame, the zones' floor of it, and which
+    /// cells churned well above that floor.
+    fn measure_churn(&mut self, zones: &ZoneMap, churn: Option<(&[u32], &[i32])>) {
+        self.churny.iter_mut().for_each(|c| *c = false);
+        let Some((abs, sum)) = churn else {
+            self.churn.iter_mut().for_each(|c| *c = 0.0);
+            return;
+        };
+        self.scratch.clear();
+        for (c, out) in self.churn.iter_mut().enumerate() {
+            let n = zones.active.get(c).copied().unwrap_or(0) as f32;
+            let (Some(&a), Some(&s)) = (abs.get(c), sum.get(c)) else {
+                *out = 0.0;
+                continue;
+            };
+            *out = if n >= 4.0 && zones.cell[c] != NO_ZONE {
+                (a as f32 - s.unsigned_abs() as f32) / n
+            } else {
+                0.0
+            };
+            if n >= 4.0
+                && zones.cell[c] != NO_ZONE
+                && !self.moving_now.get(c).copied().unwrap_or(false)
+            {
+                self.scratch.push(*out);
+            }
+        }
+        let q = self.scratch.len() / 4;
+        self.churn_q25 = if self.scratch.is_empty() {
+            0.0
+        } else {
+            *self.scratch.select_nth_unstable_by(q, f32::total_cmp).1
+        };
+        self.churn_floor = self.churn_q25.max(CHURN_MIN_FLOOR);
+        let need = CHURN_K * self.churn_floor;
+        for (y, c) in self.churny.iter_mut().zip(&self.churn) {
+            *y = *c >= need;
+        }
+    }
+
     /// Sets the background to each cell's median over the warm-up frames,
     /// so people passing by while it is learnt leave no trace.
     fn learn_warmup(&mut self) {
@@ -447,9 +525,15 @@ pub struct SmokeRegion {
     /// pixels changing by the change threshold in one frame) in the last
     /// [`LAG_S`] seconds: people and vehicles do, smoke does not.
     pub motion: f32,
+    /// Share of the region's cells that churned (see [`SmokeModel::churny`])
+    /// in at least a third of the frames of the last [`PERSIST_S`] seconds.
+    pub churn: f32,
+    /// The region's mean churn in the last frame ÷ the churn floor.
+    pub churn_level: f32,
     pub size_ok: bool,
     pub in_place_ok: bool,
     pub growing_ok: bool,
+    pub churn_ok: bool,
     /// The zone had an open incident (growth not required).
     pub sustaining: bool,
 }
@@ -458,7 +542,7 @@ impl SmokeRegion {
     pub fn hit(&self) -> bool {
         self.size_ok
             && !self.is_glow()
-            && (self.sustaining || (self.in_place_ok && self.growing_ok))
+            && (self.sustaining || (self.in_place_ok && self.growing_ok && self.churn_ok))
     }
 
     /// The region is a flame's glow: it surrounds a flame candidate and
@@ -484,6 +568,9 @@ impl SmokeRegion {
         }
         if self.rise >= 1 {
             c.push("rising");
+        }
+        if self.churn >= MIN_CHURN {
+            c.push("churn");
         }
         c
     }
@@ -615,11 +702,26 @@ pub fn find(
             .filter(|&&c| hist.moving[c] & lag_mask != 0)
             .count() as f32
             / region.cells.len().max(1) as f32;
+        let need_churn = (persist as u32).div_ceil(3);
+        let churn = region
+            .cells
+            .iter()
+            .filter(|&&c| (hist.churn[c] & mask).count_ones() >= need_churn)
+            .count() as f32
+            / region.cells.len().max(1) as f32;
+        let churn_level = region.cells.iter().map(|&c| model.churn[c]).sum::<f32>()
+            / region.cells.len().max(1) as f32
+            / model.churn_floor.max(1e-3);
         out.push(SmokeRegion {
             motion,
+            churn,
+            churn_level,
             size_ok: now >= min_cells * relax,
             in_place_ok: before >= 1.0 && before >= 0.15 * now,
             growing_ok: growth >= 1.1 || rise >= 1,
+            churn_ok: !p.need_churn
+                || churn >= MIN_CHURN
+                || (textured.len() >= MIN_TEXTURED_CELLS && textured_ratio <= MAX_TEXTURED_RATIO),
             sustaining,
             region,
             cells: now,
