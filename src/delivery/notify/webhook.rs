@@ -235,9 +235,17 @@ mod tests {
         assert!(!takes(&h, None, &alert("fire", "new", "critical", "gate")));
         // 16:30 UTC is 00:30 in Shanghai: inside 22:00-07:00, outside 08:00-20:00.
         r.hours = Some("22:00-07:00".into());
-        assert!(takes(&hook(r.clone()), None, &alert("fire", "new", "critical", "shed")));
+        assert!(takes(
+            &hook(r.clone()),
+            None,
+            &alert("fire", "new", "critical", "shed")
+        ));
         r.hours = Some("08:00-20:00".into());
-        assert!(!takes(&hook(r), None, &alert("fire", "new", "critical", "shed")));
+        assert!(!takes(
+            &hook(r),
+            None,
+            &alert("fire", "new", "critical", "shed")
+        ));
     }
 
     #[test]
@@ -282,7 +290,10 @@ mod tests {
                 file.display()
             ))
             .unwrap();
-            Webhook::new(&cfg, 0).err().map(|e| e.to_string()).unwrap_or_default()
+            Webhook::new(&cfg, 0)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
         };
         let e = new(&dir.path().join("none.toml"));
         assert!(e.contains("none.toml"), "{e}");
