@@ -28,7 +28,8 @@ SCENEGEN=${SCENEGEN:-target/release/scenegen}
 OUT=demo-out
 SECONDS_TO_RUN=${DEMO_SECONDS:-150}
 mkdir -p "$OUT/clips" "$OUT/snapshots" "$OUT/evidence"
-rm -f "$OUT"/outbox.db*
+# Each run starts afresh: no queued alerts, no open incidents, no logins.
+rm -f "$OUT"/outbox.db* "$OUT"/desk.db* "$OUT"/sessions.db*
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
