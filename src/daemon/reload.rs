@@ -192,7 +192,6 @@ impl ReloadTarget {
                     config.enabled_cameras(),
                 )
                 .map(Arc::new),
-                timezone: config.site.timezone,
                 pictures: super::unit::picture_text(config),
             },
         }

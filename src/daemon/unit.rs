@@ -97,8 +97,6 @@ pub struct UnitContext {
     pub evidence_dir: std::path::PathBuf,
     /// Models for analyzers that use them as cues, loaded once at start.
     pub models: Option<Arc<crate::analysis::detector::Models>>,
-    /// `[site] timezone`: the self-test's time of day is read in it.
-    pub timezone: crate::settings::SiteTimezone,
     /// How captions on pictures speak (`[site] timezone` and `lang`).
     pub pictures: crate::alert::caption::PictureText,
 }
@@ -116,7 +114,7 @@ impl CameraUnit {
                 cam,
                 ctx.models.clone(),
                 handle.clone(),
-                ctx.timezone,
+                ctx.pictures.timezone,
             )));
         }
         let still = StillTap::default();
@@ -357,7 +355,6 @@ pub fn start_pipeline(
         evidence_dir: config.evidence.dir.clone(),
         models: crate::analysis::load_wanted_models(&config.runtime, config.enabled_cameras())
             .map(Arc::new),
-        timezone: config.site.timezone,
         pictures: picture_text(config),
     };
     if config.enabled_cameras().any(|c| c.evidence.is_some()) {

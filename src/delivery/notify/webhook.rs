@@ -14,8 +14,7 @@ use super::adapter::{Adapter, AdapterError, Context, HttpRequest, Outgoing, Rate
 use super::config::NotifierConfig;
 use super::credentials::{Credentials, CredentialsError};
 use super::route::Route;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use super::vendor::hmac_sha256;
 use std::time::Duration;
 
 /// The header with the message's topic.
@@ -78,18 +77,12 @@ impl Webhook {
     }
 }
 
-/// `sha256=<hex>` of `body` keyed with `secret`.
+/// `sha256=<hex>` of `body` keyed with `secret` (the HMAC the chat-bot
+/// vendors sign with too, [`hmac_sha256`]).
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    // HMAC accepts keys of any length.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(body);
-    let tag = mac.finalize().into_bytes();
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256=");
-    for b in tag {
+    for b in hmac_sha256(secret.as_bytes(), body) {
         out.push_str(&format!("{b:02x}"));
     }
     out
