@@ -726,7 +726,11 @@ mod tests {
             .filter(|&i| c[i] == ' ')
             .filter(|&i| c.get(i + 1) != Some(&'·') && (i == 0 || !matches!(c[i - 1], '·' | '#')))
             .filter(|&i| (i > 0 && wide(c[i - 1])) || c.get(i + 1).is_some_and(|n| wide(*n)))
-            .map(|i| c[i.saturating_sub(6)..(i + 7).min(c.len())].iter().collect())
+            .map(|i| {
+                c[i.saturating_sub(6)..(i + 7).min(c.len())]
+                    .iter()
+                    .collect()
+            })
             .collect()
     }
 
@@ -746,8 +750,12 @@ mod tests {
             "zone": "charging", "escalated": true, "escalate_after_s": 120,
             "escalated_at": "2026-12-03T19:14:45.000Z", "first_at": "2026-12-03T19:12:45.512Z",
             "alert": fire()});
-        let esc_text = build(&esc, Some(&format!("incidents/{EVENT}/escalation")), NotifyLang::ZhCn)
-            .text(NotifyLang::ZhCn);
+        let esc_text = build(
+            &esc,
+            Some(&format!("incidents/{EVENT}/escalation")),
+            NotifyLang::ZhCn,
+        )
+        .text(NotifyLang::ZhCn);
         assert_eq!(
             esc_text,
             format!(
@@ -760,8 +768,12 @@ mod tests {
         let assign = json!({"event": EVENT, "kind": "fire", "camera": "shed-3", "zone": null,
             "at": "2026-12-03T19:13:00.000Z", "actor": {"name": "李主管", "via": "platform"},
             "action": "assign", "to": "王师傅"});
-        let assign_text = build(&assign, Some(&format!("incidents/{EVENT}/handling")), NotifyLang::ZhCn)
-            .text(NotifyLang::ZhCn);
+        let assign_text = build(
+            &assign,
+            Some(&format!("incidents/{EVENT}/handling")),
+            NotifyLang::ZhCn,
+        )
+        .text(NotifyLang::ZhCn);
         assert_eq!(
             assign_text,
             format!(

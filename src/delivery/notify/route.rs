@@ -586,7 +586,10 @@ mod tests {
         assert!(takes(&night, &new, None, SH));
         assert!(!takes(&day, &new, None, SH));
         // The end follows, though its own time is in the day span.
-        assert!(takes(&night, &end, None, SH), "the night guard gets the end");
+        assert!(
+            takes(&night, &end, None, SH),
+            "the night guard gets the end"
+        );
         assert!(!takes(&day, &end, None, SH), "the day group does not");
         // Asked again (the sender asks twice): the same answer.
         assert!(takes(&night, &end, None, SH) && !takes(&day, &end, None, SH));
@@ -609,21 +612,63 @@ mod tests {
         // critical `new` brings its `end` whatever that says.
         let critical = route(r#"min_severity = "critical""#);
         let ev2 = event_at(at_new);
-        assert!(!takes(&critical, &of_incident("new", "major", at_new, &ev2), None, SH));
-        assert!(!takes(&critical, &of_incident("end", "critical", at_end, &ev2), None, SH));
+        assert!(!takes(
+            &critical,
+            &of_incident("new", "major", at_new, &ev2),
+            None,
+            SH
+        ));
+        assert!(!takes(
+            &critical,
+            &of_incident("end", "critical", at_end, &ev2),
+            None,
+            SH
+        ));
         let ev3 = event_at(at_new);
-        assert!(takes(&critical, &of_incident("new", "critical", at_new, &ev3), None, SH));
-        assert!(takes(&critical, &of_incident("end", "major", at_end, &ev3), None, SH));
+        assert!(takes(
+            &critical,
+            &of_incident("new", "critical", at_new, &ev3),
+            None,
+            SH
+        ));
+        assert!(takes(
+            &critical,
+            &of_incident("end", "major", at_end, &ev3),
+            None,
+            SH
+        ));
 
         // `states` still decides which of the two are sent.
-        let ends_only = route(r#"states = ["end"]
-                                 hours = "22:00-07:00""#);
+        let ends_only = route(
+            r#"states = ["end"]
+                                 hours = "22:00-07:00""#,
+        );
         let ev4 = event_at(at_new);
-        assert!(!takes(&ends_only, &of_incident("new", "major", at_new, &ev4), None, SH));
-        assert!(takes(&ends_only, &of_incident("end", "major", at_end, &ev4), None, SH));
+        assert!(!takes(
+            &ends_only,
+            &of_incident("new", "major", at_new, &ev4),
+            None,
+            SH
+        ));
+        assert!(takes(
+            &ends_only,
+            &of_incident("end", "major", at_end, &ev4),
+            None,
+            SH
+        ));
         let news_only = route(r#"states = ["new"]"#);
-        assert!(takes(&news_only, &of_incident("new", "major", at_new, &ev4), None, SH));
-        assert!(!takes(&news_only, &of_incident("end", "major", at_end, &ev4), None, SH));
+        assert!(takes(
+            &news_only,
+            &of_incident("new", "major", at_new, &ev4),
+            None,
+            SH
+        ));
+        assert!(!takes(
+            &news_only,
+            &of_incident("end", "major", at_end, &ev4),
+            None,
+            SH
+        ));
     }
 
     #[test]
