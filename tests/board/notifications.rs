@@ -7,8 +7,8 @@
 //! and MQTT working beside it; once an in-test receiver listens there, the
 //! same row shows backlog 0, the error gone and a last success in the site
 //! time zone (Asia/Shanghai). In Chinese the page speaks Chinese. A
-//! notifier added to the config and reloaded (SIGHUP) gets its row without
-//! a restart. Screenshots go to
+//! notifier and a profile added to the config and reloaded (SIGHUP) get
+//! their rows without a restart. Screenshots go to
 //! `target/console-screenshots/notifications*.png` (the ones in
 //! `docs/console.md` and `docs/notifications.md` come from here).
 
@@ -196,22 +196,26 @@ payload = '{"event": {{ alert.event|tojson }}, "text": {{ text|tojson }}}'
     assert_eq!(b.text("nav a[href='/notifications']").await, "通知");
     b.screenshot("notifications-zh").await;
 
-    // A notifier added and reloaded (SIGHUP) appears without a restart.
+    // A notifier and a profile added and reloaded (SIGHUP) appear without
+    // a restart.
     let config = site.config();
     let text = std::fs::read_to_string(&config).expect("the config");
     std::fs::write(
         &config,
         format!(
-            "{text}\n[[notifiers]]\nname = \"night\"\nkind = \"webhook\"\ncredentials_file = \"{}\"\n",
-            creds.display()
+            "{text}\n[[notifiers]]\nname = \"night\"\nkind = \"webhook\"\ncredentials_file = \"{}\"\n{}",
+            creds.display(),
+            profile.replace("district", "city")
         ),
     )
     .expect("the config is written");
     site.daemon.signal(libc::SIGHUP);
     site.daemon
         .wait_log("notifiers reloaded", Duration::from_secs(60));
+    site.daemon
+        .wait_log("platform profiles reloaded", Duration::from_secs(60));
     let after = rows(&b, &site).await;
     let names: Vec<&str> = after.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["mqtt", "guards", "night", "district"]);
+    assert_eq!(names, ["mqtt", "guards", "night", "district", "city"]);
     b.close().await;
 }
