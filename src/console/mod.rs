@@ -17,6 +17,9 @@
 //!   byte ranges).
 //! - [`board`]: the incident board (`/`, live over Server-Sent Events) and
 //!   the incident page with its handling forms, on the desk.
+//! - [`notifications`]: the notifications page (`/notifications`): MQTT,
+//!   each notifier and each platform profile with its backlog, failures,
+//!   last error and last success, from the monitor's snapshot.
 //! - [`calibrate`]: the admin's calibration page (`/cameras/<name>/calibrate`):
 //!   zones and the facade grid drawn on a live frame, saved into the config
 //!   file (checked as `check-config` checks, backed up) and reloaded.
@@ -32,6 +35,7 @@ pub mod calibrate;
 pub mod config;
 pub mod endpoints;
 pub mod i18n;
+pub mod notifications;
 pub mod pages;
 pub mod server;
 pub mod session;
@@ -179,6 +183,7 @@ fn routes() -> Router<ConsoleState> {
         .route("/assets/{name}", get(pages::asset))
         .route("/cameras", get(pages::cameras))
         .route("/cameras/{name}/latest.jpg", get(pages::camera_picture))
+        .route("/notifications", get(notifications::page))
         .merge(board::routes())
         .merge(calibrate::routes())
         .fallback(pages::not_found)

@@ -35,6 +35,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/incident_row.html"),
     ),
     ("calibrate.html", include_str!("templates/calibrate.html")),
+    (
+        "notifications.html",
+        include_str!("templates/notifications.html"),
+    ),
 ];
 
 /// Every asset under `/assets/`: `(name, content type, bytes)`.

@@ -12,8 +12,8 @@
 //! [`crate::monitor`]) and the console (pages, `/healthz`, `/metrics`,
 //! `/evidence`, see [`crate::console`]; `[console]` changes take effect at
 //! the next start). The notifiers start with delivery
-//! ([`Delivery::start_notifiers`]); `[[notifiers]]` changes take effect at
-//! the next start.
+//! ([`Delivery::start_notifiers`]); a reload applies `[[notifiers]]` and
+//! `[[profiles]]` ([`reload::apply_notify_sections`]).
 //! Reload (SIGHUP, `estatewatch reload`, or a save on the console's
 //! calibration page, which asks over a channel and is told the outcome):
 //! the config file is read and
@@ -60,13 +60,13 @@ use crate::console::calibrate::{
 };
 use crate::delivery::homeassistant::{kinds_of_analyzer, HaCamera, HaSink, HomeAssistant};
 use crate::delivery::mqtt::Topics;
-use crate::delivery::profile::ProfileSink;
+use crate::delivery::profile::{ProfileSet, ProfileSink};
 use crate::delivery::Delivery;
 use crate::desk::{CommandListener, Desk};
 use crate::evidence::Evidence;
 use crate::health::{self, Notifier, Watchdog};
 use crate::monitor;
-use reload::{apply_sensor_sections, reload, ReloadTarget};
+use reload::{apply_notify_sections, apply_sensor_sections, reload, ReloadTarget};
 use signals::{Signal, Signals};
 use status::{sensor_counters, Monitor};
 use std::path::{Path, PathBuf};
@@ -268,19 +268,12 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         delivery.probe(),
         ha_cameras(&config),
     );
-    // With `[[profiles]]`, each alert's mapped messages are queued right
-    // after it (`delivery::profile`).
+    // Each alert's mapped messages (`[[profiles]]`) are queued right after
+    // it (`delivery::profile`); both stages share one set of profiles, which
+    // a reload replaces.
+    let profiles = ProfileSet::new(&config.profiles, config.notify_context());
     let profiled = |next: Arc<dyn AlertSubmit>| -> Arc<dyn AlertSubmit> {
-        if config.profiles.is_empty() {
-            next
-        } else {
-            Arc::new(ProfileSink::new(
-                &config.profiles,
-                config.notify_context(),
-                delivery.sink(),
-                next,
-            ))
-        }
+        Arc::new(ProfileSink::new(profiles.clone(), delivery.sink(), next))
     };
     // Video alerts pass the evidence stage (stored picture, evidence paths)
     // on their way to delivery; the desk sees each incident alert delivery
@@ -342,6 +335,7 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
         evidence: evidence.store(),
         evidence_http: evidence.server(),
         desk: desk.clone(),
+        profiles: profiles.clone(),
     };
     let monitor_tasks = monitor.start().await;
     let (reload_tx, mut console_reloads) = tokio::sync::mpsc::channel(4);
@@ -395,12 +389,8 @@ pub async fn run_with_reload(config: Config, config_path: Option<PathBuf>) -> an
                         match tokio::task::spawn_blocking(move || reload(&path, &old, &p, &d)).await
                         {
                             Ok(Ok((new, report))) => {
-                                if format!("{:?}", config.notifiers)
-                                    != format!("{:?}", new.notifiers)
-                                {
-                                    tracing::warn!("[[notifiers]] changed: the change takes effect at the next start (restart the daemon)");
-                                }
                                 apply_sensor_sections(&config, &new, &mut sensors, &alerts).await;
+                                apply_notify_sections(&config, &new, &delivery, &profiles).await;
                                 if let Some(ha) = &ha {
                                     ha.set_cameras(ha_cameras(&new));
                                 }

@@ -76,6 +76,48 @@ pub(super) async fn apply_sensor_sections(
     }
 }
 
+/// Applies `[[notifiers]]` and `[[profiles]]` of `new` (validated by
+/// [`reload`], which also checked that every notifier builds): the
+/// profiles are replaced at once (the next alert is mapped with them);
+/// notifiers whose table or credentials file changed are restarted from
+/// their cursor, removed ones stop and release their rows, new ones start
+/// at the newest row, unchanged ones keep running
+/// ([`crate::delivery::notify::NotifierControl::reload`]). Both write with
+/// the new config's camera names from now on. A notifier that cannot be
+/// built now (its credentials file went away since the check) leaves the
+/// running notifiers as they are.
+pub(super) async fn apply_notify_sections(
+    old: &Config,
+    new: &Config,
+    delivery: &crate::delivery::Delivery,
+    profiles: &crate::delivery::profile::ProfileSet,
+) {
+    let ctx = new.notify_context();
+    let in_force = profiles.replace(&new.profiles, ctx.clone());
+    if format!("{:?}", old.profiles) != format!("{:?}", new.profiles) {
+        tracing::info!(profiles = ?in_force, "platform profiles reloaded");
+    }
+    let specs = match crate::delivery::notify::specs(&new.notifiers, &ctx) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "new [[notifiers]] cannot be built; the running notifiers stay");
+            return;
+        }
+    };
+    let control = delivery.notifier_control();
+    match tokio::task::spawn_blocking(move || control.reload(specs, ctx)).await {
+        Ok(Ok(c)) if c.started.is_empty() && c.stopped.is_empty() => {}
+        Ok(Ok(c)) => tracing::info!(
+            kept = ?c.kept,
+            started = ?c.started,
+            stopped = ?c.stopped,
+            "notifiers reloaded (a new one starts at the newest row)"
+        ),
+        Ok(Err(e)) => tracing::error!(error = %e, "notifiers could not be restarted"),
+        Err(e) => tracing::error!(error = %e, "notifier reload failed"),
+    }
+}
+
 /// What [`Pipeline::apply`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReloadReport {
@@ -200,8 +242,9 @@ impl ReloadTarget {
 
 /// Re-reads `path`; when valid, applies its cameras and returns the config
 /// now in force: the old one with the new `[[cameras]]`, `[[sensors]]`,
-/// `[sensor_broker]` and `[fusion]` (the caller applies the last three, see
-/// [`apply_sensor_sections`]). Other sections need a restart: a change there
+/// `[sensor_broker]`, `[fusion]`, `[[notifiers]]` and `[[profiles]]` (the
+/// caller applies the last five, see [`apply_sensor_sections`] and
+/// [`apply_notify_sections`]). Other sections need a restart: a change there
 /// is logged and not applied. New sensor settings whose inputs cannot be set
 /// up (say, an unreadable CA file) are not taken: the running sensors stay.
 /// With the config it returns what [`Pipeline::apply`] did to the cameras.
@@ -240,10 +283,6 @@ pub(super) fn reload(
         ),
         ("health", old.health != new.health),
         ("evidence", old.evidence != new.evidence),
-        (
-            "[profiles]",
-            format!("{:?}", old.profiles) != format!("{:?}", new.profiles),
-        ),
     ];
     for (section, changed) in sections {
         if changed {
@@ -266,6 +305,8 @@ pub(super) fn reload(
     let mut in_force = old.clone();
     in_force.cameras = new.cameras;
     in_force.fusion = new.fusion;
+    in_force.notifiers = new.notifiers;
+    in_force.profiles = new.profiles;
     let mut with_sensors = in_force.clone();
     with_sensors.sensors = new.sensors;
     with_sensors.sensor_broker = new.sensor_broker;

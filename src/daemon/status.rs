@@ -43,6 +43,8 @@ pub(super) struct Monitor {
     /// The incident desk (`None` with `[desk] enabled = false`): its figures
     /// for `/metrics`, and the handle the web console serves.
     pub(super) desk: Option<crate::desk::Desk>,
+    /// Each `[[profiles]]` entry's figures, for the console.
+    pub(super) profiles: Arc<crate::delivery::profile::ProfileSet>,
 }
 
 impl Monitor {
@@ -83,6 +85,7 @@ impl Monitor {
                 }
             }),
             notifiers: delivery.notifiers,
+            profiles: self.profiles.snapshot(),
         }
     }
 

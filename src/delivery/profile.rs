@@ -32,10 +32,10 @@ use super::{AlertSink, OutboxMessage};
 use crate::alert::submit::{AlertSubmit, SubmitError};
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::settings::{check_id, push, ConfigProblem};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// One `[[profiles]]` table.
@@ -297,27 +297,78 @@ impl Profile {
     }
 }
 
-/// An [`AlertSubmit`] in front of `next` that, after passing each alert
-/// on, queues what each enabled profile maps it to through `out` (a plain
-/// pass-through without profiles).
-#[derive(Clone)]
-pub struct ProfileSink<S> {
-    profiles: Arc<Vec<Profile>>,
-    ctx: Arc<Context>,
-    out: AlertSink,
-    next: S,
+/// One profile's figures since the daemon started, for the console's
+/// notifications page. Its messages are delivered by MQTT (their backlog
+/// is MQTT's).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ProfileStatus {
+    /// `[[profiles]] name`.
+    pub name: String,
+    /// `enabled`.
+    pub enabled: bool,
+    /// Mapped messages queued in the outbox.
+    pub queued: u64,
+    /// Alerts it takes that could not be mapped or queued (each logged).
+    pub failures: u64,
+    /// The latest of those failures.
+    pub last_error: Option<String>,
+    /// When it last queued a message (RFC 3339, UTC).
+    pub last_queued: Option<String>,
 }
 
-impl<S> ProfileSink<S> {
-    /// The stage for the enabled `profiles` (checked by [`check`]; one
-    /// that does not compile is left out and logged).
-    pub fn new(
-        profiles: &[ProfileConfig],
-        ctx: Context,
-        out: AlertSink,
-        next: S,
-    ) -> ProfileSink<S> {
-        let compiled = profiles
+/// The profiles in force with their context and figures, shared by the
+/// daemon's [`ProfileSink`]s (one in front of each path into delivery); a
+/// reload replaces them ([`ProfileSet::replace`]): the next alert is mapped
+/// with the new profiles.
+pub struct ProfileSet {
+    current: Mutex<Arc<Compiled>>,
+    /// In config order.
+    figures: Mutex<Vec<ProfileStatus>>,
+}
+
+/// The enabled profiles, compiled, and the context they render with.
+struct Compiled {
+    profiles: Vec<Profile>,
+    ctx: Context,
+}
+
+impl ProfileSet {
+    /// The set for `profiles` (checked by [`check`]; one that does not
+    /// compile is left out and logged), rendering with `ctx`.
+    pub fn new(profiles: &[ProfileConfig], ctx: Context) -> Arc<ProfileSet> {
+        let set = Arc::new(ProfileSet {
+            current: Mutex::new(Arc::new(Compiled {
+                profiles: Vec::new(),
+                ctx: sample_context(),
+            })),
+            figures: Mutex::new(Vec::new()),
+        });
+        set.replace(profiles, ctx);
+        set
+    }
+
+    /// Puts `profiles` in force (a reload), rendering with `ctx`; a profile
+    /// keeps its figures under the same name. Returns the names of the
+    /// enabled profiles now mapping alerts.
+    pub fn replace(&self, profiles: &[ProfileConfig], ctx: Context) -> Vec<String> {
+        {
+            let mut figures = crate::base::lock(&self.figures);
+            let old = std::mem::take(&mut *figures);
+            *figures = profiles
+                .iter()
+                .map(|p| {
+                    let mut s = old
+                        .iter()
+                        .find(|s| s.name == p.name)
+                        .cloned()
+                        .unwrap_or_default();
+                    s.name = p.name.clone();
+                    s.enabled = p.enabled;
+                    s
+                })
+                .collect();
+        }
+        let compiled: Vec<Profile> = profiles
             .iter()
             .enumerate()
             .filter(|(_, c)| c.enabled)
@@ -325,28 +376,69 @@ impl<S> ProfileSink<S> {
                 Ok(p) => Some(p),
                 Err(e) => {
                     tracing::error!(profile = %c.name, error = %e, "platform profile left out");
+                    self.failed(&c.name, format!("left out: {e}"));
                     None
                 }
             })
             .collect();
-        ProfileSink {
-            profiles: Arc::new(compiled),
-            ctx: Arc::new(ctx),
-            out,
-            next,
+        let names = compiled.iter().map(|p| p.name.clone()).collect();
+        *crate::base::lock(&self.current) = Arc::new(Compiled {
+            profiles: compiled,
+            ctx,
+        });
+        names
+    }
+
+    /// Each profile's figures now, in config order.
+    pub fn snapshot(&self) -> Vec<ProfileStatus> {
+        crate::base::lock(&self.figures).clone()
+    }
+
+    fn note(&self, name: &str, f: impl FnOnce(&mut ProfileStatus)) {
+        if let Some(s) = crate::base::lock(&self.figures)
+            .iter_mut()
+            .find(|s| s.name == name)
+        {
+            f(s);
         }
+    }
+
+    fn failed(&self, name: &str, error: String) {
+        self.note(name, |s| {
+            s.failures += 1;
+            s.last_error = Some(error);
+        });
+    }
+}
+
+/// An [`AlertSubmit`] in front of `next` that, after passing each alert
+/// on, queues what each enabled profile of its [`ProfileSet`] maps it to
+/// through `out` (a plain pass-through while the set has none).
+#[derive(Clone)]
+pub struct ProfileSink<S> {
+    set: Arc<ProfileSet>,
+    out: AlertSink,
+    next: S,
+}
+
+impl<S> ProfileSink<S> {
+    /// The stage mapping with `set`'s profiles.
+    pub fn new(set: Arc<ProfileSet>, out: AlertSink, next: S) -> ProfileSink<S> {
+        ProfileSink { set, out, next }
     }
 }
 
 impl<S: AlertSubmit> AlertSubmit for ProfileSink<S> {
     fn submit(&self, alert: Alert) -> Result<(), SubmitError> {
+        let current = crate::base::lock(&self.set.current).clone();
         let mut mapped = Vec::new();
-        for p in self.profiles.iter().filter(|p| p.takes(&alert)) {
-            match p.map(&alert, &self.ctx) {
+        for p in current.profiles.iter().filter(|p| p.takes(&alert)) {
+            match p.map(&alert, &current.ctx) {
                 Ok(m) => mapped.push((p.name(), m)),
                 Err(e) => {
                     let camera = alert.camera.as_deref().unwrap_or("");
                     tracing::warn!(profile = p.name(), camera, id = %alert.id, error = %e, "alert not mapped");
+                    self.set.failed(p.name(), e.to_string());
                 }
             }
         }
@@ -365,8 +457,17 @@ impl<S: AlertSubmit> AlertSubmit for ProfileSink<S> {
                 created_ms,
                 payload: m.payload.to_string().into_bytes(),
             };
-            if let Err(e) = self.out.submit_message(msg) {
-                tracing::warn!(profile = name, error = %e, "mapped message not queued");
+            match self.out.submit_message(msg) {
+                Ok(()) => self.set.note(name, |s| {
+                    s.queued += 1;
+                    s.last_queued = Some(
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    );
+                }),
+                Err(e) => {
+                    tracing::warn!(profile = name, error = %e, "mapped message not queued");
+                    self.set.failed(name, format!("not queued: {e}"));
+                }
             }
         }
         Ok(())

@@ -104,6 +104,10 @@ pub struct LinkStatus {
     pub delivered: u64,
     /// Time from handing an alert to the MQTT client to its PUBACK.
     pub publish_latency_ms: Timing,
+    /// Failed connection attempts and lost connections so far.
+    pub failures: u64,
+    /// When the broker last acknowledged an alert (RFC 3339, UTC).
+    pub last_delivered: Option<String>,
 }
 
 /// What publisher options differ between the daemon and `send-test-alert`.
@@ -480,6 +484,7 @@ impl Core {
                 self.inflight.clear();
                 let mut s = lock(&self.status);
                 s.connected = false;
+                s.failures += 1;
                 s.broker_error = Some(error);
             }
             CoreMsg::Sent { pkid } => match self.queued.pop_front() {
@@ -563,7 +568,12 @@ impl Core {
             removed += store.delivered(epoch, &refs);
         }
         drop(store);
-        lock(&self.status).delivered += removed as u64;
+        let mut s = lock(&self.status);
+        s.delivered += removed as u64;
+        if removed > 0 {
+            s.last_delivered =
+                Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
     }
 
     fn outstanding(&self) -> usize {

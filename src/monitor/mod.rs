@@ -241,6 +241,18 @@ pub struct MqttSnapshot {
     /// Not in the stats JSON: that is only published while connected.
     #[serde(skip)]
     pub down_for_s: f64,
+    /// Failed connection attempts and lost connections since start (the
+    /// console's notifications page; not in the stats JSON).
+    #[serde(skip)]
+    pub failures: u64,
+    /// Why the last connection attempt or connection failed (the console;
+    /// not in the stats JSON).
+    #[serde(skip)]
+    pub broker_error: Option<String>,
+    /// When the broker last acknowledged an alert, RFC 3339 UTC (the
+    /// console; not in the stats JSON).
+    #[serde(skip)]
+    pub last_delivered: Option<String>,
 }
 
 /// One sensor input's figures.
@@ -306,6 +318,10 @@ pub struct Snapshot {
     /// success (`docs/notifications.md`); absent without notifiers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifiers: Vec<crate::delivery::notify::sender::NotifierStatus>,
+    /// One entry per `[[profiles]]` entry: messages mapped, failures
+    /// (the console's notifications page; not in the stats JSON).
+    #[serde(skip)]
+    pub profiles: Vec<crate::delivery::profile::ProfileStatus>,
 }
 
 pub(crate) fn rfc3339_ms<S: serde::Serializer>(
@@ -334,6 +350,9 @@ impl Snapshot {
                 delivered: d.link.delivered,
                 publish_latency_ms: d.link.publish_latency_ms,
                 down_for_s: 0.0,
+                failures: d.link.failures,
+                broker_error: d.link.broker_error.clone(),
+                last_delivered: d.link.last_delivered.clone(),
             },
         )
     }
@@ -556,11 +575,15 @@ pub(crate) mod tests {
                 delivered: 0,
                 publish_latency_ms: Timing::default(),
                 down_for_s: 0.0,
+                failures: 0,
+                broker_error: None,
+                last_delivered: None,
             },
             sensors: Vec::new(),
             evidence: None,
             desk: None,
             notifiers: Vec::new(),
+            profiles: Vec::new(),
         }
     }
 

@@ -26,7 +26,7 @@ const VIEWER: User = ("vera", "viewer", "viewer password 123");
 const THROW_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Logs `user` in through the login form and lands on the board.
-async fn log_in(b: &Browser, site: &Site, (name, _, password): User) {
+pub async fn log_in(b: &Browser, site: &Site, (name, _, password): User) {
     b.goto(&site.url("/")).await;
     let form = b.find("form.login, form[action='/login']").await;
     assert!(

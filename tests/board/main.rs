@@ -3,8 +3,8 @@
 //! mosquitto and the in-process RTSP server serving a rendered throw.
 //!
 //! `browser` starts chromedriver and Chromium, `site` the gateway; the
-//! tests are in `board` (the incident board) and `calib` (the calibration
-//! page). Screenshots go to `target/console-screenshots/`.
+//! tests are in `board` (the incident board), `calib` (the calibration
+//! page) and `notifications` (the notifications page). Screenshots go to `target/console-screenshots/`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,4 +12,5 @@ mod common;
 mod board;
 mod browser;
 mod calib;
+mod notifications;
 mod site;

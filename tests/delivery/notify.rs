@@ -216,6 +216,7 @@ async fn rate_limit_merges_the_updates_of_one_incident_and_always_sends_the_last
             limit,
         }),
         timeout: Duration::from_secs(5),
+        fingerprint: String::new(),
     };
     let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
     delivery.start_notifiers(vec![spec], ctx).unwrap();
@@ -406,5 +407,126 @@ fn check_config_names_the_notifier_fields_that_are_wrong() {
             && out.contains("hook.toml")
             && out.contains("url"),
         "{out}"
+    );
+}
+
+/// `estatewatch send-test-alert --count n` against `cfg`: `n` test alerts
+/// through the outbox the daemon reads.
+fn send_tests(cfg: &Path, n: u32) {
+    let o = Command::new(BIN)
+        .args(["send-test-alert", "--config", cfg.to_str().unwrap()])
+        .args(["--count", &n.to_string(), "--timeout-s", "30"])
+        .env("ESTATEWATCH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A webhook notifier table named `name` with its own credentials file.
+fn hook_table(dir: &Path, name: &str, url: &str) -> String {
+    let creds = dir.join(format!("{name}.toml"));
+    std::fs::write(&creds, format!("url = \"{url}\"\n")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    format!(
+        "\n[[notifiers]]\nname = \"{name}\"\nkind = \"webhook\"\ncredentials_file = \"{}\"\n[notifiers.route]\nkinds = [\"test\"]\n",
+        creds.display()
+    )
+}
+
+#[test]
+fn reload_adds_and_removes_notifiers_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let (day, night) = (Hook::start(0), Hook::start(0));
+    let route = "[notifiers.route]\nkinds = [\"test\"]\n";
+    let (text, outbox) = config_with_hook(dir.path(), broker.port(), &day.url(), route);
+    let cfg = dir.path().join("estatewatch.toml");
+    std::fs::write(&cfg, &text).unwrap();
+    let mut daemon = Daemon::start(&cfg, &outbox, &dir.path().join("daemon.log"));
+    daemon.wait_log("notifier started", Duration::from_secs(30));
+    send_tests(&cfg, 3);
+    assert!(
+        day.wait_delivered(Duration::from_secs(60), |r| r.len() >= 3),
+        "{}",
+        daemon.log()
+    );
+
+    // Add "night": applied by SIGHUP, "guards" untouched.
+    let with_night = format!("{text}{}", hook_table(dir.path(), "night", &night.url()));
+    std::fs::write(&cfg, &with_night).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_log("notifiers reloaded", Duration::from_secs(60));
+    let log = daemon.log();
+    assert!(
+        log.contains(r#"kept=["guards"] started=["night"] stopped=[]"#),
+        "{log}"
+    );
+    assert_eq!(daemon.log_count("notifier started"), 2, "{log}");
+    send_tests(&cfg, 2);
+    assert!(
+        night.wait_delivered(Duration::from_secs(60), |r| r.len() >= 2),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        day.wait_delivered(Duration::from_secs(60), |r| r.len() >= 5),
+        "{}",
+        daemon.log()
+    );
+    // The new notifier started at the newest row: not the 3 before it.
+    let ns = |h: &Hook| -> Vec<u64> {
+        h.delivered()
+            .iter()
+            .map(|r| r.json()["details"]["n"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(ns(&night), [1, 2], "only what came after the reload");
+    assert_eq!(ns(&day), [1, 2, 3, 1, 2], "each once, in order");
+    let ids: std::collections::BTreeSet<String> = day.delivered().iter().map(id_of).collect();
+    assert_eq!(ids.len(), 5, "none twice");
+
+    // Remove "guards": it stops and releases its rows; "night" goes on.
+    let only_night = {
+        // Drop the whole first notifier table (up to the next one).
+        let start = with_night.find("[[notifiers]]").unwrap();
+        let next = with_night[start + 1..].find("[[notifiers]]").unwrap() + start + 1;
+        format!("{}{}", &with_night[..start], &with_night[next..])
+    };
+    std::fs::write(&cfg, &only_night).unwrap();
+    daemon.signal(libc::SIGHUP);
+    let end = Instant::now() + Duration::from_secs(60);
+    while daemon.log_count("notifiers reloaded") < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = daemon.log();
+    assert!(
+        log.contains(r#"kept=["night"] started=[] stopped=["guards"]"#),
+        "{log}"
+    );
+    send_tests(&cfg, 1);
+    assert!(
+        night.wait_delivered(Duration::from_secs(60), |r| r.len() >= 3),
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(day.delivered().len(), 5, "a removed notifier sends nothing");
+    assert!(
+        daemon.term_within(Duration::from_secs(10)),
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(
+        outbox_rows(&outbox),
+        0,
+        "no row kept for the removed notifier"
     );
 }

@@ -10,7 +10,7 @@ use estatewatch::alert::submit::AlertSubmit;
 use estatewatch::alert::{Alert, AlertKind, AlertState, Severity};
 use estatewatch::config::Config;
 use estatewatch::delivery::notify::adapter::CameraNames;
-use estatewatch::delivery::profile::ProfileSink;
+use estatewatch::delivery::profile::{ProfileSet, ProfileSink};
 use estatewatch::delivery::Delivery;
 use serde_json::json;
 use std::time::Duration;
@@ -39,7 +39,11 @@ async fn aliyun_example_profile_publishes_thing_model_events_on_the_mapped_topic
             zones: Default::default(),
         },
     );
-    let sink = ProfileSink::new(&cfg.profiles, ctx, delivery.sink(), delivery.sink());
+    let sink = ProfileSink::new(
+        ProfileSet::new(&cfg.profiles, ctx),
+        delivery.sink(),
+        delivery.sink(),
+    );
 
     let mut throw = Alert::new(AlertKind::Throwing, Severity::Major, "test-estate", "gw1");
     throw.camera = Some("tower-a".into());

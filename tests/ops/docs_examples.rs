@@ -823,6 +823,9 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
             delivered: 41,
             publish_latency_ms: timing,
             down_for_s: 0.0,
+            failures: 0,
+            broker_error: None,
+            last_delivered: None,
         },
         sensors: vec![monitor::SensorSnapshot {
             sensor: "shed-smoke-1".into(),
@@ -848,6 +851,7 @@ fn a_real_stats_snapshot_fits_the_schema_and_the_docs_show_its_fields() {
         }),
         desk: None,
         notifiers: Vec::new(),
+        profiles: Vec::new(),
     };
     // Serialised as the stats publisher does.
     let real: Value =

@@ -92,13 +92,13 @@ pub static ZH: Words = Words {
     snapshot_saved: "图片已保存",
     clip_saved: "录像已保存",
     escalated: "超时未确认，已升级",
-    escalated_after: |s| format!("{} 内无人确认", zh_duration(s)),
+    escalated_after: |s| format!("{}内无人确认", zh_duration(s)),
     first_at: "首次告警",
     handling: "处理",
     by: "处理人",
     via_platform: "（平台）",
     acknowledged: "已确认",
-    assigned_to: |who| format!("已指派给 {who}"),
+    assigned_to: |who| format!("已指派给{who}"),
     note: "备注",
     resolved_handled: "已处理完毕",
     resolved_false_alarm: "已判定为误报",
@@ -106,7 +106,7 @@ pub static ZH: Words = Words {
     floor: |f| format!("{f}层"),
     column: |c| format!("{c}列"),
     room: |u| format!("{u}室"),
-    or_floor: |f| format!("（也可能是 {f}层）"),
+    or_floor: |f| format!("（也可能是{f}层）"),
     outside_calibration: "（在标定范围外，为推算）",
     kind: |k| match k {
         AlertKind::Throwing => "高空抛物",
@@ -191,9 +191,9 @@ pub static EN: Words = Words {
 
 fn zh_duration(s: u64) -> String {
     if s >= 60 && s % 60 == 0 {
-        format!("{} 分钟", s / 60)
+        format!("{}分钟", s / 60)
     } else {
-        format!("{s} 秒")
+        format!("{s}秒")
     }
 }
 
@@ -462,7 +462,7 @@ fn str_of<'a>(p: &'a Value, key: &str) -> Option<&'a str> {
     p.get(key).and_then(Value::as_str)
 }
 
-/// `12层 · 03列 · 1203室（也可能是 11层）` from a throw's `details.origin`.
+/// `12层 · 03列 · 1203室（也可能是11层）` from a throw's `details.origin`.
 fn unit_text(details: &Value, w: &Words, lang: NotifyLang) -> Option<String> {
     let o = details.get("origin")?;
     let floor = o.get("floor").and_then(Value::as_i64)?;
@@ -511,7 +511,7 @@ fn evidence_text(alert: &Value, w: &Words) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(w.comma))
 }
 
-/// What a handling step did: `已确认`, `已指派给 张三`, `已判定为误报`, …
+/// What a handling step did: `已确认`, `已指派给张三`, `已判定为误报`, …
 fn handling_text(p: &Value, w: &Words) -> String {
     let mut out = match str_of(p, "action") {
         Some("acknowledge") => w.acknowledged.to_string(),
@@ -662,7 +662,7 @@ mod tests {
         let m = build(&p, None, NotifyLang::ZhCn);
         let t = m.text(NotifyLang::ZhCn);
         assert!(
-            t.contains("\n位置：12层 · 03列 · 1203室（也可能是 11层）\n"),
+            t.contains("\n位置：12层 · 03列 · 1203室（也可能是11层）\n"),
             "{t}"
         );
         assert!(
@@ -689,7 +689,7 @@ mod tests {
         )
         .text(NotifyLang::ZhCn);
         assert!(
-            t.contains("\n状态：超时未确认，已升级\n说明：2 分钟 内无人确认\n"),
+            t.contains("\n状态：超时未确认，已升级\n说明：2分钟内无人确认\n"),
             "{t}"
         );
         assert!(t.contains("\n时间：2026-12-04 03:12:45 CST\n"), "{t}");
@@ -711,6 +711,108 @@ mod tests {
             ),
             "{t}"
         );
+    }
+
+    /// True for Chinese characters and full-width punctuation.
+    fn wide(c: char) -> bool {
+        matches!(c, '\u{3000}'..='\u{303f}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}')
+    }
+
+    /// Spaces beside Chinese text, other than the ` · ` separators and
+    /// the one after a markdown heading's `###`.
+    fn stray_spaces(text: &str) -> Vec<String> {
+        let c: Vec<char> = text.chars().collect();
+        (0..c.len())
+            .filter(|&i| c[i] == ' ')
+            .filter(|&i| c.get(i + 1) != Some(&'·') && (i == 0 || !matches!(c[i - 1], '·' | '#')))
+            .filter(|&i| (i > 0 && wide(c[i - 1])) || c.get(i + 1).is_some_and(|n| wide(*n)))
+            .map(|i| {
+                c[i.saturating_sub(6)..(i + 7).min(c.len())]
+                    .iter()
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn zh_text_has_no_stray_spaces() {
+        // Each word with a value in it, exactly.
+        assert_eq!((ZH.escalated_after)(120), "2分钟内无人确认");
+        assert_eq!((ZH.escalated_after)(90), "90秒内无人确认");
+        assert_eq!((ZH.assigned_to)("王师傅"), "已指派给王师傅");
+        assert_eq!((ZH.floor)(12), "12层");
+        assert_eq!((ZH.column)("03"), "03列");
+        assert_eq!((ZH.room)("1203"), "1203室");
+        assert_eq!((ZH.or_floor)(11), "（也可能是11层）");
+
+        // Whole messages of every type, exactly.
+        let esc = json!({"event": EVENT, "kind": "fire", "severity": "critical", "camera": "shed-3",
+            "zone": "charging", "escalated": true, "escalate_after_s": 120,
+            "escalated_at": "2026-12-03T19:14:45.000Z", "first_at": "2026-12-03T19:12:45.512Z",
+            "alert": fire()});
+        let esc_text = build(
+            &esc,
+            Some(&format!("incidents/{EVENT}/escalation")),
+            NotifyLang::ZhCn,
+        )
+        .text(NotifyLang::ZhCn);
+        assert_eq!(
+            esc_text,
+            format!(
+                "【紧急】火情 · 3号楼电动车棚\n状态：超时未确认，已升级\n说明：2分钟内无人确认\n\
+                 首次告警：2026-12-04 03:12:45 CST\n时间：2026-12-04 03:12:45 CST\n\
+                 地点：3号楼电动车棚 · 充电区\n证据：图片已保存，录像已保存\n\
+                 打开事件页：https://10.0.0.5:9807/incidents/{EVENT}"
+            )
+        );
+        let assign = json!({"event": EVENT, "kind": "fire", "camera": "shed-3", "zone": null,
+            "at": "2026-12-03T19:13:00.000Z", "actor": {"name": "李主管", "via": "platform"},
+            "action": "assign", "to": "王师傅"});
+        let assign_text = build(
+            &assign,
+            Some(&format!("incidents/{EVENT}/handling")),
+            NotifyLang::ZhCn,
+        )
+        .text(NotifyLang::ZhCn);
+        assert_eq!(
+            assign_text,
+            format!(
+                "火情 · 3号楼电动车棚\n处理：已指派给王师傅\n处理人：李主管（平台）\n\
+                 时间：2026-12-04 03:13:00 CST\n地点：3号楼电动车棚\n\
+                 打开事件页：https://10.0.0.5:9807/incidents/{EVENT}"
+            )
+        );
+        let throw = json!({
+            "event": EVENT, "state": "end", "kind": "throwing", "severity": "major",
+            "camera": "shed-3", "zone": null, "detected_at": "2026-12-04T02:00:00.000Z",
+            "details": {"origin": {"floor": 12, "column_label": "03", "unit_label": "1203",
+                "within_calibration": false, "second_floor": 11},
+                "sensor": "烟感-3", "area": "车棚"}
+        });
+        let throw_text = build(&throw, None, NotifyLang::ZhCn).text(NotifyLang::ZhCn);
+        assert_eq!(
+            throw_text,
+            format!(
+                "【严重】高空抛物 · 3号楼电动车棚\n状态：已结束\n时间：2026-12-04 10:00:00 CST\n\
+                 地点：3号楼电动车棚\n位置：12层 · 03列 · 1203室（也可能是11层）（在标定范围外，为推算）\n\
+                 传感器：烟感-3 · 车棚\n\
+                 打开事件页：https://10.0.0.5:9807/incidents/{EVENT}"
+            )
+        );
+        // And the markdown the vendors send: no space beside Chinese text
+        // but the ` · ` separators.
+        for (p, topic) in [
+            (fire(), None),
+            (esc.clone(), Some(format!("incidents/{EVENT}/escalation"))),
+            (assign.clone(), Some(format!("incidents/{EVENT}/handling"))),
+            (throw.clone(), None),
+        ] {
+            let m = build(&p, topic.as_deref(), NotifyLang::ZhCn);
+            for text in [m.text(NotifyLang::ZhCn), m.markdown(NotifyLang::ZhCn)] {
+                assert_eq!(stray_spaces(&text), Vec::<String>::new(), "{text}");
+            }
+        }
+        assert_eq!(stray_spaces("2 分钟 内"), ["2 分钟 内", "2 分钟 内"]);
     }
 
     #[test]

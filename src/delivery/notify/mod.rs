@@ -21,8 +21,9 @@
 //! - [`sender`]: the durable side: one thread per notifier, its cursor,
 //!   retries, the rate limit and merging.
 //! - [`webhook`]: the generic HTTP webhook adapter (and the credentials file).
-//! - this file: [`build`] (a notifier's config to its adapter) and [`check`]
-//!   (what `check-config` and `run` verify of `[[notifiers]]`).
+//! - this file: [`build`] (a notifier's config to its adapter), [`check`]
+//!   (what `check-config` and `run` verify of `[[notifiers]]`) and
+//!   [`NotifierControl`] (starting them, and applying a reload).
 
 pub mod adapter;
 pub mod config;
@@ -103,7 +104,20 @@ pub fn spec(
         kind: kind_name(config.kind).to_string(),
         adapter: Arc::from(build(config, index, ctx)?),
         timeout: Duration::from_secs(config.timeout_s),
+        fingerprint: fingerprint(config),
     })
+}
+
+/// What a notifier is built from: its table and the sha256 of its
+/// credentials file (so a new key in the same file counts as a change).
+pub fn fingerprint(config: &NotifierConfig) -> String {
+    use sha2::{Digest, Sha256};
+    let creds = std::fs::read(&config.credentials_file).unwrap_or_default();
+    let digest: String = Sha256::digest(&creds)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{config:?} credentials sha256 {digest}")
 }
 
 /// Checks `[[notifiers]]`: names (set, allowed characters, unique), limits,
@@ -184,19 +198,73 @@ pub fn specs(
         .collect()
 }
 
-impl super::Delivery {
-    /// Starts the notifiers (the daemon calls it once after
-    /// [`start`](super::Delivery::start), also with none, so that notifiers
-    /// removed from the config release their rows): the outbox's cursors are
-    /// made to match `specs` (a new notifier starts at the newest row), then
-    /// one sender thread each.
-    pub fn start_notifiers(&self, specs: Vec<NotifierSpec>, ctx: Context) -> std::io::Result<()> {
+/// A handle that (re)starts the notifiers from any thread (the daemon's
+/// reload runs it on a blocking thread): [`Delivery::notifier_control`](super::Delivery::notifier_control).
+#[derive(Clone)]
+pub struct NotifierControl {
+    store: Arc<std::sync::Mutex<super::store::Store>>,
+    wake: Arc<sender::Wake>,
+    notifiers: Arc<std::sync::Mutex<Option<sender::Senders>>>,
+}
+
+impl NotifierControl {
+    /// Starts the notifiers: the outbox's cursors are made to match
+    /// `specs` (a new notifier starts at the newest row, a removed one
+    /// releases its rows), then one sender thread each.
+    pub fn start(&self, specs: Vec<NotifierSpec>, ctx: Context) -> std::io::Result<()> {
         let names = specs.iter().map(|s| s.name.clone()).collect();
         crate::base::lock(&self.store).set_sinks(names);
         let senders =
             sender::Senders::start(specs, Arc::new(ctx), self.store.clone(), self.wake.clone())?;
         *crate::base::lock(&self.notifiers) = Some(senders);
         Ok(())
+    }
+
+    /// Applies a reloaded `[[notifiers]]` ([`sender::Senders::apply`]):
+    /// unchanged notifiers keep running, removed ones stop and release
+    /// their rows, changed ones restart from their cursor, new ones start
+    /// at the newest row. Blocks while stopped ones finish a request (at
+    /// most their `timeout_s`). Without running notifiers yet, this starts
+    /// them.
+    pub fn reload(
+        &self,
+        specs: Vec<NotifierSpec>,
+        ctx: Context,
+    ) -> std::io::Result<sender::NotifierChanges> {
+        // Taken out while stopping threads, so `/metrics` does not wait.
+        let running = crate::base::lock(&self.notifiers).take();
+        let Some(mut senders) = running else {
+            let started = specs.iter().map(|s| s.name.clone()).collect();
+            self.start(specs, ctx)?;
+            return Ok(sender::NotifierChanges {
+                started,
+                ..Default::default()
+            });
+        };
+        let out = senders.apply(specs, Arc::new(ctx));
+        *crate::base::lock(&self.notifiers) = Some(senders);
+        out
+    }
+}
+
+impl super::Delivery {
+    /// Starts the notifiers (the daemon calls it once after
+    /// [`start`](super::Delivery::start), also with none, so that notifiers
+    /// removed from the config release their rows): the outbox's cursors are
+    /// made to match `specs` (a new notifier starts at the newest row), then
+    /// one sender thread each. A reload goes through
+    /// [`notifier_control`](Self::notifier_control).
+    pub fn start_notifiers(&self, specs: Vec<NotifierSpec>, ctx: Context) -> std::io::Result<()> {
+        self.notifier_control().start(specs, ctx)
+    }
+
+    /// The handle that restarts the notifiers on a reload.
+    pub fn notifier_control(&self) -> NotifierControl {
+        NotifierControl {
+            store: self.store.clone(),
+            wake: self.wake.clone(),
+            notifiers: self.notifiers.clone(),
+        }
     }
 }
 

@@ -20,12 +20,29 @@
 //! 07:05 after an outage still goes to the `22:00-07:00` route. Any other
 //! message in the outbox (a platform profile's mapped message) is never
 //! taken.
+//!
+//! **An incident's `end` goes where its `new` went.** A route remembers,
+//! for the last [`REMEMBERED`] incidents, whether it took the incident
+//! (kind, severity, camera and hours judged on the `new`); the `end` of a
+//! remembered incident is taken exactly when the `new` was (and `end` is in
+//! `states`), whatever its own time or severity: the night guard who got a
+//! fire at 06:58 also gets its resolution at 07:10, and the day group that
+//! did not get it does not get its end. An `end` whose `new` the route never
+//! saw (the daemon restarted in between, or the notifier was added since)
+//! is judged by itself, with the hours taken at the incident's start: the
+//! time in its `event` id (a UUID v7 made when the incident opened), else
+//! its own `detected_at`.
 
 use super::adapter::{Context, Outgoing};
 use super::config::RouteConfig;
 use crate::alert::{AlertKind, AlertState, Severity};
 use crate::settings::{push, ConfigProblem};
 use chrono::{DateTime, Timelike, Utc};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// How many incidents a route remembers its verdict on (for their `end`).
+pub const REMEMBERED: usize = 10_000;
 
 /// The kinds a route takes when it lists none: the incidents people act on.
 pub const INCIDENT_KINDS: [AlertKind; 6] = [
@@ -135,6 +152,39 @@ pub struct Route {
     escalations: bool,
     escalations_only: bool,
     handling: bool,
+    /// Whether the route took each recent incident, judged on its `new`
+    /// (shared by clones: one notifier's memory).
+    opened: Arc<Mutex<Opened>>,
+}
+
+/// The verdicts on recent incidents' `new`, oldest forgotten first.
+#[derive(Debug, Default)]
+struct Opened {
+    taken: HashMap<String, bool>,
+    order: VecDeque<String>,
+}
+
+impl Opened {
+    fn record(&mut self, event: &str, taken: bool) {
+        if self.taken.insert(event.to_string(), taken).is_none() {
+            self.order.push_back(event.to_string());
+            while self.order.len() > REMEMBERED {
+                if let Some(old) = self.order.pop_front() {
+                    self.taken.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// When the incident `event` opened: the time in its UUID v7.
+fn opened_at(event: &str) -> Option<DateTime<Utc>> {
+    let id = uuid::Uuid::parse_str(event).ok()?;
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    let (secs, nanos) = id.get_timestamp()?.to_unix();
+    DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
 }
 
 impl Route {
@@ -158,6 +208,7 @@ impl Route {
             escalations: cfg.escalations,
             escalations_only: cfg.escalations_only,
             handling: cfg.handling,
+            opened: Arc::default(),
         })
     }
 
@@ -167,16 +218,42 @@ impl Route {
     pub fn takes(&self, msg: &Outgoing<'_>, ctx: &Context) -> bool {
         let p = msg.payload;
         let ty = MessageType::of(msg.topic);
+        // The incident's own start, for an `end` whose `new` was not seen.
+        let start;
         let when = match ty {
             MessageType::Alert => {
                 if self.escalations_only {
                     return false;
                 }
                 let state = field::<AlertState>(p, "state");
-                if !state.is_some_and(|s| self.states.contains(&s)) {
-                    return false;
+                let event = p.get("event").and_then(|e| e.as_str());
+                match (state, event) {
+                    (Some(AlertState::New), Some(event)) => {
+                        // Remembered whatever `states` says, for the `end`.
+                        let taken = self.conditions_hold(ty, p, p.get("detected_at"), ctx);
+                        crate::base::lock(&self.opened).record(event, taken);
+                        return taken && self.states.contains(&AlertState::New);
+                    }
+                    (Some(AlertState::End), Some(event)) => {
+                        if !self.states.contains(&AlertState::End) {
+                            return false;
+                        }
+                        let known = crate::base::lock(&self.opened).taken.get(event).copied();
+                        if let Some(taken) = known {
+                            return taken;
+                        }
+                        start = opened_at(event)
+                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                            .map(serde_json::Value::String);
+                        start.as_ref().or(p.get("detected_at"))
+                    }
+                    _ => {
+                        if !state.is_some_and(|s| self.states.contains(&s)) {
+                            return false;
+                        }
+                        p.get("detected_at")
+                    }
                 }
-                p.get("detected_at")
             }
             MessageType::Escalation => {
                 if !self.escalations {
@@ -194,6 +271,17 @@ impl Route {
             }
             MessageType::Other => return false,
         };
+        self.conditions_hold(ty, p, when, ctx)
+    }
+
+    /// Kind, severity, camera and hours (judged at `when`).
+    fn conditions_hold(
+        &self,
+        ty: MessageType,
+        p: &serde_json::Value,
+        when: Option<&serde_json::Value>,
+        ctx: &Context,
+    ) -> bool {
         if !field::<AlertKind>(p, "kind").is_some_and(|k| self.kinds.contains(&k)) {
             return false;
         }
@@ -464,6 +552,122 @@ mod tests {
             &json!({"kind": "fire", "state": "new", "severity": "major", "camera": "shed"}),
             None,
             "UTC"
+        ));
+    }
+
+    /// An alert of incident `event`.
+    fn of_incident(state: &str, severity: &str, at: &str, event: &str) -> serde_json::Value {
+        let mut a = alert("fire", state, severity, "shed", at);
+        a["event"] = event.into();
+        a
+    }
+
+    /// A UUID v7 made at `at` (RFC 3339), as an incident's `event` is.
+    fn event_at(at: &str) -> String {
+        let t = DateTime::parse_from_rfc3339(at).expect("time");
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            t.timestamp() as u64,
+            t.timestamp_subsec_nanos(),
+        );
+        uuid::Uuid::new_v7(ts).to_string()
+    }
+
+    #[test]
+    fn an_end_goes_where_its_new_went() {
+        const SH: &str = "Asia/Shanghai";
+        // 22:58Z is 06:58 in Shanghai, 23:10Z is 07:10.
+        let (at_new, at_end) = ("2026-12-03T22:58:00.000Z", "2026-12-03T23:10:00.000Z");
+        let night = route(r#"hours = "22:00-07:00""#);
+        let day = route(r#"hours = "07:00-22:00""#);
+        let ev = event_at(at_new);
+        let new = of_incident("new", "major", at_new, &ev);
+        let end = of_incident("end", "major", at_end, &ev);
+        assert!(takes(&night, &new, None, SH));
+        assert!(!takes(&day, &new, None, SH));
+        // The end follows, though its own time is in the day span.
+        assert!(
+            takes(&night, &end, None, SH),
+            "the night guard gets the end"
+        );
+        assert!(!takes(&day, &end, None, SH), "the day group does not");
+        // Asked again (the sender asks twice): the same answer.
+        assert!(takes(&night, &end, None, SH) && !takes(&day, &end, None, SH));
+
+        // A route that never saw the new (a restart): the incident's start,
+        // from its event id, decides.
+        let (night2, day2) = (
+            route(r#"hours = "22:00-07:00""#),
+            route(r#"hours = "07:00-22:00""#),
+        );
+        assert!(takes(&night2, &end, None, SH));
+        assert!(!takes(&day2, &end, None, SH));
+        // An event id with no time in it: the end's own time.
+        let odd = of_incident("end", "major", at_end, "not-a-uuid");
+        assert!(!takes(&night2, &odd, None, SH));
+        assert!(takes(&day2, &odd, None, SH));
+
+        // Severity: an incident raised to critical after a major `new` is
+        // not this route's, and its critical `end` is not either; a
+        // critical `new` brings its `end` whatever that says.
+        let critical = route(r#"min_severity = "critical""#);
+        let ev2 = event_at(at_new);
+        assert!(!takes(
+            &critical,
+            &of_incident("new", "major", at_new, &ev2),
+            None,
+            SH
+        ));
+        assert!(!takes(
+            &critical,
+            &of_incident("end", "critical", at_end, &ev2),
+            None,
+            SH
+        ));
+        let ev3 = event_at(at_new);
+        assert!(takes(
+            &critical,
+            &of_incident("new", "critical", at_new, &ev3),
+            None,
+            SH
+        ));
+        assert!(takes(
+            &critical,
+            &of_incident("end", "major", at_end, &ev3),
+            None,
+            SH
+        ));
+
+        // `states` still decides which of the two are sent.
+        let ends_only = route(
+            r#"states = ["end"]
+                                 hours = "22:00-07:00""#,
+        );
+        let ev4 = event_at(at_new);
+        assert!(!takes(
+            &ends_only,
+            &of_incident("new", "major", at_new, &ev4),
+            None,
+            SH
+        ));
+        assert!(takes(
+            &ends_only,
+            &of_incident("end", "major", at_end, &ev4),
+            None,
+            SH
+        ));
+        let news_only = route(r#"states = ["new"]"#);
+        assert!(takes(
+            &news_only,
+            &of_incident("new", "major", at_new, &ev4),
+            None,
+            SH
+        ));
+        assert!(!takes(
+            &news_only,
+            &of_incident("end", "major", at_end, &ev4),
+            None,
+            SH
         ));
     }
 

@@ -26,6 +26,13 @@
 //! `merged` and passed over. Nothing is dropped (the last state always goes)
 //! and order within an incident holds. Rows are never merged while the
 //! vendor is merely down (retries), only while the budget is spent.
+//!
+//! **Reload.** [`Senders::apply`] takes a new set of notifiers: a notifier
+//! whose table and credentials file are unchanged ([`NotifierSpec::fingerprint`])
+//! keeps its thread (its rate-limit window, read-ahead and figures); a
+//! removed or changed one is stopped (after the request it may be in, at
+//! most its `timeout_s`) and a changed one started again from its cursor in
+//! the file; a new one starts at the newest row ([`Store::set_sinks`]).
 
 use super::adapter::{Adapter, Context, HttpRequest, Outgoing, RateLimit, Reply};
 use crate::base::{lock, wait_timeout, Backoff};
@@ -33,6 +40,7 @@ use crate::delivery::outbox::SinkRow;
 use crate::delivery::store::Store;
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,6 +69,9 @@ pub struct NotifierSpec {
     pub adapter: Arc<dyn Adapter>,
     /// `timeout_s`.
     pub timeout: Duration,
+    /// What the notifier was built from (its table and its credentials
+    /// file's content): a reload restarts it only when this changed.
+    pub fingerprint: String,
 }
 
 impl std::fmt::Debug for NotifierSpec {
@@ -108,45 +119,79 @@ pub struct NotifierStatus {
     pub last_error: Option<String>,
 }
 
-/// Wakes the senders when the writer committed rows, and tells them to stop.
+/// Wakes the senders when the writer committed rows (or one of them is
+/// told to stop).
 #[derive(Default)]
 pub struct Wake {
-    state: Mutex<(u64, bool)>,
+    state: Mutex<u64>,
     cond: Condvar,
 }
 
 impl Wake {
     /// Rows were added.
     pub fn rows_added(&self) {
-        lock(&self.state).0 += 1;
+        *lock(&self.state) += 1;
         self.cond.notify_all();
     }
 
-    fn stop(&self) {
-        lock(&self.state).1 = true;
-        self.cond.notify_all();
-    }
-
-    fn stopped(&self) -> bool {
-        lock(&self.state).1
-    }
-
-    /// Waits up to `d` for new rows or stop; returns true when stopping.
-    fn wait(&self, seen: &mut u64, d: Duration) -> bool {
+    /// Waits up to `d` for new rows, or for `stop` (set before a
+    /// [`rows_added`](Self::rows_added) that wakes the waiters); returns
+    /// true when stopping.
+    fn wait(&self, seen: &mut u64, d: Duration, stop: &AtomicBool) -> bool {
         let mut st = lock(&self.state);
-        if st.0 == *seen && !st.1 {
+        if *st == *seen && !stop.load(Ordering::SeqCst) {
             st = wait_timeout(&self.cond, st, d);
         }
-        *seen = st.0;
-        st.1
+        *seen = *st;
+        stop.load(Ordering::SeqCst)
     }
+}
+
+/// One running notifier thread.
+struct Running {
+    name: String,
+    fingerprint: String,
+    /// Its request timeout: how long stopping it may take.
+    timeout: Duration,
+    stop: Arc<AtomicBool>,
+    status: Arc<Mutex<NotifierStatus>>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until `deadline` for the thread; false when it is still busy
+    /// with a request (it ends after it, without moving its cursor).
+    fn join_by(self, deadline: Instant) -> bool {
+        while !self.handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if self.handle.is_finished() {
+            let _ = self.handle.join();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What [`Senders::apply`] did, by notifier name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifierChanges {
+    /// Unchanged: their threads kept running.
+    pub kept: Vec<String>,
+    /// New or changed: started (a new one at the newest row).
+    pub started: Vec<String>,
+    /// Removed or changed: stopped.
+    pub stopped: Vec<String>,
 }
 
 /// The running notifiers.
 pub struct Senders {
     wake: Arc<Wake>,
-    running: Vec<(Arc<Mutex<NotifierStatus>>, std::thread::JoinHandle<()>)>,
+    running: Vec<Running>,
     store: Arc<Mutex<Store>>,
+    /// The context every thread writes with (replaced on reload).
+    ctx: Arc<Mutex<Arc<Context>>>,
 }
 
 impl Senders {
@@ -158,30 +203,102 @@ impl Senders {
         store: Arc<Mutex<Store>>,
         wake: Arc<Wake>,
     ) -> std::io::Result<Senders> {
-        let mut running = Vec::new();
-        for spec in specs {
-            let status = Arc::new(Mutex::new(NotifierStatus {
-                name: spec.name.clone(),
-                kind: spec.kind.clone(),
-                ..NotifierStatus::default()
-            }));
-            let worker = Worker::new(
-                spec,
-                ctx.clone(),
-                store.clone(),
-                wake.clone(),
-                status.clone(),
-            );
-            let handle = std::thread::Builder::new()
-                .name(format!("ew-notify-{}", worker.spec.name))
-                .spawn(move || worker.run())?;
-            running.push((status, handle));
-        }
-        Ok(Senders {
+        let mut senders = Senders {
             wake,
-            running,
+            running: Vec::new(),
             store,
+            ctx: Arc::new(Mutex::new(ctx)),
+        };
+        for spec in specs {
+            let r = senders.spawn(spec)?;
+            senders.running.push(r);
+        }
+        Ok(senders)
+    }
+
+    fn spawn(&self, spec: NotifierSpec) -> std::io::Result<Running> {
+        let status = Arc::new(Mutex::new(NotifierStatus {
+            name: spec.name.clone(),
+            kind: spec.kind.clone(),
+            ..NotifierStatus::default()
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (name, fingerprint, timeout) =
+            (spec.name.clone(), spec.fingerprint.clone(), spec.timeout);
+        let worker = Worker::new(
+            spec,
+            self.ctx.clone(),
+            self.store.clone(),
+            self.wake.clone(),
+            status.clone(),
+            stop.clone(),
+        );
+        let handle = std::thread::Builder::new()
+            .name(format!("ew-notify-{name}"))
+            .spawn(move || worker.run())?;
+        Ok(Running {
+            name,
+            fingerprint,
+            timeout,
+            stop,
+            status,
+            handle,
         })
+    }
+
+    /// Makes the running notifiers those of `specs` (a reload; see the
+    /// module documentation), writing with `ctx` from now on. Blocks while
+    /// the stopped ones finish a request they are in (at most their
+    /// `timeout_s`). An error starting a thread leaves the notifiers
+    /// started so far running.
+    pub fn apply(
+        &mut self,
+        specs: Vec<NotifierSpec>,
+        ctx: Arc<Context>,
+    ) -> std::io::Result<NotifierChanges> {
+        *lock(&self.ctx) = ctx;
+        let mut changes = NotifierChanges::default();
+        let (kept, gone): (Vec<Running>, Vec<Running>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(|r| {
+                specs
+                    .iter()
+                    .any(|s| s.name == r.name && s.fingerprint == r.fingerprint)
+            });
+        for r in &gone {
+            r.stop.store(true, Ordering::SeqCst);
+        }
+        self.wake.rows_added();
+        for r in gone {
+            changes.stopped.push(r.name.clone());
+            let (name, deadline) = (
+                r.name.clone(),
+                Instant::now() + r.timeout + Duration::from_secs(2),
+            );
+            if !r.join_by(deadline) {
+                tracing::warn!(notifier = %name, "notifier still busy with a request after its timeout; its message may be sent twice");
+            }
+        }
+        lock(&self.store).set_sinks(specs.iter().map(|s| s.name.clone()).collect());
+        let mut kept: Vec<Option<Running>> = kept.into_iter().map(Some).collect();
+        for spec in specs {
+            let old = kept
+                .iter_mut()
+                .find(|r| r.as_ref().is_some_and(|r| r.name == spec.name))
+                .and_then(Option::take);
+            match old {
+                Some(r) => {
+                    changes.kept.push(r.name.clone());
+                    self.running.push(r);
+                }
+                None => {
+                    changes.started.push(spec.name.clone());
+                    let r = self.spawn(spec)?;
+                    self.running.push(r);
+                }
+            }
+        }
+        Ok(changes)
     }
 
     /// Each notifier's figures, with its backlog read from the outbox.
@@ -189,8 +306,8 @@ impl Senders {
         let figures = lock(&self.store).sink_figures();
         self.running
             .iter()
-            .map(|(s, _)| {
-                let mut s = lock(s).clone();
+            .map(|r| {
+                let mut s = lock(&r.status).clone();
                 if let Some(f) = figures.get(&s.name) {
                     s.backlog = f.backlog;
                     s.dropped = f.dropped;
@@ -202,23 +319,22 @@ impl Senders {
 
     /// Tells the threads to stop, without waiting.
     pub fn signal_stop(&self) {
-        self.wake.stop();
+        for r in &self.running {
+            r.stop.store(true, Ordering::SeqCst);
+        }
+        self.wake.rows_added();
     }
 
     /// Stops the threads; waits up to `wait` for them (one in the middle of
     /// a request is left to finish on its own: its row stays queued and is
     /// sent again at the next start).
     pub fn stop(self, wait: Duration) {
-        self.wake.stop();
+        self.signal_stop();
         let deadline = Instant::now() + wait;
-        for (status, handle) in self.running {
-            while !handle.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if handle.is_finished() {
-                let _ = handle.join();
-            } else {
-                tracing::warn!(notifier = %lock(&status).name, "notifier still busy with a request at shutdown; its message is sent again at the next start");
+        for r in self.running {
+            let name = r.name.clone();
+            if !r.join_by(deadline) {
+                tracing::warn!(notifier = %name, "notifier still busy with a request at shutdown; its message is sent again at the next start");
             }
         }
     }
@@ -310,10 +426,13 @@ enum Exchange {
 
 struct Worker {
     spec: NotifierSpec,
-    ctx: Arc<Context>,
+    ctx: Arc<Mutex<Arc<Context>>>,
     store: Arc<Mutex<Store>>,
     wake: Arc<Wake>,
     status: Arc<Mutex<NotifierStatus>>,
+    /// Set when this notifier is to stop (shutdown, or a reload that
+    /// removed or changed it).
+    stop: Arc<AtomicBool>,
     agent: ureq::Agent,
     cursor: i64,
     /// The file knows this notifier (its cursor is read from there).
@@ -334,10 +453,11 @@ struct Worker {
 impl Worker {
     fn new(
         spec: NotifierSpec,
-        ctx: Arc<Context>,
+        ctx: Arc<Mutex<Arc<Context>>>,
         store: Arc<Mutex<Store>>,
         wake: Arc<Wake>,
         status: Arc<Mutex<NotifierStatus>>,
+        stop: Arc<AtomicBool>,
     ) -> Worker {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(spec.timeout))
@@ -352,6 +472,7 @@ impl Worker {
             store,
             wake,
             status,
+            stop,
             agent,
             cursor: 0,
             registered: false,
@@ -371,12 +492,12 @@ impl Worker {
             tracing::info_span!("notifier", notifier = %self.spec.name, kind = %self.spec.kind);
         let _enter = span.enter();
         tracing::info!("notifier started");
-        while !self.wake.stopped() {
+        while !self.stop.load(Ordering::SeqCst) {
             self.follow_store();
             self.read_ahead();
             let wait = self.step();
             if let Some(wait) = wait {
-                if self.wake.wait(&mut self.seen, wait) {
+                if self.wake.wait(&mut self.seen, wait, &self.stop) {
                     break;
                 }
             }
@@ -459,7 +580,8 @@ impl Worker {
             topic: row.topic.as_deref(),
             payload: &payload,
         };
-        let skip = match self.spec.adapter.requests(&msg, &self.ctx, now) {
+        let ctx = self.ctx();
+        let skip = match self.spec.adapter.requests(&msg, &ctx, now) {
             Ok(r) => r.is_empty(),
             Err(e) => {
                 tracing::error!(seq = row.seq, id = %row.id, error = %e, "message cannot be written for this notifier; passed over");
@@ -477,6 +599,11 @@ impl Worker {
             held: false,
             bytes: row.payload.len(),
         }
+    }
+
+    /// The context messages are written with now.
+    fn ctx(&self) -> Arc<Context> {
+        lock(&self.ctx).clone()
     }
 
     fn note_rejected(&self, reason: String) {
@@ -552,11 +679,8 @@ impl Worker {
             topic: head.topic.as_deref(),
             payload: &head.payload,
         };
-        let requests = match self
-            .spec
-            .adapter
-            .requests(&msg, &self.ctx, chrono::Utc::now())
-        {
+        let ctx = self.ctx();
+        let requests = match self.spec.adapter.requests(&msg, &ctx, chrono::Utc::now()) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(seq = head.seq, error = %e, "message cannot be written for this notifier; passed over");
