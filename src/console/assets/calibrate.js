@@ -6,7 +6,9 @@
 // and the facade: "New zone" then click points ("Finish", or click the first
 // point again, ends it); drag a point to move it; drag a small mid-edge
 // point to add one; select a point and "Delete point" (or the Delete key).
-// Floor lines and column edges: drag them; add and delete with the buttons.
+// Floor lines and column edges: drag them; add and delete with the buttons;
+// the first floor's number, the column labels and the unit label template
+// are fields beside the picture.
 // Floor, column and unit labels follow every change, and the pointer's
 // position is read out with its floor, column and unit. "Save and reload"
 // posts the geometry; the server checks it as check-config does.
@@ -297,6 +299,13 @@
     if (id === "columns" && document.activeElement !== $("calib-labels")) {
       $("calib-labels").value = geo.facade.labels.join(", ");
     }
+    if (id === "columns" && document.activeElement !== $("calib-unit-label")) {
+      $("calib-unit-label").value = geo.facade.unit_label;
+    }
+    if (id === "floors" && document.activeElement !== $("calib-first")) {
+      $("calib-first").value = String(geo.facade.first);
+      $("calib-first").setCustomValidity("");
+    }
     $("calib-delete-line").disabled = sel.line < 0;
     $("calib-delete-edge").disabled = sel.edge < 0;
   }
@@ -394,6 +403,23 @@
   });
   $("calib-labels").addEventListener("input", (e) => {
     geo.facade.labels = e.target.value.split(",").map((s) => s.trim()).filter((s) => s.length);
+    render();
+  });
+  // The first floor's number: a whole number; anything else is marked and
+  // not taken.
+  $("calib-first").addEventListener("input", (e) => {
+    const v = e.target.value.trim();
+    const ok = /^-?[0-9]{1,6}$/.test(v);
+    e.target.setCustomValidity(ok ? "" : words.not_integer || "");
+    if (ok) {
+      geo.facade.first = Number(v);
+      render();
+    }
+  });
+  // `{floor}` and `{column}` are replaced; check-config refuses a template
+  // without `{floor}` when saving.
+  $("calib-unit-label").addEventListener("input", (e) => {
+    geo.facade.unit_label = e.target.value.trim();
     render();
   });
   $("calib-reset").addEventListener("click", () => {
