@@ -164,6 +164,29 @@ async fn save(b: &Browser) -> (String, String) {
     .await
 }
 
+/// Clicks Save and checks that check-config refused the config with `want`
+/// among its messages, and that the file and its backups are as they were;
+/// with `shot`, a screenshot of the answer under that name.
+async fn save_refused(b: &Browser, config: &Path, want: &str, shot: Option<&str>) {
+    let text = std::fs::read_to_string(config).expect("the config");
+    let before = backups(config);
+    let (outcome, said) = save(b).await;
+    if let Some(name) = shot {
+        b.screenshot(name).await;
+    }
+    assert_eq!(outcome, "refused", "{said}");
+    assert!(
+        said.contains(want),
+        "check-config's message {want:?} in:\n{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(config).expect("the config"),
+        text,
+        "a refused save leaves the file"
+    );
+    assert_eq!(backups(config), before, "and makes no backup");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     let site =
@@ -340,22 +363,18 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     unit.send_keys("A{column}")
         .await
         .expect("typing the unit label");
-    let (outcome, said) = save(&b).await;
-    assert_eq!(outcome, "refused", "{said}");
-    let want = "cameras[0].analyzers.throwing.unit_label: must contain {floor}, got \"A{column}\"";
-    assert!(said.contains(want), "{want:?} in:\n{said}");
-    assert_eq!(
-        std::fs::read_to_string(&config).expect("the config"),
-        text,
-        "a refused save leaves the file"
-    );
+    save_refused(
+        &b,
+        &config,
+        "cameras[0].analyzers.throwing.unit_label: must contain {floor}, got \"A{column}\"",
+        None,
+    )
+    .await;
     b.find("#calib-reset")
         .await
         .click()
         .await
         .expect("Discard changes");
-    let now = text;
-    let saved_backups = backups(&config);
     b.find("#calib-layer")
         .await
         .select_by_value("throwing.exclude")
@@ -367,23 +386,14 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     b.find("#calib-new").await.click().await.expect("New zone");
     click_points(&b, &[(60.0, -60.0), (120.0, -30.0)]).await;
     b.find("#calib-finish").await.click().await.expect("Finish");
-    let (outcome, said) = save(&b).await;
-    b.screenshot("calibrate-refused").await;
-    assert_eq!(outcome, "refused", "{said}");
-    let want = format!(
-        "cameras[0].analyzers.throwing.exclude[{}].polygon: needs at least 3 points, got 2",
-        zones.len()
-    );
-    assert!(
-        said.contains(&want),
-        "check-config's message {want:?} in:\n{said}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&config).expect("the config"),
-        now,
-        "a refused save leaves the file"
-    );
-    assert_eq!(backups(&config), saved_backups, "and makes no backup");
+    let polygon = format!("cameras[0].analyzers.throwing.exclude[{}].polygon", zones.len());
+    save_refused(
+        &b,
+        &config,
+        &format!("{polygon}: needs at least 3 points, got 2"),
+        Some("calibrate-refused"),
+    )
+    .await;
 
     // So is a bow-tie: a polygon whose edges cross.
     b.find("#calib-reset")
@@ -399,23 +409,14 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     )
     .await;
     b.find("#calib-finish").await.click().await.expect("Finish");
-    let (outcome, said) = save(&b).await;
-    b.screenshot("calibrate-bow-tie").await;
-    assert_eq!(outcome, "refused", "{said}");
-    let want = format!(
-        "cameras[0].analyzers.throwing.exclude[{}].polygon: edges 1-2 and 3-0 cross; expected a simple polygon",
-        zones.len()
-    );
-    assert!(
-        said.contains(&want),
-        "check-config's message {want:?} in:\n{said}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&config).expect("the config"),
-        now,
-        "a refused save leaves the file"
-    );
-    assert_eq!(backups(&config), saved_backups, "and makes no backup");
+    save_refused(
+        &b,
+        &config,
+        &format!("{polygon}: edges 1-2 and 3-0 cross; expected a simple polygon"),
+        Some("calibrate-bow-tie"),
+    )
+    .await;
+    let now = std::fs::read_to_string(&config).expect("the config");
 
     // In Chinese, on a phone-sized screen.
     b.find("#lang-switch button[value=zh-CN]")

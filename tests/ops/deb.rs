@@ -137,7 +137,13 @@ fn assert_service_may_write_the_config(root: &Path, credential: Option<&Path>) {
     let (uid, gid) = service_ids(root).expect("the postinst adds the user estatewatch");
     assert!(uid > 0 && uid < 1000, "a system user: {uid}");
     let group = std::fs::read_to_string(root.join("etc/group")).unwrap();
-    assert!(group.contains(&format!("estatewatch:x:{gid}:")), "{group}");
+    assert!(
+        group.lines().any(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            f.len() >= 3 && f[0] == "estatewatch" && f[2] == gid.to_string()
+        }),
+        "{group}"
+    );
     let dir = std::fs::metadata(root.join("etc/estatewatch")).unwrap();
     assert_eq!((dir.uid(), dir.gid()), (0, gid));
     assert_eq!(dir.permissions().mode() & 0o7777, 0o1775);
