@@ -36,6 +36,9 @@
   let drawing = null;
   // What the pointer drags, or null.
   let drag = null;
+  // Where the pointer was last over the picture (normalised), or null: the
+  // readout follows edits made elsewhere (the first floor, the labels).
+  let pointer = null;
 
   function clone(v) { return JSON.parse(JSON.stringify(v)); }
   function clamp01(v) { return Math.min(1, Math.max(0, v)); }
@@ -203,6 +206,7 @@
       drawing.forEach(([x, y], j) => el("circle", { cx: x * W, cy: y * H, r, fill: j === 0 ? "#fff" : c, stroke: "#000", "vector-effect": "non-scaling-stroke", class: "drawn" }, svg));
     }
     renderTools();
+    if (pointer) readout(pointer);
   }
 
   function renderGrid(current, r, fs) {
@@ -490,6 +494,7 @@
   });
   svg.addEventListener("pointermove", (e) => {
     const p = at(e);
+    pointer = p;
     readout(p);
     if (!drag) return;
     const [x, y] = [r4(p[0]), r4(p[1])];
