@@ -386,7 +386,10 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     b.find("#calib-new").await.click().await.expect("New zone");
     click_points(&b, &[(60.0, -60.0), (120.0, -30.0)]).await;
     b.find("#calib-finish").await.click().await.expect("Finish");
-    let polygon = format!("cameras[0].analyzers.throwing.exclude[{}].polygon", zones.len());
+    let polygon = format!(
+        "cameras[0].analyzers.throwing.exclude[{}].polygon",
+        zones.len()
+    );
     save_refused(
         &b,
         &config,

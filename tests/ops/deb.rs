@@ -149,6 +149,8 @@ fn assert_service_may_write_the_config(root: &Path, credential: Option<&Path>) {
     assert_eq!(dir.permissions().mode() & 0o7777, 0o1775);
     let conf = std::fs::metadata(root.join("etc/estatewatch/estatewatch.toml")).unwrap();
     assert_eq!((conf.uid(), conf.gid()), (uid, gid));
+    let state = std::fs::metadata(root.join("var/lib/estatewatch")).unwrap();
+    assert_eq!((state.uid(), state.gid()), (uid, gid));
     if let Some(c) = credential {
         let m = std::fs::metadata(c).unwrap();
         assert_eq!(
