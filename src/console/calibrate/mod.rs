@@ -14,7 +14,9 @@
 //!   `version`; CSRF as every POST): the new geometry is written into the
 //!   file's text ([`edit::apply`]), checked with `check-config`'s checks
 //!   ([`CalibrateSources::check`]; refused with their messages, the file
-//!   untouched), written with a backup ([`file::save`]), then the daemon
+//!   untouched), written with a backup ([`file::save`]; when the daemon may
+//!   not write the file or its folder, refused (409) with the file and the
+//!   fix, [`denied_answer`]), then the daemon
 //!   is asked to reload through the same path as SIGHUP
 //!   ([`CalibrateSources::reload`]). The answer is JSON ([`SaveAnswer`]).
 //!
