@@ -164,6 +164,15 @@ async fn save(b: &Browser) -> (String, String) {
     .await
 }
 
+/// Picks the list or grid the page edits (`throwing.exclude`, `floors`, …).
+async fn pick_layer(b: &Browser, value: &str) {
+    b.find("#calib-layer")
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("the layer {value}: {e}"));
+}
+
 /// Clicks Save and checks that check-config refused the config with `want`
 /// among its messages, and that the file and its backups are as they were;
 /// with `shot`, a screenshot of the answer under that name.
@@ -224,11 +233,7 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     );
 
     // Draw an excluded area: four clicks, then Finish, then its name.
-    b.find("#calib-layer")
-        .await
-        .select_by_value("throwing.exclude")
-        .await
-        .expect("the exclude list");
+    pick_layer(&b, "throwing.exclude").await;
     b.find("#calib-new").await.click().await.expect("New zone");
     let drawn = click_points(
         &b,
@@ -290,11 +295,7 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
 
     // The first floor's number and the unit label: fields beside the
     // picture; the labels follow as they are typed, and they are saved.
-    b.find("#calib-layer")
-        .await
-        .select_by_value("floors")
-        .await
-        .expect("the floor lines");
+    pick_layer(&b, "floors").await;
     let first = b.find("#calib-first").await;
     assert_eq!(
         first.prop("value").await.expect("its value").as_deref(),
@@ -316,11 +317,7 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
         matches!(floor_labels[0].as_str(), Some("floor 5" | "5")),
         "the lowest floor is renumbered: {floor_labels}"
     );
-    b.find("#calib-layer")
-        .await
-        .select_by_value("columns")
-        .await
-        .expect("the column edges");
+    pick_layer(&b, "columns").await;
     let unit = b.find("#calib-unit-label").await;
     unit.clear().await.expect("clearing the unit label");
     unit.send_keys("{floor}-{column}")
@@ -375,11 +372,7 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
         .click()
         .await
         .expect("Discard changes");
-    b.find("#calib-layer")
-        .await
-        .select_by_value("throwing.exclude")
-        .await
-        .expect("the exclude list");
+    pick_layer(&b, "throwing.exclude").await;
 
     // A polygon of two points is refused with check-config's message; the
     // file is not touched.
