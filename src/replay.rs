@@ -34,7 +34,8 @@ pub enum ReplayError {
 /// Options for [`replay`].
 #[derive(Debug, Default, Clone)]
 pub struct ReplayOptions {
-    /// Save each alert's annotated JPEG here as `<alert id>.jpg`.
+    /// Save each alert's annotated JPEG here as `<alert id>.jpg`, captioned
+    /// as the daemon's snapshots are (camera display name, site-local time).
     pub snapshots: Option<PathBuf>,
     /// Write the frames, with each analyzer's view and the alerts drawn, to
     /// this H.264 MP4 file.
@@ -57,6 +58,10 @@ pub struct ReplaySections<'a> {
     pub runtime: &'a RuntimeConfig,
     /// `[[cameras]]`, among which the one replayed.
     pub cameras: &'a [CameraConfig],
+    /// `[site] timezone` and `lang`: saved snapshots are captioned with the
+    /// camera's display name and the alert's site-local time, as the
+    /// daemon's are.
+    pub pictures: crate::alert::caption::PictureText,
 }
 
 /// Totals of a replay.
@@ -100,6 +105,10 @@ pub fn replay(
         camera: cam.name.clone(),
     });
     builder.snapshots = options.snapshots.is_some();
+    builder.caption = Some(crate::alert::caption::Caption::new(
+        cam.display_name.clone().unwrap_or_else(|| cam.name.clone()),
+        config.pictures,
+    ));
     if let Some(dir) = &options.snapshots {
         std::fs::create_dir_all(dir).map_err(|source| ReplayError::Write {
             path: dir.clone(),

@@ -12,7 +12,7 @@
 //! with these; [`crate::config`] only composes the sections into the file and
 //! runs their checks. This module is separate from [`crate::config`] so that
 //! the components can use it without importing the composed file: it imports
-//! nothing from the rest of the crate.
+//! nothing from the rest of the crate but [`crate::base`] (the polygon check).
 
 use serde::Deserialize;
 use std::fmt;
@@ -218,18 +218,18 @@ pub struct ZoneConfig {
     /// e.g. `"一号车棚"`. Default: `name`.
     #[serde(default)]
     pub display_name: Option<String>,
-    /// At least three `[x, y]` points, each in 0..=1. Required.
+    /// At least three `[x, y]` points, each in 0..=1, in order around the
+    /// area: a simple polygon (no edges crossing). Required.
     pub polygon: Vec<[f32; 2]>,
 }
 
-/// Checks one polygon: at least three points, all inside 0..=1.
+/// Checks one polygon: a simple polygon ([`crate::base::simple_polygon`]:
+/// at least three points, no edges crossing, some area), all points inside
+/// 0..=1. E.g. `cameras[0].analyzers.throwing.exclude[2].polygon: edges 1-2
+/// and 3-0 cross; expected a simple polygon`.
 pub fn check_polygon(polygon: &[[f32; 2]], path: &str, p: &mut Vec<ConfigProblem>) {
-    if polygon.len() < 3 {
-        push(
-            p,
-            path,
-            format!("needs at least 3 points, got {}", polygon.len()),
-        );
+    if let Err(fault) = crate::base::simple_polygon(polygon) {
+        push(p, path, fault.to_string());
     }
     for (j, pt) in polygon.iter().enumerate() {
         if !pt.iter().all(|v| (0.0..=1.0).contains(v)) {
@@ -245,7 +245,7 @@ pub fn check_polygon(polygon: &[[f32; 2]], path: &str, p: &mut Vec<ConfigProblem
     }
 }
 
-/// Checks a list of zones: unique names, at least three points, all inside 0..=1.
+/// Checks a list of zones: unique names, simple polygons ([`check_polygon`]).
 pub fn check_zones(zones: &[ZoneConfig], path: &str, p: &mut Vec<ConfigProblem>) {
     let mut names = std::collections::HashSet::new();
     for (i, z) in zones.iter().enumerate() {

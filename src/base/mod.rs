@@ -1,7 +1,8 @@
 //! Base: the small helpers several rooms share, so that none of them has to
 //! borrow from another: recovering a poisoned lock ([`lock`],
 //! [`wait_timeout`]), retry [`Backoff`] with its one [`jitter`] rule, a
-//! repeated-duration [`Timing`], the even-odd [`point_in_polygon`] test, and
+//! repeated-duration [`Timing`], the even-odd [`point_in_polygon`] test and
+//! the simple-polygon check [`simple_polygon`] the config's zones pass, and
 //! text on pictures ([`font`]: a CJK TrueType font, or a bitmap fallback).
 //!
 //! Base imports nothing from the rest of the crate, so every module may use
@@ -15,6 +16,6 @@ mod sync;
 mod timing;
 
 pub use backoff::{jitter, Backoff, JITTER_FLOOR};
-pub use geometry::point_in_polygon;
+pub use geometry::{point_in_polygon, simple_polygon, PolygonFault};
 pub use sync::{lock, wait_timeout};
 pub use timing::Timing;

@@ -14,7 +14,8 @@ pub struct Args {
     /// The camera whose analyzers and detect size to use.
     #[arg(long)]
     camera: String,
-    /// Save each alert's annotated JPEG here as <alert id>.jpg.
+    /// Save each alert's annotated JPEG here as <alert id>.jpg, captioned
+    /// with the camera's display name and the site-local time.
     #[arg(long)]
     snapshots: Option<PathBuf>,
     /// Write the frames with motion, tracks, zones and alert boxes drawn
@@ -49,6 +50,10 @@ fn replay(args: &Args) -> anyhow::Result<()> {
             gateway: &config.gateway.id,
             runtime: &config.runtime,
             cameras: &config.cameras,
+            pictures: estatewatch::alert::caption::PictureText {
+                timezone: config.site.timezone,
+                lang: config.site.lang,
+            },
         },
         &args.camera,
         &args.clip,

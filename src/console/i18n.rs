@@ -2,12 +2,13 @@
 //! language is chosen: the user's stored preference (the switch in the page
 //! header), else the browser's `Accept-Language`, else English.
 //!
-//! Templates call `t("key")`; a key missing from a language falls back to
-//! English, and a key missing from both shows the key itself (so a missing
-//! entry is visible, never an error). Add a page's words to both tables in
-//! [`CATALOG`]; the incident board and page keep theirs in
-//! [`super::board::words`], the calibration page in
-//! [`super::calibrate::words`], looked up after it.
+//! Every word of the console is in one table, [`CATALOG`]: one line
+//! `(key, English, 简体中文)` per word, grouped by page under a comment.
+//! Add a page's words there, in both languages, under its own heading (keys
+//! start with the page's prefix: `board.`, `calib.`, …). Templates call
+//! `t("key")` (`{name}` in a text is filled by `t("key", name=value)`);
+//! code calls [`Lang::text`]. A key missing from both languages shows the
+//! key itself (so a missing entry is visible, never an error).
 
 /// A language the console speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +87,6 @@ impl Lang {
         };
         CATALOG
             .iter()
-            .chain(super::board::words::WORDS)
-            .chain(super::calibrate::words::WORDS)
             .find_map(pick)
             .unwrap_or_else(|| key.to_string())
     }
@@ -130,6 +129,279 @@ pub const CATALOG: &[(&str, &str, &str)] = &[
     ("role.viewer", "viewer", "查看员"),
     ("role.operator", "operator", "值班员"),
     ("role.admin", "admin", "管理员"),
+    // The incident board and the incident page (`board/`).
+    // The board.
+    ("board.title", "Incidents", "事件"),
+    ("board.live", "live", "实时"),
+    ("board.live.off", "reconnecting…", "正在重连…"),
+    ("board.none", "No incident matches.", "没有符合条件的事件。"),
+    ("board.total", "{n} incidents", "共 {n} 个事件"),
+    ("board.page", "Page {n} of {of}", "第 {n} 页，共 {of} 页"),
+    ("board.newer", "Newer", "较新"),
+    ("board.older", "Older", "较早"),
+    ("board.open_count", "{n} open", "{n} 个未结"),
+    (
+        "board.unavailable",
+        "The incident desk is not running.",
+        "事件台未运行。",
+    ),
+    // Filters.
+    ("filter.kind", "Kind", "类型"),
+    ("filter.camera", "Camera", "摄像头"),
+    ("filter.state", "State", "状态"),
+    ("filter.day", "Day", "日期"),
+    ("filter.any", "all", "全部"),
+    ("filter.apply", "Filter", "筛选"),
+    ("filter.clear", "Clear", "清除"),
+    // Columns and details.
+    ("incident.camera", "Camera", "摄像头"),
+    ("incident.zone", "Zone", "区域"),
+    ("incident.kind", "Kind", "类型"),
+    ("incident.severity", "Severity", "级别"),
+    ("incident.state", "State", "状态"),
+    ("incident.first_at", "Seen", "发生时间"),
+    ("incident.last_at", "Last alert", "最近告警"),
+    ("incident.age", "Age", "已过"),
+    ("incident.alert_state", "Camera sees it", "画面状态"),
+    ("incident.assignee", "Assigned to", "负责人"),
+    ("incident.acked_at", "Acknowledged", "确认时间"),
+    ("incident.resolved_at", "Resolved", "处理完成时间"),
+    ("incident.score", "Confidence", "置信度"),
+    ("incident.event", "Event", "事件编号"),
+    ("incident.snapshot", "Snapshot", "抓拍"),
+    ("incident.no_snapshot", "no stored picture", "无存储图片"),
+    ("incident.clip", "Clip", "视频"),
+    ("incident.no_clip", "no clip (yet)", "暂无视频"),
+    ("incident.play", "Play clip", "播放视频"),
+    ("incident.open", "Open", "详情"),
+    ("incident.escalated", "Escalated", "已升级"),
+    (
+        "incident.alert_json",
+        "The alert as published",
+        "发布的告警原文",
+    ),
+    (
+        "incident.changed",
+        "This incident has changed.",
+        "此事件已有更新。",
+    ),
+    ("incident.reload", "Reload", "刷新"),
+    ("incident.not_found", "No such incident.", "没有这个事件。"),
+    ("incident.back", "All incidents", "全部事件"),
+    // Age units (the board's script keeps the age current with them).
+    ("age.s", "{n} s", "{n} 秒"),
+    ("age.min", "{n} min", "{n} 分钟"),
+    ("age.h", "{n} h", "{n} 小时"),
+    ("age.d", "{n} d", "{n} 天"),
+    // A throw's origin, large.
+    ("throw.floor", "Floor {n}", "{n} 层"),
+    ("throw.column", "Column {n}", "{n} 列"),
+    ("throw.unit", "Unit {n}", "{n} 室"),
+    ("throw.unknown", "origin not located", "未能定位楼层"),
+    // Kinds.
+    ("kind.throwing", "Thrown object", "高空抛物"),
+    ("kind.fire", "Fire", "火焰"),
+    ("kind.smoke", "Smoke", "烟雾"),
+    ("kind.garbage", "Dumped garbage", "乱丢垃圾"),
+    ("kind.motion", "Motion", "移动"),
+    ("kind.sensor", "Sensor alarm", "传感器告警"),
+    ("kind.camera_offline", "Camera offline", "摄像头离线"),
+    ("kind.camera_online", "Camera online", "摄像头上线"),
+    ("kind.sensor_offline", "Sensor offline", "传感器离线"),
+    ("kind.selftest_failed", "Self-test failed", "自检失败"),
+    ("kind.test", "Test", "测试"),
+    // Severities.
+    ("severity.info", "info", "提示"),
+    ("severity.warning", "warning", "警告"),
+    ("severity.major", "major", "重要"),
+    ("severity.critical", "critical", "紧急"),
+    // Incident states.
+    ("state.open", "open", "待处理"),
+    ("state.acknowledged", "acknowledged", "已确认"),
+    ("state.resolved_handled", "resolved: handled", "已处理"),
+    (
+        "state.resolved_false_alarm",
+        "resolved: false alarm",
+        "误报",
+    ),
+    // What the camera still sees.
+    ("alert_state.new", "new", "新发生"),
+    ("alert_state.update", "ongoing", "持续中"),
+    ("alert_state.end", "ended", "已结束"),
+    // Handling.
+    ("handling.title", "Handling", "处理记录"),
+    (
+        "handling.none",
+        "Nobody has handled it yet.",
+        "尚无处理记录。",
+    ),
+    ("handling.at", "Time", "时间"),
+    ("handling.who", "Who", "处理人"),
+    ("handling.step", "Step", "操作"),
+    ("handling.details", "Details", "说明"),
+    ("handling.state_after", "State after", "处理后状态"),
+    ("via.console", "console", "控制台"),
+    ("via.platform", "platform", "平台"),
+    ("action.acknowledge", "Acknowledged", "确认"),
+    ("action.assign", "Assigned", "指派"),
+    ("action.note", "Note", "备注"),
+    ("action.resolve", "Resolved", "结案"),
+    ("outcome.handled", "handled", "已处理"),
+    ("outcome.false_alarm", "false alarm", "误报"),
+    // The operator's forms.
+    ("act.title", "Handle this incident", "处理此事件"),
+    ("act.ack", "On my way", "我去处理"),
+    ("act.ack.note", "Note (optional)", "备注（可选）"),
+    ("act.assign", "Assign", "指派"),
+    ("act.assign.to", "Person", "负责人"),
+    ("act.note", "Add note", "添加备注"),
+    ("act.note.text", "Note", "备注"),
+    ("act.resolve", "Resolve", "结案"),
+    ("act.resolve.outcome", "Outcome", "结果"),
+    ("act.resolve.reason", "Reason", "原因"),
+    (
+        "act.viewer",
+        "Viewers can follow incidents; an operator handles them.",
+        "查看员只能查看事件，由值班员处理。",
+    ),
+    (
+        "act.refused",
+        "Not done: this step does not fit the incident's state.",
+        "未执行：此操作不适用于事件当前状态。",
+    ),
+    ("act.invalid", "Not done: {why}", "未执行：{why}"),
+    (
+        "act.failed",
+        "Not done: the desk could not record it; see the daemon log.",
+        "未执行：事件台无法记录，请查看守护进程日志。",
+    ),
+    // The calibration page (`calibrate/`).
+    ("calib.title", "Calibrate", "标定"),
+    ("calib.link", "Calibrate", "标定"),
+    (
+        "calib.unavailable",
+        "Calibration needs the daemon to run from a config file (estatewatch run --config FILE).",
+        "标定需要守护进程从配置文件运行（estatewatch run --config FILE）。",
+    ),
+    (
+        "calib.intro",
+        "Coordinates are normalised (0–1 of the frame), as in the config file. Click on the picture to add points; drag a point to move it.",
+        "坐标为归一化值（画面的 0–1），与配置文件相同。点击画面添加点，拖动点可移动。",
+    ),
+    ("calib.file", "Config file", "配置文件"),
+    (
+        "calib.readonly",
+        "The daemon cannot write its config file: saving will fail. The packaged service runs as the user estatewatch, which must own the file and may write in its folder (see docs/console.md, \"Saving the config\").",
+        "守护进程无法写入配置文件，保存将失败。软件包自带的服务以用户 estatewatch 运行，该用户须拥有此文件并可在其目录中写入（见 docs/console.md 的 \"Saving the config\"）。",
+    ),
+    ("calib.layer", "Edit", "编辑"),
+    ("calib.layer.motion.zones", "Motion zones", "移动侦测区域"),
+    ("calib.layer.fire.zones", "Fire zones", "火情区域"),
+    ("calib.layer.fire.masks", "Fire masks (lights)", "火情屏蔽区（灯光）"),
+    ("calib.layer.garbage.zones", "Garbage zones", "垃圾区域"),
+    ("calib.layer.throwing.exclude", "Throwing: excluded areas", "高空抛物：排除区域"),
+    ("calib.layer.facade", "Throwing: facade", "高空抛物：立面"),
+    ("calib.layer.floors", "Throwing: floor lines", "高空抛物：楼层线"),
+    ("calib.layer.columns", "Throwing: column edges", "高空抛物：户列边线"),
+    ("calib.zones", "Zones", "区域"),
+    ("calib.zone.name", "Name", "名称"),
+    ("calib.zone.display_name", "Display name", "显示名称"),
+    ("calib.new", "New zone", "新建区域"),
+    ("calib.finish", "Finish", "完成"),
+    ("calib.delete_zone", "Delete zone", "删除区域"),
+    ("calib.delete_point", "Delete point", "删除点"),
+    ("calib.add_line", "Add floor line", "添加楼层线"),
+    ("calib.delete_line", "Delete floor line", "删除楼层线"),
+    ("calib.add_edge", "Add column edge", "添加户列边线"),
+    ("calib.delete_edge", "Delete column edge", "删除户列边线"),
+    ("calib.labels", "Column labels (comma-separated)", "户列标签（逗号分隔）"),
+    ("calib.save", "Save and reload", "保存并重新加载"),
+    ("calib.saving", "Saving…", "正在保存…"),
+    ("calib.undo_all", "Discard changes", "放弃修改"),
+    (
+        "calib.no_picture",
+        "No frame from this camera now and no stored picture: drawing on a blank frame.",
+        "当前无法获取该摄像头画面，也没有已存图片：在空白画面上绘制。",
+    ),
+    (
+        "calib.whole_frame",
+        "No zone: the analyzer looks at the whole frame.",
+        "无区域：分析器检测整个画面。",
+    ),
+    (
+        "calib.saved",
+        "Saved. The old file is kept as {backup}.",
+        "已保存。原文件备份为 {backup}。",
+    ),
+    (
+        "calib.unchanged",
+        "Nothing changed; the file was not written.",
+        "没有修改，未写入文件。",
+    ),
+    (
+        "calib.refused",
+        "Not saved: check-config refuses the new config. The file is unchanged.",
+        "未保存：check-config 拒绝了新配置，文件未改动。",
+    ),
+    (
+        "calib.stale",
+        "Not saved: the config file changed since this page was loaded. Reload the page.",
+        "未保存：本页面加载后配置文件已被修改，请刷新页面。",
+    ),
+    ("calib.failed", "Not saved", "未保存"),
+    (
+        "calib.reload.restarted",
+        "Reloaded: the camera runs with the new calibration.",
+        "已重新加载：摄像头已使用新的标定运行。",
+    ),
+    (
+        "calib.reload.unchanged",
+        "Reloaded: nothing the camera uses changed.",
+        "已重新加载：摄像头使用的配置无变化。",
+    ),
+    (
+        "calib.reload.disabled",
+        "Reloaded; this camera is disabled.",
+        "已重新加载；该摄像头已停用。",
+    ),
+    (
+        "calib.reload.failed",
+        "Saved, but the camera could not start with it and keeps its old config:",
+        "已保存，但摄像头无法以新配置启动，仍使用旧配置：",
+    ),
+    (
+        "calib.reload.rejected",
+        "Saved, but the daemon refused to reload it:",
+        "已保存，但守护进程拒绝重新加载：",
+    ),
+    (
+        "calib.reload.timeout",
+        "Saved, but the daemon did not answer the reload; see its log.",
+        "已保存，但守护进程未响应重新加载，请查看日志。",
+    ),
+    ("calib.floor", "floor", "楼层"),
+    ("calib.column", "column", "户列"),
+    ("calib.unit", "unit", "房号"),
+    (
+        "calib.first_floor",
+        "Number of the floor above the lowest line",
+        "最低楼层线以上楼层的编号",
+    ),
+    (
+        "calib.unit_label",
+        "Unit label ({floor} and {column} are replaced)",
+        "房号格式（{floor} 和 {column} 会被替换）",
+    ),
+    (
+        "calib.not_integer",
+        "must be a whole number",
+        "必须是整数",
+    ),
+    (
+        "calib.no_permission",
+        "Not saved: the daemon may not write {file} ({why}); the file is unchanged. The packaged service runs as the user estatewatch: give it the file and let it write in the folder (sudo chown estatewatch: {file}; sudo chgrp estatewatch {dir}; sudo chmod 1775 {dir}), as the package's installation does; see docs/console.md, \"Saving the config\".",
+        "未保存：守护进程无权写入 {file}（{why}），文件未改动。软件包自带的服务以用户 estatewatch 运行：请把该文件交给它，并允许它在该目录中写入（sudo chown estatewatch: {file}; sudo chgrp estatewatch {dir}; sudo chmod 1775 {dir}），与软件包安装时的设置相同；见 docs/console.md 的 \"Saving the config\"。",
+    ),
     ("cameras.title", "Cameras", "摄像头"),
     ("cameras.camera", "Camera", "摄像头"),
     ("cameras.state", "State", "状态"),
@@ -202,7 +474,17 @@ mod tests {
     }
 
     #[test]
-    fn every_key_has_both_languages_and_missing_keys_show() {
+    fn every_key_has_both_languages_once_with_the_same_placeholders() {
+        // `{name}` holes of a text, sorted.
+        let holes = |s: &str| {
+            let mut v: Vec<String> = s
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(h, _)| h.to_string()))
+                .collect();
+            v.sort();
+            v
+        };
         for (k, en, zh) in CATALOG {
             assert!(!en.is_empty() && !zh.is_empty(), "{k}");
             assert_eq!(
@@ -210,8 +492,28 @@ mod tests {
                 1,
                 "{k} twice"
             );
+            assert_eq!(holes(en), holes(zh), "{k}");
         }
         assert_eq!(Lang::ZhCn.text("nav.cameras"), "摄像头");
+        assert_eq!(Lang::ZhCn.text("board.title"), "事件");
+        assert_eq!(Lang::ZhCn.text("calib.save"), "保存并重新加载");
         assert_eq!(Lang::En.text("no.such.key"), "no.such.key");
+    }
+
+    #[test]
+    fn every_state_kind_and_severity_has_words() {
+        for s in crate::desk::IncidentState::ALL {
+            let key = format!("state.{}", s.as_str());
+            assert_ne!(Lang::ZhCn.text(&key), key);
+        }
+        for k in ["throwing", "fire", "smoke", "garbage", "motion", "sensor"] {
+            let key = format!("kind.{k}");
+            assert_ne!(Lang::ZhCn.text(&key), key);
+            assert_ne!(Lang::En.text(&key), key);
+        }
+        for s in ["info", "warning", "major", "critical"] {
+            let key = format!("severity.{s}");
+            assert_ne!(Lang::ZhCn.text(&key), key);
+        }
     }
 }

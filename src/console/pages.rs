@@ -407,6 +407,35 @@ mod tests {
             )
             .unwrap();
         assert!(html.contains("登录"), "{html}");
+        // Every word a template asks for, `t("key")`, is in the catalog in
+        // both languages.
+        let mut asked = 0;
+        for (name, src) in TEMPLATES {
+            for (at, _) in src.match_indices("t(") {
+                let before = src[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &src[at + 2..];
+                let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                    continue;
+                };
+                let key = &rest[1..rest[1..].find(q).map_or(1, |e| e + 1)];
+                if key.ends_with('.') {
+                    // A prefix completed at render time (`t("role." ~ role)`).
+                    continue;
+                }
+                for lang in [Lang::En, Lang::ZhCn] {
+                    assert_ne!(
+                        lang.text(key),
+                        key,
+                        "{name}: t({key:?}) is not in the catalog"
+                    );
+                }
+                asked += 1;
+            }
+        }
+        assert!(asked > 50, "only {asked} words found in the templates");
         let tz: SiteTimezone = "Asia/Shanghai".parse().unwrap();
         assert_eq!(
             local_time(tz, &Value::from("2026-12-04T01:00:00Z")),

@@ -20,6 +20,11 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(None)
+}
+
+/// The fixture, with the calibration page's sources when given.
+fn fixture_with(calibrate: Option<calibrate::CalibrateSources>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let users_file = dir.path().join("users.toml");
     let mut users = Users::default();
@@ -60,7 +65,7 @@ fn fixture() -> Fixture {
         timezone: "Asia/Shanghai".parse().unwrap(),
         site_name: "海景花园".into(),
         board: None,
-        calibrate: None,
+        calibrate,
     };
     let config = ConsoleConfig {
         users_file,
@@ -356,4 +361,73 @@ async fn only_an_admin_reaches_the_calibration_page_and_its_save() {
     let (viewer, _) = login(&f.app, "eve").await;
     let (_, _, cameras) = send(&f.app, get("/cameras", Some(&viewer))).await;
     assert!(!cameras.contains("/calibrate"), "{cameras}");
+}
+
+/// A save the daemon may not write (its config's folder read-only) is
+/// refused (409, not 500) with a message naming the file and the fix, the
+/// page warns before any save, and the file stays as it was. Root may write
+/// anywhere, so as root this checks nothing (run the test binary as another
+/// user, e.g. `setpriv --reuid 65534 --regid 65534 --clear-groups`).
+#[tokio::test]
+async fn a_save_into_a_read_only_folder_names_the_file_and_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid() has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("running as root, whom a read-only folder does not stop: not checked");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    let config = etc.join("estatewatch.toml");
+    let text = "[site]\nid = \"s\"\n[gateway]\nid = \"g\"\n\n[[cameras]]\nname = \"gate\"\nurl = \"rtsp://h/s\"\n\n[cameras.analyzers.motion]\n";
+    std::fs::write(&config, text).unwrap();
+    std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let (reload, _requests) = tokio::sync::mpsc::channel(1);
+    let f = fixture_with(Some(calibrate::CalibrateSources {
+        config_path: config.clone(),
+        check: Arc::new(|_, _| Ok(Vec::new())),
+        still: Arc::new(|_, _| None),
+        reload,
+    }));
+    let (cookie, csrf) = login(&f.app, "root").await;
+    let (status, _, page) = send(&f.app, get("/cameras/gate/calibrate", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("calib-readonly"),
+        "no warning on the page:\n{page}"
+    );
+    let version: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let geometry = r#"{"layers":[{"analyzer":"motion","key":"zones","shapes":[{"name":"door","polygon":[[0.1,0.1],[0.5,0.1],[0.5,0.5]]}]}],"facade":null}"#;
+    let body = serde_urlencoded::to_string([
+        ("csrf", csrf.as_str()),
+        ("geometry", geometry),
+        ("version", version.as_str()),
+    ])
+    .unwrap();
+    let (status, _, answer) = send(
+        &f.app,
+        form("/cameras/gate/calibrate", Some(&cookie), &body),
+    )
+    .await;
+    std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let a: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let message = a["message"].as_str().unwrap_or_default();
+    let real = std::fs::canonicalize(&config).unwrap();
+    for part in [
+        format!("may not write {}", real.display()),
+        "Permission denied".to_string(),
+        format!("sudo chmod 1775 {}", real.parent().unwrap().display()),
+    ] {
+        assert!(message.contains(&part), "{part:?} in {message:?}");
+    }
+    assert_eq!(a["saved"], serde_json::json!(false));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
 }

@@ -199,8 +199,8 @@ impl Users {
         .and_then(|_| f.sync_all())
         .map_err(write_err)?;
         // Run as root (`sudo estatewatch user add`), the file takes the
-        // owner of its folder, so the service's own user (systemd's
-        // DynamicUser owns /var/lib/estatewatch) can read it.
+        // owner of its folder, so the service's own user (the unit's
+        // User=, which owns /var/lib/estatewatch) can read it.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             use std::os::unix::fs::MetadataExt;
             if let Ok(m) = std::fs::metadata(dir) {

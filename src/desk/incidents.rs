@@ -11,6 +11,12 @@ use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rusqlite::{params, OptionalExtension};
 
+/// The board's filters (`?1` kind, `?2` camera, `?3` state, `?4`..`?5`
+/// the day's `[start, end)` in Unix ms; each NULL for any).
+const LIST_FILTER: &str = "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR camera = ?2)
+                        AND (?3 IS NULL OR state = ?3)
+                        AND (?4 IS NULL OR first_ms >= ?4) AND (?5 IS NULL OR first_ms < ?5)";
+
 /// The columns [`summary_of`] reads, in order.
 pub(super) const SUMMARY_COLUMNS: &str =
     "event, kind, camera, zone, severity, state, alert_state, \
@@ -288,6 +294,25 @@ impl Inner {
         (start_of(day), start_of(next))
     }
 
+    /// How many incidents match `q`'s filters (its page is ignored).
+    pub(super) fn count(&self, q: &IncidentQuery) -> Result<u64, DeskError> {
+        let db = crate::base::lock(&self.db);
+        self.count_in(&db, q)
+    }
+
+    fn count_in(&self, db: &DeskDb, q: &IncidentQuery) -> Result<u64, DeskError> {
+        let (from, to) = q.day.map(|d| self.day_range(d)).unzip();
+        let state = q.state.map(|s| s.as_str());
+        let total: i64 = db
+            .conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM incidents {LIST_FILTER}"))
+            .and_then(|mut stmt| {
+                stmt.query_row(params![q.kind, q.camera, state, from, to], |r| r.get(0))
+            })
+            .map_err(|e| db.err(e))?;
+        Ok(total.max(0) as u64)
+    }
+
     pub(super) fn list(&self, q: &IncidentQuery) -> Result<IncidentPage, DeskError> {
         let per_page = match q.per_page {
             0 => self.cfg.max_per_page.min(50),
@@ -295,19 +320,10 @@ impl Inner {
         };
         let (from, to) = q.day.map(|d| self.day_range(d)).unzip();
         let state = q.state.map(|s| s.as_str());
-        let filter = "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR camera = ?2)
-                        AND (?3 IS NULL OR state = ?3)
-                        AND (?4 IS NULL OR first_ms >= ?4) AND (?5 IS NULL OR first_ms < ?5)";
+        let filter = LIST_FILTER;
         let db = crate::base::lock(&self.db);
         let err = |e| db.err(e);
-        let total: i64 = db
-            .conn
-            .query_row(
-                &format!("SELECT COUNT(*) FROM incidents {filter}"),
-                params![q.kind, q.camera, state, from, to],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
+        let total = self.count_in(&db, q)?;
         let mut stmt = db
             .conn
             .prepare_cached(&format!(
@@ -333,7 +349,7 @@ impl Inner {
             .map_err(err)?;
         Ok(IncidentPage {
             items,
-            total: total.max(0) as u64,
+            total,
             page: q.page,
             per_page,
         })

@@ -473,6 +473,12 @@ impl Desk {
         self.inner.list(q)
     }
 
+    /// How many incidents match `q`'s filters, whatever its page (the
+    /// board's total, kept live).
+    pub fn count(&self, q: &IncidentQuery) -> Result<u64, DeskError> {
+        self.inner.count(q)
+    }
+
     /// One incident with its latest alert and handling trail; `None` when
     /// there is no incident `event`.
     pub fn get(&self, event: &str) -> Result<Option<IncidentDetail>, DeskError> {

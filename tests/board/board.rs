@@ -120,6 +120,13 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
             .expect("the header's open count")
     };
     let open_before = open_count().await;
+    let pager_total = || async {
+        b.eval("return Number(document.getElementById('pager-total').dataset.n);")
+            .await
+            .as_u64()
+            .expect("the pager's total")
+    };
+    let total_before = pager_total().await;
     // A mark in the page: it is gone if the page reloads.
     b.eval("window.__notReloaded = true; return null;").await;
 
@@ -141,6 +148,16 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
         "the open count stayed {open_before} after a new incident"
     );
     assert_eq!(b.text("#open-count").await, format!("{open_now} open"));
+    // So did the pager's total (the board has no filter: every incident).
+    let total_now = pager_total().await;
+    assert!(
+        total_now > total_before,
+        "the pager's total stayed {total_before} after a new incident"
+    );
+    assert_eq!(
+        b.text("#pager-total").await,
+        format!("{total_now} incidents")
+    );
     assert_eq!(
         b.eval("return window.__notReloaded === true;").await,
         serde_json::json!(true),

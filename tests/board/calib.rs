@@ -7,8 +7,10 @@
 //! the picture, names it and saves: the config file then holds the new
 //! polygon, keeps its comments, a backup of the old file exists, and the
 //! daemon applied the reload (it says so on the page and restarts the
-//! camera, in its log). A two-point polygon is refused with check-config's
-//! message and the file stays as it was. The page speaks Chinese and fits a
+//! camera, in its log). The first floor's number and the unit label are
+//! edited and saved the same way. A two-point polygon, a bow-tie and a unit
+//! label without `{floor}` are refused with check-config's messages and the
+//! file stays as it was. The page speaks Chinese and fits a
 //! phone. A viewer gets 403 on the page and on a save. Screenshots go to
 //! `target/console-screenshots/calibrate*.png`.
 
@@ -162,6 +164,38 @@ async fn save(b: &Browser) -> (String, String) {
     .await
 }
 
+/// Picks the list or grid the page edits (`throwing.exclude`, `floors`, …).
+async fn pick_layer(b: &Browser, value: &str) {
+    b.find("#calib-layer")
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("the layer {value}: {e}"));
+}
+
+/// Clicks Save and checks that check-config refused the config with `want`
+/// among its messages, and that the file and its backups are as they were;
+/// with `shot`, a screenshot of the answer under that name.
+async fn save_refused(b: &Browser, config: &Path, want: &str, shot: Option<&str>) {
+    let text = std::fs::read_to_string(config).expect("the config");
+    let before = backups(config);
+    let (outcome, said) = save(b).await;
+    if let Some(name) = shot {
+        b.screenshot(name).await;
+    }
+    assert_eq!(outcome, "refused", "{said}");
+    assert!(
+        said.contains(want),
+        "check-config's message {want:?} in:\n{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(config).expect("the config"),
+        text,
+        "a refused save leaves the file"
+    );
+    assert_eq!(backups(config), before, "and makes no backup");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     let site =
@@ -199,11 +233,7 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
     );
 
     // Draw an excluded area: four clicks, then Finish, then its name.
-    b.find("#calib-layer")
-        .await
-        .select_by_value("throwing.exclude")
-        .await
-        .expect("the exclude list");
+    pick_layer(&b, "throwing.exclude").await;
     b.find("#calib-new").await.click().await.expect("New zone");
     let drawn = click_points(
         &b,
@@ -263,28 +293,126 @@ async fn an_admin_draws_a_zone_saves_it_and_the_daemon_reloads_it() {
         Duration::from_secs(30),
     );
 
+    // The first floor's number and the unit label: fields beside the
+    // picture; the labels follow as they are typed, and they are saved.
+    pick_layer(&b, "floors").await;
+    let first = b.find("#calib-first").await;
+    assert_eq!(
+        first.prop("value").await.expect("its value").as_deref(),
+        Some("0"),
+        "the config's floors.first"
+    );
+    first.clear().await.expect("clearing the first floor");
+    first.send_keys("1.5").await.expect("typing a fraction");
+    let valid = b
+        .eval("return document.getElementById('calib-first').validity.valid;")
+        .await;
+    assert_eq!(valid.as_bool(), Some(false), "a fraction is marked invalid");
+    first.clear().await.expect("clearing the first floor");
+    first.send_keys("5").await.expect("typing the first floor");
+    let floor_labels = b
+        .eval("return [...document.querySelectorAll('#calib-svg text.floor-label')].map(t => t.textContent);")
+        .await;
+    assert!(
+        matches!(floor_labels[0].as_str(), Some("floor 5" | "5")),
+        "the lowest floor is renumbered: {floor_labels}"
+    );
+    pick_layer(&b, "columns").await;
+    let unit = b.find("#calib-unit-label").await;
+    unit.clear().await.expect("clearing the unit label");
+    unit.send_keys("{floor}-{column}")
+        .await
+        .expect("typing the unit label");
+    let units = b
+        .eval("return [...document.querySelectorAll('#calib-svg text.unit-label')].map(t => t.textContent);")
+        .await;
+    let units: Vec<&str> = units
+        .as_array()
+        .expect("the unit labels")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    // `{floor}-{column}`, floors counted from 5.
+    let from_template = |u: &&str| {
+        u.split_once('-').is_some_and(|(f, c)| {
+            f.parse::<i32>().is_ok_and(|f| f >= 5) && c.len() == 2 && c.parse::<u32>().is_ok()
+        })
+    };
+    assert!(
+        !units.is_empty() && units.iter().all(from_template),
+        "unit labels from the new template: {units:?}"
+    );
+    let (outcome, said) = save(&b).await;
+    b.screenshot("calibrate-floors").await;
+    assert_eq!(outcome, "reloaded", "{said}");
+    let text = std::fs::read_to_string(&config).expect("the config");
+    let v: toml::Value = text.parse().expect("the config is TOML");
+    let throwing = &v["cameras"][0]["analyzers"]["throwing"];
+    assert_eq!(throwing["floors"]["first"].as_integer(), Some(5), "{text}");
+    assert_eq!(
+        throwing["unit_label"].as_str(),
+        Some("{floor}-{column}"),
+        "{text}"
+    );
+    assert!(text.contains(COMMENT), "the comment is kept:\n{text}");
+    // A unit label without the floor is refused with check-config's message.
+    unit.clear().await.expect("clearing the unit label");
+    unit.send_keys("A{column}")
+        .await
+        .expect("typing the unit label");
+    save_refused(
+        &b,
+        &config,
+        "cameras[0].analyzers.throwing.unit_label: must contain {floor}, got \"A{column}\"",
+        None,
+    )
+    .await;
+    b.find("#calib-reset")
+        .await
+        .click()
+        .await
+        .expect("Discard changes");
+    pick_layer(&b, "throwing.exclude").await;
+
     // A polygon of two points is refused with check-config's message; the
     // file is not touched.
     b.find("#calib-new").await.click().await.expect("New zone");
     click_points(&b, &[(60.0, -60.0), (120.0, -30.0)]).await;
     b.find("#calib-finish").await.click().await.expect("Finish");
-    let (outcome, said) = save(&b).await;
-    b.screenshot("calibrate-refused").await;
-    assert_eq!(outcome, "refused", "{said}");
-    let want = format!(
-        "cameras[0].analyzers.throwing.exclude[{}].polygon: needs at least 3 points, got 2",
+    let polygon = format!(
+        "cameras[0].analyzers.throwing.exclude[{}].polygon",
         zones.len()
     );
-    assert!(
-        said.contains(&want),
-        "check-config's message {want:?} in:\n{said}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&config).expect("the config"),
-        now,
-        "a refused save leaves the file"
-    );
-    assert_eq!(backups(&config), saved_backups, "and makes no backup");
+    save_refused(
+        &b,
+        &config,
+        &format!("{polygon}: needs at least 3 points, got 2"),
+        Some("calibrate-refused"),
+    )
+    .await;
+
+    // So is a bow-tie: a polygon whose edges cross.
+    b.find("#calib-reset")
+        .await
+        .click()
+        .await
+        .expect("Discard changes");
+    b.find("#calib-new").await.click().await.expect("New zone");
+    // Corners 0 top left, 1 top right, 2 bottom left, 3 bottom right.
+    click_points(
+        &b,
+        &[(60.0, -60.0), (120.0, -60.0), (60.0, -20.0), (120.0, -20.0)],
+    )
+    .await;
+    b.find("#calib-finish").await.click().await.expect("Finish");
+    save_refused(
+        &b,
+        &config,
+        &format!("{polygon}: edges 1-2 and 3-0 cross; expected a simple polygon"),
+        Some("calibrate-bow-tie"),
+    )
+    .await;
+    let now = std::fs::read_to_string(&config).expect("the config");
 
     // In Chinese, on a phone-sized screen.
     b.find("#lang-switch button[value=zh-CN]")

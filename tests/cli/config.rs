@@ -197,6 +197,46 @@ fn bad_configs_are_rejected_with_their_field_path() {
     }
 }
 
+/// Every polygon kind of the config (motion, fire and garbage zones, fire
+/// masks, the throwing facade and its excluded areas) must be a simple
+/// polygon: a bow-tie in each is refused, naming the field and the crossing
+/// edges, in one run.
+#[test]
+fn every_kind_of_polygon_must_be_simple() {
+    // Corners 0 top left, 1 top right, 2 bottom left, 3 bottom right: the
+    // edges 1-2 and 3-0 cross.
+    let bow = "[[0.1, 0.1], [0.5, 0.1], [0.1, 0.5], [0.5, 0.5]]";
+    let square = "[[0.1, 0.1], [0.5, 0.1], [0.5, 0.5], [0.1, 0.5]]";
+    let text = format!(
+        "{BASE}{CAMERA}\
+         [cameras.analyzers.motion]\nzones = [{{ name = \"m\", polygon = {bow} }}]\n\
+         [cameras.analyzers.fire]\nzones = [{{ name = \"f\", polygon = {bow} }}]\n\
+         masks = [{{ name = \"lamp\", polygon = {bow} }}]\n\
+         [cameras.analyzers.garbage]\nzones = [{{ name = \"g\", polygon = {bow} }}]\n\
+         [cameras.analyzers.throwing]\nfacade = {bow}\n\
+         exclude = [{{ name = \"ok\", polygon = {square} }}, {{ name = \"tree\", polygon = {bow} }}]\n\
+         [cameras.analyzers.throwing.floors]\nrows = [0.9, 0.1]\n"
+    );
+    let (code, out) = check(&text);
+    assert_eq!(code, 2, "{out}");
+    let a = "cameras[0].analyzers";
+    for field in [
+        format!("{a}.motion.zones[0].polygon"),
+        format!("{a}.fire.zones[0].polygon"),
+        format!("{a}.fire.masks[0].polygon"),
+        format!("{a}.garbage.zones[0].polygon"),
+        format!("{a}.throwing.facade"),
+        format!("{a}.throwing.exclude[1].polygon"),
+    ] {
+        let want = format!("{field}: edges 1-2 and 3-0 cross; expected a simple polygon");
+        assert!(out.contains(&want), "expected {want:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("exclude[0]"),
+        "the simple square passes:\n{out}"
+    );
+}
+
 #[test]
 fn all_problems_are_reported_at_once() {
     let text = format!(

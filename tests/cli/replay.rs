@@ -72,6 +72,32 @@ fn replay_prints_alerts_saves_snapshots_and_writes_a_debug_video() {
         let jpg = std::fs::read(snaps.join(format!("{id}.jpg"))).unwrap();
         assert_eq!(&jpg[..2], &[0xFF, 0xD8], "snapshot is a JPEG");
         assert!(a.get("snapshot").is_none_or(|s| s.is_null()), "{a}");
+        // Captioned like the daemon's snapshots (`alert::caption`): white
+        // text on a darkened box, bottom left, over the clip's frame.
+        let pic = image::load_from_memory(&jpg).unwrap().to_rgb8();
+        let frame = original
+            .iter()
+            .min_by_key(|f| f.pts_ms.abs_diff(t))
+            .unwrap();
+        let (w, h) = (frame.width, frame.height);
+        assert_eq!((pic.width(), pic.height()), (w, h));
+        let (cx, cy, lh) = estatewatch::alert::caption::Caption::position(w, h);
+        let (mut ink, mut darker) = (0, 0);
+        for y in cy as u32..(cy as u32 + lh).min(h) {
+            for x in cx as u32..140 {
+                let i = ((y * w + x) * 3) as usize;
+                let p = pic.get_pixel(x, y).0;
+                let r = &frame.rgb[i..i + 3];
+                ink += usize::from(p.iter().all(|&c| c > 150) && r.iter().any(|&c| c <= 150));
+                let (ps, rs) = (
+                    p.iter().map(|&c| u32::from(c)).sum::<u32>(),
+                    r.iter().map(|&c| u32::from(c)).sum::<u32>(),
+                );
+                darker += usize::from(rs > 45 && ps * 10 < rs * 7);
+            }
+        }
+        assert!(ink > 40, "{id}: caption text pixels: {ink}");
+        assert!(darker > 300, "{id}: darkened caption box pixels: {darker}");
     }
 
     // The debug video has every analysed frame, with overlays drawn: the

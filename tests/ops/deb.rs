@@ -108,6 +108,56 @@ fn new_root(root: &Path) {
     }
     std::fs::write(admin.join("status"), "").unwrap();
     std::fs::write(admin.join("available"), "").unwrap();
+    // The accounts of a system with only root, where the postinst adds the
+    // service's user.
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+}
+
+/// `(uid, gid)` of the user `estatewatch` in the root's `/etc/passwd`.
+fn service_ids(root: &Path) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&"estatewatch")).then(|| (f[2].parse().unwrap(), f[3].parse().unwrap()))
+    })
+}
+
+/// As root: the postinst made the service's user, gave it the config file,
+/// and let it create files in /etc/estatewatch with the sticky bit (so the
+/// calibration page can save), leaving `credential` (root's, 0600) alone.
+fn assert_service_may_write_the_config(root: &Path, credential: Option<&Path>) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: getuid() has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("not root: the postinst makes no user; not checked");
+        return;
+    }
+    let (uid, gid) = service_ids(root).expect("the postinst adds the user estatewatch");
+    assert!(uid > 0 && uid < 1000, "a system user: {uid}");
+    let group = std::fs::read_to_string(root.join("etc/group")).unwrap();
+    assert!(
+        group.lines().any(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            f.len() >= 3 && f[0] == "estatewatch" && f[2] == gid.to_string()
+        }),
+        "{group}"
+    );
+    let dir = std::fs::metadata(root.join("etc/estatewatch")).unwrap();
+    assert_eq!((dir.uid(), dir.gid()), (0, gid));
+    assert_eq!(dir.permissions().mode() & 0o7777, 0o1775);
+    let conf = std::fs::metadata(root.join("etc/estatewatch/estatewatch.toml")).unwrap();
+    assert_eq!((conf.uid(), conf.gid()), (uid, gid));
+    let state = std::fs::metadata(root.join("var/lib/estatewatch")).unwrap();
+    assert_eq!((state.uid(), state.gid()), (uid, gid));
+    if let Some(c) = credential {
+        let m = std::fs::metadata(c).unwrap();
+        assert_eq!(
+            (m.uid(), m.gid(), m.permissions().mode() & 0o777),
+            (0, 0, 0o600)
+        );
+    }
 }
 
 /// A fresh root with `deb` installed.
@@ -191,6 +241,17 @@ fn package_installs_upgrades_and_purges() {
         .output()
         .unwrap();
     assert!(o.status.success(), "default config: {}", text(&o));
+    assert_service_may_write_the_config(&root, None);
+    // The unit runs as that user and may write the config's folder.
+    let unit =
+        std::fs::read_to_string(root.join("lib/systemd/system/estatewatch.service")).unwrap();
+    assert_eq!(unit_values(&unit, "User"), ["estatewatch"], "{unit}");
+    assert!(
+        unit_values(&unit, "ReadWritePaths")
+            .iter()
+            .any(|v| v.split_whitespace().any(|p| p == "/etc/estatewatch")),
+        "{unit}"
+    );
     // No maintainer script calls systemctl itself (lintian's
     // maintainer-script-calls-systemctl); debhelper's snippets do it.
     for s in ["postinst", "postrm"] {
@@ -207,8 +268,16 @@ fn package_installs_upgrades_and_purges() {
     assert!(edited.contains("upgrade-test"));
     std::fs::write(&conf, &edited).unwrap();
     std::fs::write(root.join("var/lib/estatewatch/outbox.db"), "queued alerts").unwrap();
+    // A credential of root's beside the config: left as it is.
+    let credential = root.join("etc/estatewatch/mqtt-password");
+    std::fs::write(&credential, "secret\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&credential, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let o = dpkg(&root, &["-i", p.v2.to_str().unwrap()]);
     assert!(o.status.success(), "upgrade: {}", text(&o));
+    assert_service_may_write_the_config(&root, Some(&credential));
     assert!(status(&root).contains("Version: 0.1.1"));
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), edited);
     assert!(root.join("var/lib/estatewatch/outbox.db").is_file());

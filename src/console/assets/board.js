@@ -6,8 +6,10 @@
 //    in the viewer's language and the site's time zone, in place of the old
 //    one (or on top, on the first page), or takes it away when it no longer
 //    matches the filters;
-//  - keeps the header's open count ("3 open") current: every incident event
-//    carries the desk's open total;
+//  - keeps the header's open count ("3 open") and the pager ("12 incidents ·
+//    Page 1 of 1", the Older link) current: every incident event carries the
+//    desk's open total and, on the board, how many incidents match its
+//    filters and the pages they fill;
 //  - on an incident page, shows "this incident has changed" when it does;
 //  - keeps every age ("5 min") current.
 "use strict";
@@ -57,9 +59,20 @@
     openCount.dataset.n = String(n);
     openCount.textContent = openCount.dataset.fmt.replace("{n}", String(n));
   }
+  var pager = document.getElementById("pager");
+  function setTotal(n, pages) {
+    if (!pager || typeof n !== "number" || typeof pages !== "number") return;
+    var total = document.getElementById("pager-total");
+    total.dataset.n = String(n);
+    total.textContent = total.dataset.fmt.replace("{n}", String(n));
+    var page = document.getElementById("pager-page");
+    page.textContent = page.dataset.fmt.replace("{n}", pager.dataset.page).replace("{of}", String(pages));
+    document.getElementById("pager-older").hidden = Number(pager.dataset.page) >= pages;
+  }
   source.addEventListener("incident", function (e) {
     var msg = JSON.parse(e.data);
     setOpen(msg.open);
+    setTotal(msg.total, msg.pages);
     if (page) {
       document.getElementById("changed").hidden = false;
       return;

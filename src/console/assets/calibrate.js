@@ -6,7 +6,9 @@
 // and the facade: "New zone" then click points ("Finish", or click the first
 // point again, ends it); drag a point to move it; drag a small mid-edge
 // point to add one; select a point and "Delete point" (or the Delete key).
-// Floor lines and column edges: drag them; add and delete with the buttons.
+// Floor lines and column edges: drag them; add and delete with the buttons;
+// the first floor's number, the column labels and the unit label template
+// are fields beside the picture.
 // Floor, column and unit labels follow every change, and the pointer's
 // position is read out with its floor, column and unit. "Save and reload"
 // posts the geometry; the server checks it as check-config does.
@@ -34,6 +36,9 @@
   let drawing = null;
   // What the pointer drags, or null.
   let drag = null;
+  // Where the pointer was last over the picture (normalised), or null: the
+  // readout follows edits made elsewhere (the first floor, the labels).
+  let pointer = null;
 
   function clone(v) { return JSON.parse(JSON.stringify(v)); }
   function clamp01(v) { return Math.min(1, Math.max(0, v)); }
@@ -201,6 +206,7 @@
       drawing.forEach(([x, y], j) => el("circle", { cx: x * W, cy: y * H, r, fill: j === 0 ? "#fff" : c, stroke: "#000", "vector-effect": "non-scaling-stroke", class: "drawn" }, svg));
     }
     renderTools();
+    if (pointer) readout(pointer);
   }
 
   function renderGrid(current, r, fs) {
@@ -296,6 +302,13 @@
     }
     if (id === "columns" && document.activeElement !== $("calib-labels")) {
       $("calib-labels").value = geo.facade.labels.join(", ");
+    }
+    if (id === "columns" && document.activeElement !== $("calib-unit-label")) {
+      $("calib-unit-label").value = geo.facade.unit_label;
+    }
+    if (id === "floors" && document.activeElement !== $("calib-first")) {
+      $("calib-first").value = String(geo.facade.first);
+      $("calib-first").setCustomValidity("");
     }
     $("calib-delete-line").disabled = sel.line < 0;
     $("calib-delete-edge").disabled = sel.edge < 0;
@@ -396,6 +409,23 @@
     geo.facade.labels = e.target.value.split(",").map((s) => s.trim()).filter((s) => s.length);
     render();
   });
+  // The first floor's number: a whole number; anything else is marked and
+  // not taken.
+  $("calib-first").addEventListener("input", (e) => {
+    const v = e.target.value.trim();
+    const ok = /^-?[0-9]{1,6}$/.test(v);
+    e.target.setCustomValidity(ok ? "" : words.not_integer || "");
+    if (ok) {
+      geo.facade.first = Number(v);
+      render();
+    }
+  });
+  // `{floor}` and `{column}` are replaced; check-config refuses a template
+  // without `{floor}` when saving.
+  $("calib-unit-label").addEventListener("input", (e) => {
+    geo.facade.unit_label = e.target.value.trim();
+    render();
+  });
   $("calib-reset").addEventListener("click", () => {
     geo = clone(saved);
     drawing = null;
@@ -464,6 +494,7 @@
   });
   svg.addEventListener("pointermove", (e) => {
     const p = at(e);
+    pointer = p;
     readout(p);
     if (!drag) return;
     const [x, y] = [r4(p[0]), r4(p[1])];

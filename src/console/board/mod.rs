@@ -21,10 +21,10 @@
 //!   [`crate::desk::Desk::act`], then back to the page (303); a step that
 //!   does not fit the state is answered 409 with the page and the reason.
 //!
-//! Words are in [`words`], the view data in [`view`].
+//! Words are in the console's catalog ([`super::i18n`]), the view data in
+//! [`view`].
 
 pub mod view;
-pub mod words;
 
 use super::auth::{Operator, RequireRole, Viewer};
 use super::pages::{message, Page};
@@ -172,7 +172,9 @@ pub async fn board(
             page_no => filter.page,
             pages => pages,
             newer => (filter.page > 1).then(|| filter.query_string(filter.page - 1)),
-            older => (filter.page < pages).then(|| filter.query_string(filter.page + 1)),
+            // Always there, hidden while this is the last page: the live
+            // total may add a page.
+            older => filter.query_string(filter.page + 1),
             events_url => events_url,
             // New incidents go on top only on the first page.
             insert => filter.page == 1,
@@ -199,6 +201,13 @@ struct Live<'a> {
     /// the desk could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     open: Option<u64>,
+    /// Incidents matching this stream's filters after this change, and the
+    /// pages they fill: the board's pager. Absent on an incident page's
+    /// stream, or when the desk could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pages: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     html: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -257,13 +266,16 @@ pub async fn events(
                         } else {
                             None
                         };
-                        let open = open_total(&desk).await;
+                        let board_query = only_event.is_none().then(|| filter.query());
+                        let (open, total) = live_counts(&desk, board_query).await;
                         let live = Live {
                             event: &s.event,
                             state: s.state.as_str(),
                             first_at: s.first_at,
                             last_at: s.last_at,
                             open,
+                            total,
+                            pages: total.map(view::pages),
                             html,
                             remove: !keep,
                         };
@@ -289,17 +301,26 @@ pub async fn events(
         .into_response()
 }
 
-/// The desk's open incidents now (one indexed count, on a blocking
-/// thread); `None`, logged, when the desk cannot be read.
-async fn open_total(desk: &crate::desk::Desk) -> Option<u64> {
+/// The desk's open incidents now and, with `board` (the stream's filters),
+/// how many incidents match them: indexed counts, on a blocking thread.
+/// Each is `None`, logged, when the desk cannot be read.
+async fn live_counts(
+    desk: &crate::desk::Desk,
+    board: Option<crate::desk::IncidentQuery>,
+) -> (Option<u64>, Option<u64>) {
     let d = desk.clone();
-    match tokio::task::spawn_blocking(move || d.counts()).await {
-        Ok(Ok(c)) => Some(c.total),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "console: open incidents not counted");
-            None
-        }
-        Err(_) => None,
+    let counted = tokio::task::spawn_blocking(move || {
+        let open = d.counts().map(|c| c.total);
+        (open, board.map(|q| d.count(&q)))
+    })
+    .await;
+    let ok = |r: Result<u64, DeskError>| {
+        r.map_err(|e| tracing::warn!(error = %e, "console: incidents not counted"))
+            .ok()
+    };
+    match counted {
+        Ok((open, total)) => (ok(open), total.and_then(ok)),
+        Err(_) => (None, None),
     }
 }
 

@@ -5,7 +5,8 @@
 //! text: each zone list the page edits ([`LAYERS`]: motion, fire and
 //! garbage zones, fire masks, throwing exclusions) and the throwing facade
 //! (its polygon, floor lines, column edges and what the labels are built
-//! from). [`apply`] writes a changed [`Geometry`] into the same text and
+//! from: `floors.first`, column labels, `unit_label`). [`apply`] writes a
+//! changed [`Geometry`] into the same text and
 //! touches nothing else: only the keys of that camera's lists and facade
 //! that changed are rewritten, so comments, key order, other cameras and
 //! other sections stay as they were. A zone list is kept in the form the
@@ -515,6 +516,21 @@ pub fn apply(text: &str, name: &str, new: &Geometry) -> Result<String, EditError
                 set_value(t, "labels", strings_value(&f.labels));
             }
         }
+        if f.first != old.first {
+            let item = analyzer_item(cam, name, "throwing")?;
+            let floors = sub_table(item, "floors", &path)?;
+            let t = floors
+                .as_table_like_mut()
+                .ok_or_else(|| EditError::NotATable(format!("{path}.floors")))?;
+            set_value(t, "first", Value::from(i64::from(f.first)));
+        }
+        if f.unit_label != old.unit_label {
+            let item = analyzer_item(cam, name, "throwing")?;
+            let t = item
+                .as_table_like_mut()
+                .ok_or_else(|| EditError::NotATable(path.clone()))?;
+            set_value(t, "unit_label", Value::from(f.unit_label.as_str()));
+        }
     }
     Ok(doc.to_string())
 }
@@ -723,6 +739,40 @@ pre_s = 2
         // The evidence table still belongs to the tower.
         let c = crate::config::Config::parse(&out).expect("a config");
         assert!(c.cameras[1].evidence.is_some());
+    }
+
+    #[test]
+    fn the_first_floor_and_the_unit_label_are_set_in_place() {
+        let mut g = geometry(FILE, "tower");
+        let f = g.facade.as_mut().unwrap();
+        f.first = -1;
+        f.unit_label = "{floor}/{column}".into();
+        let out = apply(FILE, "tower", &g).unwrap();
+        assert!(
+            out.contains("unit_label = \"{floor}/{column}\"\n\n[cameras.analyzers.throwing.floors]\n# generated lines\nfirst_row = 0.9\nfloor_height = 0.2\ncount = 4\nfirst = -1\nheight_m = 3.0\n"),
+            "{out}"
+        );
+        let back = geometry(&out, "tower").facade.unwrap();
+        assert_eq!(
+            (back.first, back.unit_label.as_str()),
+            (-1, "{floor}/{column}")
+        );
+        // A camera without the keys gets them, in its tables.
+        let text = FILE
+            .replace("unit_label = \"{floor}-{column}\"\n", "")
+            .replace("first = 3\n", "");
+        let mut g = geometry(&text, "tower");
+        let f = g.facade.as_mut().unwrap();
+        assert_eq!((f.first, f.unit_label.as_str()), (1, "{floor}{column}"));
+        f.first = 2;
+        f.unit_label = "{column}-{floor}".into();
+        let out = apply(&text, "tower", &g).unwrap();
+        let back = geometry(&out, "tower").facade.unwrap();
+        assert_eq!(
+            (back.first, back.unit_label.as_str()),
+            (2, "{column}-{floor}")
+        );
+        crate::config::Config::parse(&out).expect("still a config");
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! permissions: the file may hold passwords), flushed to disk and renamed
 //! over the old one, so the daemon, `check-config` or an editor never read
 //! half a file. A config file that is a symbolic link is written where the
-//! link points.
+//! link points. So the daemon's user must be able to write the file and
+//! create files in its folder ([`writable`]); the packaged unit and the
+//! package's installation give it that (see `docs/console.md`, "Saving the
+//! config").
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,47 @@ pub enum SaveError {
         path: PathBuf,
         error: std::io::Error,
     },
+}
+
+impl SaveError {
+    /// Whether the daemon was not allowed to write (permission denied, or a
+    /// read-only file system, as under the unit's `ProtectSystem=strict`
+    /// without `ReadWritePaths=`): the installation, not the save, is at fault.
+    pub fn denied(&self) -> bool {
+        let (SaveError::Backup { error, .. } | SaveError::Write { error, .. }) = self;
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    }
+
+    /// The underlying error.
+    pub fn io(&self) -> &std::io::Error {
+        let (SaveError::Backup { error, .. } | SaveError::Write { error, .. }) = self;
+        error
+    }
+}
+
+/// Whether this process may write the config file `path` and create files
+/// beside it (the backup, the temporary file renamed over it): what a save
+/// needs. Changes nothing.
+pub fn writable(path: &Path) -> bool {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let file_ok = std::fs::OpenOptions::new().append(true).open(&path).is_ok();
+    file_ok && may_write(dir)
+}
+
+/// `access(dir, W_OK)`: whether this process may create files in `dir`
+/// (its mode, owner and group, and a read-only mount).
+fn may_write(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a NUL-terminated path that outlives the call; access()
+    // only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
 /// `<name>.bak-` for the file `path`: the prefix of its backups.
@@ -160,5 +204,21 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn a_denied_write_is_told_apart_from_other_failures() {
+        let err = |kind| SaveError::Backup {
+            path: PathBuf::from("/etc/estatewatch/x.bak-1"),
+            error: std::io::Error::from(kind),
+        };
+        assert!(err(std::io::ErrorKind::PermissionDenied).denied());
+        assert!(err(std::io::ErrorKind::ReadOnlyFilesystem).denied());
+        assert!(!err(std::io::ErrorKind::StorageFull).denied());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("estatewatch.toml");
+        std::fs::write(&file, "x\n").unwrap();
+        assert!(writable(&file));
+        assert!(!writable(&dir.path().join("missing.toml")));
     }
 }

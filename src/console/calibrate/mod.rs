@@ -14,7 +14,9 @@
 //!   `version`; CSRF as every POST): the new geometry is written into the
 //!   file's text ([`edit::apply`]), checked with `check-config`'s checks
 //!   ([`CalibrateSources::check`]; refused with their messages, the file
-//!   untouched), written with a backup ([`file::save`]), then the daemon
+//!   untouched), written with a backup ([`file::save`]; when the daemon may
+//!   not write the file or its folder, refused (409) with the file and the
+//!   fix, [`denied_answer`]), then the daemon
 //!   is asked to reload through the same path as SIGHUP
 //!   ([`CalibrateSources::reload`]). The answer is JSON ([`SaveAnswer`]).
 //!
@@ -23,7 +25,6 @@
 
 pub mod edit;
 pub mod file;
-pub mod words;
 
 use super::auth::{Admin, RequireRole};
 use super::pages::{latest_picture, message, Page};
@@ -150,6 +151,30 @@ fn layer_color(analyzer: &str, key: &str) -> &'static str {
     }
 }
 
+/// The words `calibrate.js` shows, by short key (`floor`, `new`, …): the
+/// catalog's `calib.<key>` in `lang`.
+pub fn script_words(lang: super::i18n::Lang) -> std::collections::BTreeMap<&'static str, String> {
+    [
+        "floor",
+        "column",
+        "unit",
+        "finish",
+        "new",
+        "saving",
+        "no_picture",
+        "whole_frame",
+        "zone.name",
+        "zone.display_name",
+        "layer.facade",
+        "layer.floors",
+        "layer.columns",
+        "not_integer",
+    ]
+    .into_iter()
+    .map(|k| (k, lang.text(&format!("calib.{k}"))))
+    .collect()
+}
+
 /// `GET /cameras/<name>/calibrate` (admin).
 pub async fn page(
     State(state): State<ConsoleState>,
@@ -169,8 +194,8 @@ pub async fn page(
     let read = tokio::task::spawn_blocking(move || {
         let text = read_config(&path)?;
         let view = edit::read(&text, &cam).map_err(|e| e.to_string())?;
-        // Opened for appending, not written: says whether a save can write.
-        let writable = std::fs::OpenOptions::new().append(true).open(&path).is_ok();
+        // Probed, not written: says whether a save can write.
+        let writable = file::writable(&path);
         Ok::<_, String>((version(&text), view, writable))
     })
     .await
@@ -200,7 +225,7 @@ pub async fn page(
         })
         .collect();
     let geometry = serde_json::to_string(&view.geometry).unwrap_or_else(|_| "{}".into());
-    let words = serde_json::to_string(&words::script_words(lang)).unwrap_or_else(|_| "{}".into());
+    let words = serde_json::to_string(&script_words(lang)).unwrap_or_else(|_| "{}".into());
     state.render(
         "calibrate.html",
         &p,
@@ -330,8 +355,26 @@ enum Refused {
     Check(Vec<String>),
     /// The file changed since the page read it.
     Stale,
+    /// The daemon may not write the file or its folder.
+    Denied(file::SaveError),
     /// Reading, editing or writing the file failed.
     Failed(String),
+}
+
+/// The answer to a save the daemon was not allowed to write (see
+/// [`file::SaveError::denied`]): which file, why, and what to do, in the
+/// user's language. The file is unchanged.
+pub fn denied_answer(config: &Path, e: &file::SaveError, lang: super::i18n::Lang) -> SaveAnswer {
+    let file = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+    let dir = file.parent().unwrap_or_else(|| Path::new("/"));
+    SaveAnswer {
+        message: lang
+            .text("calib.no_permission")
+            .replace("{file}", &file.display().to_string())
+            .replace("{dir}", &dir.display().to_string())
+            .replace("{why}", &e.io().to_string()),
+        ..SaveAnswer::default()
+    }
 }
 
 /// `POST /cameras/<name>/calibrate` (admin): see the module doc.
@@ -385,7 +428,13 @@ async fn save_in(
             return Ok(Written::Unchanged);
         }
         let warnings = (c.check)(path, &new).map_err(Refused::Check)?;
-        let backup = file::save(path, &new).map_err(|e| Refused::Failed(e.to_string()))?;
+        let backup = file::save(path, &new).map_err(|e| {
+            if e.denied() {
+                Refused::Denied(e)
+            } else {
+                Refused::Failed(e.to_string())
+            }
+        })?;
         Ok(Written::Saved {
             backup,
             warnings,
@@ -423,6 +472,13 @@ async fn save_in(
                 ..SaveAnswer::default()
             };
             return answer(StatusCode::CONFLICT, &a);
+        }
+        Err(Refused::Denied(e)) => {
+            tracing::error!(user = %user.name, config = %cal.config_path.display(), error = %e, "console: calibration not saved: the daemon may not write its config file or folder");
+            return answer(
+                StatusCode::CONFLICT,
+                &denied_answer(&cal.config_path, &e, lang),
+            );
         }
         Err(Refused::Failed(e)) => {
             tracing::error!(user = %user.name, error = %e, "console: calibration not saved");
@@ -481,5 +537,47 @@ pub fn reload_text(outcome: &ReloadOutcome, name: &str, lang: super::i18n::Lang)
                 (true, lang.text("calib.reload.disabled"))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::i18n::Lang;
+
+    #[test]
+    fn the_script_gets_its_words_from_the_catalog() {
+        let w = script_words(Lang::ZhCn);
+        assert_eq!(w["floor"], "楼层");
+        for (k, v) in &w {
+            assert_ne!(*v, format!("calib.{k}"), "calib.{k} is not in the catalog");
+        }
+    }
+
+    #[test]
+    fn a_denied_save_names_the_file_its_folder_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("estatewatch.toml");
+        std::fs::write(&config, "x\n").unwrap();
+        let e = file::SaveError::Backup {
+            path: dir.path().join("estatewatch.toml.bak-1"),
+            error: std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem),
+        };
+        let real = std::fs::canonicalize(&config).unwrap();
+        let folder = real.parent().unwrap().display().to_string();
+        let a = denied_answer(&config, &e, Lang::En);
+        assert!(!a.saved);
+        for part in [
+            format!("may not write {}", real.display()),
+            e.io().to_string(),
+            format!("sudo chown estatewatch: {}", real.display()),
+            format!("sudo chmod 1775 {folder}"),
+            "the file is unchanged".to_string(),
+        ] {
+            assert!(a.message.contains(&part), "{part:?} in {:?}", a.message);
+        }
+        let zh = denied_answer(&config, &e, Lang::ZhCn);
+        assert!(zh.message.starts_with("未保存"), "{}", zh.message);
+        assert!(zh.message.contains(&real.display().to_string()));
     }
 }
