@@ -2,7 +2,7 @@
 //!
 //! - `throwing/process_640x360`: one frame through the analyzer (background
 //!   models, blobs, tracking, fits) on a noisy synthetic facade with a
-//!   falling object; criterion reports time per frame.
+//!   falling object; criterion reports the process's CPU time per frame.
 //! - `throwing/decode_1080p_and_analyse`: a 1080p H.264 clip (made at start
 //!   from the same facade, upscaled) decoded with one decoder thread, scaled
 //!   to 640×360 RGB (decode → videoscale → videoconvert) and analysed;
@@ -11,9 +11,12 @@
 //!   figure is frames per second of one core even on a busy machine; run it
 //!   pinned to one core as well: `taskset -c 0 cargo bench --bench throwing`.
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
 #[path = "../tests/throwing_scene/mod.rs"]
 mod throwing_scene;
 
+use cpu_time::process_cpu_time;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use estatewatch::analysis::{build_analyzers, Analyzer};
 use estatewatch::config::Config;
@@ -69,11 +72,15 @@ fn process(c: &mut Criterion) {
     let mut g = c.benchmark_group("throwing");
     g.throughput(Throughput::Elements(1));
     g.bench_function("process_640x360", |b| {
-        b.iter(|| {
-            let mut f = frame(k, k as f64 / FPS as f64, Vec::new());
-            f.rgb = frames[(k % frames.len() as u64) as usize].clone();
-            k += 1;
-            std::hint::black_box(a.process(&f));
+        b.iter_custom(|iters| {
+            let start = process_cpu_time();
+            for _ in 0..iters {
+                let mut f = frame(k, k as f64 / FPS as f64, Vec::new());
+                f.rgb = frames[(k % frames.len() as u64) as usize].clone();
+                k += 1;
+                std::hint::black_box(a.process(&f));
+            }
+            process_cpu_time().saturating_sub(start)
         })
     });
     g.finish();
@@ -189,18 +196,6 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-/// CPU time used so far by all threads of this process.
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 criterion_group!(benches, process, pipeline);

@@ -78,6 +78,8 @@ pub struct BackgroundModel {
     hi: Vec<u8>,
     tmp_lo: Vec<u8>,
     tmp_hi: Vec<u8>,
+    /// Scratch for [`translate`](Self::translate)'s 16-bit planes.
+    tmp16: Vec<u16>,
     threshold: u8,
     radius: usize,
     learn_s: f32,
@@ -133,6 +135,7 @@ impl BackgroundModel {
             hi: vec![0; n],
             tmp_lo: vec![0; n],
             tmp_hi: vec![0; n],
+            tmp16: Vec::new(),
             threshold: threshold.max(1),
             radius: radius as usize,
             learn_s,
@@ -227,21 +230,11 @@ impl BackgroundModel {
             return;
         }
         let (w, h) = (self.width, self.height);
-        fn move_buf<T: Copy>(buf: &mut [T], tmp: &mut Vec<T>, w: usize, h: usize, by: (i32, i32)) {
-            tmp.clear();
-            tmp.extend_from_slice(buf);
-            for y in 0..h {
-                let sy = (y as i64 - by.1 as i64).clamp(0, h as i64 - 1) as usize;
-                for x in 0..w {
-                    let sx = (x as i64 - by.0 as i64).clamp(0, w as i64 - 1) as usize;
-                    buf[y * w + x] = tmp[sy * w + sx];
-                }
-            }
-        }
-        let mut t16 = Vec::new();
+        let mut t16 = std::mem::take(&mut self.tmp16);
         move_buf(&mut self.lo_bg, &mut t16, w, h, by);
         move_buf(&mut self.hi_bg, &mut t16, w, h, by);
         move_buf(&mut self.dev, &mut t16, w, h, by);
+        self.tmp16 = t16;
         let mut t8 = std::mem::take(&mut self.tmp_lo);
         move_buf(&mut self.thr, &mut t8, w, h, by);
         move_buf(&mut self.bg8, &mut t8, w, h, by);
@@ -259,6 +252,19 @@ impl BackgroundModel {
         let (lo, hi, thr, roi) = (&self.lo[..n], &self.hi[..n], &self.thr[..n], &self.roi[..n]);
         let (excess, mask) = (&mut self.excess[..n], &mut mask[..n]);
         let k = self.headroom as i32;
+        if k == 0 {
+            // No shake headroom (the usual case): the plain envelope test.
+            for i in 0..n {
+                let c = luma[i] as i16 - off;
+                let t = thr[i] as i16;
+                let e = (c - hi[i] as i16).max(lo[i] as i16 - c).clamp(0, 255);
+                let strong = (e > t) as u8;
+                let weak = (2 * e > t) as u8;
+                mask[i] = (strong + weak) * roi[i];
+                excess[i] = e as u8;
+            }
+            return;
+        }
         for i in 0..n {
             let c = luma[i] as i16 - off;
             let t = thr[i] as i16;
@@ -378,6 +384,36 @@ impl BackgroundModel {
             rows_3(&self.hi, &mut self.tmp_hi, self.width, u8::max);
             cols_3(&self.tmp_lo, &mut self.lo, self.width, u8::min);
             cols_3(&self.tmp_hi, &mut self.hi, self.width, u8::max);
+        }
+    }
+}
+
+/// Moves a `w`×`h` plane by whole pixels: `buf(p) = old(p − by)`, the
+/// edges repeated (`tmp` is scratch). Rows are moved as slices, so a drift
+/// step costs about one copy of the plane.
+fn move_buf<T: Copy>(buf: &mut [T], tmp: &mut Vec<T>, w: usize, h: usize, by: (i32, i32)) {
+    if w == 0 || h == 0 || buf.len() < w * h {
+        return;
+    }
+    tmp.clear();
+    tmp.extend_from_slice(&buf[..w * h]);
+    let shift = by.0.unsigned_abs() as usize;
+    for y in 0..h {
+        let sy = (y as i64 - by.1 as i64).clamp(0, h as i64 - 1) as usize;
+        let src = &tmp[sy * w..(sy + 1) * w];
+        let dst = &mut buf[y * w..(y + 1) * w];
+        if shift >= w {
+            // Everything comes from the edge column.
+            let edge = if by.0 > 0 { src[0] } else { src[w - 1] };
+            dst.iter_mut().for_each(|d| *d = edge);
+        } else if by.0 >= 0 {
+            // dst[x] = src[x − shift], the left edge repeated.
+            dst[shift..].copy_from_slice(&src[..w - shift]);
+            dst[..shift].iter_mut().for_each(|d| *d = src[0]);
+        } else {
+            // dst[x] = src[x + shift], the right edge repeated.
+            dst[..w - shift].copy_from_slice(&src[shift..]);
+            dst[w - shift..].iter_mut().for_each(|d| *d = src[w - 1]);
         }
     }
 }
@@ -545,6 +581,37 @@ mod tests {
             "headroom cuts the flicker: {noise_with} of {noise_without}"
         );
         assert_eq!(spot_with, 9, "the dim spot on the flat patch is whole");
+    }
+
+    #[test]
+    fn moving_a_plane_repeats_its_edges() {
+        let (w, h) = (7, 5);
+        let plane: Vec<u16> = (0..(w * h) as u16).map(|v| v * 3 + 1).collect();
+        for by in [
+            (0, 1),
+            (2, 0),
+            (-3, 1),
+            (1, -2),
+            (-1, -1),
+            (7, 0),
+            (-9, 3),
+            (0, -6),
+        ] {
+            let mut moved = plane.clone();
+            move_buf(&mut moved, &mut Vec::new(), w, h, by);
+            for y in 0..h {
+                for x in 0..w {
+                    // What the plane showed at p − by, edges clamped.
+                    let sx = (x as i32 - by.0).clamp(0, w as i32 - 1) as usize;
+                    let sy = (y as i32 - by.1).clamp(0, h as i32 - 1) as usize;
+                    assert_eq!(
+                        moved[y * w + x],
+                        plane[sy * w + sx],
+                        "by {by:?} at ({x}, {y})"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

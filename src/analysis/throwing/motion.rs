@@ -35,6 +35,12 @@ struct Level {
     h: usize,
     frame: Vec<u8>,
     background: Vec<u8>,
+    /// The background's central differences (x, y) at each pixel, 0 where
+    /// the gradient is too weak to take part or on the border: computed
+    /// once per frame and used by every iteration, on the level visited
+    /// pixel by pixel (empty on the level sampled every other pixel, where
+    /// computing them all would cost more than it saves).
+    grad: Vec<(i16, i16)>,
 }
 
 impl Level {
@@ -46,6 +52,28 @@ impl Level {
             h,
             frame: vec![0; w * h],
             background: vec![0; w * h],
+            grad: Vec::new(),
+        }
+    }
+
+    /// Fills `grad` from `background`.
+    fn gradients(&mut self) {
+        let (w, h) = (self.w, self.h);
+        let bg = &self.background;
+        self.grad.clear();
+        self.grad.resize(w * h, (0, 0));
+        if w < 3 || h < 3 {
+            return;
+        }
+        for y in 1..h - 1 {
+            for x in 1..w - 1 {
+                let i = y * w + x;
+                let gx = bg[i + 1] as i32 - bg[i - 1] as i32;
+                let gy = bg[i + w] as i32 - bg[i - w] as i32;
+                if gx * gx + gy * gy >= 4 * MIN_GRAD2 {
+                    self.grad[i] = (gx as i16, gy as i16);
+                }
+            }
         }
     }
 
@@ -68,7 +96,7 @@ impl Level {
             (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
         let (mut rx, mut ry, mut re) = (0.0f32, 0.0f32, 0.0f32);
         let mut n = 0usize;
-        let (bg, fr) = (&self.background, &self.frame);
+        let (bg, fr, grad) = (&self.background, &self.frame, &self.grad);
         for y in (margin..h - margin).step_by(stride) {
             let sy = (y as isize + oy) as usize;
             if sy + 1 >= h {
@@ -76,8 +104,14 @@ impl Level {
             }
             for x in (margin..w - margin).step_by(stride) {
                 let i = y * w + x;
-                let gx = bg[i + 1] as i32 - bg[i - 1] as i32;
-                let gy = bg[i + w] as i32 - bg[i - w] as i32;
+                // A weak gradient is stored as (0, 0), which fails the test.
+                let (gx, gy) = match grad.get(i) {
+                    Some(g) => (g.0 as i32, g.1 as i32),
+                    None => (
+                        bg[i + 1] as i32 - bg[i - 1] as i32,
+                        bg[i + w] as i32 - bg[i - w] as i32,
+                    ),
+                };
                 if gx * gx + gy * gy < 4 * MIN_GRAD2 {
                     continue;
                 }
@@ -176,6 +210,7 @@ impl MotionEstimator {
             self.fine.w,
             &mut self.coarse.background,
         );
+        self.coarse.gradients();
         // The fine level samples every other pixel: as many as the coarse
         // level has, enough for a tenth of a pixel.
         for (level, stride) in [(&self.coarse, 1), (&self.fine, 2)] {
