@@ -19,7 +19,6 @@ use crate::analysis::throwing::config::ThrowingConfig;
 use crate::base::font::{draw_text, line_height, text_width};
 use crate::ingest::config::camera_names;
 use crate::ingest::{spawn_camera, CameraStatus, Frame, FrameSlot, IngestError, Take};
-use crate::settings::ZoneConfig;
 use image::{Rgb, RgbImage};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -340,9 +339,14 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
         Some(d) if d != name => format!("{name} {d}"),
         _ => name.to_string(),
     };
-    let mut zone = |img: &mut RgbImage, prefix: &str, name: &str, poly: &[[f32; 2]], c| {
+    let mut zone = |img: &mut RgbImage,
+                    prefix: &str,
+                    name: &str,
+                    display: &Option<String>,
+                    poly: &[[f32; 2]],
+                    c| {
         if let Some(at) = draw_polygon(img, poly, c) {
-            let text = format!("{prefix}{name}");
+            let text = format!("{prefix}{}", named(name, display));
             if !labels.iter().any(|(t, ..)| *t == text) {
                 labels.push((text, at, c));
             }
@@ -350,13 +354,7 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
     };
     if let Some(m) = &an.motion {
         for z in &m.zones {
-            zone(
-                img,
-                "motion:",
-                &named(&z.name, &z.display_name),
-                &z.polygon,
-                MOTION,
-            );
+            zone(img, "motion:", &z.name, &z.display_name, &z.polygon, MOTION);
         }
     }
     if let Some(f) = &an.fire {
@@ -364,7 +362,8 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
             zone(
                 img,
                 "fire:",
-                &named(&z.name, &z.display_name),
+                &z.name,
+                &z.display_name,
                 &z.polygon,
                 FIRE_ZONE,
             );
@@ -373,7 +372,8 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
             zone(
                 img,
                 "fire mask:",
-                &named(&z.name, &z.display_name),
+                &z.name,
+                &z.display_name,
                 &z.polygon,
                 FIRE_MASK,
             );
@@ -384,7 +384,8 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
             zone(
                 img,
                 "garbage:",
-                &named(&z.name, &z.display_name),
+                &z.name,
+                &z.display_name,
                 &z.polygon,
                 GARBAGE,
             );
@@ -392,19 +393,15 @@ pub fn draw_config(img: &mut RgbImage, cam: &CameraConfig, placed: &mut Labels) 
     }
     if let Some(t) = &an.throwing {
         if t.facade.len() >= 3 {
-            zone(img, "throwing:", "facade", &t.facade, FACADE);
+            zone(img, "throwing:", "facade", &None, &t.facade, FACADE);
         }
-        for ZoneConfig {
-            name,
-            display_name,
-            polygon,
-        } in &t.exclude
-        {
+        for z in &t.exclude {
             zone(
                 img,
                 "exclude:",
-                &named(name, display_name),
-                polygon,
+                &z.name,
+                &z.display_name,
+                &z.polygon,
                 EXCLUDE,
             );
         }

@@ -17,6 +17,8 @@ pub mod still;
 pub mod user;
 pub mod watch;
 
+use estatewatch::config::Config;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Exit code when the config file is invalid or unreadable.
@@ -24,6 +26,16 @@ pub const EXIT_INVALID_CONFIG: u8 = 2;
 
 /// Exit code of a command-line usage error (BSD `EX_USAGE`).
 pub const EXIT_USAGE: u8 = 64;
+
+/// Loads the config file at `path` and runs `command` with it; the exit
+/// code as [`exit_on`] gives it (2 for a bad config file).
+pub fn with_config(path: &Path, command: impl FnOnce(&Config) -> anyhow::Result<()>) -> ExitCode {
+    exit_on(
+        Config::load(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|config| command(&config)),
+    )
+}
 
 /// Exit 0, or print the error with its causes (`estatewatch: ...`) and exit
 /// 2 when it is the config file's fault ([`EXIT_INVALID_CONFIG`]), 1 otherwise.

@@ -1,7 +1,7 @@
 //! `estatewatch replay`: one camera's analysis over a recorded clip at full
 //! speed, each alert printed as a JSON line (see [`estatewatch::replay`]).
 
-use super::exit_on;
+use super::with_config;
 use estatewatch::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,11 +31,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    exit_on(replay(args))
+    with_config(&args.config, |config| replay(args, config))
 }
 
-fn replay(args: &Args) -> anyhow::Result<()> {
-    let config = Config::load(&args.config)?;
+fn replay(args: &Args, config: &Config) -> anyhow::Result<()> {
     let options = estatewatch::replay::ReplayOptions {
         snapshots: args.snapshots.clone(),
         debug_video: args.debug_video.clone(),

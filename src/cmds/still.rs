@@ -1,7 +1,7 @@
 //! `estatewatch still`: one frame from a configured camera with its zones,
 //! masks and facade grid drawn, for calibration (see [`estatewatch::still`]).
 
-use super::exit_on;
+use super::with_config;
 use estatewatch::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,11 +26,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    exit_on(still(args))
+    with_config(&args.config, |config| still(args, config))
 }
 
-fn still(args: &Args) -> anyhow::Result<()> {
-    let config = Config::load(&args.config)?;
+fn still(args: &Args, config: &Config) -> anyhow::Result<()> {
     let options = estatewatch::still::StillOptions {
         out: args.out.clone(),
         raw: args.raw.clone(),

@@ -1,7 +1,7 @@
 //! `estatewatch watch`: subscribes to the gateway's topics and prints alerts
 //! as staff receive them (see [`estatewatch::watch`]).
 
-use super::exit_on;
+use super::with_config;
 use estatewatch::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,11 +23,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    exit_on(watch(args))
+    with_config(&args.config, |config| watch(args, config))
 }
 
-fn watch(args: &Args) -> anyhow::Result<()> {
-    let config = Config::load(&args.config)?;
+fn watch(args: &Args, config: &Config) -> anyhow::Result<()> {
     let options = estatewatch::watch::WatchOptions {
         snapshots: args.snapshots.clone(),
         count: args.count,

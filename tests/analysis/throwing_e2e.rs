@@ -6,7 +6,7 @@
 
 use crate::common::daemon::Daemon;
 use crate::common::mosquitto::{config_text, stored_snapshot, Broker, Subscriber};
-use crate::common::scenegen::scenegen;
+use crate::common::scenegen::{replay_camera, scenegen};
 use estatewatch::ingest::RtspServer;
 use estatewatch_scenes::Truth;
 use std::path::Path;
@@ -27,19 +27,10 @@ fn render_throw(dir: &Path) -> Truth {
 
 /// The `[[cameras]]` part of scenegen's replay config, reading `url` instead of the file.
 fn camera_from_replay_config(replay_toml: &Path, url: &str) -> String {
-    let text = std::fs::read_to_string(replay_toml).unwrap();
-    let start = text.find("[[cameras]]").expect("a camera section");
-    let camera = text[start..]
-        .lines()
-        .map(|l| {
-            if l.starts_with("url = ") {
-                format!("url = \"{url}\"\ntransport = \"tcp\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let camera = replay_camera(
+        replay_toml,
+        &format!("url = \"{url}\"\ntransport = \"tcp\""),
+    );
     assert!(
         camera.contains("rtsp://") && !camera.contains("file://"),
         "{camera}"

@@ -2,6 +2,7 @@
 //! Runs the real binary on a tiny fixture model and checks its JSON lines,
 //! the annotated image it writes, and its error exit.
 
+use crate::common::cli::{fails, json_lines, succeeds, BIN};
 use std::path::Path;
 use std::process::Command;
 
@@ -20,24 +21,15 @@ fn detect_prints_json_lines_and_writes_annotated_images() {
         .save(&img)
         .unwrap();
     let out_dir = tmp.path().join("out");
-    let out = Command::new(env!("CARGO_BIN_EXE_estatewatch"))
-        .args(["detect", "--model", "tiny-yolov8", "--models-dir"])
-        .arg(fixtures())
-        .arg("--out")
-        .arg(&out_dir)
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(BIN)
+            .args(["detect", "--model", "tiny-yolov8", "--models-dir"])
+            .arg(fixtures())
+            .arg("--out")
+            .arg(&out_dir)
+            .arg(&img),
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     // Same boxes as tests/analysis/detector_decoders.rs: dog 0.9 and cat 0.85 at (48, 24, 80, 40).
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["class"], "dog");
@@ -63,25 +55,20 @@ fn detect_with_a_classifier_prints_top_classes_and_groups() {
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("x.png");
     image::RgbImage::new(8, 8).save(&img).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_estatewatch"))
-        .args([
-            "detect",
-            "--model",
-            "tiny-classifier",
-            "--top",
-            "2",
-            "--models-dir",
-        ])
-        .arg(fixtures())
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(BIN)
+            .args([
+                "detect",
+                "--model",
+                "tiny-classifier",
+                "--top",
+                "2",
+                "--models-dir",
+            ])
+            .arg(fixtures())
+            .arg(&img),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["top"][0]["class"], "fire");
     assert_eq!(v["top"].as_array().unwrap().len(), 2);
     // softmax([2, 1, 0, -1]): fire + smoke = (e^2 + e) / (e^2 + e + 1 + 1/e) = 0.8808
@@ -91,13 +78,11 @@ fn detect_with_a_classifier_prints_top_classes_and_groups() {
 
 #[test]
 fn detect_fails_clearly_on_a_missing_model() {
-    let out = Command::new(env!("CARGO_BIN_EXE_estatewatch"))
-        .args(["detect", "--model", "no-such-model", "--models-dir"])
-        .arg(fixtures())
-        .arg("x.png")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        Command::new(BIN)
+            .args(["detect", "--model", "no-such-model", "--models-dir"])
+            .arg(fixtures())
+            .arg("x.png"),
+    );
     assert!(err.contains("model \"no-such-model\" not found"), "{err}");
 }

@@ -2,12 +2,11 @@
 //! time, saved snapshots, the `--debug-video` MP4, and errors that name what
 //! is wrong. Clips are rendered as `scenegen` renders them.
 
+use crate::common::cli::{fails, json_lines, succeeds, BIN};
 use crate::common::scenegen::scenegen;
 use estatewatch_scenes::encode::decode_file;
 use std::path::Path;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_estatewatch");
 
 /// Renders a small throw (a 20 px object from floor 2) with its replay config.
 fn throw_clip(dir: &Path) {
@@ -37,30 +36,22 @@ fn replay_prints_alerts_saves_snapshots_and_writes_a_debug_video() {
     );
     std::fs::write(&cfg, text).unwrap();
     let work = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .current_dir(work.path())
-        .args(["replay", "--camera", "throwing-2", "--config"])
-        .arg(&cfg)
-        .arg("--snapshots")
-        .arg(&snaps)
-        .arg("--debug-video")
-        .arg(&debug)
-        .arg(&clip)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(BIN)
+            .current_dir(work.path())
+            .args(["replay", "--camera", "throwing-2", "--config"])
+            .arg(&cfg)
+            .arg("--snapshots")
+            .arg(&snaps)
+            .arg("--debug-video")
+            .arg(&debug)
+            .arg(&clip),
     );
 
     // Alerts: one JSON object per line, from this camera, with media time
     // inside the clip, and a saved snapshot per alert.
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let alerts: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let stdout = out.stdout;
+    let alerts = json_lines(&stdout);
     assert!(!alerts.is_empty(), "a falling object moves: {stdout}");
     let original = decode(&clip);
     let clip_ms = original.len() as u64 * 1000 / 15 + 100;
@@ -126,27 +117,23 @@ fn replay_errors_name_the_camera_and_the_clip() {
     let dir = tempfile::tempdir().unwrap();
     throw_clip(dir.path());
     let cfg = dir.path().join("throwing-2.toml");
-    let out = Command::new(BIN)
-        .args(["replay", "--camera", "nosuch", "--config"])
-        .arg(&cfg)
-        .arg(dir.path().join("throwing-2.mp4"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        Command::new(BIN)
+            .args(["replay", "--camera", "nosuch", "--config"])
+            .arg(&cfg)
+            .arg(dir.path().join("throwing-2.mp4")),
+    );
     assert!(
         err.contains("nosuch") && err.contains("throwing-2"),
         "{err}"
     );
 
-    let out = Command::new(BIN)
-        .args(["replay", "--camera", "throwing-2", "--config"])
-        .arg(&cfg)
-        .arg(dir.path().join("missing.mp4"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        Command::new(BIN)
+            .args(["replay", "--camera", "throwing-2", "--config"])
+            .arg(&cfg)
+            .arg(dir.path().join("missing.mp4")),
+    );
     assert!(err.contains("missing.mp4"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -186,21 +173,14 @@ fn throwing_second_opinion_reports_the_classifiers_bird_score() {
         1,
     );
     std::fs::write(&cfg, good).unwrap();
-    let out = Command::new(BIN)
-        .args(["replay", "--camera", "throwing-4", "--config"])
-        .arg(&cfg)
-        .arg(dir.path().join("throwing-4.mp4"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(BIN)
+            .args(["replay", "--camera", "throwing-4", "--config"])
+            .arg(&cfg)
+            .arg(dir.path().join("throwing-4.mp4")),
     );
-    let throws: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let throws: Vec<serde_json::Value> = json_lines(&out.stdout)
+        .into_iter()
         .filter(|a| a["kind"] == "throwing")
         .collect();
     assert_eq!(throws.len(), 1, "{throws:#?}");
@@ -222,14 +202,13 @@ fn replay_below_the_clip_rate_drops_frames_quietly() {
         .unwrap()
         .replacen("fps = 15", "fps = 5", 1);
     std::fs::write(&cfg, text).unwrap();
-    let out = Command::new(BIN)
-        .args(["replay", "--camera", "throwing-2", "--config"])
-        .arg(&cfg)
-        .arg(dir.path().join("throwing-2.mp4"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let err = succeeds(
+        Command::new(BIN)
+            .args(["replay", "--camera", "throwing-2", "--config"])
+            .arg(&cfg)
+            .arg(dir.path().join("throwing-2.mp4")),
+    )
+    .stderr;
     assert!(!err.contains("CRITICAL"), "{err}");
     assert!(err.contains("frames"), "replay reports what it read: {err}");
 }
@@ -247,15 +226,10 @@ fn replay_explained(
     if let Some(d) = debug {
         cmd.arg("--debug-video").arg(d);
     }
-    let out = cmd.arg(dir.join(format!("{stem}.mp4"))).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{stderr}");
-    let alerts = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let explained = stderr
+    let out = succeeds(cmd.arg(dir.join(format!("{stem}.mp4"))));
+    let alerts = json_lines(&out.stdout);
+    let explained = out
+        .stderr
         .lines()
         .filter(|l| l.starts_with("explain: "))
         .map(str::to_string)
@@ -342,14 +316,13 @@ fn replay_explains_garbage_alerts_and_rejections_and_draws_candidates() {
 fn replay_explain_prints_fire_cues_for_the_alert_and_rejections() {
     let dir = tempfile::tempdir().unwrap();
     scenegen(dir.path(), "fire", 3003, None, "", true);
-    let out = Command::new(BIN)
-        .args(["replay", "--explain", "--camera", "fire-3003", "--config"])
-        .arg(dir.path().join("fire-3003.toml"))
-        .arg(dir.path().join("fire-3003.mp4"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = succeeds(
+        Command::new(BIN)
+            .args(["replay", "--explain", "--camera", "fire-3003", "--config"])
+            .arg(dir.path().join("fire-3003.toml"))
+            .arg(dir.path().join("fire-3003.mp4")),
+    )
+    .stderr;
     let alert = stderr
         .lines()
         .find(|l| l.contains("fire zone shed: ALERT fire"))

@@ -1,6 +1,7 @@
 //! Test helpers for delivery: a real `mosquitto` on a free port (plain or TLS,
 //! with a CA and certificates made by the `openssl` CLI), a TCP [`Gate`] in
-//! front of it, and a [`Subscriber`] that records everything it receives.
+//! front of it, a [`Subscriber`] that records everything it receives, and
+//! [`publish`] for a test that plays a sensor or the platform.
 //!
 //! Why a gate: when the broker restarts, the test's subscriber must be
 //! subscribed again before the daemon resends, or the broker would accept
@@ -417,6 +418,54 @@ pub struct SubTls {
     pub client: Option<(PathBuf, PathBuf)>,
 }
 
+/// How long [`Subscriber::subscribed`] and [`publish`] wait for the broker:
+/// a deadline for a loaded, shared machine, not a speed check.
+pub const SUBSCRIBE_WAIT: Duration = Duration::from_secs(30);
+
+/// Publishes `payload` on `topic` at QoS 1 with a client of its own and
+/// waits for the broker's PUBACK (failing the test after [`SUBSCRIBE_WAIT`]).
+pub fn publish(port: u16, topic: &str, payload: &[u8]) {
+    publish_with(port, topic, payload, false);
+}
+
+/// [`publish`], retained; `payload` may be of any size.
+pub fn publish_retained(port: u16, topic: &str, payload: &[u8]) {
+    publish_with(port, topic, payload, true);
+}
+
+fn publish_with(port: u16, topic: &str, payload: &[u8], retain: bool) {
+    use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
+    let mut o = MqttOptions::new(
+        format!("test-pub-{}", uuid::Uuid::now_v7().simple()),
+        "127.0.0.1",
+        port,
+    );
+    o.set_keep_alive(Duration::from_secs(5));
+    let max = payload.len() + 64 * 1024;
+    o.set_max_packet_size(max, max);
+    let (client, mut conn) = Client::new(o, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, retain, payload.to_vec())
+        .unwrap();
+    let end = Instant::now() + SUBSCRIBE_WAIT;
+    for ev in conn.iter() {
+        assert!(Instant::now() < end, "no PUBACK for {topic}");
+        match ev {
+            Ok(Event::Incoming(Packet::PubAck(_))) => break,
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+            Ok(_) => {}
+            Err(e) => panic!("publishing {topic}: {e}"),
+        }
+    }
+    let _ = client.disconnect();
+    // Until the DISCONNECT is written and the connection ends.
+    for ev in conn.iter() {
+        if ev.is_err() {
+            break;
+        }
+    }
+}
+
 /// An MQTT client subscribed at QoS 1 that records everything, reconnecting
 /// and resubscribing forever (until dropped).
 pub struct Subscriber {
@@ -507,6 +556,15 @@ impl Subscriber {
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// [`connect`](Self::connect), then waits until the broker has
+    /// acknowledged the subscription (failing the test after
+    /// [`SUBSCRIBE_WAIT`]), so that nothing published afterwards is missed.
+    pub fn subscribed(port: u16, filter: &str) -> Subscriber {
+        let sub = Subscriber::connect(port, filter);
+        sub.wait_subscribed(1, SUBSCRIBE_WAIT);
+        sub
     }
 
     /// Subscriptions acknowledged so far (one per (re)connection).

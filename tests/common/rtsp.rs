@@ -1,12 +1,13 @@
 //! Helpers shared by the ingest tests: camera configs from TOML snippets,
-//! event collection with timeouts, polling.
+//! a camera started and online, event collection with timeouts, polling.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
 use estatewatch::config::Config;
 use estatewatch::ingest::config::StreamConfig;
-use estatewatch::ingest::{CameraEvent, CameraStatus};
+use estatewatch::ingest::{spawn_camera, CameraEvent, CameraHandle, CameraStatus, FrameSlot};
+use std::sync::Arc;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// One camera's keys for the ingest tests: a small detect size, quick
@@ -108,6 +109,23 @@ impl Events {
             })
             .collect()
     }
+}
+
+/// Starts ingest for `cfg` into a slot of its own and waits until the
+/// camera is online, failing the test with its stats after `timeout`.
+pub fn start_online(
+    cfg: StreamConfig,
+    timeout: Duration,
+) -> (CameraHandle, Arc<FrameSlot>, Events) {
+    let slot = FrameSlot::new();
+    let (tx, mut ev) = events();
+    let cam = spawn_camera(cfg, slot.clone(), tx).expect("the camera starts");
+    assert!(
+        ev.wait_online(timeout).is_some(),
+        "camera never came online: {:?}",
+        cam.stats()
+    );
+    (cam, slot, ev)
 }
 
 /// Polls `f` every 20 ms until it is true or `timeout` passes.

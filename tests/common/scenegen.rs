@@ -1,6 +1,8 @@
 //! A clip rendered as the `scenegen` command renders it, for tests that need
 //! one. The scene generator is a dev-dependency of the daemon; its binaries
 //! are in another package, so the tests call its library as `scenegen` does.
+//! [`replay_camera`] turns the replay config's camera into one that reads a
+//! stream.
 
 use estatewatch_scenes::{camera_config, render_clip, ClipSpec, Kind, Params, Truth};
 use std::path::Path;
@@ -30,4 +32,24 @@ pub fn scenegen(
         camera_config::write_replay_config(&truth, dir).unwrap();
     }
     truth
+}
+
+/// The `[[cameras]]` part of the replay config [`scenegen`] writes with
+/// `configs`, with its `url = ` line (the clip) replaced by `url_lines`
+/// (e.g. an RTSP `url` and a `transport`).
+pub fn replay_camera(replay_toml: &Path, url_lines: &str) -> String {
+    let text = std::fs::read_to_string(replay_toml)
+        .unwrap_or_else(|e| panic!("{}: {e}", replay_toml.display()));
+    let start = text.find("[[cameras]]").expect("a camera section");
+    text[start..]
+        .lines()
+        .map(|l| {
+            if l.starts_with("url = ") {
+                url_lines.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

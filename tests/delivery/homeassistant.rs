@@ -8,7 +8,7 @@
 
 use crate::common::daemon::{wait_for, Daemon};
 use crate::common::mosquitto::{config_text, Broker, Msg, Subscriber};
-use crate::common::scenegen::scenegen;
+use crate::common::scenegen::{replay_camera, scenegen};
 use estatewatch::ingest::RtspServer;
 use serde_json::Value;
 use std::time::Duration;
@@ -211,21 +211,12 @@ fn discovery_configs_are_documented_and_the_binary_sensor_follows_a_throw() {
     let server = RtspServer::start(0, None).unwrap();
     server.add_file_loop("/tower", &dir.path().join("throwing-61.mp4"));
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(broker.port(), "#");
     let outbox = dir.path().join("outbox.db");
-    let text = std::fs::read_to_string(dir.path().join("throwing-61.toml")).unwrap();
-    let camera: String = text[text.find("[[cameras]]").unwrap()..]
-        .lines()
-        .map(|l| {
-            if l.starts_with("url = ") {
-                format!("url = \"{}\"", server.url("/tower"))
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let camera = replay_camera(
+        &dir.path().join("throwing-61.toml"),
+        &format!("url = \"{}\"", server.url("/tower")),
+    );
     let config = dir.path().join("estatewatch.toml");
     std::fs::write(
         &config,
@@ -260,8 +251,7 @@ fn discovery_configs_are_documented_and_the_binary_sensor_follows_a_throw() {
                 .then_some(())
         },
     );
-    let late = Subscriber::connect(broker.port(), "homeassistant/#");
-    late.wait_subscribed(1, Duration::from_secs(10));
+    let late = Subscriber::subscribed(broker.port(), "homeassistant/#");
     let configs = wait_for(
         "the retained configs",
         Duration::from_secs(20),

@@ -228,8 +228,7 @@ async fn full_outbox_drops_by_policy_counts_it_and_criticals_are_delivered() {
     );
 
     let broker = Broker::start_on(gate.target_port());
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/alerts/#");
     gate.open();
     assert!(sub.wait_alert_ids(50, Duration::from_secs(20)));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -327,8 +326,7 @@ fn readable_by_primary_key(path: &Path, n: i64) -> Vec<String> {
 async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/alerts/#");
 
     // 1. A file that is not a database at all.
     let garbage = dir.path().join("garbage.db");
@@ -465,8 +463,7 @@ async fn corrupt_database_is_moved_aside_salvaged_and_delivery_continues() {
 async fn locked_database_keeps_alerts_in_memory_delivers_them_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/alerts/#");
     let path = dir.path().join("outbox.db");
     let delivery = Delivery::start(&config(broker.port(), &path, "").delivery())
         .await
@@ -579,8 +576,7 @@ async fn unwritable_directory_gives_a_clear_error_and_alerts_still_flow() {
         return;
     };
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/alerts/#");
     let path = ro.join("outbox.db");
     let delivery = Delivery::start(&config(broker.port(), &path, "").delivery())
         .await
@@ -670,8 +666,7 @@ async fn full_disk_gives_a_clear_error_keeps_alerts_and_recovers() {
 
     // The broker comes back while the disk is still full: everything arrives.
     let broker = Broker::start_on(gate.target_port());
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/alerts/#");
     gate.open();
     assert!(
         sub.wait_alert_ids(310, Duration::from_secs(20)),
@@ -762,6 +757,80 @@ async fn restart_resends_nothing(d: Delivery, cfg: &Config, sub: &Subscriber) {
     d.shutdown(Duration::from_secs(1)).await;
 }
 
+/// A 3 MiB tmpfs for one test's outbox, and a closed gate to the broker
+/// that is not there yet.
+struct SmallDisk {
+    /// The mount point.
+    small: PathBuf,
+    gate: Gate,
+    /// The outbox file on it.
+    path: PathBuf,
+    /// A config with that outbox, reaching the broker through the gate.
+    cfg: Config,
+    /// Unmounted when dropped, after the rest.
+    _mount: Mount,
+}
+
+impl SmallDisk {
+    /// Mounts it in `dir`; `None` (the test is skipped) where tmpfs cannot be mounted.
+    fn mount(dir: &Path) -> Option<SmallDisk> {
+        let small = dir.join("small");
+        let mount = Mount::tmpfs_or_skip(&small, "size=3m", "a small tmpfs")?;
+        let gate = Gate::new(crate::common::mosquitto::free_port());
+        let path = small.join("outbox.db");
+        let cfg = config(gate.port(), &path, "");
+        Some(SmallDisk {
+            small,
+            gate,
+            path,
+            cfg,
+            _mount: mount,
+        })
+    }
+}
+
+/// The broker behind `gate` starts with a subscriber to the alerts and the
+/// gate opens: every `expected` alert must arrive, first arrivals in order.
+fn broker_returns(gate: &mut Gate, expected: &[String], d: &Delivery) -> (Broker, Subscriber) {
+    let broker = Broker::start_on(gate.target_port());
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/alerts/#");
+    gate.open();
+    assert!(
+        sub.wait_alert_ids(expected.len(), Duration::from_secs(60)),
+        "{} arrived; {:?}",
+        sub.alerts().len(),
+        d.status()
+    );
+    check_order_and_count_duplicates(expected, &received_ids(&sub));
+    (broker, sub)
+}
+
+/// Waits until nothing waits in the outbox and its file is healthy (takes
+/// new alerts: what `/healthz` reports as the outbox being writable).
+async fn wait_healthy_and_empty(d: &Delivery) -> DeliveryStatus {
+    wait_status(
+        d,
+        Duration::from_secs(60),
+        "an empty, durable outbox",
+        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
+    )
+    .await
+}
+
+/// Waits until the acknowledged rows have left the outbox file at `path`.
+async fn wait_rows_gone(path: &Path, d: &Delivery) {
+    let end = Instant::now() + Duration::from_secs(60);
+    while rows_in_file(path) != 0 {
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged rows still in the file; {:?}",
+            rows_in_file(path),
+            d.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The outbox alone fills a small filesystem while the broker is down (one
 /// commit per alert grows the WAL far beyond the payload). When the broker
 /// comes back, every alert must arrive, the acknowledged rows must leave the
@@ -770,14 +839,10 @@ async fn restart_resends_nothing(d: Delivery, cfg: &Config, sub: &Subscriber) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let small = dir.path().join("small");
-    let Some(_mount) = Mount::tmpfs_or_skip(&small, "size=3m", "a small tmpfs") else {
+    let Some(mut disk) = SmallDisk::mount(dir.path()) else {
         return;
     };
-    let mut gate = Gate::new(crate::common::mosquitto::free_port());
-    let path = small.join("outbox.db");
-    let cfg = config(gate.port(), &path, "");
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
+    let delivery = Delivery::start(&disk.cfg.delivery()).await.unwrap();
     // 400 alerts of about 1.4 KB: 0.56 MB of payload on a 3 MiB disk.
     let mut expected = Vec::new();
     let mut disk_full_seen = false;
@@ -794,39 +859,15 @@ async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
     );
     assert_eq!(st.depth, 400, "no alert may be dropped: {st:#?}");
 
-    let broker = Broker::start_on(gate.target_port());
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
-    gate.open();
-    assert!(
-        sub.wait_alert_ids(400, Duration::from_secs(60)),
-        "{} arrived; {:?}",
-        sub.alerts().len(),
-        delivery.status()
-    );
-    check_order_and_count_duplicates(&expected, &received_ids(&sub));
+    let (_broker, sub) = broker_returns(&mut disk.gate, &expected, &delivery);
 
     // Without a restart: nothing waits, the file takes new alerts again
     // (what /healthz reports as the outbox being writable), and the
     // acknowledged rows are gone from the file.
-    let st = wait_status(
-        &delivery,
-        Duration::from_secs(60),
-        "an empty, durable outbox",
-        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
-    )
-    .await;
+    let st = wait_healthy_and_empty(&delivery).await;
     println!("after the broker came back: {:?}", st.outbox);
-    let end = Instant::now() + Duration::from_secs(30);
-    while rows_in_file(&path) != 0 {
-        assert!(
-            Instant::now() < end,
-            "{} acknowledged rows still in the file",
-            rows_in_file(&path)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    restart_resends_nothing(delivery, &cfg, &sub).await;
+    wait_rows_gone(&disk.path, &delivery).await;
+    restart_resends_nothing(delivery, &disk.cfg, &sub).await;
 }
 
 /// Something else fills the disk while alerts wait in the outbox. When the
@@ -836,24 +877,20 @@ async fn an_outbox_that_fills_its_own_small_disk_recovers_without_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_rows_leave_a_full_disk_before_space_comes_back() {
     let dir = tempfile::tempdir().unwrap();
-    let small = dir.path().join("small");
-    let Some(_mount) = Mount::tmpfs_or_skip(&small, "size=3m", "a small tmpfs") else {
+    let Some(mut disk) = SmallDisk::mount(dir.path()) else {
         return;
     };
-    let mut gate = Gate::new(crate::common::mosquitto::free_port());
-    let path = small.join("outbox.db");
-    let cfg = config(gate.port(), &path, "");
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
+    let delivery = Delivery::start(&disk.cfg.delivery()).await.unwrap();
     let mut expected = Vec::new();
     for n in 0..60 {
         let a = test_alert(n, 2000);
         expected.push(a.id.to_string());
         submit_one(&delivery, a, n as u64).await;
     }
-    assert_eq!(rows_in_file(&path), 60);
+    assert_eq!(rows_in_file(&disk.path), 60);
 
     // Another program fills the filesystem.
-    let filler = small.join("filler");
+    let filler = disk.small.join("filler");
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&filler).unwrap();
@@ -872,40 +909,15 @@ async fn acknowledged_rows_leave_a_full_disk_before_space_comes_back() {
     }
     println!("disk full after {n} alerts: {:?}", delivery.status().outbox);
 
-    let broker = Broker::start_on(gate.target_port());
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/alerts/#");
-    sub.wait_subscribed(1, Duration::from_secs(5));
-    gate.open();
-    assert!(
-        sub.wait_alert_ids(n, Duration::from_secs(60)),
-        "{} arrived; {:?}",
-        sub.alerts().len(),
-        delivery.status()
-    );
-    check_order_and_count_duplicates(&expected, &received_ids(&sub));
+    let (_broker, sub) = broker_returns(&mut disk.gate, &expected, &delivery);
 
     // The disk is still full, yet the acknowledged rows leave the file.
-    let end = Instant::now() + Duration::from_secs(60);
-    while rows_in_file(&path) != 0 {
-        assert!(
-            Instant::now() < end,
-            "{} acknowledged rows still in the file; {:?}",
-            rows_in_file(&path),
-            delivery.status()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_rows_gone(&disk.path, &delivery).await;
     // Space comes back: healthy again, without a restart.
     std::fs::remove_file(&filler).unwrap();
-    let st = wait_status(
-        &delivery,
-        Duration::from_secs(60),
-        "an empty, durable outbox",
-        |s| s.depth == 0 && s.outbox.durable && s.outbox.problem.is_none(),
-    )
-    .await;
+    let st = wait_healthy_and_empty(&delivery).await;
     println!("after space came back: {:?}", st.outbox);
-    restart_resends_nothing(delivery, &cfg, &sub).await;
+    restart_resends_nothing(delivery, &disk.cfg, &sub).await;
 }
 
 // ---------------------------------------------------------------- salvage

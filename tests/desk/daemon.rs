@@ -3,78 +3,17 @@
 //! platform over MQTT, and shows on `/metrics` (checked by promtool); the
 //! desk file keeps it after the daemon stops.
 
-use crate::common::daemon::{metrics, Daemon};
-use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use crate::common::daemon::{metrics, promtool_check, Daemon};
+use crate::common::mosquitto::{config_text, free_port, publish, Broker, Subscriber};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn publish(port: u16, topic: &str, payload: &[u8]) {
-    use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-    let mut o = MqttOptions::new(
-        format!("t-{}", uuid::Uuid::now_v7().simple()),
-        "127.0.0.1",
-        port,
-    );
-    o.set_keep_alive(Duration::from_secs(5));
-    let (client, mut conn) = Client::new(o, 10);
-    client
-        .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
-        .unwrap();
-    for ev in conn.iter() {
-        match ev {
-            Ok(Event::Incoming(Packet::PubAck(_))) => break,
-            Ok(_) => {}
-            Err(e) => panic!("publishing {topic}: {e}"),
-        }
-    }
-    let _ = client.disconnect();
-}
-
-/// promtool: on PATH, or unpacked by scripts/setup.sh into .cache/bin/.
-fn promtool() -> PathBuf {
-    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/bin/promtool");
-    if cached.is_file() {
-        return cached;
-    }
-    PathBuf::from("promtool")
-}
-
-fn promtool_check(text: &str) {
-    use std::io::Write;
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (scripts/setup.sh unpacks it into .cache/bin/)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        o.status.success() && said.trim().is_empty(),
-        "promtool check metrics: {said}\nmetrics:\n{text}"
-    );
-}
 
 #[test]
 fn a_sensor_incident_escalates_is_acknowledged_by_the_platform_and_shows_on_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/#");
     let outbox = dir.path().join("outbox.db");
     let http = free_port();
     let mut text = config_text(broker.port(), &outbox, "", "");

@@ -1,7 +1,7 @@
 //! The desk in-process, on the real seam (`Desk::stage` in front of
 //! delivery's sink), with a real desk file, a real outbox and a real broker.
 
-use crate::common::mosquitto::{config_text, Broker, Gate, Msg, Subscriber};
+use crate::common::mosquitto::{config_text, publish, Broker, Gate, Msg, Subscriber};
 use estatewatch::alert::submit::AlertSubmit;
 use estatewatch::alert::{Alert, AlertKind, AlertState, Evidence, EvidenceFile, Severity};
 use estatewatch::config::Config;
@@ -26,6 +26,22 @@ pub(crate) fn config(port: u16, dir: &Path, desk: &str) -> Config {
         config_text(port, &dir.join("outbox.db"), "", "")
     );
     Config::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// Delivery on `cfg`'s sections and the desk in front of its sink.
+pub(crate) async fn start_desk(cfg: &Config) -> (Delivery, Desk) {
+    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
+    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    (delivery, desk)
+}
+
+/// A runtime for the tests that are not async themselves.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 pub(crate) fn console(name: &str) -> Actor {
@@ -105,12 +121,10 @@ fn distinct(mut msgs: Vec<Value>) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_opens_an_incident_then_ack_assign_note_resolve_arrive_on_mqtt_in_order() {
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, WAIT);
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/#");
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(broker.port(), dir.path(), "");
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = start_desk(&cfg).await;
     let mut changes = desk.subscribe();
     let stage = desk.stage(delivery.sink());
 
@@ -307,13 +321,11 @@ async fn an_alert_opens_an_incident_then_ack_assign_note_resolve_arrive_on_mqtt_
 async fn handling_waits_out_a_broker_outage_and_a_restart_and_the_state_is_kept() {
     let broker = Broker::start();
     let mut gate = Gate::new(broker.port());
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, WAIT);
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/#");
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(gate.port(), dir.path(), "");
     // The broker is unreachable from the start (the gate is closed).
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = start_desk(&cfg).await;
     let stage = desk.stage(delivery.sink());
     let a = throwing();
     let event = a.event.to_string();
@@ -335,8 +347,7 @@ async fn handling_waits_out_a_broker_outage_and_a_restart_and_the_state_is_kept(
     delivery.shutdown(Duration::ZERO).await;
     assert!(on(&sub.messages(), &event, "handling").is_empty());
 
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = start_desk(&cfg).await;
     let kept = desk
         .get(&event)
         .unwrap()
@@ -387,16 +398,14 @@ async fn handling_waits_out_a_broker_outage_and_a_restart_and_the_state_is_kept(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unacknowledged_critical_incident_escalates_and_an_acknowledged_one_does_not() {
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, WAIT);
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/#");
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(
         broker.port(),
         dir.path(),
         "escalate_after_s = { fire = 1 }\nescalate_after_s_default = 0\n",
     );
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = start_desk(&cfg).await;
     let stage = desk.stage(delivery.sink());
     // Raised in this order: A (left alone), B (acknowledged at once),
     // C (left alone, raised after B), D (major, never escalates), E (a
@@ -458,41 +467,13 @@ async fn an_unacknowledged_critical_incident_escalates_and_an_acknowledged_one_d
     delivery.shutdown(Duration::from_secs(2)).await;
 }
 
-/// Publishes `payload` on `topic` at QoS 1 and waits for the broker's PUBACK.
-fn publish(port: u16, topic: &str, payload: &[u8]) {
-    use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
-    let mut o = MqttOptions::new(
-        format!("platform-{}", uuid::Uuid::now_v7().simple()),
-        "127.0.0.1",
-        port,
-    );
-    o.set_keep_alive(Duration::from_secs(5));
-    let (client, mut conn) = Client::new(o, 10);
-    client
-        .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
-        .unwrap();
-    let end = Instant::now() + WAIT;
-    for ev in conn.iter() {
-        assert!(Instant::now() < end, "no PUBACK for {topic}");
-        match ev {
-            Ok(Event::Incoming(Packet::PubAck(_))) => break,
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
-            Ok(_) => {}
-            Err(e) => panic!("publishing {topic}: {e}"),
-        }
-    }
-    let _ = client.disconnect();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_acknowledges_over_mqtt_and_bad_commands_are_refused() {
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, WAIT);
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/#");
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(broker.port(), dir.path(), "");
-    let delivery = Delivery::start(&cfg.delivery()).await.unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = start_desk(&cfg).await;
     let listener = desk.listen_commands(&cfg.mqtt, "gw1").unwrap();
     let stage = desk.stage(delivery.sink());
     let a = critical(AlertKind::Fire);
@@ -588,14 +569,9 @@ async fn the_platform_acknowledges_over_mqtt_and_bad_commands_are_refused() {
 #[test]
 fn the_desk_file_keeps_its_trail_append_only_and_refuses_foreign_files() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let cfg = config(crate::common::mosquitto::free_port(), dir.path(), "");
-    let delivery = rt.block_on(Delivery::start(&cfg.delivery())).unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = rt.block_on(start_desk(&cfg));
     let stage = desk.stage(delivery.sink());
     let a = throwing();
     let event = a.event.to_string();
@@ -629,15 +605,10 @@ fn the_desk_file_keeps_its_trail_append_only_and_refuses_foreign_files() {
 #[test]
 fn the_board_lists_newest_first_filtered_by_kind_camera_state_and_local_day() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut cfg = config(crate::common::mosquitto::free_port(), dir.path(), "");
     cfg.site.timezone = "Asia/Shanghai".parse().unwrap();
-    let delivery = rt.block_on(Delivery::start(&cfg.delivery())).unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = rt.block_on(start_desk(&cfg));
     let stage = desk.stage(delivery.sink());
     let at = |s: &str| {
         chrono::DateTime::parse_from_rfc3339(s)

@@ -5,11 +5,10 @@
 //! retention as of a later day, by alerts dated ahead, and (for the run at
 //! start) by back-dating rows in the file itself.
 
-use crate::desk::{config, console, throwing, wait_incident};
+use crate::desk::{config, console, runtime, start_desk, throwing, wait_incident};
 use estatewatch::alert::submit::AlertSubmit;
 use estatewatch::alert::AlertState;
-use estatewatch::delivery::Delivery;
-use estatewatch::desk::{Action, Desk, IncidentState, Outcome};
+use estatewatch::desk::{Action, IncidentState, Outcome};
 use std::time::{Duration, Instant};
 
 fn resolve() -> Action {
@@ -32,18 +31,13 @@ fn rows(conn: &rusqlite::Connection, table: &str, event: &str) -> i64 {
 #[test]
 fn resolved_incidents_past_the_retention_go_with_their_trail_and_open_ones_stay() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let cfg = config(
         crate::common::mosquitto::free_port(),
         dir.path(),
         "retention_days = 30",
     );
-    let delivery = rt.block_on(Delivery::start(&cfg.delivery())).unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = rt.block_on(start_desk(&cfg));
     let stage = desk.stage(delivery.sink());
     let op = console("王工");
 
@@ -126,14 +120,9 @@ fn resolved_incidents_past_the_retention_go_with_their_trail_and_open_ones_stay(
 #[test]
 fn retention_runs_when_the_desk_opens_before_the_figures_are_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let cfg = config(crate::common::mosquitto::free_port(), dir.path(), "");
-    let delivery = rt.block_on(Delivery::start(&cfg.delivery())).unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = rt.block_on(start_desk(&cfg));
     let stage = desk.stage(delivery.sink());
     let (old, open) = (throwing(), throwing());
     for a in [&old, &open] {
@@ -164,8 +153,7 @@ fn retention_runs_when_the_desk_opens_before_the_figures_are_rebuilt() {
     drop(conn);
 
     // The default retention (365 days) applies as the desk opens.
-    let delivery = rt.block_on(Delivery::start(&cfg.delivery())).unwrap();
-    let desk = Desk::open(&cfg.desk_sections(), delivery.sink()).unwrap();
+    let (delivery, desk) = rt.block_on(start_desk(&cfg));
     assert!(desk.get(&old_ev).unwrap().is_none(), "removed at start");
     assert!(desk.get(&open_ev).unwrap().is_some(), "open: kept");
     let f = desk.figures().unwrap();

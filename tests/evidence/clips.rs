@@ -6,7 +6,7 @@
 use crate::announces;
 use crate::common::daemon::{metric, metrics, promtool_check, wait_for, Daemon};
 use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
-use crate::common::scenegen::scenegen;
+use crate::common::scenegen::{replay_camera, scenegen};
 use estatewatch::ingest::{FileReader, RtspServer};
 use estatewatch_scenes::Truth;
 use std::path::Path;
@@ -36,20 +36,23 @@ fn render(dir: &Path) -> (Truth, std::path::PathBuf, std::path::PathBuf) {
 
 /// The replay config's camera, reading `url`, with `[cameras.evidence]`.
 fn camera(replay_toml: &Path, url: &str, evidence: &str) -> String {
-    let text = std::fs::read_to_string(replay_toml).unwrap();
-    let start = text.find("[[cameras]]").expect("a camera section");
-    let camera = text[start..]
-        .lines()
-        .map(|l| {
-            if l.starts_with("url = ") {
-                format!("url = \"{url}\"\ntransport = \"tcp\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let camera = replay_camera(
+        replay_toml,
+        &format!("url = \"{url}\"\ntransport = \"tcp\""),
+    );
     format!("{camera}\n{evidence}\n")
+}
+
+/// Waits for the first alert of `kind`, failing the test with the daemon's log.
+fn first_alert(
+    sub: &Subscriber,
+    kind: &str,
+    timeout: Duration,
+    log: &dyn Fn() -> String,
+) -> serde_json::Value {
+    wait_for(&format!("an {kind} alert"), timeout, log, || {
+        sub.alerts().into_iter().find(|a| a["kind"] == kind)
+    })
 }
 
 fn ts(v: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
@@ -90,8 +93,7 @@ fn a_throw_gets_a_full_resolution_clip_and_snapshot_announced_with_their_sha256(
     server.add_file_loop("/tower", &sub_clip);
     server.add_file_loop("/tower-main", &main_clip);
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/#");
 
     let evidence_dir = dir.path().join("evidence");
     let outbox = dir.path().join("outbox.db");
@@ -377,8 +379,7 @@ fn when_the_evidence_stream_drops_it_is_alerted_alerts_say_no_clip_and_it_comes_
     let main_port = main.port();
     let main_url = main.url("/tower-main");
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/#");
     let evidence_dir = dir.path().join("evidence");
     let outbox = dir.path().join("outbox.db");
     let config = dir.path().join("estatewatch.toml");
@@ -422,16 +423,7 @@ fn when_the_evidence_stream_drops_it_is_alerted_alerts_say_no_clip_and_it_comes_
 
     // The outage is alerted after the grace, as its own incident; the
     // camera itself is not offline.
-    let offline = wait_for(
-        "an evidence_offline alert",
-        Duration::from_secs(60),
-        &dlog,
-        || {
-            sub.alerts()
-                .into_iter()
-                .find(|a| a["kind"] == "evidence_offline")
-        },
-    );
+    let offline = first_alert(&sub, "evidence_offline", Duration::from_secs(60), &dlog);
     assert_eq!(offline["state"], "new", "{offline}");
     assert_eq!(offline["severity"], "warning", "{offline}");
     assert_eq!(offline["camera"], "throwing-61", "{offline}");
@@ -496,16 +488,7 @@ fn when_the_evidence_stream_drops_it_is_alerted_alerts_say_no_clip_and_it_comes_
     // Plugged in again: the outage ends, and clips come back.
     let main = RtspServer::start(main_port, None).unwrap();
     main.add_file_loop("/tower-main", &clip);
-    let online = wait_for(
-        "an evidence_online alert",
-        Duration::from_secs(90),
-        &dlog,
-        || {
-            sub.alerts()
-                .into_iter()
-                .find(|a| a["kind"] == "evidence_online")
-        },
-    );
+    let online = first_alert(&sub, "evidence_online", Duration::from_secs(90), &dlog);
     assert_eq!(online["state"], "end", "{online}");
     assert_eq!(online["event"], offline["event"], "it ends the outage");
     let back = ts(&online["detected_at"]);

@@ -5,7 +5,7 @@
 use crate::announces;
 use crate::common::daemon::Daemon;
 use crate::common::mosquitto::{config_text, Broker, Subscriber};
-use crate::common::scenegen::scenegen;
+use crate::common::scenegen::{replay_camera, scenegen};
 use estatewatch::ingest::RtspServer;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,23 +45,14 @@ fn rig_with(post_s: u64, own_stream: bool) -> Rig {
     server.add_file_loop("/tower", &clip);
     server.add_file_loop("/tower-main", &clip);
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/#");
     let evidence = dir.path().join("evidence");
     let outbox = dir.path().join("outbox.db");
     let config = dir.path().join("estatewatch.toml");
-    let text = std::fs::read_to_string(dir.path().join("throwing-61.toml")).unwrap();
-    let camera: String = text[text.find("[[cameras]]").unwrap()..]
-        .lines()
-        .map(|l| {
-            if l.starts_with("url = ") {
-                format!("url = \"{}\"", server.url("/tower"))
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let camera = replay_camera(
+        &dir.path().join("throwing-61.toml"),
+        &format!("url = \"{}\"", server.url("/tower")),
+    );
     std::fs::write(
         &config,
         format!(

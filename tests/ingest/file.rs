@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::own_process::in_own_process;
-use crate::common::rtsp::{camera, events, thread_names, wait_until};
+use crate::common::rtsp::{camera, start_online, thread_names, wait_until};
 use estatewatch::ingest::synth::{write_clip, ClipSpec, Codec};
-use estatewatch::ingest::{spawn_camera, FileReader, FrameSlot, IngestError, RtspServer};
+use estatewatch::ingest::{FileReader, IngestError, RtspServer};
 
 fn clip(dir: &Path, name: &str, spec: ClipSpec) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -95,13 +95,7 @@ reconnect_min_ms = 100
 reconnect_max_ms = 500"#,
         path.display()
     ));
-    let (tx, mut ev) = events();
-    let cam = spawn_camera(cfg, FrameSlot::new(), tx).unwrap();
-    assert!(
-        ev.wait_online(Duration::from_secs(10)).is_some(),
-        "{:?}",
-        cam.stats()
-    );
+    let (cam, _slot, mut ev) = start_online(cfg, Duration::from_secs(10));
     assert!(
         wait_until(Duration::from_secs(6), || cam.stats().frames_in >= 25),
         "a 10-frame clip should be played again and again: {:?}",
@@ -145,13 +139,7 @@ reconnect_min_ms = 100
 reconnect_max_ms = 500"#,
         server.url("/clip")
     ));
-    let (tx, mut ev) = events();
-    let cam = spawn_camera(cfg, FrameSlot::new(), tx).unwrap();
-    assert!(
-        ev.wait_online(Duration::from_secs(15)).is_some(),
-        "{:?}",
-        cam.stats()
-    );
+    let (cam, _slot, mut ev) = start_online(cfg, Duration::from_secs(15));
     assert!(
         wait_until(Duration::from_secs(8), || cam.stats().frames_in >= 25),
         "a 10-frame clip should be served again and again: {:?}",

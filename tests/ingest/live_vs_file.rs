@@ -15,11 +15,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::rtsp::{camera, events};
+use crate::common::rtsp::{camera, start_online};
 use estatewatch::alert::{AlertKind, AlertState};
 use estatewatch::analysis;
 use estatewatch::config::Config;
-use estatewatch::ingest::{spawn_camera, FileReader, Frame, FrameSlot, RtspServer, Take};
+use estatewatch::ingest::{FileReader, Frame, RtspServer, Take};
 use estatewatch_scenes::camera_config::camera_section;
 use estatewatch_scenes::{render_clip, ClipSpec, Kind};
 
@@ -92,14 +92,7 @@ url = "{}"
 detect = {{ width = {w}, height = {h}, fps = {fps} }}"#,
         server.url("/shed")
     ));
-    let slot = FrameSlot::new();
-    let (tx, mut ev) = events();
-    let cam = spawn_camera(cfg, slot.clone(), tx).unwrap();
-    assert!(
-        ev.wait_online(Duration::from_secs(20)).is_some(),
-        "camera never came online: {:?}",
-        cam.stats()
-    );
+    let (cam, slot, _ev) = start_online(cfg, Duration::from_secs(20));
 
     // Take frames until the served clip has looped and played 3 s more
     // (at most one and a half passes of the 12 s clip), as fast as this

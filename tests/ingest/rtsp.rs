@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::rtsp::{camera, events, wait_until};
+use crate::common::rtsp::{camera, start_online, wait_until};
 use estatewatch::ingest::synth::{live_launch, live_launch_with, Codec};
-use estatewatch::ingest::{spawn_camera, Frame, FrameSlot, RtspServer, Take};
+use estatewatch::ingest::{Frame, FrameSlot, RtspServer, Take};
 use gstreamer::prelude::*;
 
 fn take(slot: &FrameSlot) -> Frame {
@@ -55,14 +55,7 @@ reconnect_min_ms = 200
 reconnect_max_ms = 1000"#,
         server.url("/cam")
     ));
-    let slot = FrameSlot::new();
-    let (tx, mut ev) = events();
-    let cam = spawn_camera(cfg, slot.clone(), tx).unwrap();
-    assert!(
-        ev.wait_online(Duration::from_secs(20)).is_some(),
-        "camera never came online: {:?}",
-        cam.stats()
-    );
+    let (cam, slot, ev) = start_online(cfg, Duration::from_secs(20));
 
     let f = take(&slot);
     assert_eq!(&*f.camera, "cam");
@@ -125,14 +118,7 @@ reconnect_min_ms = 200
 reconnect_max_ms = 800"#,
         server.url("/cam")
     ));
-    let slot = FrameSlot::new();
-    let (tx, mut ev) = events();
-    let cam = spawn_camera(cfg, slot.clone(), tx).unwrap();
-    assert!(
-        ev.wait_online(Duration::from_secs(20)).is_some(),
-        "{:?}",
-        cam.stats()
-    );
+    let (cam, _slot, mut ev) = start_online(cfg, Duration::from_secs(20));
 
     server.stop();
     let reason = ev
@@ -188,14 +174,7 @@ reconnect_min_ms = 200
 reconnect_max_ms = 500"#,
         server.url("/cam")
     ));
-    let slot = FrameSlot::new();
-    let (tx, mut ev) = events();
-    let cam = spawn_camera(cfg, slot.clone(), tx).unwrap();
-    assert!(
-        ev.wait_online(Duration::from_secs(20)).is_some(),
-        "{:?}",
-        cam.stats()
-    );
+    let (cam, _slot, mut ev) = start_online(cfg, Duration::from_secs(20));
 
     // The server stays up and keeps the session, but stops sending video.
     let gate = server

@@ -19,7 +19,7 @@
 //!   sensors alert, and the input does not reconnect over and over.
 
 use crate::common::daemon::{scrape, Daemon};
-use crate::common::mosquitto::{config_text, free_port, Broker, Subscriber};
+use crate::common::mosquitto::{config_text, free_port, publish_retained, Broker, Subscriber};
 use estatewatch::ingest::synth::{write_clip, ClipSpec as SynthClip};
 use estatewatch_scenes::camera_config::camera_section;
 use estatewatch_scenes::{render_clip, ClipSpec, Kind};
@@ -93,12 +93,31 @@ impl Drop for Publisher {
     }
 }
 
+/// Writes `cfg` as `estatewatch.toml` in `dir` and starts the daemon on it
+/// (its log in `daemon.log`).
+fn start_daemon(dir: &Path, outbox: &Path, cfg: &str) -> Daemon {
+    let path = dir.join("estatewatch.toml");
+    std::fs::write(&path, cfg).unwrap();
+    Daemon::start(&path, outbox, &dir.join("daemon.log"))
+}
+
+/// Waits until the daemon's sensor input has subscribed, and checks how
+/// many topics it took and how many it left out.
+fn assert_sensor_topics(d: &Daemon, subscribed: usize, left_out: usize) {
+    d.wait_log("sensor topics subscribed", Duration::from_secs(30));
+    assert!(
+        d.log()
+            .contains(&format!("subscribed={subscribed} left_out={left_out}")),
+        "{}",
+        d.log()
+    );
+}
+
 /// A temp dir, a broker, and a subscriber to all the daemon publishes there.
 fn dir_broker_and_subscriber() -> (tempfile::TempDir, Broker, Subscriber) {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start();
-    let sub = Subscriber::connect(broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(broker.port(), "estatewatch/gw1/#");
     (dir, broker, sub)
 }
 
@@ -135,8 +154,7 @@ fn threshold_rate_of_rise_and_staleness_over_a_local_sensor_broker() {
     let dir = tempfile::tempdir().unwrap();
     let alerts_broker = Broker::start();
     let sensor_broker = Broker::start();
-    let sub = Subscriber::connect(alerts_broker.port(), "estatewatch/gw1/#");
-    sub.wait_subscribed(1, Duration::from_secs(10));
+    let sub = Subscriber::subscribed(alerts_broker.port(), "estatewatch/gw1/#");
     let outbox = dir.path().join("outbox.db");
     let mut cfg = config_text(alerts_broker.port(), &outbox, "", "");
     cfg.push_str(&format!(
@@ -173,9 +191,7 @@ stale_after_min = 0.05
 "#,
         local = sensor_broker.port()
     ));
-    let path = dir.path().join("estatewatch.toml");
-    std::fs::write(&path, cfg).unwrap();
-    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let d = start_daemon(dir.path(), &outbox, &cfg);
     let log = || d.log();
 
     // The door sensor never reports: after 3 s it is offline.
@@ -325,9 +341,7 @@ above = 0.5
     cfg.push_str(&fire_camera(dir.path()));
     cfg.push('\n');
     cfg.push_str(&ball_camera(dir.path()));
-    let path = dir.path().join("estatewatch.toml");
-    std::fs::write(&path, cfg).unwrap();
-    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let d = start_daemon(dir.path(), &outbox, &cfg);
     let log = || d.log();
     wait_for(&sub, "a camera fire alert", &log, |a| {
         a.iter()
@@ -386,9 +400,7 @@ above = 16.0
 "#,
     );
     cfg.push_str(&ball_camera(dir.path()));
-    let path = dir.path().join("estatewatch.toml");
-    std::fs::write(&path, cfg).unwrap();
-    let d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let d = start_daemon(dir.path(), &outbox, &cfg);
     let sample = "estatewatch_camera_frames_analysed_total{camera=\"gate\"}";
     crate::common::daemon::wait_for(
         "the camera to run",
@@ -721,12 +733,9 @@ fn eighty_sensors_on_one_broker_are_all_subscribed_and_all_alert() {
             60.0,
         ));
     }
-    let path = dir.path().join("estatewatch.toml");
-    std::fs::write(&path, cfg).unwrap();
-    let mut d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let mut d = start_daemon(dir.path(), &outbox, &cfg);
     let log = || d.log();
-    d.wait_log("sensor topics subscribed", Duration::from_secs(30));
-    assert!(d.log().contains("subscribed=80 left_out=0"), "{}", d.log());
+    assert_sensor_topics(&d, 80, 0);
 
     let p = Publisher::connect(broker.port());
     for i in 0..80 {
@@ -754,40 +763,13 @@ fn eighty_sensors_on_one_broker_are_all_subscribed_and_all_alert() {
     assert!(d.term(), "daemon did not stop cleanly");
 }
 
-/// Publishes one retained message of any size on `topic` (QoS 1, acknowledged).
-fn publish_retained(port: u16, topic: &str, payload: Vec<u8>) {
-    let mut o = MqttOptions::new(
-        format!("retainer-{}", uuid::Uuid::now_v7().simple()),
-        "127.0.0.1",
-        port,
-    );
-    o.set_max_packet_size(payload.len() + 1024, payload.len() + 1024);
-    let (client, mut conn) = Client::new(o, 10);
-    client
-        .publish(topic, QoS::AtLeastOnce, true, payload)
-        .unwrap();
-    for ev in conn.iter() {
-        match ev {
-            Ok(Event::Incoming(Packet::PubAck(_))) => break,
-            Ok(_) => {}
-            Err(e) => panic!("publishing the retained message failed: {e}"),
-        }
-    }
-    let _ = client.disconnect();
-    for ev in conn.iter() {
-        if ev.is_err() {
-            break;
-        }
-    }
-}
-
 #[test]
 fn an_oversized_retained_message_on_one_topic_does_not_stop_the_other_sensors() {
     let (dir, broker, sub) = dir_broker_and_subscriber();
     // A 3 MB retained message on one sensor's topic: the broker sends it on
     // every subscribe, and it is over the sensor input's 256 KiB limit.
     let big_topic = "z2m/camera-bridge/temperature";
-    publish_retained(broker.port(), big_topic, vec![b'7'; 3 * 1024 * 1024]);
+    publish_retained(broker.port(), big_topic, &vec![b'7'; 3 * 1024 * 1024]);
     let outbox = dir.path().join("outbox.db");
     let mut cfg = config_text(broker.port(), &outbox, "", "");
     cfg.push_str("[health]\nlisten = \"\"\n\n");
@@ -802,12 +784,9 @@ fn an_oversized_retained_message_on_one_topic_does_not_stop_the_other_sensors() 
         "z2m/charger/temperature",
         60.0,
     ));
-    let path = dir.path().join("estatewatch.toml");
-    std::fs::write(&path, cfg).unwrap();
-    let mut d = Daemon::start(&path, &outbox, &dir.path().join("daemon.log"));
+    let mut d = start_daemon(dir.path(), &outbox, &cfg);
     let log = || d.log();
-    d.wait_log("sensor topics subscribed", Duration::from_secs(30));
-    assert!(d.log().contains("subscribed=2 left_out=1"), "{}", d.log());
+    assert_sensor_topics(&d, 2, 1);
 
     let p = Publisher::connect(broker.port());
     p.send("z2m/shed/temperature", r#"{"temperature": 70}"#);
