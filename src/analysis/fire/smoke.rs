@@ -28,6 +28,13 @@
 //! all round a flame, smoke rises from it). While the zone has an open smoke incident a
 //! region of half the minimum area keeps it alive.
 //!
+//! To *open* an incident a hitting region must also churn inside (wisps
+//! moving both ways, against the camera's churn noise learnt over a minute;
+//! `smoke_churn`) or have lost its edges, must not [slide](slide) sideways
+//! (both side edges moving the same way: a vehicle or its light), and must
+//! not be [lit, not veiled](lit_not_veiled) (a textured patch whose texture
+//! and contrast kept up with its brightness: sun through cloud).
+//!
 //! The background starts as each cell's median over the first two seconds (so
 //! people passing by leave no ghost), then follows the scene with a time
 //! constant of [`BACKGROUND_TAU_S`] seconds, twenty times slower where a cell
