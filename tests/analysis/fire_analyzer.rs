@@ -605,7 +605,7 @@ fn churning_plume(c: &mut Canvas, _i: u64, t: f64) {
 }
 
 #[test]
-fn with_smoke_churn_a_churning_plume_is_smoke_and_an_even_light_patch_is_not() {
+fn by_default_a_churning_plume_is_smoke_and_an_even_light_patch_is_not() {
     let smoke_at = |extra: &str, draw: fn(&mut Canvas, u64, f64)| {
         let mut a = FireAnalyzer::new(&config(extra), FPS as u32);
         run(&mut a, 160, draw)
@@ -613,14 +613,15 @@ fn with_smoke_churn_a_churning_plume_is_smoke_and_an_even_light_patch_is_not() {
             .find(|(_, f)| f.kind == AlertKind::Smoke && f.state == AlertState::New)
             .map_or(f64::INFINITY, |x| x.0)
     };
-    let plume = smoke_at("smoke_churn = true", churning_plume);
+    // The churn cue is on by default (`smoke_churn = true`).
+    let plume = smoke_at("", churning_plume);
     assert!(plume.is_finite(), "no smoke alert for a churning plume");
-    let patch = smoke_at("smoke_churn = true", light_patch);
+    let patch = smoke_at("", light_patch);
     assert!(
         patch.is_infinite(),
         "smoke alert at {patch} s on an even light patch"
     );
-    let patch_off = smoke_at("", light_patch);
+    let patch_off = smoke_at("smoke_churn = false", light_patch);
     assert!(
         patch_off.is_finite(),
         "without smoke_churn the light patch is read as a veil (the case the cue is for)"

@@ -176,6 +176,7 @@ kinds! {
     FlamePoster = "flame_poster", Shed, false;
     BlinkingLight = "blinking_light", Shed, false;
     Vehicle = "vehicle", Shed, false;
+    SunPatches = "sun_patches", Shed, false;
 }
 
 impl Kind {

@@ -215,6 +215,27 @@ impl Canvas {
         }
     }
 
+    /// Multiplies the pixels of a soft ellipse (centre, radii) by up to `1 +
+    /// gain`, falling off smoothly to 1 at its rim: light added to a surface
+    /// scales its texture with its brightness.
+    pub fn scale_soft(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, gain: f32) {
+        let (x0, y0, x1, y1) = self.clip_box((cx - rx, cy - ry, cx + rx, cy + ry));
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let dx = (x as f32 + 0.5 - cx) / rx.max(1e-3);
+                let dy = (y as f32 + 0.5 - cy) / ry.max(1e-3);
+                let d2 = dx * dx + dy * dy;
+                if d2 < 1.0 {
+                    let k = 1.0 + gain * (1.0 - d2).powi(2);
+                    let i = (y as usize * self.w + x as usize) * 3;
+                    for p in &mut self.px[i..i + 3] {
+                        *p = clamp_u8(*p as f32 * k);
+                    }
+                }
+            }
+        }
+    }
+
     /// Multiplies every pixel in a box by `k` per channel (shadows, light changes).
     pub fn scale_box(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, k: Rgb) {
         let (ix0, iy0, ix1, iy1) = self.clip_box((x0, y0, x1, y1));

@@ -180,6 +180,7 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
                 }
             }
             Kind::Vehicle => actors.push(Box::new(Car::new(&shed, &mut r, duration))),
+            Kind::SunPatches => actors.push(Box::new(SunPatches::new(&shed, &mut r))),
             _ => {}
         }
     }
@@ -905,6 +906,45 @@ impl Actor for Sunlight {
                     |px, py| ((px - cx) / (rr * stretch)).powi(2) + ((py - cy) / rr).powi(2) <= 1.0,
                 );
             }
+        }
+    }
+}
+
+/// Sun through moving cloud (as on real footage, `vtest.avi`): broad,
+/// soft-edged patches of wall and floor grow a few per cent lighter and
+/// darker again as the cloud thins and thickens, and drift slowly. Light
+/// multiplies, so a patch's texture scales with its brightness; the scene's
+/// median brightness hardly moves.
+struct SunPatches {
+    patches: Vec<(f32, f32, f32, f32, f32, u64)>,
+}
+
+impl SunPatches {
+    fn new(s: &Shed, r: &mut Rng) -> SunPatches {
+        let n = r.int(2, 4);
+        let patches = (0..n)
+            .map(|_| {
+                (
+                    r.range(s.left + 0.1 * s.w, s.right - 0.1 * s.w),
+                    r.range(s.roof_y + 0.15 * s.h, s.floor_front),
+                    r.range(0.08, 0.18) * s.h,
+                    r.range(1.0, 2.2),
+                    r.range(0.04, 0.09),
+                    r.next_u64(),
+                )
+            })
+            .collect();
+        SunPatches { patches }
+    }
+}
+
+impl Actor for SunPatches {
+    fn draw(&mut self, c: &mut Canvas, t: f32) {
+        for &(x, y, r, stretch, amp, seed) in &self.patches {
+            // 0..amp and back over several seconds (cloud edges pass slowly).
+            let k = amp * (0.5 + 0.5 * wobble(seed, t, 0.12)).clamp(0.0, 1.0);
+            let dx = 0.4 * r * wobble(seed ^ 5, t, 0.05);
+            c.scale_soft(x + dx, y, r * stretch, r, k);
         }
     }
 }

@@ -77,11 +77,11 @@ pub struct FireConfig {
     /// A smoke region must *churn* before it opens a `smoke` incident: a
     /// third of its cells changing inside (wisps moving both ways) in a third
     /// of the last second's frames, unless its textured cells lost their
-    /// edges (contrast down to 0.7). Patchy changes of light (sun through
-    /// cloud) and flat moving bodies (a pale car) have no churn; a thin
-    /// plume over a dark flat wall has little, and is found later (see
-    /// `docs/fire.md`, "Churn"). Default: false.
-    #[serde(default)]
+    /// edges (contrast down to 0.7). "Changing" is measured against the
+    /// camera's own churn noise, learnt over a minute. Patchy changes of
+    /// light (sun through cloud) and flat moving bodies (a pale car) have no
+    /// churn (see `docs/fire.md`, "Churn"). Default: true.
+    #[serde(default = "default_true")]
     pub smoke_churn: bool,
     /// An integrator's fire/smoke ONNX detector. Default: none.
     #[serde(default)]

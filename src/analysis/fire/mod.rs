@@ -739,6 +739,12 @@ impl Analyzer for FireAnalyzer {
                     churn = r.churn,
                     churn_level = r.churn_level,
                     churn_floor = st.smoke.churn_floor,
+                    drift = r.drift,
+                    tex_follow = r.tex_follow,
+                    tex_n = r.tex_n,
+                    still = r.still_ok,
+                    lit = !r.lit_ok,
+                    churn_noise = st.smoke.churn_noise,
                     veil = r.veil_cells,
                     edge = r.edge_cells,
                     hit = r.hit(),
@@ -1024,6 +1030,22 @@ fn smoke_cues(r: &SmokeRegion, p: &SmokeParams) -> Vec<ExplainCue> {
                 "churn",
                 r.churn as f64,
                 smoke::MIN_CHURN as f64,
+            ));
+        }
+        v.push(ExplainCue::at_most(
+            "slide_cells",
+            r.drift.abs() as f64,
+            (smoke::MIN_SLIDE - 1) as f64,
+        ));
+        if r.textured_cells >= smoke::MIN_TEXTURED_CELLS
+            && r.textured_cells * 2 >= r.region.cells.len()
+        {
+            // Lit, not smoke, when texture follow and contrast ratio both
+            // reach LIT_FOLLOW: the smaller of the two must stay below it.
+            v.push(ExplainCue::at_most(
+                "lit_texture_and_contrast",
+                r.tex_follow.min(r.textured_ratio) as f64,
+                smoke::LIT_FOLLOW as f64,
             ));
         }
     }

@@ -28,6 +28,13 @@
 //! all round a flame, smoke rises from it). While the zone has an open smoke incident a
 //! region of half the minimum area keeps it alive.
 //!
+//! To *open* an incident a hitting region must also churn inside (wisps
+//! moving both ways, against the camera's churn noise learnt over a minute;
+//! `smoke_churn`) or have lost its edges, must not [slide](slide) sideways
+//! (both side edges moving the same way: a vehicle or its light), and must
+//! not be [lit, not veiled](lit_not_veiled) (a textured patch whose texture
+//! and contrast kept up with its brightness: sun through cloud).
+//!
 //! The background starts as each cell's median over the first two seconds (so
 //! people passing by leave no ghost), then follows the scene with a time
 //! constant of [`BACKGROUND_TAU_S`] seconds, twenty times slower where a cell
@@ -88,11 +95,36 @@ pub const RELEARN_QUIET_MASK: u32 = 0x7fff;
 
 /// Least churn floor, grey levels per pixel: a clean (or heavily
 /// compressed) picture whose background does not change at all still needs
-/// this much churn.
-pub const CHURN_MIN_FLOOR: f32 = 0.5;
+/// this much churn (twice it, [`CHURN_K`], to churn).
+pub const CHURN_MIN_FLOOR: f32 = 0.2;
 /// A cell *churns* in a frame when its churn is at least this many times the
 /// floor.
 pub const CHURN_K: f32 = 2.0;
+
+/// Background gradient (grey levels) a cell needs for its texture follow.
+pub const MIN_FOLLOW_GRAD: f32 = 2.0;
+
+/// Least mean texture follow, and contrast ratio, of a lit patch: its
+/// texture kept at least this share of the proportion by which its
+/// brightness rose (the real footage's sunlit patches 0.95-0.98, contrast
+/// 0.95-0.98; the generated plumes' median 0.55-0.90).
+pub const LIT_FOLLOW: f32 = 0.93;
+
+/// A region is *lit, not veiled* when at least [`MIN_TEXTURED_CELLS`] of
+/// its cells, and half of them, are textured, and both its mean texture
+/// follow and its textured cells' mean contrast ratio (contrast now ÷ the
+/// background's) are at least [`LIT_FOLLOW`]: light fell on it (sun through
+/// cloud, a lamp), scaling its texture with its brightness and keeping its
+/// contrast, where smoke would have lowered both.
+pub fn lit_not_veiled(textured: usize, cells: usize, tex_follow: f32, contrast: f32) -> bool {
+    textured >= MIN_TEXTURED_CELLS
+        && textured * 2 >= cells
+        && tex_follow >= LIT_FOLLOW
+        && contrast >= LIT_FOLLOW
+}
+
+/// Time constant, seconds, over which the camera's churn noise is learnt.
+pub const CHURN_NOISE_TAU_S: f64 = 60.0;
 
 /// Least share of a smoke region's cells that must churn before it opens
 /// an incident (see [`SmokeRegion::churn`]).
@@ -104,6 +136,46 @@ pub const MIN_CHURN: f32 = 0.3;
 /// needs no churn to open.
 pub const MAX_TEXTURED_RATIO: f32 = 0.7;
 pub const MIN_TEXTURED_CELLS: usize = 3;
+
+/// Cells (per [`LAG_S`]) by which both side edges of a region must have
+/// moved the same way for it to be *sliding*: a vehicle or anything rigid
+/// crossing the view moves both, while smoke grows where it stands (its
+/// edges move apart, or one stays at the source). 4 cells are 5 % of the
+/// frame's width per second; the generated plumes' edges move at most 3.
+pub const MIN_SLIDE: i32 = 4;
+
+/// Left and right column of the cells that were smoky `age` frames ago,
+/// within the cell box `(x0, y0, x1, y1)` (inclusive); `None` when none was.
+pub fn smoky_span(
+    smoky: &[u32],
+    gw: usize,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    age: usize,
+) -> Option<(usize, usize)> {
+    let mut span: Option<(usize, usize)> = None;
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let on = smoky.get(y * gw + x).is_some_and(|b| b >> age & 1 == 1);
+            if on {
+                span = Some(span.map_or((x, x), |(l, r)| (l.min(x), r.max(x))));
+            }
+        }
+    }
+    span
+}
+
+/// How far a region slid sideways from span `before` to span `now` (left
+/// and right columns): the smaller of its two edges' moves when both moved
+/// the same way (positive to the right), else 0.
+pub fn slide(before: (usize, usize), now: (usize, usize)) -> i32 {
+    let l = now.0 as i32 - before.0 as i32;
+    let r = now.1 as i32 - before.1 as i32;
+    if l != 0 && l.signum() == r.signum() {
+        l.signum() * l.abs().min(r.abs())
+    } else {
+        0
+    }
+}
 
 /// Per-zone thresholds.
 #[derive(Debug, Clone)]
@@ -153,8 +225,17 @@ pub struct SmokeModel {
     /// (what noise and compression make here), at least [`CHURN_MIN_FLOOR`].
     pub churn_floor: f32,
     churn_q25: f32,
+    /// The camera's churn noise: the frames' lower quartile of churn,
+    /// averaged with a [`CHURN_NOISE_TAU_S`] time constant (0 until learnt).
+    pub churn_noise: f32,
     /// Cells whose churn was at least [`CHURN_K`] × the floor in the last frame.
     pub churny: Vec<bool>,
+    /// Per cell, the last frame's *texture follow*: its gradient's gain over
+    /// the background ÷ its brightness's gain (0 where the background has
+    /// less than [`MIN_FOLLOW_GRAD`] of gradient). Light falling on a
+    /// surface multiplies both (about 1); a veil adds light and lowers the
+    /// gradient (below 1).
+    pub tex_follow: Vec<f32>,
 }
 
 impl SmokeModel {
@@ -181,7 +262,9 @@ impl SmokeModel {
             churn: vec![0.0; cells],
             churn_floor: CHURN_MIN_FLOOR,
             churn_q25: 0.0,
+            churn_noise: 0.0,
             churny: vec![false; cells],
+            tex_follow: vec![0.0; cells],
         }
     }
 
@@ -301,7 +384,7 @@ impl SmokeModel {
             }
         }
         self.moving_now.clone_from(&cur_moving);
-        self.measure_churn(zones, churn);
+        self.measure_churn(zones, churn, learnt, dt);
         let mut smoky = vec![false; cells];
         // `c` indexes several parallel per-cell arrays.
         #[allow(clippy::needless_range_loop)]
@@ -316,6 +399,12 @@ impl SmokeModel {
             let chroma = st.chroma_sum[c] as f32 / n;
             let warm = st.warm_sum[c] as f32 / n;
             let contrast = grad / (y + 16.0);
+            self.tex_follow[c] =
+                if self.bg_grad[c] >= MIN_FOLLOW_GRAD && y > 0.0 && self.bg_y[c] > 0.0 {
+                    (grad / self.bg_grad[c]) / (y / self.bg_y[c])
+                } else {
+                    0.0
+                };
             // Brightness jumps between frames: blinking lights, flame glow.
             let jump = self.frames > 1 && (y - self.prev_y[c]).abs() >= JUMP_Y;
             self.jumps[c] = (self.jumps[c] << 1) | jump as u32;
@@ -413,7 +502,13 @@ impl SmokeModel {
 
     /// Each cell's churn in the last frame, the zones' floor of it, and which
     /// cells churned well above that floor.
-    fn measure_churn(&mut self, zones: &ZoneMap, churn: Option<(&[u32], &[i32])>) {
+    fn measure_churn(
+        &mut self,
+        zones: &ZoneMap,
+        churn: Option<(&[u32], &[i32])>,
+        learnt: bool,
+        dt: f64,
+    ) {
         self.churny.iter_mut().for_each(|c| *c = false);
         let Some((abs, sum)) = churn else {
             self.churn.iter_mut().for_each(|c| *c = 0.0);
@@ -444,7 +539,15 @@ impl SmokeModel {
         } else {
             *self.scratch.select_nth_unstable_by(q, f32::total_cmp).1
         };
-        self.churn_floor = self.churn_q25.max(CHURN_MIN_FLOOR);
+        if learnt {
+            if self.churn_noise <= 0.0 {
+                self.churn_noise = self.churn_q25;
+            } else {
+                let a = (dt / CHURN_NOISE_TAU_S).min(1.0) as f32;
+                self.churn_noise += a * (self.churn_q25 - self.churn_noise);
+            }
+        }
+        self.churn_floor = self.churn_noise.max(CHURN_MIN_FLOOR);
         let need = CHURN_K * self.churn_floor;
         for (y, c) in self.churny.iter_mut().zip(&self.churn) {
             *y = *c >= need;
@@ -530,10 +633,21 @@ pub struct SmokeRegion {
     pub churn: f32,
     /// The region's mean churn in the last frame ÷ the churn floor.
     pub churn_level: f32,
+    /// Cells both side edges moved the same way over [`LAG_S`] (positive to
+    /// the right; see [`slide`]).
+    pub drift: f32,
+    /// Mean [texture follow](SmokeModel::tex_follow) over the region's cells
+    /// with some texture, and how many there were.
+    pub tex_follow: f32,
+    pub tex_n: usize,
     pub size_ok: bool,
     pub in_place_ok: bool,
     pub growing_ok: bool,
     pub churn_ok: bool,
+    /// The region did not slide sideways (see [`MIN_SLIDE`]).
+    pub still_ok: bool,
+    /// The region is not a textured patch lit up (see [`lit_not_veiled`]).
+    pub lit_ok: bool,
     /// The zone had an open incident (growth not required).
     pub sustaining: bool,
 }
@@ -542,7 +656,12 @@ impl SmokeRegion {
     pub fn hit(&self) -> bool {
         self.size_ok
             && !self.is_glow()
-            && (self.sustaining || (self.in_place_ok && self.growing_ok && self.churn_ok))
+            && (self.sustaining
+                || (self.in_place_ok
+                    && self.growing_ok
+                    && self.churn_ok
+                    && self.still_ok
+                    && self.lit_ok))
     }
 
     /// The region is a flame's glow: it surrounds a flame candidate and
@@ -712,7 +831,47 @@ pub fn find(
         let churn_level = region.cells.iter().map(|&c| model.churn[c]).sum::<f32>()
             / region.cells.len().max(1) as f32
             / model.churn_floor.max(1e-3);
+        // Sideways slide: the smoky cells' left and right edges in the
+        // region's rows, now and `LAG_S` ago, in a band as wide again on
+        // each side (a vehicle moves its whole length in a second or two).
+        let (bx0, by0, bx1, by1) = region.bbox;
+        let pad = (bx1 - bx0 + 1).max(MIN_SLIDE as usize * 2);
+        let band = (
+            bx0.saturating_sub(pad),
+            by0,
+            (bx1 + pad).min(grid.gw.saturating_sub(1)),
+            by1,
+        );
+        let span_now = smoky_span(&hist.smoky, grid.gw, band, 0);
+        let span_then = smoky_span(&hist.smoky, grid.gw, band, lag);
+        let drift = match (span_then, span_now) {
+            (Some(a), Some(b)) => slide(a, b),
+            _ => 0,
+        } as f32;
+        // Lit, not veiled: most of the region is textured, and its texture
+        // rose in step with its brightness (light multiplies; a veil adds
+        // and lowers the contrast).
+        let (tf_sum, tex_n) = region
+            .cells
+            .iter()
+            .map(|&c| model.tex_follow[c])
+            .filter(|v| *v > 0.0)
+            .fold((0.0f32, 0usize), |(s, n), v| (s + v, n + 1));
+        let tex_follow = if tex_n == 0 {
+            0.0
+        } else {
+            tf_sum / tex_n as f32
+        };
+        let lit = lit_not_veiled(
+            textured.len(),
+            region.cells.len(),
+            tex_follow,
+            textured_ratio,
+        );
         out.push(SmokeRegion {
+            drift,
+            tex_follow,
+            tex_n,
             motion,
             churn,
             churn_level,
@@ -722,6 +881,8 @@ pub fn find(
             churn_ok: !p.need_churn
                 || churn >= MIN_CHURN
                 || (textured.len() >= MIN_TEXTURED_CELLS && textured_ratio <= MAX_TEXTURED_RATIO),
+            still_ok: drift.abs() < MIN_SLIDE as f32,
+            lit_ok: !lit,
             sustaining,
             region,
             cells: now,
@@ -737,4 +898,47 @@ pub fn find(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_slides_only_when_both_edges_move_the_same_way() {
+        // A car crossing to the right: both edges 6 cells on.
+        assert_eq!(slide((10, 30), (16, 36)), 6);
+        // To the left, the smaller move counts.
+        assert_eq!(slide((20, 40), (15, 38)), -2);
+        // A plume widening both ways, or growing from one fixed side.
+        assert_eq!(slide((10, 14), (8, 17)), 0);
+        assert_eq!(slide((10, 14), (10, 20)), 0);
+    }
+
+    #[test]
+    fn smoky_span_reads_the_bits_of_the_given_age() {
+        let gw = 8;
+        let mut smoky = vec![0u32; gw * 2];
+        smoky[3] = 0b01; // now
+        smoky[5] = 0b01;
+        smoky[gw + 1] = 0b10; // a frame ago
+        assert_eq!(smoky_span(&smoky, gw, (0, 0, 7, 1), 0), Some((3, 5)));
+        assert_eq!(smoky_span(&smoky, gw, (0, 0, 7, 1), 1), Some((1, 1)));
+        assert_eq!(smoky_span(&smoky, gw, (0, 0, 7, 1), 2), None);
+        // Out of the box's rows: not seen.
+        assert_eq!(smoky_span(&smoky, gw, (0, 0, 7, 0), 1), None);
+    }
+
+    #[test]
+    fn lit_not_veiled_needs_texture_that_kept_up_with_the_brightness() {
+        // Sunlit textured wall: texture rose with the light.
+        assert!(lit_not_veiled(10, 12, 0.97, 0.97));
+        // A veil over the same wall lowers texture and contrast.
+        assert!(!lit_not_veiled(10, 12, 0.75, 0.8));
+        // A plume's own wisps can keep the gradient up, never the contrast.
+        assert!(!lit_not_veiled(10, 12, 0.96, 0.72));
+        // Mostly flat ground: the cue cannot tell, so it does not reject.
+        assert!(!lit_not_veiled(3, 12, 0.99, 0.99));
+        assert!(!lit_not_veiled(2, 2, 0.99, 0.99));
+    }
 }

@@ -74,5 +74,23 @@ pub fn specs() -> Vec<ClipSpec> {
             v.push(burning);
         }
     }
+    // Sun through cloud lightening broad patches of a textured yard by a
+    // few per cent (real footage's failure mode), alone and beside a real
+    // plume, which must still raise `smoke`; and a pale car crossing by day
+    // with sun patches beside it.
+    for (i, (k, with)) in [
+        (Kind::SunPatches, Kind::Sunlight),
+        (Kind::SunPatches, Kind::Vehicle),
+        (Kind::SunPatches, Kind::OrangeJacket),
+        (Kind::Smoke, Kind::SunPatches),
+        (Kind::FireSmoke, Kind::SunPatches),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut s = spec(k, 14_300 + i as u64, Day);
+        s.with = vec![with];
+        v.push(s);
+    }
     v
 }
