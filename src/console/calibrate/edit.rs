@@ -298,6 +298,25 @@ fn fill_zone(t: &mut dyn TableLike, shape: &Shape, was: Option<&Shape>) {
     }
 }
 
+/// The entries of a zone list rebuilt for `shapes`, in the list's own form
+/// (`T`: a `[[…]]` table or an inline table): a shape read from the file
+/// starts from its old entry in `old` (keeping its other keys and their
+/// comments), a new one from an empty entry; `was` gives the shape as read.
+fn zone_entries<'b, T: TableLike + Clone + Default>(
+    old: &[T],
+    shapes: &[Shape],
+    was: impl Fn(&Shape) -> Option<&'b Shape>,
+) -> Vec<T> {
+    shapes
+        .iter()
+        .map(|s| {
+            let mut z = s.orig.and_then(|i| old.get(i).cloned()).unwrap_or_default();
+            fill_zone(&mut z, s, was(s));
+            z
+        })
+        .collect()
+}
+
 /// Writes the zone list `key` of the analyzer table `parent` (at `path`,
 /// for errors): the file's entries that `shapes` came from keep their
 /// other keys; new ones are added in the list's form (`[[…]]` tables under
@@ -326,14 +345,7 @@ fn write_zones(
     match t.get_mut(key) {
         Some(Item::ArrayOfTables(aot)) => {
             let old: Vec<Table> = aot.iter().cloned().collect();
-            let new: Vec<Table> = shapes
-                .iter()
-                .map(|s| {
-                    let mut z = s.orig.and_then(|i| old.get(i).cloned()).unwrap_or_default();
-                    fill_zone(&mut z, s, was(s));
-                    z
-                })
-                .collect();
+            let new = zone_entries(&old, shapes, was);
             aot.clear();
             for z in new {
                 aot.push(z);
@@ -344,14 +356,7 @@ fn write_zones(
                 .iter()
                 .map(|v| v.as_inline_table().cloned().unwrap_or_default())
                 .collect();
-            let new: Vec<InlineTable> = shapes
-                .iter()
-                .map(|s| {
-                    let mut z = s.orig.and_then(|i| old.get(i).cloned()).unwrap_or_default();
-                    fill_zone(&mut z, s, was(s));
-                    z
-                })
-                .collect();
+            let new = zone_entries(&old, shapes, was);
             arr.clear();
             for z in new {
                 arr.push(z);
@@ -360,18 +365,14 @@ fn write_zones(
         Some(_) => return Err(EditError::NotAList(format!("{path}.{key}"))),
         None if parent_is_table => {
             let mut aot = ArrayOfTables::new();
-            for s in shapes {
-                let mut z = Table::new();
-                fill_zone(&mut z, s, None);
+            for z in zone_entries::<Table>(&[], shapes, |_| None) {
                 aot.push(z);
             }
             t.insert(key, Item::ArrayOfTables(aot));
         }
         None => {
             let mut arr = Array::new();
-            for s in shapes {
-                let mut z = InlineTable::new();
-                fill_zone(&mut z, s, None);
+            for z in zone_entries::<InlineTable>(&[], shapes, |_| None) {
                 arr.push(z);
             }
             t.insert(key, Item::Value(Value::Array(arr)));
