@@ -153,38 +153,43 @@ fn find_camera(text: &str, name: &str) -> Result<(usize, CameraConfig), EditErro
     Ok((index, cam))
 }
 
+/// The shapes of a zone list as read (`orig`: each entry's place in the
+/// file's list), for any zone type: `parts` gives a zone's name, display
+/// name and polygon.
+fn shapes_of<Z>(
+    zones: &[Z],
+    parts: impl Fn(&Z) -> (&String, &Option<String>, &[[f32; 2]]),
+) -> Vec<Shape> {
+    zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| {
+            let (name, display_name, polygon) = parts(z);
+            Shape {
+                orig: Some(i),
+                name: name.clone(),
+                display_name: display_name.clone(),
+                polygon: r4_points(polygon),
+            }
+        })
+        .collect()
+}
+
 /// Camera `name` of the config text: its detect size, names and geometry.
 pub fn read(text: &str, name: &str) -> Result<CameraView, EditError> {
     let (_, cam) = find_camera(text, name)?;
     let a = &cam.analyzers;
-    let plain = |zones: &[crate::settings::ZoneConfig]| -> Vec<Shape> {
-        zones
-            .iter()
-            .enumerate()
-            .map(|(i, z)| Shape {
-                orig: Some(i),
-                name: z.name.clone(),
-                display_name: z.display_name.clone(),
-                polygon: r4_points(&z.polygon),
-            })
-            .collect()
+    let plain = |zones: &[crate::settings::ZoneConfig]| {
+        shapes_of(zones, |z| (&z.name, &z.display_name, &z.polygon))
     };
     let mut layers = Vec::new();
     for (analyzer, key) in LAYERS {
         let shapes = match (*analyzer, *key) {
             ("motion", _) => a.motion.as_ref().map(|m| plain(&m.zones)),
-            ("fire", "zones") => a.fire.as_ref().map(|f| {
-                f.zones
-                    .iter()
-                    .enumerate()
-                    .map(|(i, z)| Shape {
-                        orig: Some(i),
-                        name: z.name.clone(),
-                        display_name: z.display_name.clone(),
-                        polygon: r4_points(&z.polygon),
-                    })
-                    .collect()
-            }),
+            ("fire", "zones") => a
+                .fire
+                .as_ref()
+                .map(|f| shapes_of(&f.zones, |z| (&z.name, &z.display_name, &z.polygon))),
             ("fire", _) => a.fire.as_ref().map(|f| plain(&f.masks)),
             ("garbage", _) => a.garbage.as_ref().map(|g| plain(&g.zones)),
             ("throwing", _) => a.throwing.as_ref().map(|t| plain(&t.exclude)),
