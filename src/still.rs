@@ -17,6 +17,7 @@ use crate::analysis::config::CameraConfig;
 use crate::analysis::detector::config::RuntimeConfig;
 use crate::analysis::throwing::config::ThrowingConfig;
 use crate::base::font::{draw_text, line_height, text_width};
+use crate::base::{redact, UrlPaths, MASK};
 use crate::ingest::config::camera_names;
 use crate::ingest::{spawn_camera, CameraStatus, Frame, FrameSlot, IngestError, Take};
 use image::{Rgb, RgbImage};
@@ -219,8 +220,8 @@ fn scrub(text: &str, cam: &CameraConfig) -> String {
     let text = secrets
         .iter()
         .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"));
-    crate::ingest::config::redact_params(&text)
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), MASK));
+    redact(&text, UrlPaths::Keep)
 }
 
 fn check_writable(path: &Path) -> Result<(), StillError> {

@@ -30,7 +30,7 @@
 //! Secrets (camera and MQTT passwords) may come from the file, from a file named
 //! in the config, or from an environment variable; they are resolved by
 //! [`Secret::resolve`](crate::settings::Secret::resolve) and never printed (see
-//! [`redact_url`](crate::ingest::config::redact_url)).
+//! [`redact`](crate::base::redact)).
 
 mod parse;
 

@@ -13,19 +13,27 @@
 //!   backlog is the broker's), so it shows the alerts it could not map or
 //!   queue and when it last queued one.
 //!
-//! Errors are shown through [`redact`]: a chat bot's key sits in its URL
-//! (WeCom's `?key=`, Feishu's path), so a URL is cut to its host and
-//! `key=`-like values are hidden. Times are in the site's time zone.
+//! Errors are shown through [`redact`](crate::base::redact) with
+//! [`UrlPaths::Hide`]: a chat bot's key sits in its URL (WeCom's `?key=`,
+//! Feishu's path), so a URL is cut to its host and `key=`-like values are
+//! hidden (`***`). Times are in the site's time zone.
 
 use super::auth::{RequireRole, Viewer};
 use super::pages::Page;
 use super::ConsoleState;
+use crate::base::{redact, UrlPaths};
 use crate::monitor::Snapshot;
 use crate::settings::SiteTimezone;
 use axum::extract::State;
 use axum::response::Response;
 use minijinja::context;
 use serde::Serialize;
+
+/// `text` safe to show on the page: URLs cut to their host (a webhook's
+/// path may be its key), secret parameters hidden.
+fn redact_webhook(text: &str) -> String {
+    redact(text, UrlPaths::Hide)
+}
 
 /// One row of the page.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -75,7 +83,7 @@ pub fn rows(snap: &Snapshot, tz: SiteTimezone) -> Vec<SinkRow> {
         },
         backlog: Some(snap.outbox.depth),
         failures: snap.mqtt.failures,
-        last_error: mqtt_error.as_deref().map(redact),
+        last_error: mqtt_error.as_deref().map(redact_webhook),
         last_success: local(&snap.mqtt.last_delivered),
         dropped: Some(snap.outbox.dropped),
     }];
@@ -89,7 +97,7 @@ pub fn rows(snap: &Snapshot, tz: SiteTimezone) -> Vec<SinkRow> {
         },
         backlog: Some(n.backlog),
         failures: n.failures + n.rejected,
-        last_error: n.last_error.as_deref().map(redact),
+        last_error: n.last_error.as_deref().map(redact_webhook),
         last_success: local(&n.last_success),
         dropped: Some(n.dropped),
     }));
@@ -103,84 +111,10 @@ pub fn rows(snap: &Snapshot, tz: SiteTimezone) -> Vec<SinkRow> {
         },
         backlog: None,
         failures: p.failures,
-        last_error: p.last_error.as_deref().map(redact),
+        last_error: p.last_error.as_deref().map(redact_webhook),
         last_success: local(&p.last_queued),
         dropped: None,
     }));
-    out
-}
-
-/// Names of query parameters whose values are secrets.
-const SECRET_KEYS: [&str; 7] = [
-    "key=",
-    "access_token=",
-    "token=",
-    "sign=",
-    "secret=",
-    "password=",
-    "timestamp=",
-];
-
-/// `text` safe to show: each `http(s)://` URL cut to its scheme and host
-/// (`https://qyapi.weixin.qq.com/…`; user and password dropped), and the
-/// value after `key=`, `token=`, `sign=`, … replaced by `…`.
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let next = ["http://", "https://"]
-            .iter()
-            .filter_map(|s| rest.find(s))
-            .min();
-        let Some(i) = next else { break };
-        out.push_str(&rest[..i]);
-        let url_and_after = &rest[i..];
-        let end = url_and_after
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | ']'))
-            .unwrap_or(url_and_after.len());
-        // Punctuation after a URL (`<url>: refused`) is not part of it.
-        let url = url_and_after[..end].trim_end_matches([':', ',', '.', ';']);
-        let end = url.len();
-        let host_start = url.find("://").map_or(0, |k| k + 3);
-        let host_end = url[host_start..]
-            .find(['/', '?', '#'])
-            .map_or(url.len(), |k| k + host_start);
-        let host = &url[host_start..host_end];
-        let host = host.rsplit('@').next().unwrap_or(host);
-        out.push_str(&url[..host_start]);
-        out.push_str(host);
-        if host_end < url.len() {
-            out.push_str("/…");
-        }
-        rest = &url_and_after[end..];
-    }
-    out.push_str(rest);
-    for key in SECRET_KEYS {
-        let mut done = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        while let Some(i) = rest.find(key) {
-            // Only a whole parameter name (`monkey=` is not `key=`).
-            let whole = rest[..i]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
-            done.push_str(&rest[..i + key.len()]);
-            rest = &rest[i + key.len()..];
-            if whole {
-                let end = rest
-                    .find(|c: char| {
-                        c.is_whitespace() || matches!(c, '&' | '"' | '\'' | ',' | ';' | ')' | ']')
-                    })
-                    .unwrap_or(rest.len());
-                if end > 0 {
-                    done.push('…');
-                }
-                rest = &rest[end..];
-            }
-        }
-        done.push_str(rest);
-        out = done;
-    }
     out
 }
 
@@ -205,26 +139,6 @@ mod tests {
     use super::*;
     use crate::delivery::notify::sender::NotifierStatus;
     use crate::delivery::profile::ProfileStatus;
-
-    #[test]
-    fn urls_lose_everything_but_their_host_and_keys_their_values() {
-        assert_eq!(
-            redact(
-                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET: connection refused"
-            ),
-            "https://qyapi.weixin.qq.com/…: connection refused"
-        );
-        assert_eq!(
-            redact("http://user:pw@127.0.0.1:9/open-apis/bot/v2/hook/TOKEN failed"),
-            "http://127.0.0.1:9/… failed"
-        );
-        assert_eq!(
-            redact("bad request (access_token=abc&sign=x%2B, key=K) monkey=ok"),
-            "bad request (access_token=…&sign=…, key=…) monkey=ok"
-        );
-        assert_eq!(redact("HTTP 503: busy"), "HTTP 503: busy");
-        assert_eq!(redact("see http://10.0.0.5"), "see http://10.0.0.5");
-    }
 
     #[test]
     fn rows_are_mqtt_then_notifiers_then_profiles() {
@@ -271,7 +185,7 @@ mod tests {
         );
         assert_eq!(
             r[1].last_error.as_deref(),
-            Some("https://qyapi.weixin.qq.com/…: timeout")
+            Some("https://qyapi.weixin.qq.com/***: timeout")
         );
         assert_eq!(r[1].last_success, None);
         assert_eq!(

@@ -12,7 +12,7 @@ use super::store::state_of;
 use super::{Action, Actor, DeskError, IncidentDetail, IncidentState, Inner, Outcome};
 use crate::alert::{AlertKind, Severity};
 use crate::delivery::OutboxMessage;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -176,10 +176,7 @@ impl Inner {
         let mut db = crate::base::lock(&self.db);
         let path = db.path.clone();
         let err = |e| super::store::db_error(&path, e);
-        let tx = db
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = db.immediate()?;
         let head = tx
             .query_row(
                 "SELECT kind, severity, camera, zone, state, first_ms, assignee
@@ -382,10 +379,7 @@ impl Inner {
         let mut db = crate::base::lock(&self.db);
         let path = db.path.clone();
         let err = |e| super::store::db_error(&path, e);
-        let tx = db
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = db.immediate()?;
         let row = tx
             .query_row(
                 "SELECT kind, camera, zone, first_ms, critical_ms, alert FROM incidents

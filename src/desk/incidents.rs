@@ -144,10 +144,7 @@ impl Inner {
         let mut db = crate::base::lock(&self.db);
         let path = db.path.clone();
         let err = |e| super::store::db_error(&path, e);
-        let tx = db
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = db.immediate()?;
         let known: bool = tx
             .query_row("SELECT 1 FROM incidents WHERE event = ?1", [&event], |_| {
                 Ok(())

@@ -15,7 +15,6 @@
 use super::store::DeskDb;
 use super::DeskError;
 use chrono::{DateTime, Utc};
-use rusqlite::TransactionBehavior;
 use std::time::Duration;
 
 /// How often retention runs after the one at start.
@@ -36,10 +35,7 @@ pub(super) fn remove_before(db: &mut DeskDb, cutoff: DateTime<Utc>) -> Result<Re
     let cutoff_ms = cutoff.timestamp_millis();
     let path = db.path.clone();
     let err = |e| super::store::db_error(&path, e);
-    let tx = db
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err)?;
+    let tx = db.immediate()?;
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS retention_doomed (event TEXT PRIMARY KEY);
          DELETE FROM retention_doomed;",

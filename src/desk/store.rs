@@ -45,7 +45,7 @@
 //! modified.
 
 use super::{DeskError, IncidentState};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -169,6 +169,15 @@ impl DeskDb {
         db_error(&self.path, e)
     }
 
+    /// Begins a write transaction that takes the file's write lock at once
+    /// (`BEGIN IMMEDIATE`), so its reads and writes see one state; its
+    /// failure names the file.
+    pub(super) fn immediate(&mut self) -> Result<Transaction<'_>, DeskError> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error(&self.path, e))
+    }
+
     fn upgrade(&mut self) -> Result<(), DeskError> {
         let latest = MIGRATIONS.last().map_or(0, |m| m.0);
         let (version, app_id): (i64, i64) = (
@@ -203,10 +212,7 @@ impl DeskDb {
         }
         for (step, sql) in MIGRATIONS {
             let path = self.path.clone();
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| db_error(&path, e))?;
+            let tx = self.immediate()?;
             let v: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .map_err(|e| db_error(&path, e))?;

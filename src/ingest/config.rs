@@ -1,7 +1,7 @@
 //! The camera keys of a `[[cameras]]` entry that ingest uses (where the
 //! stream is, how to read it, at what size and rate, how to reconnect) and
 //! their validation; camera URLs, with the password applied
-//! ([`CameraConfig::source`]) or hidden ([`redact_url`]).
+//! ([`CameraConfig::source`]) or hidden ([`redact`](crate::base::redact)).
 //!
 //! A camera entry also has an `analyzers` table, which belongs to analysis:
 //! [`CameraConfig`] takes its type as a parameter, so ingest neither knows
@@ -9,6 +9,7 @@
 //! [`analysis::config::CameraConfig`](crate::analysis::config::CameraConfig);
 //! ingest keeps a camera without its analyzers, as a [`StreamConfig`].
 
+use crate::base::{redact, UrlPaths};
 use crate::settings::{check_file, check_id, default_true, push, ConfigProblem, Secret};
 use serde::Deserialize;
 use std::fmt;
@@ -141,7 +142,7 @@ impl EvidenceStreamConfig {
                             format!("{path}.url"),
                             format!(
                                 "a password is configured but the URL names no user (expected rtsp://user@host/...): {}",
-                                redact_url(url)
+                                redact(url, UrlPaths::Keep)
                             ),
                         );
                     }
@@ -300,7 +301,7 @@ impl<A, S> CameraConfig<A, S> {
                         format!("{path}.url"),
                         format!(
                             "a password is configured but the URL names no user (expected rtsp://user@host/...): {}",
-                            redact_url(&self.url)
+                            redact(&self.url, UrlPaths::Keep)
                         ),
                     );
                 }
@@ -384,7 +385,7 @@ impl<A, S> CameraConfig<A, S> {
                 }),
                 (Some(_), None) => Err(format!(
                     "a password is configured but the URL names no user: {}",
-                    redact_url(&self.url)
+                    redact(&self.url, UrlPaths::Keep)
                 )),
             },
         }
@@ -392,7 +393,7 @@ impl<A, S> CameraConfig<A, S> {
 
     /// The URL with any user and password replaced by `***`, safe to log.
     pub fn redacted_url(&self) -> String {
-        redact_url(&self.url)
+        redact(&self.url, UrlPaths::Keep)
     }
 }
 
@@ -408,7 +409,7 @@ pub enum CameraSource {
 impl fmt::Debug for CameraSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CameraSource::Rtsp { url } => write!(f, "Rtsp({})", redact_url(url)),
+            CameraSource::Rtsp { url } => write!(f, "Rtsp({})", redact(url, UrlPaths::Keep)),
             CameraSource::File(p) => write!(f, "File({})", p.display()),
         }
     }
@@ -440,7 +441,7 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
     } else {
         return Err(format!(
             "expected rtsp://, rtsps:// or file:// URL, got {}",
-            redact_url(url)
+            redact(url, UrlPaths::Keep)
         ));
     };
     let rest = &url[scheme.len()..];
@@ -455,13 +456,13 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
     if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "URL contains {c:?}; spaces and control characters are not allowed (write a space in the path as %20): {}",
-            redact_url(url)
+            redact(url, UrlPaths::Keep)
         ));
     }
     let host_port = host_and_path.split(['/', '?', '#']).next().unwrap_or("");
     let (host, port) = split_host_port(host_port);
     if host.is_empty() {
-        return Err(format!("URL has no host: {}", redact_url(url)));
+        return Err(format!("URL has no host: {}", redact(url, UrlPaths::Keep)));
     }
     let host_ok = if let Some(v6) = host.strip_prefix('[') {
         v6.strip_suffix(']')
@@ -473,14 +474,14 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
     if !host_ok {
         return Err(format!(
             "URL host {host:?} is not a host name or IP address: {}",
-            redact_url(url)
+            redact(url, UrlPaths::Keep)
         ));
     }
     if let Some(port) = port {
         if !matches!(port.parse::<u16>(), Ok(1..)) {
             return Err(format!(
                 "URL port {port:?} is not a port number 1..=65535: {}",
-                redact_url(url)
+                redact(url, UrlPaths::Keep)
             ));
         }
     }
@@ -490,33 +491,6 @@ fn parse_camera_url(url: &str) -> Result<ParsedUrl, String> {
         rest: host_and_path.to_string(),
     })
 }
-
-/// Names of URL path and query parameters whose values are secrets, matched
-/// case-insensitively: `password`, `passwd`, `pass`, `pwd`, `pw`, `psw`,
-/// `token`, `access_token`, `auth`, `authorization`, `key`, `apikey`,
-/// `api_key`, `secret`, `sig`, `signature`. `user` and `username` are kept
-/// (they help find the camera). Many DVRs take credentials this way
-/// (`rtsp://host/user=admin&password=X&channel=1`); the config should give
-/// the password in `password_file` instead, but a URL that carries one is
-/// still never logged with it.
-pub const SECRET_URL_PARAMS: &[&str] = &[
-    "password",
-    "passwd",
-    "pass",
-    "pwd",
-    "pw",
-    "psw",
-    "token",
-    "access_token",
-    "auth",
-    "authorization",
-    "key",
-    "apikey",
-    "api_key",
-    "secret",
-    "sig",
-    "signature",
-];
 
 /// `host[:port]` (or `[v6]:port`) split into host and port text.
 fn split_host_port(s: &str) -> (&str, Option<&str>) {
@@ -532,105 +506,6 @@ fn split_host_port(s: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Replaces the user-info part of a URL (`user:pass@`) with `***@`, and the
-/// value of every secret parameter ([`SECRET_URL_PARAMS`]) in its path or
-/// query with `***`.
-///
-/// ```
-/// use estatewatch::ingest::config::redact_url;
-/// assert_eq!(
-///     redact_url("rtsp://admin:hunter2@10.0.0.5:554/s1"),
-///     "rtsp://***@10.0.0.5:554/s1"
-/// );
-/// assert_eq!(
-///     redact_url("rtsp://10.0.0.5/user=admin&password=hunter2&channel=1"),
-///     "rtsp://10.0.0.5/user=admin&password=***&channel=1"
-/// );
-/// ```
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return redact_params(url);
-    };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let without_userinfo = match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_string(),
-    };
-    redact_params(&without_userinfo)
-}
-
-/// Replaces the value of every `name=value` whose name is in
-/// [`SECRET_URL_PARAMS`] with `***`, anywhere in `text` (a URL, or a message
-/// that may quote one). A name counts when it starts the text or follows one
-/// of `/ ? & ; _ ,` or a space; its value runs to the next `& ; #`,
-/// whitespace or quote, in the path also to the next `/` or `?`, or to a
-/// `_name=` (the underscore-separated form some DVRs use).
-pub fn redact_params(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let query_start = text.find('?').unwrap_or(text.len());
-    let mut copied = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let at_start =
-            i == 0 || matches!(bytes[i - 1], b'/' | b'?' | b'&' | b';' | b'_' | b',' | b' ');
-        if at_start {
-            if let Some(value_start) = secret_name_at(bytes, i) {
-                let value_end = value_end(bytes, value_start, i > query_start);
-                if value_end > value_start {
-                    out.push_str(&text[copied..value_start]);
-                    out.push_str("***");
-                    copied = value_end;
-                }
-                i = value_end.max(value_start);
-                continue;
-            }
-        }
-        i += 1;
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-/// When a secret parameter name followed by `=` starts at `i`, where its value starts.
-fn secret_name_at(bytes: &[u8], i: usize) -> Option<usize> {
-    let eq = i + bytes[i..].iter().position(|b| *b == b'=')?;
-    let name = &bytes[i..eq];
-    if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
-        return None;
-    }
-    SECRET_URL_PARAMS
-        .iter()
-        .any(|p| p.as_bytes().eq_ignore_ascii_case(name))
-        .then_some(eq + 1)
-}
-
-/// Where a parameter value starting at `start` ends; in a query a `/` or
-/// `?` is part of the value.
-fn value_end(bytes: &[u8], start: usize, in_query: bool) -> usize {
-    let mut j = start;
-    while j < bytes.len() {
-        match bytes[j] {
-            b'&' | b';' | b'#' | b'"' | b'\'' => return j,
-            b'/' | b'?' if !in_query => return j,
-            b if b.is_ascii_whitespace() => return j,
-            b'_' if next_is_param(bytes, j + 1) => return j,
-            _ => j += 1,
-        }
-    }
-    j
-}
-
-/// True when a `name=` (letters, digits, `_`) starts at `i`.
-fn next_is_param(bytes: &[u8], i: usize) -> bool {
-    let name_len = bytes[i.min(bytes.len())..]
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric())
-        .count();
-    name_len > 0 && bytes.get(i + name_len) == Some(&b'=')
-}
-
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -641,35 +516,4 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_user_and_password() {
-        assert_eq!(redact_url("rtsp://u:p@h/x"), "rtsp://***@h/x");
-        assert_eq!(redact_url("rtsp://u@h:554/x@y"), "rtsp://***@h:554/x@y");
-        assert_eq!(redact_url("rtsp://h/x"), "rtsp://h/x");
-        assert_eq!(redact_url("nonsense"), "nonsense");
-    }
-
-    #[test]
-    fn redacts_secret_parameters_in_path_and_query() {
-        assert_eq!(
-            redact_url("rtsp://h/user=admin&password=X&channel=1"),
-            "rtsp://h/user=admin&password=***&channel=1"
-        );
-        assert_eq!(
-            redact_url("rtsp://h/cam/realmonitor?channel=1&PWD=a/b&token=t"),
-            "rtsp://h/cam/realmonitor?channel=1&PWD=***&token=***"
-        );
-        assert_eq!(
-            redact_url("rtsp://h/user=admin_password=tl_J_channel=1_stream=0.sdp"),
-            "rtsp://h/user=admin_password=***_channel=1_stream=0.sdp"
-        );
-        assert_eq!(redact_url("rtsp://h/s;auth=abc"), "rtsp://h/s;auth=***");
-        assert_eq!(redact_url("rtsp://h/monkey=1"), "rtsp://h/monkey=1");
-    }
 }

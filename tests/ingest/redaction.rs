@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::common::rtsp::{cam_toml, camera, events};
-use estatewatch::ingest::config::redact_url;
+use estatewatch::base::{redact, UrlPaths};
 use estatewatch::ingest::synth::{live_launch, Codec};
 use estatewatch::ingest::{spawn_camera, FrameSlot, RtspServer};
 
@@ -42,7 +42,7 @@ fn dvr_style_url_passwords_are_redacted() {
             "rtsp://***@10.0.0.9/live;Token=***?Key=***",
         ),
     ] {
-        assert_eq!(redact_url(url), shown);
+        assert_eq!(redact(url, UrlPaths::Keep), shown);
     }
 }
 

@@ -27,11 +27,13 @@ pub mod motion;
 pub mod tracker;
 pub mod trajectory;
 
+mod finding;
+mod second_opinion;
+mod shake;
+
 use super::explain::{Cue, Explain, Explanation, Verdict as Judged};
 use super::{Analyzer, Finding, ZoneMask};
 use crate::alert::snapshot;
-use crate::alert::{AlertKind, AlertState, BBox, Severity};
-use crate::analysis::detector::DetectorError;
 use crate::ingest::Frame;
 use background::{BackgroundModel, Foreground};
 use calibration::{Calibration, CalibrationError};
@@ -41,49 +43,23 @@ use motion::MotionEstimator;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tracker::Tracker;
-use trajectory::{Fall, Params, Quad, Verdict};
+use trajectory::{Params, Quad, Verdict};
+
+pub use second_opinion::{
+    ClassifierBirds, CropScorer, ScorerError, SecondOpinion, BIRD_CLASSIFIER,
+};
 
 /// Most blobs taken from one frame.
 const MAX_BLOBS: usize = 400;
 /// Seconds after an alert during which a new track lying on the alerted
 /// path is the same object, not a new one.
 const SAME_OBJECT_S: f64 = 4.0;
-/// Time constant (seconds) of the slow part of the camera's shift: a drift
-/// the background follows by moving itself, where the fast part (shake) is
-/// undone frame by frame.
-const DRIFT_S: f32 = 1.0;
-/// Time constants (seconds) of the measured sub-pixel shake: it rises
-/// quickly when the camera starts shaking and settles slowly.
-const SUBPIXEL_RISE_S: f32 = 0.5;
-const SUBPIXEL_FALL_S: f32 = 3.0;
 /// Blobs per frame above which the shake headroom is brought in (the
 /// facade's structure is making noise), and below which it is let go.
 const NOISY_BLOBS: usize = 40;
 const QUIET_BLOBS: usize = 20;
 /// Seconds the headroom takes to come in fully; it goes four times slower.
 const HEADROOM_RISE_S: f32 = 0.5;
-
-/// A second opinion on a candidate: the probability that a crop around the
-/// object shows a bird. Implemented over the ONNX crop classifier or COCO
-/// detector; a trait so tests can script it.
-pub trait CropScorer: Send + Sync {
-    /// Model name reported in `details.second_opinion.model`.
-    fn name(&self) -> &str;
-    /// Probability (0..=1) that `crop` shows a bird.
-    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, ScorerError>;
-}
-
-/// Why a [`CropScorer`] gave no probability.
-#[derive(Debug, thiserror::Error)]
-pub enum ScorerError {
-    #[error(transparent)]
-    Model(#[from] DetectorError),
-    #[error("{model} has no `{group}` class group")]
-    NoGroup {
-        model: &'static str,
-        group: &'static str,
-    },
-}
 
 /// Why the throwing analyzer cannot be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -92,36 +68,6 @@ pub enum ThrowingError {
     Calibration(#[from] CalibrationError),
     #[error("the facade minus the excluded zones is empty")]
     EmptyFacade,
-}
-
-/// The shipped crop classifier used for `second_opinion`.
-pub const BIRD_CLASSIFIER: &str = "efficientnet-lite0";
-
-/// [`CropScorer`] over a crop classifier with a `bird` class group.
-pub struct ClassifierBirds(pub crate::analysis::detector::Classifier);
-
-impl CropScorer for ClassifierBirds {
-    fn name(&self) -> &str {
-        BIRD_CLASSIFIER
-    }
-
-    fn bird_probability(&self, crop: &RgbImage) -> Result<f32, ScorerError> {
-        let c = self
-            .0
-            .classify(crop.as_raw(), crop.width(), crop.height(), None)?;
-        c.group("bird").ok_or(ScorerError::NoGroup {
-            model: BIRD_CLASSIFIER,
-            group: "bird",
-        })
-    }
-}
-
-/// A scorer and the probability at which it vetoes a track (`None`: only
-/// report the score in `details`).
-#[derive(Clone)]
-pub struct SecondOpinion {
-    pub scorer: Arc<dyn CropScorer>,
-    pub veto_at: Option<f32>,
 }
 
 /// An alerted fall: new tracks on its path are the same object.
@@ -312,263 +258,6 @@ impl ThrowingAnalyzer {
                 && (r.fit_x.at(obs.t) as f32 - obs.x).abs() <= tol
                 && (r.fit_y.at(obs.t) as f32 - obs.y).abs() <= tol
         })
-    }
-
-    /// Measures the frame's shift against the background ([`motion`]) and
-    /// shifts luma and chroma into line (`luma_aligned`, `chroma_aligned`)
-    /// to the nearest pixel. The slow part of the shift (a
-    /// drift) is handed to the background models in whole pixels instead, so
-    /// the shift undone per frame stays about the size of the shake; live
-    /// tracks move with them.
-    fn compensate_motion(&mut self, dt: f32) {
-        let mut d = self
-            .motion
-            .estimate(&self.luma, self.background.background());
-        let k = (dt / DRIFT_S).clamp(0.0, 1.0);
-        self.drift.0 += (d.0 - self.drift.0) * k;
-        self.drift.1 += (d.1 - self.drift.1) * k;
-        let whole = (self.drift.0.round() as i32, self.drift.1.round() as i32);
-        if whole != (0, 0) {
-            // What the background showed at p is now at p + whole.
-            self.background.translate(whole);
-            self.chroma_background.translate(whole);
-            let by = (whole.0 as f32, whole.1 as f32);
-            self.motion.rebase(by);
-            self.drift = (self.drift.0 - by.0, self.drift.1 - by.1);
-            d = (d.0 - by.0, d.1 - by.1);
-            for track in &mut self.tracker.tracks {
-                for o in &mut track.obs {
-                    o.x += by.0;
-                    o.y += by.1;
-                }
-            }
-            tracing::debug!(
-                dx = whole.0,
-                dy = whole.1,
-                "throwing: background follows the camera's drift"
-            );
-        }
-        // Undone in whole pixels (a plain copy); the background's envelope
-        // (`shake_px`) takes the sub-pixel rest. Resampling to a fraction of
-        // a pixel smooths sensor noise and small dim objects with it: on
-        // the default suite's IR clips that delayed alerts by up to 0.8 s
-        // (docs/throwing-motion.md).
-        let rounded = (d.0.round(), d.1.round());
-        let rest = (d.0 - rounded.0).abs().max((d.1 - rounded.1).abs());
-        let tau = if rest > self.subpixel {
-            SUBPIXEL_RISE_S
-        } else {
-            SUBPIXEL_FALL_S
-        };
-        self.subpixel += (rest - self.subpixel) * (dt / tau).clamp(0.0, 1.0);
-        let shake = self.subpixel * self.headroom_gain;
-        self.background.set_subpixel_shake(shake);
-        self.chroma_background.set_subpixel_shake(shake);
-        tracing::trace!(
-            dx = d.0,
-            dy = d.1,
-            subpixel = self.subpixel,
-            headroom_gain = self.headroom_gain,
-            "throwing: measured shift"
-        );
-        let d = rounded;
-        self.last_shift = d;
-        if d == (0.0, 0.0) {
-            return;
-        }
-        let w = self.width as usize;
-        self.luma_aligned.resize(self.luma.len(), 0);
-        self.chroma_aligned.resize(self.chroma.len(), 0);
-        motion::shift_plane(&self.luma, &mut self.luma_aligned, w, d.0, d.1);
-        motion::shift_plane(&self.chroma, &mut self.chroma_aligned, w, d.0, d.1);
-        self.last_shift = d;
-    }
-
-    fn finding(
-        &mut self,
-        frame: &Frame,
-        track_id: u64,
-        obs: &[tracker::Obs],
-        fall: &Fall,
-    ) -> Option<Finding> {
-        let cal = &self.calibration;
-        let cell = cal.cell_at(fall.origin_x, fall.origin_y);
-        let used = &obs[fall.start..];
-        let last = used[used.len() - 1];
-        let (w, h) = (self.width as f32, self.height as f32);
-        let mean_y = used.iter().map(|o| o.y).sum::<f32>() / used.len() as f32;
-        let size_m = fall.size_px / cal.px_per_metre(mean_y).max(1e-3);
-        let mut confidence = fall.confidence;
-        if !cell.within {
-            confidence *= 0.8;
-        }
-        let (floor_confidence, second_floor) = floor_odds(
-            cal,
-            fall.origin_x,
-            fall.origin_y,
-            fall.origin_sigma_px,
-            cell.floor,
-        );
-        let mut details = serde_json::json!({
-            "origin": {
-                "floor": cell.floor,
-                "column": cell.column,
-                "column_label": cell.column_label,
-                "unit_label": cell.unit_label,
-                "x": fall.origin_x / w,
-                "y": fall.origin_y / h,
-                "within_calibration": cell.within,
-                "extrapolated_s": round4(fall.extrapolated_s as f64),
-                "floor_confidence": round4(floor_confidence as f64),
-                "second_floor": second_floor,
-            },
-            "acceleration_px_s2": fall.accel_px,
-            "acceleration_g": fall.accel_g,
-            "fall_duration_s": fall.duration_s,
-            "trajectory": std::iter::once([fall.origin_t * 1000.0, (fall.origin_x / w) as f64, (fall.origin_y / h) as f64])
-                .chain(used.iter().map(|o| [o.t * 1000.0, (o.x / w) as f64, (o.y / h) as f64]))
-                .map(|[t, x, y]| serde_json::json!([t.round() as i64, round4(x), round4(y)]))
-                .collect::<Vec<_>>(),
-            "confidence": confidence,
-            "object_size_px": fall.size_px,
-            "object_size_m": size_m,
-            "track": track_id,
-        });
-        if let Some(second) = &self.second_opinion {
-            let crop = crop_around(frame, last.x, last.y, (3.0 * last.side as f32).max(32.0));
-            match crop.map(|c| second.scorer.bird_probability(&c)) {
-                Some(Ok(p)) => {
-                    details["second_opinion"] =
-                        serde_json::json!({ "model": second.scorer.name(), "bird": p });
-                    if second.veto_at.is_some_and(|v| p >= v) {
-                        tracing::info!(
-                            track = track_id,
-                            bird = p,
-                            "throwing: candidate vetoed as a bird"
-                        );
-                        return None;
-                    }
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "throwing: second opinion failed; alerting without it")
-                }
-                None => {}
-            }
-        }
-        // Box around the whole path so far, from the origin.
-        let pad = fall.size_px / 2.0 + 1.0;
-        let xs = used.iter().map(|o| o.x).chain([fall.origin_x]);
-        let ys = used.iter().map(|o| o.y).chain([fall.origin_y]);
-        let (x0, x1) = xs.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
-        let (y0, y1) = ys.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
-        let bx0 = ((x0 - pad) / w).clamp(0.0, 1.0);
-        let by0 = ((y0 - pad) / h).clamp(0.0, 1.0);
-        let bbox = BBox {
-            x: bx0,
-            y: by0,
-            w: ((x1 + pad) / w).clamp(0.0, 1.0) - bx0,
-            h: ((y1 + pad) / h).clamp(0.0, 1.0) - by0,
-        };
-        let severity = if size_m >= self.critical_size_m {
-            Severity::Critical
-        } else {
-            Severity::Major
-        };
-        let picture = self.composite(frame, used, fall, &cell);
-        self.incidents += 1;
-        tracing::info!(
-            floor = cell.floor,
-            unit = %cell.unit_label,
-            accel_g = fall.accel_g,
-            confidence,
-            "throwing: falling object"
-        );
-        Some(Finding {
-            kind: AlertKind::Throwing,
-            severity,
-            state: AlertState::New,
-            incident: self.incidents,
-            score: confidence,
-            zone: Some("facade".into()),
-            bbox: Some(bbox),
-            details,
-            picture,
-        })
-    }
-
-    /// The trajectory drawn over the frame where the fall started, with the
-    /// origin window boxed.
-    fn composite(
-        &self,
-        frame: &Frame,
-        used: &[tracker::Obs],
-        fall: &Fall,
-        cell: &calibration::FacadeCell,
-    ) -> Option<RgbImage> {
-        let base = self
-            .history
-            .iter()
-            .min_by(|a, b| {
-                (a.0 - fall.origin_t)
-                    .abs()
-                    .total_cmp(&(b.0 - fall.origin_t).abs())
-            })
-            .map(|(_, rgb)| rgb.clone())
-            .unwrap_or_else(|| frame.rgb.clone());
-        let mut img = snapshot::to_image(&base, self.width, self.height).ok()?;
-        const WINDOW: Rgb<u8> = Rgb([255, 220, 0]);
-        const PATH: Rgb<u8> = Rgb([255, 140, 0]);
-        if let Some(b) = self.calibration.cell_box(cell.floor, cell.column) {
-            snapshot::draw_box(&mut img, b, WINDOW, 2);
-        }
-        // Fitted path from the origin to the last observation, thin.
-        let t_end = used[used.len() - 1].t;
-        let steps = (((t_end - fall.origin_t) * 60.0).ceil() as usize).max(1);
-        let at = |t: f64| -> (f32, f32) {
-            let x = if t < used[0].t {
-                fall.fit_x.at(used[0].t) + fall.fit_x.rate(used[0].t) * (t - used[0].t)
-            } else {
-                fall.fit_x.at(t)
-            };
-            (x as f32, fall.fit_y.at(t) as f32)
-        };
-        let mut prev = at(fall.origin_t);
-        for s in 1..=steps {
-            let p = at(fall.origin_t + (t_end - fall.origin_t) * s as f64 / steps as f64);
-            snapshot::draw_line(&mut img, prev, p, PATH, 2);
-            prev = p;
-        }
-        // Observed points, with a cross at each.
-        for o in used {
-            snapshot::draw_line(
-                &mut img,
-                (o.x - 2.0, o.y),
-                (o.x + 2.0, o.y),
-                snapshot::ALERT_RED,
-                1,
-            );
-            snapshot::draw_line(
-                &mut img,
-                (o.x, o.y - 2.0),
-                (o.x, o.y + 2.0),
-                snapshot::ALERT_RED,
-                1,
-            );
-        }
-        let last = used[used.len() - 1];
-        let r = last.side as f32 / 2.0 + 2.0;
-        snapshot::draw_box(
-            &mut img,
-            BBox {
-                x: (last.x - r) / self.width as f32,
-                y: (last.y - r) / self.height as f32,
-                w: 2.0 * r / self.width as f32,
-                h: 2.0 * r / self.height as f32,
-            },
-            snapshot::ALERT_RED,
-            1,
-        );
-        Some(img)
     }
 }
 
@@ -862,36 +551,6 @@ pub fn luma_chroma_into(rgb: &[u8], y: &mut Vec<u8>, c: &mut Vec<u8>) {
     }
 }
 
-/// How sure the floor of an origin at (x, y) is, given the origin row's
-/// standard uncertainty `sigma_px`: the share of a normal distribution
-/// around `y` that falls in `floor`'s band, and the floor with the next
-/// largest share (`None` when no other floor gets any).
-fn floor_odds(cal: &Calibration, x: f32, y: f32, sigma_px: f32, floor: i32) -> (f32, Option<i32>) {
-    let sigma = sigma_px.max(0.25);
-    let mut shares: Vec<(i32, f32)> = Vec::new();
-    const STEPS: i32 = 64;
-    for k in -STEPS..=STEPS {
-        let z = 4.0 * k as f32 / STEPS as f32;
-        let weight = (-0.5 * z * z).exp();
-        let f = cal.cell_at(x, y + z * sigma).floor;
-        match shares.iter_mut().find(|(g, _)| *g == f) {
-            Some((_, s)) => *s += weight,
-            None => shares.push((f, weight)),
-        }
-    }
-    let total: f32 = shares.iter().map(|(_, s)| s).sum::<f32>().max(1e-6);
-    let own = shares
-        .iter()
-        .find(|(g, _)| *g == floor)
-        .map_or(0.0, |(_, s)| *s);
-    let second = shares
-        .iter()
-        .filter(|(g, s)| *g != floor && *s > 0.0)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(g, _)| *g);
-    (own / total, second)
-}
-
 /// `mask` grown sideways by `by` pixels on each side, row by row.
 fn widen(mask: &[bool], width: u32, by: usize) -> Vec<bool> {
     let w = width as usize;
@@ -908,20 +567,4 @@ fn widen(mask: &[bool], width: u32, by: usize) -> Vec<bool> {
         }
     }
     out
-}
-
-fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
-}
-
-/// A square crop of `side` pixels centred on (x, y), clamped to the frame.
-fn crop_around(frame: &Frame, x: f32, y: f32, side: f32) -> Option<RgbImage> {
-    let img = snapshot::to_image(&frame.rgb, frame.width, frame.height).ok()?;
-    let s = (side.round() as u32)
-        .min(frame.width)
-        .min(frame.height)
-        .max(1);
-    let x0 = ((x - s as f32 / 2.0).max(0.0) as u32).min(frame.width - s);
-    let y0 = ((y - s as f32 / 2.0).max(0.0) as u32).min(frame.height - s);
-    Some(image::imageops::crop_imm(&img, x0, y0, s, s).to_image())
 }

@@ -34,7 +34,7 @@
 //! most its `timeout_s`) and a changed one started again from its cursor in
 //! the file; a new one starts at the newest row ([`Store::set_sinks`]).
 
-use super::adapter::{Adapter, Context, HttpRequest, Outgoing, RateLimit, Reply};
+use super::adapter::{Adapter, Context, HttpRequest, Outgoing, Reply};
 use crate::base::{lock, wait_timeout, Backoff};
 use crate::delivery::outbox::SinkRow;
 use crate::delivery::store::Store;
@@ -43,6 +43,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+mod limiter;
+use limiter::Limiter;
 
 /// Most rows a notifier holds read ahead of its cursor (the merge window).
 pub const READ_AHEAD: usize = 1000;
@@ -356,62 +359,6 @@ struct Item {
     held: bool,
     /// Payload bytes.
     bytes: usize,
-}
-
-/// A sliding window of send times.
-struct Limiter {
-    limit: Option<RateLimit>,
-    sent: VecDeque<Instant>,
-    /// The vendor said to wait until then.
-    blocked_until: Option<Instant>,
-}
-
-impl Limiter {
-    fn new(limit: Option<RateLimit>) -> Limiter {
-        Limiter {
-            limit: limit.filter(|l| l.requests > 0),
-            sent: VecDeque::new(),
-            blocked_until: None,
-        }
-    }
-
-    /// `None` when a request may go now, else when it may.
-    fn ready_at(&mut self, now: Instant) -> Option<Instant> {
-        if let Some(t) = self.blocked_until {
-            if now < t {
-                return Some(t);
-            }
-            self.blocked_until = None;
-        }
-        let l = self.limit?;
-        while self
-            .sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= l.per)
-        {
-            self.sent.pop_front();
-        }
-        if (self.sent.len() as u32) < l.requests {
-            None
-        } else {
-            self.sent.front().map(|t| *t + l.per)
-        }
-    }
-
-    fn record(&mut self, now: Instant) {
-        if self.limit.is_some() {
-            self.sent.push_back(now);
-        }
-    }
-
-    /// The vendor's own limit was hit.
-    fn block(&mut self, now: Instant, wait: Option<Duration>) {
-        let wait = wait
-            .or(self.limit.map(|l| l.per))
-            .unwrap_or(Duration::from_secs(60))
-            .min(Duration::from_secs(3600));
-        self.blocked_until = Some(now + wait);
-    }
 }
 
 /// What one HTTP exchange gave.
@@ -823,28 +770,6 @@ fn describe(e: &ureq::Error, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limiter_keeps_a_sliding_window() {
-        let per = Duration::from_secs(60);
-        let mut l = Limiter::new(Some(RateLimit { requests: 2, per }));
-        let t0 = Instant::now();
-        assert!(l.ready_at(t0).is_none());
-        l.record(t0);
-        l.record(t0 + Duration::from_secs(10));
-        assert_eq!(l.ready_at(t0 + Duration::from_secs(30)), Some(t0 + per));
-        assert!(l.ready_at(t0 + per).is_none());
-        l.block(t0 + per, Some(Duration::from_secs(5)));
-        assert_eq!(
-            l.ready_at(t0 + per),
-            Some(t0 + per + Duration::from_secs(5))
-        );
-        let mut none = Limiter::new(None);
-        for _ in 0..100 {
-            none.record(t0);
-        }
-        assert!(none.ready_at(t0).is_none());
-    }
 
     #[test]
     fn urls_in_errors_lose_their_query() {

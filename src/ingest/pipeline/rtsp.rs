@@ -16,7 +16,8 @@ use gstreamer_app as gst_app;
 
 use super::{add_tail, link_to_fakesink, make, post, SinkMode};
 use super::{MSG_MISSING_ELEMENT, MSG_UNSUPPORTED_CODEC};
-use crate::ingest::config::{redact_params, redact_url, Transport};
+use crate::base::{redact, UrlPaths, MASK};
+use crate::ingest::config::Transport;
 use crate::ingest::encoded::{EncodedTap, EncodedUnit};
 use crate::ingest::IngestError;
 
@@ -43,7 +44,7 @@ pub(crate) const OFFERED_VIDEO: u8 = 2;
 impl RtspTarget {
     /// Splits `rtsp://user:pass@host:port/path` (user and password percent-encoded).
     pub fn parse(url: &str) -> RtspTarget {
-        let redacted = redact_url(url);
+        let redacted = redact(url, UrlPaths::Keep);
         let without_credentials = |redacted| RtspTarget {
             location: url.to_string(),
             user: None,
@@ -75,14 +76,14 @@ impl RtspTarget {
         }
     }
 
-    /// Removes the password, and the values of secret URL parameters
-    /// ([`redact_params`]), from a text GStreamer produced, should they appear.
+    /// Removes the password, and user information and secret parameters
+    /// ([`redact`]), from a text GStreamer produced, should they appear.
     pub fn scrub(&self, text: &str) -> String {
         let text = match &self.password {
-            Some(p) if !p.is_empty() => text.replace(p.as_str(), "***"),
+            Some(p) if !p.is_empty() => text.replace(p.as_str(), MASK),
             _ => text.to_string(),
         };
-        redact_params(&text)
+        redact(&text, UrlPaths::Keep)
     }
 }
 
