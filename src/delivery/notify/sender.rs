@@ -35,7 +35,7 @@
 //! the file; a new one starts at the newest row ([`Store::set_sinks`]).
 
 use super::adapter::{Adapter, Context, HttpRequest, Outgoing, Reply};
-use crate::base::{lock, wait_timeout, Backoff};
+use crate::base::{lock, redact, wait_timeout, Backoff, UrlPaths};
 use crate::delivery::outbox::SinkRow;
 use crate::delivery::store::Store;
 use serde::Serialize;
@@ -758,13 +758,11 @@ impl Worker {
 }
 
 /// A transport error in words, without the URL's query (keys live there).
+/// A failed request's error as logged and shown on the console: the URL is
+/// cut to its host (`https://host/***`), because a chat bot's key may be its
+/// path (Feishu) or its query (WeCom, DingTalk); see `docs/redaction.md`.
 fn describe(e: &ureq::Error, url: &str) -> String {
-    let shown = url.split(['?', '#']).next().unwrap_or(url);
-    let mut text = e.to_string();
-    if url != shown {
-        text = text.replace(url, shown);
-    }
-    format!("{shown}: {text}")
+    redact(&format!("{url}: {e}"), UrlPaths::Hide)
 }
 
 #[cfg(test)]
@@ -777,6 +775,16 @@ mod tests {
         let e = ureq::Error::Io(std::io::Error::other(format!("refused by {url}")));
         let text = describe(&e, url);
         assert!(!text.contains("SECRET"), "{text}");
-        assert!(text.starts_with("https://qyapi.weixin.qq.com/cgi-bin/webhook/send"));
+        assert!(text.starts_with("https://qyapi.weixin.qq.com/"), "{text}");
+        assert!(text.contains("refused by"), "{text}");
+    }
+
+    #[test]
+    fn a_key_in_the_path_is_hidden_too() {
+        let url = "https://open.feishu.cn/open-apis/bot/v2/hook/PATHSECRET";
+        let e = ureq::Error::Io(std::io::Error::other(format!("refused by {url}")));
+        let text = describe(&e, url);
+        assert!(!text.contains("PATHSECRET"), "{text}");
+        assert!(text.starts_with("https://open.feishu.cn/"), "{text}");
     }
 }
