@@ -17,6 +17,7 @@ mod detector_runtime;
 mod fire_analyzer;
 mod fire_config;
 mod fire_e2e;
+mod fire_light;
 mod fire_models;
 mod garbage_analyzer;
 mod garbage_config;

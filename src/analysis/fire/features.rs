@@ -319,6 +319,11 @@ impl Extractor {
             .then_some((&self.churn_abs[..], &self.churn_sum[..]))
     }
 
+    /// The analysis-grid luma of the last frame processed.
+    pub fn luma(&self) -> &[u8] {
+        &self.prev_y
+    }
+
     /// The analysis-grid RGB image of the last frame (for crops).
     pub fn analysis_rgb(&self) -> &[[u8; 3]] {
         &self.rgb

@@ -29,6 +29,7 @@ pub mod config;
 pub mod features;
 pub mod flame;
 pub mod lifecycle;
+pub mod light;
 pub mod models;
 pub mod regions;
 pub mod smoke;
@@ -572,6 +573,10 @@ impl Analyzer for FireAnalyzer {
         } else {
             Vec::new()
         };
+        if self.cfg.smoke {
+            let luma = st.extractor.luma();
+            st.smoke.fit_light(t, &st.grid, luma, &st.zones, &smoky);
+        }
         st.history.push(
             t,
             &stats,
@@ -744,6 +749,11 @@ impl Analyzer for FireAnalyzer {
                     tex_n = r.tex_n,
                     still = r.still_ok,
                     lit = !r.lit_ok,
+                    light_follow = r.light.follow(),
+                    light_slope = r.light.slope,
+                    light_ratio = r.light.ratio,
+                    light_spread = r.light.spread,
+                    light_cells = r.light.cells,
                     churn_noise = st.smoke.churn_noise,
                     veil = r.veil_cells,
                     edge = r.edge_cells,
@@ -1046,6 +1056,15 @@ fn smoke_cues(r: &SmokeRegion, p: &SmokeParams) -> Vec<ExplainCue> {
                 "lit_texture_and_contrast",
                 r.tex_follow.min(r.textured_ratio) as f64,
                 smoke::LIT_FOLLOW as f64,
+            ));
+        }
+        if r.light.judges() {
+            // Lit by the pixels' fit when the light follow reaches
+            // LIT_FIT_FOLLOW (docs/fire.md, "Light fit").
+            v.push(ExplainCue::at_most(
+                "light_follow",
+                r.light.follow() as f64,
+                light::LIT_FIT_FOLLOW as f64,
             ));
         }
     }

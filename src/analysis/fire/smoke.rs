@@ -33,7 +33,10 @@
 //! `smoke_churn`) or have lost its edges, must not [slide](slide) sideways
 //! (both side edges moving the same way: a vehicle or its light), and must
 //! not be [lit, not veiled](lit_not_veiled) (a textured patch whose texture
-//! and contrast kept up with its brightness: sun through cloud).
+//! and contrast kept up with its brightness: sun through cloud), nor lit by
+//! the [light fit](super::light) (its pixels, flat ground included,
+//! brightened in proportion to their background, where a veil brightens
+//! the dark ones most).
 //!
 //! The background starts as each cell's median over the first two seconds (so
 //! people passing by leave no ghost), then follows the scene with a time
@@ -49,6 +52,7 @@
 //! not smoke candidates ([`find`]'s `excluded`).
 
 use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
+use super::light::{LightFit, LightModel};
 use super::regions::{group, CellRegion};
 
 /// Seconds a cell must stay smoky (70 % of its frames) to be a candidate.
@@ -236,6 +240,12 @@ pub struct SmokeModel {
     /// surface multiplies both (about 1); a veil adds light and lowers the
     /// gradient (below 1).
     pub tex_follow: Vec<f32>,
+    /// The per-pixel background and the candidate cells' light fits.
+    pub light: LightModel,
+    /// Per cell, the rate (0..1) at which the last frame was learnt into
+    /// the background (0 during the warm-up and outside the zones).
+    rate: Vec<f32>,
+    last_dt: f64,
 }
 
 impl SmokeModel {
@@ -265,6 +275,9 @@ impl SmokeModel {
             churn_noise: 0.0,
             churny: vec![false; cells],
             tex_follow: vec![0.0; cells],
+            light: LightModel::new(cells),
+            rate: vec![0.0; cells],
+            last_dt: 0.0,
         }
     }
 
@@ -313,6 +326,7 @@ impl SmokeModel {
         let learnt = t - started >= WARMUP_S;
         let dt = (t - self.last_t).clamp(0.0, 5.0);
         self.last_t = t;
+        self.last_dt = dt;
         self.frames += 1;
         if learnt && !self.warmup.is_empty() {
             self.learn_warmup();
@@ -386,6 +400,7 @@ impl SmokeModel {
         self.moving_now.clone_from(&cur_moving);
         self.measure_churn(zones, churn, learnt, dt);
         let mut smoky = vec![false; cells];
+        self.rate.iter_mut().for_each(|r| *r = 0.0);
         // `c` indexes several parallel per-cell arrays.
         #[allow(clippy::needless_range_loop)]
         for c in 0..cells {
@@ -468,6 +483,9 @@ impl SmokeModel {
             } else {
                 alpha
             };
+            if let Some(r) = self.rate.get_mut(c) {
+                *r = a;
+            }
             self.bg_contrast[c] += a * (contrast - self.bg_contrast[c]);
             self.bg_grad[c] += a * (grad - self.bg_grad[c]);
             self.bg_y[c] += a * (y - self.bg_y[c]);
@@ -498,6 +516,19 @@ impl SmokeModel {
             }
         }
         smoky
+    }
+
+    /// Feeds the frame's analysis luma to the [light fit](super::light):
+    /// warm-up samples first, then the fits of the cells `smoky` marks (and
+    /// those smoky in the last few frames) and the per-pixel background,
+    /// learnt at the rate [`update`](Self::update) just learnt each cell.
+    pub fn fit_light(&mut self, t: f64, grid: &Grid, luma: &[u8], zones: &ZoneMap, smoky: &[bool]) {
+        if self.learnt(t) {
+            self.light
+                .update(luma, grid, zones, smoky, &self.rate, self.last_dt);
+        } else {
+            self.light.warmup(luma, self.age(t), WARMUP_S);
+        }
     }
 
     /// Each cell's churn in the last frame, the zones' floor of it, and which
@@ -640,13 +671,16 @@ pub struct SmokeRegion {
     /// with some texture, and how many there were.
     pub tex_follow: f32,
     pub tex_n: usize,
+    /// The region's pooled [light fit](super::light::LightFit).
+    pub light: LightFit,
     pub size_ok: bool,
     pub in_place_ok: bool,
     pub growing_ok: bool,
     pub churn_ok: bool,
     /// The region did not slide sideways (see [`MIN_SLIDE`]).
     pub still_ok: bool,
-    /// The region is not a textured patch lit up (see [`lit_not_veiled`]).
+    /// The region is not a textured patch lit up (see [`lit_not_veiled`])
+    /// nor lit by the [light fit](super::light::LightFit::lit).
     pub lit_ok: bool,
     /// The zone had an open incident (growth not required).
     pub sustaining: bool,
@@ -868,10 +902,15 @@ pub fn find(
             tex_follow,
             textured_ratio,
         );
+        // Lit, by the pixels: they brightened in proportion to their
+        // background (flat ground included), where a veil lifts the dark
+        // ones most.
+        let light = model.light.region(&region.cells);
         out.push(SmokeRegion {
             drift,
             tex_follow,
             tex_n,
+            light,
             motion,
             churn,
             churn_level,
@@ -882,7 +921,7 @@ pub fn find(
                 || churn >= MIN_CHURN
                 || (textured.len() >= MIN_TEXTURED_CELLS && textured_ratio <= MAX_TEXTURED_RATIO),
             still_ok: drift.abs() < MIN_SLIDE as f32,
-            lit_ok: !lit,
+            lit_ok: !lit && !light.lit(),
             sustaining,
             region,
             cells: now,
