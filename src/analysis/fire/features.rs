@@ -228,6 +228,9 @@ pub struct Extractor {
     pub grid: Grid,
     rgb: Vec<[u8; 3]>,
     y: Vec<u8>,
+    /// Chroma (Cb, Cr) of each analysis pixel of the last frame.
+    cb: Vec<u8>,
+    cr: Vec<u8>,
     prev_y: Vec<u8>,
     /// Luma change of each pixel in the previous frame.
     prev_dy: Vec<i16>,
@@ -274,8 +277,14 @@ pub struct FrameMeans {
 /// a very bright pixel, `Y ≥ max(200, mean Y + 60)`.
 #[inline]
 pub fn is_flame_colour(p: [u8; 3], m: &FrameMeans) -> bool {
+    let (y, cb, cr) = ycbcr(p[0] as i32, p[1] as i32, p[2] as i32);
+    flame_rule(p, y, cb, cr, m)
+}
+
+/// [`is_flame_colour`] for a pixel whose [`ycbcr`] is already known.
+#[inline]
+fn flame_rule(p: [u8; 3], y: i32, cb: i32, cr: i32, m: &FrameMeans) -> bool {
     let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
-    let (y, cb, cr) = ycbcr(r, g, b);
     if m.grey {
         return y >= (m.y + 60).max(200);
     }
@@ -292,6 +301,8 @@ impl Extractor {
             grid,
             rgb: vec![[0; 3]; n],
             y: vec![0; n],
+            cb: vec![0; n],
+            cr: vec![0; n],
             prev_y: vec![0; n],
             prev_dy: vec![0; n],
             prev_flame: vec![false; n],
@@ -333,26 +344,37 @@ impl Extractor {
     pub fn process(&mut self, frame_rgb: &[u8], zones: &ZoneMap) -> CellStats {
         let g = self.grid;
         self.downsample(frame_rgb);
-        // Frame means (colour reference) and luma.
-        let (mut sy, mut scb, mut scr) = (0i64, 0i64, 0i64);
-        for (p, yo) in self.rgb.iter().zip(self.y.iter_mut()) {
+        let have_prev = self.have_prev;
+        // One colour conversion per pixel, kept for the passes below: frame
+        // means (colour reference), luma and the frame's mean luma change.
+        let (mut sy, mut scb, mut scr, mut sdy) = (0i64, 0i64, 0i64, 0u64);
+        for ((((p, yo), cbo), cro), py) in self
+            .rgb
+            .iter()
+            .zip(self.y.iter_mut())
+            .zip(self.cb.iter_mut())
+            .zip(self.cr.iter_mut())
+            .zip(&self.prev_y)
+        {
             let (y, cb, cr) = ycbcr(p[0] as i32, p[1] as i32, p[2] as i32);
+            // BT.601 integer luma and chroma of 8-bit RGB lie in 0..=255.
             *yo = y.clamp(0, 255) as u8;
+            *cbo = cb.clamp(0, 255) as u8;
+            *cro = cr.clamp(0, 255) as u8;
             sy += y as i64;
             scb += cb as i64;
             scr += cr as i64;
+            sdy += yo.abs_diff(*py) as u64;
         }
         let n = (g.w * g.h).max(1) as i64;
         let (mcb, mcr) = ((scb / n) as i32, (scr / n) as i32);
         // Grey (IR) frames: hardly any pixel's colour stands out from the
         // frame's average tint.
         let colourful = self
-            .rgb
+            .cb
             .iter()
-            .filter(|p| {
-                let (_, cb, cr) = ycbcr(p[0] as i32, p[1] as i32, p[2] as i32);
-                (cb - mcb).abs() + (cr - mcr).abs() > GREY_CHROMA
-            })
+            .zip(&self.cr)
+            .filter(|(cb, cr)| (**cb as i32 - mcb).abs() + (**cr as i32 - mcr).abs() > GREY_CHROMA)
             .count();
         let means = FrameMeans {
             y: (sy / n) as i32,
@@ -362,36 +384,37 @@ impl Extractor {
         };
         // Change threshold: above noise and compression flutter, scaled up
         // when the whole frame is in turmoil (headlights, exposure steps).
-        let mut mean_abs_dy = 0.0f32;
-        if self.have_prev {
-            let mut s = 0u64;
-            for (a, b) in self.y.iter().zip(&self.prev_y) {
-                s += a.abs_diff(*b) as u64;
-            }
-            mean_abs_dy = s as f32 / n as f32;
-        }
+        let mean_abs_dy = if have_prev {
+            sdy as f32 / n as f32
+        } else {
+            0.0
+        };
         let change_threshold = (2.5 * mean_abs_dy).clamp(12.0, 40.0) as u8;
+        let thr = change_threshold as i16;
+        let move_dy = (change_threshold as u16).max(MOVE_DY);
 
         let churn_ready = self.ring_len >= CHURN_LAG;
-        self.churn_abs.fill(0);
-        self.churn_sum.fill(0);
-        let past = &self.ring[self.ring_head];
         let mut st = CellStats::zeroed(g.cells());
         st.grey = means.grey;
         st.mean_y = means.y as f32;
         st.change_threshold = change_threshold;
+        self.churn_abs.fill(0);
+        self.churn_sum.fill(0);
+        let past = &self.ring[self.ring_head];
         for y in 0..g.h {
             let row = y * g.w;
+            let cell_row = (y / CELL) * g.gw;
             for x in 0..g.w {
                 let i = row + x;
                 if zones.pixel[i] == NO_ZONE {
                     self.flame[i] = false;
                     continue;
                 }
-                let c = g.cell_of(x, y);
+                let c = cell_row + x / CELL;
                 let p = self.rgb[i];
                 let luma = self.y[i];
-                let flame = is_flame_colour(p, &means);
+                let (cb, cr) = (self.cb[i] as i32, self.cr[i] as i32);
+                let flame = flame_rule(p, luma as i32, cb, cr, &means);
                 self.flame[i] = flame;
                 if flame {
                     st.flame_n[c] += 1;
@@ -403,29 +426,29 @@ impl Extractor {
                     }
                 }
                 let dy = luma as i16 - self.prev_y[i] as i16;
-                if self.have_prev {
-                    if flame != self.prev_flame[i] {
+                if have_prev {
+                    let was = self.prev_flame[i];
+                    if flame != was {
                         st.flame_toggled[c] += 1;
                     }
-                    if flame || self.prev_flame[i] {
+                    if flame || was {
                         st.flame_dy[c] += dy.unsigned_abs() as u32;
-                    }
-                    if dy.unsigned_abs() >= (change_threshold as u16).max(MOVE_DY) {
-                        st.moved[c] += 1;
-                    }
-                }
-                if self.have_prev && (flame || self.prev_flame[i]) {
-                    let thr = change_threshold as i16;
-                    if dy.abs() >= thr {
-                        st.flame_changed[c] += 1;
-                        st.changed_row[c] += y as u32;
-                        let before = self.prev_dy[i];
-                        if before.abs() >= thr && (before > 0) != (dy > 0) {
-                            st.flame_flip[c] += 1;
+                        if dy.abs() >= thr {
+                            st.flame_changed[c] += 1;
+                            st.changed_row[c] += y as u32;
+                            let before = self.prev_dy[i];
+                            if before.abs() >= thr && (before > 0) != (dy > 0) {
+                                st.flame_flip[c] += 1;
+                            }
                         }
                     }
+                    if dy.unsigned_abs() >= move_dy {
+                        st.moved[c] += 1;
+                    }
+                    self.prev_dy[i] = dy;
+                } else {
+                    self.prev_dy[i] = 0;
                 }
-                self.prev_dy[i] = if self.have_prev { dy } else { 0 };
                 if churn_ready {
                     let d = luma as i32 - past[i] as i32;
                     self.churn_abs[c] += d.unsigned_abs();
@@ -435,7 +458,6 @@ impl Extractor {
                 let down = if y + 1 < g.h { self.y[i + g.w] } else { luma };
                 st.y_sum[c] += luma as u32;
                 st.grad_sum[c] += luma.abs_diff(right) as u32 + luma.abs_diff(down) as u32;
-                let (_, cb, cr) = ycbcr(p[0] as i32, p[1] as i32, p[2] as i32);
                 st.chroma_sum[c] += ((cb - 128).abs() + (cr - 128).abs()) as u32;
                 st.warm_sum[c] += cr - cb;
             }
@@ -461,6 +483,25 @@ impl Extractor {
             return;
         }
         let stride = g.frame_w * 3;
+        if ds == 2 {
+            // The common case (640 to 959 pixels wide): 2×2 blocks read as
+            // pairs of pixels from two rows.
+            for (y, out) in self.rgb.chunks_exact_mut(g.w).enumerate() {
+                let top = &frame_rgb[2 * y * stride..][..g.w * 6];
+                let bottom = &frame_rgb[(2 * y + 1) * stride..][..g.w * 6];
+                for ((o, a), b) in out
+                    .iter_mut()
+                    .zip(top.chunks_exact(6))
+                    .zip(bottom.chunks_exact(6))
+                {
+                    let sum = |k: usize| {
+                        (a[k] as u32 + a[k + 3] as u32 + b[k] as u32 + b[k + 3] as u32) / 4
+                    };
+                    *o = [sum(0) as u8, sum(1) as u8, sum(2) as u8];
+                }
+            }
+            return;
+        }
         let div = (ds * ds) as u32;
         for y in 0..g.h {
             for x in 0..g.w {
