@@ -11,7 +11,10 @@
 //! 2. [`flame`]: cells that stay flame-coloured form candidate regions, kept
 //!    when they flicker, do not blink off, and stay in place.
 //! 3. [`smoke`]: cells whose texture fades to grey against a slow background
-//!    form regions, kept when they persist and grow or rise.
+//!    form regions, kept when they persist and grow or rise, and do not
+//!    move like a rigid thing ([`objects`]). A smoke region round a flame
+//!    candidate is that flame's glow (`fire`); one round a young flame's
+//!    bright flickering core waits for the flame ([`glow`]).
 //! 4. Optional second opinions ([`FlameVerifier`], [`FireDetector`]; the ONNX
 //!    ones and building an analyzer with them are in [`models`]), fused by
 //!    the rule in `docs/fire.md`. Where people and vehicles are
@@ -28,9 +31,11 @@
 pub mod config;
 pub mod features;
 pub mod flame;
+pub mod glow;
 pub mod lifecycle;
 pub mod light;
 pub mod models;
+pub mod objects;
 pub mod regions;
 pub mod smoke;
 
@@ -171,6 +176,8 @@ pub struct FireAnalyzer {
     /// Per zone and kind: the cues of the last sighting, for the explanation
     /// of the alert it opens.
     last_cues: Vec<[Vec<ExplainCue>; 2]>,
+    /// Per zone, the hold of smoke round a young flame's core (see [`glow`]).
+    core_hold: glow::CoreHold,
 }
 
 /// The last frame's candidates, drawn by [`Analyzer::draw_debug`].
@@ -230,6 +237,7 @@ impl FireAnalyzer {
             debug: DebugView::default(),
             rejected_at: vec![[f64::NEG_INFINITY; 2]; n],
             last_cues: vec![[Vec::new(), Vec::new()]; n],
+            core_hold: glow::CoreHold::new(n),
         }
     }
 
@@ -693,7 +701,8 @@ impl Analyzer for FireAnalyzer {
         // (hot pixels, enough area: `colour` holds) is that flame's glow or
         // its own smoke: it counts as the flame's sighting (`fire`, cue
         // `glow`), so a visible flame is never reported as mere smoke; it
-        // counts as smoke too only when it also lost texture (edge loss),
+        // counts as smoke too only when it also lost texture (edge loss, in at
+        // least three cells: `lost_edges`),
         // which a glow, lifting the wall's light, does not.
         let mut smoke_obs: Vec<Option<Observation>> = vec![None; nz];
         if self.cfg.smoke {
@@ -712,9 +721,11 @@ impl Analyzer for FireAnalyzer {
                 &st.flame_boxes,
                 excluded,
             );
+            let hold = &mut self.core_hold;
             let round_flame = |r: &SmokeRegion| {
                 self.cfg.flame
-                    && r.hit()
+                    && (r.hit()
+                        || (r.size_ok && !r.is_glow() && hold.recent(r.region.zone as usize, t)))
                     && flames
                         .iter()
                         .any(|f| f.colour_ok && touches(&r.region, &f.region))
@@ -725,7 +736,24 @@ impl Analyzer for FireAnalyzer {
                 regions.iter().filter(|r| round_flame(r)).cloned().collect();
             let regions: Vec<SmokeRegion> = regions
                 .into_iter()
-                .filter(|r| !round_flame(r) || r.edge_cells > 0)
+                .filter(|r| !round_flame(r) || lost_edges(r))
+                .collect();
+            // A veil round a young flame's bright flickering core waits for
+            // the flame to become a candidate (see `glow`).
+            let core_frames = st.history.frames_within(smoke::PERSIST_S);
+            let regions: Vec<SmokeRegion> = regions
+                .into_iter()
+                .filter(|r| {
+                    let core = (r.hit() && !r.sustaining)
+                        .then(|| glow::core(&st.history, st.grid.gw, r.region.bbox, core_frames))
+                        .flatten()
+                        .filter(|c| glow::centred(r.region.bbox, *c));
+                    let held = core.is_some() && hold.hold(r.region.zone as usize, t);
+                    if held {
+                        tracing::debug!(t, zone = r.region.zone, bbox = ?r.region.bbox, core = ?core, "fire: smoke round a bright flickering core held, waiting for the flame");
+                    }
+                    !held
+                })
                 .collect();
             for r in glow.iter().chain(&regions) {
                 tracing::trace!(
@@ -781,7 +809,7 @@ impl Analyzer for FireAnalyzer {
                 }
                 if let Some(g) = glow
                     .iter()
-                    .find(|g| g.region.zone as usize == zi && g.edge_cells == 0)
+                    .find(|g| g.region.zone as usize == zi && !lost_edges(g))
                 {
                     let mut cues = smoke_cues(g, &st.smoke_params);
                     cues.push(ExplainCue::at_least("touches_flame_cells", 1.0, 1.0));
@@ -1071,13 +1099,22 @@ fn smoke_cues(r: &SmokeRegion, p: &SmokeParams) -> Vec<ExplainCue> {
     v
 }
 
-/// Whether two cell regions of one zone overlap or touch (within one cell).
+/// Whether two cell regions of one zone overlap or touch: within two cells,
+/// the gap across which cells join one region ([`regions::group`]), so a
+/// glow a row clear of its flame's cells is still round it.
 fn touches(a: &CellRegion, b: &CellRegion) -> bool {
     a.zone == b.zone
-        && a.bbox.0 <= b.bbox.2 + 1
-        && b.bbox.0 <= a.bbox.2 + 1
-        && a.bbox.1 <= b.bbox.3 + 1
-        && b.bbox.1 <= a.bbox.3 + 1
+        && a.bbox.0 <= b.bbox.2 + 2
+        && b.bbox.0 <= a.bbox.2 + 2
+        && a.bbox.1 <= b.bbox.3 + 2
+        && b.bbox.1 <= a.bbox.3 + 2
+}
+
+/// Whether a smoke region round a flame lost its background's edges in at
+/// least [`smoke::MIN_TEXTURED_CELLS`] cells: smoke as well as glow (a glow
+/// only lifts the light; one cell of edge loss in a big glow is noise).
+fn lost_edges(r: &SmokeRegion) -> bool {
+    r.edge_cells >= smoke::MIN_TEXTURED_CELLS
 }
 
 /// The cells under `boxes` (normalised), grown by one cell each way.

@@ -31,7 +31,9 @@
 //! To *open* an incident a hitting region must also churn inside (wisps
 //! moving both ways, against the camera's churn noise learnt over a minute;
 //! `smoke_churn`) or have lost its edges, must not [slide](slide) sideways
-//! (both side edges moving the same way: a vehicle or its light), and must
+//! (both side edges moving the same way: a vehicle or its light; or, see
+//! [`objects`](super::objects), a rigid band matching itself shifted, or one
+//! edge running at vehicle speed while the region does not rise), and must
 //! not be [lit, not veiled](lit_not_veiled) (a textured patch whose texture
 //! and contrast kept up with its brightness: sun through cloud), nor lit by
 //! the [light fit](super::light) (its pixels, flat ground included,
@@ -53,6 +55,7 @@
 
 use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
 use super::light::{LightFit, LightModel};
+use super::objects::{candidate_span, entering, rigid_shift, running_edge, RUN_S};
 use super::regions::{group, CellRegion};
 
 /// Seconds a cell must stay smoky (70 % of its frames) to be a candidate.
@@ -166,6 +169,23 @@ pub fn smoky_span(
         }
     }
     span
+}
+
+/// Smoky cells `age` frames ago per column of the cell box `(x0, y0, x1,
+/// y1)` (inclusive), from column `x0` on.
+pub fn column_counts(
+    smoky: &[u32],
+    gw: usize,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    age: usize,
+) -> Vec<u16> {
+    (x0..=x1)
+        .map(|x| {
+            (y0..=y1)
+                .filter(|&y| smoky.get(y * gw + x).is_some_and(|b| b >> age & 1 == 1))
+                .count() as u16
+        })
+        .collect()
 }
 
 /// How far a region slid sideways from span `before` to span `now` (left
@@ -879,7 +899,28 @@ pub fn find(
         let span_now = smoky_span(&hist.smoky, grid.gw, band, 0);
         let span_then = smoky_span(&hist.smoky, grid.gw, band, lag);
         let drift = match (span_then, span_now) {
-            (Some(a), Some(b)) => slide(a, b),
+            (Some(a), Some(b)) => {
+                // A rigid band matches itself shifted; a vehicle's body
+                // comes into view one end first (see `objects`).
+                let rigid = rigid_shift(
+                    &column_counts(&hist.smoky, grid.gw, band, lag),
+                    &column_counts(&hist.smoky, grid.gw, band, 0),
+                    pad,
+                );
+                let run_age = hist.frames_within(RUN_S).saturating_sub(1).max(1);
+                let run = match (
+                    candidate_span(&hist.smoky, grid.gw, region.bbox, run_age, persist, need),
+                    candidate_span(&hist.smoky, grid.gw, region.bbox, 0, persist, need),
+                ) {
+                    (Some(a), Some(b)) => running_edge(a, b),
+                    _ => 0,
+                };
+                let run = if entering(run, rise) { run } else { 0 };
+                [slide(a, b), rigid, run]
+                    .into_iter()
+                    .max_by_key(|d| d.abs())
+                    .unwrap_or(0)
+            }
             _ => 0,
         } as f32;
         // Lit, not veiled: most of the region is textured, and its texture
