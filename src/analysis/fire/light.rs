@@ -235,14 +235,22 @@ impl LightModel {
                 None => f.valid = false,
             }
         }
+        // Learn each pixel at its cell's rate, a cell's run of a row at a
+        // time (cells that do not learn are skipped whole).
         for y in 0..grid.h {
             let row = y * grid.w;
             let crow = (y / CELL) * grid.gw;
-            for x in 0..grid.w {
-                let a = rate.get(crow + x / CELL).copied().unwrap_or(0.0);
-                if a > 0.0 {
-                    let b = &mut self.bg[row + x];
-                    *b += a * (luma[row + x] as f32 - *b);
+            for cx in 0..grid.gw {
+                let a = rate.get(crow + cx).copied().unwrap_or(0.0);
+                if a <= 0.0 {
+                    continue;
+                }
+                let (x0, x1) = (row + cx * CELL, row + ((cx + 1) * CELL).min(grid.w));
+                let (Some(bg), Some(px)) = (self.bg.get_mut(x0..x1), luma.get(x0..x1)) else {
+                    continue;
+                };
+                for (b, &l) in bg.iter_mut().zip(px) {
+                    *b += a * (l as f32 - *b);
                 }
             }
         }
