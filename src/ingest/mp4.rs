@@ -26,7 +26,10 @@ pub struct EncodeSettings {
     pub height: u32,
     pub fps: u32,
     pub bitrate_kbps: u32,
-    /// x264 threads; 1 when several clips are encoded at once.
+    /// x264 threads; 1 when several clips are encoded at once. With more
+    /// than one, x264's output differs from run to run (its rate control
+    /// depends on which thread finishes first), so a clip that must come out
+    /// the same every time (generated test clips) is encoded with 1.
     pub threads: u32,
 }
 

@@ -298,7 +298,11 @@ fn replay_explains_garbage_alerts_and_rejections_and_draws_candidates() {
     // its reason and cues.
     scenegen(dir.path(), "bin_moved", 1, None, "dwell_s=5", true);
     let (alerts, explained) = replay_explained(dir.path(), "bin_moved-1", None);
-    assert!(!alerts.iter().any(|a| a["kind"] == "garbage"), "{alerts:?}");
+    assert!(
+        !alerts.iter().any(|a| a["kind"] == "garbage"),
+        "{alerts:?}\n{}",
+        explained.join("\n")
+    );
     let rejected = explained
         .iter()
         .find(|l| l.contains("garbage candidate") && l.contains(": rejected ("))

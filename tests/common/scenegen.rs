@@ -27,7 +27,7 @@ pub fn scenegen(
     if !params.is_empty() {
         spec.params = Params::parse(params).unwrap();
     }
-    let truth = render_clip(&spec, dir, 2).unwrap_or_else(|e| panic!("scenegen failed: {e}"));
+    let truth = render_clip(&spec, dir, 1).unwrap_or_else(|e| panic!("scenegen failed: {e}"));
     if configs {
         camera_config::write_replay_config(&truth, dir).unwrap();
     }

@@ -726,7 +726,9 @@ fn build(spec: &ClipSpec) -> Result<Built, SceneError> {
 }
 
 /// Renders `spec` into `out_dir/<name>.mp4` and `out_dir/<name>.json`;
-/// returns the truth. `threads` is the encoder's thread count.
+/// returns the truth. `threads` is the encoder's thread count: pass 1 for a
+/// clip that must be the same bytes every time it is rendered (more threads
+/// make x264's output vary from run to run; see [`encode::EncodeSettings`]).
 pub fn render_clip(spec: &ClipSpec, out_dir: &Path, threads: u32) -> Result<Truth, SceneError> {
     spec.validate()?;
     std::fs::create_dir_all(out_dir).map_err(|source| SceneError::Io {

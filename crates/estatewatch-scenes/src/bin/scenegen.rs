@@ -172,7 +172,7 @@ fn scenegen(a: Args) -> anyhow::Result<()> {
         spec.name = n.clone();
     }
     let started = std::time::Instant::now();
-    let t = scenes::render_clip(&spec, &out_dir, 2)?;
+    let t = scenes::render_clip(&spec, &out_dir, 1)?;
     println!(
         "{}: {} frames {}x{} at {} fps, {} incident(s), rendered in {:.2} s",
         out_dir.join(&t.clip).display(),
