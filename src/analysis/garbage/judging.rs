@@ -547,7 +547,6 @@ impl GarbageAnalyzer {
         }
     }
 
-    /// Mean colour of cells, read from the model with `get`.
     /// Whether cells inside `tr`'s box but not yet its own differ from the
     /// long-term background while still moving: the object may still be
     /// settling there.
@@ -564,6 +563,7 @@ impl GarbageAnalyzer {
         })
     }
 
+    /// Mean colour of cells, read from the model with `get`.
     fn mean_colour(
         &self,
         cells: &[usize],
