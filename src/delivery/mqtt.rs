@@ -1,12 +1,16 @@
 //! MQTT specifics: the topic layout, the rumqttc client options (credentials,
-//! TLS with rustls and the `ring` provider, last will) and readable
-//! descriptions of connection errors.
+//! TLS with rustls and the `ring` provider, last will), readable
+//! descriptions of connection errors, and the two waits every rumqttc event
+//! loop here makes against its stop signal ([`poll_or_stop`],
+//! [`back_off_or_stop`]: the publisher's connection, the desk's command
+//! listener, the sensor input).
 
 use super::config::{MqttConfig, TlsConfig};
 use crate::alert::AlertKind;
+use crate::base::Backoff;
 use rumqttc::{
-    ConnectReturnCode, ConnectionError, LastWill, MqttOptions, QoS, StateError, TlsConfiguration,
-    Transport,
+    ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions, QoS, StateError,
+    TlsConfiguration, Transport,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -256,6 +260,33 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, MqttSetupE
                 })
         }
         _ => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// The next event of `eventloop`, or `None` once `stop` changes or its
+/// sender is gone (the stop wins when both are ready). An event loop's task
+/// ends on `None`.
+pub async fn poll_or_stop(
+    eventloop: &mut EventLoop,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<Result<Event, ConnectionError>> {
+    tokio::select! {
+        biased;
+        _ = stop.changed() => None,
+        r = eventloop.poll() => Some(r),
+    }
+}
+
+/// After a failed connection: sleeps `backoff`'s next wait, unless `stop`
+/// changes or its sender is gone first. False when the task is to end.
+pub async fn back_off_or_stop(
+    backoff: &mut Backoff,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let wait = backoff.next_wait();
+    tokio::select! {
+        _ = stop.changed() => false,
+        _ = tokio::time::sleep(wait) => true,
     }
 }
 
