@@ -409,4 +409,32 @@ mod tests {
             "{s}"
         );
     }
+
+    /// A stopped task ends at once: the stop wins over a ready event (the
+    /// event loop would otherwise try the unreachable broker and return its
+    /// error) and over a long backoff.
+    #[tokio::test]
+    async fn a_stop_wins_over_polling_and_backing_off() {
+        let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+        let options = MqttOptions::new("test", "127.0.0.1", 1);
+        let (_client, mut eventloop) = rumqttc::AsyncClient::new(options, 4);
+        stop_tx.send(true).unwrap();
+        assert!(poll_or_stop(&mut eventloop, &mut stop).await.is_none());
+
+        let mut backoff = Backoff::new(Duration::from_secs(3600), Duration::from_secs(3600));
+        let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+        stop_tx.send(true).unwrap();
+        let stopped = tokio::time::timeout(
+            Duration::from_secs(60),
+            back_off_or_stop(&mut backoff, &mut stop),
+        )
+        .await;
+        assert_eq!(stopped, Ok(false), "the backoff must end on the stop");
+        drop(stop_tx);
+        let mut stop = tokio::sync::watch::channel(false).1;
+        assert!(
+            !back_off_or_stop(&mut backoff, &mut stop).await,
+            "sender gone"
+        );
+    }
 }
