@@ -1,12 +1,16 @@
 //! MQTT specifics: the topic layout, the rumqttc client options (credentials,
-//! TLS with rustls and the `ring` provider, last will) and readable
-//! descriptions of connection errors.
+//! TLS with rustls and the `ring` provider, last will), readable
+//! descriptions of connection errors, and the two waits every rumqttc event
+//! loop here makes against its stop signal ([`poll_or_stop`],
+//! [`back_off_or_stop`]: the publisher's connection, the desk's command
+//! listener, the sensor input).
 
 use super::config::{MqttConfig, TlsConfig};
 use crate::alert::AlertKind;
+use crate::base::Backoff;
 use rumqttc::{
-    ConnectReturnCode, ConnectionError, LastWill, MqttOptions, QoS, StateError, TlsConfiguration,
-    Transport,
+    ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions, QoS, StateError,
+    TlsConfiguration, Transport,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -259,6 +263,33 @@ pub fn rustls_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, MqttSetupE
     }
 }
 
+/// The next event of `eventloop`, or `None` once `stop` changes or its
+/// sender is gone (the stop wins when both are ready). An event loop's task
+/// ends on `None`.
+pub async fn poll_or_stop(
+    eventloop: &mut EventLoop,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<Result<Event, ConnectionError>> {
+    tokio::select! {
+        biased;
+        _ = stop.changed() => None,
+        r = eventloop.poll() => Some(r),
+    }
+}
+
+/// After a failed connection: sleeps `backoff`'s next wait, unless `stop`
+/// changes or its sender is gone first. False when the task is to end.
+pub async fn back_off_or_stop(
+    backoff: &mut Backoff,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let wait = backoff.next_wait();
+    tokio::select! {
+        _ = stop.changed() => false,
+        _ = tokio::time::sleep(wait) => true,
+    }
+}
+
 /// One sentence saying why the connection failed, naming the config field to
 /// check. Never contains the password.
 pub fn describe_connection_error(e: &ConnectionError, m: &MqttConfig) -> String {
@@ -376,6 +407,34 @@ mod tests {
         assert!(
             s.contains("username or password") && !s.contains("hunter2"),
             "{s}"
+        );
+    }
+
+    /// A stopped task ends at once: the stop wins over a ready event (the
+    /// event loop would otherwise try the unreachable broker and return its
+    /// error) and over a long backoff.
+    #[tokio::test]
+    async fn a_stop_wins_over_polling_and_backing_off() {
+        let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+        let options = MqttOptions::new("test", "127.0.0.1", 1);
+        let (_client, mut eventloop) = rumqttc::AsyncClient::new(options, 4);
+        stop_tx.send(true).unwrap();
+        assert!(poll_or_stop(&mut eventloop, &mut stop).await.is_none());
+
+        let mut backoff = Backoff::new(Duration::from_secs(3600), Duration::from_secs(3600));
+        let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+        stop_tx.send(true).unwrap();
+        let stopped = tokio::time::timeout(
+            Duration::from_secs(60),
+            back_off_or_stop(&mut backoff, &mut stop),
+        )
+        .await;
+        assert_eq!(stopped, Ok(false), "the backoff must end on the stop");
+        drop(stop_tx);
+        let mut stop = tokio::sync::watch::channel(false).1;
+        assert!(
+            !back_off_or_stop(&mut backoff, &mut stop).await,
+            "sender gone"
         );
     }
 }

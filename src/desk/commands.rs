@@ -12,6 +12,7 @@
 use super::{Action, Actor, Desk, DeskError, IncidentDetail, Outcome, Via};
 use crate::base::Backoff;
 use crate::delivery::config::MqttConfig;
+use crate::delivery::mqtt::{back_off_or_stop, poll_or_stop};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use serde::Deserialize;
 use std::time::Duration;
@@ -177,10 +178,8 @@ async fn listen(
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let mut last_error = String::new();
     loop {
-        let polled = tokio::select! {
-            biased;
-            _ = stop.changed() => break,
-            r = eventloop.poll() => r,
+        let Some(polled) = poll_or_stop(&mut eventloop, &mut stop).await else {
+            break;
         };
         match polled {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -217,10 +216,8 @@ async fn listen(
                     tracing::warn!(error = %msg, "platform commands: broker connection lost; retrying");
                     last_error = msg;
                 }
-                let wait = backoff.next_wait();
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    _ = tokio::time::sleep(wait) => {}
+                if !back_off_or_stop(&mut backoff, &mut stop).await {
+                    break;
                 }
             }
         }

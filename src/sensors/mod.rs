@@ -26,7 +26,9 @@ use crate::alert::fusion::FusedSink;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::base::Backoff;
 use crate::delivery::config::MqttConfig;
-use crate::delivery::mqtt::{broker_options, describe_connection_error, MqttSetupError};
+use crate::delivery::mqtt::{
+    back_off_or_stop, broker_options, describe_connection_error, MqttSetupError,
+};
 use config::{SensorBroker, SensorConfig};
 use rules::{Rules, Staleness, Transition};
 use rumqttc::{AsyncClient, Event, Packet};
@@ -528,10 +530,8 @@ async fn input_task(
                         last_error = error;
                     }
                 }
-                let wait = backoff.next_wait();
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    _ = tokio::time::sleep(wait) => {}
+                if !back_off_or_stop(&mut backoff, &mut stop).await {
+                    break;
                 }
                 continue;
             }

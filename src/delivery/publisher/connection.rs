@@ -7,7 +7,7 @@
 use super::{CoreMsg, Gate, BACKOFF_MAX, BACKOFF_MIN};
 use crate::base::{lock, Backoff};
 use crate::delivery::config::MqttConfig;
-use crate::delivery::mqtt::describe_connection_error;
+use crate::delivery::mqtt::{back_off_or_stop, describe_connection_error, poll_or_stop};
 use rumqttc::{Event, EventLoop, MqttState, Outgoing, Packet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -30,10 +30,8 @@ pub(super) async fn connection_task(
         if *stop.borrow() {
             break;
         }
-        let polled = tokio::select! {
-            biased;
-            _ = stop.changed() => break,
-            r = eventloop.poll() => r,
+        let Some(polled) = poll_or_stop(&mut eventloop, &mut stop).await else {
+            break;
         };
         match polled {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -108,10 +106,8 @@ pub(super) async fn connection_task(
                 } else {
                     tracing::debug!(error = %error, attempts = failures, "MQTT connection attempt failed");
                 }
-                let wait = backoff.next_wait();
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    _ = tokio::time::sleep(wait) => {}
+                if !back_off_or_stop(&mut backoff, &mut stop).await {
+                    break;
                 }
             }
         }
