@@ -264,14 +264,14 @@ mod tests {
         // A body in row 3 a second ago; now also cells in rows 1 and 2 of
         // column 0 (smoky now, bit 0).
         let cells = [4, 8, 12, 13];
-        let mut smoky = vec![0u32; 16];
+        let mut smoky = [0u32; 16];
         for &c in &cells {
             smoky[c] = 1;
         }
-        let quiet = vec![0u32; 16];
+        let quiet = [0u32; 16];
         assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &quiet, 0xfffff), 2);
         // A window band: rows 1 and 2 were under a hard edge 12 frames ago.
-        let mut moving = quiet.clone();
+        let mut moving = quiet;
         moving[4] = 1 << 12;
         moving[8] = 1 << 12;
         assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &moving, 0xfffff), 0);
@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &moving, 0xfffff), 1);
         // No top then, or no soft cell now.
         assert_eq!(soft_rise(None, &cells, gw, &smoky, &quiet, 0xfffff), 0);
-        let all = vec![1u32; 16];
+        let all = [1u32; 16];
         assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &all, 0xfffff), 0);
     }
 
