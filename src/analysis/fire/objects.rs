@@ -24,18 +24,62 @@
 //!   it) while the other stayed, and no rise ([`entering`]), is a vehicle.
 //!   A plume widens both ways, creeps from its source by a cell or two in
 //!   half a second, and rises.
+//! - A car's parts come into view one after another (its body, then the
+//!   window band set back above it), so its region rises too. The rise the
+//!   running edge asks about is the [`soft_rise`]: only cells that were not
+//!   in sharp motion while they turned smoky count. An opaque body arrives
+//!   under a hard edge (the bikes' texture gives way to it within a frame);
+//!   smoke thickens over seconds and never moves a cell sharply.
 //!
 //! Either makes the region slide (`slide_cells` in `replay --explain`), so
 //! it does not open an incident. Pure functions on cell columns;
 //! [`super::smoke::find`] calls them.
 
 pub use super::smoke::MIN_SLIDE;
+use super::smoke::{LAG_S, PERSIST_S};
 
 /// Whether a region whose edge moved `moved` cells (see [`running_edge`])
 /// while it rose by `rise` cells is a vehicle coming into view: a rigid
 /// thing at vehicle speed, not smoke growing where it stands (and rising).
 pub fn entering(moved: i32, rise: i32) -> bool {
     moved.abs() >= MIN_SLIDE && rise <= 0
+}
+
+/// Seconds back within which sharp motion on a cell means it came into its
+/// region under a hard edge ([`soft_rise`]): the rise is taken over
+/// [`LAG_S`], and a cell turns candidate only after [`PERSIST_S`] smoky
+/// (it is not smoky while the motion holds), so a cell that joined the
+/// region's top in that time was reached by the edge within both.
+pub const ARRIVAL_S: f64 = LAG_S + PERSIST_S;
+
+/// How far a region rose (rows, up positive) from its top row `top_then`
+/// ([`LAG_S`] ago) to its top row now counting only its `cells` (indices in
+/// a grid `gw` cells wide) that are smoky now (bit 0 of `smoky`) and were in
+/// no sharp motion in the frames of `arrival` (bit `k` of `moving`: `k`
+/// frames ago; see [`ARRIVAL_S`]). A car's window band joins its body's
+/// region under the band's hard front edge and does not count; the top of
+/// a plume thickens softly and does. 0 when there is no top then, or no
+/// soft cell now.
+pub fn soft_rise(
+    top_then: Option<i32>,
+    cells: &[usize],
+    gw: usize,
+    smoky: &[u32],
+    moving: &[u32],
+    arrival: u32,
+) -> i32 {
+    let soft_top = cells
+        .iter()
+        .filter(|&&c| {
+            smoky.get(c).is_some_and(|b| b & 1 == 1)
+                && moving.get(c).is_some_and(|m| m & arrival == 0)
+        })
+        .map(|&c| (c / gw.max(1)) as i32)
+        .min();
+    match (top_then, soft_top) {
+        (Some(a), Some(b)) => a - b,
+        _ => 0,
+    }
 }
 
 /// Least share of a region's smoky cells (now, in its rows) that a shifted
@@ -212,6 +256,34 @@ mod tests {
         );
         assert_eq!(candidate_span(&smoky, gw, (0, 0, 3, 0), 2, 4, 3), None);
         assert_eq!(candidate_span(&smoky, gw, (0, 0, 3, 0), 40, 4, 1), None);
+    }
+
+    #[test]
+    fn soft_rise_counts_only_cells_that_arrived_without_sharp_motion() {
+        let gw = 4;
+        // A body in row 3 a second ago; now also cells in rows 1 and 2 of
+        // column 0 (smoky now, bit 0).
+        let cells = [4, 8, 12, 13];
+        let mut smoky = [0u32; 16];
+        for &c in &cells {
+            smoky[c] = 1;
+        }
+        let quiet = [0u32; 16];
+        assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &quiet, 0xfffff), 2);
+        // A window band: rows 1 and 2 were under a hard edge 12 frames ago.
+        let mut moving = quiet;
+        moving[4] = 1 << 12;
+        moving[8] = 1 << 12;
+        assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &moving, 0xfffff), 0);
+        // ... but that motion is older than the arrival window: it counts.
+        assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &moving, 0x7ff), 2);
+        // Only row 1 moved: the region rose by the soft row 2.
+        moving[8] = 0;
+        assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &moving, 0xfffff), 1);
+        // No top then, or no soft cell now.
+        assert_eq!(soft_rise(None, &cells, gw, &smoky, &quiet, 0xfffff), 0);
+        let all = [1u32; 16];
+        assert_eq!(soft_rise(Some(3), &cells, gw, &smoky, &all, 0xfffff), 0);
     }
 
     #[test]

@@ -55,7 +55,9 @@
 
 use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
 use super::light::{LightFit, LightModel};
-use super::objects::{candidate_span, entering, rigid_shift, running_edge, RUN_S};
+use super::objects::{
+    candidate_span, entering, rigid_shift, running_edge, soft_rise, ARRIVAL_S, RUN_S,
+};
 use super::regions::{group, CellRegion};
 
 /// Seconds a cell must stay smoky (70 % of its frames) to be a candidate.
@@ -915,7 +917,18 @@ pub fn find(
                     (Some(a), Some(b)) => running_edge(a, b),
                     _ => 0,
                 };
-                let run = if entering(run, rise) { run } else { 0 };
+                // Only a rise by cells that turned smoky softly says smoke
+                // (a car's window band joins its body under a hard edge).
+                let arrival = hist.frames_within(ARRIVAL_S).clamp(1, 32) as u32;
+                let soft = soft_rise(
+                    top(lag),
+                    &region.cells,
+                    grid.gw,
+                    &hist.smoky,
+                    &hist.moving,
+                    u32::MAX >> (32 - arrival),
+                );
+                let run = if entering(run, soft) { run } else { 0 };
                 [slide(a, b), rigid, run]
                     .into_iter()
                     .max_by_key(|d| d.abs())
