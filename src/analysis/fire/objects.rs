@@ -130,6 +130,19 @@ pub fn rigid_shift(then: &[u16], now: &[u16], max_shift: usize) -> i32 {
     }
 }
 
+/// Whether a cell with smoky-history `bits` (bit `n`: smoky `n` frames
+/// ago) was a candidate `age` frames ago: smoky in at least `need` of the
+/// `persist` frames from then back. An `age` of 32 or more is beyond the
+/// history: not a candidate.
+pub fn was_candidate(bits: u32, age: usize, persist: usize, need: u32) -> bool {
+    let mask = if persist >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << persist) - 1
+    };
+    (bits.checked_shr(age as u32).unwrap_or(0) & mask).count_ones() >= need
+}
+
 /// Seconds over which [`running_edge`] compares a region with itself.
 pub const RUN_S: f64 = 0.5;
 
@@ -144,17 +157,12 @@ pub fn candidate_span(
     persist: usize,
     need: u32,
 ) -> Option<(usize, usize)> {
-    let mask = if persist >= 32 {
-        u32::MAX
-    } else {
-        (1u32 << persist) - 1
-    };
     let mut span: Option<(usize, usize)> = None;
     for y in y0..=y1 {
         for x in x0..=x1 {
-            let on = smoky.get(y * gw + x).is_some_and(|b| {
-                (b.checked_shr(age as u32).unwrap_or(0) & mask).count_ones() >= need
-            });
+            let on = smoky
+                .get(y * gw + x)
+                .is_some_and(|&b| was_candidate(b, age, persist, need));
             if on {
                 span = Some(span.map_or((x, x), |(l, r)| (l.min(x), r.max(x))));
             }

@@ -56,7 +56,7 @@
 use super::features::{CellStats, Grid, History, ZoneMap, NO_ZONE};
 use super::light::{LightFit, LightModel};
 use super::objects::{
-    candidate_span, entering, rigid_shift, running_edge, soft_rise, ARRIVAL_S, RUN_S,
+    candidate_span, entering, rigid_shift, running_edge, soft_rise, was_candidate, ARRIVAL_S, RUN_S,
 };
 use super::regions::{group, CellRegion};
 
@@ -158,19 +158,10 @@ pub const MIN_SLIDE: i32 = 4;
 pub fn smoky_span(
     smoky: &[u32],
     gw: usize,
-    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    bbox: (usize, usize, usize, usize),
     age: usize,
 ) -> Option<(usize, usize)> {
-    let mut span: Option<(usize, usize)> = None;
-    for y in y0..=y1 {
-        for x in x0..=x1 {
-            let on = smoky.get(y * gw + x).is_some_and(|b| b >> age & 1 == 1);
-            if on {
-                span = Some(span.map_or((x, x), |(l, r)| (l.min(x), r.max(x))));
-            }
-        }
-    }
-    span
+    candidate_span(smoky, gw, bbox, age, 1, 1)
 }
 
 /// Smoky cells `age` frames ago per column of the cell box `(x0, y0, x1,
@@ -184,7 +175,11 @@ pub fn column_counts(
     (x0..=x1)
         .map(|x| {
             (y0..=y1)
-                .filter(|&y| smoky.get(y * gw + x).is_some_and(|b| b >> age & 1 == 1))
+                .filter(|&y| {
+                    smoky
+                        .get(y * gw + x)
+                        .is_some_and(|&b| was_candidate(b, age, 1, 1))
+                })
                 .count() as u16
         })
         .collect()
