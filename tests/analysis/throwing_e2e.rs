@@ -8,7 +8,7 @@ use crate::common::daemon::Daemon;
 use crate::common::mosquitto::{config_text, stored_snapshot, Broker, Subscriber};
 use crate::common::scenegen::{replay_camera, scenegen};
 use estatewatch::ingest::RtspServer;
-use estatewatch_scenes::Truth;
+use estatewatch_scenes::{Origin, Truth};
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,6 +23,23 @@ fn render_throw(dir: &Path) -> Truth {
         true,
     );
     Truth::load(&dir.join("throwing-61.json")).unwrap()
+}
+
+/// Asserts that throw alert `a` names the window `want` was thrown from:
+/// exactly when it was seen from its release, within a floor when it was
+/// traced back from a late first sighting (the daemon may join the looping
+/// stream mid-fall; see docs/throwing.md, "Origin").
+fn assert_on_the_window(a: &serde_json::Value, want: &Origin) {
+    let origin = &a["details"]["origin"];
+    assert_eq!(origin["column"], want.column, "{a}");
+    let floor = origin["floor"].as_i64().unwrap_or(-99);
+    let extrapolated = origin["extrapolated_s"].as_f64().unwrap_or(f64::MAX);
+    let off = if extrapolated < 0.3 { 0 } else { 1 };
+    assert!(
+        (floor - want.floor as i64).abs() <= off,
+        "thrown from floor {}, alerted floor {floor}: {a}",
+        want.floor
+    );
 }
 
 /// The `[[cameras]]` part of scenegen's replay config, reading `url` instead of the file.
@@ -88,8 +105,7 @@ fn a_throw_served_over_rtsp_reaches_an_mqtt_subscriber_with_its_floor() {
     let a = &alerts[0];
     assert_eq!(a["camera"], "throwing-61", "{a}");
     assert_eq!(a["state"], "new", "{a}");
-    assert_eq!(a["details"]["origin"]["floor"], want.floor, "{a}");
-    assert_eq!(a["details"]["origin"]["column"], want.column, "{a}");
+    assert_on_the_window(a, &want);
     let points = a["details"]["trajectory"].as_array().unwrap();
     assert!(points.len() >= 5, "{a}");
     // The picture is stored with the alert's incident, not embedded.
@@ -98,7 +114,7 @@ fn a_throw_served_over_rtsp_reaches_an_mqtt_subscriber_with_its_floor() {
     assert!(image::load_from_memory(&jpeg).is_ok());
     // Every throwing alert of the run (one per loop of the clip) names the same window.
     for a in &alerts {
-        assert_eq!(a["details"]["origin"]["floor"], want.floor, "{a}");
+        assert_on_the_window(a, &want);
     }
     server.stop();
 }

@@ -25,6 +25,9 @@ const VIEWER: User = ("vera", "viewer", "viewer password 123");
 /// machine needs a few loops; a bound on failure, not a speed check.
 const THROW_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// A throw traced back less than this (seconds) was seen from its release.
+const SEEN_FROM_RELEASE_S: f64 = 0.3;
+
 /// Logs `user` in through the login form and lands on the board.
 pub async fn log_in(b: &Browser, site: &Site, (name, _, password): User) {
     b.goto(&site.url("/")).await;
@@ -187,8 +190,27 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
     assert!(text.contains(CAMERA_DISPLAY), "{text}");
     assert!(text.contains("Thrown object"), "{text}");
     assert!(text.contains(&local), "local time {local} in {text}");
+    // The row shows the floor the alert carries. The daemon may join the
+    // looping stream mid-fall; a throw first seen while the background is
+    // still being learnt is traced back up to a floor too high (see
+    // docs/throwing.md, "Origin"), so only a throw seen from its release
+    // must name the rendered floor.
+    let origin = &new_alert["details"]["origin"];
+    let published = origin["floor"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("a throw alert carries its floor: {new_alert:#}"));
+    let extrapolated = origin["extrapolated_s"].as_f64().unwrap_or(f64::MAX);
+    let off = if extrapolated < SEEN_FROM_RELEASE_S {
+        0
+    } else {
+        1
+    };
+    assert!(
+        (published - FLOOR).abs() <= off,
+        "thrown from floor {FLOOR}, published floor {published}: {new_alert:#}"
+    );
     let floor = b.text(&format!("{row} .throw .floor")).await;
-    assert_eq!(floor, format!("Floor {FLOOR}"));
+    assert_eq!(floor, format!("Floor {published}"), "{new_alert:#}");
     // The thumbnail loads (session-authenticated /evidence).
     b.until("the thumbnail", Duration::from_secs(30), || async {
         let v = b
@@ -332,7 +354,7 @@ async fn staff_see_a_throw_live_handle_it_and_read_it_in_chinese() {
     assert!(local.ends_with(" CST"), "{local}");
     assert_eq!(b.text("header .tz").await, "Asia/Shanghai");
     let big = b.text("#incident .throw .floor").await;
-    assert_eq!(big, format!("{FLOOR} 层"));
+    assert_eq!(big, format!("{published} 层"));
     b.screenshot("incident-zh").await;
     b.goto(&site.url("/")).await;
     let text = b.text(&row).await;
