@@ -22,6 +22,7 @@ mod fire_models;
 mod garbage_analyzer;
 mod garbage_config;
 mod garbage_e2e;
+mod garbage_moved_bins;
 mod garbage_scenes;
 mod garbage_suite_cases;
 mod selftest;

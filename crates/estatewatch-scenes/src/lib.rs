@@ -46,7 +46,7 @@ use raster::Canvas;
 use rng::Rng;
 use std::path::{Path, PathBuf};
 
-pub use spec::{ClipSpec, Kind, Params, Scene, Variant};
+pub use spec::{ClipSpec, Kind, Params, Scene, Variant, BIN_COLOURS};
 pub use truth::{Calibration, Facade, Hints, Incident, Origin, Truth, Zone};
 
 /// Bump when any change makes an existing spec render differently; the

@@ -206,7 +206,44 @@ pub struct Params {
     /// after release, then fades in over 0.2 s, so tracking starts late (0..=3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_s: Option<f32>,
+    // A bin pushed aside (`bin_moved`; scene_binroom/distractors.rs). Each
+    // knob replaces one seeded draw and leaves every other draw as it was.
+    /// Bin room, `bin_moved`: how far the bin is pushed, in bin widths
+    /// (0.1..=2; a nudge to past its own width). Default: 0.08..0.18 of the
+    /// frame width, drawn from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_widths: Option<f32>,
+    /// Bin room, `bin_moved`: direction of the push in degrees, 0 = to the
+    /// right, 90 = straight towards the camera, 180 = to the left (0..=180).
+    /// Default: left or right, with up to 0.12 of the frame height towards
+    /// the camera, drawn from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_deg: Option<f32>,
+    /// Bin room, `bin_moved`: colour of the moved bin (daylight values,
+    /// darkened at night like the others): one of [`BIN_COLOURS`]. `floor`
+    /// is the ground's own colour a little darker (a bin that barely stands
+    /// out). Default: one of the first four, drawn from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin_colour: Option<String>,
+    /// Bin room, `garbage` with `bin_moved`: the bag is set down beside the
+    /// moved bin's new place, its middle this many bin widths past the
+    /// bin's side (the side the bin was pushed towards; in front of the bin
+    /// when that is out of the picture), 1 s after the push ends (0..=3).
+    /// Default: the bag's usual place and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bag_by_bin: Option<f32>,
 }
+
+/// Names `bin_colour` takes, with their daylight colours.
+pub const BIN_COLOURS: &[(&str, [f32; 3])] = &[
+    ("green", [40.0, 110.0, 50.0]),
+    ("grey", [90.0, 95.0, 100.0]),
+    ("blue", [40.0, 70.0, 150.0]),
+    ("brown", [110.0, 80.0, 50.0]),
+    ("black", [28.0, 28.0, 30.0]),
+    ("white", [225.0, 225.0, 220.0]),
+    ("floor", [0.0, 0.0, 0.0]),
+];
 
 impl Params {
     /// Parses `key=value,key=value` (the `--params` flag).
@@ -250,10 +287,20 @@ impl Params {
                 "drift_px" => p.drift_px = Some(num()?),
                 "texture" => p.texture = Some(num()?),
                 "late_s" => p.late_s = Some(num()?),
+                "push_widths" => p.push_widths = Some(num()?),
+                "push_deg" => p.push_deg = Some(num()?),
+                "bin_colour" => {
+                    if !BIN_COLOURS.iter().any(|(n, _)| *n == value) {
+                        let names: Vec<&str> = BIN_COLOURS.iter().map(|(n, _)| *n).collect();
+                        return Err(bad(&format!("expected one of {}", names.join(", "))));
+                    }
+                    p.bin_colour = Some(value.to_string())
+                }
+                "bag_by_bin" => p.bag_by_bin = Some(num()?),
                 _ => {
                     return Err(SceneError::BadParam {
                         key: key.to_string(),
-                        message: "unknown; expected size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, bag_depth, bag_scale, crouch_s, crouchers, shake_px, drift_px, texture or late_s".into(),
+                        message: "unknown; expected size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, bag_depth, bag_scale, crouch_s, crouchers, shake_px, drift_px, texture, late_s, push_widths, push_deg, bin_colour or bag_by_bin".into(),
                     })
                 }
             }
@@ -294,6 +341,9 @@ impl Params {
             ("bag_scale", self.bag_scale, 0.1, 0.6),
             ("crouch_s", self.crouch_s, 0.0, 30.0),
             ("crouchers", self.crouchers.map(|n| n as f32), 0.0, 4.0),
+            ("push_widths", self.push_widths, 0.1, 2.0),
+            ("push_deg", self.push_deg, 0.0, 180.0),
+            ("bag_by_bin", self.bag_by_bin, 0.0, 3.0),
         ];
         for (key, v, lo, hi) in ranges {
             if let Some(v) = v.filter(|v| !(lo..=hi).contains(v)) {
@@ -309,6 +359,11 @@ impl Params {
                 if !(0.0..=max).contains(&v) {
                     return bad(key, format!("must be 0..={max}, got {v}"));
                 }
+            }
+        }
+        if let Some(c) = &self.bin_colour {
+            if !BIN_COLOURS.iter().any(|(n, _)| n == c) {
+                return bad("bin_colour", format!("unknown colour `{c}`"));
             }
         }
         if let Some(v) = self.texture {

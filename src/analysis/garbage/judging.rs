@@ -3,7 +3,8 @@
 //!
 //! Owns the decision to alert, to keep waiting, or to accept a change as
 //! background (`Verdict`), with the thresholds and rules behind it: motion and
-//! dwell at the spot, ghosts, light and shadow, size and shape, moved objects,
+//! dwell at the spot, ghosts (and pieces judged with a larger change of the
+//! same seconds), light and shadow, size and shape, moved objects,
 //! standing people, pieces of an object already alerted, and the model cues'
 //! verdict. Also owns the end of an incident (the object gone for
 //! `removal_s`) and absorbing rejected changes into the long-term background.
@@ -45,7 +46,18 @@ pub(super) struct Change {
     before: [f32; 3],
     /// Mean colour of the place now.
     now: [f32; 3],
+    /// Its box is larger than a bag's at its row (`max_area`): a bin, a
+    /// parked bicycle, a person by the camera.
+    large: bool,
+    /// Absorbed as a ghost or as half of a moved object: a place an object
+    /// left.
+    left_place: bool,
 }
+
+/// Absorb reasons that mark a place an object left ([`Change::left_place`]).
+const GHOST: &str = "ghost: something was taken away here";
+const GHOST_WITH: &str = "ghost: part of a larger change of the same seconds";
+const MOVED: &str = "moved object";
 
 /// Wait reasons that are timers, not judgements: they are neither logged
 /// nor explained as rejections.
@@ -130,7 +142,9 @@ impl GarbageAnalyzer {
                 }
                 Verdict::Absorb(why) => {
                     self.rejected(&tr, t, why, true);
-                    self.vanished.push_back(self.change_of(&tr));
+                    let mut gone = self.change_of(&tr);
+                    gone.left_place = matches!(why, GHOST | GHOST_WITH | MOVED);
+                    self.vanished.push_back(gone);
                     absorb.push((tr.cells.clone(), tr.appeared_at));
                 }
                 Verdict::Alert => {
@@ -306,13 +320,23 @@ impl GarbageAnalyzer {
         }
         let border = self.border_evidence(&tr.cells);
         tr.contrast = border.contrast;
+        // A piece of a large change of the same seconds, or of a place an
+        // object left then (where the person who pushed a bin stood until
+        // they walked off), is judged with it: a ghost by a margin, not on
+        // the knife edge of one share.
+        let with_large = self.beside_departure(tr);
+        let ghost_limit = if with_large {
+            self.s.ghost_share - self.s.ghost_margin
+        } else {
+            self.s.ghost_share
+        };
         self.judged.push(Cue::at_most(
             "ghost_share",
             border.ghost_share as f64,
-            self.s.ghost_share as f64,
+            ghost_limit as f64,
         ));
-        if border.ghost_share >= self.s.ghost_share && t - tr.created >= 0.5 {
-            return Verdict::Absorb("ghost: something was taken away here");
+        if border.ghost_share >= ghost_limit && t - tr.created >= 0.5 {
+            return Verdict::Absorb(if with_large { GHOST_WITH } else { GHOST });
         }
         if t - tr.appeared_at < self.s.dwell_s {
             return Verdict::Wait(WAIT_DWELL);
@@ -357,14 +381,21 @@ impl GarbageAnalyzer {
         let me = self.change_of(tr);
         let th = self.model.threshold;
         let own_change = dist(&me.before, &me.now);
+        // A change too large for a bag, or a place bordering one of the same
+        // seconds (a bin pushed less than its width: old and new place show
+        // as that one change), pairs only with pieces bordering it, not with
+        // a bag set down a little way off. A bin pushed clear of its old
+        // place leaves a ghost apart from its new place, and they pair.
         if self.peers.iter().chain(self.vanished.iter()).any(|g| {
             g.id != tr.id
+                && (g.bbox.gap(&tr.bbox) <= 1
+                    || !(g.large || self.beside_change(g.id, &g.bbox, g.left_at, true)))
                 && (g.left_at - tr.appeared_at).abs() <= self.s.moved_window_s
                 && g.bbox.gap(&tr.bbox) <= 3 * size.max(g.bbox.width().max(g.bbox.height()))
                 && dist(&g.before, &me.now) <= (2.0 * th).min(0.5 * own_change)
                 && dist(&g.before, &g.now) > th
         }) {
-            return Verdict::Absorb("moved object");
+            return Verdict::Absorb(MOVED);
         }
         let grid = self.grid();
         let sh = shape(&tr.cells, &tr.bbox, &grid);
@@ -537,6 +568,7 @@ impl GarbageAnalyzer {
 
     /// A track as a [`Change`]: where, when, and its colour before and now.
     pub(super) fn change_of(&self, tr: &Track) -> Change {
+        let rect = self.pixel_box(&tr.bbox);
         Change {
             id: tr.id,
             state: tr.state,
@@ -544,7 +576,28 @@ impl GarbageAnalyzer {
             bbox: tr.bbox,
             before: self.mean_colour(&tr.cells, |m, c| m.long_term(c)),
             now: self.mean_colour(&tr.cells, |m, c| m.current(c)),
+            large: rect.area() > self.area_limits(rect.y1).1,
+            left_place: false,
         }
+    }
+
+    /// Whether a change too large for a bag, or (unless `large_only`) a
+    /// place an object left, followed now or absorbed in the last minute,
+    /// borders or overlaps `b` and appeared within `with_large_s` of `at`,
+    /// other than `id`.
+    fn beside_change(&self, id: u64, b: &CellBox, at: f64, large_only: bool) -> bool {
+        self.peers.iter().chain(self.vanished.iter()).any(|g| {
+            g.id != id
+                && (g.large || (g.left_place && !large_only))
+                && g.bbox.gap(b) <= 1
+                && (g.left_at - at).abs() <= self.s.with_large_s
+        })
+    }
+
+    /// [`Self::beside_change`] for a track: a large change or a place an
+    /// object left.
+    fn beside_departure(&self, tr: &Track) -> bool {
+        self.beside_change(tr.id, &tr.bbox, tr.appeared_at, false)
     }
 
     /// Whether cells inside `tr`'s box but not yet its own differ from the

@@ -147,6 +147,16 @@ struct Settings {
     ghost_share: f32,
     /// A change this close in time (s) to a ghost nearby is a moved object.
     moved_window_s: f64,
+    /// A candidate that borders or overlaps a change too large for a bag,
+    /// which appeared within this many seconds of it, is judged with that
+    /// change: a piece of it that settled later (where the person who
+    /// pushed a bin stood) ...
+    with_large_s: f64,
+    /// ... and is a ghost when its `ghost_share` is within this margin of
+    /// the limit (under the limit by up to this much): in doubt, it goes
+    /// with the large change. A bag's border is nearly all new edges, far
+    /// under the lowered limit.
+    ghost_margin: f32,
     /// Cells that became still within this many seconds of each other can be
     /// one object; further apart, they are different objects.
     same_time_s: f64,
@@ -238,6 +248,8 @@ impl GarbageAnalyzer {
                 min_fill: 0.35,
                 ghost_share: 0.5,
                 moved_window_s: 15.0,
+                with_large_s: 5.0,
+                ghost_margin: 0.25,
                 same_time_s: 1.5,
                 hold_share: 0.6,
                 min_core: 0.1,

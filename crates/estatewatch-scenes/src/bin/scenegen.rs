@@ -32,7 +32,7 @@ struct Args {
     /// Extra negatives of the same scene, comma-separated (e.g. bird_level,rain).
     #[arg(long)]
     with: Option<String>,
-    /// Parameters as key=value,... (size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, shake_px, drift_px, texture, late_s).
+    /// Parameters as key=value,... (size_px, floor, column, style, px_per_m, dwell_s, removed_after_s, duration_s, bitrate_kbps, bag_depth, bag_scale, crouch_s, crouchers, shake_px, drift_px, texture, late_s, push_widths, push_deg, bin_colour, bag_by_bin).
     #[arg(long)]
     params: Option<String>,
     /// Clip name (default <kind>-<seed>).

@@ -5,7 +5,10 @@ use super::{bag_colour, draw_bin, figure, Bin, Room};
 use crate::people::{draw_bike, Key, Load, Person};
 use crate::raster::{shade, Canvas, Rgb};
 use crate::rng::{wobble, Rng};
-use crate::{Actor, Variant};
+use crate::{Actor, Params, Variant};
+
+/// A bin's width (its lid, the widest part) as a share of its height.
+pub(super) const BIN_WIDTH: f32 = 0.68;
 
 /// Someone carries a bag past the bins, pausing, and takes it away.
 pub(super) fn carried_through(r: &Room, rng: &mut Rng) -> Person {
@@ -59,10 +62,31 @@ impl Actor for MovingBin {
     }
 }
 
-pub(super) fn move_bin(r: &Room, i: usize, rng: &mut Rng) -> Vec<Box<dyn Actor>> {
+/// A bin's push, planned: who pushes it where, and when it ends.
+pub(super) struct Push {
+    pub(super) actors: Vec<Box<dyn Actor>>,
+    /// Where the bin's foot stood, and where it ends up.
+    pub(super) from: (f32, f32),
+    pub(super) to: (f32, f32),
+    pub(super) height: f32,
+    /// When the bin stops moving.
+    pub(super) t_end: f32,
+}
+
+/// Someone walks in, pushes bin `i` aside (how far and which way: drawn, or
+/// `push_widths` and `push_deg`) and walks off.
+pub(super) fn move_bin(r: &Room, i: usize, rng: &mut Rng, params: &Params) -> Push {
     let bin = r.bins[i];
-    let dx = rng.range(0.08, 0.18) * r.w * if rng.chance(0.5) { 1.0 } else { -1.0 };
-    let dy = rng.range(0.0, 0.12) * r.h;
+    let mut dx = rng.range(0.08, 0.18) * r.w * if rng.chance(0.5) { 1.0 } else { -1.0 };
+    let mut dy = rng.range(0.0, 0.12) * r.h;
+    if params.push_widths.is_some() || params.push_deg.is_some() {
+        let dist = params
+            .push_widths
+            .map_or((dx * dx + dy * dy).sqrt(), |p| p * BIN_WIDTH * bin.height);
+        let angle = params.push_deg.map_or(dy.atan2(dx), f32::to_radians);
+        dx = dist * angle.cos();
+        dy = dist * angle.sin();
+    }
     let to = ((bin.x + dx).clamp(0.08 * r.w, 0.92 * r.w), bin.y + dy);
     let speed = rng.range(0.12, 0.2) * r.w;
     let xa = if rng.chance(0.5) {
@@ -101,17 +125,23 @@ pub(super) fn move_bin(r: &Room, i: usize, rng: &mut Rng) -> Vec<Box<dyn Actor>>
     } else {
         1.0
     };
-    vec![
-        Box::new(MovingBin {
-            bin,
-            from: (bin.x, bin.y),
-            to,
-            t0: t2,
-            t1: t3,
-            dim,
-        }),
-        Box::new(person),
-    ]
+    Push {
+        actors: vec![
+            Box::new(MovingBin {
+                bin,
+                from: (bin.x, bin.y),
+                to,
+                t0: t2,
+                t1: t3,
+                dim,
+            }),
+            Box::new(person),
+        ],
+        from: (bin.x, bin.y),
+        to,
+        height: bin.height,
+        t_end: t3,
+    }
 }
 
 /// A bicycle wheeled in and left standing by the wall.

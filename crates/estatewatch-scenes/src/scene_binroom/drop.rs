@@ -90,7 +90,14 @@ pub(super) struct DropPlan {
 
 /// Someone walks in with a bag, sets it down outside the bins (or where
 /// `bag_depth` says), stays crouched by it `crouch_s`, and walks off.
-pub(super) fn plan_drop(r: &Room, rng: &mut Rng, params: &Params) -> DropPlan {
+/// `beside` = (x, y, t): the bag goes down with its middle at (x, y), not
+/// before stream time t (a bag left beside a bin just pushed there).
+pub(super) fn plan_drop(
+    r: &Room,
+    rng: &mut Rng,
+    params: &Params,
+    beside: Option<(f32, f32, f32)>,
+) -> DropPlan {
     let removed_after = params.removed_after_s;
     let fig = figure(r, rng);
     let from_left = rng.chance(0.5);
@@ -118,14 +125,26 @@ pub(super) fn plan_drop(r: &Room, rng: &mut Rng, params: &Params) -> DropPlan {
         spot_x = spot_x.clamp(margin * r.w, (1.0 - margin) * r.w);
     }
     let speed = rng.range(0.12, 0.2) * r.w;
-    let t0 = rng.range(2.0, 4.0);
+    let mut t0 = rng.range(2.0, 4.0);
     let xa = edge(from_left);
-    let t1 = t0 + ((spot_x - xa).powi(2) + (spot_y - ya).powi(2)).sqrt() / speed;
+    if let Some((x, y, _)) = beside {
+        // The hand puts the bag 0.3 body heights ahead of the feet.
+        spot_y = y;
+        let reach = 0.3 * r.persp.height_at(y);
+        spot_x = if x >= xa { x - reach } else { x + reach };
+    }
+    let mut t1 = t0 + ((spot_x - xa).powi(2) + (spot_y - ya).powi(2)).sqrt() / speed;
     let facing = if spot_x >= xa { 1.0 } else { -1.0 };
     let hgt = r.persp.height_at(spot_y);
     let drawn_size = rng.range(0.18, 0.28);
     let bag_size = params.bag_scale.unwrap_or(drawn_size) * hgt;
-    let t_crouch = t1 + rng.range(0.3, 1.0);
+    let mut t_crouch = t1 + rng.range(0.3, 1.0);
+    if let Some((_, _, not_before)) = beside {
+        let late = (not_before - (t_crouch + 0.8)).max(0.0);
+        t0 += late;
+        t1 += late;
+        t_crouch += late;
+    }
     let t_drop = t_crouch + 0.8;
     let crouch = params.crouch_s.unwrap_or(0.8).max(0.0);
     let t_up = t_drop + crouch.max(0.8);

@@ -15,12 +15,13 @@ use super::raster::{shade, Canvas, Rgb};
 use super::rng::Rng;
 use super::{
     npt, Actor, Built, Calibration, ClipSpec, Hints, Kind, Planned, SceneError, Variant, Zone,
+    BIN_COLOURS,
 };
 
 mod distractors;
 mod drop;
 
-use distractors::{carried_through, move_bin, park_bicycle, passer, Lighting};
+use distractors::{carried_through, move_bin, park_bicycle, passer, Lighting, BIN_WIDTH};
 use drop::{croucher, plan_drop, standing};
 
 /// Default dwell (seconds) the clips assume when `dwell_s` is not given.
@@ -119,7 +120,7 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
         });
         x += 0.7 * bh;
     }
-    let room = Room {
+    let mut room = Room {
         w,
         h,
         wall_bottom,
@@ -130,7 +131,16 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     };
     let dwell = spec.params.dwell_s.unwrap_or(DEFAULT_DWELL_S);
     let moved_bin = if spec.kind == Kind::BinMoved || spec.with.contains(&Kind::BinMoved) {
-        Some(geo.int(0, room.bins.len() as i64 - 1) as usize)
+        let i = geo.int(0, room.bins.len() as i64 - 1) as usize;
+        if let Some(col) = spec
+            .params
+            .bin_colour
+            .as_deref()
+            .and_then(|n| bin_colour(n, spec.variant))
+        {
+            room.bins[i].col = col;
+        }
+        Some(i)
     } else {
         None
     };
@@ -144,8 +154,30 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     // The lead-in lets a background model settle; the tail leaves room for the dwell.
     let mut end_needed: f32 = 8.0 + dwell + 9.0;
 
+    // The bin's push, planned before the bag when the bag goes beside it
+    // (from the same random stream as in the loop below, so it is the same push).
+    let bin_stream = |act: &Rng| act.fork(100 + Kind::BinMoved as u64);
+    let mut pushed = match (moved_bin, spec.params.bag_by_bin) {
+        (Some(i), Some(_)) if spec.kind == Kind::Garbage => {
+            Some(move_bin(&room, i, &mut bin_stream(&act), &spec.params))
+        }
+        _ => None,
+    };
     if spec.kind == Kind::Garbage {
-        let plan = plan_drop(&room, &mut act, &spec.params);
+        let beside = pushed.as_ref().zip(spec.params.bag_by_bin).map(|(m, gap)| {
+            // The bag's middle, this far past the side of the bin's new place
+            // that faces away from where it came from; in front of the bin
+            // (towards the camera) when that side is out of the picture.
+            let side = if m.to.0 >= m.from.0 { 1.0 } else { -1.0 };
+            let bin_w = BIN_WIDTH * m.height;
+            let x = m.to.0 + side * (0.5 + gap) * bin_w;
+            if (0.06 * w..=0.94 * w).contains(&x) {
+                (x, m.to.1, m.t_end + 1.0)
+            } else {
+                (m.to.0, m.to.1 + (0.3 + gap) * bin_w, m.t_end + 1.0)
+            }
+        });
+        let plan = plan_drop(&room, &mut act, &spec.params, beside);
         end_needed = end_needed.max(plan.t_drop + dwell + 9.0);
         let end = plan.t_removed.unwrap_or(f32::MAX);
         incidents.push(Planned {
@@ -185,7 +217,10 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
             Kind::BagCarried => actors.push(Box::new(carried_through(&room, &mut r))),
             Kind::BinMoved => {
                 if let Some(i) = moved_bin {
-                    actors.extend(move_bin(&room, i, &mut r));
+                    let m = pushed
+                        .take()
+                        .unwrap_or_else(|| move_bin(&room, i, &mut r, &spec.params));
+                    actors.extend(m.actors);
                 }
             }
             Kind::LightingChange => {
@@ -251,10 +286,10 @@ pub(super) fn build(spec: &ClipSpec, rng: &mut Rng) -> Result<Built, SceneError>
     })
 }
 
-fn paint_room(r: &Room, skip_bin: Option<usize>, rng: &mut Rng) -> (Canvas, Look) {
-    let (w, h) = (r.w, r.h);
-    let v = r.variant;
-    let (wall, ground, door, k) = match v {
+/// The room's colours under a light: wall, ground, door, and the factor
+/// bins are darkened by.
+fn palette(v: Variant) -> (Rgb, Rgb, Rgb, f32) {
+    match v {
         Variant::Day => (
             [175.0, 165.0, 150.0],
             [150.0, 148.0, 142.0],
@@ -268,7 +303,26 @@ fn paint_room(r: &Room, skip_bin: Option<usize>, rng: &mut Rng) -> (Canvas, Look
             0.4,
         ),
         Variant::Ir => ([150.0; 3], [130.0; 3], [110.0; 3], 1.0),
-    };
+    }
+}
+
+/// The daylight colour `bin_colour` names (see [`BIN_COLOURS`]); `floor` is
+/// the ground's colour under `v`, a little darker, before bins are darkened.
+fn bin_colour(name: &str, v: Variant) -> Option<Rgb> {
+    let (_, ground, _, k) = palette(v);
+    match name {
+        "floor" => Some(shade(ground, 0.8 / k)),
+        _ => BIN_COLOURS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c),
+    }
+}
+
+fn paint_room(r: &Room, skip_bin: Option<usize>, rng: &mut Rng) -> (Canvas, Look) {
+    let (w, h) = (r.w, r.h);
+    let v = r.variant;
+    let (wall, ground, door, k) = palette(v);
     let mut c = Canvas::new(w as usize, h as usize, wall);
     c.texture(0.0, 0.0, w, r.wall_bottom, 6.0, rng);
     // Brick courses.
