@@ -19,6 +19,7 @@ mod fire_config;
 mod fire_e2e;
 mod fire_light;
 mod fire_models;
+mod fire_relearnt;
 mod garbage_analyzer;
 mod garbage_config;
 mod garbage_e2e;

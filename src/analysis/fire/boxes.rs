@@ -68,18 +68,19 @@ pub(super) fn touches(a: &CellRegion, b: &CellRegion) -> bool {
         && b.bbox.1 <= a.bbox.3 + 2
 }
 
-/// The cells under `boxes` (normalised), grown by one cell each way.
-pub(super) fn box_cells(grid: &Grid, boxes: &[BBox]) -> Vec<bool> {
+/// The cells under `boxes` (normalised), grown by `margin` cells each way.
+pub(super) fn box_cells(grid: &Grid, boxes: &[BBox], margin: usize) -> Vec<bool> {
     let mut out = vec![false; grid.cells()];
     if grid.gw == 0 || grid.gh == 0 {
         return out;
     }
     let (gw, gh) = (grid.gw as f32, grid.gh as f32);
     for b in boxes {
-        let x0 = ((b.x * gw).floor() as i64 - 1).max(0) as usize;
-        let y0 = ((b.y * gh).floor() as i64 - 1).max(0) as usize;
-        let x1 = (((b.x + b.w) * gw).ceil() as usize + 1).min(grid.gw);
-        let y1 = (((b.y + b.h) * gh).ceil() as usize + 1).min(grid.gh);
+        let m = margin as i64;
+        let x0 = ((b.x * gw).floor() as i64 - m).max(0) as usize;
+        let y0 = ((b.y * gh).floor() as i64 - m).max(0) as usize;
+        let x1 = (((b.x + b.w) * gw).ceil() as usize + margin).min(grid.gw);
+        let y1 = (((b.y + b.h) * gh).ceil() as usize + margin).min(grid.gh);
         for y in y0..y1 {
             for x in x0..x1 {
                 out[y * grid.gw + x] = true;

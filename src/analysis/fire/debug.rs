@@ -162,6 +162,14 @@ pub(super) fn smoke_cues(r: &SmokeRegion, p: &SmokeParams) -> Vec<ExplainCue> {
                 smoke::LIT_FOLLOW as f64,
             ));
         }
+        if r.unproven > 0.0 {
+            // Relearnt ground not yet seen bare (`SmokeModel::unproven`).
+            v.push(ExplainCue::at_most(
+                "unproven_share",
+                r.unproven as f64,
+                smoke::MAX_UNPROVEN as f64,
+            ));
+        }
         if r.light.judges() {
             // Lit by the pixels' fit when the light follow reaches
             // LIT_FIT_FOLLOW (docs/fire.md, "Light fit").

@@ -105,6 +105,15 @@ pub trait PeopleFinder: Send + Sync {
 const ASK_WARMUP: u64 = 1;
 /// Tag of a question asked before a smoke alert opens.
 const ASK_SMOKE: u64 = 2;
+/// Tag of a question asked to prove relearnt cells (see
+/// [`SmokeModel::unproven`](smoke::SmokeModel::unproven)).
+const ASK_PROVE: u64 = 3;
+/// Seconds between those questions while unproven cells remain.
+const PROVE_ASK_S: f64 = 2.0;
+/// Cells round a person's or vehicle's box (besides the cell it is grown
+/// by) where the ground is not taken as seen bare: people standing close to
+/// it dim it.
+const PROVE_MARGIN: usize = 3;
 /// Seconds of the warm-up at which people are looked for (start, middle, end).
 const WARMUP_ASKS: [f64; 3] = [0.0, 1.0, 1.9];
 /// Seconds an answer about a smoke candidate stays valid.
@@ -123,6 +132,12 @@ struct PeopleHook {
     pending_since: Option<f64>,
     /// The last smoke answer: when it came, and the cells it covers.
     fresh: Option<(f64, Vec<bool>)>,
+    /// The last answer after the warm-up: when it came, and the cells on or
+    /// next to a person or vehicle ([`PROVE_MARGIN`]).
+    seen: Option<(f64, Vec<bool>)>,
+    /// When the last prove question was asked, and whether it is answered.
+    prove_asked: Option<f64>,
+    prove_pending: bool,
 }
 
 /// Scales a base threshold by a zone's sensitivity: 0.5 → ×1, each 0.25 step
@@ -269,6 +284,9 @@ impl FireAnalyzer {
             warmup_asked: 0,
             pending_since: None,
             fresh: None,
+            seen: None,
+            prove_asked: None,
+            prove_pending: false,
         });
         self
     }
@@ -282,6 +300,13 @@ impl FireAnalyzer {
     /// vehicle stood on them during its warm-up (for tests and debugging).
     pub fn smoke_cells_relearning(&self) -> usize {
         self.state.as_ref().map_or(0, |s| s.smoke.relearning())
+    }
+
+    /// Cells relearnt (as above) and not yet seen as steady bare ground,
+    /// which do not count towards opening a smoke incident (for tests and
+    /// debugging).
+    pub fn smoke_cells_unproven(&self) -> usize {
+        self.state.as_ref().map_or(0, |s| s.smoke.unproven_cells())
     }
 
     /// Adds an integrator's detector, fused as `fusion` says, run every

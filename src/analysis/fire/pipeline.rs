@@ -11,8 +11,8 @@ use super::fusion::{confirm, flame_hit, merge_hit, smoke_hit, zone_observations}
 use super::lifecycle::{round2, Observation};
 use super::smoke::SmokeRegion;
 use super::{
-    finding, flame, glow, smoke, FireAnalyzer, ASK_SMOKE, ASK_WARMUP, PEOPLE_FRESH_S,
-    PEOPLE_WAIT_S, WARMUP_ASKS,
+    finding, flame, glow, smoke, FireAnalyzer, ASK_PROVE, ASK_SMOKE, ASK_WARMUP, PEOPLE_FRESH_S,
+    PEOPLE_WAIT_S, PROVE_ASK_S, PROVE_MARGIN, WARMUP_ASKS,
 };
 use crate::alert::{AlertKind, AlertState};
 use crate::analysis::detector::worker::Answer;
@@ -95,7 +95,14 @@ impl Analyzer for FireAnalyzer {
                     }
                     Answer::Dropped => continue,
                 };
-                let cells = box_cells(&st.grid, &boxes);
+                let cells = box_cells(&st.grid, &boxes, 1);
+                if tag != ASK_WARMUP {
+                    h.seen = Some((t, box_cells(&st.grid, &boxes, 1 + PROVE_MARGIN)));
+                }
+                if tag == ASK_PROVE {
+                    h.prove_pending = false;
+                    continue;
+                }
                 tracing::debug!(
                     t,
                     found = boxes.len(),
@@ -133,6 +140,10 @@ impl Analyzer for FireAnalyzer {
         }
         // 1. Pixel pass, smoke background, history.
         let stats = st.extractor.process(&frame.rgb, &st.zones);
+        let seen: Option<&[bool]> = match self.people.as_ref().and_then(|h| h.seen.as_ref()) {
+            Some((at, cells)) if t - at <= PEOPLE_FRESH_S => Some(cells),
+            _ => None,
+        };
         let smoky = if self.cfg.smoke {
             st.smoke.update(
                 t,
@@ -142,6 +153,7 @@ impl Analyzer for FireAnalyzer {
                 &st.near_flame,
                 &st.history.moving,
                 st.extractor.churn(),
+                seen,
             )
         } else {
             Vec::new()
@@ -166,6 +178,21 @@ impl Analyzer for FireAnalyzer {
                 h.warmup_asked += 1;
                 let (finder, f) = (h.finder.clone(), frame.clone());
                 h.client.submit(ASK_WARMUP, move || {
+                    finder.people_and_vehicles(&f).map_err(|e| e.to_string())
+                });
+            }
+        }
+        // Relearnt cells are proven by steady ground the detector saw bare.
+        if let (Some(h), true) = (self.people.as_mut(), self.cfg.smoke) {
+            if !h.prove_pending
+                && st.smoke.learnt(t)
+                && h.prove_asked.is_none_or(|at| t - at >= PROVE_ASK_S)
+                && st.smoke.unproven_cells() > 0
+            {
+                h.prove_asked = Some(t);
+                h.prove_pending = true;
+                let (finder, f) = (h.finder.clone(), frame.clone());
+                h.client.submit(ASK_PROVE, move || {
                     finder.people_and_vehicles(&f).map_err(|e| e.to_string())
                 });
             }

@@ -50,8 +50,11 @@
 //! vehicles are: cells under one during the warm-up hold them in its median
 //! (a group standing and talking), so they are [relearnt](SmokeModel::relearn):
 //! not smoky, and learnt [`RELEARN_TAU_S`] fast once nothing moved on them for
-//! 1.5 s, until they have been learnt for [`RELEARN_S`]; and cells under one when a smoke alert is about to open are
-//! not smoke candidates ([`find`]'s `excluded`).
+//! 1.5 s, until they have been learnt for [`RELEARN_S`]. A region made
+//! mostly of relearnt cells not yet seen as steady bare ground (the
+//! detector seeing nobody on or next to them) does not open an incident
+//! ([`SmokeModel::unproven`]). Cells under one when a smoke alert is about
+//! to open are not smoke candidates ([`find`]'s `excluded`).
 
 mod background;
 mod candidates;
@@ -102,6 +105,20 @@ pub const RELEARN_TAU_S: f64 = 0.3;
 /// learns: the last 15 (1.5 s at 10 fps), longer than a walker takes to
 /// cross a cell.
 pub const RELEARN_QUIET_MASK: u32 = 0x7fff;
+/// Seconds a relearnt cell must be seen as steady bare ground (no sharp
+/// motion, its luma within [`PROVE_Y`] of the background through the gain,
+/// and the COCO detector seeing nobody on or next to it) before it counts
+/// towards opening a smoke incident again.
+pub const PROVE_S: f32 = 1.0;
+/// Share of the veil's lift within which a steady relearnt cell agrees with
+/// its background (2 grey levels at sensitivity 0.5): the ground it learnt
+/// is the ground it shows.
+pub const PROVE_Y: f32 = 0.5;
+/// Most share of a smoke region's cells that may be
+/// [unproven](SmokeModel::unproven) when it opens an incident: a region made
+/// mostly of ground whose background may be the people who stood there is
+/// not enough to open one.
+pub const MAX_UNPROVEN: f32 = 0.5;
 
 /// Least churn floor, grey levels per pixel: a clean (or heavily
 /// compressed) picture whose background does not change at all still needs

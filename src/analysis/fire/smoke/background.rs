@@ -8,8 +8,9 @@ use super::super::features::{CellStats, Grid, ZoneMap, NO_ZONE};
 use super::super::light::LightModel;
 use super::{
     SmokeParams, BACKGROUND_TAU_S, BASE_RATIO, CHURN_K, CHURN_MIN_FLOOR, CHURN_NOISE_TAU_S, JUMP_Y,
-    MIN_FOLLOW_GRAD, MIN_TEXTURE_CONTRAST, MIN_TEXTURE_GRAD, MOTION_HOLD_MASK, RELEARN_QUIET_MASK,
-    RELEARN_S, RELEARN_TAU_S, VEIL_LIFT, VEIL_TEXTURE, WARMUP_MAX_FRAMES, WARMUP_S,
+    MIN_FOLLOW_GRAD, MIN_TEXTURE_CONTRAST, MIN_TEXTURE_GRAD, MOTION_HOLD_MASK, PROVE_S, PROVE_Y,
+    RELEARN_QUIET_MASK, RELEARN_S, RELEARN_TAU_S, VEIL_LIFT, VEIL_TEXTURE, WARMUP_MAX_FRAMES,
+    WARMUP_S,
 };
 
 /// The per-cell slow background and the smoky verdict.
@@ -41,6 +42,11 @@ pub struct SmokeModel {
     /// Per cell, seconds of stillness still needed before a relearnt cell
     /// (see [`SmokeModel::relearn`]) is judged again; 0 for the others.
     relearn: Vec<f32>,
+    /// Per cell, whether its background was relearnt (see
+    /// [`SmokeModel::relearn`]) and it has not been seen as steady bare
+    /// ground since: seconds of its current steady spell, or a negative
+    /// value once it has been (and for the cells never relearnt).
+    unproven: Vec<f32>,
     /// Per cell, the last frame's churn (grey levels per pixel, see
     /// [`Extractor::churn`](super::super::features::Extractor::churn)).
     pub churn: Vec<f32>,
@@ -88,6 +94,7 @@ impl SmokeModel {
             gain: 1.0,
             moving_now: Vec::new(),
             relearn: vec![0.0; cells],
+            unproven: vec![-1.0; cells],
             churn: vec![0.0; cells],
             churn_floor: CHURN_MIN_FLOOR,
             churn_q25: 0.0,
@@ -103,13 +110,34 @@ impl SmokeModel {
     /// Distrusts the background of `cells` (a person or vehicle stood there
     /// while it was learnt): each is not smoky, and its background follows
     /// it quickly, until it has been still for [`RELEARN_S`] after the
-    /// warm-up.
+    /// warm-up. What it learns then may still be the people or their shade,
+    /// so each stays [unproven](Self::unproven) until it is seen as steady
+    /// bare ground.
     pub fn relearn(&mut self, cells: impl IntoIterator<Item = usize>) {
         for c in cells {
-            if let Some(r) = self.relearn.get_mut(c) {
+            if let (Some(r), Some(u)) = (self.relearn.get_mut(c), self.unproven.get_mut(c)) {
                 *r = RELEARN_S as f32;
+                *u = 0.0;
             }
         }
+    }
+
+    /// Whether `cell` was relearnt and has not since been seen as steady
+    /// bare ground: for [`PROVE_S`] no sharp motion and its luma within
+    /// [`PROVE_Y`] of the veil's lift of the background, ending in a frame
+    /// where the COCO detector's answer (less than a second old) has nobody
+    /// on or next to it (people standing by dim the ground too). A region
+    /// made mostly of such cells does not open a smoke incident
+    /// ([`MAX_UNPROVEN`](super::MAX_UNPROVEN)): their background may be the
+    /// people who stood there or their shade, so the bare ground, lighter,
+    /// reads as a veil.
+    pub fn unproven(&self, cell: usize) -> bool {
+        self.unproven.get(cell).is_some_and(|u| *u >= 0.0)
+    }
+
+    /// Cells relearnt and not yet seen as steady bare ground.
+    pub fn unproven_cells(&self) -> usize {
+        self.unproven.iter().filter(|u| **u >= 0.0).count()
     }
 
     /// Whether the warm-up (the first background) is over.
@@ -129,7 +157,9 @@ impl SmokeModel {
 
     /// Judges each cell of the frame at time `t`, then updates the
     /// background. `near_flame` marks cells lit by a flame candidate, where
-    /// brightening is the flame's glow, not smoke.
+    /// brightening is the flame's glow, not smoke; `seen`, when the COCO
+    /// detector answered less than a second ago, the cells on or next to a
+    /// person or vehicle in its answer (see [`unproven`](Self::unproven)).
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
@@ -140,6 +170,7 @@ impl SmokeModel {
         near_flame: &[bool],
         moving: &[u32],
         churn: Option<(&[u32], &[i32])>,
+        seen: Option<&[bool]>,
     ) -> Vec<bool> {
         let started = *self.started.get_or_insert(t);
         let learnt = t - started >= WARMUP_S;
@@ -282,6 +313,22 @@ impl SmokeModel {
                 }
             }
             smoky[c] = cue != Cue::None;
+            // A relearnt cell is proven by a steady spell of ground that
+            // agrees with what it learnt (see `unproven`) ...
+            if learnt && !relearning && self.unproven[c] >= 0.0 {
+                let max_ratio = p.max_ratio.get(z as usize).copied().unwrap_or(BASE_RATIO);
+                let near = PROVE_Y * VEIL_LIFT * (1.0 - max_ratio) / (1.0 - BASE_RATIO);
+                let steady = !moved_now && (y - gain * self.bg_y[c]).abs() <= near;
+                // ... and that the COCO detector saw with nobody on or next to it.
+                let bare = seen.is_some_and(|s| !s.get(c).copied().unwrap_or(true));
+                self.unproven[c] = if !steady {
+                    0.0
+                } else if bare && self.unproven[c] + dt as f32 >= PROVE_S {
+                    -1.0
+                } else {
+                    self.unproven[c] + dt as f32
+                };
+            }
 
             self.cue[c] = cue;
             if !learnt {

@@ -10,7 +10,7 @@ use super::super::objects::{
 use super::super::regions::{group, CellRegion};
 use super::{
     lit_not_veiled, Cue, SmokeModel, SmokeParams, SmokeRegion, LAG_S, MAX_TEXTURED_RATIO,
-    MIN_CHURN, MIN_SLIDE, MIN_TEXTURED_CELLS, PERSIST_S, WINDOW_S,
+    MAX_UNPROVEN, MIN_CHURN, MIN_SLIDE, MIN_TEXTURED_CELLS, PERSIST_S, WINDOW_S,
 };
 
 /// Left and right column of the cells that were smoky `age` frames ago,
@@ -261,7 +261,11 @@ pub fn find(
         // background (flat ground included), where a veil lifts the dark
         // ones most.
         let light = model.light.region(&region.cells);
+        let unproven = region.cells.iter().filter(|&&c| model.unproven(c)).count() as f32
+            / region.cells.len().max(1) as f32;
         out.push(SmokeRegion {
+            unproven,
+            proven_ok: unproven <= MAX_UNPROVEN,
             drift,
             tex_follow,
             tex_n,

@@ -71,6 +71,11 @@ pub struct SmokeRegion {
     /// The region is not a textured patch lit up (see [`lit_not_veiled`])
     /// nor lit by the [light fit](super::super::light::LightFit::lit).
     pub lit_ok: bool,
+    /// Share of the region's cells the model holds
+    /// [unproven](super::SmokeModel::unproven).
+    pub unproven: f32,
+    /// At most [`MAX_UNPROVEN`](super::MAX_UNPROVEN) of the region is unproven.
+    pub proven_ok: bool,
     /// The zone had an open incident (growth not required).
     pub sustaining: bool,
 }
@@ -84,7 +89,8 @@ impl SmokeRegion {
                     && self.growing_ok
                     && self.churn_ok
                     && self.still_ok
-                    && self.lit_ok))
+                    && self.lit_ok
+                    && self.proven_ok))
     }
 
     /// The region is a flame's glow: it surrounds a flame candidate and
