@@ -11,16 +11,8 @@
 //! pushed bin leaves behind is the weak spot: the piece of it not covered by
 //! the bin's new place must be judged a ghost or half of a moved object.
 
-use estatewatch::alert::AlertState;
-use estatewatch::analysis::garbage::config::GarbageConfig;
-use estatewatch::analysis::garbage::GarbageAnalyzer;
-use estatewatch::analysis::Analyzer;
-use estatewatch::ingest::Frame;
-use estatewatch::settings::ZoneConfig;
-use estatewatch_scenes::encode::decode_file;
-use estatewatch_scenes::{render_clip, ClipSpec, Kind, Params, Truth, Variant};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use crate::garbage_suite_cases::replay_rendered;
+use estatewatch_scenes::{ClipSpec, Kind, Params, Truth, Variant};
 
 /// One pushed bin: seed, light, how far (bin widths), which way (degrees,
 /// 0 = right, 90 = towards the camera), the bin's colour.
@@ -133,63 +125,24 @@ struct Run {
 }
 
 fn run(spec: &ClipSpec) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let truth = render_clip(spec, dir.path(), 1).unwrap();
-    let cfg = GarbageConfig {
-        dwell_s: truth.hints.garbage_dwell_s.expect("dwell hint"),
-        person_detector: false,
-        zones: truth
-            .calibration
-            .zones
-            .iter()
-            .map(|z| ZoneConfig {
-                name: z.name.clone(),
-                display_name: None,
-                polygon: z.polygon.clone(),
-            })
-            .collect(),
-        ..GarbageConfig::default()
-    };
-    let mut analyzer = GarbageAnalyzer::new(&cfg, truth.width, truth.height);
-    analyzer.set_explain(true);
-    let camera: Arc<str> = Arc::from(spec.name.as_str());
-    let (mut news, mut explained) = (Vec::new(), Vec::new());
-    let mut seq = 0;
-    decode_file(&dir.path().join(&truth.clip), |f| {
-        let t = f.pts_ms as f64 / 1000.0;
-        let frame = Frame {
-            camera: camera.clone(),
-            seq,
-            pts: Some(Duration::from_millis(f.pts_ms)),
-            captured_at: SystemTime::now(),
-            width: f.width,
-            height: f.height,
-            rgb: Arc::new(f.rgb),
-        };
-        seq += 1;
-        for finding in analyzer.process(&frame) {
-            if finding.state == AlertState::New {
-                let b = finding.bbox.expect("a garbage alert has a box");
-                news.push((t, [b.x, b.y, b.w, b.h]));
-            }
-        }
-        explained.extend(
-            analyzer
-                .explain()
-                .into_iter()
-                .map(|e| format!("t={t:.1}s {e}")),
-        );
-    })
-    .unwrap();
+    let r = replay_rendered(spec, true);
+    let news: Vec<(f64, [f32; 4])> = r
+        .news
+        .iter()
+        .map(|(t, finding)| {
+            let b = finding.bbox.expect("a garbage alert has a box");
+            (*t, [b.x, b.y, b.w, b.h])
+        })
+        .collect();
     // Shown with `--nocapture`: how near each judgement came to its limits.
     println!("{}: alerts {news:?}", spec.name);
-    for e in &explained {
+    for e in &r.explained {
         println!("  {e}");
     }
     Run {
-        truth,
+        truth: r.truth,
         news,
-        explained,
+        explained: r.explained,
     }
 }
 

@@ -16,25 +16,29 @@
 use estatewatch::alert::AlertState;
 use estatewatch::analysis::garbage::config::GarbageConfig;
 use estatewatch::analysis::garbage::GarbageAnalyzer;
-use estatewatch::analysis::Analyzer;
+use estatewatch::analysis::{Analyzer, Finding};
 use estatewatch::ingest::Frame;
 use estatewatch::settings::ZoneConfig;
 use estatewatch_scenes::encode::decode_file;
 use estatewatch_scenes::suite::suite;
-use estatewatch_scenes::{render_clip, Truth};
+use estatewatch_scenes::{render_clip, ClipSpec, Truth};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// Renders the suite clip `name` and returns its truth and the stream times
-/// (seconds) of the analyzer's `new` findings with their `left_at_ms`.
-fn run_suite_clip(name: &str) -> (Truth, Vec<(f64, i64)>) {
-    let spec = suite("default")
-        .unwrap()
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("{name} is not in the default suite"));
+/// A rendered clip replayed through the garbage analyzer at its defaults,
+/// with the clip's zones and dwell hint and no person detector: each `new`
+/// finding at its stream time (seconds), and, with `explain`, every
+/// explanation line prefixed by its time.
+pub struct Replayed {
+    pub truth: Truth,
+    pub news: Vec<(f64, Finding)>,
+    pub explained: Vec<String>,
+}
+
+/// Renders `spec` (one encoder thread) and replays it as [`Replayed`] says.
+pub fn replay_rendered(spec: &ClipSpec, explain: bool) -> Replayed {
     let dir = tempfile::tempdir().unwrap();
-    let truth = render_clip(&spec, dir.path(), 1).unwrap();
+    let truth = render_clip(spec, dir.path(), 1).unwrap();
     let cfg = GarbageConfig {
         dwell_s: truth.hints.garbage_dwell_s.expect("dwell hint"),
         person_detector: false,
@@ -51,10 +55,12 @@ fn run_suite_clip(name: &str) -> (Truth, Vec<(f64, i64)>) {
         ..GarbageConfig::default()
     };
     let mut analyzer = GarbageAnalyzer::new(&cfg, truth.width, truth.height);
-    let camera: Arc<str> = Arc::from(name);
-    let mut news = Vec::new();
+    analyzer.set_explain(explain);
+    let camera: Arc<str> = Arc::from(spec.name.as_str());
+    let (mut news, mut explained) = (Vec::new(), Vec::new());
     let mut seq = 0;
     decode_file(&dir.path().join(&truth.clip), |f| {
+        let t = f.pts_ms as f64 / 1000.0;
         let frame = Frame {
             camera: camera.clone(),
             seq,
@@ -67,13 +73,41 @@ fn run_suite_clip(name: &str) -> (Truth, Vec<(f64, i64)>) {
         seq += 1;
         for finding in analyzer.process(&frame) {
             if finding.state == AlertState::New {
-                let left = finding.details["left_at_ms"].as_i64().unwrap_or(-1);
-                news.push((f.pts_ms as f64 / 1000.0, left));
+                news.push((t, finding));
             }
+        }
+        if explain {
+            explained.extend(
+                analyzer
+                    .explain()
+                    .into_iter()
+                    .map(|e| format!("t={t:.1}s {e}")),
+            );
         }
     })
     .unwrap();
-    (truth, news)
+    Replayed {
+        truth,
+        news,
+        explained,
+    }
+}
+
+/// Renders the suite clip `name` and returns its truth and the stream times
+/// (seconds) of the analyzer's `new` findings with their `left_at_ms`.
+fn run_suite_clip(name: &str) -> (Truth, Vec<(f64, i64)>) {
+    let spec = suite("default")
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("{name} is not in the default suite"));
+    let r = replay_rendered(&spec, false);
+    let news = r
+        .news
+        .iter()
+        .map(|(t, f)| (*t, f.details["left_at_ms"].as_i64().unwrap_or(-1)))
+        .collect();
+    (r.truth, news)
 }
 
 fn alerts_on_time(name: &str) {
